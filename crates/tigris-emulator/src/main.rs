@@ -1,0 +1,84 @@
+//! `tigris-emulator`: serve a local Tigris-compatible endpoint until stopped.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
+
+Serves a local, in-memory, Tigris-compatible S3 endpoint until interrupted (Ctrl-C).
+
+Options:
+  --host ADDR          address to bind (default 127.0.0.1)
+  --port PORT          port to bind (default 9000; 0 picks a free one)
+  --access-key ID      root access key id (default tid_emulator_root)
+  --secret-key SECRET  root secret access key (default tsec_emulator_root_secret)
+  -h, --help           print this help";
+
+struct Args {
+    host: IpAddr,
+    port: u16,
+    access_key: String,
+    secret_key: String,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        host: IpAddr::from([127, 0, 0, 1]),
+        port: 9000,
+        access_key: tigris_emulator::DEFAULT_ACCESS_KEY_ID.to_owned(),
+        secret_key: tigris_emulator::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+    };
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--host" => parsed.host = value.parse().map_err(|_| format!("--host: not an IP address: {value}"))?,
+            "--port" => parsed.port = value.parse().map_err(|_| format!("--port: not a port number: {value}"))?,
+            "--access-key" => parsed.access_key = value,
+            "--secret-key" => parsed.secret_key = value,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(Some(parsed))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("tigris-emulator: {msg}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = SocketAddr::new(args.host, args.port);
+    let emu = match tigris_emulator::Emulator::builder().bind(addr).credentials(args.access_key, args.secret_key).start().await {
+        Ok(emu) => emu,
+        Err(err) => {
+            eprintln!("tigris-emulator: cannot listen on {addr}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let creds = emu.root_credentials();
+    // Printing the root secret is the point here: it is how a user connects to a local server.
+    println!("tigris-emulator listening on {}", emu.endpoint());
+    println!("  AWS_ENDPOINT_URL_S3={}", emu.endpoint());
+    println!("  AWS_ACCESS_KEY_ID={}", creds.access_key_id());
+    println!("  AWS_SECRET_ACCESS_KEY={}", creds.secret_access_key());
+    println!("  AWS_REGION=auto  (use path-style addressing)");
+    if !args.host.is_loopback() {
+        eprintln!("warning: listening on {} which is not a loopback address", args.host);
+    }
+    if let Err(err) = tokio::signal::ctrl_c().await {
+        eprintln!("tigris-emulator: cannot wait for Ctrl-C: {err}");
+    }
+    emu.shutdown().await;
+    ExitCode::SUCCESS
+}

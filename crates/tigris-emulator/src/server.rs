@@ -1,0 +1,77 @@
+//! The listener and the outer HTTP service that routes to S3 (and, later, IAM).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::{AccessHook, KeyTable};
+use crate::s3::Backend;
+use crate::state::Shared;
+
+type Response = http::Response<s3s::Body>;
+
+pub(crate) fn s3_service(shared: &Arc<Shared>) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(Backend { shared: Arc::clone(shared) });
+    builder.set_auth(KeyTable(Arc::clone(shared)));
+    builder.set_access(AccessHook(Arc::clone(shared)));
+    builder.build()
+}
+
+fn plain(status: u16, body: &'static str) -> Response {
+    let mut resp = http::Response::new(s3s::Body::from(body.to_owned()));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp
+}
+
+async fn handle(shared: Arc<Shared>, s3: S3Service, req: http::Request<Incoming>) -> Result<Response, Infallible> {
+    let latency = shared.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match hyper::service::Service::call(&s3, req).await {
+        Ok(resp) => Ok(resp),
+        Err(err) => {
+            tracing::warn!(?err, "request failed outside the S3 error model");
+            Ok(plain(500, "internal error"))
+        }
+    }
+}
+
+/// Serves connections from `listener` until `stop` flips to true.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let s3 = s3_service(&shared);
+    loop {
+        let (socket, peer): (_, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    tracing::warn!(%err, "accept failed");
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let (shared, s3) = (Arc::clone(&shared), s3.clone());
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), s3.clone(), req));
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(socket), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(err) = result {
+                        tracing::debug!(%peer, %err, "connection ended with an error");
+                    }
+                }
+                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
+            }
+        });
+    }
+}

@@ -1,0 +1,70 @@
+//! State shared by every part of the emulator: the store, the key table, faults, notifications.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::faults::Faults;
+use crate::notify::Notifier;
+use crate::store::{Bucket, Store, StoreError};
+
+/// Access keys the emulator accepts, with their secrets.
+#[derive(Default)]
+pub(crate) struct Keys {
+    secrets: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Ids only: secrets never reach logs.
+        f.debug_set().entries(self.secrets.keys()).finish()
+    }
+}
+
+impl Keys {
+    pub(crate) fn insert(&mut self, id: String, secret: String) {
+        self.secrets.insert(id, secret);
+    }
+
+    pub(crate) fn secret(&self, id: &str) -> Option<&str> {
+        self.secrets.get(id).map(String::as_str)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    keys: Mutex<Keys>,
+    pub(crate) faults: Faults,
+    pub(crate) notifier: Notifier,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Handlers never leave the data half-written across an await or a panic point that matters;
+    // keep serving rather than poisoning every later request.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(root_access_key: String, root_secret: String) -> Self {
+        let mut keys = Keys::default();
+        keys.insert(root_access_key, root_secret);
+        Self {
+            store: Mutex::new(Store::default()),
+            keys: Mutex::new(keys),
+            faults: Faults::default(),
+            notifier: Notifier::default(),
+        }
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    pub(crate) fn keys(&self) -> MutexGuard<'_, Keys> {
+        lock(&self.keys)
+    }
+
+    pub(crate) fn store_mut_bucket(&self, name: &str, f: impl FnOnce(&mut Bucket)) -> Result<(), StoreError> {
+        self.store().with_bucket_mut(name, f)
+    }
+}

@@ -1,0 +1,520 @@
+//! The in-memory, versioned, layered object store behind the emulator.
+//!
+//! Every write gets a version from one monotonic clock (nanoseconds since the Unix epoch, bumped
+//! when two writes land in the same nanosecond), and a snapshot-enabled bucket keeps each key's
+//! history. A snapshot is therefore just a version number, and a fork is an empty bucket whose
+//! reads fall through to its parent *as of* the fork version: both are O(1) whatever the object
+//! count, and nothing is copied. Reads resolve a key level by level (the bucket itself, then its
+//! parent capped at the fork version, and so on up the chain); the first level with an entry at
+//! or before its cap decides, and a tombstone there hides the key.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+/// Reads at this version see the newest state.
+pub(crate) const LIVE: u64 = u64::MAX;
+
+/// A stored object. Cheap to clone: the bytes are reference counted.
+#[derive(Debug, Clone)]
+pub(crate) struct Object {
+    pub(crate) data: Bytes,
+    /// Hex MD5 of the data, without quotes.
+    pub(crate) etag: String,
+    pub(crate) last_modified: SystemTime,
+    pub(crate) content_type: Option<String>,
+    pub(crate) metadata: Vec<(String, String)>,
+}
+
+impl Object {
+    pub(crate) fn new(data: Bytes, content_type: Option<String>, metadata: Vec<(String, String)>) -> Self {
+        use md5::Digest;
+        let etag = hex::encode(md5::Md5::digest(&data));
+        Self { data, etag, last_modified: SystemTime::now(), content_type, metadata }
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.data.len() as u64
+    }
+}
+
+/// One step in a key's history: the object written at `version`, or a deletion.
+#[derive(Debug, Clone)]
+struct Entry {
+    version: u64,
+    object: Option<Arc<Object>>,
+}
+
+/// Where a fork came from.
+#[derive(Debug, Clone)]
+pub(crate) struct ForkPoint {
+    pub(crate) parent: BucketId,
+    pub(crate) parent_name: String,
+    pub(crate) version: u64,
+}
+
+/// A bucket's stable identity; names can be reused after a delete, ids never are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct BucketId(u64);
+
+/// A named snapshot entry in a bucket's list.
+#[derive(Debug, Clone)]
+pub(crate) struct SnapshotEntry {
+    pub(crate) version: u64,
+    pub(crate) name: Option<String>,
+}
+
+impl SnapshotEntry {
+    pub(crate) fn created(&self) -> SystemTime {
+        version_time(self.version)
+    }
+}
+
+/// The wall-clock time a version was taken at (versions are nanoseconds since the epoch).
+pub(crate) fn version_time(version: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(version)
+}
+
+#[derive(Debug)]
+pub(crate) struct Bucket {
+    pub(crate) name: String,
+    pub(crate) created: SystemTime,
+    pub(crate) snapshots_enabled: bool,
+    pub(crate) fork: Option<ForkPoint>,
+    /// Live forks whose reads fall through to this bucket.
+    pub(crate) children: usize,
+    pub(crate) snapshots: BTreeMap<u64, Option<String>>,
+    pub(crate) lifecycle: Option<s3s::dto::BucketLifecycleConfiguration>,
+    objects: BTreeMap<String, Vec<Entry>>,
+}
+
+impl Bucket {
+    fn new(name: String, snapshots_enabled: bool, fork: Option<ForkPoint>) -> Self {
+        Self {
+            name,
+            created: SystemTime::now(),
+            snapshots_enabled,
+            fork,
+            children: 0,
+            snapshots: BTreeMap::new(),
+            lifecycle: None,
+            objects: BTreeMap::new(),
+        }
+    }
+
+    /// Looks a key up in this level only: `Some(None)` is a deletion recorded here.
+    fn resolve_here(&self, key: &str, cap: u64) -> Option<Option<&Arc<Object>>> {
+        let history = self.objects.get(key)?;
+        history.iter().rev().find(|e| e.version <= cap).map(|e| e.object.as_ref())
+    }
+}
+
+/// Why a store operation was refused; mapped to S3 error codes by the S3 layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreError {
+    NoSuchBucket(String),
+    NoSuchKey(String),
+    BucketAlreadyExists(String),
+    BucketNotEmpty(String),
+    BucketHasForks(String),
+    NotSnapshotEnabled(String),
+    NoSuchSnapshot(String),
+    Invalid(String),
+}
+
+/// The result of a listing page.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub(crate) objects: Vec<(String, Arc<Object>)>,
+    pub(crate) common_prefixes: Vec<String>,
+    pub(crate) is_truncated: bool,
+    /// The last key or common prefix returned, to continue after.
+    pub(crate) next_marker: Option<String>,
+}
+
+/// A listing request.
+#[derive(Debug, Default)]
+pub(crate) struct ListQuery<'a> {
+    pub(crate) prefix: &'a str,
+    pub(crate) delimiter: Option<&'a str>,
+    /// Exclusive lower bound (marker, start-after or continuation token).
+    pub(crate) after: Option<&'a str>,
+    pub(crate) max_keys: usize,
+    pub(crate) version: u64,
+}
+
+/// All buckets, by id and by name, and the version clock.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    by_name: HashMap<String, BucketId>,
+    buckets: HashMap<BucketId, Bucket>,
+    next_id: u64,
+    last_version: u64,
+}
+
+impl Store {
+    /// The next version: wall-clock nanoseconds, strictly increasing.
+    pub(crate) fn next_version(&mut self) -> u64 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        self.last_version = now.max(self.last_version + 1);
+        self.last_version
+    }
+
+    pub(crate) fn bucket_id(&self, name: &str) -> Result<BucketId, StoreError> {
+        self.by_name.get(name).copied().ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))
+    }
+
+    pub(crate) fn bucket(&self, name: &str) -> Result<&Bucket, StoreError> {
+        let id = self.bucket_id(name)?;
+        Ok(&self.buckets[&id])
+    }
+
+    pub(crate) fn with_bucket_mut(&mut self, name: &str, f: impl FnOnce(&mut Bucket)) -> Result<(), StoreError> {
+        f(self.bucket_mut(name)?);
+        Ok(())
+    }
+
+    fn bucket_mut(&mut self, name: &str) -> Result<&mut Bucket, StoreError> {
+        let id = self.bucket_id(name)?;
+        Ok(self.buckets.get_mut(&id).expect("by_name and buckets agree"))
+    }
+
+    /// Bucket names in name order, with their creation times.
+    pub(crate) fn bucket_names(&self) -> Vec<(String, SystemTime)> {
+        let mut names: Vec<_> = self.buckets.values().map(|b| (b.name.clone(), b.created)).collect();
+        names.sort();
+        names
+    }
+
+    fn insert_bucket(&mut self, bucket: Bucket) -> Result<BucketId, StoreError> {
+        if self.by_name.contains_key(&bucket.name) {
+            return Err(StoreError::BucketAlreadyExists(bucket.name));
+        }
+        self.next_id += 1;
+        let id = BucketId(self.next_id);
+        self.by_name.insert(bucket.name.clone(), id);
+        self.buckets.insert(id, bucket);
+        Ok(id)
+    }
+
+    pub(crate) fn create_bucket(&mut self, name: &str, snapshots_enabled: bool) -> Result<(), StoreError> {
+        self.insert_bucket(Bucket::new(name.to_owned(), snapshots_enabled, None)).map(|_| ())
+    }
+
+    /// Creates `name` as a copy-on-write fork of `source`, as of `at` or of now. O(1).
+    pub(crate) fn fork_bucket(&mut self, name: &str, source: &str, at: Option<u64>) -> Result<u64, StoreError> {
+        if self.by_name.contains_key(name) {
+            return Err(StoreError::BucketAlreadyExists(name.to_owned()));
+        }
+        let parent = self.bucket_id(source)?;
+        if !self.buckets[&parent].snapshots_enabled {
+            return Err(StoreError::NotSnapshotEnabled(source.to_owned()));
+        }
+        let version = match at {
+            Some(v) => {
+                if v > self.last_version {
+                    return Err(StoreError::Invalid(format!("snapshot version {v} is in the future")));
+                }
+                v
+            }
+            None => self.next_version(),
+        };
+        let fork = ForkPoint { parent, parent_name: source.to_owned(), version };
+        self.insert_bucket(Bucket::new(name.to_owned(), true, Some(fork)))?;
+        self.buckets.get_mut(&parent).expect("parent exists").children += 1;
+        Ok(version)
+    }
+
+    /// Records a snapshot of `bucket` now. O(1).
+    pub(crate) fn snapshot(&mut self, bucket: &str, name: Option<String>) -> Result<u64, StoreError> {
+        let id = self.bucket_id(bucket)?;
+        if !self.buckets[&id].snapshots_enabled {
+            return Err(StoreError::NotSnapshotEnabled(bucket.to_owned()));
+        }
+        let version = self.next_version();
+        self.buckets.get_mut(&id).expect("exists").snapshots.insert(version, name);
+        Ok(version)
+    }
+
+    pub(crate) fn snapshots(&self, bucket: &str) -> Result<Vec<SnapshotEntry>, StoreError> {
+        let b = self.bucket(bucket)?;
+        Ok(b.snapshots.iter().map(|(v, n)| SnapshotEntry { version: *v, name: n.clone() }).collect())
+    }
+
+    pub(crate) fn delete_snapshot(&mut self, bucket: &str, version: u64) -> Result<(), StoreError> {
+        let b = self.bucket_mut(bucket)?;
+        b.snapshots.remove(&version).map(|_| ()).ok_or_else(|| StoreError::NoSuchSnapshot(version.to_string()))
+    }
+
+    /// Deletes a bucket; without `force` it must be empty. A bucket with forks is never deleted.
+    pub(crate) fn delete_bucket(&mut self, name: &str, force: bool) -> Result<(), StoreError> {
+        let id = self.bucket_id(name)?;
+        let bucket = &self.buckets[&id];
+        if bucket.children > 0 {
+            return Err(StoreError::BucketHasForks(name.to_owned()));
+        }
+        if !force && self.first_visible(id, LIVE).is_some() {
+            return Err(StoreError::BucketNotEmpty(name.to_owned()));
+        }
+        let bucket = self.buckets.remove(&id).expect("exists");
+        self.by_name.remove(name);
+        if let Some(fork) = bucket.fork
+            && let Some(parent) = self.buckets.get_mut(&fork.parent)
+        {
+            parent.children -= 1;
+        }
+        Ok(())
+    }
+
+    /// The levels a read of `id` at `version` consults, nearest first, each with its cap.
+    fn levels(&self, id: BucketId, version: u64) -> Vec<(&Bucket, u64)> {
+        let mut levels = Vec::new();
+        let mut current = Some((id, version));
+        while let Some((id, cap)) = current {
+            let bucket = &self.buckets[&id];
+            levels.push((bucket, cap));
+            current = bucket.fork.as_ref().map(|f| (f.parent, f.version.min(cap)));
+        }
+        levels
+    }
+
+    fn resolve(&self, id: BucketId, key: &str, version: u64) -> Option<&Arc<Object>> {
+        for (bucket, cap) in self.levels(id, version) {
+            if let Some(found) = bucket.resolve_here(key, cap) {
+                return found;
+            }
+        }
+        None
+    }
+
+    fn first_visible(&self, id: BucketId, version: u64) -> Option<String> {
+        let query = ListQuery { max_keys: 1, version, ..ListQuery::default() };
+        self.list_id(id, &query).objects.into_iter().next().map(|(k, _)| k)
+    }
+
+    /// Reads `key` from `bucket` as of `version` ([`LIVE`] for now).
+    pub(crate) fn get(&self, bucket: &str, key: &str, version: u64) -> Result<Arc<Object>, StoreError> {
+        let id = self.bucket_id(bucket)?;
+        self.check_version(id, bucket, version)?;
+        self.resolve(id, key, version).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
+    }
+
+    fn check_version(&self, id: BucketId, bucket: &str, version: u64) -> Result<(), StoreError> {
+        if version != LIVE && !self.buckets[&id].snapshots_enabled {
+            return Err(StoreError::NotSnapshotEnabled(bucket.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Writes (or, with `None`, deletes) `key` in `bucket`. Returns the version of the write.
+    pub(crate) fn write(&mut self, bucket: &str, key: &str, object: Option<Object>) -> Result<u64, StoreError> {
+        let id = self.bucket_id(bucket)?;
+        let version = self.next_version();
+        let b = self.buckets.get_mut(&id).expect("exists");
+        let entry = Entry { version, object: object.map(Arc::new) };
+        if b.snapshots_enabled {
+            // History is what snapshots and forks read; keep it all.
+            b.objects.entry(key.to_owned()).or_default().push(entry);
+        } else if entry.object.is_none() && b.fork.is_none() {
+            b.objects.remove(key);
+        } else {
+            b.objects.insert(key.to_owned(), vec![entry]);
+        }
+        Ok(version)
+    }
+
+    /// Lists `bucket` as of `query.version`, S3 style (prefix, delimiter, marker, page size).
+    pub(crate) fn list(&self, bucket: &str, query: &ListQuery<'_>) -> Result<Listing, StoreError> {
+        let id = self.bucket_id(bucket)?;
+        self.check_version(id, bucket, query.version)?;
+        Ok(self.list_id(id, query))
+    }
+
+    fn list_id(&self, id: BucketId, query: &ListQuery<'_>) -> Listing {
+        let levels = self.levels(id, query.version);
+        let start: Bound<&str> = match query.after {
+            Some(after) if after >= query.prefix => Bound::Excluded(after),
+            _ => Bound::Included(query.prefix),
+        };
+        let mut cursors: Vec<_> = levels
+            .iter()
+            .map(|(b, _)| b.objects.range::<str, _>((start, Bound::Unbounded)).map(|(k, _)| k.as_str()).peekable())
+            .collect();
+        // Continuing after a common prefix skips everything under it.
+        let skip_under = query.after.filter(|a| query.delimiter.is_some_and(|d| a.ends_with(d)));
+        let mut listing = Listing::default();
+        let mut last_prefix: Option<String> = None;
+        let mut count = 0usize;
+        loop {
+            // The smallest key any level has next: a k-way merge of sorted cursors.
+            let Some(key) = cursors.iter_mut().filter_map(|c| c.peek().copied()).min() else { break };
+            for cursor in &mut cursors {
+                if cursor.peek() == Some(&key) {
+                    cursor.next();
+                }
+            }
+            if !key.starts_with(query.prefix) {
+                break;
+            }
+            if skip_under.is_some_and(|p| key.starts_with(p)) {
+                continue;
+            }
+            let Some(object) = levels.iter().find_map(|(b, cap)| b.resolve_here(key, *cap)).flatten() else {
+                continue;
+            };
+            let common = query.delimiter.filter(|d| !d.is_empty()).and_then(|d| {
+                key[query.prefix.len()..].find(d).map(|i| key[..query.prefix.len() + i + d.len()].to_owned())
+            });
+            if let Some(prefix) = &common
+                && last_prefix.as_ref() == Some(prefix)
+            {
+                continue;
+            }
+            if count == query.max_keys {
+                listing.is_truncated = true;
+                break;
+            }
+            count += 1;
+            match common {
+                Some(prefix) => {
+                    listing.next_marker = Some(prefix.clone());
+                    listing.common_prefixes.push(prefix.clone());
+                    last_prefix = Some(prefix);
+                }
+                None => {
+                    listing.next_marker = Some(key.to_owned());
+                    listing.objects.push((key.to_owned(), Arc::clone(object)));
+                }
+            }
+        }
+        if !listing.is_truncated {
+            listing.next_marker = None;
+        }
+        listing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(s: &str) -> Option<Object> {
+        Some(Object::new(Bytes::copy_from_slice(s.as_bytes()), None, Vec::new()))
+    }
+
+    fn read(store: &Store, bucket: &str, key: &str, version: u64) -> Option<String> {
+        store.get(bucket, key, version).ok().map(|o| String::from_utf8(o.data.to_vec()).unwrap())
+    }
+
+    fn keys(store: &Store, bucket: &str, version: u64) -> Vec<String> {
+        let q = ListQuery { max_keys: 1000, version, ..ListQuery::default() };
+        store.list(bucket, &q).unwrap().objects.into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn snapshot_reads_see_the_state_at_the_snapshot() {
+        let mut s = Store::default();
+        s.create_bucket("b", true).unwrap();
+        s.write("b", "k", obj("v1")).unwrap();
+        let snap = s.snapshot("b", None).unwrap();
+        s.write("b", "k", obj("v2")).unwrap();
+        s.write("b", "new", obj("x")).unwrap();
+        assert_eq!(read(&s, "b", "k", snap).as_deref(), Some("v1"));
+        assert_eq!(read(&s, "b", "k", LIVE).as_deref(), Some("v2"));
+        assert_eq!(keys(&s, "b", snap), ["k"]);
+        assert_eq!(keys(&s, "b", LIVE), ["k", "new"]);
+    }
+
+    #[test]
+    fn fork_sees_parent_as_of_fork_and_writes_stay_apart() {
+        let mut s = Store::default();
+        s.create_bucket("p", true).unwrap();
+        s.write("p", "a", obj("1")).unwrap();
+        s.fork_bucket("f", "p", None).unwrap();
+        s.write("p", "later", obj("2")).unwrap();
+        s.write("f", "mine", obj("3")).unwrap();
+        s.write("f", "a", None).unwrap();
+        assert_eq!(keys(&s, "f", LIVE), ["mine"]);
+        assert_eq!(keys(&s, "p", LIVE), ["a", "later"]);
+        assert_eq!(read(&s, "p", "a", LIVE).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn fork_of_a_fork_resolves_through_the_chain() {
+        let mut s = Store::default();
+        s.create_bucket("p", true).unwrap();
+        s.write("p", "a", obj("p")).unwrap();
+        let snap = s.snapshot("p", None).unwrap();
+        s.write("p", "a", obj("p2")).unwrap();
+        s.fork_bucket("f1", "p", Some(snap)).unwrap();
+        s.write("f1", "b", obj("f1")).unwrap();
+        s.fork_bucket("f2", "f1", None).unwrap();
+        s.write("f1", "c", obj("late")).unwrap();
+        assert_eq!(read(&s, "f2", "a", LIVE).as_deref(), Some("p"));
+        assert_eq!(keys(&s, "f2", LIVE), ["a", "b"]);
+    }
+
+    #[test]
+    fn buckets_with_forks_cannot_be_deleted_until_the_forks_are() {
+        let mut s = Store::default();
+        s.create_bucket("p", true).unwrap();
+        s.fork_bucket("f", "p", None).unwrap();
+        assert_eq!(s.delete_bucket("p", true), Err(StoreError::BucketHasForks("p".into())));
+        s.delete_bucket("f", false).unwrap();
+        s.delete_bucket("p", false).unwrap();
+    }
+
+    #[test]
+    fn a_fork_of_a_non_empty_parent_is_not_empty() {
+        let mut s = Store::default();
+        s.create_bucket("p", true).unwrap();
+        s.write("p", "a", obj("1")).unwrap();
+        s.fork_bucket("f", "p", None).unwrap();
+        assert_eq!(s.delete_bucket("f", false), Err(StoreError::BucketNotEmpty("f".into())));
+        s.delete_bucket("f", true).unwrap();
+    }
+
+    #[test]
+    fn listing_pages_with_delimiter_and_markers() {
+        let mut s = Store::default();
+        s.create_bucket("b", false).unwrap();
+        for k in ["a/1", "a/2", "b", "c/1", "d"] {
+            s.write("b", k, obj(k)).unwrap();
+        }
+        let mut after: Option<String> = None;
+        let mut seen = Vec::new();
+        loop {
+            let q = ListQuery { delimiter: Some("/"), after: after.as_deref(), max_keys: 1, version: LIVE, ..ListQuery::default() };
+            let page = s.list("b", &q).unwrap();
+            seen.extend(page.common_prefixes.iter().cloned());
+            seen.extend(page.objects.iter().map(|(k, _)| k.clone()));
+            if !page.is_truncated {
+                break;
+            }
+            after = page.next_marker;
+        }
+        assert_eq!(seen, ["a/", "b", "c/", "d"]);
+    }
+
+    #[test]
+    fn regular_buckets_keep_no_history_and_refuse_snapshots() {
+        let mut s = Store::default();
+        s.create_bucket("r", false).unwrap();
+        s.write("r", "k", obj("1")).unwrap();
+        s.write("r", "k", obj("2")).unwrap();
+        assert_eq!(s.bucket("r").unwrap().objects["k"].len(), 1);
+        assert_eq!(s.snapshot("r", None), Err(StoreError::NotSnapshotEnabled("r".into())));
+        assert!(matches!(s.fork_bucket("f", "r", None), Err(StoreError::NotSnapshotEnabled(_))));
+    }
+
+    #[test]
+    fn versions_are_strictly_increasing() {
+        let mut s = Store::default();
+        let a = s.next_version();
+        let b = s.next_version();
+        assert!(b > a);
+    }
+}

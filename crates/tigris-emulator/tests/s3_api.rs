@@ -1,0 +1,268 @@
+//! The emulator speaks S3 to an unmodified `aws-sdk-s3` client, with signatures verified.
+
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::{BehaviorVersion, Region, RequestChecksumCalculation};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    ObjectIdentifier,
+};
+use tigris_emulator::Emulator;
+
+fn client_with(emu: &Emulator, access_key: &str, secret: &str) -> aws_sdk_s3::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
+        .region(Region::new("auto"))
+        .endpoint_url(emu.endpoint())
+        .force_path_style(true)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+fn client(emu: &Emulator) -> aws_sdk_s3::Client {
+    let root = emu.root_credentials();
+    client_with(emu, root.access_key_id(), root.secret_access_key())
+}
+
+async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &str) {
+    s3.put_object().bucket(bucket).key(key).body(ByteStream::from(body.as_bytes().to_vec())).send().await.unwrap();
+}
+
+async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    let out = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+    String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn objects_round_trip_with_metadata_and_etag() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    s3.put_object()
+        .bucket("data")
+        .key("dir/hello.txt")
+        .content_type("text/plain")
+        .metadata("owner", "agent-1")
+        .body(ByteStream::from_static(b"hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&s3, "data", "dir/hello.txt").await, "hello");
+    let head = s3.head_object().bucket("data").key("dir/hello.txt").send().await.unwrap();
+    assert_eq!(head.content_length(), Some(5));
+    assert_eq!(head.content_type(), Some("text/plain"));
+    assert_eq!(head.metadata().unwrap().get("owner").map(String::as_str), Some("agent-1"));
+    assert_eq!(head.e_tag(), Some("\"5d41402abc4b2a76b9719d911017c592\""));
+}
+
+#[tokio::test]
+async fn ranged_gets_return_the_slice() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    put(&s3, "data", "k", "0123456789").await;
+    let out = s3.get_object().bucket("data").key("k").range("bytes=2-4").send().await.unwrap();
+    assert_eq!(out.content_range(), Some("bytes 2-4/10"));
+    assert_eq!(&out.body.collect().await.unwrap().to_vec()[..], b"234");
+}
+
+#[tokio::test]
+async fn missing_things_get_standard_error_codes() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    let err = s3.get_object().bucket("nope").key("k").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchBucket"));
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    let err = s3.get_object().bucket("data").key("k").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchKey"));
+    let err = s3.create_bucket().bucket("data").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("BucketAlreadyOwnedByYou"));
+    put(&s3, "data", "k", "v").await;
+    let err = s3.delete_bucket().bucket("data").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("BucketNotEmpty"));
+    s3.delete_object().bucket("data").key("k").send().await.unwrap();
+    s3.delete_bucket().bucket("data").send().await.unwrap();
+    let err = s3.head_bucket().bucket("data").send().await.unwrap_err();
+    assert!(err.into_service_error().is_not_found());
+}
+
+#[tokio::test]
+async fn list_v2_pages_through_prefixes_and_delimiters() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    for k in ["a/1", "a/2", "b", "c/x/1", "c/y", "d", "e"] {
+        put(&s3, "data", k, k).await;
+    }
+    let mut seen = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket("data")
+            .delimiter("/")
+            .max_keys(2)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .unwrap();
+        seen.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_owned)));
+        seen.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        assert!(page.key_count().unwrap() <= 2);
+        token = page.next_continuation_token().map(str::to_owned);
+        if !page.is_truncated().unwrap() {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["a/", "b", "c/", "d", "e"]);
+
+    let under_c = s3.list_objects_v2().bucket("data").prefix("c/").send().await.unwrap();
+    let keys: Vec<_> = under_c.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["c/x/1", "c/y"]);
+
+    let all: Vec<String> = s3
+        .list_objects_v2()
+        .bucket("data")
+        .max_keys(3)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|p| p.contents().iter().filter_map(|o| o.key().map(str::to_owned)))
+        .collect();
+    assert_eq!(all.len(), 7);
+}
+
+#[tokio::test]
+async fn list_v1_uses_markers() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    for k in ["k1", "k2", "k3"] {
+        put(&s3, "data", k, k).await;
+    }
+    let first = s3.list_objects().bucket("data").max_keys(2).send().await.unwrap();
+    assert_eq!(first.is_truncated(), Some(true));
+    let last = first.contents().last().unwrap().key().unwrap().to_owned();
+    let rest = s3.list_objects().bucket("data").marker(last).send().await.unwrap();
+    let keys: Vec<_> = rest.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["k3"]);
+    assert_eq!(rest.is_truncated(), Some(false));
+}
+
+#[tokio::test]
+async fn copy_and_multi_delete() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("src").send().await.unwrap();
+    s3.create_bucket().bucket("dst").send().await.unwrap();
+    put(&s3, "src", "a b+c.txt", "payload").await;
+    s3.copy_object().bucket("dst").key("copy.txt").copy_source("src/a%20b%2Bc.txt").send().await.unwrap();
+    assert_eq!(get(&s3, "dst", "copy.txt").await, "payload");
+    assert_eq!(get(&s3, "src", "a b+c.txt").await, "payload", "a plain copy keeps its source");
+    let delete = Delete::builder()
+        .objects(ObjectIdentifier::builder().key("copy.txt").build().unwrap())
+        .objects(ObjectIdentifier::builder().key("never-existed").build().unwrap())
+        .build()
+        .unwrap();
+    s3.delete_objects().bucket("dst").delete(delete).send().await.unwrap();
+    let listed = s3.list_objects_v2().bucket("dst").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+}
+
+#[tokio::test]
+async fn lifecycle_configuration_round_trips() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("ttl").send().await.unwrap();
+    let err = s3.get_bucket_lifecycle_configuration().bucket("ttl").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchLifecycleConfiguration"));
+    let rule = LifecycleRule::builder()
+        .id("ttl")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .expiration(LifecycleExpiration::builder().days(7).build())
+        .build()
+        .unwrap();
+    let config = BucketLifecycleConfiguration::builder().rules(rule).build().unwrap();
+    s3.put_bucket_lifecycle_configuration().bucket("ttl").lifecycle_configuration(config).send().await.unwrap();
+    let got = s3.get_bucket_lifecycle_configuration().bucket("ttl").send().await.unwrap();
+    let rule = &got.rules()[0];
+    assert_eq!(rule.id(), Some("ttl"));
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(7));
+    s3.delete_bucket_lifecycle().bucket("ttl").send().await.unwrap();
+    assert!(s3.get_bucket_lifecycle_configuration().bucket("ttl").send().await.is_err());
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_rejected() {
+    let emu = Emulator::start().await.unwrap();
+    let root = emu.root_credentials().access_key_id().to_owned();
+    let s3 = client_with(&emu, &root, "not-the-secret");
+    let err = s3.list_buckets().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
+    assert_eq!(emu.faults().total(), 0, "rejected before any operation ran");
+}
+
+#[tokio::test]
+async fn an_unknown_access_key_is_rejected() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client_with(&emu, "AKIDUNKNOWN", "whatever");
+    let err = s3.list_buckets().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidAccessKeyId"));
+}
+
+#[tokio::test]
+async fn injected_faults_fail_exactly_the_requested_requests() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    emu.faults().fail_next("CreateBucket", 1, 409, "OperationAborted");
+    let err = s3.create_bucket().bucket("bucket-1").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("OperationAborted"));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(409));
+    s3.create_bucket().bucket("bucket-1").send().await.unwrap();
+    assert_eq!(emu.faults().count("CreateBucket"), 2);
+}
+
+#[tokio::test]
+async fn injected_latency_delays_requests() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    emu.faults().set_latency(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    s3.list_buckets().send().await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn malformed_requests_get_s3_errors_not_panics() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = Emulator::start().await.unwrap();
+    for raw in [
+        "GET /bucket/key HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 garbage\r\n\r\n",
+        "PUT /%ZZ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let mut sock = tokio::net::TcpStream::connect(emu.local_addr()).await.unwrap();
+        sock.write_all(raw.as_bytes()).await.unwrap();
+        let mut buf = vec![0; 4096];
+        let n = sock.read(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 4"), "{raw:?} -> {text}");
+        assert!(text.contains("<Code>"), "{text}");
+    }
+    // Still serving afterwards.
+    client(&emu).list_buckets().send().await.unwrap();
+}
