@@ -50,22 +50,34 @@ pub struct Faults {
 impl fmt::Debug for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.lock();
-        f.debug_struct("Faults").field("rules", &state.rules).field("latency", &state.latency).finish()
+        f.debug_struct("Faults")
+            .field("rules", &state.rules)
+            .field("latency", &state.latency)
+            .finish()
     }
 }
 
 impl Faults {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock leaves plain data behind; keep serving.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Fails the next `times` requests for `operation` with `status` and error `code`.
     ///
     /// Rules for the same operation are used in the order they were added.
     pub fn fail_next(&self, operation: &str, times: u32, status: u16, code: &str) {
-        let failure = InjectedFailure { status, code: code.to_owned() };
-        self.lock().rules.push(Rule { operation: operation.to_owned(), remaining: times, failure });
+        let failure = InjectedFailure {
+            status,
+            code: code.to_owned(),
+        };
+        self.lock().rules.push(Rule {
+            operation: operation.to_owned(),
+            remaining: times,
+            failure,
+        });
     }
 
     /// Delays every request by `latency` before it is served (zero turns it off).
@@ -99,7 +111,10 @@ impl Faults {
     pub(crate) fn on_request(&self, operation: &str) -> Option<InjectedFailure> {
         let mut state = self.lock();
         *state.counts.entry(operation.to_owned()).or_default() += 1;
-        let index = state.rules.iter().position(|r| r.operation == operation && r.remaining > 0)?;
+        let index = state
+            .rules
+            .iter()
+            .position(|r| r.operation == operation && r.remaining > 0)?;
         let rule = &mut state.rules[index];
         rule.remaining -= 1;
         let failure = rule.failure.clone();
@@ -119,7 +134,10 @@ mod tests {
         let faults = Faults::default();
         faults.fail_next("PutObject", 2, 500, "InternalError");
         assert!(faults.on_request("GetObject").is_none());
-        assert_eq!(faults.on_request("PutObject").unwrap().code, "InternalError");
+        assert_eq!(
+            faults.on_request("PutObject").unwrap().code,
+            "InternalError"
+        );
         assert!(faults.on_request("PutObject").is_some());
         assert!(faults.on_request("PutObject").is_none());
         assert_eq!(faults.count("PutObject"), 3);

@@ -43,9 +43,12 @@
 mod auth;
 mod faults;
 mod header;
+mod iam;
 mod notify;
+mod policy;
 mod s3;
 mod server;
+mod sigv4;
 mod state;
 mod store;
 
@@ -112,7 +115,10 @@ pub struct EmulatorBuilder {
 
 impl fmt::Debug for EmulatorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmulatorBuilder").field("addr", &self.addr).field("credentials", &self.credentials).finish()
+        f.debug_struct("EmulatorBuilder")
+            .field("addr", &self.addr)
+            .field("credentials", &self.credentials)
+            .finish()
     }
 }
 
@@ -137,7 +143,11 @@ impl EmulatorBuilder {
 
     /// The root credentials; the defaults are [`DEFAULT_ACCESS_KEY_ID`] and
     /// [`DEFAULT_SECRET_ACCESS_KEY`].
-    pub fn credentials(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+    pub fn credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> Self {
         self.credentials = RootCredentials {
             access_key_id: access_key_id.into(),
             secret_access_key: secret_access_key.into(),
@@ -158,7 +168,13 @@ impl EmulatorBuilder {
         ));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), stopped));
-        Ok(Emulator { addr, shared, credentials: self.credentials, stop, task: Some(task) })
+        Ok(Emulator {
+            addr,
+            shared,
+            credentials: self.credentials,
+            stop,
+            task: Some(task),
+        })
     }
 }
 
@@ -173,7 +189,10 @@ pub struct Emulator {
 
 impl fmt::Debug for Emulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator").field("endpoint", &self.endpoint()).field("credentials", &self.credentials).finish()
+        f.debug_struct("Emulator")
+            .field("endpoint", &self.endpoint())
+            .field("credentials", &self.credentials)
+            .finish()
     }
 }
 

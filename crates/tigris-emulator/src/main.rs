@@ -35,8 +35,16 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
-            "--host" => parsed.host = value.parse().map_err(|_| format!("--host: not an IP address: {value}"))?,
-            "--port" => parsed.port = value.parse().map_err(|_| format!("--port: not a port number: {value}"))?,
+            "--host" => {
+                parsed.host = value
+                    .parse()
+                    .map_err(|_| format!("--host: not an IP address: {value}"))?
+            }
+            "--port" => {
+                parsed.port = value
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {value}"))?
+            }
             "--access-key" => parsed.access_key = value,
             "--secret-key" => parsed.secret_key = value,
             other => return Err(format!("unknown option {other}")),
@@ -59,7 +67,12 @@ async fn main() -> ExitCode {
         }
     };
     let addr = SocketAddr::new(args.host, args.port);
-    let emu = match tigris_emulator::Emulator::builder().bind(addr).credentials(args.access_key, args.secret_key).start().await {
+    let emu = match tigris_emulator::Emulator::builder()
+        .bind(addr)
+        .credentials(args.access_key, args.secret_key)
+        .start()
+        .await
+    {
         Ok(emu) => emu,
         Err(err) => {
             eprintln!("tigris-emulator: cannot listen on {addr}: {err}");
@@ -74,7 +87,10 @@ async fn main() -> ExitCode {
     println!("  AWS_SECRET_ACCESS_KEY={}", creds.secret_access_key());
     println!("  AWS_REGION=auto  (use path-style addressing)");
     if !args.host.is_loopback() {
-        eprintln!("warning: listening on {} which is not a loopback address", args.host);
+        eprintln!(
+            "warning: listening on {} which is not a loopback address",
+            args.host
+        );
     }
     if let Err(err) = tokio::signal::ctrl_c().await {
         eprintln!("tigris-emulator: cannot wait for Ctrl-C: {err}");

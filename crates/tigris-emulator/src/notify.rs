@@ -34,15 +34,27 @@ pub(crate) struct Notifier {
 impl Notifier {
     /// Queues the event for delivery if `bucket` has notifications configured.
     pub(crate) fn emit(&self, bucket: &str, key: &str, event: EventName, object: Option<&Object>) {
-        let configs = self.configs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let configs = self
+            .configs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !configs.contains_key(bucket) {
             return;
         }
-        tracing::debug!(bucket, key, event = event.as_str(), size = object.map(Object::size), "event");
+        tracing::debug!(
+            bucket,
+            key,
+            event = event.as_str(),
+            size = object.map(Object::size),
+            "event"
+        );
     }
 
     /// Drops a deleted bucket's settings.
     pub(crate) fn forget(&self, bucket: &str) {
-        self.configs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(bucket);
+        self.configs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(bucket);
     }
 }

@@ -6,15 +6,17 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use s3s::dto::{
-    Bucket as DtoBucket, CommonPrefix, CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource,
-    CreateBucketInput, CreateBucketOutput, DeleteBucketInput, DeleteBucketLifecycleInput, DeleteBucketLifecycleOutput,
-    DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject,
-    ETag, ETagCondition, GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
-    GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput, GetObjectOutput, HeadBucketInput,
-    HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListObjectsInput,
-    ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, MetadataDirective, Object as DtoObject,
-    PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput, PutObjectInput, PutObjectOutput,
-    StreamingBlob, Timestamp,
+    Bucket as DtoBucket, CommonPrefix, CopyObjectInput, CopyObjectOutput, CopyObjectResult,
+    CopySource, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
+    DeleteBucketLifecycleInput, DeleteBucketLifecycleOutput, DeleteBucketOutput, DeleteObjectInput,
+    DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
+    ETagCondition, GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
+    GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput, GetObjectOutput,
+    HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput,
+    ListBucketsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
+    ListObjectsV2Output, MetadataDirective, Object as DtoObject,
+    PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput, PutObjectInput,
+    PutObjectOutput, StreamingBlob, Timestamp,
 };
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
@@ -38,19 +40,31 @@ fn custom_error(code: &str, status: StatusCode, message: String) -> S3Error {
 impl From<StoreError> for S3Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NoSuchBucket(b) => s3_error!(NoSuchBucket, "The specified bucket does not exist: {b}"),
-            StoreError::NoSuchKey(k) => s3_error!(NoSuchKey, "The specified key does not exist: {k}"),
-            StoreError::BucketAlreadyExists(b) => {
-                s3_error!(BucketAlreadyOwnedByYou, "The bucket {b} already exists and is owned by you")
+            StoreError::NoSuchBucket(b) => {
+                s3_error!(NoSuchBucket, "The specified bucket does not exist: {b}")
             }
-            StoreError::BucketNotEmpty(b) => s3_error!(BucketNotEmpty, "The bucket {b} is not empty"),
+            StoreError::NoSuchKey(k) => {
+                s3_error!(NoSuchKey, "The specified key does not exist: {k}")
+            }
+            StoreError::BucketAlreadyExists(b) => {
+                s3_error!(
+                    BucketAlreadyOwnedByYou,
+                    "The bucket {b} already exists and is owned by you"
+                )
+            }
+            StoreError::BucketNotEmpty(b) => {
+                s3_error!(BucketNotEmpty, "The bucket {b} is not empty")
+            }
             StoreError::BucketHasForks(b) => custom_error(
                 "BucketHasForks",
                 StatusCode::CONFLICT,
                 format!("The bucket {b} has forks; delete the forks first"),
             ),
             StoreError::NotSnapshotEnabled(b) => {
-                s3_error!(InvalidArgument, "Source bucket must be of snapshot type: {b} does not have snapshots enabled")
+                s3_error!(
+                    InvalidArgument,
+                    "Source bucket must be of snapshot type: {b} does not have snapshots enabled"
+                )
             }
             StoreError::NoSuchSnapshot(v) => custom_error(
                 "NoSuchSnapshot",
@@ -63,7 +77,10 @@ impl From<StoreError> for S3Error {
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 fn is_true(headers: &HeaderMap, name: &str) -> bool {
@@ -71,12 +88,18 @@ fn is_true(headers: &HeaderMap, name: &str) -> bool {
 }
 
 fn parse_version(value: &str, header: &str) -> S3Result<u64> {
-    value.parse::<u64>().map_err(|_| s3_error!(InvalidArgument, "{header} must be a decimal snapshot version, got {value:?}"))
+    value.parse::<u64>().map_err(|_| {
+        s3_error!(
+            InvalidArgument,
+            "{header} must be a decimal snapshot version, got {value:?}"
+        )
+    })
 }
 
 /// The version a read asks for: `X-Tigris-Snapshot-Version`, or the live state.
 fn read_version(headers: &HeaderMap) -> S3Result<u64> {
-    header_str(headers, header::SNAPSHOT_VERSION).map_or(Ok(LIVE), |v| parse_version(v, header::SNAPSHOT_VERSION))
+    header_str(headers, header::SNAPSHOT_VERSION)
+        .map_or(Ok(LIVE), |v| parse_version(v, header::SNAPSHOT_VERSION))
 }
 
 /// Parses `X-Tigris-Snapshot: true[; name=<name>]`; `None` when it does not ask for a snapshot.
@@ -85,7 +108,10 @@ fn snapshot_request(value: &str) -> Option<Option<String>> {
     if !parts.next()?.trim().eq_ignore_ascii_case("true") {
         return None;
     }
-    let name = parts.next().and_then(|rest| rest.trim().strip_prefix("name=")).map(|n| n.trim().to_owned());
+    let name = parts
+        .next()
+        .and_then(|rest| rest.trim().strip_prefix("name="))
+        .map(|n| n.trim().to_owned());
     Some(name.filter(|n| !n.is_empty()))
 }
 
@@ -118,8 +144,13 @@ fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
 }
 
 async fn collect_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
-    let Some(body) = body else { return Ok(Bytes::new()) };
-    let chunks: Vec<Bytes> = body.try_collect().await.map_err(|e| s3_error!(IncompleteBody, "reading the body failed: {e}"))?;
+    let Some(body) = body else {
+        return Ok(Bytes::new());
+    };
+    let chunks: Vec<Bytes> = body
+        .try_collect()
+        .await
+        .map_err(|e| s3_error!(IncompleteBody, "reading the body failed: {e}"))?;
     let mut buf = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
     for c in chunks {
         buf.extend_from_slice(&c);
@@ -146,7 +177,13 @@ struct Page {
 }
 
 impl Backend {
-    fn page(&self, bucket: &str, headers: &HeaderMap, q: &ListQuery<'_>, url: bool) -> S3Result<Page> {
+    fn page(
+        &self,
+        bucket: &str,
+        headers: &HeaderMap,
+        q: &ListQuery<'_>,
+        url: bool,
+    ) -> S3Result<Page> {
         let version = read_version(headers)?;
         let query = ListQuery { version, ..*q };
         let listing = self.shared.store().list(bucket, &query)?;
@@ -162,11 +199,28 @@ impl Backend {
                 ..DtoObject::default()
             })
             .collect();
-        let prefixes = listing.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(enc(p)) }).collect();
-        Ok(Page { contents, prefixes, truncated: listing.is_truncated, next: listing.next_marker })
+        let prefixes = listing
+            .common_prefixes
+            .iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(enc(p)),
+            })
+            .collect();
+        Ok(Page {
+            contents,
+            prefixes,
+            truncated: listing.is_truncated,
+            next: listing.next_marker,
+        })
     }
 
-    fn emit(&self, bucket: &str, key: &str, event: crate::notify::EventName, object: Option<&Object>) {
+    fn emit(
+        &self,
+        bucket: &str,
+        key: &str,
+        event: crate::notify::EventName,
+        object: Option<&Object>,
+    ) {
         self.shared.notifier.emit(bucket, key, event, object);
     }
 }
@@ -177,14 +231,20 @@ fn max_keys(m: Option<i32>) -> usize {
 
 #[async_trait::async_trait]
 impl S3 for Backend {
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         let bucket = req.input.bucket.as_str();
         let h = &req.headers;
         let mut store = self.shared.store();
         if let Some(name) = header_str(h, header::SNAPSHOT).and_then(snapshot_request) {
             let version = store.snapshot(bucket, name)?;
-            let mut resp = S3Response::new(CreateBucketOutput { location: Some(format!("/{bucket}")) });
-            resp.headers.insert(header::SNAPSHOT_VERSION, hv(&version.to_string())?);
+            let mut resp = S3Response::new(CreateBucketOutput {
+                location: Some(format!("/{bucket}")),
+            });
+            resp.headers
+                .insert(header::SNAPSHOT_VERSION, hv(&version.to_string())?);
             return Ok(resp);
         }
         if let Some(source) = header_str(h, header::FORK_SOURCE_BUCKET) {
@@ -196,10 +256,15 @@ impl S3 for Backend {
         } else {
             store.create_bucket(bucket, is_true(h, header::ENABLE_SNAPSHOT))?;
         }
-        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{bucket}")) }))
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{bucket}")),
+        }))
     }
 
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let bucket = req.input.bucket.as_str();
         let h = &req.headers;
         let mut store = self.shared.store();
@@ -211,19 +276,32 @@ impl S3 for Backend {
             drop(store);
             self.shared.notifier.forget(bucket);
         }
-        Ok(S3Response::with_status(DeleteBucketOutput::default(), StatusCode::NO_CONTENT))
+        Ok(S3Response::with_status(
+            DeleteBucketOutput::default(),
+            StatusCode::NO_CONTENT,
+        ))
     }
 
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         let store = self.shared.store();
         let b = store.bucket(req.input.bucket.as_str())?;
-        let mut resp = S3Response::new(HeadBucketOutput { bucket_region: Some("auto".into()), ..Default::default() });
+        let mut resp = S3Response::new(HeadBucketOutput {
+            bucket_region: Some("auto".into()),
+            ..Default::default()
+        });
         let flag = |on: bool| HeaderValue::from_static(if on { "true" } else { "false" });
-        resp.headers.insert(header::ENABLE_SNAPSHOT, flag(b.snapshots_enabled));
-        resp.headers.insert(header::IS_FORK_PARENT, flag(b.children > 0));
+        resp.headers
+            .insert(header::ENABLE_SNAPSHOT, flag(b.snapshots_enabled));
+        resp.headers
+            .insert(header::IS_FORK_PARENT, flag(b.children > 0));
         if let Some(fork) = &b.fork {
-            resp.headers.insert(header::FORK_SOURCE_BUCKET, hv(&fork.parent_name)?);
-            resp.headers.insert(header::FORK_SOURCE_SNAPSHOT, hv(&fork.version.to_string())?);
+            resp.headers
+                .insert(header::FORK_SOURCE_BUCKET, hv(&fork.parent_name)?);
+            resp.headers
+                .insert(header::FORK_SOURCE_SNAPSHOT, hv(&fork.version.to_string())?);
         }
         Ok(resp)
     }
@@ -236,30 +314,42 @@ impl S3 for Backend {
         Ok(S3Response::new(GetBucketLocationOutput::default()))
     }
 
-    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         let store = self.shared.store();
-        let limit = req.input.max_buckets.map_or(usize::MAX, |m| m.max(1) as usize);
+        let limit = req
+            .input
+            .max_buckets
+            .map_or(usize::MAX, |m| m.max(1) as usize);
         let after = req.input.continuation_token.as_deref();
-        let entries: Vec<(String, std::time::SystemTime)> = match header_str(&req.headers, header::SNAPSHOT) {
-            Some(bucket) => store
-                .snapshots(bucket)?
-                .into_iter()
-                .map(|s| {
-                    let name = match &s.name {
-                        Some(n) => format!("{}; name={n}", s.version),
-                        None => s.version.to_string(),
-                    };
-                    (name, s.created())
-                })
-                .collect(),
-            None => store.bucket_names(),
-        };
+        let entries: Vec<(String, std::time::SystemTime)> =
+            match header_str(&req.headers, header::SNAPSHOT) {
+                Some(bucket) => store
+                    .snapshots(bucket)?
+                    .into_iter()
+                    .map(|s| {
+                        let name = match &s.name {
+                            Some(n) => format!("{}; name={n}", s.version),
+                            None => s.version.to_string(),
+                        };
+                        (name, s.created())
+                    })
+                    .collect(),
+                None => store.bucket_names(),
+            };
         // Entries are in name order (snapshot versions all have the same width), so the last name
         // served is a sufficient continuation token.
-        let rest: Vec<_> = entries.into_iter().filter(|(n, _)| after.is_none_or(|a| n.as_str() > a)).collect();
+        let rest: Vec<_> = entries
+            .into_iter()
+            .filter(|(n, _)| after.is_none_or(|a| n.as_str() > a))
+            .collect();
         let truncated = rest.len() > limit;
         let page: Vec<_> = rest.into_iter().take(limit).collect();
-        let continuation_token = truncated.then(|| page.last().map(|(n, _)| n.clone())).flatten();
+        let continuation_token = truncated
+            .then(|| page.last().map(|(n, _)| n.clone()))
+            .flatten();
         let buckets = page
             .into_iter()
             .map(|(name, created)| DtoBucket {
@@ -268,27 +358,53 @@ impl S3 for Backend {
                 ..DtoBucket::default()
             })
             .collect();
-        Ok(S3Response::new(ListBucketsOutput { buckets: Some(buckets), continuation_token, ..Default::default() }))
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(buckets),
+            continuation_token,
+            ..Default::default()
+        }))
     }
 
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
         let input = req.input;
         let data = collect_body(input.body).await?;
         let object = Object::new(data, input.content_type, metadata_vec(input.metadata));
         let etag = object.etag.clone();
-        self.shared.store().write(&input.bucket, &input.key, Some(object.clone()))?;
-        self.emit(&input.bucket, &input.key, crate::notify::EventName::Put, Some(&object));
-        Ok(S3Response::new(PutObjectOutput { e_tag: Some(ETag::Strong(etag)), ..Default::default() }))
+        self.shared
+            .store()
+            .write(&input.bucket, &input.key, Some(object.clone()))?;
+        self.emit(
+            &input.bucket,
+            &input.key,
+            crate::notify::EventName::Put,
+            Some(&object),
+        );
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
     }
 
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         let version = read_version(&req.headers)?;
         let input = req.input;
-        let object = self.shared.store().get(&input.bucket, &input.key, version)?;
+        let object = self
+            .shared
+            .store()
+            .get(&input.bucket, &input.key, version)?;
         if let Some(cond) = &input.if_match
             && !etag_matches(cond, &object.etag)
         {
-            return Err(s3_error!(PreconditionFailed, "If-Match did not match the object's ETag"));
+            return Err(s3_error!(
+                PreconditionFailed,
+                "If-Match did not match the object's ETag"
+            ));
         }
         if let Some(cond) = &input.if_none_match
             && etag_matches(cond, &object.etag)
@@ -298,7 +414,9 @@ impl S3 for Backend {
         let full = object.size();
         let (body, range, status) = match &input.range {
             Some(r) => {
-                let span = r.check(full).map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+                let span = r.check(full).map_err(|_| {
+                    s3_error!(InvalidRange, "The requested range is not satisfiable")
+                })?;
                 let body = object.data.slice(span.start as usize..span.end as usize);
                 let range = format!("bytes {}-{}/{full}", span.start, span.end.saturating_sub(1));
                 (body, Some(range), StatusCode::PARTIAL_CONTENT)
@@ -319,10 +437,16 @@ impl S3 for Backend {
         Ok(S3Response::with_status(output, status))
     }
 
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         let version = read_version(&req.headers)?;
         let input = req.input;
-        let object = self.shared.store().get(&input.bucket, &input.key, version)?;
+        let object = self
+            .shared
+            .store()
+            .get(&input.bucket, &input.key, version)?;
         if let Some(cond) = &input.if_none_match
             && etag_matches(cond, &object.etag)
         {
@@ -339,53 +463,111 @@ impl S3 for Backend {
         }))
     }
 
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let input = req.input;
-        let existed = self.shared.store().get(&input.bucket, &input.key, LIVE).is_ok();
+        let existed = self
+            .shared
+            .store()
+            .get(&input.bucket, &input.key, LIVE)
+            .is_ok();
         if existed {
             self.shared.store().write(&input.bucket, &input.key, None)?;
-            self.emit(&input.bucket, &input.key, crate::notify::EventName::Delete, None);
+            self.emit(
+                &input.bucket,
+                &input.key,
+                crate::notify::EventName::Delete,
+                None,
+            );
         } else {
             // S3 answers 204 for a missing key, but the bucket must exist.
             self.shared.store().bucket(&input.bucket)?;
         }
-        Ok(S3Response::with_status(DeleteObjectOutput::default(), StatusCode::NO_CONTENT))
+        Ok(S3Response::with_status(
+            DeleteObjectOutput::default(),
+            StatusCode::NO_CONTENT,
+        ))
     }
 
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let input = req.input;
         self.shared.store().bucket(&input.bucket)?;
         let quiet = input.delete.quiet.unwrap_or(false);
         let mut deleted = Vec::new();
         for id in input.delete.objects {
-            let existed = self.shared.store().get(&input.bucket, &id.key, LIVE).is_ok();
+            let existed = self
+                .shared
+                .store()
+                .get(&input.bucket, &id.key, LIVE)
+                .is_ok();
             if existed {
                 self.shared.store().write(&input.bucket, &id.key, None)?;
-                self.emit(&input.bucket, &id.key, crate::notify::EventName::Delete, None);
+                self.emit(
+                    &input.bucket,
+                    &id.key,
+                    crate::notify::EventName::Delete,
+                    None,
+                );
             }
             if !quiet {
-                deleted.push(DeletedObject { key: Some(id.key), ..Default::default() });
+                deleted.push(DeletedObject {
+                    key: Some(id.key),
+                    ..Default::default()
+                });
             }
         }
-        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), ..Default::default() }))
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            ..Default::default()
+        }))
     }
 
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         let version = read_version(&req.headers)?;
         let rename = is_true(&req.headers, header::RENAME);
         let input = req.input;
-        let CopySource::Bucket { bucket: src_bucket, key: src_key, .. } = &input.copy_source else {
-            return Err(s3_error!(NotImplemented, "Only bucket copy sources are supported"));
+        let CopySource::Bucket {
+            bucket: src_bucket,
+            key: src_key,
+            ..
+        } = &input.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Only bucket copy sources are supported"
+            ));
         };
         if rename && (**src_bucket != *input.bucket) {
-            return Err(s3_error!(InvalidArgument, "Cross-bucket moves are not supported by the server"));
+            return Err(s3_error!(
+                InvalidArgument,
+                "Cross-bucket moves are not supported by the server"
+            ));
         }
         let source = self.shared.store().get(src_bucket, src_key, version)?;
-        let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
         let object = if replace {
-            Object::new(source.data.clone(), input.content_type, metadata_vec(input.metadata))
+            Object::new(
+                source.data.clone(),
+                input.content_type,
+                metadata_vec(input.metadata),
+            )
         } else {
-            Object::new(source.data.clone(), source.content_type.clone(), source.metadata.clone())
+            Object::new(
+                source.data.clone(),
+                source.content_type.clone(),
+                source.metadata.clone(),
+            )
         };
         let result = CopyObjectResult {
             e_tag: Some(ETag::Strong(object.etag.clone())),
@@ -400,16 +582,35 @@ impl S3 for Backend {
             }
         }
         if rename {
-            self.emit(&input.bucket, &input.key, crate::notify::EventName::Rename, Some(&object));
+            self.emit(
+                &input.bucket,
+                &input.key,
+                crate::notify::EventName::Rename,
+                Some(&object),
+            );
         } else {
-            self.emit(&input.bucket, &input.key, crate::notify::EventName::Copy, Some(&object));
+            self.emit(
+                &input.bucket,
+                &input.key,
+                crate::notify::EventName::Copy,
+                Some(&object),
+            );
         }
-        Ok(S3Response::new(CopyObjectOutput { copy_object_result: Some(result), ..Default::default() }))
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(result),
+            ..Default::default()
+        }))
     }
 
-    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = &req.input;
-        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == "url");
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == "url");
         let prefix = input.prefix.as_deref().unwrap_or("");
         let query = ListQuery {
             prefix,
@@ -420,8 +621,14 @@ impl S3 for Backend {
         };
         let page = self.page(&input.bucket, &req.headers, &query, url)?;
         // S3 returns NextMarker only when a delimiter is used; clients use the last key otherwise.
-        let next_marker = page.next.filter(|_| input.delimiter.is_some()).map(|m| if url { url_encode(&m) } else { m });
-        let enc = |s: &Option<String>| s.as_ref().map(|v| if url { url_encode(v) } else { v.clone() });
+        let next_marker = page
+            .next
+            .filter(|_| input.delimiter.is_some())
+            .map(|m| if url { url_encode(&m) } else { m });
+        let enc = |s: &Option<String>| {
+            s.as_ref()
+                .map(|v| if url { url_encode(v) } else { v.clone() })
+        };
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket.clone()),
             prefix: Some(enc(&input.prefix).unwrap_or_default()),
@@ -437,9 +644,15 @@ impl S3 for Backend {
         }))
     }
 
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = &req.input;
-        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == "url");
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == "url");
         let token = input
             .continuation_token
             .as_deref()
@@ -447,7 +660,12 @@ impl S3 for Backend {
                 hex::decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidArgument,
+                            "The continuation token provided is incorrect"
+                        )
+                    })
             })
             .transpose()?;
         let after = match (&token, input.start_after.as_deref()) {
@@ -463,7 +681,10 @@ impl S3 for Backend {
             version: LIVE,
         };
         let page = self.page(&input.bucket, &req.headers, &query, url)?;
-        let enc = |s: &Option<String>| s.as_ref().map(|v| if url { url_encode(v) } else { v.clone() });
+        let enc = |s: &Option<String>| {
+            s.as_ref()
+                .map(|v| if url { url_encode(v) } else { v.clone() })
+        };
         let key_count = (page.contents.len() + page.prefixes.len()) as i32;
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket.clone()),
@@ -487,22 +708,36 @@ impl S3 for Backend {
         req: S3Request<PutBucketLifecycleConfigurationInput>,
     ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
         let input = req.input;
-        let config = input.lifecycle_configuration.ok_or_else(|| s3_error!(MalformedXML, "missing LifecycleConfiguration"))?;
+        let config = input
+            .lifecycle_configuration
+            .ok_or_else(|| s3_error!(MalformedXML, "missing LifecycleConfiguration"))?;
         if config.rules.len() > 10 {
-            return Err(s3_error!(InvalidArgument, "A bucket can have at most 10 lifecycle rules"));
+            return Err(s3_error!(
+                InvalidArgument,
+                "A bucket can have at most 10 lifecycle rules"
+            ));
         }
         for rule in &config.rules {
             if rule.id.as_ref().is_some_and(|id| id.len() > 36) {
-                return Err(s3_error!(InvalidArgument, "A lifecycle rule ID can be at most 36 characters"));
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "A lifecycle rule ID can be at most 36 characters"
+                ));
             }
             if let Some(days) = rule.expiration.as_ref().and_then(|e| e.days)
                 && days <= 0
             {
-                return Err(s3_error!(InvalidArgument, "Expiration days must be a positive integer"));
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Expiration days must be a positive integer"
+                ));
             }
         }
-        self.shared.store_mut_bucket(&input.bucket, |b| b.lifecycle = Some(config))?;
-        Ok(S3Response::new(PutBucketLifecycleConfigurationOutput::default()))
+        self.shared
+            .store_mut_bucket(&input.bucket, |b| b.lifecycle = Some(config))?;
+        Ok(S3Response::new(
+            PutBucketLifecycleConfigurationOutput::default(),
+        ))
     }
 
     async fn get_bucket_lifecycle_configuration(
@@ -512,17 +747,27 @@ impl S3 for Backend {
         let store = self.shared.store();
         let bucket = store.bucket(&req.input.bucket)?;
         let config = bucket.lifecycle.clone().ok_or_else(|| {
-            s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist")
+            s3_error!(
+                NoSuchLifecycleConfiguration,
+                "The lifecycle configuration does not exist"
+            )
         })?;
-        Ok(S3Response::new(GetBucketLifecycleConfigurationOutput { rules: Some(config.rules), ..Default::default() }))
+        Ok(S3Response::new(GetBucketLifecycleConfigurationOutput {
+            rules: Some(config.rules),
+            ..Default::default()
+        }))
     }
 
     async fn delete_bucket_lifecycle(
         &self,
         req: S3Request<DeleteBucketLifecycleInput>,
     ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
-        self.shared.store_mut_bucket(&req.input.bucket, |b| b.lifecycle = None)?;
-        Ok(S3Response::with_status(DeleteBucketLifecycleOutput::default(), StatusCode::NO_CONTENT))
+        self.shared
+            .store_mut_bucket(&req.input.bucket, |b| b.lifecycle = None)?;
+        Ok(S3Response::with_status(
+            DeleteBucketLifecycleOutput::default(),
+            StatusCode::NO_CONTENT,
+        ))
     }
 }
 
@@ -533,8 +778,14 @@ mod tests {
     #[test]
     fn snapshot_header_values_parse() {
         assert_eq!(snapshot_request("true"), Some(None));
-        assert_eq!(snapshot_request("TRUE; name=nightly"), Some(Some("nightly".into())));
-        assert_eq!(snapshot_request("true; name=test snapshot name"), Some(Some("test snapshot name".into())));
+        assert_eq!(
+            snapshot_request("TRUE; name=nightly"),
+            Some(Some("nightly".into()))
+        );
+        assert_eq!(
+            snapshot_request("true; name=test snapshot name"),
+            Some(Some("test snapshot name".into()))
+        );
         assert_eq!(snapshot_request("false"), None);
         assert_eq!(snapshot_request("my-bucket"), None);
     }

@@ -10,14 +10,19 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::{AccessHook, KeyTable};
+use http_body_util::{BodyExt, Limited};
+
+use crate::auth::{AccessHook, KeyTable, PeerAddr};
+use crate::iam;
 use crate::s3::Backend;
 use crate::state::Shared;
 
 type Response = http::Response<s3s::Body>;
 
 pub(crate) fn s3_service(shared: &Arc<Shared>) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(Backend { shared: Arc::clone(shared) });
+    let mut builder = S3ServiceBuilder::new(Backend {
+        shared: Arc::clone(shared),
+    });
     builder.set_auth(KeyTable(Arc::clone(shared)));
     builder.set_access(AccessHook(Arc::clone(shared)));
     builder.build()
@@ -25,15 +30,39 @@ pub(crate) fn s3_service(shared: &Arc<Shared>) -> S3Service {
 
 fn plain(status: u16, body: &'static str) -> Response {
     let mut resp = http::Response::new(s3s::Body::from(body.to_owned()));
-    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     resp
 }
 
-async fn handle(shared: Arc<Shared>, s3: S3Service, req: http::Request<Incoming>) -> Result<Response, Infallible> {
+/// The most an IAM request body may be.
+const MAX_IAM_BODY: usize = 1 << 20;
+
+async fn handle(
+    shared: Arc<Shared>,
+    s3: S3Service,
+    peer: SocketAddr,
+    mut req: http::Request<Incoming>,
+) -> Result<Response, Infallible> {
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    if iam::is_iam_request(&req) {
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, MAX_IAM_BODY).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return Ok(iam::error_response(
+                    400,
+                    "RequestEntityTooLarge",
+                    "the request body is too large or broken",
+                ));
+            }
+        };
+        return Ok(iam::handle(&shared, &parts, &body));
+    }
+    req.extensions_mut().insert(PeerAddr(peer));
     match hyper::service::Service::call(&s3, req).await {
         Ok(resp) => Ok(resp),
         Err(err) => {
@@ -44,7 +73,11 @@ async fn handle(shared: Arc<Shared>, s3: S3Service, req: http::Request<Incoming>
 }
 
 /// Serves connections from `listener` until `stop` flips to true.
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     let s3 = s3_service(&shared);
     loop {
         let (socket, peer): (_, SocketAddr) = tokio::select! {
@@ -60,7 +93,9 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: 
         let (shared, s3) = (Arc::clone(&shared), s3.clone());
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), s3.clone(), req));
+            let service = hyper::service::service_fn(move |req| {
+                handle(Arc::clone(&shared), s3.clone(), peer, req)
+            });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection(TokioIo::new(socket), service);
             tokio::pin!(conn);

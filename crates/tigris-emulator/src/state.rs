@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::faults::Faults;
+use crate::iam::Iam;
 use crate::notify::Notifier;
 use crate::store::{Bucket, Store, StoreError};
 
@@ -25,6 +26,10 @@ impl Keys {
         self.secrets.insert(id, secret);
     }
 
+    pub(crate) fn remove(&mut self, id: &str) {
+        self.secrets.remove(id);
+    }
+
     pub(crate) fn secret(&self, id: &str) -> Option<&str> {
         self.secrets.get(id).map(String::as_str)
     }
@@ -34,6 +39,9 @@ impl Keys {
 pub(crate) struct Shared {
     store: Mutex<Store>,
     keys: Mutex<Keys>,
+    iam: Mutex<Iam>,
+    /// The root key may do everything; other keys are held to their attached policies.
+    pub(crate) root_access_key: String,
     pub(crate) faults: Faults,
     pub(crate) notifier: Notifier,
 }
@@ -47,10 +55,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(root_access_key: String, root_secret: String) -> Self {
         let mut keys = Keys::default();
-        keys.insert(root_access_key, root_secret);
+        keys.insert(root_access_key.clone(), root_secret);
         Self {
             store: Mutex::new(Store::default()),
             keys: Mutex::new(keys),
+            iam: Mutex::new(Iam::default()),
+            root_access_key,
             faults: Faults::default(),
             notifier: Notifier::default(),
         }
@@ -64,7 +74,16 @@ impl Shared {
         lock(&self.keys)
     }
 
-    pub(crate) fn store_mut_bucket(&self, name: &str, f: impl FnOnce(&mut Bucket)) -> Result<(), StoreError> {
+    /// Lock order where both are needed: IAM first, then keys.
+    pub(crate) fn iam(&self) -> MutexGuard<'_, Iam> {
+        lock(&self.iam)
+    }
+
+    pub(crate) fn store_mut_bucket(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Bucket),
+    ) -> Result<(), StoreError> {
         self.store().with_bucket_mut(name, f)
     }
 }

@@ -30,10 +30,20 @@ pub(crate) struct Object {
 }
 
 impl Object {
-    pub(crate) fn new(data: Bytes, content_type: Option<String>, metadata: Vec<(String, String)>) -> Self {
+    pub(crate) fn new(
+        data: Bytes,
+        content_type: Option<String>,
+        metadata: Vec<(String, String)>,
+    ) -> Self {
         use md5::Digest;
         let etag = hex::encode(md5::Md5::digest(&data));
-        Self { data, etag, last_modified: SystemTime::now(), content_type, metadata }
+        Self {
+            data,
+            etag,
+            last_modified: SystemTime::now(),
+            content_type,
+            metadata,
+        }
     }
 
     pub(crate) fn size(&self) -> u64 {
@@ -108,7 +118,11 @@ impl Bucket {
     /// Looks a key up in this level only: `Some(None)` is a deletion recorded here.
     fn resolve_here(&self, key: &str, cap: u64) -> Option<Option<&Arc<Object>>> {
         let history = self.objects.get(key)?;
-        history.iter().rev().find(|e| e.version <= cap).map(|e| e.object.as_ref())
+        history
+            .iter()
+            .rev()
+            .find(|e| e.version <= cap)
+            .map(|e| e.object.as_ref())
     }
 }
 
@@ -158,13 +172,18 @@ pub(crate) struct Store {
 impl Store {
     /// The next version: wall-clock nanoseconds, strictly increasing.
     pub(crate) fn next_version(&mut self) -> u64 {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         self.last_version = now.max(self.last_version + 1);
         self.last_version
     }
 
     pub(crate) fn bucket_id(&self, name: &str) -> Result<BucketId, StoreError> {
-        self.by_name.get(name).copied().ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))
+        self.by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))
     }
 
     pub(crate) fn bucket(&self, name: &str) -> Result<&Bucket, StoreError> {
@@ -172,19 +191,30 @@ impl Store {
         Ok(&self.buckets[&id])
     }
 
-    pub(crate) fn with_bucket_mut(&mut self, name: &str, f: impl FnOnce(&mut Bucket)) -> Result<(), StoreError> {
+    pub(crate) fn with_bucket_mut(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Bucket),
+    ) -> Result<(), StoreError> {
         f(self.bucket_mut(name)?);
         Ok(())
     }
 
     fn bucket_mut(&mut self, name: &str) -> Result<&mut Bucket, StoreError> {
         let id = self.bucket_id(name)?;
-        Ok(self.buckets.get_mut(&id).expect("by_name and buckets agree"))
+        Ok(self
+            .buckets
+            .get_mut(&id)
+            .expect("by_name and buckets agree"))
     }
 
     /// Bucket names in name order, with their creation times.
     pub(crate) fn bucket_names(&self) -> Vec<(String, SystemTime)> {
-        let mut names: Vec<_> = self.buckets.values().map(|b| (b.name.clone(), b.created)).collect();
+        let mut names: Vec<_> = self
+            .buckets
+            .values()
+            .map(|b| (b.name.clone(), b.created))
+            .collect();
         names.sort();
         names
     }
@@ -200,12 +230,22 @@ impl Store {
         Ok(id)
     }
 
-    pub(crate) fn create_bucket(&mut self, name: &str, snapshots_enabled: bool) -> Result<(), StoreError> {
-        self.insert_bucket(Bucket::new(name.to_owned(), snapshots_enabled, None)).map(|_| ())
+    pub(crate) fn create_bucket(
+        &mut self,
+        name: &str,
+        snapshots_enabled: bool,
+    ) -> Result<(), StoreError> {
+        self.insert_bucket(Bucket::new(name.to_owned(), snapshots_enabled, None))
+            .map(|_| ())
     }
 
     /// Creates `name` as a copy-on-write fork of `source`, as of `at` or of now. O(1).
-    pub(crate) fn fork_bucket(&mut self, name: &str, source: &str, at: Option<u64>) -> Result<u64, StoreError> {
+    pub(crate) fn fork_bucket(
+        &mut self,
+        name: &str,
+        source: &str,
+        at: Option<u64>,
+    ) -> Result<u64, StoreError> {
         if self.by_name.contains_key(name) {
             return Err(StoreError::BucketAlreadyExists(name.to_owned()));
         }
@@ -216,37 +256,63 @@ impl Store {
         let version = match at {
             Some(v) => {
                 if v > self.last_version {
-                    return Err(StoreError::Invalid(format!("snapshot version {v} is in the future")));
+                    return Err(StoreError::Invalid(format!(
+                        "snapshot version {v} is in the future"
+                    )));
                 }
                 v
             }
             None => self.next_version(),
         };
-        let fork = ForkPoint { parent, parent_name: source.to_owned(), version };
+        let fork = ForkPoint {
+            parent,
+            parent_name: source.to_owned(),
+            version,
+        };
         self.insert_bucket(Bucket::new(name.to_owned(), true, Some(fork)))?;
-        self.buckets.get_mut(&parent).expect("parent exists").children += 1;
+        self.buckets
+            .get_mut(&parent)
+            .expect("parent exists")
+            .children += 1;
         Ok(version)
     }
 
     /// Records a snapshot of `bucket` now. O(1).
-    pub(crate) fn snapshot(&mut self, bucket: &str, name: Option<String>) -> Result<u64, StoreError> {
+    pub(crate) fn snapshot(
+        &mut self,
+        bucket: &str,
+        name: Option<String>,
+    ) -> Result<u64, StoreError> {
         let id = self.bucket_id(bucket)?;
         if !self.buckets[&id].snapshots_enabled {
             return Err(StoreError::NotSnapshotEnabled(bucket.to_owned()));
         }
         let version = self.next_version();
-        self.buckets.get_mut(&id).expect("exists").snapshots.insert(version, name);
+        self.buckets
+            .get_mut(&id)
+            .expect("exists")
+            .snapshots
+            .insert(version, name);
         Ok(version)
     }
 
     pub(crate) fn snapshots(&self, bucket: &str) -> Result<Vec<SnapshotEntry>, StoreError> {
         let b = self.bucket(bucket)?;
-        Ok(b.snapshots.iter().map(|(v, n)| SnapshotEntry { version: *v, name: n.clone() }).collect())
+        Ok(b.snapshots
+            .iter()
+            .map(|(v, n)| SnapshotEntry {
+                version: *v,
+                name: n.clone(),
+            })
+            .collect())
     }
 
     pub(crate) fn delete_snapshot(&mut self, bucket: &str, version: u64) -> Result<(), StoreError> {
         let b = self.bucket_mut(bucket)?;
-        b.snapshots.remove(&version).map(|_| ()).ok_or_else(|| StoreError::NoSuchSnapshot(version.to_string()))
+        b.snapshots
+            .remove(&version)
+            .map(|_| ())
+            .ok_or_else(|| StoreError::NoSuchSnapshot(version.to_string()))
     }
 
     /// Deletes a bucket; without `force` it must be empty. A bucket with forks is never deleted.
@@ -291,15 +357,30 @@ impl Store {
     }
 
     fn first_visible(&self, id: BucketId, version: u64) -> Option<String> {
-        let query = ListQuery { max_keys: 1, version, ..ListQuery::default() };
-        self.list_id(id, &query).objects.into_iter().next().map(|(k, _)| k)
+        let query = ListQuery {
+            max_keys: 1,
+            version,
+            ..ListQuery::default()
+        };
+        self.list_id(id, &query)
+            .objects
+            .into_iter()
+            .next()
+            .map(|(k, _)| k)
     }
 
     /// Reads `key` from `bucket` as of `version` ([`LIVE`] for now).
-    pub(crate) fn get(&self, bucket: &str, key: &str, version: u64) -> Result<Arc<Object>, StoreError> {
+    pub(crate) fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: u64,
+    ) -> Result<Arc<Object>, StoreError> {
         let id = self.bucket_id(bucket)?;
         self.check_version(id, bucket, version)?;
-        self.resolve(id, key, version).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
+        self.resolve(id, key, version)
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
     }
 
     fn check_version(&self, id: BucketId, bucket: &str, version: u64) -> Result<(), StoreError> {
@@ -310,11 +391,19 @@ impl Store {
     }
 
     /// Writes (or, with `None`, deletes) `key` in `bucket`. Returns the version of the write.
-    pub(crate) fn write(&mut self, bucket: &str, key: &str, object: Option<Object>) -> Result<u64, StoreError> {
+    pub(crate) fn write(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        object: Option<Object>,
+    ) -> Result<u64, StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
         let b = self.buckets.get_mut(&id).expect("exists");
-        let entry = Entry { version, object: object.map(Arc::new) };
+        let entry = Entry {
+            version,
+            object: object.map(Arc::new),
+        };
         if b.snapshots_enabled {
             // History is what snapshots and forks read; keep it all.
             b.objects.entry(key.to_owned()).or_default().push(entry);
@@ -341,16 +430,25 @@ impl Store {
         };
         let mut cursors: Vec<_> = levels
             .iter()
-            .map(|(b, _)| b.objects.range::<str, _>((start, Bound::Unbounded)).map(|(k, _)| k.as_str()).peekable())
+            .map(|(b, _)| {
+                b.objects
+                    .range::<str, _>((start, Bound::Unbounded))
+                    .map(|(k, _)| k.as_str())
+                    .peekable()
+            })
             .collect();
         // Continuing after a common prefix skips everything under it.
-        let skip_under = query.after.filter(|a| query.delimiter.is_some_and(|d| a.ends_with(d)));
+        let skip_under = query
+            .after
+            .filter(|a| query.delimiter.is_some_and(|d| a.ends_with(d)));
         let mut listing = Listing::default();
         let mut last_prefix: Option<String> = None;
         let mut count = 0usize;
         loop {
             // The smallest key any level has next: a k-way merge of sorted cursors.
-            let Some(key) = cursors.iter_mut().filter_map(|c| c.peek().copied()).min() else { break };
+            let Some(key) = cursors.iter_mut().filter_map(|c| c.peek().copied()).min() else {
+                break;
+            };
             for cursor in &mut cursors {
                 if cursor.peek() == Some(&key) {
                     cursor.next();
@@ -362,11 +460,17 @@ impl Store {
             if skip_under.is_some_and(|p| key.starts_with(p)) {
                 continue;
             }
-            let Some(object) = levels.iter().find_map(|(b, cap)| b.resolve_here(key, *cap)).flatten() else {
+            let Some(object) = levels
+                .iter()
+                .find_map(|(b, cap)| b.resolve_here(key, *cap))
+                .flatten()
+            else {
                 continue;
             };
             let common = query.delimiter.filter(|d| !d.is_empty()).and_then(|d| {
-                key[query.prefix.len()..].find(d).map(|i| key[..query.prefix.len() + i + d.len()].to_owned())
+                key[query.prefix.len()..]
+                    .find(d)
+                    .map(|i| key[..query.prefix.len() + i + d.len()].to_owned())
             });
             if let Some(prefix) = &common
                 && last_prefix.as_ref() == Some(prefix)
@@ -402,16 +506,33 @@ mod tests {
     use super::*;
 
     fn obj(s: &str) -> Option<Object> {
-        Some(Object::new(Bytes::copy_from_slice(s.as_bytes()), None, Vec::new()))
+        Some(Object::new(
+            Bytes::copy_from_slice(s.as_bytes()),
+            None,
+            Vec::new(),
+        ))
     }
 
     fn read(store: &Store, bucket: &str, key: &str, version: u64) -> Option<String> {
-        store.get(bucket, key, version).ok().map(|o| String::from_utf8(o.data.to_vec()).unwrap())
+        store
+            .get(bucket, key, version)
+            .ok()
+            .map(|o| String::from_utf8(o.data.to_vec()).unwrap())
     }
 
     fn keys(store: &Store, bucket: &str, version: u64) -> Vec<String> {
-        let q = ListQuery { max_keys: 1000, version, ..ListQuery::default() };
-        store.list(bucket, &q).unwrap().objects.into_iter().map(|(k, _)| k).collect()
+        let q = ListQuery {
+            max_keys: 1000,
+            version,
+            ..ListQuery::default()
+        };
+        store
+            .list(bucket, &q)
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
     }
 
     #[test]
@@ -462,7 +583,10 @@ mod tests {
         let mut s = Store::default();
         s.create_bucket("p", true).unwrap();
         s.fork_bucket("f", "p", None).unwrap();
-        assert_eq!(s.delete_bucket("p", true), Err(StoreError::BucketHasForks("p".into())));
+        assert_eq!(
+            s.delete_bucket("p", true),
+            Err(StoreError::BucketHasForks("p".into()))
+        );
         s.delete_bucket("f", false).unwrap();
         s.delete_bucket("p", false).unwrap();
     }
@@ -473,7 +597,10 @@ mod tests {
         s.create_bucket("p", true).unwrap();
         s.write("p", "a", obj("1")).unwrap();
         s.fork_bucket("f", "p", None).unwrap();
-        assert_eq!(s.delete_bucket("f", false), Err(StoreError::BucketNotEmpty("f".into())));
+        assert_eq!(
+            s.delete_bucket("f", false),
+            Err(StoreError::BucketNotEmpty("f".into()))
+        );
         s.delete_bucket("f", true).unwrap();
     }
 
@@ -487,7 +614,13 @@ mod tests {
         let mut after: Option<String> = None;
         let mut seen = Vec::new();
         loop {
-            let q = ListQuery { delimiter: Some("/"), after: after.as_deref(), max_keys: 1, version: LIVE, ..ListQuery::default() };
+            let q = ListQuery {
+                delimiter: Some("/"),
+                after: after.as_deref(),
+                max_keys: 1,
+                version: LIVE,
+                ..ListQuery::default()
+            };
             let page = s.list("b", &q).unwrap();
             seen.extend(page.common_prefixes.iter().cloned());
             seen.extend(page.objects.iter().map(|(k, _)| k.clone()));
@@ -506,8 +639,14 @@ mod tests {
         s.write("r", "k", obj("1")).unwrap();
         s.write("r", "k", obj("2")).unwrap();
         assert_eq!(s.bucket("r").unwrap().objects["k"].len(), 1);
-        assert_eq!(s.snapshot("r", None), Err(StoreError::NotSnapshotEnabled("r".into())));
-        assert!(matches!(s.fork_bucket("f", "r", None), Err(StoreError::NotSnapshotEnabled(_))));
+        assert_eq!(
+            s.snapshot("r", None),
+            Err(StoreError::NotSnapshotEnabled("r".into()))
+        );
+        assert!(matches!(
+            s.fork_bucket("f", "r", None),
+            Err(StoreError::NotSnapshotEnabled(_))
+        ));
     }
 
     #[test]

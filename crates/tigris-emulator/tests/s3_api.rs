@@ -1,44 +1,34 @@
 //! The emulator speaks S3 to an unmodified `aws-sdk-s3` client, with signatures verified.
 
-use aws_credential_types::Credentials;
-use aws_sdk_s3::config::{BehaviorVersion, Region, RequestChecksumCalculation};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
-    ObjectIdentifier,
+    BucketLifecycleConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, ObjectIdentifier,
 };
 use tigris_emulator::Emulator;
 
-fn client_with(emu: &Emulator, access_key: &str, secret: &str) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
-        .region(Region::new("auto"))
-        .endpoint_url(emu.endpoint())
-        .force_path_style(true)
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-fn client(emu: &Emulator) -> aws_sdk_s3::Client {
-    let root = emu.root_credentials();
-    client_with(emu, root.access_key_id(), root.secret_access_key())
-}
+mod common;
+use common::{client, client_with};
 
 async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &str) {
-    s3.put_object().bucket(bucket).key(key).body(ByteStream::from(body.as_bytes().to_vec())).send().await.unwrap();
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.as_bytes().to_vec()))
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
-    let out = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
     String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap()
 }
 
@@ -57,10 +47,19 @@ async fn objects_round_trip_with_metadata_and_etag() {
         .await
         .unwrap();
     assert_eq!(get(&s3, "data", "dir/hello.txt").await, "hello");
-    let head = s3.head_object().bucket("data").key("dir/hello.txt").send().await.unwrap();
+    let head = s3
+        .head_object()
+        .bucket("data")
+        .key("dir/hello.txt")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.content_length(), Some(5));
     assert_eq!(head.content_type(), Some("text/plain"));
-    assert_eq!(head.metadata().unwrap().get("owner").map(String::as_str), Some("agent-1"));
+    assert_eq!(
+        head.metadata().unwrap().get("owner").map(String::as_str),
+        Some("agent-1")
+    );
     assert_eq!(head.e_tag(), Some("\"5d41402abc4b2a76b9719d911017c592\""));
 }
 
@@ -70,7 +69,14 @@ async fn ranged_gets_return_the_slice() {
     let s3 = client(&emu);
     s3.create_bucket().bucket("data").send().await.unwrap();
     put(&s3, "data", "k", "0123456789").await;
-    let out = s3.get_object().bucket("data").key("k").range("bytes=2-4").send().await.unwrap();
+    let out = s3
+        .get_object()
+        .bucket("data")
+        .key("k")
+        .range("bytes=2-4")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.content_range(), Some("bytes 2-4/10"));
     assert_eq!(&out.body.collect().await.unwrap().to_vec()[..], b"234");
 }
@@ -79,17 +85,34 @@ async fn ranged_gets_return_the_slice() {
 async fn missing_things_get_standard_error_codes() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
-    let err = s3.get_object().bucket("nope").key("k").send().await.unwrap_err();
+    let err = s3
+        .get_object()
+        .bucket("nope")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("NoSuchBucket"));
     s3.create_bucket().bucket("data").send().await.unwrap();
-    let err = s3.get_object().bucket("data").key("k").send().await.unwrap_err();
+    let err = s3
+        .get_object()
+        .bucket("data")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("NoSuchKey"));
     let err = s3.create_bucket().bucket("data").send().await.unwrap_err();
     assert_eq!(err.code(), Some("BucketAlreadyOwnedByYou"));
     put(&s3, "data", "k", "v").await;
     let err = s3.delete_bucket().bucket("data").send().await.unwrap_err();
     assert_eq!(err.code(), Some("BucketNotEmpty"));
-    s3.delete_object().bucket("data").key("k").send().await.unwrap();
+    s3.delete_object()
+        .bucket("data")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
     s3.delete_bucket().bucket("data").send().await.unwrap();
     let err = s3.head_bucket().bucket("data").send().await.unwrap_err();
     assert!(err.into_service_error().is_not_found());
@@ -115,8 +138,16 @@ async fn list_v2_pages_through_prefixes_and_delimiters() {
             .send()
             .await
             .unwrap();
-        seen.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_owned)));
-        seen.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        seen.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
+        seen.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
         assert!(page.key_count().unwrap() <= 2);
         token = page.next_continuation_token().map(str::to_owned);
         if !page.is_truncated().unwrap() {
@@ -126,7 +157,13 @@ async fn list_v2_pages_through_prefixes_and_delimiters() {
     seen.sort();
     assert_eq!(seen, ["a/", "b", "c/", "d", "e"]);
 
-    let under_c = s3.list_objects_v2().bucket("data").prefix("c/").send().await.unwrap();
+    let under_c = s3
+        .list_objects_v2()
+        .bucket("data")
+        .prefix("c/")
+        .send()
+        .await
+        .unwrap();
     let keys: Vec<_> = under_c.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["c/x/1", "c/y"]);
 
@@ -140,7 +177,11 @@ async fn list_v2_pages_through_prefixes_and_delimiters() {
         .await
         .unwrap()
         .iter()
-        .flat_map(|p| p.contents().iter().filter_map(|o| o.key().map(str::to_owned)))
+        .flat_map(|p| {
+            p.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+        })
         .collect();
     assert_eq!(all.len(), 7);
 }
@@ -153,10 +194,22 @@ async fn list_v1_uses_markers() {
     for k in ["k1", "k2", "k3"] {
         put(&s3, "data", k, k).await;
     }
-    let first = s3.list_objects().bucket("data").max_keys(2).send().await.unwrap();
+    let first = s3
+        .list_objects()
+        .bucket("data")
+        .max_keys(2)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.is_truncated(), Some(true));
     let last = first.contents().last().unwrap().key().unwrap().to_owned();
-    let rest = s3.list_objects().bucket("data").marker(last).send().await.unwrap();
+    let rest = s3
+        .list_objects()
+        .bucket("data")
+        .marker(last)
+        .send()
+        .await
+        .unwrap();
     let keys: Vec<_> = rest.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["k3"]);
     assert_eq!(rest.is_truncated(), Some(false));
@@ -169,15 +222,35 @@ async fn copy_and_multi_delete() {
     s3.create_bucket().bucket("src").send().await.unwrap();
     s3.create_bucket().bucket("dst").send().await.unwrap();
     put(&s3, "src", "a b+c.txt", "payload").await;
-    s3.copy_object().bucket("dst").key("copy.txt").copy_source("src/a%20b%2Bc.txt").send().await.unwrap();
+    s3.copy_object()
+        .bucket("dst")
+        .key("copy.txt")
+        .copy_source("src/a%20b%2Bc.txt")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get(&s3, "dst", "copy.txt").await, "payload");
-    assert_eq!(get(&s3, "src", "a b+c.txt").await, "payload", "a plain copy keeps its source");
+    assert_eq!(
+        get(&s3, "src", "a b+c.txt").await,
+        "payload",
+        "a plain copy keeps its source"
+    );
     let delete = Delete::builder()
         .objects(ObjectIdentifier::builder().key("copy.txt").build().unwrap())
-        .objects(ObjectIdentifier::builder().key("never-existed").build().unwrap())
+        .objects(
+            ObjectIdentifier::builder()
+                .key("never-existed")
+                .build()
+                .unwrap(),
+        )
         .build()
         .unwrap();
-    s3.delete_objects().bucket("dst").delete(delete).send().await.unwrap();
+    s3.delete_objects()
+        .bucket("dst")
+        .delete(delete)
+        .send()
+        .await
+        .unwrap();
     let listed = s3.list_objects_v2().bucket("dst").send().await.unwrap();
     assert_eq!(listed.key_count(), Some(0));
 }
@@ -187,7 +260,12 @@ async fn lifecycle_configuration_round_trips() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
     s3.create_bucket().bucket("ttl").send().await.unwrap();
-    let err = s3.get_bucket_lifecycle_configuration().bucket("ttl").send().await.unwrap_err();
+    let err = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("ttl")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("NoSuchLifecycleConfiguration"));
     let rule = LifecycleRule::builder()
         .id("ttl")
@@ -196,14 +274,37 @@ async fn lifecycle_configuration_round_trips() {
         .expiration(LifecycleExpiration::builder().days(7).build())
         .build()
         .unwrap();
-    let config = BucketLifecycleConfiguration::builder().rules(rule).build().unwrap();
-    s3.put_bucket_lifecycle_configuration().bucket("ttl").lifecycle_configuration(config).send().await.unwrap();
-    let got = s3.get_bucket_lifecycle_configuration().bucket("ttl").send().await.unwrap();
+    let config = BucketLifecycleConfiguration::builder()
+        .rules(rule)
+        .build()
+        .unwrap();
+    s3.put_bucket_lifecycle_configuration()
+        .bucket("ttl")
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("ttl")
+        .send()
+        .await
+        .unwrap();
     let rule = &got.rules()[0];
     assert_eq!(rule.id(), Some("ttl"));
     assert_eq!(rule.expiration().and_then(|e| e.days()), Some(7));
-    s3.delete_bucket_lifecycle().bucket("ttl").send().await.unwrap();
-    assert!(s3.get_bucket_lifecycle_configuration().bucket("ttl").send().await.is_err());
+    s3.delete_bucket_lifecycle()
+        .bucket("ttl")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        s3.get_bucket_lifecycle_configuration()
+            .bucket("ttl")
+            .send()
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -228,8 +329,14 @@ async fn an_unknown_access_key_is_rejected() {
 async fn injected_faults_fail_exactly_the_requested_requests() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
-    emu.faults().fail_next("CreateBucket", 1, 409, "OperationAborted");
-    let err = s3.create_bucket().bucket("bucket-1").send().await.unwrap_err();
+    emu.faults()
+        .fail_next("CreateBucket", 1, 409, "OperationAborted");
+    let err = s3
+        .create_bucket()
+        .bucket("bucket-1")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("OperationAborted"));
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(409));
     s3.create_bucket().bucket("bucket-1").send().await.unwrap();
@@ -240,7 +347,8 @@ async fn injected_faults_fail_exactly_the_requested_requests() {
 async fn injected_latency_delays_requests() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
-    emu.faults().set_latency(std::time::Duration::from_millis(200));
+    emu.faults()
+        .set_latency(std::time::Duration::from_millis(200));
     let started = std::time::Instant::now();
     s3.list_buckets().send().await.unwrap();
     assert!(started.elapsed() >= std::time::Duration::from_millis(200));
@@ -255,7 +363,9 @@ async fn malformed_requests_get_s3_errors_not_panics() {
         "PUT /%ZZ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     ] {
-        let mut sock = tokio::net::TcpStream::connect(emu.local_addr()).await.unwrap();
+        let mut sock = tokio::net::TcpStream::connect(emu.local_addr())
+            .await
+            .unwrap();
         sock.write_all(raw.as_bytes()).await.unwrap();
         let mut buf = vec![0; 4096];
         let n = sock.read(&mut buf).await.unwrap();

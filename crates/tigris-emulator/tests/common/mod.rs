@@ -1,0 +1,48 @@
+//! Clients for the emulator, built the way a user of the AWS SDK would.
+#![allow(dead_code, unreachable_pub)]
+
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::{BehaviorVersion, Region, RequestChecksumCalculation};
+use tigris_emulator::Emulator;
+
+fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+pub fn client_with(emu: &Emulator, access_key: &str, secret: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client())
+        .region(Region::new("auto"))
+        .endpoint_url(emu.endpoint())
+        .force_path_style(true)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+pub fn client(emu: &Emulator) -> aws_sdk_s3::Client {
+    let root = emu.root_credentials();
+    client_with(emu, root.access_key_id(), root.secret_access_key())
+}
+
+pub fn iam_with(emu: &Emulator, access_key: &str, secret: &str) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .http_client(http_client())
+        .region(aws_sdk_iam::config::Region::new("auto"))
+        .endpoint_url(emu.endpoint())
+        .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+pub fn iam(emu: &Emulator) -> aws_sdk_iam::Client {
+    let root = emu.root_credentials();
+    iam_with(emu, root.access_key_id(), root.secret_access_key())
+}

@@ -1,0 +1,344 @@
+//! The emulator's IAM Query API, driven by an unmodified `aws-sdk-iam` client, and the
+//! enforcement of attached policies on S3 requests.
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use tigris_emulator::Emulator;
+
+mod common;
+use common::{client, client_with, iam, iam_with};
+
+fn policy(actions: &[&str], bucket: &str, condition: Option<&str>) -> String {
+    let actions = actions
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let condition = condition
+        .map(|c| format!(",\"Condition\":{c}"))
+        .unwrap_or_default();
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{actions}],
+            "Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"]{condition}}}]}}"#
+    )
+}
+
+/// Creates a key with one policy attached, the Tigris way (the key id is the user name).
+async fn scoped_key(emu: &Emulator, name: &str, document: &str) -> (String, String, String) {
+    let iam = iam(emu);
+    let key = iam.create_access_key().send().await.unwrap();
+    let key = key.access_key().unwrap();
+    let policy = iam
+        .create_policy()
+        .policy_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_user_policy()
+        .user_name(key.access_key_id())
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    (
+        key.access_key_id().to_owned(),
+        key.secret_access_key().to_owned(),
+        arn,
+    )
+}
+
+async fn setup_buckets(emu: &Emulator) {
+    let root = client(emu);
+    for b in ["mine", "theirs"] {
+        root.create_bucket().bucket(b).send().await.unwrap();
+        root.put_object()
+            .bucket(b)
+            .key("seed.txt")
+            .body(ByteStream::from_static(b"seed"))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_key_reads_its_bucket_and_nothing_else() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let doc = policy(
+        &["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+        "mine",
+        None,
+    );
+    let (id, secret, _) = scoped_key(&emu, "ro", &doc).await;
+    let s3 = client_with(&emu, &id, &secret);
+    s3.get_object()
+        .bucket("mine")
+        .key("seed.txt")
+        .send()
+        .await
+        .unwrap();
+    s3.list_objects_v2().bucket("mine").send().await.unwrap();
+    s3.head_object()
+        .bucket("mine")
+        .key("seed.txt")
+        .send()
+        .await
+        .unwrap();
+    let denied = [
+        s3.put_object()
+            .bucket("mine")
+            .key("x")
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code()
+            .map(str::to_owned),
+        s3.delete_object()
+            .bucket("mine")
+            .key("seed.txt")
+            .send()
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code()
+            .map(str::to_owned),
+        s3.get_object()
+            .bucket("theirs")
+            .key("seed.txt")
+            .send()
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code()
+            .map(str::to_owned),
+        s3.list_buckets()
+            .send()
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code()
+            .map(str::to_owned),
+    ];
+    for code in denied {
+        assert_eq!(code.as_deref(), Some("AccessDenied"));
+    }
+}
+
+#[tokio::test]
+async fn an_editor_key_writes_only_its_bucket_and_copies_need_read_on_the_source() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let (id, secret, _) = scoped_key(&emu, "editor", &policy(&["s3:*"], "mine", None)).await;
+    let s3 = client_with(&emu, &id, &secret);
+    s3.put_object()
+        .bucket("mine")
+        .key("new")
+        .body(ByteStream::from_static(b"n"))
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("mine")
+        .key("new")
+        .send()
+        .await
+        .unwrap();
+    let err = s3
+        .put_object()
+        .bucket("theirs")
+        .key("x")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    let err = s3
+        .copy_object()
+        .bucket("mine")
+        .key("stolen")
+        .copy_source("theirs/seed.txt")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    s3.copy_object()
+        .bucket("mine")
+        .key("copy")
+        .copy_source("mine/seed.txt")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_key_is_denied() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let expired = r#"{"DateLessThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#;
+    let (id, secret, _) = scoped_key(&emu, "old", &policy(&["s3:*"], "mine", Some(expired))).await;
+    let err = client_with(&emu, &id, &secret)
+        .get_object()
+        .bucket("mine")
+        .key("seed.txt")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    let fresh = r#"{"DateLessThan":{"aws:CurrentTime":"2999-01-01T00:00:00Z"}}"#;
+    let (id, secret, _) = scoped_key(&emu, "new", &policy(&["s3:*"], "mine", Some(fresh))).await;
+    client_with(&emu, &id, &secret)
+        .get_object()
+        .bucket("mine")
+        .key("seed.txt")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_key_without_policies_may_do_nothing_and_a_deleted_key_is_unknown() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let iam = iam(&emu);
+    let key = iam.create_access_key().send().await.unwrap();
+    let key = key.access_key().unwrap();
+    let s3 = client_with(&emu, key.access_key_id(), key.secret_access_key());
+    let err = s3
+        .list_objects_v2()
+        .bucket("mine")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    iam.delete_access_key()
+        .access_key_id(key.access_key_id())
+        .send()
+        .await
+        .unwrap();
+    let err = s3
+        .list_objects_v2()
+        .bucket("mine")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidAccessKeyId"));
+}
+
+#[tokio::test]
+async fn iam_entities_list_and_conflict_like_aws() {
+    let emu = Emulator::start().await.unwrap();
+    let (id, _, arn) = scoped_key(&emu, "p1", &policy(&["s3:GetObject"], "mine", None)).await;
+    let iam = iam(&emu);
+    let keys = iam.list_access_keys().send().await.unwrap();
+    assert_eq!(keys.access_key_metadata().len(), 1);
+    let attached = iam
+        .list_attached_user_policies()
+        .user_name(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attached.attached_policies()[0].policy_arn(),
+        Some(arn.as_str())
+    );
+    let got = iam.get_policy().policy_arn(&arn).send().await.unwrap();
+    assert_eq!(got.policy().unwrap().attachment_count(), Some(1));
+    let err = iam
+        .delete_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DeleteConflict"));
+    let err = iam
+        .create_policy()
+        .policy_name("p1")
+        .policy_document(policy(&["s3:*"], "x", None))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("EntityAlreadyExists"));
+    let err = iam
+        .create_policy()
+        .policy_name("bad")
+        .policy_document("{")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("MalformedPolicyDocument"));
+    iam.detach_user_policy()
+        .user_name(&id)
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let err = iam
+        .detach_user_policy()
+        .user_name(&id)
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchEntity"));
+    iam.delete_policy().policy_arn(&arn).send().await.unwrap();
+    assert!(
+        iam.list_policies()
+            .send()
+            .await
+            .unwrap()
+            .policies()
+            .is_empty()
+    );
+    let err = iam
+        .delete_access_key()
+        .access_key_id("tid_NOPE")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchEntity"));
+}
+
+#[tokio::test]
+async fn iam_requests_are_signature_checked() {
+    let emu = Emulator::start().await.unwrap();
+    let root = emu.root_credentials().access_key_id().to_owned();
+    let err = iam_with(&emu, &root, "wrong")
+        .list_policies()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
+    let err = iam_with(&emu, "tid_UNKNOWN", "x")
+        .list_policies()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidClientTokenId"));
+    assert_eq!(emu.faults().total(), 0, "no action ran");
+}
+
+#[tokio::test]
+async fn iam_actions_take_injected_faults() {
+    let emu = Emulator::start().await.unwrap();
+    let iam = iam(&emu);
+    let create = || {
+        iam.create_policy()
+            .policy_name("p")
+            .policy_document(policy(&["s3:*"], "b", None))
+            .send()
+    };
+    emu.faults()
+        .fail_next("CreatePolicy", 1, 409, "ConcurrentModification");
+    let err = create().await.unwrap_err();
+    assert_eq!(err.code(), Some("ConcurrentModification"));
+    // A 5xx is retried by the SDK: one injected failure is absorbed by its retry.
+    emu.faults()
+        .fail_next("CreatePolicy", 1, 500, "ServiceFailure");
+    create().await.unwrap();
+    assert_eq!(emu.faults().count("CreatePolicy"), 3);
+}
