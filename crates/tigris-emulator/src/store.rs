@@ -444,11 +444,8 @@ impl Store {
         let mut listing = Listing::default();
         let mut last_prefix: Option<String> = None;
         let mut count = 0usize;
-        loop {
-            // The smallest key any level has next: a k-way merge of sorted cursors.
-            let Some(key) = cursors.iter_mut().filter_map(|c| c.peek().copied()).min() else {
-                break;
-            };
+        // The smallest key any level has next: a k-way merge of sorted cursors.
+        while let Some(key) = cursors.iter_mut().filter_map(|c| c.peek().copied()).min() {
             for cursor in &mut cursors {
                 if cursor.peek() == Some(&key) {
                     cursor.next();

@@ -1,0 +1,275 @@
+//! `PATCH /{bucket}` notification settings and webhook delivery.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use tigris_emulator::Emulator;
+use tokio::sync::mpsc;
+
+mod common;
+use common::client;
+
+/// A webhook receiver on loopback: forwards (authorization, body) of each POST; the first
+/// `fail_first` requests get a 500.
+async fn receiver(fail_first: u32) -> (String, mpsc::UnboundedReceiver<(Option<String>, Value)>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let failures = Arc::new(AtomicU32::new(fail_first));
+    tokio::spawn(async move {
+        loop {
+            let (sock, _) = listener.accept().await.unwrap();
+            let (tx, failures) = (tx.clone(), Arc::clone(&failures));
+            tokio::spawn(async move {
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let (tx, failures) = (tx.clone(), Arc::clone(&failures));
+                        async move {
+                            let auth = req
+                                .headers()
+                                .get("authorization")
+                                .map(|v| v.to_str().unwrap().to_owned());
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let fail = failures
+                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                    n.checked_sub(1)
+                                })
+                                .is_ok();
+                            let status = if fail { 500 } else { 200 };
+                            if !fail {
+                                tx.send((auth, serde_json::from_slice(&body).unwrap())).ok();
+                            }
+                            let resp = http::Response::builder()
+                                .status(status)
+                                .body(Full::new(Bytes::new()))
+                                .unwrap();
+                            Ok::<_, Infallible>(resp)
+                        }
+                    });
+                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(sock), svc)
+                    .await
+                    .ok();
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// Sends `PATCH /{bucket}` signed like an S3 request; `tamper` changes the body after signing.
+async fn patch(
+    emu: &Emulator,
+    bucket: &str,
+    body: &Value,
+    secret: Option<&str>,
+    tamper: bool,
+) -> (u16, String) {
+    let body = body.to_string();
+    let uri = format!("{}/{bucket}", emu.endpoint());
+    let root = emu.root_credentials();
+    let creds = aws_credential_types::Credentials::new(
+        root.access_key_id(),
+        secret.unwrap_or(root.secret_access_key()),
+        None,
+        None,
+        "test",
+    );
+    let identity = creds.into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("auto")
+        .name("s3")
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let mut req = http::Request::patch(&uri)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .unwrap();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().unwrap()));
+    let signable =
+        SignableRequest::new("PATCH", &uri, headers, SignableBody::Bytes(body.as_bytes())).unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    let body = if tamper {
+        body.replace("true", "false")
+    } else {
+        body
+    };
+    let req = req.map(|_| Full::new(Bytes::from(body)));
+    let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    (status, text)
+}
+
+async fn next_event(
+    rx: &mut mpsc::UnboundedReceiver<(Option<String>, Value)>,
+) -> (Option<String>, Value) {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event within 10 s")
+        .unwrap()
+}
+
+async fn bucket_with_notifications(emu: &Emulator, config: Value) -> aws_sdk_s3::Client {
+    let s3 = client(emu);
+    s3.create_bucket().bucket("events").send().await.unwrap();
+    let (status, body) = patch(
+        emu,
+        "events",
+        &json!({"object_notifications": config}),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    s3
+}
+
+#[tokio::test]
+async fn a_put_delivers_a_tigris_event_with_the_token() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let config =
+        json!({"enabled": true, "web_hook": url, "filter": "", "auth": {"token": "s3cr3t"}});
+    let s3 = bucket_with_notifications(&emu, config).await;
+    s3.put_object()
+        .bucket("events")
+        .key("a/b.txt")
+        .body(ByteStream::from_static(b"hello"))
+        .send()
+        .await
+        .unwrap();
+    let (auth, payload) = next_event(&mut rx).await;
+    assert_eq!(auth.as_deref(), Some("Bearer s3cr3t"));
+    let event = &payload["events"][0];
+    assert_eq!(event["eventName"], "OBJECT_CREATED_PUT");
+    assert_eq!(event["eventSource"], "tigris");
+    assert_eq!(event["bucket"], "events");
+    assert_eq!(event["object"]["key"], "a/b.txt");
+    assert_eq!(event["object"]["size"], 5);
+    assert_eq!(event["object"]["eTag"], "5d41402abc4b2a76b9719d911017c592");
+}
+
+#[tokio::test]
+async fn basic_auth_filters_and_retries() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, mut rx) = receiver(2).await;
+    let filter = r#"WHERE `key` REGEXP "^results/" AND `Event-Type` = "OBJECT_DELETED""#;
+    let config = json!({"enabled": true, "web_hook": url, "filter": filter, "auth": {"basic_user": "u", "basic_pass": "p"}});
+    let s3 = bucket_with_notifications(&emu, config).await;
+    s3.put_object()
+        .bucket("events")
+        .key("results/1")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("events")
+        .key("other")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("events")
+        .key("other")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_object()
+        .bucket("events")
+        .key("results/1")
+        .send()
+        .await
+        .unwrap();
+    // The receiver failed twice; the one event the filter selects still arrives.
+    let (auth, payload) = next_event(&mut rx).await;
+    assert_eq!(auth.as_deref(), Some("Basic dTpw"));
+    assert_eq!(payload["events"][0]["eventName"], "OBJECT_DELETED");
+    assert_eq!(payload["events"][0]["object"]["key"], "results/1");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.try_recv().is_err(), "nothing else matched the filter");
+}
+
+#[tokio::test]
+async fn clearing_stops_delivery() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let s3 = bucket_with_notifications(&emu, json!({"enabled": true, "web_hook": url})).await;
+    let (status, _) = patch(
+        &emu,
+        "events",
+        &json!({"object_notifications": {}}),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200);
+    s3.put_object()
+        .bucket("events")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn bad_settings_and_bad_signatures_are_refused() {
+    let emu = Emulator::start().await.unwrap();
+    client(&emu)
+        .create_bucket()
+        .bucket("events")
+        .send()
+        .await
+        .unwrap();
+    let bad_filter = json!({"object_notifications": {"enabled": true, "web_hook": "http://x/h", "filter": "WHERE nonsense"}});
+    let (status, body) = patch(&emu, "events", &bad_filter, None, false).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("InvalidArgument"), "{body}");
+    let config = json!({"object_notifications": {"enabled": true, "web_hook": "http://x/h"}});
+    let (status, body) = patch(&emu, "events", &config, Some("wrong"), false).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+    let (status, body) = patch(&emu, "events", &config, None, true).await;
+    assert!(
+        status >= 400,
+        "a body changed after signing is rejected: {body}"
+    );
+    let (status, body) = patch(&emu, "no-such-bucket", &config, None, false).await;
+    assert_eq!(status, 404, "{body}");
+}
