@@ -1,1 +1,196 @@
-fn main() {}
+//! Workspace automation, reached as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+//!
+//! Tasks shell out to cargo; this crate has no dependencies so it builds in a second.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+Usage: cargo xtask <task>
+
+Tasks:
+  test          run every test: cargo nextest (or cargo test) on the workspace, then doctests
+  lint          cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo deny
+  compat        boto3 (a second, independent S3/IAM client) against the emulator binary
+  ci            test, compat and lint: what .ci/run runs
+  bench         run the benchmark programs and write docs/benchmarks.md";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Runs a command in the workspace root, echoing it; Err names what failed.
+fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn has_cargo_subcommand(name: &str) -> bool {
+    Command::new(cargo())
+        .args([name, "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn test() -> Result<(), String> {
+    let cargo = cargo();
+    if has_cargo_subcommand("nextest") {
+        run(
+            &cargo,
+            &["nextest", "run", "--workspace", "--no-fail-fast"],
+            &[],
+        )?;
+    } else {
+        eprintln!("cargo-nextest not found; using cargo test");
+        run(
+            &cargo,
+            &[
+                "test",
+                "--workspace",
+                "--lib",
+                "--bins",
+                "--tests",
+                "--examples",
+            ],
+            &[],
+        )?;
+    }
+    run(&cargo, &["test", "--workspace", "--doc"], &[])
+}
+
+fn lint() -> Result<(), String> {
+    let cargo = cargo();
+    run(&cargo, &["fmt", "--all", "--check"], &[])?;
+    run(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    run(
+        &cargo,
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    if has_cargo_subcommand("deny") {
+        run(
+            &cargo,
+            &["deny", "check", "licenses", "bans", "sources"],
+            &[],
+        )
+    } else {
+        Err("cargo-deny is not installed: cargo install cargo-deny --locked".to_owned())
+    }
+}
+
+/// Runs the boto3 compatibility script against the emulator binary, in a venv it makes.
+fn compat() -> Result<(), String> {
+    let root = root();
+    run(
+        &cargo(),
+        &[
+            "build",
+            "--quiet",
+            "-p",
+            "tigris-emulator",
+            "--bin",
+            "tigris-emulator",
+        ],
+        &[],
+    )?;
+    let venv = root.join("target/compat-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(
+            "python3",
+            &["-m", "venv", venv.to_str().ok_or("non-UTF-8 path")?],
+            &[],
+        )?;
+    }
+    let python = python.to_str().ok_or("non-UTF-8 path")?.to_owned();
+    run(
+        &python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "boto3>=1.34",
+        ],
+        &[],
+    )?;
+    let emulator = root.join("target/debug/tigris-emulator");
+    run(
+        &python,
+        &[
+            "tests/compat/boto3_compat.py",
+            emulator.to_str().ok_or("non-UTF-8 path")?,
+        ],
+        &[],
+    )
+}
+
+fn bench() -> Result<(), String> {
+    let out = root().join("docs/benchmarks.md");
+    run(
+        &cargo(),
+        &[
+            "run",
+            "--release",
+            "-p",
+            "tigris-emulator",
+            "--example",
+            "bench",
+            "--",
+            out.to_str().ok_or("non-UTF-8 path")?,
+        ],
+        &[],
+    )
+}
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let result = match task.as_str() {
+        "test" => test(),
+        "lint" => lint(),
+        "compat" => compat(),
+        "ci" => test().and_then(|()| compat()).and_then(|()| lint()),
+        "bench" => bench(),
+        "" | "-h" | "--help" | "help" => {
+            eprintln!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(format!("unknown task {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("xtask {task}: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -37,6 +37,14 @@ fn plain(status: u16, body: &'static str) -> Response {
     resp
 }
 
+fn is_trailer_upload(headers: &http::HeaderMap) -> bool {
+    headers.contains_key("x-amz-trailer")
+        || headers
+            .get("x-amz-content-sha256")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.ends_with("-TRAILER"))
+}
+
 /// The most an IAM request body may be.
 const MAX_IAM_BODY: usize = 1 << 20;
 
@@ -63,6 +71,19 @@ async fn handle(
             }
         };
         return Ok(iam::handle(&shared, &parts, &body));
+    }
+    if is_trailer_upload(req.headers()) {
+        // Tigris refuses the aws-chunked uploads with trailing checksums that newer SDKs send by
+        // default; refusing them here too catches a client not configured for Tigris.
+        let mut err = s3s::S3Error::with_message(
+            s3s::S3ErrorCode::from_bytes(b"InvalidContentEncoding")
+                .unwrap_or(s3s::S3ErrorCode::InvalidRequest),
+            "aws-chunked uploads with trailing checksums are not supported; set request checksum calculation to WHEN_REQUIRED",
+        );
+        err.set_status_code(http::StatusCode::BAD_REQUEST);
+        return Ok(err
+            .to_http_response()
+            .unwrap_or_else(|_| plain(400, "InvalidContentEncoding")));
     }
     req.extensions_mut().insert(PeerAddr(peer));
     match hyper::service::Service::call(&s3, req).await {

@@ -376,3 +376,23 @@ async fn malformed_requests_get_s3_errors_not_panics() {
     // Still serving afterwards.
     client(&emu).list_buckets().send().await.unwrap();
 }
+
+#[tokio::test]
+async fn aws_chunked_uploads_with_trailers_are_refused_like_tigris() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = Emulator::start().await.unwrap();
+    let raw = "PUT /b/k HTTP/1.1\r\nHost: x\r\nx-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\n\
+               x-amz-trailer: x-amz-checksum-crc32\r\nContent-Encoding: aws-chunked\r\nContent-Length: 0\r\n\r\n";
+    let mut sock = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    sock.write_all(raw.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 4096];
+    let n = sock.read(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        text.contains("<Code>InvalidContentEncoding</Code>"),
+        "{text}"
+    );
+}
