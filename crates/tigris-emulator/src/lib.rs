@@ -24,6 +24,17 @@
 //!   copy-on-write forks (`X-Tigris-Fork-Source-Bucket[-Snapshot]`), HeadBucket info headers,
 //!   force delete (`Tigris-Force-Delete` or `X-Tigris-Force-Delete`), snapshot delete
 //!   (`X-Tigris-Snapshot-Version` on DeleteBucket) and rename (`X-Tigris-Rename` on CopyObject).
+//! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
+//!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
+//!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
+//!   S3 requests signed with such a key are authorized against its attached policies (actions and
+//!   resources with wildcards, explicit and implicit deny, `aws:CurrentTime` date conditions,
+//!   `aws:SourceIp`); the root key may do everything.
+//! - Object notifications: `PATCH /{bucket}` with `{"object_notifications": ...}` (webhook URL,
+//!   filter, token or basic auth), and delivery of Tigris webhook events on put, copy, delete and
+//!   rename: off the request path, at least once, retried with backoff.
+//! - Refuses `aws-chunked` uploads with trailing checksums with `400 InvalidContentEncoding`, as
+//!   Tigris does, so a client not configured with `WhenRequired` checksums fails here first.
 //!
 //! Snapshots and forks copy nothing: the store keeps each key's history and a fork reads through
 //! to its parent as of the fork version, so both cost the same for ten objects or a million.
@@ -33,6 +44,8 @@
 //! still has forks fails with `409 BucketHasForks`; deleting an unknown snapshot fails with
 //! `404 NoSuchSnapshot`; forking or snapshotting a bucket without snapshots enabled fails with
 //! `400 InvalidArgument`. Lifecycle rules are stored and returned but objects never expire.
+//! Policy documents may name any `s3:` action. Webhooks are delivered over plain `http://` only.
+//! Multipart uploads are not implemented yet.
 //!
 //! # Crate organization
 //! - [`Emulator`] / [`EmulatorBuilder`]: start a server in-process on loopback.
@@ -213,6 +226,11 @@ impl Emulator {
     /// The S3 endpoint, e.g. `http://127.0.0.1:43123`. Use path-style addressing.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The IAM endpoint: the same listener as S3 (IAM requests are `POST /` form requests).
+    pub fn iam_endpoint(&self) -> String {
+        self.endpoint()
     }
 
     /// The address the server listens on.
