@@ -30,7 +30,13 @@ fn client(emu: &Emulator) -> aws_sdk_s3::Client {
         .endpoint_url(emu.endpoint())
         .force_path_style(true)
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .credentials_provider(Credentials::new(root.access_key_id(), root.secret_access_key(), None, None, "bench"))
+        .credentials_provider(Credentials::new(
+            root.access_key_id(),
+            root.secret_access_key(),
+            None,
+            None,
+            "bench",
+        ))
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
@@ -39,7 +45,11 @@ fn client(emu: &Emulator) -> aws_sdk_s3::Client {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(str::to_owned)
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
@@ -65,7 +75,13 @@ async fn seed(s3: &aws_sdk_s3::Client, bucket: &str, count: usize) {
     futures::stream::iter(0..count)
         .map(|i| async move {
             let body = ByteStream::from(format!("object number {i:08}").into_bytes());
-            s3.put_object().bucket(bucket).key(format!("data/{i:08}")).body(body).send().await.expect("put");
+            s3.put_object()
+                .bucket(bucket)
+                .key(format!("data/{i:08}"))
+                .body(body)
+                .send()
+                .await
+                .expect("put");
         })
         .buffer_unordered(64)
         .collect::<Vec<()>>()
@@ -99,7 +115,8 @@ async fn time_forks(s3: &aws_sdk_s3::Client, bucket: &str) -> Duration {
             .bucket(format!("{bucket}-fork-{i}"))
             .customize()
             .mutate_request(move |r| {
-                r.headers_mut().insert("x-tigris-fork-source-bucket", source.clone());
+                r.headers_mut()
+                    .insert("x-tigris-fork-source-bucket", source.clone());
             })
             .send()
             .await
@@ -110,12 +127,22 @@ async fn time_forks(s3: &aws_sdk_s3::Client, bucket: &str) -> Duration {
 }
 
 async fn time_copy_all(s3: &aws_sdk_s3::Client, from: &str, to: &str, count: usize) -> Duration {
-    s3.create_bucket().bucket(to).send().await.expect("create copy target");
+    s3.create_bucket()
+        .bucket(to)
+        .send()
+        .await
+        .expect("create copy target");
     let started = Instant::now();
     futures::stream::iter(0..count)
         .map(|i| async move {
             let key = format!("data/{i:08}");
-            s3.copy_object().bucket(to).key(&key).copy_source(format!("{from}/{key}")).send().await.expect("copy");
+            s3.copy_object()
+                .bucket(to)
+                .key(&key)
+                .copy_source(format!("{from}/{key}"))
+                .send()
+                .await
+                .expect("copy");
         })
         .buffer_unordered(64)
         .collect::<Vec<()>>()
@@ -155,7 +182,13 @@ async fn main() {
     let copy_all = time_copy_all(&s3, "copy-src", "copy-dst", COPY_BASELINE).await;
 
     // A fork must read through to its parent: one read proves the data is there.
-    let got = s3.get_object().bucket("large-fork-0").key("data/00099999").send().await.expect("read through fork");
+    let got = s3
+        .get_object()
+        .bucket("large-fork-0")
+        .key("data/00099999")
+        .send()
+        .await
+        .expect("read through fork");
     let body = got.body.collect().await.expect("body").into_bytes();
     assert_eq!(&body[..], b"object number 00099999");
 

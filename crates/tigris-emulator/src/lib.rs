@@ -15,7 +15,7 @@
 //!
 //! # What it implements
 //! - S3: buckets; objects (put, get with ranges and conditions, head, delete, multi-delete,
-//!   copy); ListObjects and ListObjectsV2 with prefix, delimiter, pagination and
+//!   copy); multipart uploads; ListObjects and ListObjectsV2 with prefix, delimiter, pagination and
 //!   `encoding-type=url`; lifecycle configuration; standard error codes in S3 XML.
 //! - Tigris: snapshot-enabled buckets (`X-Tigris-Enable-Snapshot`), named snapshots
 //!   (`X-Tigris-Snapshot` on CreateBucket, version in `x-tigris-snapshot-version`), snapshot
@@ -45,7 +45,6 @@
 //! `404 NoSuchSnapshot`; forking or snapshotting a bucket without snapshots enabled fails with
 //! `400 InvalidArgument`. Lifecycle rules are stored and returned but objects never expire.
 //! Policy documents may name any `s3:` action. Webhooks are delivered over plain `http://` only.
-//! Multipart uploads are not implemented yet.
 //!
 //! # Crate organization
 //! - [`Emulator`] / [`EmulatorBuilder`]: start a server in-process on loopback.
@@ -57,6 +56,7 @@ mod auth;
 mod faults;
 mod header;
 mod iam;
+mod multipart;
 mod notify;
 mod policy;
 mod s3;

@@ -31,6 +31,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EventName {
     Put,
+    Multipart,
     Copy,
     Delete,
     Rename,
@@ -40,6 +41,7 @@ impl EventName {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Put => "OBJECT_CREATED_PUT",
+            Self::Multipart => "OBJECT_CREATED_MULTIPART",
             Self::Copy => "OBJECT_CREATED_COPY",
             Self::Delete => "OBJECT_DELETED",
             Self::Rename => "OBJECT_RENAME",

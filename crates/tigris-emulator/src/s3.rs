@@ -6,21 +6,26 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use s3s::dto::{
-    Bucket as DtoBucket, CommonPrefix, CopyObjectInput, CopyObjectOutput, CopyObjectResult,
-    CopySource, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, Bucket as DtoBucket, CommonPrefix,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput,
+    CopyObjectResult, CopySource, CreateBucketInput, CreateBucketOutput,
+    CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
     DeleteBucketLifecycleInput, DeleteBucketLifecycleOutput, DeleteBucketOutput, DeleteObjectInput,
     DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
     ETagCondition, GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
     GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput, GetObjectOutput,
     HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput,
     ListBucketsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
-    ListObjectsV2Output, MetadataDirective, Object as DtoObject,
-    PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput, PutObjectInput,
-    PutObjectOutput, StreamingBlob, Timestamp,
+    ListObjectsV2Output, ListPartsInput, ListPartsOutput, MetadataDirective, Object as DtoObject,
+    Part, PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput,
+    PutObjectInput, PutObjectOutput, StreamingBlob, Timestamp, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
+use std::collections::BTreeMap;
+
 use crate::header;
+use crate::multipart::{Upload, UploadError};
 use crate::state::Shared;
 use crate::store::{LIVE, ListQuery, Object, StoreError};
 
@@ -72,6 +77,26 @@ impl From<StoreError> for S3Error {
                 format!("The snapshot version {v} does not exist"),
             ),
             StoreError::Invalid(m) => s3_error!(InvalidArgument, "{m}"),
+        }
+    }
+}
+
+impl From<UploadError> for S3Error {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::NoSuchUpload => s3_error!(
+                NoSuchUpload,
+                "The specified multipart upload does not exist"
+            ),
+            UploadError::InvalidPart(n) => s3_error!(
+                InvalidPart,
+                "Part {n} was not uploaded or its ETag does not match"
+            ),
+            UploadError::InvalidPartOrder => s3_error!(
+                InvalidPartOrder,
+                "The parts must be listed in ascending order"
+            ),
+            UploadError::Empty => s3_error!(MalformedXML, "The upload must list at least one part"),
         }
     }
 }
@@ -701,6 +726,143 @@ impl S3 for Backend {
             encoding_type: input.encoding_type.clone(),
             ..Default::default()
         }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let input = req.input;
+        self.shared.store().bucket(&input.bucket)?;
+        let upload = Upload {
+            bucket: input.bucket.clone(),
+            key: input.key.clone(),
+            content_type: input.content_type,
+            metadata: metadata_vec(input.metadata),
+            parts: BTreeMap::new(),
+        };
+        let upload_id = self.shared.uploads().create(upload);
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(upload_id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let input = req.input;
+        if !(1..=10_000).contains(&input.part_number) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000"
+            ));
+        }
+        let data = collect_body(input.body).await?;
+        let etag = self.shared.uploads().put_part(
+            &input.upload_id,
+            &input.bucket,
+            &input.key,
+            input.part_number,
+            data,
+        )?;
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let input = req.input;
+        let uploads = self.shared.uploads();
+        let upload = uploads.get(&input.upload_id, &input.bucket, &input.key)?;
+        let after = input.part_number_marker.unwrap_or(0);
+        let max = input.max_parts.map_or(1000, |m| m.clamp(1, 1000)) as usize;
+        let rest: Vec<_> = upload.parts.range(after + 1..).collect();
+        let truncated = rest.len() > max;
+        let parts: Vec<Part> = rest
+            .into_iter()
+            .take(max)
+            .map(|(n, (data, etag, at))| Part {
+                part_number: Some(*n),
+                e_tag: Some(ETag::Strong(etag.clone())),
+                size: Some(data.len() as i64),
+                last_modified: Some(timestamp(*at)),
+                ..Default::default()
+            })
+            .collect();
+        let next = truncated
+            .then(|| parts.last().and_then(|p| p.part_number))
+            .flatten();
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket.clone()),
+            key: Some(input.key.clone()),
+            upload_id: Some(input.upload_id.clone()),
+            is_truncated: Some(truncated),
+            next_part_number_marker: next,
+            parts: Some(parts),
+            ..Default::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let input = req.input;
+        let listed: Vec<(i32, Option<String>)> = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                (
+                    p.part_number.unwrap_or(0),
+                    p.e_tag.map(|e| e.value().to_owned()),
+                )
+            })
+            .collect();
+        let object =
+            self.shared
+                .uploads()
+                .complete(&input.upload_id, &input.bucket, &input.key, &listed)?;
+        let etag = object.etag.clone();
+        self.shared
+            .store()
+            .write(&input.bucket, &input.key, Some(object.clone()))?;
+        self.emit(
+            &input.bucket,
+            &input.key,
+            crate::notify::EventName::Multipart,
+            Some(&object),
+        );
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            location: Some(format!("/{}/{}", input.bucket, input.key)),
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let input = req.input;
+        self.shared
+            .uploads()
+            .abort(&input.upload_id, &input.bucket, &input.key)?;
+        Ok(S3Response::with_status(
+            AbortMultipartUploadOutput::default(),
+            StatusCode::NO_CONTENT,
+        ))
     }
 
     async fn put_bucket_lifecycle_configuration(

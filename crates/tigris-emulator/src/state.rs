@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::faults::Faults;
 use crate::iam::Iam;
+use crate::multipart::Uploads;
 use crate::notify::Notifier;
 use crate::store::{Bucket, Store, StoreError};
 
@@ -40,6 +41,7 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     keys: Mutex<Keys>,
     iam: Mutex<Iam>,
+    uploads: Mutex<Uploads>,
     /// The root key may do everything; other keys are held to their attached policies.
     pub(crate) root_access_key: String,
     pub(crate) faults: Faults,
@@ -60,6 +62,7 @@ impl Shared {
             store: Mutex::new(Store::default()),
             keys: Mutex::new(keys),
             iam: Mutex::new(Iam::default()),
+            uploads: Mutex::new(Uploads::default()),
             root_access_key,
             faults: Faults::default(),
             notifier: Notifier::default(),
@@ -77,6 +80,10 @@ impl Shared {
     /// Lock order where both are needed: IAM first, then keys.
     pub(crate) fn iam(&self) -> MutexGuard<'_, Iam> {
         lock(&self.iam)
+    }
+
+    pub(crate) fn uploads(&self) -> MutexGuard<'_, Uploads> {
+        lock(&self.uploads)
     }
 
     pub(crate) fn store_mut_bucket(

@@ -396,3 +396,75 @@ async fn aws_chunked_uploads_with_trailers_are_refused_like_tigris() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn multipart_uploads_assemble_parts_in_order() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    let created = s3
+        .create_multipart_upload()
+        .bucket("data")
+        .key("big")
+        .send()
+        .await
+        .unwrap();
+    let id = created.upload_id().unwrap();
+    let mut parts = Vec::new();
+    for (n, chunk) in [(1, "first-"), (2, "second-"), (3, "third")] {
+        let out = s3
+            .upload_part()
+            .bucket("data")
+            .key("big")
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(chunk.as_bytes().to_vec()))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    let listed = s3
+        .list_parts()
+        .bucket("data")
+        .key("big")
+        .upload_id(id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts().len(), 3);
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("data")
+        .key("big")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        done.e_tag().unwrap().ends_with("-3\""),
+        "{:?}",
+        done.e_tag()
+    );
+    assert_eq!(get(&s3, "data", "big").await, "first-second-third");
+    let err = s3
+        .abort_multipart_upload()
+        .bucket("data")
+        .key("big")
+        .upload_id(id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchUpload"));
+}
