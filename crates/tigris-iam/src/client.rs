@@ -1,0 +1,301 @@
+//! The IAM client, built from the same `SdkConfig` as the S3 client.
+
+use std::fmt;
+
+use aws_sdk_iam::config::Region;
+use aws_smithy_http_client::tls;
+use aws_types::SdkConfig;
+
+use crate::create::CreateScopedKey;
+use crate::error::{Leftover, Result};
+use crate::key::ScopedAccessKey;
+use crate::undo::UndoLog;
+
+/// Tigris's IAM endpoint, used unless [`IAM_ENDPOINT_ENV`] or
+/// [`TigrisIamBuilder::endpoint_url`] says otherwise.
+pub const DEFAULT_IAM_ENDPOINT: &str = "https://iam.storageapi.dev";
+
+/// The environment variable that overrides [`DEFAULT_IAM_ENDPOINT`] (ignored when empty).
+pub const IAM_ENDPOINT_ENV: &str = "TIGRIS_IAM_ENDPOINT";
+
+/// The region used when the `SdkConfig` has none.
+const DEFAULT_REGION: &str = "auto";
+
+/// Creates and revokes scoped access keys on Tigris IAM.
+///
+/// Cheap to clone: clones share one connection pool.
+///
+/// ```no_run
+/// # async fn demo(sdk: &aws_types::SdkConfig) {
+/// // The same SdkConfig as the S3 client: same credentials, region and HTTP client.
+/// let iam = tigris_iam::TigrisIam::new(sdk);
+/// assert_eq!(iam.endpoint(), "https://iam.storageapi.dev"); // unless TIGRIS_IAM_ENDPOINT is set
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TigrisIam {
+    client: aws_sdk_iam::Client,
+    endpoint: String,
+}
+
+impl fmt::Debug for TigrisIam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The SDK config holds the caller's credentials provider: show only where requests go.
+        f.debug_struct("TigrisIam")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.client.config().region().map(Region::as_ref))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TigrisIam {
+    /// A client for the IAM endpoint resolved as described on [`TigrisIamBuilder`].
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self::builder(sdk).build()
+    }
+
+    /// Starts a client from `sdk`, to override the endpoint before building it.
+    pub fn builder(sdk: &SdkConfig) -> TigrisIamBuilder {
+        TigrisIamBuilder {
+            config: aws_sdk_iam::config::Builder::from(sdk),
+            sdk_has_region: sdk.region().is_some(),
+            sdk_has_http_client: sdk.http_client().is_some(),
+            endpoint: None,
+        }
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The underlying `aws-sdk-iam` client, for IAM calls this crate does not wrap.
+    pub fn client(&self) -> &aws_sdk_iam::Client {
+        &self.client
+    }
+
+    /// Starts creating an access key scoped to one or more buckets. See [`CreateScopedKey`].
+    pub fn create_scoped_key(&self) -> CreateScopedKey {
+        CreateScopedKey::new(self.clone())
+    }
+
+    /// Revokes `key`: detaches its policy, deletes the policy, deletes the key.
+    ///
+    /// Same as [`revoke_ids`](Self::revoke_ids) with the key's ids.
+    ///
+    /// # Errors
+    /// As [`revoke_ids`](Self::revoke_ids).
+    pub async fn revoke(&self, key: &ScopedAccessKey) -> Result<()> {
+        self.revoke_ids(key.access_key_id(), key.policy_arn()).await
+    }
+
+    /// Revokes a scoped key known by its ids: detach the policy from the key, delete the
+    /// policy, delete the key.
+    ///
+    /// Every step is attempted even when an earlier one fails, and anything already gone counts
+    /// as done, so revoking twice, or after part of the key was removed by hand, succeeds.
+    ///
+    /// # Errors
+    /// The first step that failed, with [`Error::leftovers`](crate::Error::leftovers) listing
+    /// everything still present.
+    #[tracing::instrument(skip_all, fields(access_key_id = %access_key_id))]
+    pub async fn revoke_ids(&self, access_key_id: &str, policy_arn: &str) -> Result<()> {
+        let unwound = UndoLog::for_key(access_key_id, Some(policy_arn))
+            .unwind(&self.client)
+            .await;
+        match unwound.first_error {
+            None => {
+                tracing::debug!("revoked");
+                Ok(())
+            }
+            Some(err) => Err(err.while_revoking(access_key_id, unwound.leftovers)),
+        }
+    }
+
+    /// Tries again to remove what an earlier call left behind
+    /// ([`Error::leftovers`](crate::Error::leftovers)), attachments first, then policies, then
+    /// keys. Anything already gone counts as removed.
+    ///
+    /// # Errors
+    /// The first removal that failed, with [`Error::leftovers`](crate::Error::leftovers)
+    /// listing what is still present.
+    #[tracing::instrument(skip_all, fields(leftovers = leftovers.len()))]
+    pub async fn clean_up(&self, leftovers: &[Leftover]) -> Result<()> {
+        let unwound = UndoLog::for_leftovers(leftovers).unwind(&self.client).await;
+        match unwound.first_error {
+            None => Ok(()),
+            Some(err) => Err(err.while_cleaning_up(unwound.leftovers)),
+        }
+    }
+}
+
+/// Configures a [`TigrisIam`] client.
+///
+/// Credentials, retry and timeout settings come from the `SdkConfig`. The rest:
+/// - endpoint: [`endpoint_url`](Self::endpoint_url) if set, else `$TIGRIS_IAM_ENDPOINT` if set
+///   and not empty, else [`DEFAULT_IAM_ENDPOINT`]. The `SdkConfig`'s own endpoint is ignored:
+///   it is usually the S3 endpoint;
+/// - region: the `SdkConfig`'s, else `auto`;
+/// - HTTP client: the `SdkConfig`'s, else HTTPS with rustls and the `ring` provider.
+///
+/// Requests are signed with SigV4 for service `iam`.
+///
+/// ```no_run
+/// # fn demo(sdk: &aws_types::SdkConfig) {
+/// let iam = tigris_iam::TigrisIam::builder(sdk).endpoint_url("http://127.0.0.1:9000").build();
+/// # }
+/// ```
+pub struct TigrisIamBuilder {
+    config: aws_sdk_iam::config::Builder,
+    sdk_has_region: bool,
+    sdk_has_http_client: bool,
+    endpoint: Option<String>,
+}
+
+impl fmt::Debug for TigrisIamBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TigrisIamBuilder")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TigrisIamBuilder {
+    /// Sends requests to `endpoint` instead of the default or `$TIGRIS_IAM_ENDPOINT`.
+    pub fn endpoint_url(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> TigrisIam {
+        let endpoint = resolve_endpoint(self.endpoint, std::env::var(IAM_ENDPOINT_ENV).ok());
+        let mut config = self.config.endpoint_url(endpoint.clone());
+        if !self.sdk_has_region {
+            config = config.region(Region::from_static(DEFAULT_REGION));
+        }
+        if !self.sdk_has_http_client {
+            config = config.http_client(
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https(),
+            );
+        }
+        TigrisIam {
+            client: aws_sdk_iam::Client::from_conf(config.build()),
+            endpoint,
+        }
+    }
+}
+
+fn resolve_endpoint(explicit: Option<String>, env: Option<String>) -> String {
+    explicit
+        .or_else(|| env.filter(|e| !e.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_IAM_ENDPOINT.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_owned())
+    }
+
+    #[test]
+    fn endpoint_defaults_to_tigris_iam() {
+        assert_eq!(resolve_endpoint(None, None), "https://iam.storageapi.dev");
+    }
+
+    #[test]
+    fn environment_overrides_the_default_unless_empty() {
+        assert_eq!(
+            resolve_endpoint(None, some("http://localhost:1")),
+            "http://localhost:1"
+        );
+        assert_eq!(resolve_endpoint(None, some("")), DEFAULT_IAM_ENDPOINT);
+        assert_eq!(resolve_endpoint(None, some("  ")), DEFAULT_IAM_ENDPOINT);
+    }
+
+    #[test]
+    fn explicit_endpoint_overrides_the_environment() {
+        assert_eq!(
+            resolve_endpoint(some("http://explicit"), some("http://env")),
+            "http://explicit"
+        );
+    }
+
+    fn sdk() -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        "tid_root",
+                        "tsec_root_secret",
+                        None,
+                        None,
+                        "test",
+                    ),
+                ),
+            )
+            .endpoint_url("https://t3.storage.dev")
+            .build()
+    }
+
+    #[test]
+    fn region_defaults_to_auto_and_the_s3_endpoint_is_not_used() {
+        let iam = TigrisIam::builder(&sdk())
+            .endpoint_url("http://127.0.0.1:1")
+            .build();
+        assert_eq!(iam.endpoint(), "http://127.0.0.1:1");
+        assert_eq!(
+            iam.client().config().region().map(Region::as_ref),
+            Some("auto")
+        );
+    }
+
+    #[test]
+    fn region_comes_from_the_sdk_config() {
+        let sdk = sdk()
+            .into_builder()
+            .region(Region::new("eu-west-1"))
+            .build();
+        let iam = TigrisIam::builder(&sdk)
+            .endpoint_url("http://127.0.0.1:1")
+            .build();
+        assert_eq!(
+            iam.client().config().region().map(Region::as_ref),
+            Some("eu-west-1")
+        );
+    }
+
+    #[test]
+    fn client_and_builder_debug_show_no_credentials() {
+        let builder = TigrisIam::builder(&sdk()).endpoint_url("http://127.0.0.1:1");
+        assert_eq!(
+            format!("{builder:?}"),
+            "TigrisIamBuilder { endpoint: Some(\"http://127.0.0.1:1\"), .. }"
+        );
+        let iam = builder.build();
+        assert_eq!(
+            format!("{iam:?}"),
+            "TigrisIam { endpoint: \"http://127.0.0.1:1\", region: Some(\"auto\"), .. }"
+        );
+        assert_eq!(
+            format!("{iam:#?}"),
+            "TigrisIam {\n    endpoint: \"http://127.0.0.1:1\",\n    region: Some(\n        \"auto\",\n    ),\n    ..\n}"
+        );
+        let create = iam.create_scoped_key().name("k");
+        for shown in [
+            format!("{iam:?}"),
+            format!("{iam:#?}"),
+            format!("{create:?}"),
+            format!("{create:#?}"),
+        ] {
+            assert!(!shown.contains("tsec_root_secret"), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Creating a scoped key: CreateAccessKey -> CreatePolicy -> AttachUserPolicy, with rollback.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tigris_types::BucketName;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::client::TigrisIam;
+use crate::error::{Error, Operation, Result};
+use crate::key::{ScopedAccessKey, SecretAccessKey};
+use crate::policy::{PolicyDocument, Role};
+use crate::undo::{Undo, UndoLog};
+
+/// The longest key name accepted: it leaves room in the 128-character IAM policy name for the
+/// `-policy-` infix and the access key id.
+pub const MAX_KEY_NAME_LEN: usize = 64;
+
+/// The longest policy name IAM accepts.
+const MAX_POLICY_NAME_LEN: usize = 128;
+
+/// Builds and sends the creation of an access key scoped to one or more buckets.
+///
+/// Made by [`TigrisIam::create_scoped_key`]. [`send`](Self::send) makes three IAM calls:
+/// 1. `CreateAccessKey` (no user name: Tigris creates a key of its own);
+/// 2. `CreatePolicy` named `{name}-policy-{access key id}`, allowing the [`Role`]'s actions on
+///    `arn:aws:s3:::{bucket}` and `arn:aws:s3:::{bucket}/*` for each bucket, until the expiry if
+///    one is set (a `DateLessThan` condition on `aws:CurrentTime`);
+/// 3. `AttachUserPolicy` with the access key id as the user name, as Tigris expects.
+///
+/// The access key id in the policy name keeps it unique: keys created with the same name, even
+/// concurrently, never collide on `EntityAlreadyExists`, and a policy can be traced to its key.
+/// (The name is cut short if the whole would exceed IAM's 128 characters.)
+///
+/// If a step fails, what was created is removed again, newest first, every removal attempted;
+/// the error's [`leftovers`](Error::leftovers) lists what could not be removed. Retries of
+/// individual requests follow the `SdkConfig`'s retry configuration.
+///
+/// ```no_run
+/// # async fn demo(iam: tigris_iam::TigrisIam) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::{Duration, SystemTime};
+/// use tigris_iam::Role;
+///
+/// let key = iam
+///     .create_scoped_key()
+///     .name("ws-1-key")
+///     .bucket("ws-1".parse()?)
+///     .bucket("shared-data".parse()?)
+///     .role(Role::Editor)
+///     .expires_at(SystemTime::now() + Duration::from_secs(3600))
+///     .send()
+///     .await?;
+/// # iam.revoke(&key).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "nothing is created until send() is awaited"]
+pub struct CreateScopedKey {
+    iam: TigrisIam,
+    name: Option<String>,
+    buckets: Vec<BucketName>,
+    role: Role,
+    expires_at: Option<SystemTime>,
+}
+
+/// The input once checked, ready to send.
+struct Checked {
+    name: String,
+    buckets: Vec<BucketName>,
+    role: Role,
+    /// The expiry to the second, and as RFC 3339 for the policy condition.
+    expires_at: Option<(SystemTime, String)>,
+}
+
+impl CreateScopedKey {
+    pub(crate) fn new(iam: TigrisIam) -> Self {
+        Self {
+            iam,
+            name: None,
+            buckets: Vec::new(),
+            role: Role::default(),
+            expires_at: None,
+        }
+    }
+
+    /// Names the key (required). The policy is named after it.
+    ///
+    /// 1 to [`MAX_KEY_NAME_LEN`] characters among ASCII letters, digits and `+=,.@_-`, as IAM
+    /// allows in policy names.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Adds a bucket the key may act on (at least one is required; duplicates are ignored).
+    pub fn bucket(mut self, bucket: BucketName) -> Self {
+        self.buckets.push(bucket);
+        self
+    }
+
+    /// Adds several buckets, as [`bucket`](Self::bucket) does.
+    pub fn buckets(mut self, buckets: impl IntoIterator<Item = BucketName>) -> Self {
+        self.buckets.extend(buckets);
+        self
+    }
+
+    /// What the key may do in its buckets; [`Role::ReadOnly`] unless set.
+    pub fn role(mut self, role: Role) -> Self {
+        self.role = role;
+        self
+    }
+
+    /// Makes the policy stop allowing anything at `expires_at`, rounded down to the second.
+    ///
+    /// The key itself remains until revoked, but is useless after that time. The expiry must
+    /// be in the future when [`send`](Self::send) is called.
+    pub fn expires_at(mut self, expires_at: SystemTime) -> Self {
+        self.expires_at = Some(expires_at);
+        self
+    }
+
+    /// Creates the key, its policy and the attachment, or none of them.
+    ///
+    /// # Errors
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request when
+    ///   the name is missing or invalid, no bucket is given, or the expiry is not in the future;
+    /// - otherwise the failed step's error ([`Error::operation`], [`Error::code`]), after
+    ///   rollback, with [`Error::leftovers`] listing anything rollback could not remove.
+    #[tracing::instrument(
+        skip_all,
+        fields(name = ?self.name, buckets = self.buckets.len(), role = %self.role, access_key_id)
+    )]
+    pub async fn send(self) -> Result<ScopedAccessKey> {
+        let checked = self.check(SystemTime::now())?;
+        let mut log = UndoLog::default();
+        match create(self.iam.client(), &checked, &mut log).await {
+            Ok(key) => {
+                tracing::debug!("created");
+                Ok(key)
+            }
+            Err(err) => {
+                tracing::debug!(operation = ?err.operation(), "rolling back");
+                let unwound = log.unwind(self.iam.client()).await;
+                Err(err.while_creating(&checked.name, unwound.leftovers))
+            }
+        }
+    }
+
+    fn check(&self, now: SystemTime) -> Result<Checked> {
+        let name = self
+            .name
+            .clone()
+            .ok_or_else(|| Error::invalid_input("a scoped key needs a name"))?;
+        check_name(&name)?;
+        if self.buckets.is_empty() {
+            return Err(Error::invalid_input(
+                "a scoped key needs at least one bucket",
+            ));
+        }
+        let mut buckets: Vec<BucketName> = Vec::with_capacity(self.buckets.len());
+        for bucket in &self.buckets {
+            if !buckets.contains(bucket) {
+                buckets.push(bucket.clone());
+            }
+        }
+        let expires_at = self
+            .expires_at
+            .map(|at| check_expiry(at, now))
+            .transpose()?;
+        Ok(Checked {
+            name,
+            buckets,
+            role: self.role,
+            expires_at,
+        })
+    }
+}
+
+async fn create(
+    iam: &aws_sdk_iam::Client,
+    checked: &Checked,
+    log: &mut UndoLog,
+) -> Result<ScopedAccessKey> {
+    let out = iam
+        .create_access_key()
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(Operation::CreateAccessKey, e))?;
+    let access_key = out
+        .access_key()
+        .ok_or_else(|| Error::incomplete_reply(Operation::CreateAccessKey, "access key"))?;
+    let access_key_id = access_key.access_key_id().to_owned();
+    if access_key_id.is_empty() {
+        return Err(Error::incomplete_reply(
+            Operation::CreateAccessKey,
+            "access key id",
+        ));
+    }
+    log.push(Undo::DeleteAccessKey {
+        id: access_key_id.clone(),
+    });
+    tracing::Span::current().record("access_key_id", access_key_id.as_str());
+    let secret = SecretAccessKey::from(access_key.secret_access_key().to_owned());
+    if secret.expose_secret().is_empty() {
+        return Err(Error::incomplete_reply(
+            Operation::CreateAccessKey,
+            "secret access key",
+        ));
+    }
+
+    let policy_name = policy_name(&checked.name, &access_key_id);
+    let document = PolicyDocument::scoped(
+        &checked.buckets,
+        checked.role,
+        checked.expires_at.as_ref().map(|(_, s)| s.clone()),
+    );
+    let out = iam
+        .create_policy()
+        .policy_name(&policy_name)
+        .policy_document(document.to_json())
+        .description(format!(
+            "tigris-iam: {} on {} bucket(s)",
+            checked.role,
+            checked.buckets.len()
+        ))
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(Operation::CreatePolicy, e))?;
+    let policy_arn = out
+        .policy()
+        .and_then(|p| p.arn())
+        .filter(|arn| !arn.is_empty())
+        .ok_or_else(|| Error::incomplete_reply(Operation::CreatePolicy, "policy ARN"))?
+        .to_owned();
+    log.push(Undo::DeletePolicy {
+        arn: policy_arn.clone(),
+    });
+
+    let attached = iam
+        .attach_user_policy()
+        .user_name(&access_key_id)
+        .policy_arn(&policy_arn)
+        .send()
+        .await;
+    if let Err(err) = attached {
+        let err = Error::from_sdk(Operation::AttachUserPolicy, err);
+        // A timeout or a server failure may come after the attachment was made, and an attached
+        // policy cannot be deleted: detach first (a no-op answered NoSuchEntity if it was not).
+        if err.may_have_applied() {
+            log.push(Undo::DetachUserPolicy {
+                user: access_key_id.clone(),
+                policy_arn: policy_arn.clone(),
+            });
+        }
+        return Err(err);
+    }
+
+    Ok(ScopedAccessKey {
+        access_key_id,
+        secret,
+        policy_name,
+        policy_arn,
+        buckets: checked.buckets.clone(),
+        role: checked.role,
+        expires_at: checked.expires_at.as_ref().map(|(at, _)| *at),
+    })
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid_input("the key name is empty"));
+    }
+    if name.len() > MAX_KEY_NAME_LEN {
+        return Err(Error::invalid_input(format!(
+            "the key name is {} characters long; the limit is {MAX_KEY_NAME_LEN}",
+            name.len()
+        )));
+    }
+    if let Some(c) = name.chars().find(|&c| !is_policy_name_char(c)) {
+        return Err(Error::invalid_input(format!(
+            "the key name {name:?} contains {c:?}; only ASCII letters, digits and +=,.@_- are allowed"
+        )));
+    }
+    Ok(())
+}
+
+fn is_policy_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
+}
+
+/// `{name}-policy-{access key id}`, within IAM's limits whatever the id looks like.
+fn policy_name(name: &str, access_key_id: &str) -> String {
+    let id: String = access_key_id
+        .chars()
+        .filter(|&c| is_policy_name_char(c))
+        .collect();
+    let suffix = format!("-policy-{id}");
+    // Both parts are ASCII, so byte lengths are character counts.
+    let room = MAX_POLICY_NAME_LEN.saturating_sub(suffix.len());
+    let mut policy_name = format!("{}{suffix}", &name[..name.len().min(room)]);
+    policy_name.truncate(MAX_POLICY_NAME_LEN);
+    policy_name
+}
+
+/// The expiry rounded down to the second (so the key never outlives what was asked), and as
+/// RFC 3339 in UTC.
+fn check_expiry(at: SystemTime, now: SystemTime) -> Result<(SystemTime, String)> {
+    let in_the_past = || Error::invalid_input("the expiry is not in the future");
+    let secs = at
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| in_the_past())?
+        .as_secs();
+    let at = UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    if at <= now {
+        return Err(in_the_past());
+    }
+    let rfc3339 = i64::try_from(secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .ok_or_else(|| Error::invalid_input("the expiry is too far in the future"))?;
+    Ok((at, rfc3339))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+
+    use super::*;
+    use crate::ErrorKind;
+
+    fn iam() -> TigrisIam {
+        let sdk = aws_types::SdkConfig::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "a", "b", None, None, "t",
+            )))
+            .build();
+        TigrisIam::builder(&sdk)
+            .endpoint_url("http://127.0.0.1:1")
+            .build()
+    }
+
+    fn bucket(name: &str) -> BucketName {
+        BucketName::new(name).unwrap()
+    }
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_900_000_000)
+    }
+
+    fn invalid_reason(builder: &CreateScopedKey) -> String {
+        let err = builder
+            .check(now())
+            .err()
+            .expect("input should be rejected");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        err.to_string()
+    }
+
+    #[test]
+    fn a_name_is_required() {
+        let builder = iam().create_scoped_key().bucket(bucket("ws-1"));
+        assert_eq!(
+            invalid_reason(&builder),
+            "invalid input: a scoped key needs a name"
+        );
+    }
+
+    #[test]
+    fn an_empty_name_is_rejected() {
+        let builder = iam().create_scoped_key().name("").bucket(bucket("ws-1"));
+        assert_eq!(
+            invalid_reason(&builder),
+            "invalid input: the key name is empty"
+        );
+    }
+
+    #[test]
+    fn names_with_characters_iam_refuses_are_rejected() {
+        for name in ["ws 1", "ws/1", "ws:1", "clé", "a\u{0}b"] {
+            let builder = iam().create_scoped_key().name(name).bucket(bucket("ws-1"));
+            assert!(
+                invalid_reason(&builder).contains("only ASCII letters"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_longer_than_the_limit_are_rejected() {
+        let ok = iam()
+            .create_scoped_key()
+            .name("a".repeat(MAX_KEY_NAME_LEN))
+            .bucket(bucket("ws-1"));
+        assert!(ok.check(now()).is_ok());
+        let long = iam()
+            .create_scoped_key()
+            .name("a".repeat(MAX_KEY_NAME_LEN + 1))
+            .bucket(bucket("ws-1"));
+        assert_eq!(
+            invalid_reason(&long),
+            "invalid input: the key name is 65 characters long; the limit is 64"
+        );
+    }
+
+    #[test]
+    fn at_least_one_bucket_is_required() {
+        let builder = iam().create_scoped_key().name("ws-1-key");
+        assert_eq!(
+            invalid_reason(&builder),
+            "invalid input: a scoped key needs at least one bucket"
+        );
+    }
+
+    #[test]
+    fn an_expiry_in_the_past_or_now_is_rejected() {
+        for at in [
+            now() - Duration::from_secs(1),
+            now(),
+            now() + Duration::from_millis(999),
+            UNIX_EPOCH,
+        ] {
+            let builder = iam()
+                .create_scoped_key()
+                .name("k")
+                .bucket(bucket("ws-1"))
+                .expires_at(at);
+            assert_eq!(
+                invalid_reason(&builder),
+                "invalid input: the expiry is not in the future"
+            );
+        }
+    }
+
+    #[test]
+    fn the_expiry_is_rounded_down_to_the_second_in_utc() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_900_000_001_750);
+        let (rounded, text) = check_expiry(at, now()).unwrap();
+        assert_eq!(rounded, UNIX_EPOCH + Duration::from_secs(1_900_000_001));
+        assert_eq!(text, "2030-03-17T17:46:41Z");
+    }
+
+    #[test]
+    fn duplicate_buckets_are_kept_once_in_order() {
+        let checked = iam()
+            .create_scoped_key()
+            .name("k")
+            .bucket(bucket("b-2"))
+            .buckets([bucket("a-1"), bucket("b-2")])
+            .check(now())
+            .unwrap();
+        assert_eq!(checked.buckets, [bucket("b-2"), bucket("a-1")]);
+        assert_eq!(
+            checked.role,
+            Role::ReadOnly,
+            "the default is the least privilege"
+        );
+    }
+
+    #[test]
+    fn policy_names_carry_the_key_id_and_fit_iam_limits() {
+        assert_eq!(
+            policy_name("ws-1-key", "tid_ABC123"),
+            "ws-1-key-policy-tid_ABC123"
+        );
+        let long = policy_name(&"n".repeat(MAX_KEY_NAME_LEN), &"k".repeat(100));
+        assert_eq!(long.len(), MAX_POLICY_NAME_LEN);
+        assert!(long.ends_with(&format!("-policy-{}", "k".repeat(100))));
+        assert_eq!(
+            policy_name("k", "id/with:odd*chars"),
+            "k-policy-idwithoddchars"
+        );
+    }
+}

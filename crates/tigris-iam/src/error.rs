@@ -1,0 +1,488 @@
+//! The one error type of this crate, and what a failed call can leave behind.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::operation::RequestId;
+use aws_smithy_types::retry::ErrorKind as RetryKind;
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, for callers that branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input was rejected: by this crate before any request was sent (then
+    /// [`Error::code`] is `None`), or by the service (`MalformedPolicyDocument`, ...).
+    InvalidInput,
+    /// The service does not know the access key or policy (`NoSuchEntity`).
+    NotFound,
+    /// The caller's credentials may not do this, or were not accepted.
+    AccessDenied,
+    /// The resource exists already or is still in use (`EntityAlreadyExists`,
+    /// `DeleteConflict`).
+    Conflict,
+    /// Throttled, timed out, a server-side failure, or the service was never reached: the call
+    /// may be retried.
+    Transient,
+    /// The client could not build or send the request for a reason retrying will not fix, for
+    /// example because it has no credentials.
+    Configuration,
+    /// The service answered with something this crate does not classify, or with a reply that
+    /// lacks a field it needs.
+    Service,
+}
+
+impl ErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid input",
+            Self::NotFound => "not found",
+            Self::AccessDenied => "access denied",
+            Self::Conflict => "conflict",
+            Self::Transient => "transient failure",
+            Self::Configuration => "client configuration problem",
+            Self::Service => "unexpected service error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// The IAM API call an [`Error`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `CreateAccessKey`.
+    CreateAccessKey,
+    /// `CreatePolicy`.
+    CreatePolicy,
+    /// `AttachUserPolicy`.
+    AttachUserPolicy,
+    /// `DetachUserPolicy`.
+    DetachUserPolicy,
+    /// `DeletePolicy`.
+    DeletePolicy,
+    /// `DeleteAccessKey`.
+    DeleteAccessKey,
+}
+
+impl Operation {
+    /// The IAM action name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateAccessKey => "CreateAccessKey",
+            Self::CreatePolicy => "CreatePolicy",
+            Self::AttachUserPolicy => "AttachUserPolicy",
+            Self::DetachUserPolicy => "DetachUserPolicy",
+            Self::DeletePolicy => "DeletePolicy",
+            Self::DeleteAccessKey => "DeleteAccessKey",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something a failed call created or meant to remove, and could not remove.
+///
+/// It holds ids only, never secrets. Hand the list to
+/// [`TigrisIam::clean_up`](crate::TigrisIam::clean_up) to try again, or remove the resources
+/// by other means.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Leftover {
+    /// An access key that still exists.
+    AccessKey {
+        /// The access key id.
+        id: String,
+    },
+    /// A policy that still exists.
+    Policy {
+        /// The policy ARN.
+        arn: String,
+    },
+    /// A policy that is still attached to an access key.
+    Attachment {
+        /// The IAM user name, which on Tigris is the access key id.
+        user: String,
+        /// The attached policy's ARN.
+        policy_arn: String,
+    },
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AccessKey { id } => write!(f, "access key {id}"),
+            Self::Policy { arn } => write!(f, "policy {arn}"),
+            Self::Attachment { user, policy_arn } => {
+                write!(f, "attachment of policy {policy_arn} to {user}")
+            }
+        }
+    }
+}
+
+/// What the crate was doing when the error happened; it shapes the `Display` sentence.
+#[derive(Debug)]
+enum Context {
+    /// Rejected before any request.
+    Input(String),
+    /// Inside a single request, before any workflow context is added.
+    Request,
+    Create {
+        name: String,
+    },
+    Revoke {
+        access_key_id: String,
+    },
+    CleanUp,
+}
+
+/// Error returned by every `tigris-iam` operation.
+///
+/// Branch on [`kind`](Self::kind); read the IAM error [`code`](Self::code) and the failed
+/// [`operation`](Self::operation) for details. [`leftovers`](Self::leftovers) lists what could
+/// not be removed. The underlying SDK error, if any, is the [`source`](StdError::source); the
+/// `Display` text never repeats it, so print the whole chain (for example with
+/// [`DisplayErrorContext`](aws_sdk_iam::error::DisplayErrorContext)) when logging.
+#[derive(Debug)]
+pub struct Error(Box<Inner>);
+
+/// Boxed so that `Result<T, Error>` stays small on the happy path.
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    context: Context,
+    operation: Option<Operation>,
+    code: Option<String>,
+    request_id: Option<String>,
+    leftovers: Vec<Leftover>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The IAM call that failed; `None` when nothing was sent.
+    pub fn operation(&self) -> Option<Operation> {
+        self.0.operation
+    }
+
+    /// The error code the service answered with (`NoSuchEntity`, `ServiceFailure`, ...).
+    pub fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+
+    /// The service's request id for the failed call, for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// Resources still present because they could not be removed; empty means nothing was left
+    /// behind.
+    pub fn leftovers(&self) -> &[Leftover] {
+        &self.0.leftovers
+    }
+
+    /// Whether trying the same call again may succeed: the failure was transient and nothing
+    /// was left behind.
+    pub fn is_retryable(&self) -> bool {
+        self.0.kind == ErrorKind::Transient && self.0.leftovers.is_empty()
+    }
+
+    pub(crate) fn invalid_input(reason: impl Into<String>) -> Self {
+        Self(Box::new(Inner {
+            kind: ErrorKind::InvalidInput,
+            context: Context::Input(reason.into()),
+            operation: None,
+            code: None,
+            request_id: None,
+            leftovers: Vec::new(),
+            source: None,
+        }))
+    }
+
+    /// The service answered 2xx but without a field this crate needs.
+    pub(crate) fn incomplete_reply(operation: Operation, missing: &'static str) -> Self {
+        Self(Box::new(Inner {
+            kind: ErrorKind::Service,
+            context: Context::Request,
+            operation: Some(operation),
+            code: None,
+            request_id: None,
+            leftovers: Vec::new(),
+            source: Some(format!("the {operation} reply has no {missing}").into()),
+        }))
+    }
+
+    /// Classifies an SDK error once, here, so that callers never downcast.
+    pub(crate) fn from_sdk<E, R>(operation: Operation, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+        SdkError<E, R>: RequestId,
+    {
+        let code = err.code().map(str::to_owned);
+        let request_id = err.request_id().map(str::to_owned);
+        let kind = match &err {
+            SdkError::ConstructionFailure(_) => ErrorKind::Configuration,
+            SdkError::TimeoutError(_) => ErrorKind::Transient,
+            // As the SDK's own retry classifier: I/O, timeouts and errors marked transient may
+            // be retried; anything else (no credentials, an unclassified failure) will not fix
+            // itself.
+            SdkError::DispatchFailure(failure) => match failure.as_other() {
+                _ if failure.is_io() || failure.is_timeout() => ErrorKind::Transient,
+                Some(
+                    RetryKind::TransientError | RetryKind::ThrottlingError | RetryKind::ServerError,
+                ) => ErrorKind::Transient,
+                _ => ErrorKind::Configuration,
+            },
+            SdkError::ResponseError(_) => ErrorKind::Service,
+            SdkError::ServiceError(_) => classify_code(code.as_deref()),
+            _ => ErrorKind::Service,
+        };
+        Self(Box::new(Inner {
+            kind,
+            context: Context::Request,
+            operation: Some(operation),
+            code,
+            request_id,
+            leftovers: Vec::new(),
+            source: Some(Box::new(err)),
+        }))
+    }
+
+    pub(crate) fn is_not_found(&self) -> bool {
+        self.0.kind == ErrorKind::NotFound
+    }
+
+    /// Whether the service may have carried out the request even though it failed: the
+    /// request timed out, the connection broke, or the server failed. A definite client-side
+    /// rejection (4xx) means it did not.
+    pub(crate) fn may_have_applied(&self) -> bool {
+        match self.0.kind {
+            ErrorKind::Transient => !matches!(self.0.code.as_deref(), Some(c) if is_throttling(c)),
+            ErrorKind::Service => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn while_creating(mut self, name: &str, leftovers: Vec<Leftover>) -> Self {
+        self.0.context = Context::Create {
+            name: name.to_owned(),
+        };
+        self.0.leftovers = leftovers;
+        self
+    }
+
+    pub(crate) fn while_revoking(mut self, access_key_id: &str, leftovers: Vec<Leftover>) -> Self {
+        self.0.context = Context::Revoke {
+            access_key_id: access_key_id.to_owned(),
+        };
+        self.0.leftovers = leftovers;
+        self
+    }
+
+    pub(crate) fn while_cleaning_up(mut self, leftovers: Vec<Leftover>) -> Self {
+        self.0.context = Context::CleanUp;
+        self.0.leftovers = leftovers;
+        self
+    }
+}
+
+fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "SlowDown"
+    )
+}
+
+fn classify_code(code: Option<&str>) -> ErrorKind {
+    match code {
+        Some("NoSuchEntity" | "NoSuchEntityException") => ErrorKind::NotFound,
+        Some("EntityAlreadyExists" | "DeleteConflict" | "ConcurrentModification") => {
+            ErrorKind::Conflict
+        }
+        Some(
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "InvalidClientTokenId"
+            | "SignatureDoesNotMatch"
+            | "UnrecognizedClientException"
+            | "ExpiredToken",
+        ) => ErrorKind::AccessDenied,
+        Some(
+            "MalformedPolicyDocument"
+            | "InvalidInput"
+            | "ValidationError"
+            | "InvalidParameterValue",
+        ) => ErrorKind::InvalidInput,
+        Some(
+            "ServiceFailure" | "ServiceUnavailable" | "InternalFailure" | "InternalError"
+            | "RequestTimeout",
+        ) => ErrorKind::Transient,
+        Some(c) if is_throttling(c) => ErrorKind::Transient,
+        _ => ErrorKind::Service,
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Inner {
+            kind,
+            context,
+            operation,
+            code,
+            leftovers,
+            ..
+        } = &*self.0;
+        match context {
+            Context::Input(reason) => return write!(f, "invalid input: {reason}"),
+            Context::Request => f.write_str("IAM request failed")?,
+            Context::Create { name } => write!(f, "could not create scoped access key {name:?}")?,
+            Context::Revoke { access_key_id } => {
+                write!(f, "could not fully revoke access key {access_key_id}")?
+            }
+            Context::CleanUp => f.write_str("could not remove every leftover")?,
+        }
+        if let Some(operation) = operation {
+            write!(f, ": {operation} failed")?;
+        }
+        write!(f, " ({kind}")?;
+        if let Some(code) = code {
+            write!(f, ", code {code}")?;
+        }
+        f.write_str(")")?;
+        if !leftovers.is_empty() {
+            f.write_str("; left behind: ")?;
+            for (i, leftover) in leftovers.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{leftover}")?;
+            }
+        } else if matches!(context, Context::Create { .. })
+            && *operation != Some(Operation::CreateAccessKey)
+        {
+            f.write_str("; everything it created was removed")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0
+            .source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_codes_map_to_kinds() {
+        assert_eq!(classify_code(Some("NoSuchEntity")), ErrorKind::NotFound);
+        assert_eq!(classify_code(Some("DeleteConflict")), ErrorKind::Conflict);
+        assert_eq!(
+            classify_code(Some("EntityAlreadyExists")),
+            ErrorKind::Conflict
+        );
+        assert_eq!(classify_code(Some("AccessDenied")), ErrorKind::AccessDenied);
+        assert_eq!(
+            classify_code(Some("MalformedPolicyDocument")),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(classify_code(Some("ServiceFailure")), ErrorKind::Transient);
+        assert_eq!(classify_code(Some("Throttling")), ErrorKind::Transient);
+        assert_eq!(classify_code(Some("SomethingNew")), ErrorKind::Service);
+        assert_eq!(classify_code(None), ErrorKind::Service);
+    }
+
+    #[test]
+    fn invalid_input_reads_as_a_sentence_without_a_source() {
+        let err = Error::invalid_input("a scoped key needs at least one bucket");
+        assert_eq!(
+            err.to_string(),
+            "invalid input: a scoped key needs at least one bucket"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.source().is_none());
+        assert!(err.code().is_none());
+        assert!(err.operation().is_none());
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn display_names_the_step_and_the_leftovers_but_not_the_source() {
+        let mut err = Error::incomplete_reply(Operation::CreatePolicy, "policy ARN");
+        err.0.kind = ErrorKind::Transient;
+        err.0.code = Some("ServiceFailure".to_owned());
+        let err = err.while_creating(
+            "ws-1-key",
+            vec![Leftover::AccessKey {
+                id: "tid_abc".to_owned(),
+            }],
+        );
+        assert_eq!(
+            err.to_string(),
+            "could not create scoped access key \"ws-1-key\": CreatePolicy failed (transient failure, code \
+             ServiceFailure); left behind: access key tid_abc"
+        );
+        assert!(!err.to_string().contains("reply has no"));
+        assert!(err.source().is_some());
+        assert!(!err.is_retryable(), "something was left behind");
+    }
+
+    #[test]
+    fn a_clean_rollback_says_so() {
+        let err = Error::incomplete_reply(Operation::AttachUserPolicy, "x")
+            .while_creating("k", Vec::new());
+        assert_eq!(
+            err.to_string(),
+            "could not create scoped access key \"k\": AttachUserPolicy failed (unexpected service error); \
+             everything it created was removed"
+        );
+    }
+
+    #[test]
+    fn leftovers_display_their_ids() {
+        let attachment = Leftover::Attachment {
+            user: "tid_a".to_owned(),
+            policy_arn: "arn:p".to_owned(),
+        };
+        assert_eq!(
+            attachment.to_string(),
+            "attachment of policy arn:p to tid_a"
+        );
+        assert_eq!(
+            Leftover::Policy {
+                arn: "arn:p".to_owned()
+            }
+            .to_string(),
+            "policy arn:p"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! Per-bucket scoped access keys for Tigris, on `aws-sdk-iam`: create a key that may only act
+//! on some buckets with a role (and optionally only until a given time), and revoke it, with
+//! nothing left behind when a step fails.
+//!
+//! # Examples
+//! ```no_run
+//! # async fn demo(sdk: aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::{Duration, SystemTime};
+//! use tigris_iam::{Role, TigrisIam};
+//!
+//! // `sdk` is the SdkConfig the S3 client was built from: the IAM client shares its
+//! // credentials. (`aws_sdk_s3::Config` cannot hand its credentials back, so keep the SdkConfig.)
+//! let iam = TigrisIam::new(&sdk);
+//! let key = iam
+//!     .create_scoped_key()
+//!     .name("agent-7")
+//!     .bucket("agent-7-workspace".parse()?)
+//!     .role(Role::Editor)
+//!     .expires_at(SystemTime::now() + Duration::from_secs(3600))
+//!     .send()
+//!     .await?;
+//!
+//! // Hand the agent its own credentials: they work on `agent-7-workspace` only.
+//! let agent_credentials = key.to_credentials();
+//! # drop(agent_credentials);
+//!
+//! // When the agent is done: detach, delete the policy, delete the key.
+//! iam.revoke(&key).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it owns
+//! A scoped key is three IAM resources on Tigris: an access key, a policy allowing the role's
+//! S3 actions on the buckets, and the policy's attachment to the key (Tigris uses the access key
+//! id as the IAM user name). This crate creates the three as one operation: if a step fails, the
+//! steps already done are undone in reverse, each undo attempted even if another fails, and
+//! whatever could not be removed is returned in the error as [`Leftover`]s rather than
+//! forgotten. Revoking undoes the three and is idempotent. Expiry is a `DateLessThan` condition
+//! on `aws:CurrentTime` in the policy, the only expiry Tigris documents.
+//!
+//! The secret is a [`SecretAccessKey`]: redacted in `Debug`, no `Display`, no `Serialize`, read
+//! only through [`SecretAccessKey::expose_secret`].
+//!
+//! # Crate organization
+//! - [`TigrisIam`] / [`TigrisIamBuilder`]: the client, built from an `aws_types::SdkConfig`;
+//!   endpoint `https://iam.storageapi.dev`, overridden by `$TIGRIS_IAM_ENDPOINT` or the builder.
+//! - [`CreateScopedKey`]: the builder behind [`TigrisIam::create_scoped_key`].
+//! - [`ScopedAccessKey`], [`SecretAccessKey`]: what creation returns.
+//! - [`Role`]: `Editor` (`s3:*`) or `ReadOnly` (`s3:GetObject`, `s3:ListBucket`,
+//!   `s3:GetBucketLocation`).
+//! - [`Error`], [`ErrorKind`], [`Operation`], [`Leftover`]: one error type for every call.
+//!
+//! Bucket names are [`tigris_types::BucketName`]s, validated before any request.
+
+mod client;
+mod create;
+pub mod error;
+mod key;
+mod policy;
+mod undo;
+
+pub use client::{DEFAULT_IAM_ENDPOINT, IAM_ENDPOINT_ENV, TigrisIam, TigrisIamBuilder};
+pub use create::{CreateScopedKey, MAX_KEY_NAME_LEN};
+pub use error::{Error, ErrorKind, Leftover, Operation, Result};
+pub use key::{ScopedAccessKey, SecretAccessKey};
+pub use policy::{Role, UnknownRole};
+pub use tigris_types::BucketName;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

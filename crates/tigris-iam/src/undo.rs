@@ -1,0 +1,202 @@
+//! Undo as data: each step that created something records its inverse; unwinding runs them in
+//! reverse, tries every one, and returns what could not be undone.
+
+use aws_sdk_iam::error::DisplayErrorContext;
+
+use crate::error::{Error, Leftover, Operation};
+
+/// The inverse of one IAM step. Each is idempotent: "already gone" counts as done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Undo {
+    DeleteAccessKey { id: String },
+    DeletePolicy { arn: String },
+    DetachUserPolicy { user: String, policy_arn: String },
+}
+
+impl Undo {
+    fn from_leftover(leftover: &Leftover) -> Self {
+        match leftover.clone() {
+            Leftover::AccessKey { id } => Self::DeleteAccessKey { id },
+            Leftover::Policy { arn } => Self::DeletePolicy { arn },
+            Leftover::Attachment { user, policy_arn } => {
+                Self::DetachUserPolicy { user, policy_arn }
+            }
+        }
+    }
+
+    fn leftover(&self) -> Leftover {
+        match self.clone() {
+            Self::DeleteAccessKey { id } => Leftover::AccessKey { id },
+            Self::DeletePolicy { arn } => Leftover::Policy { arn },
+            Self::DetachUserPolicy { user, policy_arn } => {
+                Leftover::Attachment { user, policy_arn }
+            }
+        }
+    }
+
+    /// Inverses must run detach -> delete policy -> delete key: a policy that is still attached
+    /// cannot be deleted.
+    fn order(&self) -> u8 {
+        match self {
+            Self::DetachUserPolicy { .. } => 0,
+            Self::DeletePolicy { .. } => 1,
+            Self::DeleteAccessKey { .. } => 2,
+        }
+    }
+
+    async fn run(&self, iam: &aws_sdk_iam::Client) -> Result<(), Error> {
+        let result = match self {
+            Self::DeleteAccessKey { id } => iam
+                .delete_access_key()
+                .access_key_id(id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| Error::from_sdk(Operation::DeleteAccessKey, e)),
+            Self::DeletePolicy { arn } => iam
+                .delete_policy()
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| Error::from_sdk(Operation::DeletePolicy, e)),
+            Self::DetachUserPolicy { user, policy_arn } => iam
+                .detach_user_policy()
+                .user_name(user)
+                .policy_arn(policy_arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| Error::from_sdk(Operation::DetachUserPolicy, e)),
+        };
+        match result {
+            Err(err) if err.is_not_found() => {
+                tracing::debug!(undo = ?self, "already gone");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// What unwinding could not undo: every leftover, and the error of the first failure.
+#[derive(Debug, Default)]
+pub(crate) struct Unwound {
+    pub(crate) leftovers: Vec<Leftover>,
+    pub(crate) first_error: Option<Error>,
+}
+
+/// The inverses of what has been done so far, in the order it was done.
+#[derive(Debug, Default)]
+pub(crate) struct UndoLog(Vec<Undo>);
+
+impl UndoLog {
+    /// The log of a complete scoped key: unwinding it is a revoke.
+    pub(crate) fn for_key(access_key_id: &str, policy_arn: Option<&str>) -> Self {
+        let mut log = Self::default();
+        log.push(Undo::DeleteAccessKey {
+            id: access_key_id.to_owned(),
+        });
+        if let Some(arn) = policy_arn {
+            log.push(Undo::DeletePolicy {
+                arn: arn.to_owned(),
+            });
+            log.push(Undo::DetachUserPolicy {
+                user: access_key_id.to_owned(),
+                policy_arn: arn.to_owned(),
+            });
+        }
+        log
+    }
+
+    /// A log that removes `leftovers`, in an order that can succeed.
+    pub(crate) fn for_leftovers(leftovers: &[Leftover]) -> Self {
+        let mut undos: Vec<Undo> = leftovers.iter().map(Undo::from_leftover).collect();
+        // Unwinding runs the log backwards, so the first to run goes last.
+        undos.sort_by_key(|u| std::cmp::Reverse(u.order()));
+        Self(undos)
+    }
+
+    pub(crate) fn push(&mut self, undo: Undo) {
+        self.0.push(undo);
+    }
+
+    /// Runs every inverse, newest first; a failed one does not stop the others.
+    pub(crate) async fn unwind(self, iam: &aws_sdk_iam::Client) -> Unwound {
+        let mut unwound = Unwound::default();
+        for undo in self.0.into_iter().rev() {
+            match undo.run(iam).await {
+                Ok(()) => tracing::debug!(undo = ?undo, "undone"),
+                Err(err) => {
+                    tracing::warn!(undo = ?undo, error = %DisplayErrorContext(&err), "could not undo; reporting it as a leftover");
+                    unwound.leftovers.push(undo.leftover());
+                    unwound.first_error.get_or_insert(err);
+                }
+            }
+        }
+        unwound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_log_unwinds_as_detach_then_delete_policy_then_delete_key() {
+        let log = UndoLog::for_key("tid_a", Some("arn:p"));
+        let order: Vec<_> = log.0.iter().rev().cloned().collect();
+        assert_eq!(
+            order,
+            [
+                Undo::DetachUserPolicy {
+                    user: "tid_a".to_owned(),
+                    policy_arn: "arn:p".to_owned()
+                },
+                Undo::DeletePolicy {
+                    arn: "arn:p".to_owned()
+                },
+                Undo::DeleteAccessKey {
+                    id: "tid_a".to_owned()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_without_a_policy_only_deletes_the_key() {
+        let log = UndoLog::for_key("tid_a", None);
+        assert_eq!(
+            log.0,
+            [Undo::DeleteAccessKey {
+                id: "tid_a".to_owned()
+            }]
+        );
+    }
+
+    #[test]
+    fn leftovers_are_removed_in_an_order_that_can_succeed() {
+        let leftovers = [
+            Leftover::AccessKey {
+                id: "tid_a".to_owned(),
+            },
+            Leftover::Policy {
+                arn: "arn:p".to_owned(),
+            },
+            Leftover::Attachment {
+                user: "tid_a".to_owned(),
+                policy_arn: "arn:p".to_owned(),
+            },
+        ];
+        let log = UndoLog::for_leftovers(&leftovers);
+        let run: Vec<Leftover> = log.0.iter().rev().map(Undo::leftover).collect();
+        assert_eq!(
+            run,
+            [
+                leftovers[2].clone(),
+                leftovers[1].clone(),
+                leftovers[0].clone()
+            ]
+        );
+    }
+}
