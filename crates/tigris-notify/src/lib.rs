@@ -1,0 +1,67 @@
+//! Tigris object notifications (webhooks) for Rust services that use `aws-sdk-s3`: configure
+//! them on a bucket, and receive them with typed events and a constant-time auth check.
+//!
+//! Tigris configures notifications with `PATCH /{bucket}`, an endpoint outside the S3 API, so
+//! this crate brings a small SigV4-signed transport for such endpoints ([`SignedTransport`]),
+//! built from the same [`SdkConfig`](aws_types::SdkConfig) as the S3 client. Other crates reuse it
+//! for Tigris's other JSON endpoints.
+//!
+//! # Examples
+//! Configure a webhook, then check and parse what Tigris sends to it:
+//! ```no_run
+//! # async fn _demo(sdk: &aws_types::SdkConfig, request: http::Request<bytes::Bytes>) -> Result<(), Box<dyn std::error::Error>> {
+//! use tigris_notify::{NotificationConfig, Notifications, SignedTransport, WebhookPayload};
+//!
+//! let notifications = Notifications::new(SignedTransport::new(sdk)?);
+//! let config = NotificationConfig::builder("https://agents.example.com/tigris-events")
+//!     .filter(r#"WHERE `key` REGEXP "^results/""#)
+//!     .token("a-long-random-token")
+//!     .build()?; // validated here, before any request
+//! notifications.set(&"agent-results".parse()?, &config).await?;
+//!
+//! // In the webhook handler (any framework that gives you `http` types):
+//! let auth = config.webhook_auth().expect("the config has auth");
+//! auth.verify(&request)?; // answer 401 on error
+//! for event in WebhookPayload::from_slice(request.body())? {
+//!     println!("{} {} ({} bytes)", event.name(), event.object().key(), event.object().size());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Crate organization
+//! - [`SignedTransport`] / [`SignedTransportBuilder`] / [`TigrisRequest`] / [`RetryPolicy`]: the
+//!   signed transport (SigV4 service `s3`, path-style, retries, timeouts).
+//! - [`Notifications`] and [`NotificationConfig`]: set and clear a bucket's notifications.
+//! - [`webhook`]: the receiving side, [`WebhookPayload`] / [`ObjectEvent`] / [`EventName`] and
+//!   [`WebhookAuth`]; `examples/webhook_receiver.rs` is a complete receiver on hyper.
+//! - [`WebhookToken`] / [`WebhookPassword`]: the webhook secrets, redacted in `Debug`.
+//! - [`error`]: [`Error`], [`ErrorKind`] and [`ServiceError`].
+//!
+//! # Tigris vs S3
+//! S3's `PutBucketNotificationConfiguration` is not supported by Tigris; its notifications are
+//! plain HTTP POSTs of JSON to one URL per bucket, optionally filtered with a SQL-like `WHERE`
+//! clause, authenticated with a bearer token or basic auth, delivered at least once and possibly
+//! out of order.
+#![doc(test(attr(deny(warnings))))]
+
+pub mod error;
+pub mod webhook;
+
+mod notifications;
+mod secret;
+mod service_error;
+mod transport;
+
+pub use error::{Error, ErrorKind, Result, ServiceError};
+pub use notifications::{NotificationConfig, NotificationConfigBuilder, Notifications};
+pub use secret::{WebhookPassword, WebhookToken};
+pub use transport::{
+    DEFAULT_ENDPOINT, DEFAULT_REGION, RetryPolicy, SignedTransport, SignedTransportBuilder,
+    TigrisRequest,
+};
+pub use webhook::{EventName, EventObject, ObjectEvent, WebhookAuth, WebhookPayload};
+
+/// Keeps the README's example compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
