@@ -1,0 +1,114 @@
+//! [`TigrisClientExt`]: the Tigris-only operations, as methods of `aws_sdk_s3::Client`.
+
+use aws_sdk_s3::Client;
+
+use crate::bucket_info::BucketInfoFluentBuilder;
+use crate::rename::MoveObjectFluentBuilder;
+use crate::snapshot::{
+    CreateSnapshotFluentBuilder, DeleteSnapshotFluentBuilder, ListSnapshotsFluentBuilder,
+};
+
+/// Tigris operations that have no S3 equivalent, on the S3 client.
+///
+/// Each returns a small builder that ends in `.send().await`, returning this crate's
+/// [`Error`](crate::Error). Names are accepted as strings or as validated names
+/// ([`BucketName`](crate::BucketName), [`SnapshotVersion`](crate::SnapshotVersion)), and are
+/// checked by `send()` before any request: invalid input is
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) and never reaches the network.
+///
+/// ```no_run
+/// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), tigris_headers::Error> {
+/// use tigris_headers::TigrisClientExt;
+///
+/// let version = s3.create_snapshot("datasets").name("nightly").send().await?;
+/// let snapshots = s3.list_snapshots("datasets").send_all().await?;
+/// let info = s3.bucket_info("datasets").send().await?;
+/// s3.move_object("datasets").from_key("a.txt").to_key("b.txt").send().await?;
+/// s3.delete_snapshot("datasets", &version).send().await?;
+/// # let _ = (snapshots, info);
+/// # Ok(()) }
+/// ```
+pub trait TigrisClientExt: sealed::Sealed {
+    /// Takes a snapshot of `bucket`, which must have snapshots enabled. See
+    /// [`CreateSnapshotFluentBuilder`].
+    fn create_snapshot(&self, bucket: impl AsRef<str>) -> CreateSnapshotFluentBuilder;
+
+    /// Lists the snapshots of `bucket`. See [`ListSnapshotsFluentBuilder`].
+    fn list_snapshots(&self, bucket: impl AsRef<str>) -> ListSnapshotsFluentBuilder;
+
+    /// Deletes snapshot `version` of `bucket`, and nothing else. See
+    /// [`DeleteSnapshotFluentBuilder`] for why this is its own entry point.
+    fn delete_snapshot(
+        &self,
+        bucket: impl AsRef<str>,
+        version: impl AsRef<str>,
+    ) -> DeleteSnapshotFluentBuilder;
+
+    /// Reads the snapshot and fork settings of `bucket`. See [`BucketInfoFluentBuilder`].
+    fn bucket_info(&self, bucket: impl AsRef<str>) -> BucketInfoFluentBuilder;
+
+    /// Moves an object within `bucket`, which Tigris calls a rename. See
+    /// [`MoveObjectFluentBuilder`].
+    ///
+    /// Not named `rename_object`: the S3 client's own `rename_object` (S3 Express directory
+    /// buckets only) would take precedence over an extension method of that name.
+    fn move_object(&self, bucket: impl AsRef<str>) -> MoveObjectFluentBuilder;
+}
+
+impl TigrisClientExt for Client {
+    fn create_snapshot(&self, bucket: impl AsRef<str>) -> CreateSnapshotFluentBuilder {
+        CreateSnapshotFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn list_snapshots(&self, bucket: impl AsRef<str>) -> ListSnapshotsFluentBuilder {
+        ListSnapshotsFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn delete_snapshot(
+        &self,
+        bucket: impl AsRef<str>,
+        version: impl AsRef<str>,
+    ) -> DeleteSnapshotFluentBuilder {
+        DeleteSnapshotFluentBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            version.as_ref().to_owned(),
+        )
+    }
+
+    fn bucket_info(&self, bucket: impl AsRef<str>) -> BucketInfoFluentBuilder {
+        BucketInfoFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn move_object(&self, bucket: impl AsRef<str>) -> MoveObjectFluentBuilder {
+        MoveObjectFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for aws_sdk_s3::Client {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::config::BehaviorVersion;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn builders_and_their_futures_can_be_spawned() {
+        let s3 = Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .build(),
+        );
+        assert_send(&s3.create_snapshot("b").send());
+        assert_send(&s3.list_snapshots("b").send());
+        assert_send(&s3.list_snapshots("b").send_all());
+        assert_send(&s3.delete_snapshot("b", "1").send());
+        assert_send(&s3.bucket_info("b").send());
+        assert_send(&s3.move_object("b").from_key("x").to_key("y").send());
+    }
+}

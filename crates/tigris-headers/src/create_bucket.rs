@@ -1,0 +1,112 @@
+//! Tigris options for `CreateBucket`: snapshots enabled, forks of another bucket.
+
+use aws_sdk_s3::client::customize::CustomizableOperation;
+use aws_sdk_s3::operation::create_bucket::builders::CreateBucketFluentBuilder;
+use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
+
+use crate::header::{self, AddHeaders};
+use crate::names::{BucketName, SnapshotVersion};
+
+/// `CreateBucket` with Tigris options attached; finish with `.send().await` as usual.
+pub type CreateBucketOperation =
+    CustomizableOperation<CreateBucketOutput, CreateBucketError, CreateBucketFluentBuilder>;
+
+/// Tigris options for `CreateBucket`, chainable and sent as signed headers of that one request.
+///
+/// ```no_run
+/// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use tigris_headers::prelude::*;
+/// use tigris_headers::BucketName;
+///
+/// s3.create_bucket().bucket("datasets").enable_snapshots().send().await?;
+///
+/// let parent: BucketName = "datasets".parse()?;
+/// s3.create_bucket().bucket("datasets-experiment").fork_of(&parent).send().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Give each option once: the order in which per-call options apply is not specified, so
+/// `fork_of(a).fork_of(b)` may fork either.
+///
+/// Only the `CreateBucket` builders have these methods:
+///
+/// ```compile_fail
+/// # fn demo(s3: aws_sdk_s3::Client) {
+/// use tigris_headers::prelude::*;
+/// let _ = s3.put_object().bucket("b").key("k").enable_snapshots();
+/// # }
+/// ```
+pub trait CreateBucketExt: sealed::Sealed {
+    /// Creates the bucket with snapshots enabled (`X-Tigris-Enable-Snapshot: true`).
+    ///
+    /// Only buckets created this way (or forked from one) can take snapshots and be forked.
+    fn enable_snapshots(self) -> CreateBucketOperation;
+
+    /// Creates the bucket as a copy-on-write fork of `source` as it is now
+    /// (`X-Tigris-Fork-Source-Bucket`). The source must have snapshots enabled; the fork
+    /// inherits that setting.
+    fn fork_of(self, source: &BucketName) -> CreateBucketOperation;
+
+    /// Creates the bucket as a fork of `source` as it was at `snapshot`
+    /// (`X-Tigris-Fork-Source-Bucket` and `X-Tigris-Fork-Source-Bucket-Snapshot`).
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use tigris_headers::prelude::*;
+    ///
+    /// let source = "datasets".parse()?;
+    /// let version = s3.create_snapshot("datasets").send().await?;
+    /// s3.create_bucket().bucket("datasets-restore").fork_of_snapshot(&source, &version).send().await?;
+    /// # Ok(()) }
+    /// ```
+    fn fork_of_snapshot(
+        self,
+        source: &BucketName,
+        snapshot: &SnapshotVersion,
+    ) -> CreateBucketOperation;
+}
+
+impl CreateBucketExt for CreateBucketFluentBuilder {
+    fn enable_snapshots(self) -> CreateBucketOperation {
+        self.customize().enable_snapshots()
+    }
+
+    fn fork_of(self, source: &BucketName) -> CreateBucketOperation {
+        self.customize().fork_of(source)
+    }
+
+    fn fork_of_snapshot(
+        self,
+        source: &BucketName,
+        snapshot: &SnapshotVersion,
+    ) -> CreateBucketOperation {
+        self.customize().fork_of_snapshot(source, snapshot)
+    }
+}
+
+impl CreateBucketExt for CreateBucketOperation {
+    fn enable_snapshots(self) -> CreateBucketOperation {
+        self.interceptor(AddHeaders::new(header::ENABLE_SNAPSHOT, "true"))
+    }
+
+    fn fork_of(self, source: &BucketName) -> CreateBucketOperation {
+        self.interceptor(AddHeaders::new(header::FORK_SOURCE_BUCKET, source.as_str()))
+    }
+
+    fn fork_of_snapshot(
+        self,
+        source: &BucketName,
+        snapshot: &SnapshotVersion,
+    ) -> CreateBucketOperation {
+        self.interceptor(
+            AddHeaders::new(header::FORK_SOURCE_BUCKET, source.as_str())
+                .with(header::FORK_SOURCE_SNAPSHOT, snapshot.as_str()),
+        )
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::CreateBucketFluentBuilder {}
+    impl Sealed for super::CreateBucketOperation {}
+}

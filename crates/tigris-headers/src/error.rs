@@ -1,0 +1,426 @@
+//! The crate's one error type: what was attempted, what kind of failure, and the cause.
+//!
+//! ```no_run
+//! # async fn demo(s3: aws_sdk_s3::Client) {
+//! use tigris_headers::{ErrorKind, TigrisClientExt};
+//!
+//! match s3.create_snapshot("datasets").send().await {
+//!     Ok(version) => println!("snapshot {version}"),
+//!     Err(e) if e.kind() == ErrorKind::NotFound => println!("no such bucket"),
+//!     Err(e) => eprintln!("{e} (code {:?}, HTTP {:?})", e.code(), e.status()),
+//! }
+//! # }
+//! ```
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+use crate::names::{InvalidBucketName, InvalidName, NameKind};
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, for callers that branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An argument (or the client configuration) was rejected before any request was sent.
+    InvalidInput,
+    /// The bucket, object or snapshot does not exist (HTTP 404).
+    NotFound,
+    /// The credentials were rejected or lack permission (HTTP 403).
+    AccessDenied,
+    /// The request conflicts with the bucket's state: not empty, has forks, already exists
+    /// (HTTP 409).
+    Conflict,
+    /// Throttled, timed out, a server error, or the service was never reached: retrying may
+    /// succeed.
+    Transient,
+    /// The service refused the request for another reason; see [`Error::code`].
+    Service,
+    /// The service answered, but not with what Tigris promises (for example a snapshot
+    /// created without a version header).
+    UnexpectedResponse,
+}
+
+/// The Tigris operation an [`Error`] belongs to, with the names it was about.
+#[derive(Debug, Clone)]
+pub(crate) enum Operation {
+    CreateSnapshot {
+        bucket: String,
+    },
+    ListSnapshots {
+        bucket: String,
+    },
+    DeleteSnapshot {
+        bucket: String,
+        version: String,
+    },
+    BucketInfo {
+        bucket: String,
+    },
+    RenameObject {
+        bucket: String,
+        from: String,
+        to: String,
+    },
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateSnapshot { bucket } => {
+                write!(f, "creating a snapshot of bucket {bucket:?}")
+            }
+            Self::ListSnapshots { bucket } => {
+                write!(f, "listing the snapshots of bucket {bucket:?}")
+            }
+            Self::DeleteSnapshot { bucket, version } => {
+                write!(f, "deleting snapshot {version:?} of bucket {bucket:?}")
+            }
+            Self::BucketInfo { bucket } => {
+                write!(f, "reading the Tigris settings of bucket {bucket:?}")
+            }
+            Self::RenameObject { bucket, from, to } => {
+                write!(f, "renaming {from:?} to {to:?} in bucket {bucket:?}")
+            }
+        }
+    }
+}
+
+/// The error of every operation in this crate.
+///
+/// `Display` is one sentence naming what was attempted and why it failed; the underlying error
+/// (an SDK error, or the validation error of a name) is available through
+/// [`source()`](std::error::Error::source) and is never repeated in the message.
+#[derive(Debug)]
+pub struct Error(Box<Inner>);
+
+// Boxed, so that `Result<T, Error>` stays one pointer wide on the error side.
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    operation: Option<Operation>,
+    reason: Option<&'static str>,
+    code: Option<String>,
+    status: Option<u16>,
+    request_id: Option<String>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    fn inner(kind: ErrorKind) -> Inner {
+        Inner {
+            kind,
+            operation: None,
+            reason: None,
+            code: None,
+            status: None,
+            request_id: None,
+            source: None,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The error code the service answered with (`"NoSuchBucket"`, `"BucketNotEmpty"`, ...),
+    /// when it answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+
+    /// The HTTP status of the service's answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// The request id the service gave, useful when asking Tigris support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    pub(crate) fn invalid_input(
+        operation: Operation,
+        reason: &'static str,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            source: Some(source.into()),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+    }
+
+    pub(crate) fn invalid_argument(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+    }
+
+    pub(crate) fn unexpected_response(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::UnexpectedResponse)
+        }))
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
+    /// Classifies an SDK error once, here; the SDK error is kept as the source.
+    pub(crate) fn from_sdk<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = err.code().map(str::to_owned);
+        let request_id = err
+            .raw_response()
+            .and_then(|r| r.headers().get("x-amz-request-id"))
+            .map(str::to_owned);
+        let kind = match &err {
+            SdkError::ConstructionFailure(_) => ErrorKind::InvalidInput,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorKind::Transient,
+            SdkError::ResponseError(_) => ErrorKind::UnexpectedResponse,
+            _ => classify(code.as_deref(), status),
+        };
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            code,
+            status,
+            request_id,
+            source: Some(Box::new(err)),
+            ..Self::inner(kind)
+        }))
+    }
+}
+
+/// Sorts a service error by its code first, then its status.
+fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
+    match code {
+        Some("NoSuchBucket" | "NoSuchKey" | "NoSuchSnapshot" | "NotFound" | "NoSuchVersion") => {
+            ErrorKind::NotFound
+        }
+        Some("AccessDenied" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "Forbidden") => {
+            ErrorKind::AccessDenied
+        }
+        Some(
+            "BucketNotEmpty"
+            | "BucketHasForks"
+            | "BucketAlreadyExists"
+            | "BucketAlreadyOwnedByYou"
+            | "OperationAborted",
+        ) => ErrorKind::Conflict,
+        Some(
+            "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "RequestTimeout"
+            | "InternalError"
+            | "ServiceUnavailable",
+        ) => ErrorKind::Transient,
+        _ => match status {
+            Some(404) => ErrorKind::NotFound,
+            Some(401 | 403) => ErrorKind::AccessDenied,
+            Some(409) => ErrorKind::Conflict,
+            Some(408 | 429 | 500..=599) => ErrorKind::Transient,
+            _ => ErrorKind::Service,
+        },
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        if let Some(operation) = &inner.operation {
+            write!(f, "{operation} failed: ")?;
+        }
+        if let Some(reason) = inner.reason {
+            return f.write_str(reason);
+        }
+        match (inner.kind, &inner.code, inner.status) {
+            (ErrorKind::Transient, None, None) => {
+                f.write_str("the service could not be reached or did not answer in time")
+            }
+            (ErrorKind::InvalidInput, None, None) => f.write_str("the request could not be built"),
+            (ErrorKind::UnexpectedResponse, None, _) => {
+                f.write_str("the response could not be read")
+            }
+            (_, Some(code), Some(status)) => {
+                write!(f, "the service answered {code} (HTTP {status})")
+            }
+            (_, Some(code), None) => write!(f, "the service answered {code}"),
+            (_, None, Some(status)) => write!(f, "the service answered HTTP {status}"),
+            (_, None, None) => f.write_str("the service refused the request"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0
+            .source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+    }
+}
+
+impl From<InvalidName> for Error {
+    fn from(err: InvalidName) -> Self {
+        let reason = match err.kind() {
+            NameKind::SnapshotName => "invalid snapshot name",
+            NameKind::SnapshotVersion => "invalid snapshot version",
+        };
+        Self(Box::new(Inner {
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+        .with_source(err)
+    }
+}
+
+impl From<InvalidBucketName> for Error {
+    fn from(err: InvalidBucketName) -> Self {
+        Self(Box::new(Inner {
+            reason: Some("invalid bucket name"),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+        .with_source(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::{BucketName, SnapshotName};
+
+    fn bucket_op() -> Operation {
+        Operation::CreateSnapshot {
+            bucket: "datasets".into(),
+        }
+    }
+
+    #[test]
+    fn display_names_the_attempt_and_never_the_source() {
+        let source = "Bad_Name".parse::<BucketName>().unwrap_err();
+        let err = Error::invalid_input(bucket_op(), "the bucket name is invalid", source.clone());
+        assert_eq!(
+            err.to_string(),
+            "creating a snapshot of bucket \"datasets\" failed: the bucket name is invalid"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        let shown = err.source().expect("source kept").to_string();
+        assert_eq!(shown, source.to_string());
+        assert!(!err.to_string().contains(&shown));
+    }
+
+    #[test]
+    fn display_of_each_operation_reads_as_a_sentence() {
+        let cases = [
+            (
+                Operation::ListSnapshots {
+                    bucket: "b1".into(),
+                },
+                "listing the snapshots of bucket \"b1\"",
+            ),
+            (
+                Operation::DeleteSnapshot {
+                    bucket: "b1".into(),
+                    version: "42".into(),
+                },
+                "deleting snapshot \"42\" of bucket \"b1\"",
+            ),
+            (
+                Operation::BucketInfo {
+                    bucket: "b1".into(),
+                },
+                "reading the Tigris settings of bucket \"b1\"",
+            ),
+            (
+                Operation::RenameObject {
+                    bucket: "b1".into(),
+                    from: "a b".into(),
+                    to: "c".into(),
+                },
+                "renaming \"a b\" to \"c\" in bucket \"b1\"",
+            ),
+        ];
+        for (operation, expected) in cases {
+            let err = Error::unexpected_response(operation, "the response was odd");
+            assert_eq!(
+                err.to_string(),
+                format!("{expected} failed: the response was odd")
+            );
+        }
+    }
+
+    #[test]
+    fn service_errors_show_code_and_status() {
+        let err = Error(Box::new(Inner {
+            code: Some("NoSuchBucket".into()),
+            status: Some(404),
+            operation: Some(bucket_op()),
+            ..Error::inner(ErrorKind::NotFound)
+        }));
+        assert_eq!(
+            err.to_string(),
+            "creating a snapshot of bucket \"datasets\" failed: the service answered NoSuchBucket (HTTP 404)"
+        );
+        assert_eq!(err.code(), Some("NoSuchBucket"));
+        assert_eq!(err.status(), Some(404));
+    }
+
+    #[test]
+    fn codes_and_statuses_map_to_kinds() {
+        let cases = [
+            (Some("NoSuchBucket"), Some(404), ErrorKind::NotFound),
+            (Some("NoSuchSnapshot"), Some(404), ErrorKind::NotFound),
+            (None, Some(404), ErrorKind::NotFound),
+            (
+                Some("SignatureDoesNotMatch"),
+                Some(403),
+                ErrorKind::AccessDenied,
+            ),
+            (None, Some(403), ErrorKind::AccessDenied),
+            (Some("BucketNotEmpty"), Some(409), ErrorKind::Conflict),
+            (Some("BucketHasForks"), Some(409), ErrorKind::Conflict),
+            (Some("SlowDown"), Some(503), ErrorKind::Transient),
+            (Some("Whatever"), Some(502), ErrorKind::Transient),
+            (Some("InvalidArgument"), Some(400), ErrorKind::Service),
+            (None, None, ErrorKind::Service),
+        ];
+        for (code, status, kind) in cases {
+            assert_eq!(classify(code, status), kind, "{code:?} {status:?}");
+        }
+    }
+
+    #[test]
+    fn errors_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+    }
+
+    #[test]
+    fn name_errors_convert_to_invalid_input() {
+        let err: Error = SnapshotName::new("a;b").unwrap_err().into();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.to_string(), "invalid snapshot name");
+        assert!(err.source().is_some());
+        let err: Error = "A".parse::<BucketName>().unwrap_err().into();
+        assert_eq!(err.to_string(), "invalid bucket name");
+    }
+}

@@ -1,0 +1,253 @@
+//! Shared set-up: an in-process emulator (SigV4 verified on every request) and clients built
+//! with this crate's own `TigrisConfig`.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::{ConfigBag, Credentials, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_types::SdkConfig;
+use tigris_emulator::Emulator;
+use tigris_headers::config::{TigrisConfig, s3_client, s3_config};
+use tigris_headers::prelude::*;
+use tigris_headers::{BucketName, SnapshotVersion};
+
+/// A running emulator and a client for it.
+pub(crate) struct TestEnv {
+    pub(crate) emu: Emulator,
+    pub(crate) sdk: SdkConfig,
+    pub(crate) s3: Client,
+}
+
+impl TestEnv {
+    pub(crate) async fn start() -> Self {
+        let emu = Emulator::start()
+            .await
+            .expect("emulator starts on loopback");
+        let sdk = sdk_config(&emu.endpoint(), &emu);
+        let s3 = s3_client(&sdk);
+        Self { emu, sdk, s3 }
+    }
+
+    /// A client whose every request also passes through `interceptor` (client level).
+    pub(crate) fn client_with(&self, interceptor: impl Intercept + 'static) -> Client {
+        Client::from_conf(s3_config(&self.sdk).interceptor(interceptor).build())
+    }
+
+    /// A client for an endpoint where nothing listens, without retries: any request that is
+    /// sent fails to connect.
+    pub(crate) async fn client_for_closed_port(&self) -> Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let creds = self.emu.root_credentials();
+        let sdk = TigrisConfig::builder()
+            .endpoint_url(endpoint)
+            .credentials(Credentials::new(
+                creds.access_key_id(),
+                creds.secret_access_key(),
+                None,
+                None,
+                "test",
+            ))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        s3_client(&sdk)
+    }
+
+    /// How many authenticated requests reached the emulator so far.
+    pub(crate) fn requests(&self) -> u64 {
+        self.emu.faults().total()
+    }
+
+    pub(crate) async fn create_bucket(&self, bucket: &str) {
+        self.s3
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+    }
+
+    pub(crate) async fn create_snapshot_bucket(&self, bucket: &str) -> BucketName {
+        self.s3
+            .create_bucket()
+            .bucket(bucket)
+            .enable_snapshots()
+            .send()
+            .await
+            .expect("create snapshot bucket");
+        bucket.parse().expect("valid bucket name")
+    }
+
+    pub(crate) async fn snapshot(&self, bucket: &str) -> SnapshotVersion {
+        self.s3
+            .create_snapshot(bucket)
+            .send()
+            .await
+            .expect("create snapshot")
+    }
+
+    pub(crate) async fn put(&self, bucket: &str, key: &str, body: &str) {
+        put(&self.s3, bucket, key, body).await;
+    }
+
+    pub(crate) async fn get(&self, bucket: &str, key: &str) -> String {
+        get(&self.s3, bucket, key).await
+    }
+
+    /// The live body of `key`, or `None` when it does not exist.
+    pub(crate) async fn try_get(&self, bucket: &str, key: &str) -> Option<String> {
+        match self.s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => Some(body_string(out.body).await),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
+            Err(e) => panic!("get {bucket}/{key}: {e:?}"),
+        }
+    }
+
+    pub(crate) async fn keys(&self, bucket: &str) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("list objects");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    pub(crate) async fn bucket_exists(&self, bucket: &str) -> bool {
+        match self.s3.head_bucket().bucket(bucket).send().await {
+            Ok(_) => true,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => false,
+            Err(e) => panic!("head {bucket}: {e:?}"),
+        }
+    }
+}
+
+pub(crate) fn sdk_config(endpoint: &str, emu: &Emulator) -> SdkConfig {
+    let creds = emu.root_credentials();
+    TigrisConfig::builder()
+        .endpoint_url(endpoint)
+        .credentials(Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            None,
+            None,
+            "test",
+        ))
+        .build()
+}
+
+pub(crate) async fn put(s3: &Client, bucket: &str, key: &str, body: &str) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.as_bytes().to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+}
+
+pub(crate) async fn get(s3: &Client, bucket: &str, key: &str) -> String {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get {bucket}/{key}: {e:?}"));
+    body_string(out.body).await
+}
+
+pub(crate) async fn body_string(body: ByteStream) -> String {
+    String::from_utf8(body.collect().await.expect("body").to_vec()).expect("utf-8 body")
+}
+
+/// What [`Tamper`] saw of its header when the request left the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sighting {
+    /// The header's value after signing.
+    pub(crate) value: String,
+    /// Whether the `Authorization` header lists it among `SignedHeaders`.
+    pub(crate) listed_as_signed: bool,
+}
+
+/// Changes one header *after* signing (`modify_before_transmit`), as a proxy would; if the
+/// header was signed, the server must reject the request.
+#[derive(Debug, Clone)]
+pub(crate) struct Tamper {
+    header: &'static str,
+    replacement: Option<&'static str>,
+    sightings: Arc<Mutex<Vec<Sighting>>>,
+}
+
+impl Tamper {
+    /// Removes `header` from signed requests.
+    pub(crate) fn remove(header: &'static str) -> Self {
+        Self {
+            header,
+            replacement: None,
+            sightings: Arc::default(),
+        }
+    }
+
+    /// Replaces the value of `header` in signed requests.
+    pub(crate) fn replace(header: &'static str, replacement: &'static str) -> Self {
+        Self {
+            header,
+            replacement: Some(replacement),
+            sightings: Arc::default(),
+        }
+    }
+
+    /// Every time the header was seen, in order.
+    pub(crate) fn sightings(&self) -> Vec<Sighting> {
+        self.sightings.lock().unwrap().clone()
+    }
+}
+
+impl Intercept for Tamper {
+    fn name(&self) -> &'static str {
+        "TestTamper"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let headers = context.request_mut().headers_mut();
+        let Some(value) = headers.get(self.header).map(str::to_owned) else {
+            return Ok(());
+        };
+        let listed_as_signed = headers
+            .get("authorization")
+            .and_then(|auth| auth.split("SignedHeaders=").nth(1))
+            .and_then(|rest| rest.split(',').next())
+            .is_some_and(|signed| signed.split(';').any(|h| h == self.header));
+        self.sightings.lock().unwrap().push(Sighting {
+            value,
+            listed_as_signed,
+        });
+        match self.replacement {
+            None => {
+                headers.remove(self.header);
+            }
+            Some(replacement) => {
+                headers.insert(self.header, replacement);
+            }
+        }
+        Ok(())
+    }
+}
