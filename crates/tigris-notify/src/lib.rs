@@ -34,6 +34,7 @@
 //! - [`Notifications`] and [`NotificationConfig`]: set and clear a bucket's notifications.
 //! - [`webhook`]: the receiving side, [`WebhookPayload`] / [`ObjectEvent`] / [`EventName`] and
 //!   [`WebhookAuth`]; `examples/webhook_receiver.rs` is a complete receiver on hyper.
+//! - [`receiver::WebhookReceiver`]: a ready-made local webhook endpoint yielding typed events.
 //! - [`WebhookToken`] / [`WebhookPassword`]: the webhook secrets, redacted in `Debug`.
 //! - [`error`]: [`Error`], [`ErrorKind`] and [`ServiceError`].
 //!
@@ -48,6 +49,7 @@ pub mod error;
 pub mod webhook;
 
 mod notifications;
+pub mod receiver;
 mod secret;
 mod service_error;
 mod transport;

@@ -577,3 +577,44 @@ async fn invalid_configs_are_rejected_before_any_request() {
     }
     assert_eq!(fx.emu.faults().count("PatchBucket"), 0);
 }
+
+#[tokio::test]
+async fn the_ready_made_receiver_yields_authorised_events_and_refuses_others() {
+    use tigris_notify::receiver::WebhookReceiver;
+    let fx = Fixture::start().await;
+    let bucket = fx.bucket("receiver-test").await;
+    let mut receiver = WebhookReceiver::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Some(WebhookAuth::bearer("right")),
+    )
+    .await
+    .unwrap();
+    let config = NotificationConfig::builder(receiver.url())
+        .token("right")
+        .build()
+        .unwrap();
+    fx.notifications.set(&bucket, &config).await.unwrap();
+    fx.put(&bucket, "a.txt", b"abc").await;
+    let event = tokio::time::timeout(Duration::from_secs(10), receiver.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.object().key(), "a.txt");
+    assert_eq!(event.object().size(), 3);
+    assert_eq!(receiver.rejected(), 0);
+
+    let wrong = NotificationConfig::builder(receiver.url())
+        .token("wrong")
+        .build()
+        .unwrap();
+    fx.notifications.set(&bucket, &wrong).await.unwrap();
+    fx.put(&bucket, "b.txt", b"abc").await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while receiver.rejected() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the delivery with the wrong token is refused");
+    assert!(receiver.try_next().is_none());
+}
