@@ -13,7 +13,12 @@ Tasks:
   lint          cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo deny
   compat        boto3 (a second, independent S3/IAM client) against the emulator binary
   ci            test, compat and lint: what .ci/run runs
-  bench         run the benchmark programs and write docs/benchmarks.md";
+  bench         run the benchmark programs and write docs/benchmarks.md
+  integration [--live] [--keep] [FILTER]
+                the end-to-end suite in tests/: against an emulator it starts itself, or with
+                --live against Tigris (credentials from the environment; skipped, with the
+                missing variable names, when absent). Live resources are named with a run id
+                and swept at the end unless --keep.";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -154,6 +159,90 @@ fn compat() -> Result<(), String> {
     )
 }
 
+/// The variables a live run needs. Only their names are ever printed.
+const LIVE_CREDENTIALS: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mixed = (nanos as u64) ^ (u64::from(std::process::id()) << 32);
+    format!(
+        "tigris-it-{:08x}",
+        mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32
+    )
+}
+
+fn integration(args: &[String]) -> Result<(), String> {
+    let live = args.iter().any(|a| a == "--live");
+    let keep = args.iter().any(|a| a == "--keep");
+    let filter: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let cargo = cargo();
+    let nextest = has_cargo_subcommand("nextest");
+    let mut test_args: Vec<&str> = if nextest {
+        vec![
+            "nextest",
+            "run",
+            "-p",
+            "tigris-integration-tests",
+            "--no-fail-fast",
+        ]
+    } else {
+        vec!["test", "-p", "tigris-integration-tests", "--tests"]
+    };
+    if !live {
+        test_args.extend(&filter);
+        return run(&cargo, &test_args, &[]);
+    }
+    let missing: Vec<&str> = LIVE_CREDENTIALS
+        .iter()
+        .copied()
+        .filter(|v| std::env::var_os(v).is_none())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "xtask integration --live: skipped; set {} to run against Tigris",
+            missing.join(" and ")
+        );
+        return Ok(());
+    }
+    let id = run_id();
+    eprintln!("xtask integration --live: run id {id} (every resource is named with it)");
+    if nextest {
+        test_args.extend(["--test-threads", "4"]);
+    }
+    test_args.extend(&filter);
+    let env = [("TIGRIS_IT_LIVE", "1"), ("TIGRIS_IT_RUN_ID", id.as_str())];
+    let tested = run(&cargo, &test_args, &env);
+    let swept = if keep {
+        eprintln!(
+            "--keep: resources of {id} left in place; remove them with: cargo run -p tigris-integration-tests --bin sweep -- {id}"
+        );
+        Ok(())
+    } else {
+        run(
+            &cargo,
+            &[
+                "run",
+                "--quiet",
+                "-p",
+                "tigris-integration-tests",
+                "--bin",
+                "sweep",
+                "--",
+                &id,
+            ],
+            &[],
+        )
+    };
+    eprintln!("xtask integration --live: run id {id} done");
+    tested.and(swept)
+}
+
 fn bench() -> Result<(), String> {
     let out = root().join("docs/benchmarks.md");
     run(
@@ -173,13 +262,15 @@ fn bench() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().cloned().unwrap_or_default();
     let result = match task.as_str() {
         "test" => test(),
         "lint" => lint(),
         "compat" => compat(),
         "ci" => test().and_then(|()| compat()).and_then(|()| lint()),
         "bench" => bench(),
+        "integration" => integration(&args[1..]),
         "" | "-h" | "--help" | "help" => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;
