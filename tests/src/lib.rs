@@ -139,6 +139,31 @@ impl Target {
         &self.iam_endpoint
     }
 
+    /// An agent kit on this target.
+    ///
+    /// # Panics
+    /// When the kit cannot be built (no credentials).
+    pub fn kit(&self) -> tigris_agent_kit::AgentKit {
+        tigris_agent_kit::AgentKit::builder(&self.sdk)
+            .iam_endpoint(&self.iam_endpoint)
+            .build()
+            .expect("agent kit")
+    }
+
+    /// An S3 client signed with `key` instead of the target's own credentials.
+    pub fn s3_as(&self, key: &tigris_iam::ScopedAccessKey) -> aws_sdk_s3::Client {
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    key.to_credentials(),
+                ),
+            )
+            .build();
+        s3_client(&sdk)
+    }
+
     /// An S3 client configured for Tigris.
     pub fn s3(&self) -> aws_sdk_s3::Client {
         s3_client(&self.sdk)

@@ -1,0 +1,284 @@
+//! Checkpoints: named snapshots of a bucket, restoring one into a new bucket, and listing them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tigris_headers::prelude::*;
+use tigris_headers::{SnapshotName, SnapshotVersion};
+use tigris_types::BucketName;
+
+use crate::error::{Error, Operation, Result, Step};
+use crate::kit::AgentKit;
+use crate::validate;
+
+/// A snapshot of a bucket, as taken by [`AgentKit::checkpoint`] or listed by
+/// [`AgentKit::list_checkpoints`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Checkpoint {
+    version: SnapshotVersion,
+    name: Option<String>,
+    created: SystemTime,
+}
+
+impl Checkpoint {
+    /// The snapshot version, for [`AgentKit::restore`] and reads at the snapshot.
+    pub fn version(&self) -> &SnapshotVersion {
+        &self.version
+    }
+
+    /// The label given when it was taken, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// When it was taken, by the server's clock.
+    ///
+    /// For a checkpoint just taken this is the time its version encodes (versions are
+    /// nanoseconds since the Unix epoch, stamped by Tigris); for a listed one, the listing's
+    /// `CreationDate`, or the version's time if the listing has none.
+    pub fn created(&self) -> SystemTime {
+        self.created
+    }
+}
+
+/// The time a snapshot version stands for: versions are nanoseconds since the Unix epoch.
+fn version_time(version: &SnapshotVersion) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(version.as_u64())
+}
+
+/// Takes a checkpoint; from [`AgentKit::checkpoint`].
+///
+/// One request: `CreateBucket` of the existing bucket with `X-Tigris-Snapshot: true` (plus
+/// `; name=<name>`). The bucket must have snapshots enabled. A checkpoint is immutable and
+/// costs nothing until the bucket changes; it goes when the bucket is deleted.
+///
+/// ```no_run
+/// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+/// let before = kit.checkpoint("agent-7-scratch").name("before-refactor").send().await?;
+/// // ... the agent makes a mess ...
+/// let restored = kit.restore("agent-7-scratch", before.version()).send().await?;
+/// println!("the old state is in {restored}");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "nothing is created until send() is awaited"]
+pub struct CreateCheckpoint {
+    kit: AgentKit,
+    bucket: String,
+    name: Option<String>,
+}
+
+impl CreateCheckpoint {
+    pub(crate) fn new(kit: AgentKit, bucket: String) -> Self {
+        Self {
+            kit,
+            bucket,
+            name: None,
+        }
+    }
+
+    /// Labels the checkpoint; the label must be a valid [`SnapshotName`] (1 to 128
+    /// characters, no `;`, `=` or control characters, no surrounding whitespace).
+    pub fn name(mut self, name: impl AsRef<str>) -> Self {
+        self.name = Some(name.as_ref().to_owned());
+        self
+    }
+
+    /// Validates the input, then takes the checkpoint.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
+    /// invalid bucket name or label; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for
+    /// an unknown bucket; otherwise the service's refusal (a bucket without snapshots enabled
+    /// is refused).
+    #[tracing::instrument(skip_all, fields(bucket = %self.bucket))]
+    pub async fn send(self) -> Result<Checkpoint> {
+        let operation = Operation::Checkpoint {
+            bucket: self.bucket.clone(),
+        };
+        let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
+        let name = self
+            .name
+            .map(|raw| {
+                SnapshotName::new(raw).map_err(|e| {
+                    Error::invalid_input(
+                        operation.clone(),
+                        format!(
+                            "the checkpoint name {:?} is invalid: {}",
+                            e.value(),
+                            e.reason()
+                        ),
+                    )
+                    .with_source(e)
+                })
+            })
+            .transpose()?;
+        let mut create = self.kit.s3().create_snapshot(&bucket);
+        if let Some(name) = &name {
+            create = create.name(name);
+        }
+        let version = create
+            .send()
+            .await
+            .map_err(|e| Error::from_headers(operation, Step::CreateSnapshot, e))?;
+        tracing::debug!(%version, "checkpoint taken");
+        Ok(Checkpoint {
+            created: version_time(&version),
+            version,
+            name: name.map(String::from),
+        })
+    }
+}
+
+/// Restores a checkpoint into a new bucket; from [`AgentKit::restore`].
+///
+/// One request: `CreateBucket` of the new bucket as a copy-on-write fork of the bucket at the
+/// snapshot (`X-Tigris-Fork-Source-Bucket` and `X-Tigris-Fork-Source-Bucket-Snapshot`). The
+/// original bucket is untouched. The new bucket is named `{bucket}-restore-{version}` unless
+/// [`fork_name`](Self::fork_name) says otherwise; the name is validated before the request
+/// (with a 19-digit version, the default fits bucket names up to 35 characters).
+#[derive(Debug)]
+#[must_use = "nothing is created until send() is awaited"]
+pub struct Restore {
+    kit: AgentKit,
+    bucket: String,
+    version: String,
+    fork_name: Option<String>,
+}
+
+impl Restore {
+    pub(crate) fn new(kit: AgentKit, bucket: String, version: String) -> Self {
+        Self {
+            kit,
+            bucket,
+            version,
+            fork_name: None,
+        }
+    }
+
+    /// Names the restored bucket.
+    pub fn fork_name(mut self, name: impl Into<String>) -> Self {
+        self.fork_name = Some(name.into());
+        self
+    }
+
+    /// Validates the input, then creates the restored bucket and returns its name.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
+    /// invalid bucket name, an empty or non-numeric version, or an invalid restored-bucket
+    /// name; [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) when that name is taken;
+    /// otherwise the service's refusal.
+    ///
+    /// # Cleanup
+    /// The restored bucket is an ordinary bucket (with snapshots enabled) that stays until
+    /// deleted; while it exists, the original cannot be deleted.
+    #[tracing::instrument(skip_all, fields(bucket = %self.bucket, version = %self.version))]
+    pub async fn send(self) -> Result<BucketName> {
+        let operation = Operation::Restore {
+            bucket: self.bucket.clone(),
+            version: self.version.clone(),
+        };
+        let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
+        let version = SnapshotVersion::new(self.version.as_str()).map_err(|e| {
+            Error::invalid_input(
+                operation.clone(),
+                format!(
+                    "the snapshot version {:?} is invalid: {}",
+                    e.value(),
+                    e.reason()
+                ),
+            )
+            .with_source(e)
+        })?;
+        let target = match &self.fork_name {
+            Some(name) => validate::bucket_name(&operation, "restored bucket name", name)?,
+            None => validate::bucket_name(
+                &operation,
+                "default restored bucket name",
+                &format!("{bucket}-restore-{version}"),
+            )?,
+        };
+        self.kit
+            .s3()
+            .create_bucket()
+            .bucket(target.as_str())
+            .fork_of_snapshot(&bucket, &version)
+            .send()
+            .await
+            .map_err(|e| Error::from_s3(operation, Step::CreateFork, e))?;
+        tracing::debug!(restored = %target, "restored");
+        Ok(target)
+    }
+}
+
+/// Lists a bucket's checkpoints; from [`AgentKit::list_checkpoints`].
+///
+/// `ListBuckets` with `X-Tigris-Snapshot: <bucket>`, every page, each entry parsed into a
+/// [`Checkpoint`]; newest first.
+///
+/// ```no_run
+/// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+/// for checkpoint in kit.list_checkpoints("agent-7-scratch").send().await? {
+///     println!("{} {:?}", checkpoint.version(), checkpoint.name());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "nothing is listed until send() is awaited"]
+pub struct ListCheckpoints {
+    kit: AgentKit,
+    bucket: String,
+}
+
+impl ListCheckpoints {
+    pub(crate) fn new(kit: AgentKit, bucket: String) -> Self {
+        Self { kit, bucket }
+    }
+
+    /// Lists every checkpoint, newest first.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
+    /// invalid bucket name; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown
+    /// bucket; [`ErrorKind::Service`](crate::ErrorKind::Service) for an entry that is not a
+    /// snapshot; otherwise the service's refusal.
+    #[tracing::instrument(skip_all, fields(bucket = %self.bucket))]
+    pub async fn send(self) -> Result<Vec<Checkpoint>> {
+        let operation = Operation::ListCheckpoints {
+            bucket: self.bucket.clone(),
+        };
+        let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
+        let snapshots = self
+            .kit
+            .s3()
+            .list_snapshots(&bucket)
+            .send_all()
+            .await
+            .map_err(|e| Error::from_headers(operation, Step::ListSnapshots, e))?;
+        let mut checkpoints: Vec<Checkpoint> = snapshots
+            .into_iter()
+            .map(|s| Checkpoint {
+                created: s.created().unwrap_or_else(|| version_time(s.version())),
+                version: s.version().clone(),
+                name: s.name().map(str::to_owned),
+            })
+            .collect();
+        checkpoints.sort_by(|a, b| b.version.cmp(&a.version));
+        tracing::debug!(count = checkpoints.len(), "checkpoints listed");
+        Ok(checkpoints)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_is_a_nanosecond_timestamp() {
+        let version = SnapshotVersion::new("1792493847118382304").unwrap();
+        assert_eq!(
+            version_time(&version),
+            UNIX_EPOCH + Duration::new(1_792_493_847, 118_382_304)
+        );
+    }
+}

@@ -1,0 +1,803 @@
+//! The crate's one error type: what the kit was doing, which step failed, the kind of failure,
+//! and what is still there because it could not be removed.
+//!
+//! ```no_run
+//! # async fn demo(kit: tigris_agent_kit::AgentKit) {
+//! use tigris_agent_kit::{ErrorKind, Role};
+//!
+//! match kit.create_workspace("agent-7").ttl_days(1).credentials(Role::Editor).send().await {
+//!     Ok(workspace) => println!("workspace {}", workspace.bucket()),
+//!     Err(e) if e.kind() == ErrorKind::InvalidInput => eprintln!("{e}"),
+//!     Err(e) => {
+//!         eprintln!("{e}");
+//!         for leftover in e.leftovers() {
+//!             eprintln!("still there: {leftover}");
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use tigris_headers::SnapshotVersion;
+use tigris_types::BucketName;
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, for callers that branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input was rejected before any request was sent (or, rarely, by the service as
+    /// malformed).
+    InvalidInput,
+    /// The bucket, snapshot or key does not exist.
+    NotFound,
+    /// The credentials were rejected or may not do this.
+    AccessDenied,
+    /// The request conflicts with the current state: the bucket name is taken, the bucket still
+    /// has forks, ...
+    Conflict,
+    /// Throttled, timed out, a server-side failure, or the service was never reached: trying
+    /// again may succeed.
+    Transient,
+    /// The kit could not be set up or could not sign requests (no credentials, a bad endpoint).
+    Configuration,
+    /// The service refused for another reason, or answered with something unexpected; see
+    /// [`Error::code`] and the [`source`](StdError::source).
+    Service,
+}
+
+impl ErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid input",
+            Self::NotFound => "not found",
+            Self::AccessDenied => "access denied",
+            Self::Conflict => "conflict",
+            Self::Transient => "transient failure",
+            Self::Configuration => "configuration problem",
+            Self::Service => "service error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// The step of a workflow that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// `CreateBucket` of a workspace.
+    CreateBucket,
+    /// `PutBucketLifecycleConfiguration`: the workspace's TTL rule.
+    PutLifecycle,
+    /// Creating scoped credentials (`CreateAccessKey`, `CreatePolicy`, `AttachUserPolicy`;
+    /// the IAM error in [`source`](StdError::source) says which).
+    CreateCredentials,
+    /// Taking a snapshot (`CreateBucket` with `X-Tigris-Snapshot`).
+    CreateSnapshot,
+    /// Creating a fork (`CreateBucket` with `X-Tigris-Fork-Source-Bucket`), for
+    /// [`create_forks`](crate::AgentKit::create_forks) and [`restore`](crate::AgentKit::restore).
+    CreateFork,
+    /// Listing snapshots.
+    ListSnapshots,
+    /// Revoking scoped credentials.
+    RevokeCredentials,
+    /// Force-deleting a bucket.
+    DeleteBucket,
+    /// Deleting a snapshot.
+    DeleteSnapshot,
+    /// Removing IAM resources an earlier failure left behind.
+    CleanUpCredentials,
+    /// Setting a bucket's object notifications.
+    SetNotifications,
+    /// Clearing a bucket's object notifications.
+    ClearNotifications,
+}
+
+impl Step {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::CreateBucket => "creating the bucket",
+            Self::PutLifecycle => "setting the TTL lifecycle rule",
+            Self::CreateCredentials => "creating scoped credentials",
+            Self::CreateSnapshot => "taking a snapshot",
+            Self::CreateFork => "creating the fork",
+            Self::ListSnapshots => "listing snapshots",
+            Self::RevokeCredentials => "revoking the credentials",
+            Self::DeleteBucket => "deleting the bucket",
+            Self::DeleteSnapshot => "deleting the snapshot",
+            Self::CleanUpCredentials => "removing leftover credentials",
+            Self::SetNotifications => "setting notifications",
+            Self::ClearNotifications => "clearing notifications",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// Something a failed call created (or meant to remove) and could not remove.
+///
+/// Ids and names only, never secrets. Remove them by hand, or call the failed teardown again:
+/// teardown is idempotent and retries what is still there.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Leftover {
+    /// A bucket that still exists.
+    Bucket {
+        /// Its name.
+        bucket: BucketName,
+    },
+    /// A snapshot that still exists.
+    Snapshot {
+        /// The bucket it belongs to.
+        bucket: BucketName,
+        /// Its version.
+        version: SnapshotVersion,
+    },
+    /// An IAM resource (access key, policy or attachment) that still exists.
+    Iam(tigris_iam::Leftover),
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bucket { bucket } => write!(f, "bucket {bucket}"),
+            Self::Snapshot { bucket, version } => {
+                write!(f, "snapshot {version} of bucket {bucket}")
+            }
+            Self::Iam(leftover) => leftover.fmt(f),
+        }
+    }
+}
+
+impl From<tigris_iam::Leftover> for Leftover {
+    fn from(leftover: tigris_iam::Leftover) -> Self {
+        Self::Iam(leftover)
+    }
+}
+
+/// What the kit was asked to do; it opens the `Display` sentence.
+#[derive(Debug, Clone)]
+pub(crate) enum Operation {
+    Build,
+    NotificationConfig,
+    CreateWorkspace { bucket: String },
+    TeardownWorkspace { bucket: String },
+    CreateForks { base: String },
+    CreateFork { bucket: String },
+    TeardownForks { base: String },
+    TeardownFork { bucket: String },
+    Checkpoint { bucket: String },
+    Restore { bucket: String, version: String },
+    ListCheckpoints { bucket: String },
+    SetNotifications { bucket: String },
+    ClearNotifications { bucket: String },
+}
+
+impl Operation {
+    fn bucket(&self) -> Option<&str> {
+        match self {
+            Self::Build | Self::NotificationConfig => None,
+            Self::CreateWorkspace { bucket }
+            | Self::TeardownWorkspace { bucket }
+            | Self::CreateFork { bucket }
+            | Self::TeardownFork { bucket }
+            | Self::Checkpoint { bucket }
+            | Self::Restore { bucket, .. }
+            | Self::ListCheckpoints { bucket }
+            | Self::SetNotifications { bucket }
+            | Self::ClearNotifications { bucket } => Some(bucket),
+            Self::CreateForks { base } | Self::TeardownForks { base } => Some(base),
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Build => f.write_str("set up the agent kit"),
+            Self::NotificationConfig => f.write_str("build the notification config"),
+            Self::CreateWorkspace { bucket } => write!(f, "create workspace {bucket:?}"),
+            Self::TeardownWorkspace { bucket } => {
+                write!(f, "fully tear down workspace {bucket:?}")
+            }
+            Self::CreateForks { base } => write!(f, "create forks of {base:?}"),
+            Self::CreateFork { bucket } => write!(f, "create fork {bucket:?}"),
+            Self::TeardownForks { base } => write!(f, "fully tear down the forks of {base:?}"),
+            Self::TeardownFork { bucket } => write!(f, "fully tear down fork {bucket:?}"),
+            Self::Checkpoint { bucket } => write!(f, "checkpoint bucket {bucket:?}"),
+            Self::Restore { bucket, version } => {
+                write!(f, "restore bucket {bucket:?} at snapshot {version:?}")
+            }
+            Self::ListCheckpoints { bucket } => {
+                write!(f, "list the checkpoints of bucket {bucket:?}")
+            }
+            Self::SetNotifications { bucket } => {
+                write!(f, "set the notifications of bucket {bucket:?}")
+            }
+            Self::ClearNotifications { bucket } => {
+                write!(f, "clear the notifications of bucket {bucket:?}")
+            }
+        }
+    }
+}
+
+/// How many failures and leftovers `Display` names before summarising the rest.
+const SHOWN: usize = 5;
+
+/// The error of every operation in this crate.
+///
+/// - [`kind`](Self::kind) to branch on; [`step`](Self::step) and [`code`](Self::code) for
+///   details;
+/// - [`leftovers`](Self::leftovers): what is still there because it could not be removed
+///   (empty means nothing was left behind);
+/// - [`failures`](Self::failures): for a call that made several attempts (a teardown, a fork
+///   set where no fork could be made), one error per failed attempt;
+/// - [`source()`](StdError::source): the lower-level error (from `aws-sdk-s3`,
+///   [`tigris_headers`], [`tigris_iam`] or [`tigris_notify`]), never repeated in `Display`.
+///
+/// `Display` is one sentence naming the bucket and the failed step; it never contains a
+/// secret. Print the whole chain (for example with
+/// [`DisplayErrorContext`](aws_sdk_s3::error::DisplayErrorContext)) when logging.
+#[derive(Debug)]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    operation: Operation,
+    step: Option<Step>,
+    reason: Option<Cow<'static, str>>,
+    code: Option<String>,
+    leftovers: Vec<Leftover>,
+    failures: Vec<Error>,
+    /// Whether something was created and then removed again by rollback.
+    rolled_back: bool,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    fn new(kind: ErrorKind, operation: Operation) -> Self {
+        Self(Box::new(Inner {
+            kind,
+            operation,
+            step: None,
+            reason: None,
+            code: None,
+            leftovers: Vec::new(),
+            failures: Vec::new(),
+            rolled_back: false,
+            source: None,
+        }))
+    }
+
+    /// What kind of failure this is. For an error that gathers several
+    /// [`failures`](Self::failures), the kind of the first.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The step that failed; `None` for input rejected before any request, and for an error
+    /// that gathers several [`failures`](Self::failures) (each has its own).
+    pub fn step(&self) -> Option<Step> {
+        self.0.step
+    }
+
+    /// The bucket the failed call was about (for a fork set, the base bucket).
+    pub fn bucket(&self) -> Option<&str> {
+        self.0.operation.bucket()
+    }
+
+    /// The error code the service answered with (`NoSuchBucket`, `BucketHasForks`,
+    /// `EntityAlreadyExists`, ...), when it answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+
+    /// Everything still present because it could not be removed, including what the
+    /// individual [`failures`](Self::failures) left. Empty means nothing was left behind.
+    pub fn leftovers(&self) -> &[Leftover] {
+        &self.0.leftovers
+    }
+
+    /// One error per failed attempt when the call made several (teardowns, a fork set where no
+    /// fork could be made); empty otherwise.
+    pub fn failures(&self) -> &[Error] {
+        &self.0.failures
+    }
+
+    /// Whether trying the same call again may succeed: the failure was transient and nothing
+    /// was left behind.
+    pub fn is_retryable(&self) -> bool {
+        self.0.kind == ErrorKind::Transient && self.0.leftovers.is_empty()
+    }
+
+    pub(crate) fn invalid_input(
+        operation: Operation,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        let mut err = Self::new(ErrorKind::InvalidInput, operation);
+        err.0.reason = Some(reason.into());
+        err
+    }
+
+    pub(crate) fn configuration(operation: Operation, reason: &'static str) -> Self {
+        let mut err = Self::new(ErrorKind::Configuration, operation);
+        err.0.reason = Some(reason.into());
+        err
+    }
+
+    /// The service answered successfully but with something the kit cannot use.
+    pub(crate) fn unexpected(operation: Operation, step: Step, reason: &'static str) -> Self {
+        let mut err = Self::new(ErrorKind::Service, operation);
+        err.0.step = Some(step);
+        err.0.reason = Some(reason.into());
+        err
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
+    /// A failed `aws-sdk-s3` request, classified once, here.
+    pub(crate) fn from_s3<E>(
+        operation: Operation,
+        step: Step,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let code = err.code().map(str::to_owned);
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let kind = match &err {
+            SdkError::ConstructionFailure(_) => ErrorKind::Configuration,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorKind::Transient,
+            SdkError::ResponseError(_) => ErrorKind::Service,
+            _ => classify(code.as_deref(), status),
+        };
+        let mut out = Self::new(kind, operation);
+        out.0.step = Some(step);
+        out.0.code = code;
+        out.with_source(err)
+    }
+
+    /// A failed `tigris-headers` call.
+    pub(crate) fn from_headers(
+        operation: Operation,
+        step: Step,
+        err: tigris_headers::Error,
+    ) -> Self {
+        use tigris_headers::ErrorKind as K;
+        let kind = match err.kind() {
+            K::InvalidInput => ErrorKind::InvalidInput,
+            K::NotFound => ErrorKind::NotFound,
+            K::AccessDenied => ErrorKind::AccessDenied,
+            K::Conflict => ErrorKind::Conflict,
+            K::Transient => ErrorKind::Transient,
+            _ => ErrorKind::Service,
+        };
+        let mut out = Self::new(kind, operation);
+        out.0.step = Some(step);
+        out.0.code = err.code().map(str::to_owned);
+        out.with_source(err)
+    }
+
+    /// A failed `tigris-iam` call; its leftovers become this error's.
+    pub(crate) fn from_iam(operation: Operation, step: Step, err: tigris_iam::Error) -> Self {
+        use tigris_iam::ErrorKind as K;
+        let kind = match err.kind() {
+            K::InvalidInput => ErrorKind::InvalidInput,
+            K::NotFound => ErrorKind::NotFound,
+            K::AccessDenied => ErrorKind::AccessDenied,
+            K::Conflict => ErrorKind::Conflict,
+            K::Transient => ErrorKind::Transient,
+            K::Configuration => ErrorKind::Configuration,
+            _ => ErrorKind::Service,
+        };
+        let mut out = Self::new(kind, operation);
+        out.0.step = Some(step);
+        out.0.code = err.code().map(str::to_owned);
+        out.0.leftovers = err.leftovers().iter().cloned().map(Leftover::Iam).collect();
+        out.with_source(err)
+    }
+
+    /// A failed `tigris-notify` call.
+    pub(crate) fn from_notify(
+        operation: Operation,
+        step: Option<Step>,
+        err: tigris_notify::Error,
+    ) -> Self {
+        use tigris_notify::ErrorKind as K;
+        let (kind, code) = match err.kind() {
+            K::InvalidInput => (ErrorKind::InvalidInput, None),
+            K::Credentials => (ErrorKind::Configuration, None),
+            K::Transport | K::Timeout => (ErrorKind::Transient, None),
+            K::Service(service) => (
+                classify(service.code(), Some(service.status())),
+                service.code().map(str::to_owned),
+            ),
+            _ => (ErrorKind::Service, None),
+        };
+        let mut out = Self::new(kind, operation);
+        out.0.step = step;
+        out.0.code = code;
+        out.with_source(err)
+    }
+
+    /// Several failed attempts as one error: the first failure's kind, every failure, and every
+    /// leftover (the failures' and `leftovers`).
+    pub(crate) fn aggregate(
+        operation: Operation,
+        failures: Vec<Error>,
+        leftovers: Vec<Leftover>,
+    ) -> Self {
+        debug_assert!(!failures.is_empty());
+        let kind = failures.first().map_or(ErrorKind::Service, Error::kind);
+        let mut out = Self::new(kind, operation);
+        out.0.code = failures.first().and_then(|f| f.0.code.clone());
+        for failure in &failures {
+            push_unique(&mut out.0.leftovers, failure.leftovers().iter().cloned());
+        }
+        push_unique(&mut out.0.leftovers, leftovers);
+        out.0.failures = failures;
+        out
+    }
+
+    /// Adds what rollback could not remove.
+    pub(crate) fn with_leftovers(mut self, leftovers: Vec<Leftover>) -> Self {
+        push_unique(&mut self.0.leftovers, leftovers);
+        self
+    }
+
+    /// Notes that rollback ran; `Display` then says whether it removed everything.
+    pub(crate) fn rolled_back(mut self) -> Self {
+        self.0.rolled_back = true;
+        self
+    }
+
+    /// Whether the thing the request was about is already gone.
+    pub(crate) fn is_not_found(&self) -> bool {
+        self.0.kind == ErrorKind::NotFound
+    }
+
+    /// The step, kind and code, as in "deleting the bucket failed (conflict, code
+    /// BucketHasForks)".
+    fn fmt_cause(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.0;
+        match inner.step {
+            Some(step) => {
+                write!(f, "{step} failed ({}", inner.kind)?;
+                if let Some(code) = &inner.code {
+                    write!(f, ", code {code}")?;
+                }
+                f.write_str(")")?;
+            }
+            None => {
+                write!(f, "{}", inner.kind)?;
+                if let Some(code) = &inner.code {
+                    write!(f, " (code {code})")?;
+                }
+            }
+        }
+        if let Some(reason) = &inner.reason {
+            write!(f, ": {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+fn push_unique(into: &mut Vec<Leftover>, leftovers: impl IntoIterator<Item = Leftover>) {
+    for leftover in leftovers {
+        if !into.contains(&leftover) {
+            into.push(leftover);
+        }
+    }
+}
+
+/// Sorts a service error by its code first, then by its HTTP status.
+fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
+    match code {
+        Some("NoSuchBucket" | "NoSuchKey" | "NoSuchSnapshot" | "NotFound" | "NoSuchEntity") => {
+            ErrorKind::NotFound
+        }
+        Some("AccessDenied" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "Forbidden") => {
+            ErrorKind::AccessDenied
+        }
+        Some(
+            "BucketAlreadyExists"
+            | "BucketAlreadyOwnedByYou"
+            | "BucketNotEmpty"
+            | "BucketHasForks"
+            | "OperationAborted",
+        ) => ErrorKind::Conflict,
+        Some(
+            "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "RequestTimeout"
+            | "InternalError"
+            | "ServiceUnavailable",
+        ) => ErrorKind::Transient,
+        Some("InvalidArgument" | "InvalidRequest" | "MalformedXML" | "InvalidBucketName") => {
+            ErrorKind::InvalidInput
+        }
+        _ => match status {
+            Some(404) => ErrorKind::NotFound,
+            Some(401 | 403) => ErrorKind::AccessDenied,
+            Some(409) => ErrorKind::Conflict,
+            Some(408 | 429 | 500..=599) => ErrorKind::Transient,
+            _ => ErrorKind::Service,
+        },
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.0;
+        write!(f, "could not {}: ", inner.operation)?;
+        if inner.failures.is_empty() {
+            self.fmt_cause(f)?;
+        } else {
+            let n = inner.failures.len();
+            write!(f, "{n} step{} failed: ", if n == 1 { "" } else { "s" })?;
+            for (i, failure) in inner.failures.iter().take(SHOWN).enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                if let Some(bucket) = failure.bucket() {
+                    write!(f, "for {bucket:?}, ")?;
+                }
+                failure.fmt_cause(f)?;
+            }
+            if n > SHOWN {
+                write!(f, "; and {} more", n - SHOWN)?;
+            }
+        }
+        if !inner.leftovers.is_empty() {
+            f.write_str("; left behind: ")?;
+            for (i, leftover) in inner.leftovers.iter().take(SHOWN).enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{leftover}")?;
+            }
+            if inner.leftovers.len() > SHOWN {
+                write!(f, " and {} more", inner.leftovers.len() - SHOWN)?;
+            }
+        } else if inner.rolled_back {
+            f.write_str("; everything it created was removed")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.0.source {
+            Some(source) => Some(source.as_ref() as &(dyn StdError + 'static)),
+            None => self
+                .0
+                .failures
+                .first()
+                .map(|e| e as &(dyn StdError + 'static)),
+        }
+    }
+}
+
+impl From<tigris_notify::Error> for Error {
+    /// For `?` on [`NotificationConfigBuilder::build`](crate::NotificationConfigBuilder::build).
+    fn from(err: tigris_notify::Error) -> Self {
+        Self::from_notify(Operation::NotificationConfig, None, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(name: &str) -> BucketName {
+        name.parse().unwrap()
+    }
+
+    fn step_error(bucket: &str, step: Step, kind: ErrorKind, code: Option<&str>) -> Error {
+        let mut err = Error::new(
+            kind,
+            Operation::TeardownFork {
+                bucket: bucket.to_owned(),
+            },
+        );
+        err.0.step = Some(step);
+        err.0.code = code.map(str::to_owned);
+        err
+    }
+
+    #[test]
+    fn invalid_input_reads_as_a_sentence() {
+        let err = Error::invalid_input(
+            Operation::CreateWorkspace {
+                bucket: "ws-1".into(),
+            },
+            "the TTL must be at least one day",
+        );
+        assert_eq!(
+            err.to_string(),
+            "could not create workspace \"ws-1\": invalid input: the TTL must be at least one day"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.bucket(), Some("ws-1"));
+        assert!(err.step().is_none());
+        assert!(err.source().is_none());
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn a_failed_step_names_the_step_kind_code_and_rollback() {
+        let mut err = Error::new(
+            ErrorKind::Transient,
+            Operation::CreateWorkspace {
+                bucket: "ws-1".into(),
+            },
+        );
+        err.0.step = Some(Step::PutLifecycle);
+        err.0.code = Some("InternalError".into());
+        let clean = err.with_source("the lower error").rolled_back();
+        assert_eq!(
+            clean.to_string(),
+            "could not create workspace \"ws-1\": setting the TTL lifecycle rule failed (transient \
+             failure, code InternalError); everything it created was removed"
+        );
+        assert!(clean.is_retryable());
+        let dirty = clean.with_leftovers(vec![Leftover::Bucket {
+            bucket: bucket("ws-1"),
+        }]);
+        assert_eq!(
+            dirty.to_string(),
+            "could not create workspace \"ws-1\": setting the TTL lifecycle rule failed (transient \
+             failure, code InternalError); left behind: bucket ws-1"
+        );
+        assert!(!dirty.is_retryable(), "something was left behind");
+        assert!(dirty.source().is_some());
+    }
+
+    #[test]
+    fn aggregates_list_every_failure_and_gather_leftovers_once() {
+        let iam = Leftover::Iam(tigris_iam::Leftover::AccessKey { id: "tid_a".into() });
+        let a = step_error(
+            "f-0",
+            Step::RevokeCredentials,
+            ErrorKind::AccessDenied,
+            None,
+        )
+        .with_leftovers(vec![iam.clone()]);
+        let b = step_error(
+            "f-1",
+            Step::DeleteBucket,
+            ErrorKind::Conflict,
+            Some("BucketHasForks"),
+        )
+        .with_leftovers(vec![Leftover::Bucket {
+            bucket: bucket("f-1"),
+        }]);
+        let snapshot = Leftover::Snapshot {
+            bucket: bucket("base"),
+            version: SnapshotVersion::from(42),
+        };
+        let err = Error::aggregate(
+            Operation::TeardownForks {
+                base: "base".into(),
+            },
+            vec![a, b],
+            vec![snapshot.clone(), iam.clone()],
+        );
+        assert_eq!(
+            err.to_string(),
+            "could not fully tear down the forks of \"base\": 2 steps failed: for \"f-0\", revoking \
+             the credentials failed (access denied); for \"f-1\", deleting the bucket failed \
+             (conflict, code BucketHasForks); left behind: access key tid_a, bucket f-1, snapshot 42 \
+             of bucket base"
+        );
+        assert_eq!(err.kind(), ErrorKind::AccessDenied);
+        assert_eq!(err.failures().len(), 2);
+        assert_eq!(err.leftovers().len(), 3);
+        assert!(err.source().is_some(), "the first failure is the source");
+    }
+
+    #[test]
+    fn long_lists_are_summarised() {
+        let failures = (0..7)
+            .map(|i| {
+                step_error(
+                    &format!("f-{i}"),
+                    Step::DeleteBucket,
+                    ErrorKind::Transient,
+                    None,
+                )
+            })
+            .collect();
+        let leftovers = (0..7)
+            .map(|i| Leftover::Bucket {
+                bucket: bucket(&format!("f-{i}")),
+            })
+            .collect();
+        let err = Error::aggregate(
+            Operation::TeardownForks {
+                base: "base".into(),
+            },
+            failures,
+            leftovers,
+        );
+        let shown = err.to_string();
+        assert!(shown.contains("7 steps failed"), "{shown}");
+        assert!(shown.contains("; and 2 more;"), "{shown}");
+        assert!(shown.ends_with("bucket f-4 and 2 more"), "{shown}");
+    }
+
+    #[test]
+    fn codes_and_statuses_map_to_kinds() {
+        let cases = [
+            (Some("NoSuchBucket"), Some(404), ErrorKind::NotFound),
+            (Some("NoSuchSnapshot"), Some(404), ErrorKind::NotFound),
+            (None, Some(404), ErrorKind::NotFound),
+            (
+                Some("BucketAlreadyOwnedByYou"),
+                Some(409),
+                ErrorKind::Conflict,
+            ),
+            (Some("BucketHasForks"), Some(409), ErrorKind::Conflict),
+            (Some("AccessDenied"), Some(403), ErrorKind::AccessDenied),
+            (Some("ServiceUnavailable"), Some(503), ErrorKind::Transient),
+            (Some("Whatever"), Some(502), ErrorKind::Transient),
+            (Some("InvalidArgument"), Some(400), ErrorKind::InvalidInput),
+            (Some("Whatever"), Some(400), ErrorKind::Service),
+            (None, None, ErrorKind::Service),
+        ];
+        for (code, status, kind) in cases {
+            assert_eq!(classify(code, status), kind, "{code:?} {status:?}");
+        }
+    }
+
+    #[test]
+    fn leftovers_display_their_ids() {
+        assert_eq!(
+            Leftover::Snapshot {
+                bucket: bucket("b-1"),
+                version: SnapshotVersion::from(7)
+            }
+            .to_string(),
+            "snapshot 7 of bucket b-1"
+        );
+        assert_eq!(
+            Leftover::from(tigris_iam::Leftover::Policy {
+                arn: "arn:p".into()
+            })
+            .to_string(),
+            "policy arn:p"
+        );
+    }
+
+    #[test]
+    fn errors_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+    }
+}

@@ -1,0 +1,120 @@
+//! Workspaces, parallel forks, checkpoints and coordination for AI agents on Tigris, each one
+//! call, with rollback so that nothing leaks.
+//!
+//! An [`AgentKit`] is built once from the [`SdkConfig`](aws_types::SdkConfig) your S3 client
+//! uses and shared (it is an `Arc`). Each workflow is a builder ending in `.send().await`; what
+//! it creates comes back as a handle that can tear itself down ([`Workspace`], [`ForkSet`]).
+//! Input is validated before the first request, and when a later step fails, the steps before
+//! it are undone; whatever could not be undone is returned as [`Leftover`]s, never swallowed.
+//!
+//! # Examples
+//! ```no_run
+//! use std::time::{Duration, SystemTime};
+//!
+//! use aws_sdk_s3::config::Credentials;
+//! use tigris_agent_kit::{AgentKit, NotificationConfig, Role};
+//! use tigris_headers::config::TigrisConfig;
+//! use tigris_headers::prelude::*;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let sdk = TigrisConfig::builder()
+//!     .credentials(Credentials::new("tid_...", "tsec_...", None, None, "example"))
+//!     .build();
+//! let kit = AgentKit::new(&sdk)?;
+//!
+//! // A workspace per agent: a bucket, a TTL, a key that can only touch that bucket.
+//! let workspace = kit
+//!     .create_workspace("agent-7-scratch")
+//!     .credentials(Role::Editor)
+//!     .credentials_expire_at(SystemTime::now() + Duration::from_secs(3600))
+//!     .send()
+//!     .await?;
+//!
+//! // Checkpoint it, let the agent work, and restore the old state next to it if needed.
+//! let before = kit.checkpoint(workspace.bucket()).name("before-run").send().await?;
+//! let restored = kit.restore(workspace.bucket(), before.version()).send().await?;
+//!
+//! // Eight agents on eight copy-on-write forks of a dataset, made concurrently.
+//! let forks = kit.create_forks("datasets", 8).credentials(Role::Editor).send().await?;
+//!
+//! // Coordination: Tigris POSTs object events of the workspace to a webhook.
+//! let config = NotificationConfig::builder("https://agents.example.com/events")
+//!     .token("a-long-random-token")
+//!     .build()?;
+//! kit.set_notifications(&workspace, &config).await?;
+//!
+//! forks.teardown().await?;
+//! kit.s3().delete_bucket().bucket(restored.as_str()).force_delete().send().await?;
+//! workspace.teardown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Crate organization
+//! - [`AgentKit`] / [`AgentKitBuilder`]: the shared clients (S3, IAM, signed transport) and
+//!   the entry points.
+//! - Workspaces: [`CreateWorkspace`] → [`Workspace`] (bucket, snapshots, TTL, credentials).
+//! - Forks: [`CreateForks`] → [`ForkSet`] of [`Fork`]s and [`ForkFailure`]s.
+//! - Checkpoints: [`CreateCheckpoint`] → [`Checkpoint`], [`Restore`], [`ListCheckpoints`].
+//! - Coordination: [`AgentKit::set_notifications`] / [`AgentKit::clear_notifications`] with
+//!   a [`NotificationConfig`], and the receiving side re-exported from [`tigris_notify`]:
+//!   [`WebhookPayload`], [`ObjectEvent`], [`EventName`], [`WebhookAuth`].
+//! - [`error`]: [`Error`], [`ErrorKind`], [`Step`], [`Leftover`].
+//! - Re-exported names: [`BucketName`], [`SnapshotVersion`], [`SnapshotName`], [`Role`],
+//!   [`ScopedAccessKey`].
+//!
+//! # Compared with the Python and TypeScript kits
+//! The same workflows as `@tigrisdata/agent-kit` and the Python `tigris-boto3-ext` agent-kit
+//! pull request, with these differences:
+//! - **Nothing leaks.** A workspace whose TTL or credentials step fails is deleted again (the
+//!   Python version leaks it on a TTL failure; the TypeScript one ignores both failures). A
+//!   fork whose credentials fail is deleted and reported, not kept without credentials. A fork
+//!   set's teardown deletes the snapshot the set took (both leak it). Rollback and teardown
+//!   failures are returned as [`Leftover`]s, never suppressed.
+//! - **Partial failure is explicit.** [`ForkSet::failures`] lists every fork that could not
+//!   be made and why; the others read "fewer forks than asked" from a shorter list, or stop at
+//!   the first failure.
+//! - **Forks are made concurrently**, [`DEFAULT_FORK_CONCURRENCY`] at a time (both are
+//!   sequential).
+//! - **Validation before any request**: bucket and fork names (every one, including the
+//!   default `{base}-fork-{snapshot}-{i}`, against the 63-character limit), count
+//!   (1..=[`MAX_FORKS`]), TTL, checkpoint names, snapshot versions, credentials expiry, webhook
+//!   URL and auth.
+//! - **Credentials can expire** ([`CreateWorkspace::credentials_expire_at`]), and
+//!   `Debug` never shows a secret.
+//! - Checkpoint times come from the server (the version's timestamp, or the listing), not the
+//!   client clock; [`AgentKit::list_checkpoints`] follows every page and sorts newest first.
+//!
+//! # Tigris vs S3
+//! Snapshots, forks, force delete and notifications are Tigris extensions
+//! ([`tigris_headers`], [`tigris_notify`]); scoped credentials are IAM policies on Tigris's IAM
+//! endpoint ([`tigris_iam`]). Only the TTL is plain S3 (`PutBucketLifecycleConfiguration`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings), allow(dead_code))))]
+
+pub mod error;
+
+mod checkpoint;
+mod fork;
+mod kit;
+mod undo;
+mod validate;
+mod workspace;
+
+pub use checkpoint::{Checkpoint, CreateCheckpoint, ListCheckpoints, Restore};
+pub use error::{Error, ErrorKind, Leftover, Result, Step};
+pub use fork::{CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_VERSION_DIGITS};
+pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
+pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
+
+pub use tigris_headers::{SnapshotName, SnapshotVersion};
+pub use tigris_iam::{Role, ScopedAccessKey, SecretAccessKey};
+pub use tigris_notify::{
+    EventName, EventObject, NotificationConfig, NotificationConfigBuilder, ObjectEvent,
+    WebhookAuth, WebhookPassword, WebhookPayload, WebhookToken,
+};
+pub use tigris_types::BucketName;
+
+/// Compiles the README's example as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

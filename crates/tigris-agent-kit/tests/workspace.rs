@@ -1,0 +1,389 @@
+//! Workspaces against the emulator: every step made to fail, and after each failure nothing is
+//! left (or exactly the reported leftover is, for real).
+
+mod common;
+
+use std::error::Error as _;
+use std::time::{Duration, SystemTime};
+
+use common::{Env, put_with};
+use tigris_agent_kit::{ErrorKind, Leftover, Role, Step};
+use tigris_headers::TigrisClientExt;
+
+#[tokio::test]
+async fn a_workspace_gets_its_ttl_rule_and_credentials_and_teardown_removes_everything() {
+    let env = Env::start().await;
+    let expires = SystemTime::now() + Duration::from_secs(3600);
+    let ws = env
+        .kit
+        .create_workspace("ws-full")
+        .ttl_days(7)
+        .credentials(Role::Editor)
+        .credentials_expire_at(expires)
+        .send()
+        .await
+        .unwrap();
+
+    assert!(ws.snapshots_enabled());
+    let info = env.s3.bucket_info("ws-full").send().await.unwrap();
+    assert!(info.snapshots_enabled(), "snapshots are on by default");
+    let lifecycle = env
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("ws-full")
+        .send()
+        .await
+        .unwrap();
+    let [rule] = lifecycle.rules() else {
+        panic!("one rule: {:?}", lifecycle.rules())
+    };
+    assert_eq!(rule.id(), Some(tigris_agent_kit::TTL_RULE_ID));
+    assert_eq!(rule.status().as_str(), "Enabled");
+    assert_eq!(rule.filter().and_then(|f| f.prefix()), Some(""));
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(7));
+
+    let key = ws.credentials().expect("credentials were asked for");
+    assert_eq!(key.buckets(), [ws.bucket().clone()]);
+    assert_eq!(key.role(), Role::Editor);
+    assert!(key.expires_at().is_some());
+    let agent = env.s3_as(key);
+    put_with(&agent, "ws-full", "notes.txt", "hello")
+        .await
+        .unwrap();
+
+    ws.teardown().await.unwrap();
+    env.assert_only(&[]).await;
+    assert_eq!(
+        put_with(&agent, "ws-full", "again.txt", "x").await,
+        Err("InvalidAccessKeyId".to_owned()),
+        "the revoked key is unknown"
+    );
+}
+
+#[tokio::test]
+async fn snapshots_can_be_turned_off() {
+    let env = Env::start().await;
+    let ws = env
+        .kit
+        .create_workspace("ws-plain")
+        .snapshots(false)
+        .send()
+        .await
+        .unwrap();
+    assert!(!ws.snapshots_enabled());
+    assert!(ws.credentials().is_none());
+    let info = env.s3.bucket_info("ws-plain").send().await.unwrap();
+    assert!(!info.snapshots_enabled());
+    ws.teardown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_create_bucket_creates_nothing() {
+    let env = Env::start().await;
+    env.fail_next("CreateBucket", 503, "ServiceUnavailable");
+    let err = env
+        .kit
+        .create_workspace("ws-1")
+        .ttl_days(1)
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert_eq!(err.code(), Some("ServiceUnavailable"));
+    assert!(err.leftovers().is_empty());
+    assert!(err.is_retryable());
+    assert_eq!(env.emu.faults().count("DeleteBucket"), 0, "nothing to undo");
+    assert_eq!(env.emu.faults().count("CreateAccessKey"), 0);
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn a_failed_ttl_step_deletes_the_bucket_again() {
+    let env = Env::start().await;
+    env.fail_next("PutBucketLifecycleConfiguration", 500, "InternalError");
+    let err = env
+        .kit
+        .create_workspace("ws-1")
+        .ttl_days(1)
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Some(Step::PutLifecycle));
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(err.leftovers().is_empty());
+    assert_eq!(
+        err.to_string(),
+        "could not create workspace \"ws-1\": setting the TTL lifecycle rule failed (transient \
+         failure, code InternalError); everything it created was removed"
+    );
+    assert_eq!(env.emu.faults().count("DeleteBucket"), 1);
+    assert_eq!(
+        env.emu.faults().count("CreateAccessKey"),
+        0,
+        "credentials come after the TTL"
+    );
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn a_failure_at_any_credentials_step_deletes_the_bucket_and_every_iam_resource() {
+    let env = Env::start().await;
+    for (i, operation) in ["CreateAccessKey", "CreatePolicy", "AttachUserPolicy"]
+        .into_iter()
+        .enumerate()
+    {
+        env.fail_next(operation, 500, "ServiceFailure");
+        let name = format!("ws-iam-{i}");
+        let err = env
+            .kit
+            .create_workspace(&name)
+            .ttl_days(3)
+            .credentials(Role::ReadOnly)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.step(), Some(Step::CreateCredentials), "{operation}");
+        assert_eq!(err.kind(), ErrorKind::Transient, "{operation}");
+        assert_eq!(err.code(), Some("ServiceFailure"), "{operation}");
+        assert!(err.leftovers().is_empty(), "{operation}: {err}");
+        assert_eq!(err.bucket(), Some(name.as_str()));
+        let iam = err
+            .source()
+            .and_then(|s| s.downcast_ref::<tigris_iam::Error>())
+            .expect("the IAM error is the source");
+        assert_eq!(iam.operation().map(|o| o.as_str()), Some(operation));
+        env.assert_only(&[]).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_that_cannot_delete_the_bucket_reports_it_and_it_is_really_there() {
+    let env = Env::start().await;
+    env.fail_next("CreatePolicy", 500, "ServiceFailure");
+    env.fail_next("DeleteBucket", 500, "InternalError");
+    let err = env
+        .kit
+        .create_workspace("ws-stuck")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateCredentials));
+    assert_eq!(
+        err.leftovers(),
+        [Leftover::Bucket {
+            bucket: "ws-stuck".parse().unwrap()
+        }]
+    );
+    assert!(!err.is_retryable());
+    assert!(
+        err.to_string().ends_with("; left behind: bucket ws-stuck"),
+        "{err}"
+    );
+    // The leftover is real, and the IAM side was rolled back completely.
+    env.assert_only(&["ws-stuck"]).await;
+}
+
+#[tokio::test]
+async fn iam_rollback_leftovers_are_reported_with_the_bucket_rollback() {
+    let env = Env::start().await;
+    env.fail_next("AttachUserPolicy", 500, "ServiceFailure");
+    env.fail_next("DeletePolicy", 500, "ServiceFailure");
+    let err = env
+        .kit
+        .create_workspace("ws-half")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap_err();
+    let [Leftover::Iam(tigris_iam::Leftover::Policy { arn })] = err.leftovers() else {
+        panic!("one policy left: {:?}", err.leftovers());
+    };
+    assert_eq!(&env.policies().await, std::slice::from_ref(arn));
+    assert_eq!(env.access_keys().await, Vec::<String>::new());
+    assert_eq!(
+        env.buckets().await,
+        Vec::<String>::new(),
+        "the bucket was deleted"
+    );
+}
+
+#[tokio::test]
+async fn an_existing_bucket_is_left_alone_when_the_name_is_taken() {
+    let env = Env::start().await;
+    env.base("taken").await;
+    env.put("taken", "keep.txt", "precious").await;
+    let err = env
+        .kit
+        .create_workspace("taken")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert_eq!(env.emu.faults().count("DeleteBucket"), 0);
+    assert_eq!(
+        env.get("taken", "keep.txt").await.as_deref(),
+        Some("precious")
+    );
+    env.assert_only(&["taken"]).await;
+}
+
+#[tokio::test]
+async fn teardown_twice_succeeds_both_times() {
+    let env = Env::start().await;
+    let ws = env
+        .kit
+        .create_workspace("ws-twice")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap();
+    env.put("ws-twice", "a.txt", "a").await;
+    ws.teardown().await.unwrap();
+    ws.teardown().await.unwrap();
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn teardown_deletes_the_bucket_even_when_revoking_fails_and_reports_the_iam_leftover() {
+    let env = Env::start().await;
+    let ws = env
+        .kit
+        .create_workspace("ws-revoke")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap();
+    env.fail_next("DeletePolicy", 500, "ServiceFailure");
+    let err = ws.teardown().await.unwrap_err();
+    assert_eq!(err.failures().len(), 1, "{err}");
+    assert_eq!(err.failures()[0].step(), Some(Step::RevokeCredentials));
+    let key = ws.credentials().unwrap();
+    assert_eq!(
+        err.leftovers(),
+        [Leftover::Iam(tigris_iam::Leftover::Policy {
+            arn: key.policy_arn().to_owned()
+        })]
+    );
+    assert_eq!(
+        env.buckets().await,
+        Vec::<String>::new(),
+        "the bucket is gone"
+    );
+    assert_eq!(env.policies().await, [key.policy_arn().to_owned()]);
+
+    // Again: what is gone counts as done, what is left is removed.
+    ws.teardown().await.unwrap();
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn a_bucket_that_cannot_be_deleted_is_a_failure_and_a_leftover() {
+    let env = Env::start().await;
+    let ws = env
+        .kit
+        .create_workspace("ws-parent")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap();
+    // A restore is a fork of the workspace: Tigris will not delete a bucket with forks.
+    let checkpoint = env.kit.checkpoint(ws.bucket()).send().await.unwrap();
+    let restored = env
+        .kit
+        .restore(ws.bucket(), checkpoint.version())
+        .send()
+        .await
+        .unwrap();
+    let err = ws.teardown().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(err.code(), Some("BucketHasForks"));
+    assert_eq!(err.failures()[0].step(), Some(Step::DeleteBucket));
+    assert_eq!(
+        err.leftovers(),
+        [Leftover::Bucket {
+            bucket: ws.bucket().clone()
+        }]
+    );
+    assert_eq!(
+        env.access_keys().await,
+        Vec::<String>::new(),
+        "revoked anyway"
+    );
+
+    env.s3
+        .delete_bucket()
+        .bucket(restored.as_str())
+        .send()
+        .await
+        .unwrap();
+    ws.teardown().await.unwrap();
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn invalid_input_is_rejected_before_any_request() {
+    let env = Env::start().await;
+    let past = SystemTime::now() - Duration::from_secs(1);
+    let future = SystemTime::now() + Duration::from_secs(60);
+    let cases = [
+        env.kit.create_workspace("Not_A_Bucket"),
+        env.kit.create_workspace("ab"),
+        env.kit.create_workspace("a".repeat(64)),
+        env.kit.create_workspace("ws-ttl").ttl_days(0),
+        env.kit.create_workspace("ws-ttl").ttl_days(u32::MAX),
+        env.kit
+            .create_workspace("ws-exp")
+            .credentials(Role::Editor)
+            .credentials_expire_at(past),
+        env.kit
+            .create_workspace("ws-exp")
+            .credentials_expire_at(future),
+    ];
+    for builder in cases {
+        let shown = format!("{builder:?}");
+        let err = builder.send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{shown}: {err}");
+        assert!(err.step().is_none());
+        assert!(err.to_string().contains("invalid input"), "{err}");
+    }
+    assert_eq!(env.requests(), 0, "no request was sent");
+}
+
+#[tokio::test]
+async fn debug_output_never_contains_the_secret() {
+    let env = Env::start().await;
+    let ws = env
+        .kit
+        .create_workspace("ws-debug")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap();
+    let secret = ws
+        .credentials()
+        .unwrap()
+        .secret()
+        .expose_secret()
+        .to_owned();
+    assert!(!secret.is_empty());
+    let root_secret = env.emu.root_credentials().secret_access_key().to_owned();
+    for shown in [
+        format!("{ws:?}"),
+        format!("{ws:#?}"),
+        format!("{:?}", env.kit),
+        format!(
+            "{:?}",
+            env.kit.create_workspace("x").credentials(Role::Editor)
+        ),
+    ] {
+        assert!(!shown.contains(&secret), "{shown}");
+        assert!(!shown.contains(&root_secret), "{shown}");
+    }
+    ws.teardown().await.unwrap();
+}
