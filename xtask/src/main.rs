@@ -103,7 +103,14 @@ fn lint() -> Result<(), String> {
     if has_cargo_subcommand("deny") {
         run(
             &cargo,
-            &["deny", "check", "licenses", "bans", "sources"],
+            &[
+                "deny",
+                "check",
+                "--hide-inclusion-graph",
+                "licenses",
+                "bans",
+                "sources",
+            ],
             &[],
         )
     } else {

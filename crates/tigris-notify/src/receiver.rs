@@ -32,7 +32,7 @@ struct Counters {
 /// stops the listener.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn _demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use tigris_notify::receiver::WebhookReceiver;
 /// use tigris_notify::{NotificationConfig, WebhookAuth};
 ///
