@@ -12,7 +12,7 @@ use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
 use crate::policy::{self, RequestContext};
 
-use crate::faults::InjectedFailure;
+use crate::faults::{InjectedFailure, Timing};
 use crate::state::Shared;
 
 /// Looks secrets up in the emulator's key table, so keys made at run time sign at once.
@@ -43,6 +43,11 @@ pub(crate) fn injected_error(failure: &InjectedFailure) -> S3Error {
     );
     err
 }
+
+/// A request's number, put into request extensions by the server so that a failure injected
+/// "after apply" can be matched to the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RequestTag(pub(crate) u64);
 
 /// The client's address, put into request extensions by the server for `aws:SourceIp`.
 #[derive(Debug, Clone, Copy)]
@@ -124,8 +129,23 @@ impl S3Access for AccessHook {
             return Err(s3_error!(AccessDenied, "Signature is required"));
         };
         let op = cx.s3_op().name().to_owned();
-        if let Some(failure) = self.0.faults.on_request(&op) {
-            return Err(injected_error(&failure));
+        let bucket = match cx.s3_path() {
+            S3Path::Root => None,
+            S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),
+        };
+        match self
+            .0
+            .faults
+            .on_request(&op, bucket.as_deref(), cx.headers())
+        {
+            Some((failure, Timing::Before)) => return Err(injected_error(&failure)),
+            Some((failure, Timing::After)) => {
+                // Served first; the server swaps the response for this failure afterwards.
+                if let Some(tag) = cx.extensions_mut().get::<RequestTag>().copied() {
+                    self.0.fail_after(tag, failure);
+                }
+            }
+            None => {}
         }
         let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
         authorize(&self.0, &access_key, &op, cx.s3_path(), cx.headers(), peer)

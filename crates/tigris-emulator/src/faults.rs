@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// A failure the emulator will answer with instead of serving a request.
+use http::HeaderMap;
+
+/// A failure the emulator answers with instead of (or after) serving a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectedFailure {
     /// The HTTP status to answer with.
@@ -14,25 +16,118 @@ pub struct InjectedFailure {
     pub code: String,
 }
 
-#[derive(Debug)]
-struct Rule {
+/// When an injected failure is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timing {
+    /// Instead of serving: nothing happens on the server.
+    Before,
+    /// After serving: the change is made, but the client sees an error (a lost response).
+    After,
+}
+
+/// A rule: which requests fail, how often, and how.
+///
+/// Operations are named as in the APIs they belong to: S3 operation names (`CreateBucket`,
+/// `PutObject`, `DeleteBucket`, ...), IAM actions (`CreatePolicy`, `AttachUserPolicy`, ...),
+/// and `PatchBucket` for Tigris's `PATCH /{bucket}` settings endpoint. Many Tigris requests are
+/// S3 operations with a header (a snapshot or a fork is a `CreateBucket`, a snapshot delete a
+/// `DeleteBucket`): narrow a rule with [`with_header`](Self::with_header) and
+/// [`bucket`](Self::bucket).
+///
+/// ```
+/// # async fn demo() -> std::io::Result<()> {
+/// use tigris_emulator::Fault;
+/// let emu = tigris_emulator::Emulator::start().await?;
+/// // The next fork of `datasets` fails; plain creates and snapshots are served.
+/// emu.faults().inject(
+///     Fault::on("CreateBucket").with_header("x-tigris-fork-source-bucket").status(503).code("SlowDown"),
+/// );
+/// // The next DeleteBucket of `scratch` deletes it, but answers 500 as if the response was lost.
+/// emu.faults().inject(Fault::on("DeleteBucket").bucket("scratch").after_apply());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fault {
     operation: String,
+    bucket: Option<String>,
+    header: Option<String>,
     remaining: u32,
     failure: InjectedFailure,
+    timing: Timing,
+}
+
+impl Fault {
+    /// Fails the next request for `operation`, once, with `500 InternalError`, before serving.
+    pub fn on(operation: &str) -> Self {
+        Self {
+            operation: operation.to_owned(),
+            bucket: None,
+            header: None,
+            remaining: 1,
+            failure: InjectedFailure {
+                status: 500,
+                code: "InternalError".to_owned(),
+            },
+            timing: Timing::Before,
+        }
+    }
+
+    /// Only requests on this bucket.
+    pub fn bucket(mut self, bucket: &str) -> Self {
+        self.bucket = Some(bucket.to_owned());
+        self
+    }
+
+    /// Only requests carrying this header (any value; the name is case-insensitive).
+    pub fn with_header(mut self, name: &str) -> Self {
+        self.header = Some(name.to_ascii_lowercase());
+        self
+    }
+
+    /// How many matching requests fail (default 1).
+    pub fn times(mut self, times: u32) -> Self {
+        self.remaining = times;
+        self
+    }
+
+    /// The HTTP status (default 500).
+    pub fn status(mut self, status: u16) -> Self {
+        self.failure.status = status;
+        self
+    }
+
+    /// The error code (default `InternalError`).
+    pub fn code(mut self, code: &str) -> Self {
+        self.failure.code = code.to_owned();
+        self
+    }
+
+    /// Serves the request first, then answers with the failure: the change happened but the
+    /// client cannot know it, as when a response is lost.
+    pub fn after_apply(mut self) -> Self {
+        self.timing = Timing::After;
+        self
+    }
+
+    fn matches(&self, operation: &str, bucket: Option<&str>, headers: &HeaderMap) -> bool {
+        self.remaining > 0
+            && self.operation == operation
+            && self.bucket.as_deref().is_none_or(|b| Some(b) == bucket)
+            && self
+                .header
+                .as_deref()
+                .is_none_or(|h| headers.contains_key(h))
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
-    rules: Vec<Rule>,
+    rules: Vec<Fault>,
     latency: Duration,
     counts: HashMap<String, u64>,
 }
 
 /// The emulator's fault-injection switchboard and request counters.
-///
-/// Operations are named as in the APIs they belong to: S3 operation names (`CreateBucket`,
-/// `PutObject`, `DeleteBucket`, ...), IAM actions (`CreatePolicy`, `AttachUserPolicy`, ...), and
-/// `PatchBucket` for Tigris's `PATCH /{bucket}` settings endpoint.
 ///
 /// ```
 /// # async fn demo() -> std::io::Result<()> {
@@ -65,19 +160,16 @@ impl Faults {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Fails the next `times` requests for `operation` with `status` and error `code`.
-    ///
-    /// Rules for the same operation are used in the order they were added.
+    /// Adds a rule. Rules are tried in the order they were added; the first that matches a
+    /// request is used up by it.
+    pub fn inject(&self, fault: Fault) {
+        self.lock().rules.push(fault);
+    }
+
+    /// Fails the next `times` requests for `operation` with `status` and error `code`, before
+    /// they are served. Shorthand for [`inject`](Self::inject) of a [`Fault`].
     pub fn fail_next(&self, operation: &str, times: u32, status: u16, code: &str) {
-        let failure = InjectedFailure {
-            status,
-            code: code.to_owned(),
-        };
-        self.lock().rules.push(Rule {
-            operation: operation.to_owned(),
-            remaining: times,
-            failure,
-        });
+        self.inject(Fault::on(operation).times(times).status(status).code(code));
     }
 
     /// Delays every request by `latency` before it is served (zero turns it off).
@@ -85,7 +177,7 @@ impl Faults {
         self.lock().latency = latency;
     }
 
-    /// Removes every pending failure rule and the added latency.
+    /// Removes every pending rule and the added latency.
     pub fn clear(&self) {
         let mut state = self.lock();
         state.rules.clear();
@@ -107,21 +199,26 @@ impl Faults {
         self.lock().latency
     }
 
-    /// Counts a request for `operation` and returns the failure to answer with, if one is due.
-    pub(crate) fn on_request(&self, operation: &str) -> Option<InjectedFailure> {
+    /// Counts a request and returns the failure due for it, if any, with when to answer it.
+    pub(crate) fn on_request(
+        &self,
+        operation: &str,
+        bucket: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Option<(InjectedFailure, Timing)> {
         let mut state = self.lock();
         *state.counts.entry(operation.to_owned()).or_default() += 1;
         let index = state
             .rules
             .iter()
-            .position(|r| r.operation == operation && r.remaining > 0)?;
+            .position(|r| r.matches(operation, bucket, headers))?;
         let rule = &mut state.rules[index];
         rule.remaining -= 1;
-        let failure = rule.failure.clone();
+        let due = (rule.failure.clone(), rule.timing);
         if rule.remaining == 0 {
             state.rules.remove(index);
         }
-        Some(failure)
+        Some(due)
     }
 }
 
@@ -129,18 +226,56 @@ impl Faults {
 mod tests {
     use super::*;
 
+    fn none() -> HeaderMap {
+        HeaderMap::new()
+    }
+
     #[test]
     fn rules_fire_the_requested_number_of_times_then_stop() {
         let faults = Faults::default();
         faults.fail_next("PutObject", 2, 500, "InternalError");
-        assert!(faults.on_request("GetObject").is_none());
+        assert!(faults.on_request("GetObject", None, &none()).is_none());
         assert_eq!(
-            faults.on_request("PutObject").unwrap().code,
+            faults
+                .on_request("PutObject", None, &none())
+                .unwrap()
+                .0
+                .code,
             "InternalError"
         );
-        assert!(faults.on_request("PutObject").is_some());
-        assert!(faults.on_request("PutObject").is_none());
+        assert!(faults.on_request("PutObject", None, &none()).is_some());
+        assert!(faults.on_request("PutObject", None, &none()).is_none());
         assert_eq!(faults.count("PutObject"), 3);
         assert_eq!(faults.total(), 4);
+    }
+
+    #[test]
+    fn rules_can_be_narrowed_by_bucket_and_header() {
+        let faults = Faults::default();
+        faults.inject(
+            Fault::on("CreateBucket")
+                .bucket("b")
+                .with_header("X-Tigris-Fork-Source-Bucket")
+                .after_apply(),
+        );
+        let mut fork = HeaderMap::new();
+        fork.insert("x-tigris-fork-source-bucket", "src".parse().unwrap());
+        assert!(
+            faults
+                .on_request("CreateBucket", Some("b"), &none())
+                .is_none()
+        );
+        assert!(
+            faults
+                .on_request("CreateBucket", Some("other"), &fork)
+                .is_none()
+        );
+        let (failure, timing) = faults.on_request("CreateBucket", Some("b"), &fork).unwrap();
+        assert_eq!((failure.status, timing), (500, Timing::After));
+        assert!(
+            faults
+                .on_request("CreateBucket", Some("b"), &fork)
+                .is_none()
+        );
     }
 }

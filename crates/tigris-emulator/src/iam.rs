@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::faults::Timing;
 use crate::policy::PolicyDocument;
 use crate::sigv4;
 use crate::state::Shared;
@@ -192,14 +193,20 @@ pub(crate) fn handle(
         params.extend(sigv4::parse_form(q));
     }
     let action = params.get("Action").cloned().unwrap_or_default();
-    if let Some(failure) = shared.faults.on_request(&action) {
+    let injected = shared.faults.on_request(&action, None, &parts.headers);
+    if let Some((failure, Timing::Before)) = &injected {
         return error_response(
             failure.status,
             &failure.code,
             "injected by the emulator's fault injection",
         );
     }
-    match run(shared, &action, &params) {
+    let result = run(shared, &action, &params);
+    if let Some((failure, Timing::After)) = &injected {
+        let message = "injected by the emulator's fault injection, after the action ran";
+        return error_response(failure.status, &failure.code, message);
+    }
+    match result {
         Ok(result) => ok_response(&action, result),
         Err(IamError(status, code, message)) => error_response(status, code, &message),
     }

@@ -48,8 +48,9 @@
 //!
 //! # Crate organization
 //! - [`Emulator`] / [`EmulatorBuilder`]: start a server in-process on loopback.
-//! - [`Faults`]: fault injection (fail the next N requests of an operation, add latency) and
-//!   request counters.
+//! - [`Faults`] and [`Fault`]: fault injection (fail the next N requests of an operation,
+//!   narrowed by bucket or header, before or after they are served; add latency) and request
+//!   counters.
 //! - The `tigris-emulator` binary serves the same until stopped.
 
 mod auth;
@@ -72,7 +73,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use faults::{Faults, InjectedFailure};
+pub use faults::{Fault, Faults, InjectedFailure};
 
 use state::Shared;
 

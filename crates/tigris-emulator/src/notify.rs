@@ -417,8 +417,12 @@ impl s3s::route::S3Route for PatchBucket {
             .as_ref()
             .map(|c| c.access_key.clone())
             .unwrap_or_default();
-        if let Some(failure) = self.0.faults.on_request("PatchBucket") {
-            return Err(crate::auth::injected_error(&failure));
+        let injected = self
+            .0
+            .faults
+            .on_request("PatchBucket", Some(&bucket), &req.headers);
+        if let Some((failure, crate::faults::Timing::Before)) = &injected {
+            return Err(crate::auth::injected_error(failure));
         }
         let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
         let path = s3s::path::S3Path::Bucket {
@@ -440,6 +444,9 @@ impl s3s::route::S3Route for PatchBucket {
             .map_err(|e| s3_error!(InvalidRequest, "the body could not be read: {e}"))?;
         self.0.store().bucket(&bucket)?;
         self.0.notifier.apply(&bucket, &body)?;
+        if let Some((failure, crate::faults::Timing::After)) = &injected {
+            return Err(crate::auth::injected_error(failure));
+        }
         let mut resp = S3Response::new(Body::from(json!({"status": "success"}).to_string()));
         resp.headers.insert(
             http::header::CONTENT_TYPE,

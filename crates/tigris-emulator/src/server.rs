@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use http_body_util::{BodyExt, Limited};
 
-use crate::auth::{AccessHook, KeyTable, PeerAddr};
+use crate::auth::{AccessHook, KeyTable, PeerAddr, injected_error};
 use crate::iam;
 use crate::notify::PatchBucket;
 use crate::s3::Backend;
@@ -86,8 +86,17 @@ async fn handle(
             .unwrap_or_else(|_| plain(400, "InvalidContentEncoding")));
     }
     req.extensions_mut().insert(PeerAddr(peer));
-    match hyper::service::Service::call(&s3, req).await {
-        Ok(resp) => Ok(resp),
+    let tag = shared.next_tag();
+    req.extensions_mut().insert(tag);
+    let served = hyper::service::Service::call(&s3, req).await;
+    let late = shared.take_after(tag);
+    match served {
+        Ok(resp) => match late {
+            Some(failure) if resp.status().is_success() => Ok(injected_error(&failure)
+                .to_http_response()
+                .unwrap_or_else(|_| plain(500, "InternalError"))),
+            _ => Ok(resp),
+        },
         Err(err) => {
             tracing::warn!(?err, "request failed outside the S3 error model");
             Ok(plain(500, "internal error"))

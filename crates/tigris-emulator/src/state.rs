@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::faults::Faults;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::auth::RequestTag;
+use crate::faults::{Faults, InjectedFailure};
 use crate::iam::Iam;
 use crate::multipart::Uploads;
 use crate::notify::Notifier;
@@ -42,6 +45,9 @@ pub(crate) struct Shared {
     keys: Mutex<Keys>,
     iam: Mutex<Iam>,
     uploads: Mutex<Uploads>,
+    /// Failures to answer once the tagged request has been served.
+    after: Mutex<HashMap<RequestTag, InjectedFailure>>,
+    tags: AtomicU64,
     /// The root key may do everything; other keys are held to their attached policies.
     pub(crate) root_access_key: String,
     pub(crate) faults: Faults,
@@ -63,6 +69,8 @@ impl Shared {
             keys: Mutex::new(keys),
             iam: Mutex::new(Iam::default()),
             uploads: Mutex::new(Uploads::default()),
+            after: Mutex::new(HashMap::new()),
+            tags: AtomicU64::new(0),
             root_access_key,
             faults: Faults::default(),
             notifier: Notifier::default(),
@@ -80,6 +88,18 @@ impl Shared {
     /// Lock order where both are needed: IAM first, then keys.
     pub(crate) fn iam(&self) -> MutexGuard<'_, Iam> {
         lock(&self.iam)
+    }
+
+    pub(crate) fn next_tag(&self) -> RequestTag {
+        RequestTag(self.tags.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn fail_after(&self, tag: RequestTag, failure: InjectedFailure) {
+        lock(&self.after).insert(tag, failure);
+    }
+
+    pub(crate) fn take_after(&self, tag: RequestTag) -> Option<InjectedFailure> {
+        lock(&self.after).remove(&tag)
     }
 
     pub(crate) fn uploads(&self) -> MutexGuard<'_, Uploads> {

@@ -342,3 +342,28 @@ async fn iam_actions_take_injected_faults() {
     create().await.unwrap();
     assert_eq!(emu.faults().count("CreatePolicy"), 3);
 }
+
+#[tokio::test]
+async fn an_iam_action_can_fail_after_it_ran() {
+    use tigris_emulator::Fault;
+    let emu = Emulator::start().await.unwrap();
+    let iam = iam(&emu);
+    emu.faults().inject(
+        Fault::on("CreateAccessKey")
+            .after_apply()
+            .status(409)
+            .code("EntityTemporarilyUnmodifiable"),
+    );
+    let err = iam.create_access_key().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("EntityTemporarilyUnmodifiable"));
+    assert_eq!(
+        iam.list_access_keys()
+            .send()
+            .await
+            .unwrap()
+            .access_key_metadata()
+            .len(),
+        1,
+        "the key was made"
+    );
+}

@@ -468,3 +468,60 @@ async fn multipart_uploads_assemble_parts_in_order() {
         .unwrap_err();
     assert_eq!(err.code(), Some("NoSuchUpload"));
 }
+
+#[tokio::test]
+async fn faults_can_target_one_bucket_or_header_and_fire_after_the_change() {
+    use tigris_emulator::Fault;
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("keep").send().await.unwrap();
+    s3.create_bucket()
+        .bucket("lost-reply")
+        .send()
+        .await
+        .unwrap();
+    emu.faults().inject(
+        Fault::on("DeleteBucket")
+            .bucket("lost-reply")
+            .after_apply()
+            .status(503)
+            .code("SlowDown"),
+    );
+    // Other buckets are not affected by the rule.
+    s3.delete_bucket().bucket("keep").send().await.unwrap();
+    // The bucket is gone, though the client saw an error (a lost response; retries then see
+    // NoSuchBucket, as they would on a real service).
+    assert!(
+        s3.delete_bucket()
+            .bucket("lost-reply")
+            .send()
+            .await
+            .is_err()
+    );
+    let err = s3
+        .head_bucket()
+        .bucket("lost-reply")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_not_found());
+
+    emu.faults().inject(
+        Fault::on("PutObject")
+            .with_header("x-amz-meta-tag")
+            .status(400)
+            .code("InvalidRequest"),
+    );
+    s3.create_bucket().bucket("data").send().await.unwrap();
+    put(&s3, "data", "plain", "served").await;
+    let tagged = s3
+        .put_object()
+        .bucket("data")
+        .key("tagged")
+        .metadata("tag", "x")
+        .body(ByteStream::from_static(b"x"));
+    assert_eq!(
+        tagged.send().await.unwrap_err().code(),
+        Some("InvalidRequest")
+    );
+}
