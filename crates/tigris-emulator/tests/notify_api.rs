@@ -273,3 +273,76 @@ async fn bad_settings_and_bad_signatures_are_refused() {
     let (status, body) = patch(&emu, "no-such-bucket", &config, None, false).await;
     assert_eq!(status, 404, "{body}");
 }
+
+#[tokio::test]
+async fn renames_and_multipart_completions_are_reported() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let emu = Emulator::start().await.unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let s3 = bucket_with_notifications(&emu, json!({"enabled": true, "web_hook": url})).await;
+    s3.put_object()
+        .bucket("events")
+        .key("old")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut rx).await.1["events"][0]["eventName"],
+        "OBJECT_CREATED_PUT"
+    );
+    s3.copy_object()
+        .bucket("events")
+        .key("new")
+        .copy_source("events/old")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-tigris-rename", "true");
+        })
+        .send()
+        .await
+        .unwrap();
+    let (_, renamed) = next_event(&mut rx).await;
+    assert_eq!(renamed["events"][0]["eventName"], "OBJECT_RENAME");
+    assert_eq!(renamed["events"][0]["object"]["key"], "new");
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("events")
+        .key("big")
+        .send()
+        .await
+        .unwrap();
+    let id = upload.upload_id().unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("events")
+        .key("big")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"abc"))
+        .send()
+        .await
+        .unwrap();
+    let parts = CompletedMultipartUpload::builder()
+        .parts(
+            CompletedPart::builder()
+                .part_number(1)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        )
+        .build();
+    s3.complete_multipart_upload()
+        .bucket("events")
+        .key("big")
+        .upload_id(id)
+        .multipart_upload(parts)
+        .send()
+        .await
+        .unwrap();
+    let (_, completed) = next_event(&mut rx).await;
+    assert_eq!(
+        completed["events"][0]["eventName"],
+        "OBJECT_CREATED_MULTIPART"
+    );
+    assert_eq!(completed["events"][0]["object"]["size"], 3);
+}
