@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use tigris_ext::agent_kit::{AgentKit, NotificationConfig, Role, WebhookAuth};
+use tigris_ext::agent_kit::{AgentKit, ForkSet, NotificationConfig, Role, WebhookAuth, Workspace};
 use tigris_ext::config::{TigrisConfig, from_env};
 use tigris_ext::notify::receiver::WebhookReceiver;
 use tigris_ext::prelude::*;
@@ -96,23 +96,88 @@ async fn main() -> Result<()> {
     let kit = AgentKit::builder(&sdk)
         .iam_endpoint(&iam_endpoint)
         .build()?;
-    let s3 = kit.s3().clone();
     let where_ = if live {
-        "Tigris".to_owned()
+        format!(
+            "Tigris at {}",
+            sdk.endpoint_url()
+                .unwrap_or(tigris_ext::config::DEFAULT_ENDPOINT)
+        )
     } else {
         format!("the emulator at {}", sdk.endpoint_url().unwrap_or("?"))
     };
     steps.done(format!("connected to {where_}"), t);
 
     let run = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() % 100_000_000;
+    let mut made = Made::default();
+    let outcome = story(&kit, &sdk, live, run, &mut steps, &mut made).await;
+    if let Err(err) = &outcome {
+        eprintln!("a step failed: {err}; removing what the quickstart made so far");
+        made.clean_up(&kit).await;
+    }
+    if let Some(emu) = emulator {
+        emu.shutdown().await;
+    }
+    outcome?;
+    println!(
+        "done in {:.1} ms",
+        steps.started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// What the story has made so far, so a failure half-way can still clean up (on live Tigris
+/// nothing should outlive the quickstart).
+#[derive(Default)]
+struct Made {
+    workspace: Option<Workspace>,
+    forks: Option<ForkSet>,
+    restored: Option<String>,
+}
+
+impl Made {
+    async fn clean_up(&mut self, kit: &AgentKit) {
+        if let Some(forks) = self.forks.take()
+            && let Err(err) = forks.teardown().await
+        {
+            eprintln!("  forks: {err}");
+        }
+        if let Some(bucket) = self.restored.take()
+            && let Err(err) = kit
+                .s3()
+                .delete_bucket()
+                .bucket(&bucket)
+                .force_delete()
+                .send()
+                .await
+        {
+            eprintln!("  {bucket}: {err}");
+        }
+        if let Some(workspace) = self.workspace.take()
+            && let Err(err) = workspace.teardown().await
+        {
+            eprintln!("  workspace: {err}");
+        }
+    }
+}
+
+async fn story(
+    kit: &AgentKit,
+    sdk: &aws_types::SdkConfig,
+    live: bool,
+    run: u128,
+    steps: &mut Steps,
+    made: &mut Made,
+) -> Result<()> {
+    let s3 = kit.s3().clone();
     let workspace_name = format!("quickstart-{run:08}");
 
     let t = Instant::now();
-    let workspace = kit
-        .create_workspace(&workspace_name)
-        .credentials(Role::Editor)
-        .send()
-        .await?;
+    let workspace = made.workspace.insert(
+        kit.create_workspace(&workspace_name)
+            .credentials(Role::Editor)
+            .send()
+            .await?,
+    );
     let key = workspace
         .credentials()
         .ok_or("the workspace was asked for credentials")?;
@@ -167,12 +232,13 @@ async fn main() -> Result<()> {
     );
 
     let t = Instant::now();
-    let forks = kit
-        .create_forks(workspace.bucket(), AGENTS)
-        .prefix(format!("{workspace_name}-agent"))
-        .credentials(Role::Editor)
-        .send()
-        .await?;
+    let forks = made.forks.insert(
+        kit.create_forks(workspace.bucket(), AGENTS)
+            .prefix(format!("{workspace_name}-agent"))
+            .credentials(Role::Editor)
+            .send()
+            .await?,
+    );
     let names: Vec<_> = forks
         .forks()
         .iter()
@@ -310,6 +376,7 @@ async fn main() -> Result<()> {
         .fork_name(format!("{workspace_name}-restored"))
         .send()
         .await?;
+    made.restored = Some(restored.to_string());
     let back = read(&s3, restored.as_str(), "plan.md").await?;
     steps.done(
         format!(
@@ -321,23 +388,18 @@ async fn main() -> Result<()> {
 
     let t = Instant::now();
     forks.teardown().await?;
+    made.forks = None;
     s3.delete_bucket()
         .bucket(restored.as_str())
         .force_delete()
         .send()
         .await?;
+    made.restored = None;
     workspace.teardown().await?;
+    made.workspace = None;
     steps.done(
         "torn down: forks, their keys and snapshot, the restored bucket, the workspace and its key",
         t,
-    );
-
-    if let Some(emu) = emulator {
-        emu.shutdown().await;
-    }
-    println!(
-        "done in {:.1} ms",
-        steps.started.elapsed().as_secs_f64() * 1e3
     );
     Ok(())
 }

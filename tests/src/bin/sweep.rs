@@ -56,7 +56,10 @@ async fn main() -> ExitCode {
             .map(str::to_owned)
             .collect(),
         Err(err) => {
-            eprintln!("sweep: cannot list buckets: {err}");
+            eprintln!(
+                "sweep: cannot list buckets: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&err)
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -72,7 +75,10 @@ async fn main() -> ExitCode {
             {
                 Ok(_) => println!("deleted bucket {bucket}"),
                 Err(err) => {
-                    eprintln!("bucket {bucket} not deleted yet: {err}");
+                    eprintln!(
+                        "bucket {bucket} not deleted yet: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(&err)
+                    );
                     refused.push(bucket);
                 }
             }
@@ -109,7 +115,10 @@ async fn main() -> ExitCode {
         }
         Err(err) => {
             failures += 1;
-            eprintln!("sweep: cannot list policies: {err}");
+            eprintln!(
+                "sweep: cannot list policies: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&err)
+            );
         }
     }
     if failures == 0 {
