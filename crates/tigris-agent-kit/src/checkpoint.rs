@@ -6,6 +6,7 @@ use tigris_headers::prelude::*;
 use tigris_headers::{SnapshotName, SnapshotVersion};
 use tigris_types::BucketName;
 
+use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Operation, Result, Step};
 use crate::kit::AgentKit;
 use crate::validate;
@@ -50,6 +51,10 @@ fn version_time(version: &SnapshotVersion) -> SystemTime {
 /// One request: `CreateBucket` of the existing bucket with `X-Tigris-Snapshot: true` (plus
 /// `; name=<name>`). The bucket must have snapshots enabled. A checkpoint is immutable and
 /// costs nothing until the bucket changes; it goes when the bucket is deleted.
+///
+/// If the request fails ambiguously (a timeout, a server error), the snapshot may have been
+/// taken although its version never arrived; it cannot be found by version, and stays with the
+/// bucket until the bucket is deleted.
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
@@ -136,6 +141,11 @@ impl CreateCheckpoint {
 /// original bucket is untouched. The new bucket is named `{bucket}-restore-{version}` unless
 /// [`fork_name`](Self::fork_name) says otherwise; the name is validated before the request
 /// (with a 19-digit version, the default fits bucket names up to 35 characters).
+///
+/// If the request fails ambiguously (a timeout, a connection lost after sending, a server
+/// error), a `HeadBucket` checks whether the restored bucket was made anyway, and
+/// force-deletes it if it is a fork of the bucket at that snapshot (see
+/// [the crate docs](crate#ambiguous-failures)).
 #[derive(Debug)]
 #[must_use = "nothing is created until send() is awaited"]
 pub struct Restore {
@@ -167,11 +177,14 @@ impl Restore {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
     /// invalid bucket name, an empty or non-numeric version, or an invalid restored-bucket
     /// name; [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) when that name is taken;
-    /// otherwise the service's refusal.
+    /// otherwise the service's refusal. After an ambiguous failure the error is the request's
+    /// own, with the restored bucket as a [`Leftover::Bucket`](crate::Leftover::Bucket) if it
+    /// could not be checked or removed.
     ///
     /// # Cleanup
-    /// The restored bucket is an ordinary bucket (with snapshots enabled) that stays until
-    /// deleted; while it exists, the original cannot be deleted.
+    /// A failed restore leaves no bucket but its leftover. The restored bucket is an ordinary
+    /// bucket (with snapshots enabled) that stays until deleted; while it exists, the original
+    /// cannot be deleted.
     #[tracing::instrument(skip_all, fields(bucket = %self.bucket, version = %self.version))]
     pub async fn send(self) -> Result<BucketName> {
         let operation = Operation::Restore {
@@ -198,14 +211,25 @@ impl Restore {
                 &format!("{bucket}-restore-{version}"),
             )?,
         };
-        self.kit
+        let request = self
+            .kit
             .s3()
             .create_bucket()
             .bucket(target.as_str())
-            .fork_of_snapshot(&bucket, &version)
-            .send()
-            .await
-            .map_err(|e| Error::from_s3(operation, Step::CreateFork, e))?;
+            .fork_of_snapshot(&bucket, &version);
+        let makes = Makes::Fork {
+            base: &bucket,
+            snapshot: &version,
+        };
+        ambiguous::create_bucket(
+            &self.kit,
+            &operation,
+            Step::CreateFork,
+            &target,
+            makes,
+            request,
+        )
+        .await?;
         tracing::debug!(restored = %target, "restored");
         Ok(target)
     }

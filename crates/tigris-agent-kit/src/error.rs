@@ -140,7 +140,8 @@ impl fmt::Display for Step {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Leftover {
-    /// A bucket that still exists.
+    /// A bucket that still exists, or may: one whose creation response was lost and whose
+    /// existence could not be checked is reported too.
     Bucket {
         /// Its name.
         bucket: BucketName,

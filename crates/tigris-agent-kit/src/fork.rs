@@ -12,6 +12,7 @@ use tigris_iam::{Role, ScopedAccessKey};
 use tigris_types::BucketName;
 use tracing::Instrument;
 
+use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
 use crate::undo::{Undo, UndoLog, delete_snapshot, force_delete};
@@ -45,6 +46,15 @@ pub const MAX_SNAPSHOT_VERSION_DIGITS: usize = 19;
 /// made: the set is never silently shorter than asked. A fork whose credentials fail is
 /// removed again and reported as a failure too (with a [`Leftover`] if it could not be
 /// removed). If no fork at all can be made, the call fails and deletes the snapshot it took.
+///
+/// A fork's `CreateBucket` that fails ambiguously (a timeout, a connection lost after
+/// sending, a server error) may have made the fork anyway: a `HeadBucket` checks, and a
+/// bucket that is a fork of the base at the set's snapshot is force-deleted; that fork is a
+/// failure like any other, with a [`Leftover::Bucket`] if the check or the delete failed. The
+/// snapshot the set takes has no such check: if its response is lost, its version is unknown,
+/// so it can be neither used nor deleted. It stays with the base, where it costs nothing (a
+/// snapshot is O(1)), and goes when the base is deleted. See
+/// [the crate docs](crate#ambiguous-failures).
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
@@ -215,7 +225,9 @@ impl CreateForks {
     /// Forks that fail while others succeed are not an error: see [`ForkSet::failures`].
     ///
     /// # Cleanup
-    /// The forks, their credentials and the snapshot stay until [`ForkSet::teardown`].
+    /// The forks, their credentials and the snapshot stay until [`ForkSet::teardown`]. A failed
+    /// call leaves nothing but its leftovers, and possibly a snapshot of the base whose
+    /// creation response was lost (unknown version; it goes with the base).
     #[tracing::instrument(skip_all, fields(bucket = %self.base, count = self.count))]
     pub async fn send(self) -> Result<ForkSet> {
         let checked = self.check()?;
@@ -349,16 +361,26 @@ impl ForkPlan<'_> {
         let operation = Operation::CreateFork {
             bucket: bucket.to_string(),
         };
-        let created = self
+        let request = self
             .kit
             .s3()
             .create_bucket()
             .bucket(bucket.as_str())
-            .fork_of_snapshot(self.base, self.snapshot)
-            .send()
-            .await;
-        if let Err(err) = created {
-            let error = Error::from_s3(operation, Step::CreateFork, err);
+            .fork_of_snapshot(self.base, self.snapshot);
+        let makes = Makes::Fork {
+            base: self.base,
+            snapshot: self.snapshot,
+        };
+        let created = ambiguous::create_bucket(
+            self.kit,
+            &operation,
+            Step::CreateFork,
+            &bucket,
+            makes,
+            request,
+        )
+        .await;
+        if let Err(error) = created {
             tracing::debug!(kind = ?error.kind(), "fork failed");
             return Err(ForkFailure {
                 index,

@@ -70,6 +70,33 @@
 //!   fork whose credentials fail is deleted and reported, not kept without credentials. A fork
 //!   set's teardown deletes the snapshot the set took (both leak it). Rollback and teardown
 //!   failures are returned as [`Leftover`]s, never suppressed.
+//! - **Lost responses are checked.** A bucket-creating `CreateBucket` (workspace, fork,
+//!   restore) that fails ambiguously (see below) is followed by a `HeadBucket`, and a bucket it
+//!   made anyway is removed again.
+//!
+//! # Ambiguous failures
+//! A request that times out, loses its connection after being sent, or gets a server error
+//! (5xx other than throttling) may have been carried out: only the response was lost. The kit
+//! treats such a failure as "maybe done":
+//! - a `CreateBucket` that makes a bucket (workspace, fork, restore) is followed by a
+//!   `HeadBucket` of that name. If the bucket is there and is what the request makes (a new
+//!   bucket with the asked snapshot setting; a fork of the right bucket at the right
+//!   snapshot), it is most likely this call's (a bucket that existed before answers a
+//!   *conflict*, not a server error), so it is force-deleted like any bucket the call made,
+//!   and the error keeps the original cause. A bucket that is not what the request makes is
+//!   someone else's and is left alone, and so is a workspace-named bucket that already holds
+//!   objects (one this call made would be empty): data that was there is never deleted. If the probe or the delete fails, the bucket is a
+//!   [`Leftover::Bucket`]. With SDK retries on, a lost response usually comes back as a
+//!   conflict on the retry (`BucketAlreadyOwnedByYou`); every attempt is watched, so that case
+//!   is handled the same way;
+//! - a snapshot (`CreateBucket` with `X-Tigris-Snapshot`, taken by a fork set or a
+//!   checkpoint) whose response was lost may exist with a version nobody knows, so it cannot be
+//!   deleted or reported (with SDK retries on, the retry takes a second snapshot and the call
+//!   can succeed). A snapshot is O(1), costs nothing while the bucket lives, and is deleted
+//!   with the bucket;
+//! - scoped credentials follow [`tigris_iam`]'s rules: a policy whose creation response was
+//!   lost is found by name and removed; an access key whose creation response was lost cannot
+//!   be identified (see [`tigris_iam::CreateScopedKey`]).
 //! - **Partial failure is explicit.** [`ForkSet::failures`] lists every fork that could not
 //!   be made and why; the others read "fewer forks than asked" from a shorter list, or stop at
 //!   the first failure.
@@ -93,6 +120,7 @@
 
 pub mod error;
 
+mod ambiguous;
 mod checkpoint;
 mod fork;
 mod kit;

@@ -2,7 +2,8 @@
 //! runs them newest first, tries every one, and returns what could not be removed.
 //!
 //! IAM resources are not in this log: `tigris-iam` rolls back its own steps and reports its
-//! leftovers, which the callers here add to theirs.
+//! leftovers, which the callers here add to theirs. A bucket whose creation failed ambiguously
+//! is unwound here too, once `ambiguous` has found it.
 
 use aws_sdk_s3::error::DisplayErrorContext;
 use tigris_headers::SnapshotVersion;

@@ -13,6 +13,7 @@ use tigris_headers::prelude::*;
 use tigris_iam::{Role, ScopedAccessKey};
 use tigris_types::BucketName;
 
+use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
 use crate::undo::{Undo, UndoLog, force_delete};
@@ -34,6 +35,11 @@ pub const TTL_RULE_ID: &str = "workspace-ttl";
 /// force-deleted again (and `tigris-iam` removes what it made of the key), so a failed call
 /// leaves nothing behind; what could not be removed is listed in
 /// [`Error::leftovers`](crate::Error::leftovers).
+///
+/// If step 1 fails ambiguously (a timeout, a connection lost after sending, a server error:
+/// the bucket may have been created and only the response lost), a `HeadBucket` checks for
+/// the bucket; if it is there with the settings asked for, it is force-deleted too (see
+/// [the crate docs](crate#ambiguous-failures)).
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
@@ -116,11 +122,17 @@ impl CreateWorkspace {
     /// - [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) when the bucket exists already (it
     ///   is left alone);
     /// - otherwise the failed [`Step`](crate::Step), after rollback, with
-    ///   [`leftovers`](crate::Error::leftovers) listing what could not be removed.
+    ///   [`leftovers`](crate::Error::leftovers) listing what could not be removed. A
+    ///   `CreateBucket` that failed ambiguously keeps its own error (kind and code) even when
+    ///   the probe found the bucket and removed it; a bucket that could not be checked or
+    ///   removed is a [`Leftover::Bucket`].
     ///
     /// # Cleanup
-    /// The workspace stays until [`Workspace::teardown`] (or the TTL, for its objects);
-    /// dropping the handle removes nothing.
+    /// On error, nothing this call created remains except the leftovers (and, with
+    /// credentials, an access key whose creation response was lost, which
+    /// [`tigris_iam::CreateScopedKey::send`] cannot identify). On success, the workspace stays
+    /// until [`Workspace::teardown`] (or the TTL, for its objects); dropping the handle removes
+    /// nothing.
     #[tracing::instrument(skip_all, fields(bucket = %self.bucket, snapshots = self.snapshots))]
     pub async fn send(self) -> Result<Workspace> {
         let operation = Operation::CreateWorkspace {
@@ -151,12 +163,23 @@ impl CreateWorkspace {
         }
 
         let create = self.kit.s3().create_bucket().bucket(bucket.as_str());
-        let created = if self.snapshots {
-            create.enable_snapshots().send().await
+        let request = if self.snapshots {
+            create.enable_snapshots()
         } else {
-            create.send().await
+            create.customize()
         };
-        created.map_err(|e| Error::from_s3(operation.clone(), Step::CreateBucket, e))?;
+        let makes = Makes::Bucket {
+            snapshots: self.snapshots,
+        };
+        ambiguous::create_bucket(
+            &self.kit,
+            &operation,
+            Step::CreateBucket,
+            &bucket,
+            makes,
+            request,
+        )
+        .await?;
         tracing::debug!("bucket created");
         let mut log = UndoLog::default();
         log.push(Undo::DeleteBucket(bucket.clone()));

@@ -5,7 +5,8 @@ mod common;
 use std::time::{Duration, UNIX_EPOCH};
 
 use common::Env;
-use tigris_agent_kit::{ErrorKind, Step};
+use tigris_agent_kit::{ErrorKind, Leftover, Step};
+use tigris_emulator::Fault;
 use tigris_headers::prelude::*;
 
 #[tokio::test]
@@ -170,6 +171,79 @@ async fn restoring_onto_a_taken_name_is_a_conflict_and_leaves_that_bucket_alone(
     );
     ws.teardown().await.unwrap();
     env.assert_only(&["taken"]).await;
+}
+
+#[tokio::test]
+async fn a_restore_whose_creation_response_was_lost_leaves_no_bucket() {
+    let env = Env::start().await;
+    let ws = env.kit.create_workspace("ws-l").send().await.unwrap();
+    let checkpoint = env.kit.checkpoint("ws-l").send().await.unwrap();
+    env.emu.faults().inject(
+        Fault::on("CreateBucket")
+            .with_header("x-tigris-fork-source-bucket")
+            .after_apply()
+            .status(502)
+            .code("BadGateway"),
+    );
+    let err = env
+        .kit
+        .restore("ws-l", checkpoint.version())
+        .fork_name("ws-l-restored")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateFork));
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(err.code(), Some("BadGateway"));
+    assert!(err.leftovers().is_empty(), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("; everything it created was removed"),
+        "{err}"
+    );
+    assert_eq!(env.buckets().await, ["ws-l"]);
+
+    ws.teardown().await.unwrap();
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn a_lost_restore_whose_rollback_fails_reports_the_bucket_really_there() {
+    let env = Env::start().await;
+    let ws = env.kit.create_workspace("ws-m").send().await.unwrap();
+    let checkpoint = env.kit.checkpoint("ws-m").send().await.unwrap();
+    env.emu.faults().inject(
+        Fault::on("CreateBucket")
+            .with_header("x-tigris-fork-source-bucket")
+            .after_apply(),
+    );
+    env.fail_next("DeleteBucket", 500, "InternalError");
+    let err = env
+        .kit
+        .restore("ws-m", checkpoint.version())
+        .fork_name("ws-m-restored")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.leftovers(),
+        [Leftover::Bucket {
+            bucket: "ws-m-restored".parse().unwrap()
+        }]
+    );
+    let mut buckets = env.buckets().await;
+    buckets.sort();
+    assert_eq!(buckets, ["ws-m", "ws-m-restored"], "the leftover is real");
+
+    env.s3
+        .delete_bucket()
+        .bucket("ws-m-restored")
+        .force_delete()
+        .send()
+        .await
+        .unwrap();
+    ws.teardown().await.unwrap();
+    env.assert_only(&[]).await;
 }
 
 #[tokio::test]

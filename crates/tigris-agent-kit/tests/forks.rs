@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{Env, put_with};
 use tigris_agent_kit::{ErrorKind, Leftover, Role, Step};
+use tigris_emulator::Fault;
 
 /// A base bucket with one object, and a checkpoint of it to fork from without taking a
 /// snapshot (so that the only `CreateBucket` requests are the forks').
@@ -145,6 +146,156 @@ async fn one_failed_fork_is_reported_and_the_others_are_made() {
         [version],
         "a snapshot the set did not take is left alone"
     );
+}
+
+/// Fails the fork `CreateBucket` of `bucket` after it was carried out: the fork exists, the
+/// response is lost.
+fn lose_fork_response(env: &Env, bucket: &str) {
+    env.emu.faults().inject(
+        Fault::on("CreateBucket")
+            .with_header("x-tigris-fork-source-bucket")
+            .bucket(bucket)
+            .after_apply()
+            .status(500)
+            .code("InternalError"),
+    );
+}
+
+#[tokio::test]
+async fn a_fork_whose_creation_response_was_lost_is_a_failure_and_its_bucket_is_gone() {
+    let env = Env::start().await;
+    let version = base_with_checkpoint(&env, "base").await;
+    lose_fork_response(&env, "exp-2");
+    let set = env
+        .kit
+        .create_forks("base", 4)
+        .from_snapshot(&version)
+        .prefix("exp")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(names(&set), ["exp-0", "exp-1", "exp-3"]);
+    let [failure] = set.failures() else {
+        panic!("one failure: {:?}", set.failures())
+    };
+    assert_eq!(failure.index(), 2);
+    assert_eq!(failure.error().step(), Some(Step::CreateFork));
+    assert_eq!(failure.error().code(), Some("InternalError"));
+    assert!(failure.error().leftovers().is_empty());
+    assert_eq!(
+        failure.error().to_string(),
+        "could not create fork \"exp-2\": creating the fork failed (transient failure, code \
+         InternalError); everything it created was removed"
+    );
+    assert_eq!(
+        env.emu.faults().count("CreateAccessKey"),
+        3,
+        "no key for the lost fork"
+    );
+    let mut buckets = env.buckets().await;
+    buckets.sort();
+    assert_eq!(buckets, ["base", "exp-0", "exp-1", "exp-3"]);
+
+    set.teardown().await.unwrap();
+    env.assert_only(&["base"]).await;
+}
+
+#[tokio::test]
+async fn a_lost_fork_whose_rollback_fails_is_a_leftover_and_keeps_the_snapshot() {
+    let env = Env::start().await;
+    env.base("base").await;
+    lose_fork_response(&env, "exp-0");
+    env.fail_next("DeleteBucket", 500, "InternalError");
+    let err = env
+        .kit
+        .create_forks("base", 1)
+        .prefix("exp")
+        .send()
+        .await
+        .unwrap_err();
+
+    let [failure] = err.failures() else {
+        panic!("one failure: {err}")
+    };
+    assert_eq!(failure.step(), Some(Step::CreateFork));
+    assert_eq!(failure.code(), Some("InternalError"));
+    let [snapshot] = &env.snapshots("base").await[..] else {
+        panic!("the snapshot is still there")
+    };
+    // The fork still reads through the snapshot, so the snapshot is kept too.
+    assert_eq!(
+        err.leftovers(),
+        [
+            Leftover::Bucket {
+                bucket: "exp-0".parse().unwrap()
+            },
+            Leftover::Snapshot {
+                bucket: "base".parse().unwrap(),
+                version: snapshot.parse().unwrap()
+            }
+        ]
+    );
+    let mut buckets = env.buckets().await;
+    buckets.sort();
+    assert_eq!(buckets, ["base", "exp-0"], "the leftovers are real");
+}
+
+#[tokio::test]
+async fn a_bucket_at_a_fork_name_that_is_not_that_fork_is_never_deleted_after_a_server_error() {
+    let env = Env::start().await;
+    let version = base_with_checkpoint(&env, "base").await;
+    env.base("exp-1").await;
+    env.put("exp-1", "keep.txt", "precious").await;
+    // A server error before the fork was attempted: the probe finds someone else's bucket.
+    env.emu.faults().inject(
+        Fault::on("CreateBucket")
+            .with_header("x-tigris-fork-source-bucket")
+            .bucket("exp-1"),
+    );
+    let set = env
+        .kit
+        .create_forks("base", 2)
+        .from_snapshot(&version)
+        .prefix("exp")
+        .send()
+        .await
+        .unwrap();
+
+    let [failure] = set.failures() else {
+        panic!("one failure")
+    };
+    assert_eq!(failure.index(), 1);
+    assert_eq!(failure.error().kind(), ErrorKind::Transient);
+    assert!(failure.error().leftovers().is_empty());
+    assert_eq!(env.emu.faults().count("HeadBucket"), 1, "probed");
+    assert_eq!(env.emu.faults().count("DeleteBucket"), 0);
+    set.teardown().await.unwrap();
+    env.assert_only(&["base", "exp-1"]).await;
+    assert_eq!(
+        env.get("exp-1", "keep.txt").await.as_deref(),
+        Some("precious")
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_whose_response_was_lost_stays_with_the_base() {
+    // The documented gap: the version was only in the lost response. The snapshot costs
+    // nothing while the base lives and goes with it.
+    let env = Env::start().await;
+    env.base("base").await;
+    env.emu.faults().inject(
+        Fault::on("CreateBucket")
+            .with_header("x-tigris-snapshot")
+            .after_apply(),
+    );
+    let err = env.kit.create_forks("base", 2).send().await.unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateSnapshot));
+    assert!(err.leftovers().is_empty());
+    assert_eq!(env.forks_in_flight.total(), 0, "no fork was attempted");
+    assert_eq!(env.snapshots("base").await.len(), 1);
+    env.assert_only(&["base"]).await;
 }
 
 #[tokio::test]

@@ -6,8 +6,10 @@ mod common;
 use std::error::Error as _;
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_s3::config::retry::RetryConfig;
 use common::{Env, put_with};
-use tigris_agent_kit::{ErrorKind, Leftover, Role, Step};
+use tigris_agent_kit::{AgentKit, ErrorKind, Leftover, Role, Step};
+use tigris_emulator::Fault;
 use tigris_headers::TigrisClientExt;
 
 #[tokio::test]
@@ -94,9 +96,174 @@ async fn a_failed_create_bucket_creates_nothing() {
     assert_eq!(err.code(), Some("ServiceUnavailable"));
     assert!(err.leftovers().is_empty());
     assert!(err.is_retryable());
+    assert_eq!(
+        env.emu.faults().count("HeadBucket"),
+        1,
+        "a 503 may come after the bucket was made: probed"
+    );
     assert_eq!(env.emu.faults().count("DeleteBucket"), 0, "nothing to undo");
     assert_eq!(env.emu.faults().count("CreateAccessKey"), 0);
     env.assert_only(&[]).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lost CreateBucket response: the bucket was made, the client saw an error
+
+#[tokio::test]
+async fn a_bucket_whose_creation_response_was_lost_is_deleted_again() {
+    let env = Env::start().await;
+    env.emu.faults().inject(
+        Fault::on("CreateBucket")
+            .after_apply()
+            .status(500)
+            .code("InternalError"),
+    );
+    let err = env
+        .kit
+        .create_workspace("ws-lost")
+        .ttl_days(1)
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(err.code(), Some("InternalError"), "the original cause");
+    assert!(err.leftovers().is_empty(), "{err}");
+    assert!(err.is_retryable());
+    assert_eq!(
+        err.to_string(),
+        "could not create workspace \"ws-lost\": creating the bucket failed (transient failure, \
+         code InternalError); everything it created was removed"
+    );
+    assert_eq!(env.emu.faults().count("HeadBucket"), 1);
+    assert_eq!(env.emu.faults().count("DeleteBucket"), 1);
+    assert_eq!(env.emu.faults().count("CreateAccessKey"), 0);
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn a_lost_creation_response_whose_rollback_fails_reports_the_bucket_really_there() {
+    let env = Env::start().await;
+    env.emu
+        .faults()
+        .inject(Fault::on("CreateBucket").after_apply());
+    env.fail_next("DeleteBucket", 500, "InternalError");
+    let err = env
+        .kit
+        .create_workspace("ws-stuck")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert_eq!(err.code(), Some("InternalError"));
+    assert_eq!(
+        err.leftovers(),
+        [Leftover::Bucket {
+            bucket: "ws-stuck".parse().unwrap()
+        }]
+    );
+    assert!(!err.is_retryable());
+    assert!(
+        err.to_string().ends_with("; left behind: bucket ws-stuck"),
+        "{err}"
+    );
+    env.assert_only(&["ws-stuck"]).await;
+}
+
+#[tokio::test]
+async fn a_lost_creation_response_that_cannot_be_probed_reports_the_bucket() {
+    let env = Env::start().await;
+    env.emu
+        .faults()
+        .inject(Fault::on("CreateBucket").after_apply());
+    env.fail_next("HeadBucket", 500, "InternalError");
+    let err = env
+        .kit
+        .create_workspace("ws-unknown")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert_eq!(
+        err.leftovers(),
+        [Leftover::Bucket {
+            bucket: "ws-unknown".parse().unwrap()
+        }]
+    );
+    assert_eq!(
+        env.emu.faults().count("DeleteBucket"),
+        0,
+        "not deleted unseen"
+    );
+    env.assert_only(&["ws-unknown"]).await;
+}
+
+#[tokio::test]
+async fn with_sdk_retries_a_lost_response_answered_by_a_conflict_is_still_rolled_back() {
+    let env = Env::start_with_retry(RetryConfig::standard().with_max_attempts(2), |b| b).await;
+    // The first attempt makes the bucket and loses the response; the retry is told the bucket
+    // exists.
+    env.emu
+        .faults()
+        .inject(Fault::on("CreateBucket").after_apply());
+    let err = env
+        .kit
+        .create_workspace("ws-retried")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(env.emu.faults().count("CreateBucket"), 2);
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert_eq!(err.code(), Some("BucketAlreadyOwnedByYou"));
+    assert!(err.leftovers().is_empty(), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("; everything it created was removed"),
+        "{err}"
+    );
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn a_throttled_create_bucket_is_not_probed() {
+    let env = Env::start().await;
+    env.fail_next("CreateBucket", 503, "SlowDown");
+    let err = env
+        .kit
+        .create_workspace("ws-slow")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(err.is_retryable());
+    assert_eq!(
+        env.emu.faults().count("HeadBucket"),
+        0,
+        "a throttled request was refused"
+    );
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_transient_and_leaves_nothing_to_report() {
+    let env = Env::start().await;
+    // Nothing listens on port 1 of loopback: the connection is refused, nothing was sent.
+    let sdk = env
+        .sdk
+        .to_builder()
+        .endpoint_url("http://127.0.0.1:1")
+        .build();
+    let kit = AgentKit::builder(&sdk)
+        .iam_endpoint("http://127.0.0.1:1")
+        .build()
+        .unwrap();
+    let err = kit.create_workspace("ws-nowhere").send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert!(err.leftovers().is_empty(), "{err}");
+    assert!(err.is_retryable());
 }
 
 #[tokio::test]
@@ -225,6 +392,11 @@ async fn an_existing_bucket_is_left_alone_when_the_name_is_taken() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert_eq!(
+        env.emu.faults().count("HeadBucket"),
+        0,
+        "a conflict alone is not ambiguous"
+    );
     assert_eq!(env.emu.faults().count("DeleteBucket"), 0);
     assert_eq!(
         env.get("taken", "keep.txt").await.as_deref(),
@@ -386,4 +558,40 @@ async fn debug_output_never_contains_the_secret() {
         assert!(!shown.contains(&root_secret), "{shown}");
     }
     ws.teardown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_failure_on_a_taken_name_never_deletes_the_existing_buckets_data() {
+    let env = Env::start().await;
+    // A plain bucket with data already has the name; the server then fails the create before
+    // acting (a 500 before apply). It looks like what the call would make, but it holds data.
+    env.kit
+        .s3()
+        .create_bucket()
+        .bucket("mine-already")
+        .send()
+        .await
+        .unwrap();
+    env.put("mine-already", "keep.txt", "precious").await;
+    env.emu
+        .faults()
+        .inject(Fault::on("CreateBucket").status(500).code("InternalError"));
+    let err = env
+        .kit
+        .create_workspace("mine-already")
+        .snapshots(false)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.step(), Some(Step::CreateBucket));
+    assert!(err.leftovers().is_empty(), "{err}");
+    assert_eq!(
+        env.emu.faults().count("DeleteBucket"),
+        0,
+        "a bucket with data is never deleted"
+    );
+    assert_eq!(
+        env.get("mine-already", "keep.txt").await.as_deref(),
+        Some("precious")
+    );
 }

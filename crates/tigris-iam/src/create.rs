@@ -36,6 +36,21 @@ const MAX_POLICY_NAME_LEN: usize = 128;
 /// the error's [`leftovers`](Error::leftovers) lists what could not be removed. Retries of
 /// individual requests follow the `SdkConfig`'s retry configuration.
 ///
+/// A step whose request fails *ambiguously* (a timeout, a connection broken after sending, a
+/// 5xx other than throttling: the service may have carried it out and only the response was
+/// lost) is undone as if it had succeeded:
+/// - `CreatePolicy`: the policy name is known and unique to this key, so rollback looks it up
+///   (`ListPolicies`, every page, name match at path `/`) and deletes it if it exists. An
+///   `EntityAlreadyExists` answer (a retry after a lost response) is treated the same way. If
+///   the lookup fails the policy is reported as [`Leftover::PolicyNamed`](crate::Leftover),
+///   if the delete fails as [`Leftover::Policy`](crate::Leftover);
+/// - `AttachUserPolicy`: rollback detaches first (a no-op if nothing was attached);
+/// - `CreateAccessKey`: **the one gap.** A key whose creation response was lost cannot be
+///   identified (its id is only in that response), so it is neither removed nor listed as a
+///   leftover; the error's text says that a key may have been created. With SDK retries on,
+///   the retry creates a second key and the call can even succeed, the first key unseen. No
+///   policy is attached to such a key, so it grants no access to any bucket.
+///
 /// ```no_run
 /// # async fn demo(iam: tigris_iam::TigrisIam) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::{Duration, SystemTime};
@@ -126,6 +141,19 @@ impl CreateScopedKey {
     ///   the name is missing or invalid, no bucket is given, or the expiry is not in the future;
     /// - otherwise the failed step's error ([`Error::operation`], [`Error::code`]), after
     ///   rollback, with [`Error::leftovers`] listing anything rollback could not remove.
+    ///
+    /// # Cleanup
+    /// On error, everything this call created is removed, or listed in [`Error::leftovers`]
+    /// (hand them to [`TigrisIam::clean_up`]), including a policy whose creation failed
+    /// ambiguously (see above), with one exception: when `CreateAccessKey` itself fails
+    /// ambiguously ([`Error::operation`] is
+    /// [`Operation::CreateAccessKey`](crate::Operation::CreateAccessKey)), the service may
+    /// have created a key whose id never arrived. It is not in the leftovers, since nothing
+    /// identifies it, and the error's `Display` says that a key may have been created. No
+    /// policy is attached to such a key, so it grants no access to any bucket, but it remains
+    /// until removed by other means.
+    ///
+    /// On success, the key stays until [`TigrisIam::revoke`].
     #[tracing::instrument(
         skip_all,
         fields(name = ?self.name, buckets = self.buckets.len(), role = %self.role, access_key_id)
@@ -181,20 +209,25 @@ async fn create(
     checked: &Checked,
     log: &mut UndoLog,
 ) -> Result<ScopedAccessKey> {
-    let out = iam
-        .create_access_key()
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk(Operation::CreateAccessKey, e))?;
-    let access_key = out
-        .access_key()
-        .ok_or_else(|| Error::incomplete_reply(Operation::CreateAccessKey, "access key"))?;
+    // If the reply is lost the key may exist with an id nobody knows. It is not guessed at (a key
+    // that appears in ListAccessKeys meanwhile may be another caller's); the error says so.
+    let out = iam.create_access_key().send().await.map_err(|e| {
+        let err = Error::from_sdk(Operation::CreateAccessKey, e);
+        if err.may_have_applied() {
+            err.with_unidentified_key()
+        } else {
+            err
+        }
+    })?;
+    let access_key = out.access_key().ok_or_else(|| {
+        Error::incomplete_reply(Operation::CreateAccessKey, "access key").with_unidentified_key()
+    })?;
     let access_key_id = access_key.access_key_id().to_owned();
     if access_key_id.is_empty() {
-        return Err(Error::incomplete_reply(
-            Operation::CreateAccessKey,
-            "access key id",
-        ));
+        return Err(
+            Error::incomplete_reply(Operation::CreateAccessKey, "access key id")
+                .with_unidentified_key(),
+        );
     }
     log.push(Undo::DeleteAccessKey {
         id: access_key_id.clone(),
@@ -214,7 +247,7 @@ async fn create(
         checked.role,
         checked.expires_at.as_ref().map(|(_, s)| s.clone()),
     );
-    let out = iam
+    let created = iam
         .create_policy()
         .policy_name(&policy_name)
         .policy_document(document.to_json())
@@ -224,14 +257,35 @@ async fn create(
             checked.buckets.len()
         ))
         .send()
-        .await
-        .map_err(|e| Error::from_sdk(Operation::CreatePolicy, e))?;
-    let policy_arn = out
+        .await;
+    // The name embeds the new key's id, so only this call can have made a policy by that name:
+    // when the request may have succeeded (a lost response, or `EntityAlreadyExists` from a
+    // retry of one), or succeeded without an ARN, look it up by name and delete it.
+    let delete_by_name = Undo::DeletePolicyNamed {
+        name: policy_name.clone(),
+    };
+    let out = match created {
+        Ok(out) => out,
+        Err(err) => {
+            let err = Error::from_sdk(Operation::CreatePolicy, err);
+            if err.may_have_applied() || err.code() == Some("EntityAlreadyExists") {
+                log.push(delete_by_name);
+            }
+            return Err(err);
+        }
+    };
+    let Some(policy_arn) = out
         .policy()
         .and_then(|p| p.arn())
         .filter(|arn| !arn.is_empty())
-        .ok_or_else(|| Error::incomplete_reply(Operation::CreatePolicy, "policy ARN"))?
-        .to_owned();
+        .map(str::to_owned)
+    else {
+        log.push(delete_by_name);
+        return Err(Error::incomplete_reply(
+            Operation::CreatePolicy,
+            "policy ARN",
+        ));
+    };
     log.push(Undo::DeletePolicy {
         arn: policy_arn.clone(),
     });

@@ -73,6 +73,9 @@ pub enum Operation {
     DeletePolicy,
     /// `DeleteAccessKey`.
     DeleteAccessKey,
+    /// `ListPolicies`: looking a policy up by name, to remove one whose creation may have
+    /// succeeded although the request failed.
+    ListPolicies,
 }
 
 impl Operation {
@@ -85,6 +88,7 @@ impl Operation {
             Self::DetachUserPolicy => "DetachUserPolicy",
             Self::DeletePolicy => "DeletePolicy",
             Self::DeleteAccessKey => "DeleteAccessKey",
+            Self::ListPolicies => "ListPolicies",
         }
     }
 }
@@ -113,6 +117,17 @@ pub enum Leftover {
         /// The policy ARN.
         arn: String,
     },
+    /// A policy that may exist, known only by its name (path `/`): its `CreatePolicy` failed
+    /// in a way that may have created it (a timeout, a lost response), and looking it up by
+    /// name to remove it failed too.
+    ///
+    /// The name is unique to the key it was made for (it embeds the access key id), so a
+    /// policy with this name is this call's. [`TigrisIam::clean_up`](crate::TigrisIam::clean_up)
+    /// looks it up again and deletes it if it exists.
+    PolicyNamed {
+        /// The policy name.
+        name: String,
+    },
     /// A policy that is still attached to an access key.
     Attachment {
         /// The IAM user name, which on Tigris is the access key id.
@@ -127,6 +142,7 @@ impl fmt::Display for Leftover {
         match self {
             Self::AccessKey { id } => write!(f, "access key {id}"),
             Self::Policy { arn } => write!(f, "policy {arn}"),
+            Self::PolicyNamed { name } => write!(f, "policy named {name}"),
             Self::Attachment { user, policy_arn } => {
                 write!(f, "attachment of policy {policy_arn} to {user}")
             }
@@ -169,6 +185,10 @@ struct Inner {
     code: Option<String>,
     request_id: Option<String>,
     leftovers: Vec<Leftover>,
+    /// Whether the service may have carried out the request although it failed.
+    may_have_applied: bool,
+    /// Whether an access key may have been created whose id never arrived.
+    unidentified_key: bool,
     source: Option<BoxError>,
 }
 
@@ -213,11 +233,14 @@ impl Error {
             code: None,
             request_id: None,
             leftovers: Vec::new(),
+            may_have_applied: false,
+            unidentified_key: false,
             source: None,
         }))
     }
 
-    /// The service answered 2xx but without a field this crate needs.
+    /// The service answered 2xx but without a field this crate needs: the request was carried
+    /// out.
     pub(crate) fn incomplete_reply(operation: Operation, missing: &'static str) -> Self {
         Self(Box::new(Inner {
             kind: ErrorKind::Service,
@@ -226,6 +249,8 @@ impl Error {
             code: None,
             request_id: None,
             leftovers: Vec::new(),
+            may_have_applied: true,
+            unidentified_key: false,
             source: Some(format!("the {operation} reply has no {missing}").into()),
         }))
     }
@@ -256,6 +281,20 @@ impl Error {
             SdkError::ServiceError(_) => classify_code(code.as_deref()),
             _ => ErrorKind::Service,
         };
+        // A timeout, a broken connection or a server failure may come after the service
+        // carried the request out. A throttled request was refused, a definite client-side
+        // rejection (4xx) means nothing happened, and a refused connection sent nothing.
+        let may_have_applied = match &err {
+            SdkError::DispatchFailure(failure) => {
+                kind == ErrorKind::Transient
+                    && !connection_refused(failure.as_connector_error().map(|e| e as _))
+            }
+            _ => match kind {
+                ErrorKind::Transient => !code.as_deref().is_some_and(is_throttling),
+                ErrorKind::Service => true,
+                _ => false,
+            },
+        };
         Self(Box::new(Inner {
             kind,
             context: Context::Request,
@@ -263,6 +302,8 @@ impl Error {
             code,
             request_id,
             leftovers: Vec::new(),
+            may_have_applied,
+            unidentified_key: false,
             source: Some(Box::new(err)),
         }))
     }
@@ -272,14 +313,17 @@ impl Error {
     }
 
     /// Whether the service may have carried out the request even though it failed: the
-    /// request timed out, the connection broke, or the server failed. A definite client-side
-    /// rejection (4xx) means it did not.
+    /// request timed out, the connection broke after the request was sent, or the server
+    /// failed. A definite client-side rejection (4xx), throttling, or a refused connection
+    /// means it did not.
     pub(crate) fn may_have_applied(&self) -> bool {
-        match self.0.kind {
-            ErrorKind::Transient => !matches!(self.0.code.as_deref(), Some(c) if is_throttling(c)),
-            ErrorKind::Service => true,
-            _ => false,
-        }
+        self.0.may_have_applied
+    }
+
+    /// Notes that an access key may exist whose id is unknown, so nothing could remove it.
+    pub(crate) fn with_unidentified_key(mut self) -> Self {
+        self.0.unidentified_key = true;
+        self
     }
 
     pub(crate) fn while_creating(mut self, name: &str, leftovers: Vec<Leftover>) -> Self {
@@ -303,6 +347,22 @@ impl Error {
         self.0.leftovers = leftovers;
         self
     }
+}
+
+/// Whether a connector error, or one of its causes, is a refused connection: then the request
+/// never left the client.
+fn connection_refused(connector_error: Option<&(dyn StdError + 'static)>) -> bool {
+    let mut next = connector_error;
+    while let Some(err) = next {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 fn is_throttling(code: &str) -> bool {
@@ -353,6 +413,7 @@ impl fmt::Display for Error {
             operation,
             code,
             leftovers,
+            unidentified_key,
             ..
         } = &*self.0;
         match context {
@@ -384,6 +445,12 @@ impl fmt::Display for Error {
             && *operation != Some(Operation::CreateAccessKey)
         {
             f.write_str("; everything it created was removed")?;
+        }
+        if *unidentified_key {
+            f.write_str(
+                "; an access key may have been created anyway, and its id is unknown, so it could \
+                 not be removed",
+            )?;
         }
         Ok(())
     }
@@ -483,6 +550,27 @@ mod tests {
             }
             .to_string(),
             "policy arn:p"
+        );
+        assert_eq!(
+            Leftover::PolicyNamed {
+                name: "k-policy-tid_a".to_owned()
+            }
+            .to_string(),
+            "policy named k-policy-tid_a"
+        );
+    }
+
+    #[test]
+    fn a_reply_without_an_access_key_says_one_may_exist() {
+        let err = Error::incomplete_reply(Operation::CreateAccessKey, "access key")
+            .with_unidentified_key()
+            .while_creating("k", Vec::new());
+        assert!(err.may_have_applied(), "a 2xx reply means it was done");
+        assert_eq!(
+            err.to_string(),
+            "could not create scoped access key \"k\": CreateAccessKey failed (unexpected service \
+             error); an access key may have been created anyway, and its id is unknown, so it could \
+             not be removed"
         );
     }
 }

@@ -38,6 +38,15 @@
 //! forgotten. Revoking undoes the three and is idempotent. Expiry is a `DateLessThan` condition
 //! on `aws:CurrentTime` in the policy, the only expiry Tigris documents.
 //!
+//! A request that fails *ambiguously* (a timeout, a dropped connection, a server error: it may
+//! have been carried out and only the response lost) is undone as if it had succeeded. The
+//! policy is named after the new key's id, so a policy whose creation response was lost is
+//! found again by name and deleted ([`Leftover::PolicyNamed`] if that fails); an attachment is
+//! detached. The exception is the first step: if `CreateAccessKey`'s response is lost, the key
+//! may exist but its id is unknown, so it can be neither removed nor reported as a leftover
+//! (the error's text says so). No policy is attached to such a key, so it grants no access to
+//! any bucket.
+//!
 //! The secret is a [`SecretAccessKey`]: redacted in `Debug`, no `Display`, no `Serialize`, read
 //! only through [`SecretAccessKey::expose_secret`].
 //!

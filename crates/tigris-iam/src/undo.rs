@@ -2,15 +2,34 @@
 //! reverse, tries every one, and returns what could not be undone.
 
 use aws_sdk_iam::error::DisplayErrorContext;
+use aws_sdk_iam::types::PolicyScopeType;
 
 use crate::error::{Error, Leftover, Operation};
 
 /// The inverse of one IAM step. Each is idempotent: "already gone" counts as done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Undo {
-    DeleteAccessKey { id: String },
-    DeletePolicy { arn: String },
-    DetachUserPolicy { user: String, policy_arn: String },
+    DeleteAccessKey {
+        id: String,
+    },
+    DeletePolicy {
+        arn: String,
+    },
+    /// Deletes the policy with this name at path `/`, if there is one: for a `CreatePolicy`
+    /// that may have succeeded although no ARN came back.
+    DeletePolicyNamed {
+        name: String,
+    },
+    DetachUserPolicy {
+        user: String,
+        policy_arn: String,
+    },
+}
+
+/// An inverse that failed: why, and what is still there.
+struct Failed {
+    error: Error,
+    leftover: Leftover,
 }
 
 impl Undo {
@@ -18,6 +37,7 @@ impl Undo {
         match leftover.clone() {
             Leftover::AccessKey { id } => Self::DeleteAccessKey { id },
             Leftover::Policy { arn } => Self::DeletePolicy { arn },
+            Leftover::PolicyNamed { name } => Self::DeletePolicyNamed { name },
             Leftover::Attachment { user, policy_arn } => {
                 Self::DetachUserPolicy { user, policy_arn }
             }
@@ -28,6 +48,7 @@ impl Undo {
         match self.clone() {
             Self::DeleteAccessKey { id } => Leftover::AccessKey { id },
             Self::DeletePolicy { arn } => Leftover::Policy { arn },
+            Self::DeletePolicyNamed { name } => Leftover::PolicyNamed { name },
             Self::DetachUserPolicy { user, policy_arn } => {
                 Leftover::Attachment { user, policy_arn }
             }
@@ -39,44 +60,83 @@ impl Undo {
     fn order(&self) -> u8 {
         match self {
             Self::DetachUserPolicy { .. } => 0,
-            Self::DeletePolicy { .. } => 1,
+            Self::DeletePolicy { .. } | Self::DeletePolicyNamed { .. } => 1,
             Self::DeleteAccessKey { .. } => 2,
         }
     }
 
-    async fn run(&self, iam: &aws_sdk_iam::Client) -> Result<(), Error> {
-        let result = match self {
-            Self::DeleteAccessKey { id } => iam
-                .delete_access_key()
-                .access_key_id(id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| Error::from_sdk(Operation::DeleteAccessKey, e)),
-            Self::DeletePolicy { arn } => iam
-                .delete_policy()
-                .policy_arn(arn)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| Error::from_sdk(Operation::DeletePolicy, e)),
-            Self::DetachUserPolicy { user, policy_arn } => iam
-                .detach_user_policy()
-                .user_name(user)
-                .policy_arn(policy_arn)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| Error::from_sdk(Operation::DetachUserPolicy, e)),
+    async fn run(&self, iam: &aws_sdk_iam::Client) -> Result<(), Failed> {
+        let failed = |error| Failed {
+            error,
+            leftover: self.leftover(),
         };
-        match result {
-            Err(err) if err.is_not_found() => {
-                tracing::debug!(undo = ?self, "already gone");
-                Ok(())
+        match self {
+            Self::DeleteAccessKey { id } => {
+                let sent = iam.delete_access_key().access_key_id(id).send().await;
+                gone_is_done(sent.map_err(|e| Error::from_sdk(Operation::DeleteAccessKey, e)))
+                    .map_err(failed)
             }
-            other => other,
+            Self::DeletePolicy { arn } => delete_policy(iam, arn).await.map_err(failed),
+            Self::DeletePolicyNamed { name } => {
+                let Some(arn) = find_policy(iam, name).await.map_err(failed)? else {
+                    tracing::debug!(undo = ?self, "no policy by that name: it was never created");
+                    return Ok(());
+                };
+                // The ARN is known from here on: a failed delete reports the policy by it.
+                delete_policy(iam, &arn).await.map_err(|error| Failed {
+                    error,
+                    leftover: Leftover::Policy { arn },
+                })
+            }
+            Self::DetachUserPolicy { user, policy_arn } => {
+                let sent = iam
+                    .detach_user_policy()
+                    .user_name(user)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .await;
+                gone_is_done(sent.map_err(|e| Error::from_sdk(Operation::DetachUserPolicy, e)))
+                    .map_err(failed)
+            }
         }
     }
+}
+
+/// An inverse's result, with "already gone" counted as done.
+fn gone_is_done<T>(result: Result<T, Error>) -> Result<(), Error> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if err.is_not_found() => {
+            tracing::debug!("already gone");
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn delete_policy(iam: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
+    let sent = iam.delete_policy().policy_arn(arn).send().await;
+    gone_is_done(sent.map_err(|e| Error::from_sdk(Operation::DeletePolicy, e)))
+}
+
+/// The ARN of the customer-managed policy named `name` at path `/`, following every page of
+/// `ListPolicies`.
+async fn find_policy(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<String>, Error> {
+    let mut policies = iam
+        .list_policies()
+        .scope(PolicyScopeType::Local)
+        .path_prefix("/")
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(policy) = policies.next().await {
+        let policy = policy.map_err(|e| Error::from_sdk(Operation::ListPolicies, e))?;
+        // Names are unique per account; the path is checked because the prefix `/` lists all.
+        if policy.policy_name() == Some(name) && policy.path().is_none_or(|p| p == "/") {
+            return Ok(policy.arn().map(str::to_owned));
+        }
+    }
+    Ok(None)
 }
 
 /// What unwinding could not undo: every leftover, and the error of the first failure.
@@ -127,10 +187,10 @@ impl UndoLog {
         for undo in self.0.into_iter().rev() {
             match undo.run(iam).await {
                 Ok(()) => tracing::debug!(undo = ?undo, "undone"),
-                Err(err) => {
-                    tracing::warn!(undo = ?undo, error = %DisplayErrorContext(&err), "could not undo; reporting it as a leftover");
-                    unwound.leftovers.push(undo.leftover());
-                    unwound.first_error.get_or_insert(err);
+                Err(Failed { error, leftover }) => {
+                    tracing::warn!(undo = ?undo, error = %DisplayErrorContext(&error), "could not undo; reporting it as a leftover");
+                    unwound.leftovers.push(leftover);
+                    unwound.first_error.get_or_insert(error);
                 }
             }
         }
@@ -187,6 +247,9 @@ mod tests {
                 user: "tid_a".to_owned(),
                 policy_arn: "arn:p".to_owned(),
             },
+            Leftover::PolicyNamed {
+                name: "k-policy-tid_b".to_owned(),
+            },
         ];
         let log = UndoLog::for_leftovers(&leftovers);
         let run: Vec<Leftover> = log.0.iter().rev().map(Undo::leftover).collect();
@@ -194,6 +257,7 @@ mod tests {
             run,
             [
                 leftovers[2].clone(),
+                leftovers[3].clone(),
                 leftovers[1].clone(),
                 leftovers[0].clone()
             ]

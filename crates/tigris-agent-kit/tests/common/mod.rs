@@ -46,6 +46,14 @@ impl Env {
     pub(crate) async fn start_with(
         configure: impl FnOnce(tigris_agent_kit::AgentKitBuilder) -> tigris_agent_kit::AgentKitBuilder,
     ) -> Self {
+        Self::start_with_retry(RetryConfig::disabled(), configure).await
+    }
+
+    /// With the SDK's retries configured by `retry`.
+    pub(crate) async fn start_with_retry(
+        retry: RetryConfig,
+        configure: impl FnOnce(tigris_agent_kit::AgentKitBuilder) -> tigris_agent_kit::AgentKitBuilder,
+    ) -> Self {
         let emu = Emulator::start()
             .await
             .expect("emulator starts on loopback");
@@ -60,7 +68,7 @@ impl Env {
                 None,
                 "test",
             ))
-            .retry_config(RetryConfig::disabled())
+            .retry_config(retry)
             .http_client(CountingClient {
                 inner: default_http_client(),
                 in_flight: Arc::clone(&forks_in_flight),
