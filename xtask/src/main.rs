@@ -11,7 +11,7 @@ Usage: cargo xtask <task>
 Tasks:
   test          run every test: cargo nextest (or cargo test) on the workspace, then doctests
   lint          cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo deny
-  compat        boto3 (a second, independent S3/IAM client) against the emulator binary
+  compat        boto3 and the AWS CLI (independent S3/IAM clients) against the emulator binary
   ci            test, compat and lint: what .ci/run runs
   bench         run the benchmark programs and write docs/benchmarks.md
   integration [--live] [--keep] [FILTER]
@@ -118,7 +118,8 @@ fn lint() -> Result<(), String> {
     }
 }
 
-/// Runs the boto3 compatibility script against the emulator binary, in a venv it makes.
+/// Runs the boto3 and AWS CLI compatibility script against the emulator binary, in a venv it
+/// makes.
 fn compat() -> Result<(), String> {
     let root = root();
     run(
@@ -152,6 +153,7 @@ fn compat() -> Result<(), String> {
             "--quiet",
             "--disable-pip-version-check",
             "boto3>=1.34",
+            "awscli>=1.32",
         ],
         &[],
     )?;
@@ -159,7 +161,7 @@ fn compat() -> Result<(), String> {
     run(
         &python,
         &[
-            "tests/compat/boto3_compat.py",
+            "tests/compat/python_clients.py",
             emulator.to_str().ok_or("non-UTF-8 path")?,
         ],
         &[],

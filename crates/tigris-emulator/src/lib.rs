@@ -265,3 +265,28 @@ impl Drop for Emulator {
         self.stop.send(true).ok();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let builder = Emulator::builder().credentials("root-id", "root-secret-value");
+        let mut keys = state::Keys::default();
+        keys.insert("tid_X".into(), "tsec_hidden".into());
+        for shown in [
+            format!("{builder:?}"),
+            format!("{builder:#?}"),
+            format!("{:?}", builder.credentials),
+            format!("{keys:?}"),
+            format!("{keys:#?}"),
+        ] {
+            assert!(
+                !shown.contains("root-secret-value") && !shown.contains("tsec_hidden"),
+                "{shown}"
+            );
+        }
+        assert!(format!("{builder:?}").contains("root-id"));
+    }
+}

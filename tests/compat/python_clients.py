@@ -1,6 +1,6 @@
-"""boto3 against the tigris-emulator binary: a second, independent SigV4 signer and S3/IAM client.
+"""boto3 and the AWS CLI against the tigris-emulator binary: independent SigV4 signers and S3/IAM clients.
 
-Usage: python boto3_compat.py PATH-TO-tigris-emulator
+Usage: python python_clients.py PATH-TO-tigris-emulator
 Prints one line per check and a closing 'N passed, N failed' line; exits non-zero on failure.
 """
 
@@ -160,6 +160,38 @@ def main(binary):
         default_s3.put_object(Bucket="compat", Key="checksummed", Body=b"x" * 10)
         assert s3.get_object(Bucket="compat", Key="checksummed")["Body"].read() == b"x" * 10
 
+    @check("the AWS CLI: make a bucket, copy a file in and out, list, remove")
+    def _():
+        import os
+        import shutil
+        import tempfile
+        aws = shutil.which("aws", path=os.path.dirname(sys.executable))
+        assert aws, "the AWS CLI is not installed in the venv"
+        tmp = tempfile.mkdtemp()
+        config = os.path.join(tmp, "config")
+        with open(config, "w") as f:
+            f.write("[default]\nregion = auto\ns3 =\n    addressing_style = path\n")
+        env = dict(os.environ, AWS_CONFIG_FILE=config, AWS_SHARED_CREDENTIALS_FILE=os.path.join(tmp, "none"),
+                   AWS_ACCESS_KEY_ID=ROOT_KEY, AWS_SECRET_ACCESS_KEY=ROOT_SECRET, AWS_ENDPOINT_URL=endpoint,
+                   AWS_REQUEST_CHECKSUM_CALCULATION="when_required")
+        source = os.path.join(tmp, "hello.txt")
+        with open(source, "w") as f:
+            f.write("hello from the cli")
+
+        def cli(*args):
+            out = subprocess.run([aws, *args], env=env, capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, f"aws {' '.join(args)}: {out.stderr}"
+            return out.stdout
+
+        cli("s3", "mb", "s3://cli-bucket")
+        cli("s3", "cp", source, "s3://cli-bucket/dir/hello.txt")
+        assert "dir/hello.txt" in cli("s3", "ls", "--recursive", "s3://cli-bucket")
+        back = os.path.join(tmp, "back.txt")
+        cli("s3", "cp", "s3://cli-bucket/dir/hello.txt", back)
+        assert open(back).read() == "hello from the cli"
+        cli("s3", "rb", "--force", "s3://cli-bucket")
+        shutil.rmtree(tmp)
+
     passed = failed = 0
     try:
         for name, fn in checks:
@@ -173,7 +205,7 @@ def main(binary):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    print(f"boto3: {passed} passed, {failed} failed")
+    print(f"compat: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
