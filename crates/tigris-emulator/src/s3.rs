@@ -148,17 +148,10 @@ fn hv(s: &str) -> S3Result<HeaderValue> {
     HeaderValue::from_str(s).map_err(|_| s3_error!(InternalError, "unrepresentable header value"))
 }
 
-/// Percent-encodes like S3 does for `encoding-type=url`: all but unreserved characters and `/`.
+/// Percent-encodes like S3 does for `encoding-type=url`: all but unreserved characters and `/`
+/// (the same encoding SigV4 uses for paths).
 pub(crate) fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::sigv4::uri_encode(s, true)
 }
 
 fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
