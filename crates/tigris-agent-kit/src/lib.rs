@@ -58,6 +58,8 @@
 //! - Coordination: [`AgentKit::set_notifications`] / [`AgentKit::clear_notifications`] with
 //!   a [`NotificationConfig`], and the receiving side re-exported from [`tigris_notify`]:
 //!   [`WebhookPayload`], [`ObjectEvent`], [`EventName`], [`WebhookAuth`].
+//!   `examples/coordination.rs` runs two agents on forks and a coordinator receiving their
+//!   events as a typed stream (`cargo run -p tigris-agent-kit --example coordination`).
 //! - [`error`]: [`Error`], [`ErrorKind`], [`Step`], [`Leftover`].
 //! - Re-exported names: [`BucketName`], [`SnapshotVersion`], [`SnapshotName`], [`Role`],
 //!   [`ScopedAccessKey`].
