@@ -254,6 +254,8 @@ fn integration(args: &[String]) -> Result<(), String> {
 
 fn bench() -> Result<(), String> {
     let out = root().join("docs/benchmarks.md");
+    let path = out.to_str().ok_or("non-UTF-8 path")?;
+    // The emulator's program writes the report; the agent kit's appends its section.
     run(
         &cargo(),
         &[
@@ -264,10 +266,35 @@ fn bench() -> Result<(), String> {
             "--example",
             "bench",
             "--",
-            out.to_str().ok_or("non-UTF-8 path")?,
+            path,
         ],
         &[],
-    )
+    )?;
+    eprintln!("$ cargo run --release -p tigris-agent-kit --example bench_forks >> {path}");
+    let kit = Command::new(cargo())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "tigris-agent-kit",
+            "--example",
+            "bench_forks",
+        ])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot run the agent kit benchmark: {e}"))?;
+    if !kit.status.success() {
+        return Err(format!(
+            "the agent kit benchmark failed: {}",
+            String::from_utf8_lossy(&kit.stderr)
+        ));
+    }
+    let mut report =
+        std::fs::read_to_string(&out).map_err(|e| format!("cannot read {path}: {e}"))?;
+    report.push('\n');
+    report.push_str(&String::from_utf8_lossy(&kit.stdout));
+    std::fs::write(&out, report).map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 fn main() -> ExitCode {
