@@ -7,7 +7,6 @@
 //! the first attempt made (`BucketAlreadyOwnedByYou`). So every attempt is watched, not only
 //! the last.
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -22,6 +21,7 @@ use tigris_headers::bucket_info::BucketInfo;
 use tigris_headers::create_bucket::CreateBucketOperation;
 use tigris_headers::prelude::*;
 use tigris_types::BucketName;
+use tigris_types::failure::{answer_may_have_applied, is_connection_refused};
 
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
@@ -210,43 +210,11 @@ impl Intercept for AttemptWatch {
     }
 }
 
-/// Whether a request the service answered with `status` (and error `code`) may have been
-/// carried out: yes for a server failure, no for a rejection (4xx) or throttling (a throttled
-/// request is refused, even with a 503), yes for a success status the SDK could not read.
-fn answer_may_have_applied(status: u16, code: Option<&str>) -> bool {
-    let throttled = code.is_some_and(|c| {
-        matches!(
-            c,
-            "SlowDown"
-                | "Throttling"
-                | "ThrottlingException"
-                | "TooManyRequests"
-                | "RequestLimitExceeded"
-        )
-    });
-    !(400..500).contains(&status) && !throttled
-}
-
 /// Whether a request that failed in the HTTP client may have reached the service: I/O errors,
 /// timeouts and transient failures may come after it was sent; a refused connection sent
 /// nothing, and other client failures (no credentials, a bad request) happen before sending.
 fn connector_may_have_applied(err: &ConnectorError) -> bool {
-    (err.is_io() || err.is_timeout() || err.as_other().is_some()) && !connection_refused(err)
-}
-
-/// Whether `err`, or one of its causes, is a refused connection.
-fn connection_refused(err: &(dyn StdError + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(err) = next {
-        if err
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
-        {
-            return true;
-        }
-        next = err.source();
-    }
-    false
+    (err.is_io() || err.is_timeout() || err.as_other().is_some()) && !is_connection_refused(err)
 }
 
 #[cfg(test)]

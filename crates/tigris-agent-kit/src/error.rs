@@ -26,6 +26,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tigris_headers::SnapshotVersion;
 use tigris_types::BucketName;
+use tigris_types::failure::is_throttling_code;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -531,14 +532,8 @@ fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             | "BucketHasForks"
             | "OperationAborted",
         ) => ErrorKind::Conflict,
-        Some(
-            "SlowDown"
-            | "Throttling"
-            | "ThrottlingException"
-            | "RequestTimeout"
-            | "InternalError"
-            | "ServiceUnavailable",
-        ) => ErrorKind::Transient,
+        Some("RequestTimeout" | "InternalError" | "ServiceUnavailable") => ErrorKind::Transient,
+        Some(c) if is_throttling_code(c) => ErrorKind::Transient,
         Some("InvalidArgument" | "InvalidRequest" | "MalformedXML" | "InvalidBucketName") => {
             ErrorKind::InvalidInput
         }

@@ -19,6 +19,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use crate::names::{InvalidBucketName, InvalidName, NameKind};
+use tigris_types::failure::is_throttling_code;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -225,14 +226,8 @@ fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             | "BucketAlreadyOwnedByYou"
             | "OperationAborted",
         ) => ErrorKind::Conflict,
-        Some(
-            "SlowDown"
-            | "Throttling"
-            | "ThrottlingException"
-            | "RequestTimeout"
-            | "InternalError"
-            | "ServiceUnavailable",
-        ) => ErrorKind::Transient,
+        Some("RequestTimeout" | "InternalError" | "ServiceUnavailable") => ErrorKind::Transient,
+        Some(c) if is_throttling_code(c) => ErrorKind::Transient,
         _ => match status {
             Some(404) => ErrorKind::NotFound,
             Some(401 | 403) => ErrorKind::AccessDenied,

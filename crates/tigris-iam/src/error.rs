@@ -6,6 +6,7 @@ use std::fmt;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::operation::RequestId;
 use aws_smithy_types::retry::ErrorKind as RetryKind;
+use tigris_types::failure::{is_connection_refused, is_throttling_code};
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -287,10 +288,12 @@ impl Error {
         let may_have_applied = match &err {
             SdkError::DispatchFailure(failure) => {
                 kind == ErrorKind::Transient
-                    && !connection_refused(failure.as_connector_error().map(|e| e as _))
+                    && !failure
+                        .as_connector_error()
+                        .is_some_and(|e| is_connection_refused(e))
             }
             _ => match kind {
-                ErrorKind::Transient => !code.as_deref().is_some_and(is_throttling),
+                ErrorKind::Transient => !code.as_deref().is_some_and(is_throttling_code),
                 ErrorKind::Service => true,
                 _ => false,
             },
@@ -349,33 +352,6 @@ impl Error {
     }
 }
 
-/// Whether a connector error, or one of its causes, is a refused connection: then the request
-/// never left the client.
-fn connection_refused(connector_error: Option<&(dyn StdError + 'static)>) -> bool {
-    let mut next = connector_error;
-    while let Some(err) = next {
-        if err
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
-        {
-            return true;
-        }
-        next = err.source();
-    }
-    false
-}
-
-fn is_throttling(code: &str) -> bool {
-    matches!(
-        code,
-        "Throttling"
-            | "ThrottlingException"
-            | "RequestLimitExceeded"
-            | "TooManyRequestsException"
-            | "SlowDown"
-    )
-}
-
 fn classify_code(code: Option<&str>) -> ErrorKind {
     match code {
         Some("NoSuchEntity" | "NoSuchEntityException") => ErrorKind::NotFound,
@@ -400,7 +376,7 @@ fn classify_code(code: Option<&str>) -> ErrorKind {
             "ServiceFailure" | "ServiceUnavailable" | "InternalFailure" | "InternalError"
             | "RequestTimeout",
         ) => ErrorKind::Transient,
-        Some(c) if is_throttling(c) => ErrorKind::Transient,
+        Some(c) if is_throttling_code(c) => ErrorKind::Transient,
         _ => ErrorKind::Service,
     }
 }

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod failure;
+
 use std::fmt;
 use std::str::FromStr;
 
