@@ -107,7 +107,7 @@ pub(crate) fn authorize(
             now,
             source_ip: peer.map(|p| p.ip()),
         };
-        if !policy::allowed(&policies, &ctx) {
+        if !policy::allowed(policies.iter().map(|p| &**p), &ctx) {
             return Err(s3_error!(
                 AccessDenied,
                 "Access Denied: {action} on {resource} is not allowed for this key"

@@ -33,7 +33,7 @@ pub(crate) struct Policy {
     path: String,
     description: Option<String>,
     created: SystemTime,
-    pub(crate) document: PolicyDocument,
+    pub(crate) document: Arc<PolicyDocument>,
 }
 
 /// Keys made through IAM, policies, and which key has which policies attached.
@@ -46,13 +46,14 @@ pub(crate) struct Iam {
 }
 
 impl Iam {
-    /// The documents of the policies attached to `user`.
-    pub(crate) fn policies_of(&self, user: &str) -> Vec<PolicyDocument> {
+    /// The documents of the policies attached to `user` (shared, not copied: this runs on every
+    /// request signed with a scoped key).
+    pub(crate) fn policies_of(&self, user: &str) -> Vec<Arc<PolicyDocument>> {
         self.attachments
             .get(user)
             .into_iter()
             .flatten()
-            .filter_map(|arn| self.policies.get(arn).map(|p| p.document.clone()))
+            .filter_map(|arn| self.policies.get(arn).map(|p| Arc::clone(&p.document)))
             .collect()
     }
 
@@ -309,7 +310,7 @@ fn run(
                 path,
                 description: p.get("Description").cloned(),
                 created: SystemTime::now(),
-                document,
+                document: Arc::new(document),
             };
             let xml = policy_xml(&iam, &arn, &policy);
             iam.policies.insert(arn, policy);

@@ -186,6 +186,32 @@ fn metadata_map(v: &[(String, String)]) -> Option<s3s::dto::Metadata> {
     (!v.is_empty()).then(|| v.iter().cloned().collect())
 }
 
+/// How a listing writes keys back: as stored, or percent-encoded for `encoding-type=url`.
+#[derive(Debug, Clone, Copy)]
+struct KeyEncoding {
+    url: bool,
+}
+
+impl KeyEncoding {
+    fn of(encoding_type: Option<&s3s::dto::EncodingType>) -> Self {
+        Self {
+            url: encoding_type.is_some_and(|e| e.as_str() == "url"),
+        }
+    }
+
+    fn apply(self, s: &str) -> String {
+        if self.url {
+            url_encode(s)
+        } else {
+            s.to_owned()
+        }
+    }
+
+    fn apply_opt(self, s: Option<&str>) -> Option<String> {
+        s.map(|v| self.apply(v))
+    }
+}
+
 /// Keys listed and the marker to continue from, shared by ListObjects and ListObjectsV2.
 struct Page {
     contents: Vec<DtoObject>,
@@ -200,17 +226,16 @@ impl Backend {
         bucket: &str,
         headers: &HeaderMap,
         q: &ListQuery<'_>,
-        url: bool,
+        enc: KeyEncoding,
     ) -> S3Result<Page> {
         let version = read_version(headers)?;
         let query = ListQuery { version, ..*q };
         let listing = self.shared.store().list(bucket, &query)?;
-        let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
         let contents = listing
             .objects
             .iter()
             .map(|(k, o)| DtoObject {
-                key: Some(enc(k)),
+                key: Some(enc.apply(k)),
                 size: Some(o.size() as i64),
                 e_tag: Some(ETag::Strong(o.etag.clone())),
                 last_modified: Some(timestamp(o.last_modified)),
@@ -221,7 +246,7 @@ impl Backend {
             .common_prefixes
             .iter()
             .map(|p| CommonPrefix {
-                prefix: Some(enc(p)),
+                prefix: Some(enc.apply(p)),
             })
             .collect();
         Ok(Page {
@@ -486,22 +511,18 @@ impl S3 for Backend {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let input = req.input;
-        let existed = self
+        // S3 answers 204 for a missing key too, but the bucket must exist.
+        if self
             .shared
             .store()
-            .get(&input.bucket, &input.key, LIVE)
-            .is_ok();
-        if existed {
-            self.shared.store().write(&input.bucket, &input.key, None)?;
+            .delete_if_present(&input.bucket, &input.key)?
+        {
             self.emit(
                 &input.bucket,
                 &input.key,
                 crate::notify::EventName::Delete,
                 None,
             );
-        } else {
-            // S3 answers 204 for a missing key, but the bucket must exist.
-            self.shared.store().bucket(&input.bucket)?;
         }
         Ok(S3Response::with_status(
             DeleteObjectOutput::default(),
@@ -518,13 +539,11 @@ impl S3 for Backend {
         let quiet = input.delete.quiet.unwrap_or(false);
         let mut deleted = Vec::new();
         for id in input.delete.objects {
-            let existed = self
+            if self
                 .shared
                 .store()
-                .get(&input.bucket, &id.key, LIVE)
-                .is_ok();
-            if existed {
-                self.shared.store().write(&input.bucket, &id.key, None)?;
+                .delete_if_present(&input.bucket, &id.key)?
+            {
                 self.emit(
                     &input.bucket,
                     &id.key,
@@ -625,10 +644,7 @@ impl S3 for Backend {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = &req.input;
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == "url");
+        let enc = KeyEncoding::of(input.encoding_type.as_ref());
         let prefix = input.prefix.as_deref().unwrap_or("");
         let query = ListQuery {
             prefix,
@@ -637,21 +653,14 @@ impl S3 for Backend {
             max_keys: max_keys(input.max_keys),
             version: LIVE,
         };
-        let page = self.page(&input.bucket, &req.headers, &query, url)?;
+        let page = self.page(&input.bucket, &req.headers, &query, enc)?;
         // S3 returns NextMarker only when a delimiter is used; clients use the last key otherwise.
-        let next_marker = page
-            .next
-            .filter(|_| input.delimiter.is_some())
-            .map(|m| if url { url_encode(&m) } else { m });
-        let enc = |s: &Option<String>| {
-            s.as_ref()
-                .map(|v| if url { url_encode(v) } else { v.clone() })
-        };
+        let next_marker = enc.apply_opt(page.next.as_deref().filter(|_| input.delimiter.is_some()));
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket.clone()),
-            prefix: Some(enc(&input.prefix).unwrap_or_default()),
-            marker: enc(&input.marker),
-            delimiter: enc(&input.delimiter),
+            prefix: Some(enc.apply(prefix)),
+            marker: enc.apply_opt(input.marker.as_deref()),
+            delimiter: enc.apply_opt(input.delimiter.as_deref()),
             max_keys: Some(query.max_keys as i32),
             is_truncated: Some(page.truncated),
             next_marker,
@@ -667,10 +676,7 @@ impl S3 for Backend {
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = &req.input;
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == "url");
+        let enc = KeyEncoding::of(input.encoding_type.as_ref());
         let token = input
             .continuation_token
             .as_deref()
@@ -698,17 +704,13 @@ impl S3 for Backend {
             max_keys: max_keys(input.max_keys),
             version: LIVE,
         };
-        let page = self.page(&input.bucket, &req.headers, &query, url)?;
-        let enc = |s: &Option<String>| {
-            s.as_ref()
-                .map(|v| if url { url_encode(v) } else { v.clone() })
-        };
+        let page = self.page(&input.bucket, &req.headers, &query, enc)?;
         let key_count = (page.contents.len() + page.prefixes.len()) as i32;
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket.clone()),
-            prefix: Some(enc(&input.prefix).unwrap_or_default()),
-            delimiter: enc(&input.delimiter),
-            start_after: enc(&input.start_after),
+            prefix: Some(enc.apply(prefix)),
+            delimiter: enc.apply_opt(input.delimiter.as_deref()),
+            start_after: enc.apply_opt(input.start_after.as_deref()),
             max_keys: Some(query.max_keys as i32),
             key_count: Some(key_count),
             is_truncated: Some(page.truncated),

@@ -415,6 +415,21 @@ impl Store {
         Ok(version)
     }
 
+    /// Deletes `key` from `bucket` if it is there now; returns whether it was. Check and write
+    /// happen under the one lock, so two deletes of a key report one deletion.
+    pub(crate) fn delete_if_present(
+        &mut self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        let id = self.bucket_id(bucket)?;
+        if self.resolve(id, key, LIVE).is_none() {
+            return Ok(false);
+        }
+        self.write(bucket, key, None)?;
+        Ok(true)
+    }
+
     /// Lists `bucket` as of `query.version`, S3 style (prefix, delimiter, marker, page size).
     pub(crate) fn list(&self, bucket: &str, query: &ListQuery<'_>) -> Result<Listing, StoreError> {
         let id = self.bucket_id(bucket)?;
