@@ -12,7 +12,7 @@ use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 use tigris_emulator::Emulator;
 use tigris_headers::config::{TigrisConfig, s3_client};
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 /// Set to `1` to run against live Tigris.
 pub const LIVE_VAR: &str = "TIGRIS_IT_LIVE";

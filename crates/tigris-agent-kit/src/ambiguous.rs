@@ -20,8 +20,8 @@ use tigris_headers::SnapshotVersion;
 use tigris_headers::bucket_info::BucketInfo;
 use tigris_headers::create_bucket::CreateBucketOperation;
 use tigris_headers::prelude::*;
-use tigris_types::BucketName;
-use tigris_types::failure::{answer_may_have_applied, is_connection_refused};
+use tigris_core::BucketName;
+use tigris_core::failure::{answer_may_have_applied, is_connection_refused};
 
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tigris_headers::prelude::*;
 use tigris_headers::{SnapshotName, SnapshotVersion};
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Operation, Result, Step};

@@ -25,8 +25,8 @@ use std::fmt;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tigris_headers::SnapshotVersion;
-use tigris_types::BucketName;
-use tigris_types::failure::is_throttling_code;
+use tigris_core::BucketName;
+use tigris_core::failure::is_throttling_code;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 

@@ -9,7 +9,7 @@ use futures::stream::{self, StreamExt};
 use tigris_headers::SnapshotVersion;
 use tigris_headers::prelude::*;
 use tigris_iam::{Role, ScopedAccessKey};
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 use tracing::Instrument;
 
 use crate::ambiguous::{self, Makes};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_types::SdkConfig;
 use tigris_iam::TigrisIam;
 use tigris_notify::{NotificationConfig, Notifications, SignedTransport};
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 use crate::checkpoint::{CreateCheckpoint, ListCheckpoints, Restore};
 use crate::error::{Error, Operation, Result, Step};

@@ -142,7 +142,7 @@ pub use tigris_notify::{
     EventName, EventObject, NotificationConfig, NotificationConfigBuilder, ObjectEvent,
     WebhookAuth, WebhookPassword, WebhookPayload, WebhookToken,
 };
-pub use tigris_types::BucketName;
+pub use tigris_core::BucketName;
 
 /// Compiles the README's example as a doctest.
 #[doc = include_str!("../README.md")]

@@ -8,7 +8,7 @@
 use aws_sdk_s3::error::DisplayErrorContext;
 use tigris_headers::SnapshotVersion;
 use tigris_headers::prelude::*;
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 use crate::error::{Error, Leftover, Operation, Step};
 use crate::kit::AgentKit;

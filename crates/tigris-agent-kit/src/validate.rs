@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 use crate::error::{Error, Operation, Result};
 

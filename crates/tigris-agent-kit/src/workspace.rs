@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{
 };
 use tigris_headers::prelude::*;
 use tigris_iam::{Role, ScopedAccessKey};
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};

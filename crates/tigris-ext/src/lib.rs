@@ -13,7 +13,7 @@
 
 /// The `aws-sdk-s3` this release was built against, for callers who want to stay in lockstep.
 pub use aws_sdk_s3;
-pub use tigris_types::{BucketName, InvalidBucketName};
+pub use tigris_core::{BucketName, InvalidBucketName};
 
 #[cfg(feature = "headers")]
 pub mod config;

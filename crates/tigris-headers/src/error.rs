@@ -19,7 +19,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use crate::names::{InvalidBucketName, InvalidName, NameKind};
-use tigris_types::failure::is_throttling_code;
+use tigris_core::failure::is_throttling_code;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 

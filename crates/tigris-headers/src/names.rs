@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
-pub use tigris_types::{BucketName, InvalidBucketName};
+pub use tigris_core::{BucketName, InvalidBucketName};
 
 /// Which kind of name an [`InvalidName`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

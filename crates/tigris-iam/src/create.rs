@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

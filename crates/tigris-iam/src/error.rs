@@ -6,7 +6,7 @@ use std::fmt;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::operation::RequestId;
 use aws_smithy_types::retry::ErrorKind as RetryKind;
-use tigris_types::failure::{is_connection_refused, is_throttling_code};
+use tigris_core::failure::{is_connection_refused, is_throttling_code};
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 

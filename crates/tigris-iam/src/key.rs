@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 use zeroize::Zeroizing;
 
 use crate::Role;

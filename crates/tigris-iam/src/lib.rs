@@ -59,7 +59,7 @@
 //!   `s3:GetBucketLocation`).
 //! - [`Error`], [`ErrorKind`], [`Operation`], [`Leftover`]: one error type for every call.
 //!
-//! Bucket names are [`tigris_types::BucketName`]s, validated before any request.
+//! Bucket names are [`tigris_core::BucketName`]s, validated before any request.
 
 mod client;
 mod create;
@@ -73,7 +73,7 @@ pub use create::{CreateScopedKey, MAX_KEY_NAME_LEN};
 pub use error::{Error, ErrorKind, Leftover, Operation, Result};
 pub use key::{ScopedAccessKey, SecretAccessKey};
 pub use policy::{Role, UnknownRole};
-pub use tigris_types::BucketName;
+pub use tigris_core::BucketName;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 /// What a scoped key may do in its buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

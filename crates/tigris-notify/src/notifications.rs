@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 use crate::error::{Error, Result};
 use crate::secret::{WebhookPassword, WebhookToken};

@@ -28,7 +28,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::service_error;

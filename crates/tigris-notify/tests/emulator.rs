@@ -17,7 +17,7 @@ use tigris_notify::{
     ErrorKind, EventName, NotificationConfig, Notifications, ObjectEvent, RetryPolicy,
     SignedTransport, TigrisRequest, WebhookAuth, WebhookPayload,
 };
-use tigris_types::BucketName;
+use tigris_core::BucketName;
 use tokio::sync::mpsc;
 
 struct Fixture {

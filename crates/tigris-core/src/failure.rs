@@ -7,7 +7,7 @@ use std::error::Error as StdError;
 /// A throttled request was refused: retry it later, it did nothing.
 ///
 /// ```
-/// use tigris_types::failure::is_throttling_code;
+/// use tigris_core::failure::is_throttling_code;
 /// assert!(is_throttling_code("SlowDown"));
 /// assert!(!is_throttling_code("InternalError"));
 /// ```
@@ -28,7 +28,7 @@ pub fn is_throttling_code(code: &str) -> bool {
 /// (4xx) or a throttled request (even when throttling comes as a 503).
 ///
 /// ```
-/// use tigris_types::failure::answer_may_have_applied;
+/// use tigris_core::failure::answer_may_have_applied;
 /// assert!(answer_may_have_applied(500, Some("InternalError")));
 /// assert!(!answer_may_have_applied(503, Some("SlowDown")));
 /// assert!(!answer_may_have_applied(409, Some("BucketAlreadyOwnedByYou")));
@@ -41,7 +41,7 @@ pub fn answer_may_have_applied(status: u16, code: Option<&str>) -> bool {
 /// the client.
 ///
 /// ```
-/// use tigris_types::failure::is_connection_refused;
+/// use tigris_core::failure::is_connection_refused;
 /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
 /// assert!(is_connection_refused(&refused));
 /// ```

@@ -11,7 +11,7 @@ use std::str::FromStr;
 /// digit; no `..`; not prefixed `xn--` nor suffixed `-s3alias`; not an IPv4 address.
 ///
 /// ```
-/// use tigris_types::BucketName;
+/// use tigris_core::BucketName;
 /// assert!(BucketName::new("my-bucket.v2").is_ok());
 /// let err = BucketName::new("ab").unwrap_err();
 /// assert_eq!(err.to_string(), "invalid bucket name \"ab\": it must be 3 to 63 characters long");
