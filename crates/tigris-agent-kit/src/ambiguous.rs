@@ -14,14 +14,14 @@ use aws_sdk_s3::config::interceptors::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_s3::error::{BoxError, ConnectorError, DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use tigris_headers::SnapshotVersion;
 use tigris_headers::bucket_info::BucketInfo;
 use tigris_headers::create_bucket::CreateBucketOperation;
 use tigris_headers::prelude::*;
 use tigris_core::BucketName;
-use tigris_core::failure::{answer_may_have_applied, is_connection_refused};
+use tigris_core::error::{answer_may_have_applied, connector_may_have_applied};
 
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
@@ -210,16 +210,10 @@ impl Intercept for AttemptWatch {
     }
 }
 
-/// Whether a request that failed in the HTTP client may have reached the service: I/O errors,
-/// timeouts and transient failures may come after it was sent; a refused connection sent
-/// nothing, and other client failures (no credentials, a bad request) happen before sending.
-fn connector_may_have_applied(err: &ConnectorError) -> bool {
-    (err.is_io() || err.is_timeout() || err.as_other().is_some()) && !is_connection_refused(err)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_s3::error::ConnectorError;
 
     #[test]
     fn server_failures_may_have_applied_but_rejections_and_throttling_did_not() {

@@ -26,56 +26,14 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tigris_headers::SnapshotVersion;
 use tigris_core::BucketName;
-use tigris_core::failure::is_throttling_code;
+use tigris_core::error::Classified;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, for callers that branch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The input was rejected before any request was sent (or, rarely, by the service as
-    /// malformed).
-    InvalidInput,
-    /// The bucket, snapshot or key does not exist.
-    NotFound,
-    /// The credentials were rejected or may not do this.
-    AccessDenied,
-    /// The request conflicts with the current state: the bucket name is taken, the bucket still
-    /// has forks, ...
-    Conflict,
-    /// Throttled, timed out, a server-side failure, or the service was never reached: trying
-    /// again may succeed.
-    Transient,
-    /// The kit could not be set up or could not sign requests (no credentials, a bad endpoint).
-    Configuration,
-    /// The service refused for another reason, or answered with something unexpected; see
-    /// [`Error::code`] and the [`source`](StdError::source).
-    Service,
-}
-
-impl ErrorKind {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::InvalidInput => "invalid input",
-            Self::NotFound => "not found",
-            Self::AccessDenied => "access denied",
-            Self::Conflict => "conflict",
-            Self::Transient => "transient failure",
-            Self::Configuration => "configuration problem",
-            Self::Service => "service error",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.describe())
-    }
-}
+pub use tigris_core::ErrorKind;
 
 /// The step of a workflow that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -349,7 +307,7 @@ impl Error {
 
     /// The service answered successfully but with something the kit cannot use.
     pub(crate) fn unexpected(operation: Operation, step: Step, reason: &'static str) -> Self {
-        let mut err = Self::new(ErrorKind::Service, operation);
+        let mut err = Self::new(ErrorKind::UnexpectedResponse, operation);
         err.0.step = Some(step);
         err.0.reason = Some(reason.into());
         err
@@ -369,14 +327,9 @@ impl Error {
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        let code = err.code().map(str::to_owned);
-        let status = err.raw_response().map(|r| r.status().as_u16());
-        let kind = match &err {
-            SdkError::ConstructionFailure(_) => ErrorKind::Configuration,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorKind::Transient,
-            SdkError::ResponseError(_) => ErrorKind::Service,
-            _ => classify(code.as_deref(), status),
-        };
+        let mut classified = Classified::from_sdk(&err);
+        let kind = classified.kind();
+        let code = classified.take_code();
         let mut out = Self::new(kind, operation);
         out.0.step = Some(step);
         out.0.code = code;
@@ -389,16 +342,7 @@ impl Error {
         step: Step,
         err: tigris_headers::Error,
     ) -> Self {
-        use tigris_headers::ErrorKind as K;
-        let kind = match err.kind() {
-            K::InvalidInput => ErrorKind::InvalidInput,
-            K::NotFound => ErrorKind::NotFound,
-            K::AccessDenied => ErrorKind::AccessDenied,
-            K::Conflict => ErrorKind::Conflict,
-            K::Transient => ErrorKind::Transient,
-            _ => ErrorKind::Service,
-        };
-        let mut out = Self::new(kind, operation);
+        let mut out = Self::new(err.kind(), operation);
         out.0.step = Some(step);
         out.0.code = err.code().map(str::to_owned);
         out.with_source(err)
@@ -406,17 +350,7 @@ impl Error {
 
     /// A failed `tigris-iam` call; its leftovers become this error's.
     pub(crate) fn from_iam(operation: Operation, step: Step, err: tigris_iam::Error) -> Self {
-        use tigris_iam::ErrorKind as K;
-        let kind = match err.kind() {
-            K::InvalidInput => ErrorKind::InvalidInput,
-            K::NotFound => ErrorKind::NotFound,
-            K::AccessDenied => ErrorKind::AccessDenied,
-            K::Conflict => ErrorKind::Conflict,
-            K::Transient => ErrorKind::Transient,
-            K::Configuration => ErrorKind::Configuration,
-            _ => ErrorKind::Service,
-        };
-        let mut out = Self::new(kind, operation);
+        let mut out = Self::new(err.kind(), operation);
         out.0.step = Some(step);
         out.0.code = err.code().map(str::to_owned);
         out.0.leftovers = err.leftovers().iter().cloned().map(Leftover::Iam).collect();
@@ -429,20 +363,9 @@ impl Error {
         step: Option<Step>,
         err: tigris_notify::Error,
     ) -> Self {
-        use tigris_notify::ErrorKind as K;
-        let (kind, code) = match err.kind() {
-            K::InvalidInput => (ErrorKind::InvalidInput, None),
-            K::Credentials => (ErrorKind::Configuration, None),
-            K::Transport | K::Timeout => (ErrorKind::Transient, None),
-            K::Service(service) => (
-                classify(service.code(), Some(service.status())),
-                service.code().map(str::to_owned),
-            ),
-            _ => (ErrorKind::Service, None),
-        };
-        let mut out = Self::new(kind, operation);
+        let mut out = Self::new(err.kind(), operation);
         out.0.step = step;
-        out.0.code = code;
+        out.0.code = err.code().map(str::to_owned);
         out.with_source(err)
     }
 
@@ -513,37 +436,6 @@ fn push_unique(into: &mut Vec<Leftover>, leftovers: impl IntoIterator<Item = Lef
         if !into.contains(&leftover) {
             into.push(leftover);
         }
-    }
-}
-
-/// Sorts a service error by its code first, then by its HTTP status.
-fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
-    match code {
-        Some("NoSuchBucket" | "NoSuchKey" | "NoSuchSnapshot" | "NotFound" | "NoSuchEntity") => {
-            ErrorKind::NotFound
-        }
-        Some("AccessDenied" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "Forbidden") => {
-            ErrorKind::AccessDenied
-        }
-        Some(
-            "BucketAlreadyExists"
-            | "BucketAlreadyOwnedByYou"
-            | "BucketNotEmpty"
-            | "BucketHasForks"
-            | "OperationAborted",
-        ) => ErrorKind::Conflict,
-        Some("RequestTimeout" | "InternalError" | "ServiceUnavailable") => ErrorKind::Transient,
-        Some(c) if is_throttling_code(c) => ErrorKind::Transient,
-        Some("InvalidArgument" | "InvalidRequest" | "MalformedXML" | "InvalidBucketName") => {
-            ErrorKind::InvalidInput
-        }
-        _ => match status {
-            Some(404) => ErrorKind::NotFound,
-            Some(401 | 403) => ErrorKind::AccessDenied,
-            Some(409) => ErrorKind::Conflict,
-            Some(408 | 429 | 500..=599) => ErrorKind::Transient,
-            _ => ErrorKind::Service,
-        },
     }
 }
 
@@ -746,30 +638,6 @@ mod tests {
         assert!(shown.contains("7 steps failed"), "{shown}");
         assert!(shown.contains("; and 2 more;"), "{shown}");
         assert!(shown.ends_with("bucket f-4 and 2 more"), "{shown}");
-    }
-
-    #[test]
-    fn codes_and_statuses_map_to_kinds() {
-        let cases = [
-            (Some("NoSuchBucket"), Some(404), ErrorKind::NotFound),
-            (Some("NoSuchSnapshot"), Some(404), ErrorKind::NotFound),
-            (None, Some(404), ErrorKind::NotFound),
-            (
-                Some("BucketAlreadyOwnedByYou"),
-                Some(409),
-                ErrorKind::Conflict,
-            ),
-            (Some("BucketHasForks"), Some(409), ErrorKind::Conflict),
-            (Some("AccessDenied"), Some(403), ErrorKind::AccessDenied),
-            (Some("ServiceUnavailable"), Some(503), ErrorKind::Transient),
-            (Some("Whatever"), Some(502), ErrorKind::Transient),
-            (Some("InvalidArgument"), Some(400), ErrorKind::InvalidInput),
-            (Some("Whatever"), Some(400), ErrorKind::Service),
-            (None, None, ErrorKind::Service),
-        ];
-        for (code, status, kind) in cases {
-            assert_eq!(classify(code, status), kind, "{code:?} {status:?}");
-        }
     }
 
     #[test]

@@ -6,8 +6,13 @@ use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 
 pub use tigris_headers::config::{
-    DEFAULT_ENDPOINT, DEFAULT_REGION, TigrisConfig, s3_client, s3_config,
+    DEFAULT_ENDPOINT, DEFAULT_REGION, TigrisConfig, TigrisConfigBuilder, s3_client, s3_config,
 };
+pub use tigris_core::DEFAULT_IAM_ENDPOINT;
+
+/// The environment variable naming the IAM endpoint, read by [`iam_endpoint_from_env`] (and by
+/// nothing else: library builders never read the process environment).
+pub const IAM_ENDPOINT_VAR: &str = "TIGRIS_IAM_ENDPOINT";
 
 /// Environment variables read by [`from_env`], in order of preference for each setting.
 pub const ACCESS_KEY_VARS: [&str; 2] = ["AWS_ACCESS_KEY_ID", "TIGRIS_STORAGE_ACCESS_KEY_ID"];
@@ -57,7 +62,9 @@ fn first(vars: &[&str], get: &impl Fn(&str) -> Option<String>) -> Option<String>
 ///
 /// # Errors
 /// [`MissingCredentials`] when no access key or secret is set.
-pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, MissingCredentials> {
+pub fn from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<SdkConfig, MissingCredentials> {
     let access = first(&ACCESS_KEY_VARS, &get);
     let secret = first(&SECRET_KEY_VARS, &get);
     let (Some(access), Some(secret)) = (access.clone(), secret.clone()) else {
@@ -98,6 +105,23 @@ pub fn from_env() -> Result<SdkConfig, MissingCredentials> {
     from_lookup(|name| std::env::var(name).ok())
 }
 
+/// The IAM endpoint named by `$TIGRIS_IAM_ENDPOINT` ([`IAM_ENDPOINT_VAR`]), or
+/// [`DEFAULT_IAM_ENDPOINT`] when it is unset or empty. Hand it to
+/// `TigrisIam::builder(..).endpoint_url(..)` or `AgentKit::builder(..).iam_endpoint(..)`.
+///
+/// ```no_run
+/// let iam = tigris_ext::config::iam_endpoint_from_env();
+/// assert!(iam.starts_with("http"));
+/// ```
+pub fn iam_endpoint_from_env() -> String {
+    iam_endpoint_from_lookup(|name| std::env::var(name).ok())
+}
+
+/// [`iam_endpoint_from_env`] reading through `get`.
+pub fn iam_endpoint_from_lookup(get: impl Fn(&str) -> Option<String>) -> String {
+    first(&[IAM_ENDPOINT_VAR], &get).unwrap_or_else(|| DEFAULT_IAM_ENDPOINT.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +159,18 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:9000"));
+    }
+
+    #[test]
+    fn the_iam_endpoint_comes_from_its_variable_or_the_default() {
+        assert_eq!(iam_endpoint_from_lookup(lookup(&[])), DEFAULT_IAM_ENDPOINT);
+        assert_eq!(
+            iam_endpoint_from_lookup(lookup(&[(IAM_ENDPOINT_VAR, " ")])),
+            DEFAULT_IAM_ENDPOINT
+        );
+        assert_eq!(
+            iam_endpoint_from_lookup(lookup(&[(IAM_ENDPOINT_VAR, "http://127.0.0.1:9000")])),
+            "http://127.0.0.1:9000"
+        );
     }
 }

@@ -13,7 +13,12 @@
 
 /// The `aws-sdk-s3` this release was built against, for callers who want to stay in lockstep.
 pub use aws_sdk_s3;
-pub use tigris_core::{BucketName, InvalidBucketName};
+pub use tigris_core::{BucketName, ErrorKind, InvalidBucketName};
+
+pub mod transport {
+    //! The signed transport for Tigris's non-S3 endpoints. See [`tigris_core::transport`].
+    pub use tigris_core::transport::*;
+}
 
 #[cfg(feature = "headers")]
 pub mod config;

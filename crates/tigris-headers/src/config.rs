@@ -12,6 +12,10 @@
 //! # let _ = s3;
 //! ```
 //!
+//! # Renamed
+//! `TigrisConfig::builder()` now returns a [`TigrisConfigBuilder`], whose `build()` returns the
+//! `SdkConfig`; before, `TigrisConfig` was itself the builder.
+//!
 //! Keep the [`SdkConfig`]: `aws_sdk_s3::Config::credentials_provider()` always returns `None`,
 //! so the S3 client cannot hand its credentials to other clients (IAM, signed requests).
 
@@ -21,48 +25,58 @@ use aws_sdk_s3::config::{
     RequestChecksumCalculation, ResponseChecksumValidation, SharedCredentialsProvider,
     SharedHttpClient,
 };
-use aws_smithy_http_client::tls;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 
-/// The Tigris S3 endpoint.
-pub const DEFAULT_ENDPOINT: &str = "https://t3.storage.dev";
+pub use tigris_core::{DEFAULT_ENDPOINT, DEFAULT_REGION};
 
-/// The region Tigris expects in signatures: it is global, so `auto`.
-pub const DEFAULT_REGION: &str = "auto";
-
-/// Builds an [`SdkConfig`] for Tigris.
+/// Where a Tigris configuration starts: [`TigrisConfig::builder`].
 ///
-/// Defaults: endpoint [`DEFAULT_ENDPOINT`], region [`DEFAULT_REGION`], the latest behavior
-/// version, standard retries, an HTTPS client on rustls with the ring crypto provider, and
-/// checksums only where an operation requires them (Tigris rejects the `aws-chunked` uploads
-/// newer SDK defaults produce). Without credentials, requests go out unsigned.
+/// The configuration itself is the SDK's own [`SdkConfig`], so every SDK client and config
+/// builder takes it as it is (`aws_sdk_s3::config::Builder::from(&sdk)`,
+/// `aws_sdk_iam::Client::new(&sdk)`), and so do the crates of this workspace.
 ///
 /// ```no_run
 /// use aws_sdk_s3::config::Credentials;
-/// use tigris_headers::config::TigrisConfig;
+/// use tigris_headers::config::{s3_client, TigrisConfig};
 ///
 /// let sdk = TigrisConfig::builder()
 ///     .endpoint_url("http://127.0.0.1:9000")
 ///     .credentials(Credentials::new("access-key", "secret", None, None, "static"))
 ///     .build();
 /// assert_eq!(sdk.region().map(|r| r.as_ref()), Some("auto"));
+/// let s3 = s3_client(&sdk);
+/// # drop(s3);
 /// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct TigrisConfig;
+
+impl TigrisConfig {
+    /// Starts from the Tigris defaults.
+    pub fn builder() -> TigrisConfigBuilder {
+        TigrisConfigBuilder::default()
+    }
+}
+
+/// Builds the [`SdkConfig`] for Tigris; start from [`TigrisConfig::builder`].
+///
+/// Defaults: endpoint [`DEFAULT_ENDPOINT`], region [`DEFAULT_REGION`], the latest behavior
+/// version, standard retries, an HTTPS client on rustls with the ring crypto provider, and
+/// checksums only where an operation requires them (Tigris rejects the `aws-chunked` uploads
+/// newer SDK defaults produce). Without credentials, requests go out unsigned.
 #[derive(Debug, Clone, Default)]
-#[must_use = "call build() to get the SdkConfig"]
-pub struct TigrisConfig {
+#[must_use = "call build() to get the configuration"]
+pub struct TigrisConfigBuilder {
     endpoint_url: Option<String>,
     region: Option<Region>,
     credentials_provider: Option<SharedCredentialsProvider>,
     http_client: Option<SharedHttpClient>,
     retry_config: Option<RetryConfig>,
+    timeout_config: Option<TimeoutConfig>,
 }
 
-impl TigrisConfig {
-    /// Starts from the Tigris defaults.
-    pub fn builder() -> Self {
-        Self::default()
-    }
-
+impl TigrisConfigBuilder {
     /// The S3 endpoint; [`DEFAULT_ENDPOINT`] unless set.
     pub fn endpoint_url(mut self, endpoint_url: impl Into<String>) -> Self {
         self.endpoint_url = Some(endpoint_url.into());
@@ -86,7 +100,8 @@ impl TigrisConfig {
         self.credentials_provider(credentials)
     }
 
-    /// Replaces the default HTTPS client, for example to share one connection pool.
+    /// Replaces the default HTTPS client, for example to share one connection pool. Every
+    /// request the workspace makes goes through it, S3, IAM and Tigris's other endpoints.
     pub fn http_client(mut self, http_client: impl HttpClient + 'static) -> Self {
         self.http_client = Some(SharedHttpClient::new(http_client));
         self
@@ -98,9 +113,17 @@ impl TigrisConfig {
         self
     }
 
+    /// Sets timeouts (connect, read, per attempt, per operation); the SDK's defaults otherwise.
+    pub fn timeout_config(mut self, timeout_config: TimeoutConfig) -> Self {
+        self.timeout_config = Some(timeout_config);
+        self
+    }
+
     /// The configuration, ready for [`s3_client`] (or any other SDK client).
     pub fn build(self) -> SdkConfig {
-        let http_client = self.http_client.unwrap_or_else(default_http_client);
+        let http_client = self
+            .http_client
+            .unwrap_or_else(tigris_core::default_http_client);
         let mut builder = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(
@@ -116,18 +139,9 @@ impl TigrisConfig {
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
         builder.set_credentials_provider(self.credentials_provider);
+        builder.set_timeout_config(self.timeout_config);
         builder.build()
     }
-}
-
-/// An HTTPS client on rustls with the ring provider; it also speaks plain `http://`, which the
-/// local emulator uses.
-fn default_http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
 }
 
 /// An S3 configuration builder for Tigris from `sdk`: path-style addressing and checksums only

@@ -19,35 +19,14 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use crate::names::{InvalidBucketName, InvalidName, NameKind};
-use tigris_core::failure::is_throttling_code;
+use tigris_core::error::Classified;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, for callers that branch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// An argument (or the client configuration) was rejected before any request was sent.
-    InvalidInput,
-    /// The bucket, object or snapshot does not exist (HTTP 404).
-    NotFound,
-    /// The credentials were rejected or lack permission (HTTP 403).
-    AccessDenied,
-    /// The request conflicts with the bucket's state: not empty, has forks, already exists
-    /// (HTTP 409).
-    Conflict,
-    /// Throttled, timed out, a server error, or the service was never reached: retrying may
-    /// succeed.
-    Transient,
-    /// The service refused the request for another reason; see [`Error::code`].
-    Service,
-    /// The service answered, but not with what Tigris promises (for example a snapshot
-    /// created without a version header).
-    UnexpectedResponse,
-}
+pub use tigris_core::ErrorKind;
 
 /// The Tigris operation an [`Error`] belongs to, with the names it was about.
 #[derive(Debug, Clone)]
@@ -187,18 +166,11 @@ impl Error {
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        let status = err.raw_response().map(|r| r.status().as_u16());
-        let code = err.code().map(str::to_owned);
-        let request_id = err
-            .raw_response()
-            .and_then(|r| r.headers().get("x-amz-request-id"))
-            .map(str::to_owned);
-        let kind = match &err {
-            SdkError::ConstructionFailure(_) => ErrorKind::InvalidInput,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorKind::Transient,
-            SdkError::ResponseError(_) => ErrorKind::UnexpectedResponse,
-            _ => classify(code.as_deref(), status),
-        };
+        let mut classified = Classified::from_sdk(&err);
+        let kind = classified.kind();
+        let code = classified.take_code();
+        let status = classified.status();
+        let request_id = classified.request_id().map(str::to_owned);
         Self(Box::new(Inner {
             operation: Some(operation),
             code,
@@ -207,34 +179,6 @@ impl Error {
             source: Some(Box::new(err)),
             ..Self::inner(kind)
         }))
-    }
-}
-
-/// Sorts a service error by its code first, then its status.
-fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
-    match code {
-        Some("NoSuchBucket" | "NoSuchKey" | "NoSuchSnapshot" | "NotFound" | "NoSuchVersion") => {
-            ErrorKind::NotFound
-        }
-        Some("AccessDenied" | "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "Forbidden") => {
-            ErrorKind::AccessDenied
-        }
-        Some(
-            "BucketNotEmpty"
-            | "BucketHasForks"
-            | "BucketAlreadyExists"
-            | "BucketAlreadyOwnedByYou"
-            | "OperationAborted",
-        ) => ErrorKind::Conflict,
-        Some("RequestTimeout" | "InternalError" | "ServiceUnavailable") => ErrorKind::Transient,
-        Some(c) if is_throttling_code(c) => ErrorKind::Transient,
-        _ => match status {
-            Some(404) => ErrorKind::NotFound,
-            Some(401 | 403) => ErrorKind::AccessDenied,
-            Some(409) => ErrorKind::Conflict,
-            Some(408 | 429 | 500..=599) => ErrorKind::Transient,
-            _ => ErrorKind::Service,
-        },
     }
 }
 
@@ -377,30 +321,6 @@ mod tests {
         );
         assert_eq!(err.code(), Some("NoSuchBucket"));
         assert_eq!(err.status(), Some(404));
-    }
-
-    #[test]
-    fn codes_and_statuses_map_to_kinds() {
-        let cases = [
-            (Some("NoSuchBucket"), Some(404), ErrorKind::NotFound),
-            (Some("NoSuchSnapshot"), Some(404), ErrorKind::NotFound),
-            (None, Some(404), ErrorKind::NotFound),
-            (
-                Some("SignatureDoesNotMatch"),
-                Some(403),
-                ErrorKind::AccessDenied,
-            ),
-            (None, Some(403), ErrorKind::AccessDenied),
-            (Some("BucketNotEmpty"), Some(409), ErrorKind::Conflict),
-            (Some("BucketHasForks"), Some(409), ErrorKind::Conflict),
-            (Some("SlowDown"), Some(503), ErrorKind::Transient),
-            (Some("Whatever"), Some(502), ErrorKind::Transient),
-            (Some("InvalidArgument"), Some(400), ErrorKind::Service),
-            (None, None, ErrorKind::Service),
-        ];
-        for (code, status, kind) in cases {
-            assert_eq!(classify(code, status), kind, "{code:?} {status:?}");
-        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use aws_sdk_iam::config::Region;
-use aws_smithy_http_client::tls;
 use aws_types::SdkConfig;
 
 use crate::create::CreateScopedKey;
@@ -11,15 +10,10 @@ use crate::error::{Leftover, Result};
 use crate::key::ScopedAccessKey;
 use crate::undo::UndoLog;
 
-/// Tigris's IAM endpoint, used unless [`IAM_ENDPOINT_ENV`] or
-/// [`TigrisIamBuilder::endpoint_url`] says otherwise.
-pub const DEFAULT_IAM_ENDPOINT: &str = "https://iam.storageapi.dev";
+/// Tigris's IAM endpoint, used unless [`TigrisIamBuilder::endpoint_url`] says otherwise.
+pub use tigris_core::DEFAULT_IAM_ENDPOINT;
 
-/// The environment variable that overrides [`DEFAULT_IAM_ENDPOINT`] (ignored when empty).
-pub const IAM_ENDPOINT_ENV: &str = "TIGRIS_IAM_ENDPOINT";
-
-/// The region used when the `SdkConfig` has none.
-const DEFAULT_REGION: &str = "auto";
+use tigris_core::DEFAULT_REGION;
 
 /// Creates and revokes scoped access keys on Tigris IAM.
 ///
@@ -29,7 +23,7 @@ const DEFAULT_REGION: &str = "auto";
 /// # async fn demo(sdk: &aws_types::SdkConfig) {
 /// // The same SdkConfig as the S3 client: same credentials, region and HTTP client.
 /// let iam = tigris_iam::TigrisIam::new(sdk);
-/// assert_eq!(iam.endpoint(), "https://iam.storageapi.dev"); // unless TIGRIS_IAM_ENDPOINT is set
+/// assert_eq!(iam.endpoint(), "https://iam.storageapi.dev");
 /// # }
 /// ```
 #[derive(Clone)]
@@ -132,9 +126,9 @@ impl TigrisIam {
 /// Configures a [`TigrisIam`] client.
 ///
 /// Credentials, retry and timeout settings come from the `SdkConfig`. The rest:
-/// - endpoint: [`endpoint_url`](Self::endpoint_url) if set, else `$TIGRIS_IAM_ENDPOINT` if set
-///   and not empty, else [`DEFAULT_IAM_ENDPOINT`]. The `SdkConfig`'s own endpoint is ignored:
-///   it is usually the S3 endpoint;
+/// - endpoint: [`endpoint_url`](Self::endpoint_url) if set, else [`DEFAULT_IAM_ENDPOINT`]. The
+///   `SdkConfig`'s own endpoint is ignored: it is usually the S3 endpoint. Nothing is read from
+///   the process environment (`tigris_ext::config::iam_endpoint_from_env` does that);
 /// - region: the `SdkConfig`'s, else `auto`;
 /// - HTTP client: the `SdkConfig`'s, else HTTPS with rustls and the `ring` provider.
 ///
@@ -161,7 +155,7 @@ impl fmt::Debug for TigrisIamBuilder {
 }
 
 impl TigrisIamBuilder {
-    /// Sends requests to `endpoint` instead of the default or `$TIGRIS_IAM_ENDPOINT`.
+    /// Sends requests to `endpoint` instead of [`DEFAULT_IAM_ENDPOINT`].
     pub fn endpoint_url(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
         self
@@ -169,19 +163,13 @@ impl TigrisIamBuilder {
 
     /// Builds the client.
     pub fn build(self) -> TigrisIam {
-        let endpoint = resolve_endpoint(self.endpoint, std::env::var(IAM_ENDPOINT_ENV).ok());
+        let endpoint = resolve_endpoint(self.endpoint);
         let mut config = self.config.endpoint_url(endpoint.clone());
         if !self.sdk_has_region {
             config = config.region(Region::from_static(DEFAULT_REGION));
         }
         if !self.sdk_has_http_client {
-            config = config.http_client(
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(
-                        tls::rustls_provider::CryptoMode::Ring,
-                    ))
-                    .build_https(),
-            );
+            config = config.http_client(tigris_core::default_http_client());
         }
         TigrisIam {
             client: aws_sdk_iam::Client::from_conf(config.build()),
@@ -190,9 +178,9 @@ impl TigrisIamBuilder {
     }
 }
 
-fn resolve_endpoint(explicit: Option<String>, env: Option<String>) -> String {
+fn resolve_endpoint(explicit: Option<String>) -> String {
     explicit
-        .or_else(|| env.filter(|e| !e.trim().is_empty()))
+        .filter(|e| !e.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_IAM_ENDPOINT.to_owned())
 }
 
@@ -200,29 +188,12 @@ fn resolve_endpoint(explicit: Option<String>, env: Option<String>) -> String {
 mod tests {
     use super::*;
 
-    fn some(s: &str) -> Option<String> {
-        Some(s.to_owned())
-    }
-
     #[test]
-    fn endpoint_defaults_to_tigris_iam() {
-        assert_eq!(resolve_endpoint(None, None), "https://iam.storageapi.dev");
-    }
-
-    #[test]
-    fn environment_overrides_the_default_unless_empty() {
+    fn endpoint_defaults_to_tigris_iam_and_never_reads_the_environment() {
+        assert_eq!(resolve_endpoint(None), "https://iam.storageapi.dev");
+        assert_eq!(resolve_endpoint(Some("  ".into())), DEFAULT_IAM_ENDPOINT);
         assert_eq!(
-            resolve_endpoint(None, some("http://localhost:1")),
-            "http://localhost:1"
-        );
-        assert_eq!(resolve_endpoint(None, some("")), DEFAULT_IAM_ENDPOINT);
-        assert_eq!(resolve_endpoint(None, some("  ")), DEFAULT_IAM_ENDPOINT);
-    }
-
-    #[test]
-    fn explicit_endpoint_overrides_the_environment() {
-        assert_eq!(
-            resolve_endpoint(some("http://explicit"), some("http://env")),
+            resolve_endpoint(Some("http://explicit".into())),
             "http://explicit"
         );
     }

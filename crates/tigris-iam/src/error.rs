@@ -5,58 +5,15 @@ use std::fmt;
 
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::operation::RequestId;
-use aws_smithy_types::retry::ErrorKind as RetryKind;
-use tigris_core::failure::{is_connection_refused, is_throttling_code};
+use aws_sdk_iam::config::http::HttpResponse;
+use tigris_core::error::Classified;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, for callers that branch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The input was rejected: by this crate before any request was sent (then
-    /// [`Error::code`] is `None`), or by the service (`MalformedPolicyDocument`, ...).
-    InvalidInput,
-    /// The service does not know the access key or policy (`NoSuchEntity`).
-    NotFound,
-    /// The caller's credentials may not do this, or were not accepted.
-    AccessDenied,
-    /// The resource exists already or is still in use (`EntityAlreadyExists`,
-    /// `DeleteConflict`).
-    Conflict,
-    /// Throttled, timed out, a server-side failure, or the service was never reached: the call
-    /// may be retried.
-    Transient,
-    /// The client could not build or send the request for a reason retrying will not fix, for
-    /// example because it has no credentials.
-    Configuration,
-    /// The service answered with something this crate does not classify, or with a reply that
-    /// lacks a field it needs.
-    Service,
-}
-
-impl ErrorKind {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::InvalidInput => "invalid input",
-            Self::NotFound => "not found",
-            Self::AccessDenied => "access denied",
-            Self::Conflict => "conflict",
-            Self::Transient => "transient failure",
-            Self::Configuration => "client configuration problem",
-            Self::Service => "unexpected service error",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.describe())
-    }
-}
+pub use tigris_core::ErrorKind;
 
 /// The IAM API call an [`Error`] comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -257,47 +214,19 @@ impl Error {
     }
 
     /// Classifies an SDK error once, here, so that callers never downcast.
-    pub(crate) fn from_sdk<E, R>(operation: Operation, err: SdkError<E, R>) -> Self
+    pub(crate) fn from_sdk<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
-        SdkError<E, R>: RequestId,
+        SdkError<E, HttpResponse>: RequestId,
     {
-        let code = err.code().map(str::to_owned);
-        let request_id = err.request_id().map(str::to_owned);
-        let kind = match &err {
-            SdkError::ConstructionFailure(_) => ErrorKind::Configuration,
-            SdkError::TimeoutError(_) => ErrorKind::Transient,
-            // As the SDK's own retry classifier: I/O, timeouts and errors marked transient may
-            // be retried; anything else (no credentials, an unclassified failure) will not fix
-            // itself.
-            SdkError::DispatchFailure(failure) => match failure.as_other() {
-                _ if failure.is_io() || failure.is_timeout() => ErrorKind::Transient,
-                Some(
-                    RetryKind::TransientError | RetryKind::ThrottlingError | RetryKind::ServerError,
-                ) => ErrorKind::Transient,
-                _ => ErrorKind::Configuration,
-            },
-            SdkError::ResponseError(_) => ErrorKind::Service,
-            SdkError::ServiceError(_) => classify_code(code.as_deref()),
-            _ => ErrorKind::Service,
-        };
-        // A timeout, a broken connection or a server failure may come after the service
-        // carried the request out. A throttled request was refused, a definite client-side
-        // rejection (4xx) means nothing happened, and a refused connection sent nothing.
-        let may_have_applied = match &err {
-            SdkError::DispatchFailure(failure) => {
-                kind == ErrorKind::Transient
-                    && !failure
-                        .as_connector_error()
-                        .is_some_and(|e| is_connection_refused(e))
-            }
-            _ => match kind {
-                ErrorKind::Transient => !code.as_deref().is_some_and(is_throttling_code),
-                ErrorKind::Service => true,
-                _ => false,
-            },
-        };
+        let mut classified = Classified::from_sdk(&err);
+        let kind = classified.kind();
+        let may_have_applied = classified.may_have_applied();
+        let code = classified.take_code();
+        let request_id = err
+            .request_id()
+            .or(classified.request_id())
+            .map(str::to_owned);
         Self(Box::new(Inner {
             kind,
             context: Context::Request,
@@ -349,35 +278,6 @@ impl Error {
         self.0.context = Context::CleanUp;
         self.0.leftovers = leftovers;
         self
-    }
-}
-
-fn classify_code(code: Option<&str>) -> ErrorKind {
-    match code {
-        Some("NoSuchEntity" | "NoSuchEntityException") => ErrorKind::NotFound,
-        Some("EntityAlreadyExists" | "DeleteConflict" | "ConcurrentModification") => {
-            ErrorKind::Conflict
-        }
-        Some(
-            "AccessDenied"
-            | "AccessDeniedException"
-            | "InvalidClientTokenId"
-            | "SignatureDoesNotMatch"
-            | "UnrecognizedClientException"
-            | "ExpiredToken",
-        ) => ErrorKind::AccessDenied,
-        Some(
-            "MalformedPolicyDocument"
-            | "InvalidInput"
-            | "ValidationError"
-            | "InvalidParameterValue",
-        ) => ErrorKind::InvalidInput,
-        Some(
-            "ServiceFailure" | "ServiceUnavailable" | "InternalFailure" | "InternalError"
-            | "RequestTimeout",
-        ) => ErrorKind::Transient,
-        Some(c) if is_throttling_code(c) => ErrorKind::Transient,
-        _ => ErrorKind::Service,
     }
 }
 
@@ -444,25 +344,6 @@ impl StdError for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn service_codes_map_to_kinds() {
-        assert_eq!(classify_code(Some("NoSuchEntity")), ErrorKind::NotFound);
-        assert_eq!(classify_code(Some("DeleteConflict")), ErrorKind::Conflict);
-        assert_eq!(
-            classify_code(Some("EntityAlreadyExists")),
-            ErrorKind::Conflict
-        );
-        assert_eq!(classify_code(Some("AccessDenied")), ErrorKind::AccessDenied);
-        assert_eq!(
-            classify_code(Some("MalformedPolicyDocument")),
-            ErrorKind::InvalidInput
-        );
-        assert_eq!(classify_code(Some("ServiceFailure")), ErrorKind::Transient);
-        assert_eq!(classify_code(Some("Throttling")), ErrorKind::Transient);
-        assert_eq!(classify_code(Some("SomethingNew")), ErrorKind::Service);
-        assert_eq!(classify_code(None), ErrorKind::Service);
-    }
 
     #[test]
     fn invalid_input_reads_as_a_sentence_without_a_source() {

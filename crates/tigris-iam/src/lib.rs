@@ -52,7 +52,8 @@
 //!
 //! # Crate organization
 //! - [`TigrisIam`] / [`TigrisIamBuilder`]: the client, built from an `aws_types::SdkConfig`;
-//!   endpoint `https://iam.storageapi.dev`, overridden by `$TIGRIS_IAM_ENDPOINT` or the builder.
+//!   endpoint `https://iam.storageapi.dev`, overridden by the builder (`tigris_ext::config::iam_endpoint_from_env` reads
+//!   `$TIGRIS_IAM_ENDPOINT`).
 //! - [`CreateScopedKey`]: the builder behind [`TigrisIam::create_scoped_key`].
 //! - [`ScopedAccessKey`], [`SecretAccessKey`]: what creation returns.
 //! - [`Role`]: `Editor` (`s3:*`) or `ReadOnly` (`s3:GetObject`, `s3:ListBucket`,
@@ -68,7 +69,7 @@ mod key;
 mod policy;
 mod undo;
 
-pub use client::{DEFAULT_IAM_ENDPOINT, IAM_ENDPOINT_ENV, TigrisIam, TigrisIamBuilder};
+pub use client::{DEFAULT_IAM_ENDPOINT, TigrisIam, TigrisIamBuilder};
 pub use create::{CreateScopedKey, MAX_KEY_NAME_LEN};
 pub use error::{Error, ErrorKind, Leftover, Operation, Result};
 pub use key::{ScopedAccessKey, SecretAccessKey};

@@ -1,95 +1,37 @@
-//! [`Error`], the one error type of this crate, and the [`ErrorKind`] callers branch on.
+//! [`Error`], the one error type of this crate. Its [`ErrorKind`] is the workspace's
+//! ([`tigris_core::ErrorKind`]): one service answer is one kind in every crate.
 
 use std::error::Error as StdError;
 use std::fmt;
+
+use tigris_core::error::Classified;
+use tigris_core::transport::TransportError;
+
+pub use tigris_core::ErrorKind;
+pub use tigris_core::transport::ServiceError;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, for callers that branch on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The input was rejected before any request was sent: a webhook URL that is not http(s),
-    /// conflicting or partial webhook auth, an empty value, an endpoint that is not a URL.
-    InvalidInput,
-    /// No credentials provider was configured, or it failed to provide credentials.
-    Credentials,
-    /// Tigris answered with an error status; the details are in the [`ServiceError`].
-    Service(ServiceError),
-    /// The request never got an answer: connection refused or reset, TLS failure, DNS failure.
-    Transport,
-    /// The request (or its connection) took longer than the configured timeout.
-    Timeout,
-    /// A webhook body is not a Tigris event payload.
-    InvalidPayload,
-    /// A webhook request's `Authorization` header is missing or does not match.
-    Unauthorized,
-}
-
-/// An error answer from Tigris: the HTTP status plus what the body says, when it says it in
-/// S3 XML (`<Error><Code/><Message/><RequestId/></Error>`) or JSON (`{"Code","Message","RequestId"}`
-/// or `{"status":"error","message":..}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ServiceError {
-    status: u16,
-    code: Option<String>,
-    message: Option<String>,
-    request_id: Option<String>,
-}
-
-impl ServiceError {
-    pub(crate) fn new(
-        status: u16,
-        code: Option<String>,
-        message: Option<String>,
-        request_id: Option<String>,
-    ) -> Self {
-        Self {
-            status,
-            code,
-            message,
-            request_id,
-        }
-    }
-
-    /// The HTTP status code, e.g. `400`.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The error code, e.g. `InvalidArgument` or `SignatureDoesNotMatch`, when the body has one.
-    pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
-    }
-
-    /// The human-readable message from the body, when it has one.
-    pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
-    }
-
-    /// The request id from the body or the `x-amz-request-id` header, for support requests.
-    pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
-    }
-
-    /// Whether the status says the same request may succeed later (429 or 5xx).
-    pub fn is_retryable(&self) -> bool {
-        self.status == 429 || (500..600).contains(&self.status)
-    }
-}
-
 /// The error returned by everything in this crate.
 ///
 /// Branch on [`Error::kind`]. `Display` is one sentence naming what failed (and the bucket, when
 /// there is one); it never includes the underlying cause, which is available via
 /// [`source()`](StdError::source), nor any secret or webhook URL.
+///
+/// Kinds used here: [`ErrorKind::InvalidInput`] for input rejected before any request (and for
+/// a webhook body that is not a Tigris event payload), [`ErrorKind::AccessDenied`] for a
+/// webhook request whose `Authorization` does not match (and for refused credentials),
+/// [`ErrorKind::Configuration`] when the transport cannot sign, and the kinds of
+/// [`Classified::from_sdk`] for a failed request.
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    code: Option<String>,
+    status: Option<u16>,
+    request_id: Option<String>,
     source: Option<BoxError>,
 }
 
@@ -98,6 +40,9 @@ impl Error {
         Self {
             kind,
             message: message.into(),
+            code: None,
+            status: None,
+            request_id: None,
             source: None,
         }
     }
@@ -111,28 +56,49 @@ impl Error {
         self
     }
 
-    /// What kind of failure this is.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+    /// A failed request through the signed transport, read by the shared classifier.
+    pub(crate) fn from_transport(what: impl fmt::Display, err: TransportError) -> Self {
+        let mut classified = Classified::from_sdk(&err);
+        let message = match (classified.code(), classified.status()) {
+            (Some(code), Some(status)) => format!("{what} failed: Tigris answered {code} (HTTP {status})"),
+            (None, Some(status)) => format!("{what} failed: Tigris answered HTTP {status}"),
+            _ => format!("{what} failed: {}", classified.kind()),
+        };
+        Self {
+            kind: classified.kind(),
+            message,
+            code: classified.take_code(),
+            status: classified.status(),
+            request_id: classified.request_id().map(str::to_owned),
+            source: Some(Box::new(err)),
+        }
     }
 
-    /// The service's answer, when Tigris answered with an error status.
-    pub fn service(&self) -> Option<&ServiceError> {
-        match &self.kind {
-            ErrorKind::Service(service) => Some(service),
-            _ => None,
-        }
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The error code Tigris answered with (`InvalidArgument`, `NoSuchBucket`, ...), if any.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The HTTP status of Tigris's answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The request id Tigris gave, for support requests.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     /// Whether the same call may succeed if tried again later: throttling, a 5xx, a timeout or a
-    /// connection failure. The transport has already retried these as far as its
-    /// [`RetryPolicy`](crate::RetryPolicy) allows.
+    /// connection failure. The transport has already retried these as far as the `SdkConfig`'s
+    /// retry settings allow.
     pub fn is_retryable(&self) -> bool {
-        match &self.kind {
-            ErrorKind::Service(service) => service.is_retryable(),
-            ErrorKind::Transport | ErrorKind::Timeout => true,
-            _ => false,
-        }
+        self.kind.is_retryable()
     }
 }
 
@@ -143,6 +109,8 @@ impl fmt::Debug for Error {
         f.debug_struct("Error")
             .field("kind", &self.kind)
             .field("message", &self.message)
+            .field("code", &self.code)
+            .field("status", &self.status)
             .field("source", &self.source)
             .finish()
     }
@@ -162,6 +130,12 @@ impl StdError for Error {
     }
 }
 
+impl From<tigris_core::transport::ConfigError> for Error {
+    fn from(err: tigris_core::transport::ConfigError) -> Self {
+        Self::new(ErrorKind::Configuration, err.to_string()).with_source(err)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,7 +143,7 @@ mod tests {
     #[test]
     fn display_is_the_sentence_and_never_the_source() {
         let err = Error::new(
-            ErrorKind::Transport,
+            ErrorKind::Transient,
             "could not reach Tigris at http://127.0.0.1:1",
         )
         .with_source(std::io::Error::other("secret-looking detail"));
@@ -179,21 +153,6 @@ mod tests {
         );
         assert!(err.source().is_some());
         assert!(err.is_retryable());
-    }
-
-    #[test]
-    fn service_errors_are_retryable_only_for_throttling_and_5xx() {
-        let svc = |status| {
-            Error::new(
-                ErrorKind::Service(ServiceError::new(status, None, None, None)),
-                "x",
-            )
-        };
-        assert!(svc(429).is_retryable());
-        assert!(svc(503).is_retryable());
-        assert!(!svc(400).is_retryable());
-        assert!(!svc(403).is_retryable());
-        assert_eq!(svc(400).service().map(ServiceError::status), Some(400));
         assert!(!Error::invalid_input("bad").is_retryable());
     }
 }

@@ -1,10 +1,10 @@
 //! Tigris object notifications (webhooks) for Rust services that use `aws-sdk-s3`: configure
 //! them on a bucket, and receive them with typed events and a constant-time auth check.
 //!
-//! Tigris configures notifications with `PATCH /{bucket}`, an endpoint outside the S3 API, so
-//! this crate brings a small SigV4-signed transport for such endpoints ([`SignedTransport`]),
-//! built from the same [`SdkConfig`](aws_types::SdkConfig) as the S3 client. Other crates reuse it
-//! for Tigris's other JSON endpoints.
+//! Tigris configures notifications with `PATCH /{bucket}`, an endpoint outside the S3 API,
+//! sent through the workspace's signed transport ([`SignedTransport`], from `tigris-core`),
+//! built from the same [`SdkConfig`](aws_types::SdkConfig) as the S3 client: its HTTP client,
+//! retry and timeout settings apply.
 //!
 //! # Examples
 //! Configure a webhook, then check and parse what Tigris sends to it:
@@ -29,14 +29,24 @@
 //! ```
 //!
 //! # Crate organization
-//! - [`SignedTransport`] / [`SignedTransportBuilder`] / [`TigrisRequest`] / [`RetryPolicy`]: the
-//!   signed transport (SigV4 service `s3`, path-style, retries, timeouts).
+//! - [`SignedTransport`]: the signed transport, re-exported from `tigris-core`.
 //! - [`Notifications`] and [`NotificationConfig`]: set and clear a bucket's notifications.
 //! - [`webhook`]: the receiving side, [`WebhookPayload`] / [`ObjectEvent`] / [`EventName`] and
 //!   [`WebhookAuth`]; `examples/webhook_receiver.rs` is a complete receiver on hyper.
 //! - [`receiver::WebhookReceiver`]: a ready-made local webhook endpoint yielding typed events.
 //! - [`WebhookToken`] / [`WebhookPassword`]: the webhook secrets, redacted in `Debug`.
-//! - [`error`]: [`Error`], [`ErrorKind`] and [`ServiceError`].
+//! - [`error`]: [`Error`] and [`ErrorKind`] (the workspace's, from `tigris-core`).
+//!
+//! # Renamed
+//! The transport moved to `tigris_core::transport` (re-exported here as [`SignedTransport`]):
+//! it now sends through the `SdkConfig`'s HTTP client and takes its retries and timeouts from
+//! the `SdkConfig`'s `RetryConfig` and `TimeoutConfig`, so `RetryPolicy`,
+//! `SignedTransportBuilder::{connect_timeout, request_timeout, retry_policy}` are gone.
+//! [`ErrorKind`] is the workspace's: `Service(ServiceError)` became the classified kinds with
+//! [`Error::code`] and [`Error::status`]; `Transport` and `Timeout` became
+//! [`ErrorKind::Transient`]; `Credentials` became [`ErrorKind::Configuration`]; `Unauthorized`
+//! became [`ErrorKind::AccessDenied`] and `InvalidPayload` [`ErrorKind::InvalidInput`].
+//! `Error::kind` returns the kind by value.
 //!
 //! # Tigris vs S3
 //! S3's `PutBucketNotificationConfiguration` is not supported by Tigris; its notifications are
@@ -51,16 +61,11 @@ pub mod webhook;
 mod notifications;
 pub mod receiver;
 mod secret;
-mod service_error;
-mod transport;
 
-pub use error::{Error, ErrorKind, Result, ServiceError};
+pub use error::{Error, ErrorKind, Result};
 pub use notifications::{NotificationConfig, NotificationConfigBuilder, Notifications};
 pub use secret::{WebhookPassword, WebhookToken};
-pub use transport::{
-    DEFAULT_ENDPOINT, DEFAULT_REGION, RetryPolicy, SignedTransport, SignedTransportBuilder,
-    TigrisRequest,
-};
+pub use tigris_core::transport::SignedTransport;
 pub use webhook::{EventName, EventObject, ObjectEvent, WebhookAuth, WebhookPayload};
 
 /// Keeps the README's example compiling.

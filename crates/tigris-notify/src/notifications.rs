@@ -7,7 +7,7 @@ use tigris_core::BucketName;
 
 use crate::error::{Error, Result};
 use crate::secret::{WebhookPassword, WebhookToken};
-use crate::transport::{SignedTransport, TigrisRequest};
+use tigris_core::transport::{SignedTransport, TigrisRequest};
 use crate::webhook::WebhookAuth;
 
 /// Sets and clears object notifications (webhooks) on buckets, over a [`SignedTransport`].
@@ -45,12 +45,13 @@ impl Notifications {
     /// `bucket`, replacing the bucket's previous notification settings.
     ///
     /// # Errors
-    /// [`ErrorKind::Service`](crate::ErrorKind::Service) when Tigris refuses, e.g. `400
-    /// InvalidArgument` for a filter it cannot parse or `404 NoSuchBucket`; the transport's
-    /// errors otherwise (see [`SignedTransport::send`]).
+    /// The classified kind of Tigris's answer, e.g. [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// for `400 InvalidArgument` (a filter it cannot parse) or
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for `404 NoSuchBucket`;
+    /// [`ErrorKind::Transient`](crate::ErrorKind::Transient) when no answer came.
     #[tracing::instrument(skip_all, fields(bucket = %bucket))]
     pub async fn set(&self, bucket: &BucketName, config: &NotificationConfig) -> Result<()> {
-        self.patch(bucket, config.to_json()).await
+        self.patch(bucket, config.to_json(), "setting").await
     }
 
     /// Removes the bucket's notification settings: Tigris stops calling the webhook.
@@ -59,15 +60,17 @@ impl Notifications {
     /// As for [`set`](Self::set).
     #[tracing::instrument(skip_all, fields(bucket = %bucket))]
     pub async fn clear(&self, bucket: &BucketName) -> Result<()> {
-        self.patch(bucket, br#"{"object_notifications":{}}"#.to_vec())
+        self.patch(bucket, br#"{"object_notifications":{}}"#.to_vec(), "clearing")
             .await
     }
 
-    async fn patch(&self, bucket: &BucketName, body: Vec<u8>) -> Result<()> {
+    async fn patch(&self, bucket: &BucketName, body: Vec<u8>, verb: &str) -> Result<()> {
         let request = TigrisRequest::new(http::Method::PATCH)
             .bucket(bucket.clone())
             .json(body);
-        self.transport.send(&request).await?;
+        self.transport.send(&request).await.map_err(|e| {
+            Error::from_transport(format_args!("{verb} the notifications of bucket {:?}", bucket.as_str()), e)
+        })?;
         Ok(())
     }
 }
@@ -377,7 +380,7 @@ mod tests {
 
     fn rejected(builder: NotificationConfigBuilder) -> String {
         let err = builder.build().unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::InvalidInput);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         err.to_string()
     }
 

@@ -64,7 +64,7 @@ impl WebhookAuth {
     /// Checks the request's `Authorization` header.
     ///
     /// # Errors
-    /// [`ErrorKind::Unauthorized`] when the header is missing, repeated, of another scheme, or
+    /// [`ErrorKind::AccessDenied`] when the header is missing, repeated, of another scheme, or
     /// does not match. Answer such requests with `401`.
     pub fn verify<B>(&self, request: &http::Request<B>) -> Result<()> {
         self.verify_headers(request.headers())
@@ -128,7 +128,7 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 }
 
 fn unauthorized(message: &'static str) -> Error {
-    Error::new(ErrorKind::Unauthorized, message)
+    Error::new(ErrorKind::AccessDenied, message)
 }
 
 #[cfg(test)]
@@ -147,7 +147,7 @@ mod tests {
         match auth.verify_headers(&headers(values)) {
             Ok(()) => true,
             Err(err) => {
-                assert_eq!(err.kind(), &ErrorKind::Unauthorized);
+                assert_eq!(err.kind(), ErrorKind::AccessDenied);
                 false
             }
         }
@@ -216,7 +216,7 @@ mod tests {
         assert!(auth.verify(&ok).is_ok());
         assert_eq!(
             auth.verify(&missing).unwrap_err().kind(),
-            &ErrorKind::Unauthorized
+            ErrorKind::AccessDenied
         );
     }
 

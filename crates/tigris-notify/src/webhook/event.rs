@@ -31,13 +31,13 @@ impl WebhookPayload {
     /// newer Tigris does not break an older receiver.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidPayload`] when the body is not JSON of that shape (no `events`
+    /// [`ErrorKind::InvalidInput`] when the body is not JSON of that shape (no `events`
     /// array, an event without `eventName`, `bucket` or `object.key`, a size that is not a
     /// non-negative integer).
     pub fn from_slice(body: &[u8]) -> Result<Self> {
         serde_json::from_slice(body).map_err(|e| {
             Error::new(
-                ErrorKind::InvalidPayload,
+                ErrorKind::InvalidInput,
                 "the webhook body is not a Tigris event payload",
             )
             .with_source(e)
@@ -353,7 +353,7 @@ mod tests {
             r#"{"events":[{"eventName":"OBJECT_CREATED_PUT","bucket":"b","object":{"key":"k","size":-1}}]}"#,
         ] {
             let err = WebhookPayload::from_slice(body.as_bytes()).unwrap_err();
-            assert_eq!(err.kind(), &ErrorKind::InvalidPayload, "{body}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{body}");
             assert_eq!(
                 err.to_string(),
                 "the webhook body is not a Tigris event payload"

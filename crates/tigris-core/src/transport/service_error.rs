@@ -1,36 +1,109 @@
-//! Reads an error answer from Tigris: S3 XML or JSON, whichever the endpoint speaks.
+//! The error answer of a Tigris endpoint: S3 XML or JSON, whichever the endpoint speaks.
 
+use std::fmt;
+
+use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
 use http::HeaderMap;
 
-use crate::error::ServiceError;
-
-/// Builds the [`ServiceError`] for an error `status` from what the body and headers say.
+/// An error answer from Tigris: the HTTP status plus what the body says, when it says it in
+/// S3 XML (`<Error><Code/><Message/><RequestId/></Error>`) or JSON (`{"Code","Message","RequestId"}`
+/// or `{"status":"error","message":..}`).
 ///
-/// Bodies Tigris uses: S3 XML `<Error><Code/><Message/><RequestId/></Error>`, JSON
-/// `{"Code","Message","RequestId"}`, and JSON `{"status":"error","message":..}`. Anything else
-/// (an empty body, an HTML page from a proxy) gives a `ServiceError` with the status only.
-pub(crate) fn parse(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim_start();
-    let (code, message, request_id) = if text.starts_with('<') {
-        (
-            xml_field(text, "Code"),
-            xml_field(text, "Message"),
-            xml_field(text, "RequestId"),
-        )
-    } else if text.starts_with('{') {
-        json_fields(text)
-    } else {
-        (None, None, None)
-    };
-    let request_id = request_id.or_else(|| {
-        headers
-            .get("x-amz-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    });
-    ServiceError::new(status, code, message, request_id)
+/// It is the service error of [`TransportError`](super::TransportError); read it through
+/// [`ProvideErrorMetadata`] (`code()`, `message()`) or its own accessors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    status: u16,
+    meta: ErrorMetadata,
+}
+
+impl ServiceError {
+    /// Builds the error for an error `status` from what the body and headers say.
+    ///
+    /// Bodies Tigris uses: S3 XML `<Error><Code/><Message/><RequestId/></Error>`, JSON
+    /// `{"Code","Message","RequestId"}`, and JSON `{"status":"error","message":..}`. Anything
+    /// else (an empty body, an HTML page from a proxy) gives the status only.
+    ///
+    /// ```
+    /// use tigris_core::transport::ServiceError;
+    /// let body = b"<Error><Code>NoSuchBucket</Code><Message>gone</Message></Error>";
+    /// let err = ServiceError::parse(404, &http::HeaderMap::new(), body);
+    /// assert_eq!(err.code(), Some("NoSuchBucket"));
+    /// assert_eq!(err.status(), 404);
+    /// ```
+    pub fn parse(status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim_start();
+        let (code, message, request_id) = if text.starts_with('<') {
+            (
+                xml_field(text, "Code"),
+                xml_field(text, "Message"),
+                xml_field(text, "RequestId"),
+            )
+        } else if text.starts_with('{') {
+            json_fields(text)
+        } else {
+            (None, None, None)
+        };
+        let request_id = request_id.or_else(|| {
+            headers
+                .get("x-amz-request-id")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        });
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        if let Some(message) = message {
+            meta = meta.message(message);
+        }
+        if let Some(request_id) = request_id {
+            meta = meta.custom("request_id", request_id);
+        }
+        Self {
+            status,
+            meta: meta.build(),
+        }
+    }
+
+    /// The HTTP status code, e.g. `400`.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The error code, e.g. `InvalidArgument`, when the body has one.
+    pub fn code(&self) -> Option<&str> {
+        self.meta.code()
+    }
+
+    /// The human-readable message from the body, when it has one.
+    pub fn message(&self) -> Option<&str> {
+        self.meta.message()
+    }
+
+    /// The request id from the body or the `x-amz-request-id` header, for support requests.
+    pub fn request_id(&self) -> Option<&str> {
+        self.meta.extra("request_id")
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code() {
+            Some(code) => write!(f, "Tigris answered HTTP {} ({code})", self.status),
+            None => write!(f, "Tigris answered HTTP {}", self.status),
+        }
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+impl ProvideErrorMetadata for ServiceError {
+    fn meta(&self) -> &ErrorMetadata {
+        &self.meta
+    }
 }
 
 /// The text of the first `<tag>..</tag>`, unescaped; `None` when absent or empty.
@@ -111,7 +184,7 @@ mod tests {
     use super::*;
 
     fn parse_body(status: u16, body: &str) -> ServiceError {
-        parse(status, &HeaderMap::new(), body.as_bytes())
+        ServiceError::parse(status, &HeaderMap::new(), body.as_bytes())
     }
 
     #[test]
@@ -164,7 +237,7 @@ mod tests {
             "[1,2]",
             "plain text",
         ] {
-            let err = parse(502, &headers, body.as_bytes());
+            let err = ServiceError::parse(502, &headers, body.as_bytes());
             assert_eq!(
                 (err.status(), err.code(), err.message()),
                 (502, None, None),
@@ -178,7 +251,7 @@ mod tests {
     fn the_body_request_id_wins_over_the_header() {
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-request-id", "hdr".parse().unwrap());
-        let err = parse(
+        let err = ServiceError::parse(
             500,
             &headers,
             b"<Error><Code>InternalError</Code><RequestId>body</RequestId></Error>",
