@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tigris_core::BucketName;
 use tigris_headers::prelude::*;
 use tigris_headers::{SnapshotName, SnapshotVersion};
-use tigris_core::BucketName;
 
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Operation, Result, Step};
@@ -264,7 +264,7 @@ impl ListCheckpoints {
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
     /// invalid bucket name; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown
-    /// bucket; [`ErrorKind::Service`](crate::ErrorKind::Service) for an entry that is not a
+    /// bucket; [`ErrorKind::UnexpectedResponse`](crate::ErrorKind::UnexpectedResponse) for an entry that is not a
     /// snapshot; otherwise the service's refusal.
     #[tracing::instrument(skip_all, fields(bucket = %self.bucket))]
     pub async fn send(self) -> Result<Vec<Checkpoint>> {

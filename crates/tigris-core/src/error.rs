@@ -183,7 +183,9 @@ impl Classified {
             || err.is_timeout()
             || matches!(
                 err.as_other(),
-                Some(RetryKind::TransientError | RetryKind::ThrottlingError | RetryKind::ServerError)
+                Some(
+                    RetryKind::TransientError | RetryKind::ThrottlingError | RetryKind::ServerError
+                )
             );
         if transient {
             Self::plain(ErrorKind::Transient, !is_connection_refused(err))
@@ -239,8 +241,14 @@ impl Classified {
 fn kind_of_answer(status: Option<u16>, code: Option<&str>) -> ErrorKind {
     match code {
         Some(
-            "NoSuchBucket" | "NoSuchKey" | "NoSuchSnapshot" | "NotFound" | "NoSuchVersion"
-            | "NoSuchUpload" | "NoSuchEntity" | "NoSuchEntityException",
+            "NoSuchBucket"
+            | "NoSuchKey"
+            | "NoSuchSnapshot"
+            | "NotFound"
+            | "NoSuchVersion"
+            | "NoSuchUpload"
+            | "NoSuchEntity"
+            | "NoSuchEntityException",
         ) => ErrorKind::NotFound,
         Some(
             "AccessDenied"
@@ -263,14 +271,9 @@ fn kind_of_answer(status: Option<u16>, code: Option<&str>) -> ErrorKind {
             | "DeleteConflict"
             | "ConcurrentModification",
         ) => ErrorKind::Conflict,
-        Some("PreconditionFailed" | "ConditionalRequestConflict") => {
-            ErrorKind::PreconditionFailed
-        }
+        Some("PreconditionFailed" | "ConditionalRequestConflict") => ErrorKind::PreconditionFailed,
         Some(
-            "RequestTimeout"
-            | "InternalError"
-            | "InternalFailure"
-            | "ServiceFailure"
+            "RequestTimeout" | "InternalError" | "InternalFailure" | "ServiceFailure"
             | "ServiceUnavailable",
         ) => ErrorKind::Transient,
         Some(c) if is_throttling_code(c) => ErrorKind::Transient,

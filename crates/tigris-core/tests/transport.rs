@@ -82,7 +82,10 @@ async fn requests_are_path_style_and_signed_for_s3_with_the_payload_hash() {
         .and_then(|rest| rest.split(',').next())
         .unwrap();
     for header in ["content-type", "host", "x-amz-content-sha256", "x-amz-date"] {
-        assert!(signed.split(';').any(|h| h == header), "{header} in {signed}");
+        assert!(
+            signed.split(';').any(|h| h == header),
+            "{header} in {signed}"
+        );
     }
 }
 
@@ -477,7 +480,10 @@ fn debug_shows_no_credentials() {
     ))
     .unwrap();
     let shown = format!("{transport:?}");
-    assert!(shown.contains(r#"endpoint: "http://127.0.0.1:9", region: "auto""#), "{shown}");
+    assert!(
+        shown.contains(r#"endpoint: "http://127.0.0.1:9", region: "auto""#),
+        "{shown}"
+    );
     assert!(!shown.contains("hidden-secret"), "{shown}");
     assert!(!shown.contains("AKIDVISIBLE"), "{shown}");
 }

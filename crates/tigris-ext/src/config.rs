@@ -5,10 +5,10 @@ use std::fmt;
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 
+pub use tigris_core::DEFAULT_IAM_ENDPOINT;
 pub use tigris_headers::config::{
     DEFAULT_ENDPOINT, DEFAULT_REGION, TigrisConfig, TigrisConfigBuilder, s3_client, s3_config,
 };
-pub use tigris_core::DEFAULT_IAM_ENDPOINT;
 
 /// The environment variable naming the IAM endpoint, read by [`iam_endpoint_from_env`] (and by
 /// nothing else: library builders never read the process environment).
@@ -62,9 +62,7 @@ fn first(vars: &[&str], get: &impl Fn(&str) -> Option<String>) -> Option<String>
 ///
 /// # Errors
 /// [`MissingCredentials`] when no access key or secret is set.
-pub fn from_lookup(
-    get: impl Fn(&str) -> Option<String>,
-) -> Result<SdkConfig, MissingCredentials> {
+pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, MissingCredentials> {
     let access = first(&ACCESS_KEY_VARS, &get);
     let secret = first(&SECRET_KEY_VARS, &get);
     let (Some(access), Some(secret)) = (access.clone(), secret.clone()) else {

@@ -20,12 +20,12 @@
 //! so the S3 client cannot hand its credentials to other clients (IAM, signed requests).
 
 use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, HttpClient, ProvideCredentials, Region,
     RequestChecksumCalculation, ResponseChecksumValidation, SharedCredentialsProvider,
     SharedHttpClient,
 };
-use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 
 pub use tigris_core::{DEFAULT_ENDPOINT, DEFAULT_REGION};

@@ -28,6 +28,16 @@ pub type CreateBucketOperation =
 /// Give each option once: the order in which per-call options apply is not specified, so
 /// `fork_of(a).fork_of(b)` may fork either.
 ///
+/// Tigris options come after the SDK setters: they turn the fluent builder into a customized
+/// operation, which has no S3 setters left, so this does not compile:
+///
+/// ```compile_fail
+/// # fn demo(s3: aws_sdk_s3::Client) {
+/// use tigris_headers::prelude::*;
+/// let _ = s3.create_bucket().enable_snapshots().bucket("datasets");
+/// # }
+/// ```
+///
 /// Only the `CreateBucket` builders have these methods:
 ///
 /// ```compile_fail

@@ -181,7 +181,7 @@ async fn snapshot_of_a_bucket_without_snapshots_enabled_is_refused() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Service);
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(err.code(), Some("InvalidArgument"));
     assert_eq!(err.status(), Some(400));
 }

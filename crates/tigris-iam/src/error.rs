@@ -3,9 +3,9 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::operation::RequestId;
-use aws_sdk_iam::config::http::HttpResponse;
 use tigris_core::error::Classified;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -201,7 +201,7 @@ impl Error {
     /// out.
     pub(crate) fn incomplete_reply(operation: Operation, missing: &'static str) -> Self {
         Self(Box::new(Inner {
-            kind: ErrorKind::Service,
+            kind: ErrorKind::UnexpectedResponse,
             context: Context::Request,
             operation: Some(operation),
             code: None,
@@ -386,7 +386,7 @@ mod tests {
             .while_creating("k", Vec::new());
         assert_eq!(
             err.to_string(),
-            "could not create scoped access key \"k\": AttachUserPolicy failed (unexpected service error); \
+            "could not create scoped access key \"k\": AttachUserPolicy failed (unexpected response); \
              everything it created was removed"
         );
     }

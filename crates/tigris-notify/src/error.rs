@@ -60,7 +60,9 @@ impl Error {
     pub(crate) fn from_transport(what: impl fmt::Display, err: TransportError) -> Self {
         let mut classified = Classified::from_sdk(&err);
         let message = match (classified.code(), classified.status()) {
-            (Some(code), Some(status)) => format!("{what} failed: Tigris answered {code} (HTTP {status})"),
+            (Some(code), Some(status)) => {
+                format!("{what} failed: Tigris answered {code} (HTTP {status})")
+            }
             (None, Some(status)) => format!("{what} failed: Tigris answered HTTP {status}"),
             _ => format!("{what} failed: {}", classified.kind()),
         };

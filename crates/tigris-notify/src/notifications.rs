@@ -7,8 +7,8 @@ use tigris_core::BucketName;
 
 use crate::error::{Error, Result};
 use crate::secret::{WebhookPassword, WebhookToken};
-use tigris_core::transport::{SignedTransport, TigrisRequest};
 use crate::webhook::WebhookAuth;
+use tigris_core::transport::{SignedTransport, TigrisRequest};
 
 /// Sets and clears object notifications (webhooks) on buckets, over a [`SignedTransport`].
 ///
@@ -60,8 +60,12 @@ impl Notifications {
     /// As for [`set`](Self::set).
     #[tracing::instrument(skip_all, fields(bucket = %bucket))]
     pub async fn clear(&self, bucket: &BucketName) -> Result<()> {
-        self.patch(bucket, br#"{"object_notifications":{}}"#.to_vec(), "clearing")
-            .await
+        self.patch(
+            bucket,
+            br#"{"object_notifications":{}}"#.to_vec(),
+            "clearing",
+        )
+        .await
     }
 
     async fn patch(&self, bucket: &BucketName, body: Vec<u8>, verb: &str) -> Result<()> {
@@ -69,7 +73,10 @@ impl Notifications {
             .bucket(bucket.clone())
             .json(body);
         self.transport.send(&request).await.map_err(|e| {
-            Error::from_transport(format_args!("{verb} the notifications of bucket {:?}", bucket.as_str()), e)
+            Error::from_transport(
+                format_args!("{verb} the notifications of bucket {:?}", bucket.as_str()),
+                e,
+            )
         })?;
         Ok(())
     }

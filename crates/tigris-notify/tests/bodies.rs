@@ -41,4 +41,3 @@ async fn notifications_set_and_clear_send_the_documented_bodies() {
         ]
     );
 }
-

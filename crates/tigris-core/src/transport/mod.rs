@@ -57,8 +57,8 @@ use aws_smithy_types::config_bag::{FrozenLayer, Layer};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
-use aws_types::region::SigningRegion;
 use aws_types::SigningName;
+use aws_types::region::SigningRegion;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
@@ -210,8 +210,7 @@ impl SignedTransport {
         &self,
         request: &TigrisRequest,
         name: &'static str,
-    ) -> aws_smithy_runtime::client::orchestrator::operation::OperationBuilder<TigrisRequest>
-    {
+    ) -> aws_smithy_runtime::client::orchestrator::operation::OperationBuilder<TigrisRequest> {
         let inner = &self.inner;
         let mut components = RuntimeComponentsBuilder::new("tigris-core transport")
             .with_auth_scheme_option_resolver(Some(StaticAuthSchemeOptionResolver::new(vec![

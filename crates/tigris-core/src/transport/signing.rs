@@ -60,7 +60,9 @@ pub(super) fn sign_request(
         .iter()
         .map(|(name, value)| Ok((name.as_str(), value.to_str()?)))
         .collect::<Result<Vec<_>, http::header::ToStrError>>()
-        .map_err(|e| ConfigError::new("a request header value is not visible ASCII").with_source(e))?;
+        .map_err(|e| {
+            ConfigError::new("a request header value is not visible ASCII").with_source(e)
+        })?;
     let signable = SignableRequest::new(
         request.method().as_str(),
         request.uri().to_string(),
@@ -126,7 +128,13 @@ mod tests {
     #[test]
     fn signing_adds_and_signs_the_payload_hash() {
         let mut request = patch("{}");
-        sign_request(&mut request, &credentials(None), "auto", SystemTime::UNIX_EPOCH).unwrap();
+        sign_request(
+            &mut request,
+            &credentials(None),
+            "auto",
+            SystemTime::UNIX_EPOCH,
+        )
+        .unwrap();
         let headers = request.headers();
         // SHA-256 of "{}".
         assert_eq!(
@@ -169,7 +177,13 @@ mod tests {
     #[test]
     fn re_signing_replaces_the_previous_signature() {
         let mut request = patch("{}");
-        sign_request(&mut request, &credentials(None), "auto", SystemTime::UNIX_EPOCH).unwrap();
+        sign_request(
+            &mut request,
+            &credentials(None),
+            "auto",
+            SystemTime::UNIX_EPOCH,
+        )
+        .unwrap();
         let first = request.headers()[AUTHORIZATION].clone();
         sign_request(
             &mut request,

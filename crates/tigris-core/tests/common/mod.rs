@@ -140,7 +140,12 @@ pub fn response(status: u16, body: &str) -> http::Response<Full<Bytes>> {
 
 /// An `SdkConfig` as an application would build it for Tigris, with `retry`.
 pub fn sdk_config(endpoint: &str, access_key_id: &str, secret_access_key: &str) -> SdkConfig {
-    sdk_config_with(endpoint, access_key_id, secret_access_key, RetryConfig::standard())
+    sdk_config_with(
+        endpoint,
+        access_key_id,
+        secret_access_key,
+        RetryConfig::standard(),
+    )
 }
 
 /// As [`sdk_config`], with `retry`.
@@ -152,7 +157,9 @@ pub fn sdk_config_with(
 ) -> SdkConfig {
     SdkConfig::builder()
         .retry_config(retry)
-        .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+        .behavior_version(
+            aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
+        )
         .http_client(tigris_core::default_http_client())
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             access_key_id,

@@ -1,0 +1,130 @@
+//! One answer is one kind everywhere: the same service answers (codes and statuses,
+//! throttling, a refused connection), fed through every crate's public error path, give the same
+//! `tigris_core::ErrorKind`.
+
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_types::SdkConfig;
+use tigris_agent_kit::AgentKit;
+use tigris_core::{BucketName, ErrorKind};
+use tigris_emulator::{Emulator, Fault};
+use tigris_headers::config::TigrisConfig;
+use tigris_headers::prelude::*;
+use tigris_iam::{Role, TigrisIam};
+use tigris_notify::{Notifications, SignedTransport};
+
+/// (status, code, the kind every crate must report).
+const ANSWERS: &[(u16, &str, ErrorKind)] = &[
+    (404, "NoSuchBucket", ErrorKind::NotFound),
+    (403, "AccessDenied", ErrorKind::AccessDenied),
+    (403, "SignatureDoesNotMatch", ErrorKind::AccessDenied),
+    (409, "BucketAlreadyExists", ErrorKind::Conflict),
+    (412, "PreconditionFailed", ErrorKind::PreconditionFailed),
+    (400, "InvalidArgument", ErrorKind::InvalidInput),
+    (400, "MalformedXML", ErrorKind::InvalidInput),
+    (503, "SlowDown", ErrorKind::Transient),
+    (500, "InternalError", ErrorKind::Transient),
+    (502, "BadGateway", ErrorKind::Transient),
+    (400, "SomethingTigrisAddsLater", ErrorKind::Service),
+    (418, "Teapot", ErrorKind::Service),
+];
+
+fn sdk(endpoint: &str, emu: &Emulator) -> SdkConfig {
+    let root = emu.root_credentials();
+    TigrisConfig::builder()
+        .endpoint_url(endpoint)
+        .credentials(Credentials::new(
+            root.access_key_id(),
+            root.secret_access_key(),
+            None,
+            None,
+            "test",
+        ))
+        .retry_config(RetryConfig::disabled())
+        .build()
+}
+
+/// The kind each crate reports for one failing request on `endpoint`; `inject` arms the fault
+/// for the operation each path sends first.
+async fn kinds_through_every_crate(
+    emu: &Emulator,
+    endpoint: &str,
+    inject: impl Fn(&str),
+) -> Vec<(&'static str, ErrorKind)> {
+    let sdk = sdk(endpoint, emu);
+    let s3 = tigris_headers::config::s3_client(&sdk);
+    let bucket: BucketName = "kinds-bucket".parse().unwrap();
+    let mut kinds = Vec::new();
+
+    inject("CreateBucket");
+    let err = s3
+        .create_snapshot(bucket.as_str())
+        .send()
+        .await
+        .unwrap_err();
+    kinds.push(("tigris-headers", err.kind()));
+
+    inject("CreateAccessKey");
+    let iam = TigrisIam::builder(&sdk).endpoint_url(endpoint).build();
+    let err = iam
+        .create_scoped_key()
+        .name("kinds-key")
+        .bucket(bucket.clone())
+        .role(Role::ReadOnly)
+        .send()
+        .await
+        .unwrap_err();
+    kinds.push(("tigris-iam", err.kind()));
+
+    inject("PatchBucket");
+    let notifications = Notifications::new(SignedTransport::new(&sdk).unwrap());
+    let err = notifications.clear(&bucket).await.unwrap_err();
+    kinds.push(("tigris-notify", err.kind()));
+
+    inject("CreateBucket");
+    let kit = AgentKit::builder(&sdk)
+        .iam_endpoint(endpoint)
+        .build()
+        .unwrap();
+    let err = kit.create_workspace("kinds-ws").send().await.unwrap_err();
+    kinds.push(("tigris-agent-kit", err.kind()));
+    kinds
+}
+
+#[tokio::test]
+async fn the_same_service_answer_is_the_same_kind_in_every_crate() {
+    let emu = Emulator::start().await.unwrap();
+    let root = sdk(&emu.endpoint(), &emu);
+    tigris_headers::config::s3_client(&root)
+        .create_bucket()
+        .bucket("kinds-bucket")
+        .enable_snapshots()
+        .send()
+        .await
+        .unwrap();
+    for &(status, code, expected) in ANSWERS {
+        let kinds = kinds_through_every_crate(&emu, &emu.endpoint(), |operation| {
+            emu.faults().clear();
+            emu.faults()
+                .inject(Fault::on(operation).status(status).code(code));
+        })
+        .await;
+        for (crate_name, kind) in kinds {
+            assert_eq!(kind, expected, "{crate_name} for {status} {code}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_transient_in_every_crate() {
+    let emu = Emulator::start().await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let kinds = kinds_through_every_crate(&emu, &closed, |_| {}).await;
+    assert_eq!(kinds.len(), 4);
+    for (crate_name, kind) in kinds {
+        assert_eq!(kind, ErrorKind::Transient, "{crate_name}");
+    }
+    assert_eq!(emu.faults().total(), 0, "nothing reached the emulator");
+}
