@@ -425,8 +425,8 @@ mod tests {
         assert!(err.may_have_applied(), "a 2xx reply means it was done");
         assert_eq!(
             err.to_string(),
-            "could not create scoped access key \"k\": CreateAccessKey failed (unexpected service \
-             error); an access key may have been created anyway, and its id is unknown, so it could \
+            "could not create scoped access key \"k\": CreateAccessKey failed (unexpected \
+             response); an access key may have been created anyway, and its id is unknown, so it could \
              not be removed"
         );
     }
