@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
+use tigris_core::BucketName;
 use tigris_emulator::Emulator;
 use tigris_headers::config::{TigrisConfig, s3_client};
-use tigris_core::BucketName;
 
 /// Set to `1` to run against live Tigris.
 pub const LIVE_VAR: &str = "TIGRIS_IT_LIVE";

@@ -16,12 +16,12 @@ use aws_sdk_s3::config::interceptors::{
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::{BoxError, ConnectorError, DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::operation::create_bucket::CreateBucketError;
+use tigris_core::BucketName;
+use tigris_core::failure::{answer_may_have_applied, is_connection_refused};
 use tigris_headers::SnapshotVersion;
 use tigris_headers::bucket_info::BucketInfo;
 use tigris_headers::create_bucket::CreateBucketOperation;
 use tigris_headers::prelude::*;
-use tigris_core::BucketName;
-use tigris_core::failure::{answer_may_have_applied, is_connection_refused};
 
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;

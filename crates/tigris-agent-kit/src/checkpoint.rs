@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tigris_core::BucketName;
 use tigris_headers::prelude::*;
 use tigris_headers::{SnapshotName, SnapshotVersion};
-use tigris_core::BucketName;
 
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Operation, Result, Step};

@@ -24,9 +24,9 @@ use std::fmt;
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use tigris_headers::SnapshotVersion;
 use tigris_core::BucketName;
 use tigris_core::failure::is_throttling_code;
+use tigris_headers::SnapshotVersion;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use futures::stream::{self, StreamExt};
+use tigris_core::BucketName;
 use tigris_headers::SnapshotVersion;
 use tigris_headers::prelude::*;
 use tigris_iam::{Role, ScopedAccessKey};
-use tigris_core::BucketName;
 use tracing::Instrument;
 
 use crate::ambiguous::{self, Makes};

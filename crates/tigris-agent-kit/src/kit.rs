@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use aws_types::SdkConfig;
+use tigris_core::BucketName;
 use tigris_iam::TigrisIam;
 use tigris_notify::{NotificationConfig, Notifications, SignedTransport};
-use tigris_core::BucketName;
 
 use crate::checkpoint::{CreateCheckpoint, ListCheckpoints, Restore};
 use crate::error::{Error, Operation, Result, Step};

@@ -136,13 +136,13 @@ pub use fork::{CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_
 pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
+pub use tigris_core::BucketName;
 pub use tigris_headers::{SnapshotName, SnapshotVersion};
 pub use tigris_iam::{Role, ScopedAccessKey, SecretAccessKey};
 pub use tigris_notify::{
     EventName, EventObject, NotificationConfig, NotificationConfigBuilder, ObjectEvent,
     WebhookAuth, WebhookPassword, WebhookPayload, WebhookToken,
 };
-pub use tigris_core::BucketName;
 
 /// Compiles the README's example as a doctest.
 #[doc = include_str!("../README.md")]

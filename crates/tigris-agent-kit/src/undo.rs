@@ -6,9 +6,9 @@
 //! is unwound here too, once `ambiguous` has found it.
 
 use aws_sdk_s3::error::DisplayErrorContext;
+use tigris_core::BucketName;
 use tigris_headers::SnapshotVersion;
 use tigris_headers::prelude::*;
-use tigris_core::BucketName;
 
 use crate::error::{Error, Leftover, Operation, Step};
 use crate::kit::AgentKit;

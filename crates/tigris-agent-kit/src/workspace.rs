@@ -9,9 +9,9 @@ use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
     LifecycleRuleFilter,
 };
+use tigris_core::BucketName;
 use tigris_headers::prelude::*;
 use tigris_iam::{Role, ScopedAccessKey};
-use tigris_core::BucketName;
 
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};

@@ -12,12 +12,12 @@ use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use common::{TestServer, response, sdk_config};
 use http_body_util::{BodyExt, Full};
+use tigris_core::BucketName;
 use tigris_emulator::Emulator;
 use tigris_notify::{
     ErrorKind, EventName, NotificationConfig, Notifications, ObjectEvent, RetryPolicy,
     SignedTransport, TigrisRequest, WebhookAuth, WebhookPayload,
 };
-use tigris_core::BucketName;
 use tokio::sync::mpsc;
 
 struct Fixture {
