@@ -7,11 +7,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -23,6 +21,7 @@ use tigris_agent_kit::{AgentKit, BucketName, ScopedAccessKey};
 use tigris_emulator::Emulator;
 use tigris_headers::config::{TigrisConfig, s3_client};
 use tigris_headers::prelude::*;
+use tigris_test_support::TestEnv;
 
 /// A running emulator, a kit on it, and root clients to inspect it.
 pub(crate) struct Env {
@@ -44,7 +43,8 @@ impl Env {
     }
 
     pub(crate) async fn start_with(
-        configure: impl FnOnce(tigris_agent_kit::AgentKitBuilder) -> tigris_agent_kit::AgentKitBuilder,
+        configure: impl FnOnce(tigris_agent_kit::AgentKitBuilder) -> tigris_agent_kit::AgentKitBuilder
+        + 'static,
     ) -> Self {
         Self::start_with_retry(RetryConfig::disabled(), configure).await
     }
@@ -52,38 +52,30 @@ impl Env {
     /// With the SDK's retries configured by `retry`.
     pub(crate) async fn start_with_retry(
         retry: RetryConfig,
-        configure: impl FnOnce(tigris_agent_kit::AgentKitBuilder) -> tigris_agent_kit::AgentKitBuilder,
+        configure: impl FnOnce(tigris_agent_kit::AgentKitBuilder) -> tigris_agent_kit::AgentKitBuilder
+        + 'static,
     ) -> Self {
-        let emu = Emulator::start()
-            .await
-            .expect("emulator starts on loopback");
-        let root = emu.root_credentials();
         let forks_in_flight = Arc::new(InFlight::default());
-        let sdk = TigrisConfig::builder()
-            .endpoint_url(emu.endpoint())
-            .credentials(Credentials::new(
-                root.access_key_id(),
-                root.secret_access_key(),
-                None,
-                None,
-                "test",
-            ))
-            .retry_config(retry)
-            .http_client(CountingClient {
-                inner: default_http_client(),
-                in_flight: Arc::clone(&forks_in_flight),
+        let counter = Arc::clone(&forks_in_flight);
+        let TestEnv {
+            emu,
+            sdk,
+            s3,
+            iam,
+            kit,
+        } = TestEnv::builder()
+            .retry(retry)
+            .wrap_http_client(move |inner| {
+                SharedHttpClient::new(CountingClient {
+                    inner,
+                    in_flight: counter,
+                })
             })
-            .build();
-        let kit = configure(AgentKit::builder(&sdk).iam_endpoint(emu.endpoint()))
-            .build()
-            .expect("the kit builds");
-        let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&sdk)
-                .endpoint_url(emu.endpoint())
-                .build(),
-        );
+            .configure_kit(configure)
+            .start()
+            .await;
         Self {
-            s3: s3_client(&sdk),
+            s3,
             emu,
             sdk,
             kit,
@@ -195,12 +187,13 @@ impl Env {
 
     /// An S3 client that signs with `key`, as an agent given those credentials would.
     pub(crate) fn s3_as(&self, key: &ScopedAccessKey) -> aws_sdk_s3::Client {
-        let sdk = TigrisConfig::builder()
-            .endpoint_url(self.emu.endpoint())
-            .credentials(key.to_credentials())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        s3_client(&sdk)
+        s3_client(
+            &TigrisConfig::builder()
+                .endpoint_url(self.emu.endpoint())
+                .credentials(key.to_credentials())
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        )
     }
 }
 
@@ -219,14 +212,6 @@ pub(crate) async fn put_with(
         .await
         .map(drop)
         .map_err(|e| e.code().unwrap_or("no code").to_owned())
-}
-
-fn default_http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
 }
 
 /// Counts requests in flight and remembers the most at once.

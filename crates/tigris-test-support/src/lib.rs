@@ -1,0 +1,191 @@
+//! Shared test set-up for the workspace's crates: in one call, an in-process
+//! [`Emulator`] (SigV4 verified, over loopback), a root [`SdkConfig`] built with
+//! [`TigrisConfig`], root S3 and IAM clients and an [`AgentKit`].
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let env = tigris_test_support::TestEnv::start().await;
+//! env.s3.list_buckets().send().await.unwrap();
+//! # }
+//! ```
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::{Credentials, Intercept};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_types::SdkConfig;
+use tigris_agent_kit::{AgentKit, AgentKitBuilder, ScopedAccessKey};
+pub use tigris_emulator::Emulator;
+use tigris_headers::config::{TigrisConfig, s3_client, s3_config};
+
+/// A running emulator, a root SDK configuration, root clients and a kit on it.
+#[derive(Debug)]
+pub struct TestEnv {
+    /// The emulator; dropping the environment stops it.
+    pub emu: Emulator,
+    /// Root configuration (root credentials, the emulator's endpoint).
+    pub sdk: SdkConfig,
+    /// S3 as root.
+    pub s3: aws_sdk_s3::Client,
+    /// IAM as root.
+    pub iam: aws_sdk_iam::Client,
+    /// An agent kit built from [`TestEnv::sdk`].
+    pub kit: AgentKit,
+}
+
+type Configure = Box<dyn FnOnce(AgentKitBuilder) -> AgentKitBuilder>;
+
+/// Options for [`TestEnv`]; [`TestEnv::builder`].
+pub struct TestEnvBuilder {
+    retry: RetryConfig,
+    wrap_http: Option<Box<dyn FnOnce(SharedHttpClient) -> SharedHttpClient>>,
+    configure_kit: Option<Configure>,
+}
+
+impl std::fmt::Debug for TestEnvBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestEnvBuilder")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestEnvBuilder {
+    /// The SDK's retries (default: disabled, so one injected fault is one failed step).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Wraps the default HTTP client (rustls + ring), e.g. to count requests.
+    pub fn wrap_http_client(
+        mut self,
+        wrap: impl FnOnce(SharedHttpClient) -> SharedHttpClient + 'static,
+    ) -> Self {
+        self.wrap_http = Some(Box::new(wrap));
+        self
+    }
+
+    /// Customises the kit's builder (after the IAM endpoint is set to the emulator's).
+    pub fn configure_kit(
+        mut self,
+        configure: impl FnOnce(AgentKitBuilder) -> AgentKitBuilder + 'static,
+    ) -> Self {
+        self.configure_kit = Some(Box::new(configure));
+        self
+    }
+
+    /// Starts the emulator and builds the clients.
+    pub async fn start(self) -> TestEnv {
+        let emu = Emulator::start()
+            .await
+            .expect("emulator starts on loopback");
+        let mut http = default_http_client();
+        if let Some(wrap) = self.wrap_http {
+            http = wrap(http);
+        }
+        let sdk = TigrisConfig::builder()
+            .endpoint_url(emu.endpoint())
+            .credentials(root_credentials(&emu))
+            .retry_config(self.retry)
+            .http_client(http)
+            .build();
+        let mut kit = AgentKit::builder(&sdk).iam_endpoint(emu.endpoint());
+        if let Some(configure) = self.configure_kit {
+            kit = configure(kit);
+        }
+        let kit = kit.build().expect("the kit builds");
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&sdk)
+                .endpoint_url(emu.endpoint())
+                .build(),
+        );
+        TestEnv {
+            s3: s3_client(&sdk),
+            emu,
+            sdk,
+            iam,
+            kit,
+        }
+    }
+}
+
+impl TestEnv {
+    /// Defaults: retries disabled, the default HTTP client, the kit as built by default.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// Options before starting.
+    pub fn builder() -> TestEnvBuilder {
+        TestEnvBuilder {
+            retry: RetryConfig::disabled(),
+            wrap_http: None,
+            configure_kit: None,
+        }
+    }
+
+    /// How many authenticated requests reached the emulator so far.
+    pub fn requests(&self) -> u64 {
+        self.emu.faults().total()
+    }
+
+    /// A root S3 client whose every request also passes through `interceptor`.
+    pub fn s3_with(&self, interceptor: impl Intercept + 'static) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(s3_config(&self.sdk).interceptor(interceptor).build())
+    }
+
+    /// An S3 client signing as `key` (retries disabled).
+    pub fn s3_as(&self, key: &ScopedAccessKey) -> aws_sdk_s3::Client {
+        self.s3_signed_as(key.to_credentials())
+    }
+
+    /// An S3 client on the emulator signing with `credentials` (retries disabled).
+    pub fn s3_signed_as(&self, credentials: Credentials) -> aws_sdk_s3::Client {
+        s3_client(
+            &TigrisConfig::builder()
+                .endpoint_url(self.emu.endpoint())
+                .credentials(credentials)
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        )
+    }
+
+    /// A root S3 client for an endpoint where nothing listens, without retries: any request
+    /// that is sent fails to connect.
+    pub async fn s3_for_closed_port(&self) -> aws_sdk_s3::Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
+        drop(listener);
+        s3_client(
+            &TigrisConfig::builder()
+                .endpoint_url(endpoint)
+                .credentials(root_credentials(&self.emu))
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        )
+    }
+}
+
+/// The emulator's root credentials as SDK credentials.
+pub fn root_credentials(emu: &Emulator) -> Credentials {
+    let root = emu.root_credentials();
+    Credentials::new(
+        root.access_key_id(),
+        root.secret_access_key(),
+        None,
+        None,
+        "test",
+    )
+}
+
+/// The HTTP client the SDK uses by default here: rustls with ring.
+pub fn default_http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
