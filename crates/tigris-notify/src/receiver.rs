@@ -23,6 +23,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Debug, Default)]
 struct Counters {
     rejected: AtomicU64,
+    pushed_back: AtomicU64,
 }
 
 /// A local webhook endpoint that yields the events Tigris delivers to it.
@@ -52,7 +53,7 @@ struct Counters {
 #[derive(Debug)]
 pub struct WebhookReceiver {
     url: String,
-    events: mpsc::UnboundedReceiver<ObjectEvent>,
+    events: mpsc::Receiver<ObjectEvent>,
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
 }
@@ -64,9 +65,28 @@ impl WebhookReceiver {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(addr: SocketAddr, auth: Option<WebhookAuth>) -> std::io::Result<Self> {
+        Self::bind_with_capacity(addr, auth, Self::DEFAULT_CAPACITY).await
+    }
+
+    /// How many events wait for [`next`](Self::next) by default before deliveries are pushed
+    /// back.
+    pub const DEFAULT_CAPACITY: usize = 1024;
+
+    /// As [`bind`](Self::bind), holding at most `capacity` (at least 1) events not yet taken
+    /// with [`next`](Self::next). A delivery that does not fit is answered `503` and counted in
+    /// [`pushed_back`](Self::pushed_back): Tigris delivers again later, so nothing is lost and
+    /// memory stays bounded however slow the consumer.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn bind_with_capacity(
+        addr: SocketAddr,
+        auth: Option<WebhookAuth>,
+        capacity: usize,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}/", listener.local_addr()?);
-        let (tx, events) = mpsc::unbounded_channel();
+        let (tx, events) = mpsc::channel(capacity.max(1));
         let (stop, stopped) = watch::channel(false);
         let counters = Arc::new(Counters::default());
         let state = Arc::new(State {
@@ -102,6 +122,11 @@ impl WebhookReceiver {
     pub fn rejected(&self) -> u64 {
         self.counters.rejected.load(Ordering::Relaxed)
     }
+
+    /// How many deliveries were answered `503` because the queue of untaken events was full.
+    pub fn pushed_back(&self) -> u64 {
+        self.counters.pushed_back.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for WebhookReceiver {
@@ -113,7 +138,7 @@ impl Drop for WebhookReceiver {
 
 struct State {
     auth: Option<WebhookAuth>,
-    tx: mpsc::UnboundedSender<ObjectEvent>,
+    tx: mpsc::Sender<ObjectEvent>,
     counters: Arc<Counters>,
 }
 
@@ -173,9 +198,31 @@ async fn handle(
     };
     match WebhookPayload::from_slice(&body.to_bytes()) {
         Ok(payload) => {
-            for event in payload.into_events() {
-                // A dropped receiver means nobody wants events any more; acknowledge anyway.
-                state.tx.send(event).ok();
+            let events = payload.into_events();
+            if events.len() > state.tx.max_capacity() {
+                // Larger than the whole queue: hand it over as the consumer takes events.
+                for event in events {
+                    if state.tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+                return Ok(answer(204));
+            }
+            // All of the payload or none of it, so a redelivery does not duplicate a part.
+            let Ok(permits) = state.tx.try_reserve_many(events.len()) else {
+                if state.tx.is_closed() {
+                    // Nobody wants events any more; acknowledge so Tigris stops retrying.
+                    return Ok(answer(204));
+                }
+                state.counters.pushed_back.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    events = events.len(),
+                    "webhook receiver: queue full, delivery answered 503 to be retried"
+                );
+                return Ok(answer(503));
+            };
+            for (permit, event) in permits.zip(events) {
+                permit.send(event);
             }
             Ok(answer(204))
         }
