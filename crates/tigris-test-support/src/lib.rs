@@ -189,3 +189,89 @@ pub fn default_http_client() -> SharedHttpClient {
         ))
         .build_https()
 }
+
+/// A webhook endpoint on loopback for tests, on [`tigris_notify::receiver::WebhookReceiver`]
+/// with bearer-token auth.
+///
+/// [`assert_no_more_events`](Self::assert_no_more_events) proves that nothing else arrived
+/// without sleeping: it writes a marker object to a bucket whose notifications point here and
+/// waits for the marker's event. This relies on the emulator delivering the events for one
+/// webhook URL in the order they happened (first in, first out), which it documents.
+#[derive(Debug)]
+pub struct WebhookSink {
+    receiver: tigris_notify::receiver::WebhookReceiver,
+    markers: u32,
+}
+
+/// How long a test waits for an event that should come before it fails.
+const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+const SINK_TOKEN: &str = "test-support-webhook-token";
+
+impl WebhookSink {
+    /// Listens on a free loopback port.
+    pub async fn start() -> Self {
+        let receiver = tigris_notify::receiver::WebhookReceiver::bind(
+            "127.0.0.1:0".parse().expect("a socket address"),
+            Some(tigris_notify::WebhookAuth::bearer(SINK_TOKEN)),
+        )
+        .await
+        .expect("the webhook sink binds on loopback");
+        Self {
+            receiver,
+            markers: 0,
+        }
+    }
+
+    /// The notification settings that deliver here (URL and token).
+    pub fn config(&self) -> tigris_notify::NotificationConfig {
+        tigris_notify::NotificationConfig::builder(self.receiver.url())
+            .token(SINK_TOKEN)
+            .build()
+            .expect("a valid notification config")
+    }
+
+    /// The next event; fails the test when none comes within 10 s.
+    pub async fn next_event(&mut self) -> tigris_notify::ObjectEvent {
+        tokio::time::timeout(EVENT_WAIT, self.receiver.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("the webhook sink is running")
+    }
+
+    /// The first event matching `wanted`; the events before it are returned too, in order.
+    pub async fn wait_for(
+        &mut self,
+        wanted: impl Fn(&tigris_notify::ObjectEvent) -> bool,
+    ) -> (tigris_notify::ObjectEvent, Vec<tigris_notify::ObjectEvent>) {
+        let mut before = Vec::new();
+        loop {
+            let event = self.next_event().await;
+            if wanted(&event) {
+                return (event, before);
+            }
+            before.push(event);
+        }
+    }
+
+    /// Writes a marker object to `marker_bucket` (whose notifications must point at this sink)
+    /// and waits for its event; fails the test if any other event arrives first.
+    pub async fn assert_no_more_events(&mut self, s3: &aws_sdk_s3::Client, marker_bucket: &str) {
+        self.markers += 1;
+        let key = format!("test-support-marker-{}", self.markers);
+        s3.put_object()
+            .bucket(marker_bucket)
+            .key(&key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"marker"))
+            .send()
+            .await
+            .expect("the marker object is written");
+        let (_, before) = self
+            .wait_for(|e| e.bucket() == marker_bucket && e.object().key() == key)
+            .await;
+        assert!(
+            before.is_empty(),
+            "unexpected events before the marker: {before:?}"
+        );
+    }
+}
