@@ -24,9 +24,7 @@ use std::fmt;
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use tigris_core::BucketName;
 use tigris_core::error::Classified;
-use tigris_headers::SnapshotVersion;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -35,170 +33,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub use tigris_core::ErrorKind;
 
-/// The step of a workflow that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Step {
-    /// `CreateBucket` of a workspace.
-    CreateBucket,
-    /// `PutBucketLifecycleConfiguration`: the workspace's TTL rule.
-    PutLifecycle,
-    /// Creating scoped credentials (`CreateAccessKey`, `CreatePolicy`, `AttachUserPolicy`;
-    /// the IAM error in [`source`](StdError::source) says which).
-    CreateCredentials,
-    /// Taking a snapshot (`CreateBucket` with `X-Tigris-Snapshot`).
-    CreateSnapshot,
-    /// Creating a fork (`CreateBucket` with `X-Tigris-Fork-Source-Bucket`), for
-    /// [`create_forks`](crate::AgentKit::create_forks) and [`restore`](crate::AgentKit::restore).
-    CreateFork,
-    /// Listing snapshots.
-    ListSnapshots,
-    /// Revoking scoped credentials.
-    RevokeCredentials,
-    /// Force-deleting a bucket.
-    DeleteBucket,
-    /// Deleting a snapshot.
-    DeleteSnapshot,
-    /// Removing IAM resources an earlier failure left behind.
-    CleanUpCredentials,
-    /// Setting a bucket's object notifications.
-    SetNotifications,
-    /// Clearing a bucket's object notifications.
-    ClearNotifications,
-}
+mod leftover;
+mod step;
 
-impl Step {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::CreateBucket => "creating the bucket",
-            Self::PutLifecycle => "setting the TTL lifecycle rule",
-            Self::CreateCredentials => "creating scoped credentials",
-            Self::CreateSnapshot => "taking a snapshot",
-            Self::CreateFork => "creating the fork",
-            Self::ListSnapshots => "listing snapshots",
-            Self::RevokeCredentials => "revoking the credentials",
-            Self::DeleteBucket => "deleting the bucket",
-            Self::DeleteSnapshot => "deleting the snapshot",
-            Self::CleanUpCredentials => "removing leftover credentials",
-            Self::SetNotifications => "setting notifications",
-            Self::ClearNotifications => "clearing notifications",
-        }
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.describe())
-    }
-}
-
-/// Something a failed call created (or meant to remove) and could not remove.
-///
-/// Ids and names only, never secrets. Remove them by hand, or call the failed teardown again:
-/// teardown is idempotent and retries what is still there.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Leftover {
-    /// A bucket that still exists, or may: one whose creation response was lost and whose
-    /// existence could not be checked is reported too.
-    Bucket {
-        /// Its name.
-        bucket: BucketName,
-    },
-    /// A snapshot that still exists.
-    Snapshot {
-        /// The bucket it belongs to.
-        bucket: BucketName,
-        /// Its version.
-        version: SnapshotVersion,
-    },
-    /// An IAM resource (access key, policy or attachment) that still exists.
-    Iam(tigris_iam::Leftover),
-}
-
-impl fmt::Display for Leftover {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Bucket { bucket } => write!(f, "bucket {bucket}"),
-            Self::Snapshot { bucket, version } => {
-                write!(f, "snapshot {version} of bucket {bucket}")
-            }
-            Self::Iam(leftover) => leftover.fmt(f),
-        }
-    }
-}
-
-impl From<tigris_iam::Leftover> for Leftover {
-    fn from(leftover: tigris_iam::Leftover) -> Self {
-        Self::Iam(leftover)
-    }
-}
-
-/// What the kit was asked to do; it opens the `Display` sentence.
-#[derive(Debug, Clone)]
-pub(crate) enum Operation {
-    Build,
-    NotificationConfig,
-    CreateWorkspace { bucket: String },
-    TeardownWorkspace { bucket: String },
-    CreateForks { base: String },
-    CreateFork { bucket: String },
-    TeardownForks { base: String },
-    TeardownFork { bucket: String },
-    Checkpoint { bucket: String },
-    Restore { bucket: String, version: String },
-    ListCheckpoints { bucket: String },
-    SetNotifications { bucket: String },
-    ClearNotifications { bucket: String },
-}
-
-impl Operation {
-    fn bucket(&self) -> Option<&str> {
-        match self {
-            Self::Build | Self::NotificationConfig => None,
-            Self::CreateWorkspace { bucket }
-            | Self::TeardownWorkspace { bucket }
-            | Self::CreateFork { bucket }
-            | Self::TeardownFork { bucket }
-            | Self::Checkpoint { bucket }
-            | Self::Restore { bucket, .. }
-            | Self::ListCheckpoints { bucket }
-            | Self::SetNotifications { bucket }
-            | Self::ClearNotifications { bucket } => Some(bucket),
-            Self::CreateForks { base } | Self::TeardownForks { base } => Some(base),
-        }
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Build => f.write_str("set up the agent kit"),
-            Self::NotificationConfig => f.write_str("build the notification config"),
-            Self::CreateWorkspace { bucket } => write!(f, "create workspace {bucket:?}"),
-            Self::TeardownWorkspace { bucket } => {
-                write!(f, "fully tear down workspace {bucket:?}")
-            }
-            Self::CreateForks { base } => write!(f, "create forks of {base:?}"),
-            Self::CreateFork { bucket } => write!(f, "create fork {bucket:?}"),
-            Self::TeardownForks { base } => write!(f, "fully tear down the forks of {base:?}"),
-            Self::TeardownFork { bucket } => write!(f, "fully tear down fork {bucket:?}"),
-            Self::Checkpoint { bucket } => write!(f, "checkpoint bucket {bucket:?}"),
-            Self::Restore { bucket, version } => {
-                write!(f, "restore bucket {bucket:?} at snapshot {version:?}")
-            }
-            Self::ListCheckpoints { bucket } => {
-                write!(f, "list the checkpoints of bucket {bucket:?}")
-            }
-            Self::SetNotifications { bucket } => {
-                write!(f, "set the notifications of bucket {bucket:?}")
-            }
-            Self::ClearNotifications { bucket } => {
-                write!(f, "clear the notifications of bucket {bucket:?}")
-            }
-        }
-    }
-}
+pub use leftover::Leftover;
+pub(crate) use step::Operation;
+pub use step::Step;
 
 /// How many failures and leftovers `Display` names before summarising the rest.
 const SHOWN: usize = 5;
@@ -502,6 +342,8 @@ impl From<tigris_notify::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tigris_core::BucketName;
+    use tigris_headers::SnapshotVersion;
 
     fn bucket(name: &str) -> BucketName {
         name.parse().unwrap()

@@ -1,0 +1,48 @@
+//! What a failed call could not remove.
+
+use std::fmt;
+
+use tigris_core::BucketName;
+use tigris_headers::SnapshotVersion;
+
+/// Something a failed call created (or meant to remove) and could not remove.
+///
+/// Ids and names only, never secrets. Remove them by hand, or call the failed teardown again:
+/// teardown is idempotent and retries what is still there.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Leftover {
+    /// A bucket that still exists, or may: one whose creation response was lost and whose
+    /// existence could not be checked is reported too.
+    Bucket {
+        /// Its name.
+        bucket: BucketName,
+    },
+    /// A snapshot that still exists.
+    Snapshot {
+        /// The bucket it belongs to.
+        bucket: BucketName,
+        /// Its version.
+        version: SnapshotVersion,
+    },
+    /// An IAM resource (access key, policy or attachment) that still exists.
+    Iam(tigris_iam::Leftover),
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bucket { bucket } => write!(f, "bucket {bucket}"),
+            Self::Snapshot { bucket, version } => {
+                write!(f, "snapshot {version} of bucket {bucket}")
+            }
+            Self::Iam(leftover) => leftover.fmt(f),
+        }
+    }
+}
+
+impl From<tigris_iam::Leftover> for Leftover {
+    fn from(leftover: tigris_iam::Leftover) -> Self {
+        Self::Iam(leftover)
+    }
+}

@@ -1,0 +1,126 @@
+//! Which step of a workflow failed, and what the kit was asked to do.
+
+use std::fmt;
+
+/// The step of a workflow that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// `CreateBucket` of a workspace.
+    CreateBucket,
+    /// `PutBucketLifecycleConfiguration`: the workspace's TTL rule.
+    PutLifecycle,
+    /// Creating scoped credentials (`CreateAccessKey`, `CreatePolicy`, `AttachUserPolicy`;
+    /// the IAM error in [`source`](StdError::source) says which).
+    CreateCredentials,
+    /// Taking a snapshot (`CreateBucket` with `X-Tigris-Snapshot`).
+    CreateSnapshot,
+    /// Creating a fork (`CreateBucket` with `X-Tigris-Fork-Source-Bucket`), for
+    /// [`create_forks`](crate::AgentKit::create_forks) and [`restore`](crate::AgentKit::restore).
+    CreateFork,
+    /// Listing snapshots.
+    ListSnapshots,
+    /// Revoking scoped credentials.
+    RevokeCredentials,
+    /// Force-deleting a bucket.
+    DeleteBucket,
+    /// Deleting a snapshot.
+    DeleteSnapshot,
+    /// Removing IAM resources an earlier failure left behind.
+    CleanUpCredentials,
+    /// Setting a bucket's object notifications.
+    SetNotifications,
+    /// Clearing a bucket's object notifications.
+    ClearNotifications,
+}
+
+impl Step {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::CreateBucket => "creating the bucket",
+            Self::PutLifecycle => "setting the TTL lifecycle rule",
+            Self::CreateCredentials => "creating scoped credentials",
+            Self::CreateSnapshot => "taking a snapshot",
+            Self::CreateFork => "creating the fork",
+            Self::ListSnapshots => "listing snapshots",
+            Self::RevokeCredentials => "revoking the credentials",
+            Self::DeleteBucket => "deleting the bucket",
+            Self::DeleteSnapshot => "deleting the snapshot",
+            Self::CleanUpCredentials => "removing leftover credentials",
+            Self::SetNotifications => "setting notifications",
+            Self::ClearNotifications => "clearing notifications",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// What the kit was asked to do; it opens the `Display` sentence.
+#[derive(Debug, Clone)]
+pub(crate) enum Operation {
+    Build,
+    NotificationConfig,
+    CreateWorkspace { bucket: String },
+    TeardownWorkspace { bucket: String },
+    CreateForks { base: String },
+    CreateFork { bucket: String },
+    TeardownForks { base: String },
+    TeardownFork { bucket: String },
+    Checkpoint { bucket: String },
+    Restore { bucket: String, version: String },
+    ListCheckpoints { bucket: String },
+    SetNotifications { bucket: String },
+    ClearNotifications { bucket: String },
+}
+
+impl Operation {
+    pub(crate) fn bucket(&self) -> Option<&str> {
+        match self {
+            Self::Build | Self::NotificationConfig => None,
+            Self::CreateWorkspace { bucket }
+            | Self::TeardownWorkspace { bucket }
+            | Self::CreateFork { bucket }
+            | Self::TeardownFork { bucket }
+            | Self::Checkpoint { bucket }
+            | Self::Restore { bucket, .. }
+            | Self::ListCheckpoints { bucket }
+            | Self::SetNotifications { bucket }
+            | Self::ClearNotifications { bucket } => Some(bucket),
+            Self::CreateForks { base } | Self::TeardownForks { base } => Some(base),
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Build => f.write_str("set up the agent kit"),
+            Self::NotificationConfig => f.write_str("build the notification config"),
+            Self::CreateWorkspace { bucket } => write!(f, "create workspace {bucket:?}"),
+            Self::TeardownWorkspace { bucket } => {
+                write!(f, "fully tear down workspace {bucket:?}")
+            }
+            Self::CreateForks { base } => write!(f, "create forks of {base:?}"),
+            Self::CreateFork { bucket } => write!(f, "create fork {bucket:?}"),
+            Self::TeardownForks { base } => write!(f, "fully tear down the forks of {base:?}"),
+            Self::TeardownFork { bucket } => write!(f, "fully tear down fork {bucket:?}"),
+            Self::Checkpoint { bucket } => write!(f, "checkpoint bucket {bucket:?}"),
+            Self::Restore { bucket, version } => {
+                write!(f, "restore bucket {bucket:?} at snapshot {version:?}")
+            }
+            Self::ListCheckpoints { bucket } => {
+                write!(f, "list the checkpoints of bucket {bucket:?}")
+            }
+            Self::SetNotifications { bucket } => {
+                write!(f, "set the notifications of bucket {bucket:?}")
+            }
+            Self::ClearNotifications { bucket } => {
+                write!(f, "clear the notifications of bucket {bucket:?}")
+            }
+        }
+    }
+}
