@@ -154,19 +154,25 @@ impl TestEnv {
     /// A root S3 client for an endpoint where nothing listens, without retries: any request
     /// that is sent fails to connect.
     pub async fn s3_for_closed_port(&self) -> aws_sdk_s3::Client {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
-        let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
-        drop(listener);
-        s3_client(
-            &TigrisConfig::builder()
-                .endpoint_url(endpoint)
-                .credentials(root_credentials(&self.emu))
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        )
+        s3_for_closed_port(&self.emu).await
     }
+}
+
+/// A root S3 client (the emulator's root credentials) for an endpoint where nothing listens,
+/// without retries: any request that is sent fails to connect.
+pub async fn s3_for_closed_port(emu: &Emulator) -> aws_sdk_s3::Client {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
+    drop(listener);
+    s3_client(
+        &TigrisConfig::builder()
+            .endpoint_url(endpoint)
+            .credentials(root_credentials(emu))
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
 }
 
 /// The emulator's root credentials as SDK credentials.

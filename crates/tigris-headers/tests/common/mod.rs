@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_s3::config::retry::RetryConfig;
-use aws_sdk_s3::config::{ConfigBag, Credentials, Intercept, RuntimeComponents};
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_types::SdkConfig;
 use tigris_emulator::Emulator;
-use tigris_headers::config::{TigrisConfig, s3_client, s3_config};
+use tigris_headers::config::s3_config;
 use tigris_headers::prelude::*;
 use tigris_headers::{BucketName, SnapshotVersion};
 
@@ -26,13 +26,17 @@ pub(crate) struct TestEnv {
 }
 
 impl TestEnv {
+    /// The shared set-up (tigris-test-support), with the SDK's standard retries as a user has.
     pub(crate) async fn start() -> Self {
-        let emu = Emulator::start()
-            .await
-            .expect("emulator starts on loopback");
-        let sdk = sdk_config(&emu.endpoint(), &emu);
-        let s3 = s3_client(&sdk);
-        Self { emu, sdk, s3 }
+        let env = tigris_test_support::TestEnv::builder()
+            .retry(RetryConfig::standard())
+            .start()
+            .await;
+        Self {
+            emu: env.emu,
+            sdk: env.sdk,
+            s3: env.s3,
+        }
     }
 
     /// A client whose every request also passes through `interceptor` (client level).
@@ -40,25 +44,9 @@ impl TestEnv {
         Client::from_conf(s3_config(&self.sdk).interceptor(interceptor).build())
     }
 
-    /// A client for an endpoint where nothing listens, without retries: any request that is
-    /// sent fails to connect.
+    /// A client for an endpoint where nothing listens, without retries.
     pub(crate) async fn client_for_closed_port(&self) -> Client {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        drop(listener);
-        let creds = self.emu.root_credentials();
-        let sdk = TigrisConfig::builder()
-            .endpoint_url(endpoint)
-            .credentials(Credentials::new(
-                creds.access_key_id(),
-                creds.secret_access_key(),
-                None,
-                None,
-                "test",
-            ))
-            .retry_config(RetryConfig::disabled())
-            .build();
-        s3_client(&sdk)
+        tigris_test_support::s3_for_closed_port(&self.emu).await
     }
 
     /// How many authenticated requests reached the emulator so far.
@@ -132,20 +120,6 @@ impl TestEnv {
             Err(e) => panic!("head {bucket}: {e:?}"),
         }
     }
-}
-
-pub(crate) fn sdk_config(endpoint: &str, emu: &Emulator) -> SdkConfig {
-    let creds = emu.root_credentials();
-    TigrisConfig::builder()
-        .endpoint_url(endpoint)
-        .credentials(Credentials::new(
-            creds.access_key_id(),
-            creds.secret_access_key(),
-            None,
-            None,
-            "test",
-        ))
-        .build()
 }
 
 pub(crate) async fn put(s3: &Client, bucket: &str, key: &str, body: &str) {
