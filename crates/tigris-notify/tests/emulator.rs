@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_sdk_s3::config::{BehaviorVersion, Region, RequestChecksumCalculation};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use common::{TestServer, response, sdk_config};
@@ -28,35 +27,14 @@ struct Fixture {
 
 impl Fixture {
     async fn start() -> Self {
-        let emu = Emulator::start().await.unwrap();
-        let root = emu.root_credentials();
-        let sdk = sdk_config(
-            &emu.endpoint(),
-            root.access_key_id(),
-            root.secret_access_key(),
-        );
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .http_client(http_client)
-                .region(Region::new("auto"))
-                .endpoint_url(emu.endpoint())
-                .force_path_style(true)
-                .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-                .credentials_provider(sdk.credentials_provider().unwrap())
-                .build(),
-        );
         let retry = aws_sdk_s3::config::retry::RetryConfig::standard()
             .with_initial_backoff(Duration::from_millis(10));
-        let transport = SignedTransport::builder(&sdk)
-            .retry_config(retry)
-            .build()
-            .unwrap();
+        let env = tigris_test_support::TestEnv::builder()
+            .retry(retry)
+            .start()
+            .await;
+        let transport = SignedTransport::new(&env.sdk).unwrap();
+        let (emu, s3) = (env.emu, env.s3);
         Self {
             emu,
             s3,
