@@ -367,3 +367,111 @@ async fn an_iam_action_can_fail_after_it_ran() {
         "the key was made"
     );
 }
+
+fn iam_code<E: ProvideErrorMetadata>(e: E) -> Option<String> {
+    e.code().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn scoped_key_cannot_attach_policy_to_itself() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let doc = policy(&["s3:GetObject"], "mine", None);
+    let (id, secret, _) = scoped_key(&emu, "ro", &doc).await;
+    let own = iam_with(&emu, &id, &secret);
+    let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let err = own
+        .create_policy()
+        .policy_name("escalate")
+        .policy_document(all)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    // Even with a policy made by root, the key cannot attach it to itself.
+    let made = iam(&emu)
+        .create_policy()
+        .policy_name("all")
+        .policy_document(all)
+        .send()
+        .await
+        .unwrap();
+    let arn = made.policy().unwrap().arn().unwrap();
+    let err = own
+        .attach_user_policy()
+        .user_name(&id)
+        .policy_arn(arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    let s3 = client_with(&emu, &id, &secret);
+    assert!(
+        s3.put_object()
+            .bucket("mine")
+            .key("x")
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn scoped_key_cannot_delete_or_detach_other_keys() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let doc = policy(&["s3:GetObject"], "mine", None);
+    let (a, a_secret, _) = scoped_key(&emu, "a", &doc).await;
+    let (b, b_secret, b_arn) = scoped_key(&emu, "b", &doc).await;
+    let as_a = iam_with(&emu, &a, &a_secret);
+    let err = as_a
+        .detach_user_policy()
+        .user_name(&b)
+        .policy_arn(&b_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    let err = as_a
+        .delete_access_key()
+        .access_key_id(&b)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    // b still works.
+    client_with(&emu, &b, &b_secret)
+        .get_object()
+        .bucket("mine")
+        .key("seed.txt")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn key_with_iam_allow_may_call_that_action_only() {
+    let emu = Emulator::start().await.unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListPolicies","Resource":"*"}]}"#;
+    let (id, secret, _) = scoped_key(&emu, "lister", doc).await;
+    let own = iam_with(&emu, &id, &secret);
+    own.list_policies().send().await.unwrap();
+    let err = own.create_access_key().send().await.unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+}
