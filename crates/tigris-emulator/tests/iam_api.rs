@@ -475,3 +475,82 @@ async fn key_with_iam_allow_may_call_that_action_only() {
         Some("AccessDenied")
     );
 }
+
+/// Sends a raw, SigV4-signed IAM Query request; the body on the wire may differ from the
+/// signed one.
+async fn raw_iam(
+    emu: &Emulator,
+    signed_body: &str,
+    sent_body: &str,
+    unsigned_payload: bool,
+) -> (u16, String) {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
+    };
+    use http_body_util::{BodyExt, Full};
+    let uri = format!("{}/", emu.endpoint());
+    let root = emu.root_credentials();
+    let creds = aws_credential_types::Credentials::new(
+        root.access_key_id(),
+        root.secret_access_key(),
+        None,
+        None,
+        "test",
+    );
+    let identity = creds.into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("auto")
+        .name("iam")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let mut req = http::Request::post(&uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(())
+        .unwrap();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().unwrap()));
+    let body = if unsigned_payload {
+        SignableBody::UnsignedPayload
+    } else {
+        SignableBody::Bytes(signed_body.as_bytes())
+    };
+    let signable = SignableRequest::new("POST", &uri, headers, body).unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    let req = req.map(|_| Full::new(bytes::Bytes::from(sent_body.to_owned())));
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&text).into_owned())
+}
+
+#[tokio::test]
+async fn iam_body_swapped_after_signing_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let good = "Action=ListPolicies&Version=2010-05-08";
+    let (status, _) = raw_iam(&emu, good, good, false).await;
+    assert_eq!(status, 200);
+    let evil = "Action=CreateAccessKey&Version=2010-05-08";
+    let (status, text) = raw_iam(&emu, good, evil, false).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+}
+
+#[tokio::test]
+async fn iam_unsigned_payload_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let body = "Action=CreateAccessKey&Version=2010-05-08";
+    let (status, text) = raw_iam(&emu, body, body, true).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+}
