@@ -58,7 +58,11 @@ pub(super) async fn list_parts(
     let upload = uploads.get(&input.upload_id, &input.bucket, &input.key)?;
     let after = input.part_number_marker.unwrap_or(0);
     let max = input.max_parts.map_or(1000, |m| m.clamp(1, 1000)) as usize;
-    let rest: Vec<_> = upload.parts.range(after + 1..).collect();
+    // Exclusive lower bound: `after + 1` would overflow for a marker of i32::MAX.
+    let rest: Vec<_> = upload
+        .parts
+        .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+        .collect();
     let truncated = rest.len() > max;
     let parts: Vec<Part> = rest
         .into_iter()

@@ -131,6 +131,12 @@ pub(super) async fn delete_objects(
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let input = req.input;
     backend.shared.store().bucket(&input.bucket)?;
+    if input.delete.objects.len() > 1000 {
+        return Err(s3_error!(
+            MalformedXML,
+            "A DeleteObjects request can name at most 1000 keys"
+        ));
+    }
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
     for id in input.delete.objects {
