@@ -178,14 +178,17 @@ pub(crate) fn handle(
     let verified = sigv4::verify(parts, body, "iam", SystemTime::now(), |ak| {
         shared.keys().secret(ak).map(str::to_owned)
     });
-    if let Err(e) = verified {
-        let status = if e == sigv4::SigError::Incomplete {
-            400
-        } else {
-            403
-        };
-        return error_response(status, e.code(), e.message());
-    }
+    let access_key = match verified {
+        Ok(key) => key,
+        Err(e) => {
+            let status = if e == sigv4::SigError::Incomplete {
+                400
+            } else {
+                403
+            };
+            return error_response(status, e.code(), e.message());
+        }
+    };
     let mut params: BTreeMap<String, String> =
         sigv4::parse_form(std::str::from_utf8(body).unwrap_or(""))
             .into_iter()
@@ -202,6 +205,14 @@ pub(crate) fn handle(
             "injected by the emulator's fault injection",
         );
     }
+    if let Err(IamError(status, code, message)) = authorize(
+        shared,
+        &access_key,
+        &action,
+        parts.extensions.get::<crate::auth::PeerAddr>(),
+    ) {
+        return error_response(status, code, &message);
+    }
     let result = run(shared, &action, &params);
     if let Some((failure, Timing::After)) = &injected {
         let message = "injected by the emulator's fault injection, after the action ran";
@@ -210,6 +221,37 @@ pub(crate) fn handle(
     match result {
         Ok(result) => ok_response(&action, result),
         Err(IamError(status, code, message)) => error_response(status, code, &message),
+    }
+}
+
+/// Only the root key, or a key whose attached policies allow `iam:<Action>`, may call IAM
+/// actions. The resource is `*`: the emulator has one account and no IAM resource ARNs to scope
+/// by.
+fn authorize(
+    shared: &Shared,
+    access_key: &str,
+    action: &str,
+    peer: Option<&crate::auth::PeerAddr>,
+) -> Result<(), IamError> {
+    if access_key == shared.root_access_key {
+        return Ok(());
+    }
+    let policies = shared.iam().policies_of(access_key);
+    let iam_action = format!("iam:{action}");
+    let ctx = crate::policy::RequestContext {
+        action: &iam_action,
+        resource: "*",
+        now: SystemTime::now(),
+        source_ip: peer.map(|p| p.0.ip()),
+    };
+    if crate::policy::allowed(policies.iter().map(|p| &**p), &ctx) {
+        Ok(())
+    } else {
+        Err(IamError(
+            403,
+            "AccessDenied",
+            format!("User {access_key} is not authorized to perform: {iam_action}"),
+        ))
     }
 }
 

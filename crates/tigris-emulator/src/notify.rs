@@ -93,8 +93,12 @@ impl Filter {
                 ("!=", v)
             } else if let Some(v) = rest.strip_prefix('=') {
                 ("=", v)
-            } else if rest.len() >= 6 && rest[..6].eq_ignore_ascii_case("REGEXP") {
-                ("REGEXP", &rest[6..])
+            } else if let Some(v) = rest
+                .get(..6)
+                .filter(|w| w.eq_ignore_ascii_case("REGEXP"))
+                .and_then(|_| rest.get(6..))
+            {
+                ("REGEXP", v)
             } else {
                 return Err(format!("unsupported operator in {part:?}"));
             };
@@ -127,26 +131,25 @@ impl Filter {
 fn split_and(s: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut start, mut quote) = (0, None::<char>);
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < s.len() {
-        let c = bytes[i] as char;
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
         match quote {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == '"' || c == '\'' => quote = Some(c),
-            None if s[i..].len() >= 5
-                && s[i..i + 5].eq_ignore_ascii_case(" AND ")
-                && s.is_char_boundary(i + 5) =>
+            None if s
+                .get(i..i + 5)
+                .is_some_and(|w| w.eq_ignore_ascii_case(" AND ")) =>
             {
                 parts.push(&s[start..i]);
                 start = i + 5;
-                i += 5;
-                continue;
+                // Skip the rest of " AND " (all ASCII, so four more chars).
+                for _ in 0..4 {
+                    chars.next();
+                }
             }
             None => {}
         }
-        i += 1;
     }
     parts.push(&s[start..]);
     parts
@@ -459,6 +462,24 @@ impl s3s::route::S3Route for PatchBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_with_non_ascii_outside_quotes_are_refused_not_panics() {
+        for text in [
+            "WHERE `key` é",
+            "WHERE `key` REGEXP \"a\" éAND `key` = \"b\"",
+            "WHERE `key` REGEXé \"a\"",
+            "WHERE `k€y` REGEXP \"a\" AND é",
+            "WHERE é AND ",
+            "WHEREé",
+        ] {
+            let _ = Filter::parse(text);
+        }
+        assert!(
+            Filter::parse("WHERE `key` REGEXP \"é\" AND `Event-Type` = \"OBJECT_CREATED_PUT\"")
+                .is_ok()
+        );
+    }
 
     #[test]
     fn filters_parse_and_select() {

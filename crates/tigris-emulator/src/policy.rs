@@ -245,13 +245,12 @@ impl PolicyDocument {
                 _ => return Err("Effect must be Allow or Deny".into()),
             };
             let actions = patterns(stmt, "Action", "which actions")?;
-            if let Some(bad) = actions
-                .patterns
-                .iter()
-                .find(|a| !(a.as_str() == "*" || a.to_ascii_lowercase().starts_with("s3:")))
-            {
+            if let Some(bad) = actions.patterns.iter().find(|a| {
+                let a = a.to_ascii_lowercase();
+                !(a == "*" || a.starts_with("s3:") || a.starts_with("iam:"))
+            }) {
                 return Err(format!(
-                    "unsupported action {bad:?}: only s3: actions are supported"
+                    "unsupported action {bad:?}: only s3: and iam: actions are supported"
                 ));
             }
             let resources = patterns(stmt, "Resource", "which buckets and objects")?;
@@ -456,7 +455,7 @@ mod tests {
                 "Action",
             ),
             (
-                r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#,
+                r#"{"Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#,
                 "unsupported action",
             ),
             (

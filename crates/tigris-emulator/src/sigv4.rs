@@ -234,8 +234,12 @@ pub(crate) fn verify(
             .collect();
         canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
-    let payload_hash =
-        header("x-amz-content-sha256").map_or_else(|| sha256_hex(body), str::to_owned);
+    // The body is hashed here, never taken from the client: a claimed hash that does not match
+    // (a body swapped after signing, or `UNSIGNED-PAYLOAD`) fails.
+    let payload_hash = sha256_hex(body);
+    if header("x-amz-content-sha256").is_some_and(|claimed| claimed != payload_hash) {
+        return Err(SigError::Mismatch);
+    }
     let canonical_request = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         parts.method.as_str(),

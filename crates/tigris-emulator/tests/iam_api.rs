@@ -367,3 +367,190 @@ async fn an_iam_action_can_fail_after_it_ran() {
         "the key was made"
     );
 }
+
+fn iam_code<E: ProvideErrorMetadata>(e: E) -> Option<String> {
+    e.code().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn scoped_key_cannot_attach_policy_to_itself() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let doc = policy(&["s3:GetObject"], "mine", None);
+    let (id, secret, _) = scoped_key(&emu, "ro", &doc).await;
+    let own = iam_with(&emu, &id, &secret);
+    let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    let err = own
+        .create_policy()
+        .policy_name("escalate")
+        .policy_document(all)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    // Even with a policy made by root, the key cannot attach it to itself.
+    let made = iam(&emu)
+        .create_policy()
+        .policy_name("all")
+        .policy_document(all)
+        .send()
+        .await
+        .unwrap();
+    let arn = made.policy().unwrap().arn().unwrap();
+    let err = own
+        .attach_user_policy()
+        .user_name(&id)
+        .policy_arn(arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    let s3 = client_with(&emu, &id, &secret);
+    assert!(
+        s3.put_object()
+            .bucket("mine")
+            .key("x")
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn scoped_key_cannot_delete_or_detach_other_keys() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let doc = policy(&["s3:GetObject"], "mine", None);
+    let (a, a_secret, _) = scoped_key(&emu, "a", &doc).await;
+    let (b, b_secret, b_arn) = scoped_key(&emu, "b", &doc).await;
+    let as_a = iam_with(&emu, &a, &a_secret);
+    let err = as_a
+        .detach_user_policy()
+        .user_name(&b)
+        .policy_arn(&b_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    let err = as_a
+        .delete_access_key()
+        .access_key_id(&b)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+    // b still works.
+    client_with(&emu, &b, &b_secret)
+        .get_object()
+        .bucket("mine")
+        .key("seed.txt")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn key_with_iam_allow_may_call_that_action_only() {
+    let emu = Emulator::start().await.unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListPolicies","Resource":"*"}]}"#;
+    let (id, secret, _) = scoped_key(&emu, "lister", doc).await;
+    let own = iam_with(&emu, &id, &secret);
+    own.list_policies().send().await.unwrap();
+    let err = own.create_access_key().send().await.unwrap_err();
+    assert_eq!(
+        iam_code(err.into_service_error()).as_deref(),
+        Some("AccessDenied")
+    );
+}
+
+/// Sends a raw, SigV4-signed IAM Query request; the body on the wire may differ from the
+/// signed one.
+async fn raw_iam(
+    emu: &Emulator,
+    signed_body: &str,
+    sent_body: &str,
+    unsigned_payload: bool,
+) -> (u16, String) {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
+    };
+    use http_body_util::{BodyExt, Full};
+    let uri = format!("{}/", emu.endpoint());
+    let root = emu.root_credentials();
+    let creds = aws_credential_types::Credentials::new(
+        root.access_key_id(),
+        root.secret_access_key(),
+        None,
+        None,
+        "test",
+    );
+    let identity = creds.into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("auto")
+        .name("iam")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let mut req = http::Request::post(&uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(())
+        .unwrap();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().unwrap()));
+    let body = if unsigned_payload {
+        SignableBody::UnsignedPayload
+    } else {
+        SignableBody::Bytes(signed_body.as_bytes())
+    };
+    let signable = SignableRequest::new("POST", &uri, headers, body).unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    let req = req.map(|_| Full::new(bytes::Bytes::from(sent_body.to_owned())));
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&text).into_owned())
+}
+
+#[tokio::test]
+async fn iam_body_swapped_after_signing_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let good = "Action=ListPolicies&Version=2010-05-08";
+    let (status, _) = raw_iam(&emu, good, good, false).await;
+    assert_eq!(status, 200);
+    let evil = "Action=CreateAccessKey&Version=2010-05-08";
+    let (status, text) = raw_iam(&emu, good, evil, false).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+}
+
+#[tokio::test]
+async fn iam_unsigned_payload_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let body = "Action=CreateAccessKey&Version=2010-05-08";
+    let (status, text) = raw_iam(&emu, body, body, true).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+}

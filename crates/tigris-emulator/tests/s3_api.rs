@@ -525,3 +525,67 @@ async fn faults_can_target_one_bucket_or_header_and_fire_after_the_change() {
         Some("InvalidRequest")
     );
 }
+
+#[tokio::test]
+async fn a_part_number_marker_of_i32_max_lists_no_parts() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("parts").send().await.unwrap();
+    let up = s3
+        .create_multipart_upload()
+        .bucket("parts")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    s3.upload_part()
+        .bucket("parts")
+        .key("k")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"part"))
+        .send()
+        .await
+        .unwrap();
+    let parts = s3
+        .list_parts()
+        .bucket("parts")
+        .key("k")
+        .upload_id(id)
+        .part_number_marker("2147483647")
+        .send()
+        .await
+        .unwrap();
+    assert!(parts.parts().is_empty(), "{:?}", parts.parts());
+    assert_eq!(parts.is_truncated(), Some(false));
+}
+
+#[tokio::test]
+async fn delete_objects_with_more_than_1000_keys_is_malformed() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("parts").send().await.unwrap();
+    put(&s3, "parts", "keep", "x").await;
+    let ids: Vec<_> = (0..1001)
+        .map(|i| {
+            ObjectIdentifier::builder()
+                .key(if i == 0 {
+                    "keep".to_owned()
+                } else {
+                    format!("k{i}")
+                })
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let err = s3
+        .delete_objects()
+        .bucket("parts")
+        .delete(Delete::builder().set_objects(Some(ids)).build().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("MalformedXML"));
+    assert_eq!(get(&s3, "parts", "keep").await, "x");
+}

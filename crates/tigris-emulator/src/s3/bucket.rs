@@ -1,0 +1,206 @@
+//! Bucket operations: create (plain, snapshot, fork), delete, head, location, list, lifecycle.
+
+use super::*;
+
+pub(super) async fn create_bucket(
+    backend: &Backend,
+    req: S3Request<CreateBucketInput>,
+) -> S3Result<S3Response<CreateBucketOutput>> {
+    let bucket = req.input.bucket.as_str();
+    let h = &req.headers;
+    let mut store = backend.shared.store();
+    if let Some(name) = header_str(h, header::SNAPSHOT).and_then(snapshot_request) {
+        let version = store.snapshot(bucket, name)?;
+        let mut resp = S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{bucket}")),
+        });
+        resp.headers
+            .insert(header::SNAPSHOT_VERSION, hv(&version.to_string())?);
+        return Ok(resp);
+    }
+    if let Some(source) = header_str(h, header::FORK_SOURCE_BUCKET) {
+        let at = header_str(h, header::FORK_SOURCE_SNAPSHOT)
+            .filter(|v| !v.is_empty())
+            .map(|v| parse_version(v, header::FORK_SOURCE_SNAPSHOT))
+            .transpose()?;
+        store.fork_bucket(bucket, source, at)?;
+    } else {
+        store.create_bucket(bucket, is_true(h, header::ENABLE_SNAPSHOT))?;
+    }
+    Ok(S3Response::new(CreateBucketOutput {
+        location: Some(format!("/{bucket}")),
+    }))
+}
+
+pub(super) async fn delete_bucket(
+    backend: &Backend,
+    req: S3Request<DeleteBucketInput>,
+) -> S3Result<S3Response<DeleteBucketOutput>> {
+    let bucket = req.input.bucket.as_str();
+    let h = &req.headers;
+    let mut store = backend.shared.store();
+    if let Some(v) = header_str(h, header::SNAPSHOT_VERSION) {
+        store.delete_snapshot(bucket, parse_version(v, header::SNAPSHOT_VERSION)?)?;
+    } else {
+        let force = is_true(h, header::FORCE_DELETE) || is_true(h, header::X_FORCE_DELETE);
+        store.delete_bucket(bucket, force)?;
+        drop(store);
+        backend.shared.notifier.forget(bucket);
+    }
+    Ok(S3Response::with_status(
+        DeleteBucketOutput::default(),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+pub(super) async fn head_bucket(
+    backend: &Backend,
+    req: S3Request<HeadBucketInput>,
+) -> S3Result<S3Response<HeadBucketOutput>> {
+    let store = backend.shared.store();
+    let b = store.bucket(req.input.bucket.as_str())?;
+    let mut resp = S3Response::new(HeadBucketOutput {
+        bucket_region: Some("auto".into()),
+        ..Default::default()
+    });
+    let flag = |on: bool| HeaderValue::from_static(if on { "true" } else { "false" });
+    resp.headers
+        .insert(header::ENABLE_SNAPSHOT, flag(b.snapshots_enabled));
+    resp.headers
+        .insert(header::IS_FORK_PARENT, flag(b.children > 0));
+    if let Some(fork) = &b.fork {
+        resp.headers
+            .insert(header::FORK_SOURCE_BUCKET, hv(&fork.parent_name)?);
+        resp.headers
+            .insert(header::FORK_SOURCE_SNAPSHOT, hv(&fork.version.to_string())?);
+    }
+    Ok(resp)
+}
+
+pub(super) async fn get_bucket_location(
+    backend: &Backend,
+    req: S3Request<GetBucketLocationInput>,
+) -> S3Result<S3Response<GetBucketLocationOutput>> {
+    backend.shared.store().bucket(req.input.bucket.as_str())?;
+    Ok(S3Response::new(GetBucketLocationOutput::default()))
+}
+
+pub(super) async fn list_buckets(
+    backend: &Backend,
+    req: S3Request<ListBucketsInput>,
+) -> S3Result<S3Response<ListBucketsOutput>> {
+    let store = backend.shared.store();
+    let limit = req
+        .input
+        .max_buckets
+        .map_or(usize::MAX, |m| m.max(1) as usize);
+    let after = req.input.continuation_token.as_deref();
+    let entries: Vec<(String, std::time::SystemTime)> =
+        match header_str(&req.headers, header::SNAPSHOT) {
+            Some(bucket) => store
+                .snapshots(bucket)?
+                .into_iter()
+                .map(|s| {
+                    let name = match &s.name {
+                        Some(n) => format!("{}; name={n}", s.version),
+                        None => s.version.to_string(),
+                    };
+                    (name, s.created())
+                })
+                .collect(),
+            None => store.bucket_names(),
+        };
+    // Entries are in name order (snapshot versions all have the same width), so the last name
+    // served is a sufficient continuation token.
+    let rest: Vec<_> = entries
+        .into_iter()
+        .filter(|(n, _)| after.is_none_or(|a| n.as_str() > a))
+        .collect();
+    let truncated = rest.len() > limit;
+    let page: Vec<_> = rest.into_iter().take(limit).collect();
+    let continuation_token = truncated
+        .then(|| page.last().map(|(n, _)| n.clone()))
+        .flatten();
+    let buckets = page
+        .into_iter()
+        .map(|(name, created)| DtoBucket {
+            name: Some(name),
+            creation_date: Some(timestamp(created)),
+            ..DtoBucket::default()
+        })
+        .collect();
+    Ok(S3Response::new(ListBucketsOutput {
+        buckets: Some(buckets),
+        continuation_token,
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn put_bucket_lifecycle_configuration(
+    backend: &Backend,
+    req: S3Request<PutBucketLifecycleConfigurationInput>,
+) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+    let input = req.input;
+    let config = input
+        .lifecycle_configuration
+        .ok_or_else(|| s3_error!(MalformedXML, "missing LifecycleConfiguration"))?;
+    if config.rules.len() > 10 {
+        return Err(s3_error!(
+            InvalidArgument,
+            "A bucket can have at most 10 lifecycle rules"
+        ));
+    }
+    for rule in &config.rules {
+        if rule.id.as_ref().is_some_and(|id| id.len() > 36) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A lifecycle rule ID can be at most 36 characters"
+            ));
+        }
+        if let Some(days) = rule.expiration.as_ref().and_then(|e| e.days)
+            && days <= 0
+        {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Expiration days must be a positive integer"
+            ));
+        }
+    }
+    backend
+        .shared
+        .store_mut_bucket(&input.bucket, |b| b.lifecycle = Some(config))?;
+    Ok(S3Response::new(
+        PutBucketLifecycleConfigurationOutput::default(),
+    ))
+}
+
+pub(super) async fn get_bucket_lifecycle_configuration(
+    backend: &Backend,
+    req: S3Request<GetBucketLifecycleConfigurationInput>,
+) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+    let store = backend.shared.store();
+    let bucket = store.bucket(&req.input.bucket)?;
+    let config = bucket.lifecycle.clone().ok_or_else(|| {
+        s3_error!(
+            NoSuchLifecycleConfiguration,
+            "The lifecycle configuration does not exist"
+        )
+    })?;
+    Ok(S3Response::new(GetBucketLifecycleConfigurationOutput {
+        rules: Some(config.rules),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn delete_bucket_lifecycle(
+    backend: &Backend,
+    req: S3Request<DeleteBucketLifecycleInput>,
+) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+    backend
+        .shared
+        .store_mut_bucket(&req.input.bucket, |b| b.lifecycle = None)?;
+    Ok(S3Response::with_status(
+        DeleteBucketLifecycleOutput::default(),
+        StatusCode::NO_CONTENT,
+    ))
+}

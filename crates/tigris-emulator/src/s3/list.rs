@@ -1,0 +1,163 @@
+//! Object listings: ListObjects and ListObjectsV2.
+
+use super::*;
+
+/// How a listing writes keys back: as stored, or percent-encoded for `encoding-type=url`.
+#[derive(Debug, Clone, Copy)]
+struct KeyEncoding {
+    url: bool,
+}
+
+impl KeyEncoding {
+    fn of(encoding_type: Option<&s3s::dto::EncodingType>) -> Self {
+        Self {
+            url: encoding_type.is_some_and(|e| e.as_str() == "url"),
+        }
+    }
+
+    fn apply(self, s: &str) -> String {
+        if self.url {
+            url_encode(s)
+        } else {
+            s.to_owned()
+        }
+    }
+
+    fn apply_opt(self, s: Option<&str>) -> Option<String> {
+        s.map(|v| self.apply(v))
+    }
+}
+
+/// Keys listed and the marker to continue from, shared by ListObjects and ListObjectsV2.
+struct Page {
+    contents: Vec<DtoObject>,
+    prefixes: Vec<CommonPrefix>,
+    truncated: bool,
+    next: Option<String>,
+}
+
+impl Backend {
+    fn page(
+        &self,
+        bucket: &str,
+        headers: &HeaderMap,
+        q: &ListQuery<'_>,
+        enc: KeyEncoding,
+    ) -> S3Result<Page> {
+        let version = read_version(headers)?;
+        let query = ListQuery { version, ..*q };
+        let listing = self.shared.store().list(bucket, &query)?;
+        let contents = listing
+            .objects
+            .iter()
+            .map(|(k, o)| DtoObject {
+                key: Some(enc.apply(k)),
+                size: Some(o.size() as i64),
+                e_tag: Some(ETag::Strong(o.etag.clone())),
+                last_modified: Some(timestamp(o.last_modified)),
+                ..DtoObject::default()
+            })
+            .collect();
+        let prefixes = listing
+            .common_prefixes
+            .iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(enc.apply(p)),
+            })
+            .collect();
+        Ok(Page {
+            contents,
+            prefixes,
+            truncated: listing.is_truncated,
+            next: listing.next_marker,
+        })
+    }
+}
+
+fn max_keys(m: Option<i32>) -> usize {
+    m.map_or(1000, |m| m.clamp(0, 1000) as usize)
+}
+
+pub(super) async fn list_objects(
+    backend: &Backend,
+    req: S3Request<ListObjectsInput>,
+) -> S3Result<S3Response<ListObjectsOutput>> {
+    let input = &req.input;
+    let enc = KeyEncoding::of(input.encoding_type.as_ref());
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let query = ListQuery {
+        prefix,
+        delimiter: input.delimiter.as_deref(),
+        after: input.marker.as_deref(),
+        max_keys: max_keys(input.max_keys),
+        version: LIVE,
+    };
+    let page = backend.page(&input.bucket, &req.headers, &query, enc)?;
+    // S3 returns NextMarker only when a delimiter is used; clients use the last key otherwise.
+    let next_marker = enc.apply_opt(page.next.as_deref().filter(|_| input.delimiter.is_some()));
+    Ok(S3Response::new(ListObjectsOutput {
+        name: Some(input.bucket.clone()),
+        prefix: Some(enc.apply(prefix)),
+        marker: enc.apply_opt(input.marker.as_deref()),
+        delimiter: enc.apply_opt(input.delimiter.as_deref()),
+        max_keys: Some(query.max_keys as i32),
+        is_truncated: Some(page.truncated),
+        next_marker,
+        contents: Some(page.contents),
+        common_prefixes: Some(page.prefixes),
+        encoding_type: input.encoding_type.clone(),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn list_objects_v2(
+    backend: &Backend,
+    req: S3Request<ListObjectsV2Input>,
+) -> S3Result<S3Response<ListObjectsV2Output>> {
+    let input = &req.input;
+    let enc = KeyEncoding::of(input.encoding_type.as_ref());
+    let token = input
+        .continuation_token
+        .as_deref()
+        .map(|t| {
+            hex::decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    s3_error!(
+                        InvalidArgument,
+                        "The continuation token provided is incorrect"
+                    )
+                })
+        })
+        .transpose()?;
+    let after = match (&token, input.start_after.as_deref()) {
+        (Some(t), _) => Some(t.as_str()),
+        (None, s) => s,
+    };
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let query = ListQuery {
+        prefix,
+        delimiter: input.delimiter.as_deref(),
+        after,
+        max_keys: max_keys(input.max_keys),
+        version: LIVE,
+    };
+    let page = backend.page(&input.bucket, &req.headers, &query, enc)?;
+    let key_count = (page.contents.len() + page.prefixes.len()) as i32;
+    Ok(S3Response::new(ListObjectsV2Output {
+        name: Some(input.bucket.clone()),
+        prefix: Some(enc.apply(prefix)),
+        delimiter: enc.apply_opt(input.delimiter.as_deref()),
+        start_after: enc.apply_opt(input.start_after.as_deref()),
+        max_keys: Some(query.max_keys as i32),
+        key_count: Some(key_count),
+        is_truncated: Some(page.truncated),
+        continuation_token: input.continuation_token.clone(),
+        next_continuation_token: page.next.map(|m| hex::encode(m.as_bytes())),
+        contents: Some(page.contents),
+        common_prefixes: Some(page.prefixes),
+        encoding_type: input.encoding_type.clone(),
+        ..Default::default()
+    }))
+}

@@ -1,0 +1,379 @@
+//! The S3 operations, with Tigris's header-driven extras, on top of [`crate::store`].
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::TryStreamExt;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use s3s::dto::{
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, Bucket as DtoBucket, CommonPrefix,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput,
+    CopyObjectResult, CopySource, CreateBucketInput, CreateBucketOutput,
+    CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
+    DeleteBucketLifecycleInput, DeleteBucketLifecycleOutput, DeleteBucketOutput, DeleteObjectInput,
+    DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
+    ETagCondition, GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
+    GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput, GetObjectOutput,
+    HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput,
+    ListBucketsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
+    ListObjectsV2Output, ListPartsInput, ListPartsOutput, MetadataDirective, Object as DtoObject,
+    Part, PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput,
+    PutObjectInput, PutObjectOutput, StreamingBlob, Timestamp, UploadPartInput, UploadPartOutput,
+};
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+use std::collections::BTreeMap;
+
+mod bucket;
+mod list;
+mod multipart;
+mod object;
+
+use crate::header;
+use crate::multipart::{Upload, UploadError};
+use crate::state::Shared;
+use crate::store::{LIVE, ListQuery, Object, StoreError};
+
+/// The emulator's implementation of the S3 API.
+#[derive(Debug, Clone)]
+pub(crate) struct Backend {
+    pub(crate) shared: Arc<Shared>,
+}
+
+fn custom_error(code: &str, status: StatusCode, message: String) -> S3Error {
+    let code = S3ErrorCode::from_bytes(code.as_bytes()).unwrap_or(S3ErrorCode::InternalError);
+    let mut err = S3Error::with_message(code, message);
+    err.set_status_code(status);
+    err
+}
+
+impl From<StoreError> for S3Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoSuchBucket(b) => {
+                s3_error!(NoSuchBucket, "The specified bucket does not exist: {b}")
+            }
+            StoreError::NoSuchKey(k) => {
+                s3_error!(NoSuchKey, "The specified key does not exist: {k}")
+            }
+            StoreError::BucketAlreadyExists(b) => {
+                s3_error!(
+                    BucketAlreadyOwnedByYou,
+                    "The bucket {b} already exists and is owned by you"
+                )
+            }
+            StoreError::BucketNotEmpty(b) => {
+                s3_error!(BucketNotEmpty, "The bucket {b} is not empty")
+            }
+            StoreError::BucketHasForks(b) => custom_error(
+                "BucketHasForks",
+                StatusCode::CONFLICT,
+                format!("The bucket {b} has forks; delete the forks first"),
+            ),
+            StoreError::NotSnapshotEnabled(b) => {
+                s3_error!(
+                    InvalidArgument,
+                    "Source bucket must be of snapshot type: {b} does not have snapshots enabled"
+                )
+            }
+            StoreError::NoSuchSnapshot(v) => custom_error(
+                "NoSuchSnapshot",
+                StatusCode::NOT_FOUND,
+                format!("The snapshot version {v} does not exist"),
+            ),
+            StoreError::Invalid(m) => s3_error!(InvalidArgument, "{m}"),
+        }
+    }
+}
+
+impl From<UploadError> for S3Error {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::NoSuchUpload => s3_error!(
+                NoSuchUpload,
+                "The specified multipart upload does not exist"
+            ),
+            UploadError::InvalidPart(n) => s3_error!(
+                InvalidPart,
+                "Part {n} was not uploaded or its ETag does not match"
+            ),
+            UploadError::InvalidPartOrder => s3_error!(
+                InvalidPartOrder,
+                "The parts must be listed in ascending order"
+            ),
+            UploadError::Empty => s3_error!(MalformedXML, "The upload must list at least one part"),
+        }
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn is_true(headers: &HeaderMap, name: &str) -> bool {
+    header_str(headers, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn parse_version(value: &str, header: &str) -> S3Result<u64> {
+    value.parse::<u64>().map_err(|_| {
+        s3_error!(
+            InvalidArgument,
+            "{header} must be a decimal snapshot version, got {value:?}"
+        )
+    })
+}
+
+/// The version a read asks for: `X-Tigris-Snapshot-Version`, or the live state.
+fn read_version(headers: &HeaderMap) -> S3Result<u64> {
+    header_str(headers, header::SNAPSHOT_VERSION)
+        .map_or(Ok(LIVE), |v| parse_version(v, header::SNAPSHOT_VERSION))
+}
+
+/// Parses `X-Tigris-Snapshot: true[; name=<name>]`; `None` when it does not ask for a snapshot.
+fn snapshot_request(value: &str) -> Option<Option<String>> {
+    let mut parts = value.splitn(2, ';');
+    if !parts.next()?.trim().eq_ignore_ascii_case("true") {
+        return None;
+    }
+    let name = parts
+        .next()
+        .and_then(|rest| rest.trim().strip_prefix("name="))
+        .map(|n| n.trim().to_owned());
+    Some(name.filter(|n| !n.is_empty()))
+}
+
+fn timestamp(t: std::time::SystemTime) -> Timestamp {
+    Timestamp::from(t)
+}
+
+fn hv(s: &str) -> S3Result<HeaderValue> {
+    HeaderValue::from_str(s).map_err(|_| s3_error!(InternalError, "unrepresentable header value"))
+}
+
+/// Percent-encodes like S3 does for `encoding-type=url`: all but unreserved characters and `/`
+/// (the same encoding SigV4 uses for paths).
+pub(crate) fn url_encode(s: &str) -> String {
+    crate::sigv4::uri_encode(s, true)
+}
+
+fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
+    match condition {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(tag) => tag.value() == etag,
+    }
+}
+
+async fn collect_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
+    let Some(body) = body else {
+        return Ok(Bytes::new());
+    };
+    let chunks: Vec<Bytes> = body
+        .try_collect()
+        .await
+        .map_err(|e| s3_error!(IncompleteBody, "reading the body failed: {e}"))?;
+    let mut buf = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for c in chunks {
+        buf.extend_from_slice(&c);
+    }
+    Ok(buf.freeze())
+}
+
+fn metadata_vec(m: Option<s3s::dto::Metadata>) -> Vec<(String, String)> {
+    let mut v: Vec<_> = m.unwrap_or_default().into_iter().collect();
+    v.sort();
+    v
+}
+
+fn metadata_map(v: &[(String, String)]) -> Option<s3s::dto::Metadata> {
+    (!v.is_empty()).then(|| v.iter().cloned().collect())
+}
+
+impl Backend {
+    fn emit(
+        &self,
+        bucket: &str,
+        key: &str,
+        event: crate::notify::EventName,
+        object: Option<&Object>,
+    ) {
+        self.shared.notifier.emit(bucket, key, event, object);
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for Backend {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        bucket::create_bucket(self, req).await
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        bucket::delete_bucket(self, req).await
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        bucket::head_bucket(self, req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        bucket::get_bucket_location(self, req).await
+    }
+
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        bucket::list_buckets(self, req).await
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        object::put_object(self, req).await
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        object::get_object(self, req).await
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        object::head_object(self, req).await
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        object::delete_object(self, req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        object::delete_objects(self, req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        object::copy_object(self, req).await
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        list::list_objects(self, req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        list::list_objects_v2(self, req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        multipart::create_multipart_upload(self, req).await
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        multipart::upload_part(self, req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list_parts(self, req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        multipart::complete_multipart_upload(self, req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        multipart::abort_multipart_upload(self, req).await
+    }
+
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+        bucket::put_bucket_lifecycle_configuration(self, req).await
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        bucket::get_bucket_lifecycle_configuration(self, req).await
+    }
+
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+        bucket::delete_bucket_lifecycle(self, req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_header_values_parse() {
+        assert_eq!(snapshot_request("true"), Some(None));
+        assert_eq!(
+            snapshot_request("TRUE; name=nightly"),
+            Some(Some("nightly".into()))
+        );
+        assert_eq!(
+            snapshot_request("true; name=test snapshot name"),
+            Some(Some("test snapshot name".into()))
+        );
+        assert_eq!(snapshot_request("false"), None);
+        assert_eq!(snapshot_request("my-bucket"), None);
+    }
+
+    #[test]
+    fn url_encoding_keeps_slashes_and_escapes_the_rest() {
+        assert_eq!(url_encode("a b/c+d%e"), "a%20b/c%2Bd%25e");
+    }
+}

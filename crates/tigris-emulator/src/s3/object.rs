@@ -1,0 +1,241 @@
+//! Object operations: put, get (ranges, conditions), head, delete, multi-delete, copy and rename.
+
+use super::*;
+
+pub(super) async fn put_object(
+    backend: &Backend,
+    req: S3Request<PutObjectInput>,
+) -> S3Result<S3Response<PutObjectOutput>> {
+    let input = req.input;
+    let data = collect_body(input.body).await?;
+    let object = Object::new(data, input.content_type, metadata_vec(input.metadata));
+    let etag = object.etag.clone();
+    backend
+        .shared
+        .store()
+        .write(&input.bucket, &input.key, Some(object.clone()))?;
+    backend.emit(
+        &input.bucket,
+        &input.key,
+        crate::notify::EventName::Put,
+        Some(&object),
+    );
+    Ok(S3Response::new(PutObjectOutput {
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn get_object(
+    backend: &Backend,
+    req: S3Request<GetObjectInput>,
+) -> S3Result<S3Response<GetObjectOutput>> {
+    let version = read_version(&req.headers)?;
+    let input = req.input;
+    let object = backend
+        .shared
+        .store()
+        .get(&input.bucket, &input.key, version)?;
+    if let Some(cond) = &input.if_match
+        && !etag_matches(cond, &object.etag)
+    {
+        return Err(s3_error!(
+            PreconditionFailed,
+            "If-Match did not match the object's ETag"
+        ));
+    }
+    if let Some(cond) = &input.if_none_match
+        && etag_matches(cond, &object.etag)
+    {
+        return Err(s3_error!(NotModified));
+    }
+    let full = object.size();
+    let (body, range, status) = match &input.range {
+        Some(r) => {
+            let span = r
+                .check(full)
+                .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+            let body = object.data.slice(span.start as usize..span.end as usize);
+            let range = format!("bytes {}-{}/{full}", span.start, span.end.saturating_sub(1));
+            (body, Some(range), StatusCode::PARTIAL_CONTENT)
+        }
+        None => (object.data.clone(), None, StatusCode::OK),
+    };
+    let output = GetObjectOutput {
+        content_length: Some(body.len() as i64),
+        content_range: range,
+        accept_ranges: Some("bytes".into()),
+        body: Some(StreamingBlob::from(s3s::Body::from(body))),
+        e_tag: Some(ETag::Strong(object.etag.clone())),
+        last_modified: Some(timestamp(object.last_modified)),
+        content_type: object.content_type.clone(),
+        metadata: metadata_map(&object.metadata),
+        ..Default::default()
+    };
+    Ok(S3Response::with_status(output, status))
+}
+
+pub(super) async fn head_object(
+    backend: &Backend,
+    req: S3Request<HeadObjectInput>,
+) -> S3Result<S3Response<HeadObjectOutput>> {
+    let version = read_version(&req.headers)?;
+    let input = req.input;
+    let object = backend
+        .shared
+        .store()
+        .get(&input.bucket, &input.key, version)?;
+    if let Some(cond) = &input.if_none_match
+        && etag_matches(cond, &object.etag)
+    {
+        return Err(s3_error!(NotModified));
+    }
+    Ok(S3Response::new(HeadObjectOutput {
+        content_length: Some(object.size() as i64),
+        accept_ranges: Some("bytes".into()),
+        e_tag: Some(ETag::Strong(object.etag.clone())),
+        last_modified: Some(timestamp(object.last_modified)),
+        content_type: object.content_type.clone(),
+        metadata: metadata_map(&object.metadata),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn delete_object(
+    backend: &Backend,
+    req: S3Request<DeleteObjectInput>,
+) -> S3Result<S3Response<DeleteObjectOutput>> {
+    let input = req.input;
+    // S3 answers 204 for a missing key too, but the bucket must exist.
+    if backend
+        .shared
+        .store()
+        .delete_if_present(&input.bucket, &input.key)?
+    {
+        backend.emit(
+            &input.bucket,
+            &input.key,
+            crate::notify::EventName::Delete,
+            None,
+        );
+    }
+    Ok(S3Response::with_status(
+        DeleteObjectOutput::default(),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+pub(super) async fn delete_objects(
+    backend: &Backend,
+    req: S3Request<DeleteObjectsInput>,
+) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let input = req.input;
+    backend.shared.store().bucket(&input.bucket)?;
+    if input.delete.objects.len() > 1000 {
+        return Err(s3_error!(
+            MalformedXML,
+            "A DeleteObjects request can name at most 1000 keys"
+        ));
+    }
+    let quiet = input.delete.quiet.unwrap_or(false);
+    let mut deleted = Vec::new();
+    for id in input.delete.objects {
+        if backend
+            .shared
+            .store()
+            .delete_if_present(&input.bucket, &id.key)?
+        {
+            backend.emit(
+                &input.bucket,
+                &id.key,
+                crate::notify::EventName::Delete,
+                None,
+            );
+        }
+        if !quiet {
+            deleted.push(DeletedObject {
+                key: Some(id.key),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(S3Response::new(DeleteObjectsOutput {
+        deleted: Some(deleted),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn copy_object(
+    backend: &Backend,
+    req: S3Request<CopyObjectInput>,
+) -> S3Result<S3Response<CopyObjectOutput>> {
+    let version = read_version(&req.headers)?;
+    let rename = is_true(&req.headers, header::RENAME);
+    let input = req.input;
+    let CopySource::Bucket {
+        bucket: src_bucket,
+        key: src_key,
+        ..
+    } = &input.copy_source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "Only bucket copy sources are supported"
+        ));
+    };
+    if rename && (**src_bucket != *input.bucket) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Cross-bucket moves are not supported by the server"
+        ));
+    }
+    let source = backend.shared.store().get(src_bucket, src_key, version)?;
+    let replace = input
+        .metadata_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+    let object = if replace {
+        Object::new(
+            source.data.clone(),
+            input.content_type,
+            metadata_vec(input.metadata),
+        )
+    } else {
+        Object::new(
+            source.data.clone(),
+            source.content_type.clone(),
+            source.metadata.clone(),
+        )
+    };
+    let result = CopyObjectResult {
+        e_tag: Some(ETag::Strong(object.etag.clone())),
+        last_modified: Some(timestamp(object.last_modified)),
+        ..Default::default()
+    };
+    {
+        let mut store = backend.shared.store();
+        store.write(&input.bucket, &input.key, Some(object.clone()))?;
+        if rename && **src_key != *input.key {
+            store.write(src_bucket, src_key, None)?;
+        }
+    }
+    if rename {
+        backend.emit(
+            &input.bucket,
+            &input.key,
+            crate::notify::EventName::Rename,
+            Some(&object),
+        );
+    } else {
+        backend.emit(
+            &input.bucket,
+            &input.key,
+            crate::notify::EventName::Copy,
+            Some(&object),
+        );
+    }
+    Ok(S3Response::new(CopyObjectOutput {
+        copy_object_result: Some(result),
+        ..Default::default()
+    }))
+}
