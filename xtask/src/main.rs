@@ -296,9 +296,24 @@ fn bench() -> Result<(), String> {
             "run",
             "--release",
             "-p",
-            "tigris-emulator",
-            "--example",
-            "bench",
+            "tigris-bench",
+            "--bin",
+            "emulator",
+            "--",
+            path,
+        ],
+        &[],
+    )?;
+    // The storage benchmark (vs moto) appends its section.
+    run(
+        &cargo(),
+        &[
+            "run",
+            "--release",
+            "-p",
+            "tigris-bench",
+            "--bin",
+            "storage",
             "--",
             path,
         ],

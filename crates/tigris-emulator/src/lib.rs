@@ -38,6 +38,12 @@
 //!
 //! Snapshots and forks copy nothing: the store keeps each key's history and a fork reads through
 //! to its parent as of the fork version, so both cost the same for ten objects or a million.
+//! History is kept only where something can still read it (the live version, the newest version
+//! at or before each snapshot and each fork point); the rest is freed on overwrite and delete and
+//! when snapshots or forks are deleted.
+//!
+//! `GET /health` without credentials answers `200 ok` (a liveness probe; Tigris documents none,
+//! the path follows common practice). The binary prints `ready: <endpoint>` once it listens.
 //!
 //! # Where it differs from Tigris
 //! Choices the emulator had to make where Tigris documents nothing: deleting a bucket that
@@ -247,6 +253,21 @@ impl Emulator {
     /// Fault injection and request counters.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
+    }
+
+    /// How many history entries (object versions and deletions) the store keeps across all
+    /// keys of all buckets. Versions no snapshot, fork point or live key can reach are freed on
+    /// overwrite and delete and when snapshots or forks are deleted, so this stays flat under an
+    /// overwrite loop. For tests and benchmarks; not a stable interface.
+    #[doc(hidden)]
+    pub fn retained_versions(&self) -> u64 {
+        self.shared.store().stats().retained_versions
+    }
+
+    /// Bytes of object data held by the retained versions (see [`Emulator::retained_versions`]).
+    #[doc(hidden)]
+    pub fn retained_bytes(&self) -> u64 {
+        self.shared.store().stats().retained_bytes
     }
 
     /// Stops accepting connections, lets open ones finish their requests, and waits.

@@ -7,6 +7,7 @@ const USAGE: &str = "\
 Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
 
 Serves a local, in-memory, Tigris-compatible S3 endpoint until interrupted (Ctrl-C).
+Prints `ready: <endpoint>` once listening; `GET /health` without credentials answers 200.
 
 Options:
   --host ADDR          address to bind (default 127.0.0.1)
@@ -86,11 +87,20 @@ async fn main() -> ExitCode {
     println!("  AWS_ACCESS_KEY_ID={}", creds.access_key_id());
     println!("  AWS_SECRET_ACCESS_KEY={}", creds.secret_access_key());
     println!("  AWS_REGION=auto  (use path-style addressing)");
+    println!("  in memory: data is lost when it stops");
+    println!("  health: GET {}/health (no credentials)", emu.endpoint());
     if !args.host.is_loopback() {
         eprintln!(
             "warning: listening on {} which is not a loopback address",
             args.host
         );
+    }
+    // The last line, once the listener is bound: scripts wait for it.
+    println!("ready: {}", emu.endpoint());
+    {
+        use std::io::Write;
+        // Nothing useful to do when stdout is gone; the server keeps serving.
+        std::io::stdout().flush().ok();
     }
     if let Err(err) = tokio::signal::ctrl_c().await {
         eprintln!("tigris-emulator: cannot wait for Ctrl-C: {err}");

@@ -45,6 +45,18 @@ fn is_trailer_upload(headers: &http::HeaderMap) -> bool {
             .is_some_and(|v| v.ends_with("-TRAILER"))
 }
 
+/// `GET /health` (or `HEAD`) without credentials: the liveness probe, like MinIO's
+/// `/minio/health/live`. A signed `GET /health` is still ListObjects on a bucket named `health`.
+fn is_health_probe<B>(req: &http::Request<B>) -> bool {
+    (req.method() == http::Method::GET || req.method() == http::Method::HEAD)
+        && req.uri().path() == "/health"
+        && !req.headers().contains_key(http::header::AUTHORIZATION)
+        && !req
+            .uri()
+            .query()
+            .is_some_and(|q| q.contains("X-Amz-Signature="))
+}
+
 /// The most an IAM request body may be.
 const MAX_IAM_BODY: usize = 1 << 20;
 
@@ -54,6 +66,14 @@ async fn handle(
     peer: SocketAddr,
     mut req: http::Request<Incoming>,
 ) -> Result<Response, Infallible> {
+    if is_health_probe(&req) {
+        let mut resp = plain(200, "ok\n");
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain"),
+        );
+        return Ok(resp);
+    }
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

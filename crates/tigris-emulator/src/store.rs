@@ -115,6 +115,27 @@ impl Bucket {
         }
     }
 
+    /// Drops the entries of `key` that neither the live state nor a read at one of `pins`
+    /// (sorted ascending) can reach, and the key itself when nothing of it is left to see.
+    fn prune_key(&mut self, key: &str, pins: &[u64]) {
+        let has_parent = self.fork.is_some();
+        let Some(history) = self.objects.get_mut(key) else {
+            return;
+        };
+        prune_history(history, pins, has_parent);
+        if history.is_empty() {
+            self.objects.remove(key);
+        }
+    }
+
+    fn prune_all(&mut self, pins: &[u64]) {
+        let has_parent = self.fork.is_some();
+        self.objects.retain(|_, history| {
+            prune_history(history, pins, has_parent);
+            !history.is_empty()
+        });
+    }
+
     /// Looks a key up in this level only: `Some(None)` is a deletion recorded here.
     fn resolve_here(&self, key: &str, cap: u64) -> Option<Option<&Arc<Object>>> {
         let history = self.objects.get(key)?;
@@ -124,6 +145,44 @@ impl Bucket {
             .find(|e| e.version <= cap)
             .map(|e| e.object.as_ref())
     }
+}
+
+/// Keeps the newest entry and, for each pin, the newest entry at or before it; then drops
+/// leading tombstones where there is no parent for them to hide. `history` is sorted by version.
+fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool) {
+    if history.len() > 1 {
+        let last = history.len() - 1;
+        let mut keep = vec![false; history.len()];
+        keep[last] = true;
+        for &pin in pins {
+            // The first entry newer than the pin; the one before it is what the pin reads.
+            let after = history.partition_point(|e| e.version <= pin);
+            if after > 0 {
+                keep[after - 1] = true;
+            }
+        }
+        let mut i = 0;
+        history.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    if !has_parent {
+        // A deletion with nothing older beneath it reads the same as no entry at all.
+        let leading = history.iter().take_while(|e| e.object.is_none()).count();
+        history.drain(..leading);
+    }
+}
+
+/// Counts of what the store holds, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StoreStats {
+    /// Buckets, forks included.
+    pub(crate) buckets: u64,
+    /// History entries kept across all keys of all buckets (objects and deletions).
+    pub(crate) retained_versions: u64,
+    /// Bytes of object data those entries hold (shared bytes counted once per entry).
+    pub(crate) retained_bytes: u64,
 }
 
 /// Why a store operation was refused; mapped to S3 error codes by the S3 layer.
@@ -277,6 +336,59 @@ impl Store {
         Ok(version)
     }
 
+    /// The versions at which reads of bucket `id` must keep working, ascending: its snapshots,
+    /// the fork points of its forks, and (capped at the fork point) whatever those forks pin.
+    fn pins(&self, id: BucketId) -> Vec<u64> {
+        let mut pins: Vec<u64> = self.buckets[&id].snapshots.keys().copied().collect();
+        if self.buckets[&id].children > 0 {
+            for (child_id, child) in &self.buckets {
+                if let Some(fork) = &child.fork
+                    && fork.parent == id
+                {
+                    pins.push(fork.version);
+                    pins.extend(
+                        self.pins(*child_id)
+                            .into_iter()
+                            .map(|p| p.min(fork.version)),
+                    );
+                }
+            }
+        }
+        pins.sort_unstable();
+        pins.dedup();
+        pins
+    }
+
+    /// Frees what bucket `id` and the buckets its reads fall through to no longer reach.
+    fn collect_chain(&mut self, id: BucketId) {
+        let mut current = Some(id);
+        while let Some(id) = current {
+            let pins = self.pins(id);
+            let Some(bucket) = self.buckets.get_mut(&id) else {
+                return;
+            };
+            if bucket.snapshots_enabled {
+                bucket.prune_all(&pins);
+            }
+            current = bucket.fork.as_ref().map(|f| f.parent);
+        }
+    }
+
+    /// What the store holds now.
+    pub(crate) fn stats(&self) -> StoreStats {
+        let mut stats = StoreStats {
+            buckets: self.buckets.len() as u64,
+            ..StoreStats::default()
+        };
+        for bucket in self.buckets.values() {
+            for entry in bucket.objects.values().flatten() {
+                stats.retained_versions += 1;
+                stats.retained_bytes += entry.object.as_ref().map_or(0, |o| o.size());
+            }
+        }
+        stats
+    }
+
     /// Records a snapshot of `bucket` now. O(1).
     pub(crate) fn snapshot(
         &mut self,
@@ -308,11 +420,13 @@ impl Store {
     }
 
     pub(crate) fn delete_snapshot(&mut self, bucket: &str, version: u64) -> Result<(), StoreError> {
-        let b = self.bucket_mut(bucket)?;
+        let id = self.bucket_id(bucket)?;
+        let b = self.buckets.get_mut(&id).expect("exists");
         b.snapshots
             .remove(&version)
-            .map(|_| ())
-            .ok_or_else(|| StoreError::NoSuchSnapshot(version.to_string()))
+            .ok_or_else(|| StoreError::NoSuchSnapshot(version.to_string()))?;
+        self.collect_chain(id);
+        Ok(())
     }
 
     /// Deletes a bucket; without `force` it must be empty. A bucket with forks is never deleted.
@@ -331,6 +445,8 @@ impl Store {
             && let Some(parent) = self.buckets.get_mut(&fork.parent)
         {
             parent.children -= 1;
+            // The fork point no longer pins the parent's history.
+            self.collect_chain(fork.parent);
         }
         Ok(())
     }
@@ -405,8 +521,11 @@ impl Store {
             object: object.map(Arc::new),
         };
         if b.snapshots_enabled {
-            // History is what snapshots and forks read; keep it all.
+            // History is what snapshots and forks read; keep what they can still reach.
             b.objects.entry(key.to_owned()).or_default().push(entry);
+            let pins = self.pins(id);
+            let b = self.buckets.get_mut(&id).expect("exists");
+            b.prune_key(key, &pins);
         } else if entry.object.is_none() && b.fork.is_none() {
             b.objects.remove(key);
         } else {
@@ -659,6 +778,81 @@ mod tests {
             s.fork_bucket("f", "r", None),
             Err(StoreError::NotSnapshotEnabled(_))
         ));
+    }
+
+    fn retained(s: &Store) -> u64 {
+        s.stats().retained_versions
+    }
+
+    #[test]
+    fn overwrites_without_snapshots_keep_one_version() {
+        let mut s = Store::default();
+        s.create_bucket("b", true).unwrap();
+        for i in 0..1000 {
+            s.write("b", "k", obj(&i.to_string())).unwrap();
+        }
+        assert_eq!(retained(&s), 1);
+        s.write("b", "k", None).unwrap();
+        assert_eq!(
+            retained(&s),
+            0,
+            "a deletion with nothing beneath it is dropped"
+        );
+    }
+
+    #[test]
+    fn snapshots_pin_what_they_read_until_deleted() {
+        let mut s = Store::default();
+        s.create_bucket("b", true).unwrap();
+        s.write("b", "k", obj("v1")).unwrap();
+        let snap = s.snapshot("b", None).unwrap();
+        for i in 0..100 {
+            s.write("b", "k", obj(&i.to_string())).unwrap();
+        }
+        assert_eq!(retained(&s), 2);
+        assert_eq!(read(&s, "b", "k", snap).as_deref(), Some("v1"));
+        assert_eq!(read(&s, "b", "k", LIVE).as_deref(), Some("99"));
+        s.write("b", "k", None).unwrap();
+        assert_eq!(retained(&s), 2, "the snapshot's version and the deletion");
+        assert_eq!(read(&s, "b", "k", snap).as_deref(), Some("v1"));
+        s.delete_snapshot("b", snap).unwrap();
+        assert_eq!(retained(&s), 0);
+    }
+
+    #[test]
+    fn fork_points_pin_the_parent_until_the_fork_is_deleted() {
+        let mut s = Store::default();
+        s.create_bucket("p", true).unwrap();
+        s.write("p", "k", obj("base")).unwrap();
+        s.fork_bucket("f1", "p", None).unwrap();
+        let f1_snap = s.snapshot("f1", None).unwrap();
+        s.fork_bucket("f2", "f1", Some(f1_snap)).unwrap();
+        for i in 0..50 {
+            s.write("p", "k", obj(&i.to_string())).unwrap();
+            s.write("f1", "k", obj(&format!("f{i}"))).unwrap();
+        }
+        // p: base (f1's fork point) + newest; f1: newest only (its snapshot saw nothing of
+        // its own, reading through to p).
+        assert_eq!(retained(&s), 3);
+        assert_eq!(read(&s, "f2", "k", LIVE).as_deref(), Some("base"));
+        assert_eq!(read(&s, "f1", "k", f1_snap).as_deref(), Some("base"));
+        s.delete_bucket("f2", true).unwrap();
+        assert_eq!(retained(&s), 3, "f1 itself still forks from base");
+        s.delete_bucket("f1", true).unwrap();
+        assert_eq!(retained(&s), 1);
+        assert_eq!(read(&s, "p", "k", LIVE).as_deref(), Some("49"));
+    }
+
+    #[test]
+    fn a_fork_keeps_its_deletions_so_parent_keys_stay_hidden() {
+        let mut s = Store::default();
+        s.create_bucket("p", true).unwrap();
+        s.write("p", "k", obj("1")).unwrap();
+        s.fork_bucket("f", "p", None).unwrap();
+        s.write("f", "k", obj("mine")).unwrap();
+        s.write("f", "k", None).unwrap();
+        assert_eq!(read(&s, "f", "k", LIVE), None);
+        assert_eq!(read(&s, "p", "k", LIVE).as_deref(), Some("1"));
     }
 
     #[test]

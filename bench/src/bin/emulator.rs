@@ -1,6 +1,6 @@
 //! Benchmark: snapshots and forks cost the same whatever the bucket holds.
 //!
-//! Run with `cargo xtask bench` (release build); writes the Markdown report to the path given
+//! Run with `cargo xtask bench` (or `cargo run --release -p tigris-bench --bin emulator -- PATH`); writes the Markdown report to the path given
 //! as the first argument, or prints it. Every number comes from this one run, side by side.
 
 use std::time::{Duration, Instant};
