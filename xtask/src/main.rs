@@ -319,16 +319,16 @@ fn bench() -> Result<(), String> {
         ],
         &[],
     )?;
-    eprintln!("$ cargo run --release -p tigris-agent-kit --example bench_forks >> {path}");
+    eprintln!("$ cargo run --release -p tigris-bench --bin forks >> {path}");
     let kit = Command::new(cargo())
         .args([
             "run",
             "--quiet",
             "--release",
             "-p",
-            "tigris-agent-kit",
-            "--example",
-            "bench_forks",
+            "tigris-bench",
+            "--bin",
+            "forks",
         ])
         .current_dir(root())
         .output()
