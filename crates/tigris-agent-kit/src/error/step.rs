@@ -11,7 +11,7 @@ pub enum Step {
     /// `PutBucketLifecycleConfiguration`: the workspace's TTL rule.
     PutLifecycle,
     /// Creating scoped credentials (`CreateAccessKey`, `CreatePolicy`, `AttachUserPolicy`;
-    /// the IAM error in [`source`](StdError::source) says which).
+    /// the IAM error in [`source`](std::error::Error::source) says which).
     CreateCredentials,
     /// Taking a snapshot (`CreateBucket` with `X-Tigris-Snapshot`).
     CreateSnapshot,
