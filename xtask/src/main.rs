@@ -80,6 +80,13 @@ fn test() -> Result<(), String> {
     run(&cargo, &["test", "--workspace", "--doc"], &[])
 }
 
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// The features of `tigris-ext`, each checked on its own by `lint`.
 const FACADE_FEATURES: [&str; 4] = ["headers", "iam", "notify", "agent-kit"];
 
@@ -168,7 +175,7 @@ fn compat() -> Result<(), String> {
         ],
         &[],
     )?;
-    let venv = root.join("target/compat-venv");
+    let venv = target_dir().join("compat-venv");
     let python = venv.join("bin/python");
     if !python.exists() {
         run(
@@ -191,7 +198,7 @@ fn compat() -> Result<(), String> {
         ],
         &[],
     )?;
-    let emulator = root.join("target/debug/tigris-emulator");
+    let emulator = target_dir().join("debug/tigris-emulator");
     run(
         &python,
         &[
