@@ -162,7 +162,6 @@ fn lint() -> Result<(), String> {
 /// Runs the boto3 and AWS CLI compatibility script against the emulator binary, in a venv it
 /// makes.
 fn compat() -> Result<(), String> {
-    let root = root();
     run(
         &cargo(),
         &[
