@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_types::SdkConfig;
 use tigris_core::BucketName;
 use tigris_emulator::Emulator;
@@ -97,18 +98,7 @@ impl Target {
             };
         }
         let emulator = Emulator::start().await.expect("start the emulator");
-        let root = emulator.root_credentials();
-        let creds = Credentials::new(
-            root.access_key_id(),
-            root.secret_access_key(),
-            None,
-            None,
-            "emulator",
-        );
-        let sdk = TigrisConfig::builder()
-            .endpoint_url(emulator.endpoint())
-            .credentials(creds)
-            .build();
+        let sdk = tigris_test_support::root_sdk_config(&emulator, RetryConfig::standard());
         let iam_endpoint = emulator.iam_endpoint();
         Self {
             sdk,

@@ -5,10 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_s3::config::{BehaviorVersion, Region, RequestChecksumCalculation};
+use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_http_client::tls;
 use aws_types::SdkConfig;
 use aws_types::sdk_config::RetryConfig;
 use tigris_emulator::{Emulator, Fault};
@@ -22,14 +21,6 @@ struct Harness {
     iam: TigrisIam,
     /// S3 as root, to set up buckets and check what scoped keys did.
     root_s3: aws_sdk_s3::Client,
-}
-
-fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
 }
 
 /// The SdkConfig a user would share between S3 and IAM. No HTTP client: `TigrisIam` builds its
@@ -51,17 +42,7 @@ fn sdk_config(emu: &Emulator, retry: RetryConfig) -> SdkConfig {
 }
 
 fn s3_client(emu: &Emulator, credentials: Credentials) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(http_client())
-        .region(Region::new("auto"))
-        .endpoint_url(emu.endpoint())
-        .force_path_style(true)
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .retry_config(RetryConfig::disabled())
-        .credentials_provider(credentials)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    tigris_test_support::s3_signed_as(emu, credentials)
 }
 
 async fn harness_with(retry: RetryConfig) -> Harness {

@@ -84,12 +84,7 @@ impl TestEnvBuilder {
         if let Some(wrap) = self.wrap_http {
             http = wrap(http);
         }
-        let sdk = TigrisConfig::builder()
-            .endpoint_url(emu.endpoint())
-            .credentials(root_credentials(&emu))
-            .retry_config(self.retry)
-            .http_client(http)
-            .build();
+        let sdk = root_sdk_config_with(&emu, self.retry, http);
         let mut kit = AgentKit::builder(&sdk).iam_endpoint(emu.endpoint());
         if let Some(configure) = self.configure_kit {
             kit = configure(kit);
@@ -142,13 +137,7 @@ impl TestEnv {
 
     /// An S3 client on the emulator signing with `credentials` (retries disabled).
     pub fn s3_signed_as(&self, credentials: Credentials) -> aws_sdk_s3::Client {
-        s3_client(
-            &TigrisConfig::builder()
-                .endpoint_url(self.emu.endpoint())
-                .credentials(credentials)
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        )
+        s3_signed_as(&self.emu, credentials)
     }
 
     /// A root S3 client for an endpoint where nothing listens, without retries: any request
@@ -170,6 +159,32 @@ pub async fn s3_for_closed_port(emu: &Emulator) -> aws_sdk_s3::Client {
         &TigrisConfig::builder()
             .endpoint_url(endpoint)
             .credentials(root_credentials(emu))
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
+}
+
+/// The root `SdkConfig` for `emu` as a user builds one with `TigrisConfig` (the default HTTP
+/// client), with `retry`.
+pub fn root_sdk_config(emu: &Emulator, retry: RetryConfig) -> SdkConfig {
+    root_sdk_config_with(emu, retry, default_http_client())
+}
+
+fn root_sdk_config_with(emu: &Emulator, retry: RetryConfig, http: SharedHttpClient) -> SdkConfig {
+    TigrisConfig::builder()
+        .endpoint_url(emu.endpoint())
+        .credentials(root_credentials(emu))
+        .retry_config(retry)
+        .http_client(http)
+        .build()
+}
+
+/// An S3 client on `emu` signing with `credentials` (retries disabled).
+pub fn s3_signed_as(emu: &Emulator, credentials: Credentials) -> aws_sdk_s3::Client {
+    s3_client(
+        &TigrisConfig::builder()
+            .endpoint_url(emu.endpoint())
+            .credentials(credentials)
             .retry_config(RetryConfig::disabled())
             .build(),
     )
