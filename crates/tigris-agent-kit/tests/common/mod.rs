@@ -19,7 +19,6 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_types::SdkConfig;
 use tigris_agent_kit::{AgentKit, BucketName, ScopedAccessKey};
 use tigris_emulator::Emulator;
-use tigris_headers::config::{TigrisConfig, s3_client};
 use tigris_headers::prelude::*;
 use tigris_test_support::TestEnv;
 
@@ -187,13 +186,7 @@ impl Env {
 
     /// An S3 client that signs with `key`, as an agent given those credentials would.
     pub(crate) fn s3_as(&self, key: &ScopedAccessKey) -> aws_sdk_s3::Client {
-        s3_client(
-            &TigrisConfig::builder()
-                .endpoint_url(self.emu.endpoint())
-                .credentials(key.to_credentials())
-                .retry_config(RetryConfig::disabled())
-                .build(),
-        )
+        tigris_test_support::s3_signed_as(&self.emu, key.to_credentials())
     }
 }
 
