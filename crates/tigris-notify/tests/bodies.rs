@@ -41,3 +41,58 @@ async fn notifications_set_and_clear_send_the_documented_bodies() {
         ]
     );
 }
+
+/// An HTTP client that counts the requests it is given and hands them to the default one.
+#[derive(Debug, Clone)]
+struct Counting {
+    inner: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[derive(Debug)]
+struct CountingConnector {
+    inner: aws_smithy_runtime_api::client::http::SharedHttpConnector,
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for CountingConnector {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.call(request)
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for Counting {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(CountingConnector {
+            inner: self.inner.http_connector(settings, components),
+            seen: std::sync::Arc::clone(&self.seen),
+        })
+    }
+}
+
+#[tokio::test]
+async fn notifications_go_through_the_sdk_config_http_client() {
+    let server = TestServer::start(|_, _| response(200, "{}")).await;
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sdk = sdk_config(&server.endpoint(), "AKIDTEST", "secret")
+        .into_builder()
+        .http_client(Counting {
+            inner: tigris_core::default_http_client(),
+            seen: std::sync::Arc::clone(&seen),
+        })
+        .build();
+    let notifications = Notifications::new(SignedTransport::new(&sdk).unwrap());
+    let bucket = "my-bucket".parse().unwrap();
+    notifications.clear(&bucket).await.unwrap();
+    notifications.clear(&bucket).await.unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(server.requests().len(), 2);
+}
