@@ -9,6 +9,8 @@
 //! # }
 //! ```
 
+pub mod scripted;
+
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{Credentials, Intercept};
 use aws_smithy_http_client::tls;
