@@ -82,6 +82,33 @@ pub type TransportError = SdkError<ServiceError, HttpResponse>;
 #[derive(Clone)]
 pub struct SignedTransport {
     inner: Arc<Inner>,
+    operations: Arc<Operations>,
+}
+
+/// The orchestrated operations, built once per transport (not per request): buffered and
+/// streaming, each for requests that are idempotent (index 1) and that are not (index 0).
+struct Operations {
+    buffered: [Operation<TigrisRequest, TigrisResponse, ServiceError>; 2],
+    streaming: [Operation<TigrisRequest, StreamingResponse, ServiceError>; 2],
+}
+
+impl Operations {
+    fn new(inner: &Inner) -> Self {
+        let buffered = |idempotent| {
+            operation_builder(inner, idempotent, "TigrisRequest")
+                .deserializer_impl::<TigrisResponse, ServiceError>(Buffered)
+                .build()
+        };
+        let streaming = |idempotent| {
+            operation_builder(inner, idempotent, "TigrisStreamingRequest")
+                .deserializer_impl::<StreamingResponse, ServiceError>(Streaming)
+                .build()
+        };
+        Self {
+            buffered: [buffered(false), buffered(true)],
+            streaming: [streaming(false), streaming(true)],
+        }
+    }
 }
 
 struct Inner {
@@ -158,11 +185,9 @@ impl SignedTransport {
     /// when the request could not be built or signed.
     #[tracing::instrument(skip_all, fields(method = %request.method, bucket = request.bucket_str()))]
     pub async fn send(&self, request: &TigrisRequest) -> Result<TigrisResponse, TransportError> {
-        let operation = self
-            .operation(request, "TigrisRequest")
-            .deserializer_impl::<TigrisResponse, ServiceError>(Buffered)
-            .build();
-        operation.invoke(request.clone()).await
+        self.operations.buffered[usize::from(request.idempotent)]
+            .invoke(request.clone())
+            .await
     }
 
     /// As [`send`](Self::send), but the body of the 2xx answer is handed over as a stream
@@ -175,11 +200,9 @@ impl SignedTransport {
         &self,
         request: &TigrisRequest,
     ) -> Result<StreamingResponse, TransportError> {
-        let operation = self
-            .operation(request, "TigrisStreamingRequest")
-            .deserializer_impl::<StreamingResponse, ServiceError>(Streaming)
-            .build();
-        operation.invoke(request.clone()).await
+        self.operations.streaming[usize::from(request.idempotent)]
+            .invoke(request.clone())
+            .await
     }
 
     /// Signs `request` as [`send`](Self::send) does, without sending it: adds `x-amz-date`,
@@ -205,46 +228,43 @@ impl SignedTransport {
             .map_or_else(SystemTime::now, |ts| ts.now());
         signing::sign_request(request, &credentials, &self.inner.region, now)
     }
+}
 
-    fn operation(
-        &self,
-        request: &TigrisRequest,
-        name: &'static str,
-    ) -> aws_smithy_runtime::client::orchestrator::operation::OperationBuilder<TigrisRequest> {
-        let inner = &self.inner;
-        let mut components = RuntimeComponentsBuilder::new("tigris-core transport")
-            .with_auth_scheme_option_resolver(Some(StaticAuthSchemeOptionResolver::new(vec![
-                SIGV4,
-            ])))
-            .with_auth_scheme(SigV4AuthScheme::new())
-            .with_identity_cache(Some(inner.identity_cache.clone()));
-        components.set_identity_resolver(SIGV4, inner.credentials.clone());
-        let mut builder = Operation::builder()
-            .service_name("s3")
-            .operation_name(name)
-            .http_client(inner.http_client.clone())
-            .endpoint_url(&inner.endpoint)
-            .standard_retry(&inner.retry)
-            .retry_classifier(retry::TigrisRetryClassifier {
-                idempotent: request.idempotent,
-                max_backoff: inner.retry.max_backoff(),
-            })
-            .runtime_plugin(
-                StaticRuntimePlugin::new()
-                    .with_config(inner.signing.clone())
-                    .with_runtime_components(components),
-            );
-        if let Some(timeouts) = &inner.timeouts {
-            builder = builder.timeout_config(timeouts.clone());
-        }
-        if let Some(sleep) = &inner.sleep {
-            builder = builder.sleep_impl(sleep.clone());
-        }
-        if let Some(time_source) = &inner.time_source {
-            builder = builder.time_source(time_source.clone());
-        }
-        builder.serializer(serialize)
+fn operation_builder(
+    inner: &Inner,
+    idempotent: bool,
+    name: &'static str,
+) -> aws_smithy_runtime::client::orchestrator::operation::OperationBuilder<TigrisRequest> {
+    let mut components = RuntimeComponentsBuilder::new("tigris-core transport")
+        .with_auth_scheme_option_resolver(Some(StaticAuthSchemeOptionResolver::new(vec![SIGV4])))
+        .with_auth_scheme(SigV4AuthScheme::new())
+        .with_identity_cache(Some(inner.identity_cache.clone()));
+    components.set_identity_resolver(SIGV4, inner.credentials.clone());
+    let mut builder = Operation::builder()
+        .service_name("s3")
+        .operation_name(name)
+        .http_client(inner.http_client.clone())
+        .endpoint_url(&inner.endpoint)
+        .standard_retry(&inner.retry)
+        .retry_classifier(retry::TigrisRetryClassifier {
+            idempotent,
+            max_backoff: inner.retry.max_backoff(),
+        })
+        .runtime_plugin(
+            StaticRuntimePlugin::new()
+                .with_config(inner.signing.clone())
+                .with_runtime_components(components),
+        );
+    if let Some(timeouts) = &inner.timeouts {
+        builder = builder.timeout_config(timeouts.clone());
     }
+    if let Some(sleep) = &inner.sleep {
+        builder = builder.sleep_impl(sleep.clone());
+    }
+    if let Some(time_source) = &inner.time_source {
+        builder = builder.time_source(time_source.clone());
+    }
+    builder.serializer(serialize)
 }
 
 /// The relative request; the endpoint resolver adds scheme, host and any base path.
@@ -279,6 +299,18 @@ fn service_error(response: &HttpResponse) -> OrchestratorError<Error> {
     OrchestratorError::operation(Error::erase(error))
 }
 
+/// A 2xx answer whose body was read; an error answer as the service error.
+fn read_success(response: &HttpResponse) -> Result<TigrisResponse, OrchestratorError<Error>> {
+    if !response.status().is_success() {
+        return Err(service_error(response));
+    }
+    Ok(TigrisResponse {
+        status: status_of(response),
+        headers: headers_of(response),
+        body: Bytes::copy_from_slice(response.body().bytes().unwrap_or_default()),
+    })
+}
+
 #[derive(Debug)]
 struct Buffered;
 
@@ -287,14 +319,7 @@ impl DeserializeResponse for Buffered {
         &self,
         response: &HttpResponse,
     ) -> Result<Output, OrchestratorError<Error>> {
-        if !response.status().is_success() {
-            return Err(service_error(response));
-        }
-        Ok(Output::erase(TigrisResponse {
-            status: status_of(response),
-            headers: headers_of(response),
-            body: Bytes::copy_from_slice(response.body().bytes().unwrap_or_default()),
-        }))
+        read_success(response).map(Output::erase)
     }
 }
 
@@ -322,16 +347,13 @@ impl DeserializeResponse for Streaming {
         &self,
         response: &HttpResponse,
     ) -> Result<Output, OrchestratorError<Error>> {
-        if !response.status().is_success() {
-            return Err(service_error(response));
-        }
-        Ok(Output::erase(StreamingResponse {
-            status: status_of(response),
-            headers: headers_of(response),
-            body: ByteStream::from(Bytes::copy_from_slice(
-                response.body().bytes().unwrap_or_default(),
-            )),
-        }))
+        read_success(response).map(|read| {
+            Output::erase(StreamingResponse {
+                status: read.status,
+                headers: read.headers,
+                body: ByteStream::from(read.body),
+            })
+        })
     }
 }
 
@@ -416,22 +438,22 @@ impl SignedTransportBuilder {
             signing_options: options,
             ..Default::default()
         });
-        Ok(SignedTransport {
-            inner: Arc::new(Inner {
-                endpoint,
-                region,
-                credentials,
-                identity_cache: self
-                    .identity_cache
-                    .unwrap_or_else(|| IdentityCache::lazy().build()),
-                http_client: self.http_client.unwrap_or_else(crate::default_http_client),
-                retry: self.retry.unwrap_or_else(RetryConfig::standard),
-                timeouts: self.timeouts,
-                sleep: self.sleep,
-                time_source: self.time_source,
-                signing: signing.freeze(),
-            }),
-        })
+        let inner = Arc::new(Inner {
+            endpoint,
+            region,
+            credentials,
+            identity_cache: self
+                .identity_cache
+                .unwrap_or_else(|| IdentityCache::lazy().build()),
+            http_client: self.http_client.unwrap_or_else(crate::default_http_client),
+            retry: self.retry.unwrap_or_else(RetryConfig::standard),
+            timeouts: self.timeouts,
+            sleep: self.sleep,
+            time_source: self.time_source,
+            signing: signing.freeze(),
+        });
+        let operations = Arc::new(Operations::new(&inner));
+        Ok(SignedTransport { inner, operations })
     }
 }
 
