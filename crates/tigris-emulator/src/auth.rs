@@ -7,8 +7,9 @@ use std::time::SystemTime;
 use http::{HeaderMap, StatusCode};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
+use s3s::dto::{CopyObjectInput, CopySource, CreateBucketInput, DeleteObjectsInput};
 use s3s::path::S3Path;
-use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Result, s3_error};
 
 use crate::policy::{self, RequestContext};
 
@@ -53,36 +54,100 @@ pub(crate) struct RequestTag(pub(crate) u64);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PeerAddr(pub(crate) SocketAddr);
 
-/// The ARN a request acts on, and for a copy the source object it reads.
-fn resources(op: &str, path: &S3Path, headers: &HeaderMap) -> Vec<(String, String)> {
+/// What a request touches beyond its own path, read from its parsed input by the per-operation
+/// hooks below, so the check sees exactly what the handler will act on.
+///
+/// This is the one place that declares, per operation, every (action, resource) pair a request
+/// needs: [`path_resources`] for the path it names, the `AccessHook` per-operation methods for the
+/// rest (fork sources, copy and rename sources, each key of a multi-delete).
+fn path_resources(op: &str, path: &S3Path, headers: &HeaderMap) -> Vec<(String, String)> {
     let action = policy::s3_action(op);
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     match path {
         S3Path::Root => match header(crate::header::SNAPSHOT) {
             // Listing a bucket's snapshots reads that bucket.
-            Some(bucket) if op == "ListBuckets" => {
-                vec![("s3:ListBucket".into(), format!("arn:aws:s3:::{bucket}"))]
-            }
+            Some(bucket) if op == "ListBuckets" => vec![list_bucket(bucket)],
             _ => vec![(action, "arn:aws:s3:::*".into())],
         },
-        S3Path::Bucket { bucket } if op == "DeleteObjects" => {
-            vec![(action, format!("arn:aws:s3:::{bucket}/*"))]
-        }
+        // Each key is checked once the body is parsed (`AccessHook::delete_objects`).
+        S3Path::Bucket { .. } if op == "DeleteObjects" => Vec::new(),
         S3Path::Bucket { bucket } => vec![(action, format!("arn:aws:s3:::{bucket}"))],
-        S3Path::Object { bucket, key } => {
-            let mut out = vec![(action, format!("arn:aws:s3:::{bucket}/{key}"))];
-            if op == "CopyObject"
-                && let Some(source) = header("x-amz-copy-source")
-            {
-                let source =
-                    urlencoding::decode(source.trim_start_matches('/')).map(|s| s.into_owned());
-                let source = source.unwrap_or_default();
-                let source = source.split("?versionId=").next().unwrap_or_default();
-                out.push(("s3:GetObject".into(), format!("arn:aws:s3:::{source}")));
-            }
-            out
+        S3Path::Object { bucket, key } => vec![(action, object_arn(bucket, key))],
+    }
+}
+
+fn object_arn(bucket: &str, key: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+fn list_bucket(bucket: &str) -> (String, String) {
+    ("s3:ListBucket".into(), format!("arn:aws:s3:::{bucket}"))
+}
+
+/// The resources a fork reads: the source bucket's listing and every object in it (a fork
+/// serves them all, at the snapshot if one is named).
+fn fork_source_resources(headers: &HeaderMap) -> S3Result<Vec<(String, String)>> {
+    let Some(source) = headers.get(crate::header::FORK_SOURCE_BUCKET) else {
+        return Ok(Vec::new());
+    };
+    let source = source.to_str().map_err(|_| {
+        s3_error!(
+            InvalidArgument,
+            "X-Tigris-Fork-Source-Bucket is not a bucket name"
+        )
+    })?;
+    Ok(vec![
+        list_bucket(source),
+        ("s3:GetObject".into(), object_arn(source, "*")),
+    ])
+}
+
+/// The requester's identity and context, as the policy evaluator needs them.
+struct Requester<'a> {
+    shared: &'a Shared,
+    access_key: String,
+    peer: Option<SocketAddr>,
+}
+
+impl Requester<'_> {
+    fn is_root(&self) -> bool {
+        self.access_key == self.shared.root_access_key
+    }
+
+    /// The first (action, resource) the key may not perform, if any.
+    fn first_denied<'r>(
+        &self,
+        needs: impl IntoIterator<Item = &'r (String, String)>,
+    ) -> Option<&'r (String, String)> {
+        if self.is_root() {
+            return None;
+        }
+        let policies = self.shared.iam().policies_of(&self.access_key);
+        let now = SystemTime::now();
+        needs.into_iter().find(|(action, resource)| {
+            let ctx = RequestContext {
+                action,
+                resource,
+                now,
+                source_ip: self.peer.map(|p| p.ip()),
+            };
+            !policy::allowed(policies.iter().map(|p| &**p), &ctx)
+        })
+    }
+
+    fn require(&self, needs: &[(String, String)]) -> S3Result<()> {
+        match self.first_denied(needs) {
+            None => Ok(()),
+            Some((action, resource)) => Err(denied(action, resource)),
         }
     }
+}
+
+fn denied(action: &str, resource: &str) -> S3Error {
+    s3_error!(
+        AccessDenied,
+        "Access Denied: {action} on {resource} is not allowed for this key"
+    )
 }
 
 /// Whether `access_key` may perform `op` on `path`: the root key may do everything, other keys
@@ -95,27 +160,18 @@ pub(crate) fn authorize(
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> S3Result<()> {
-    if access_key == shared.root_access_key {
-        return Ok(());
+    Requester {
+        shared,
+        access_key: access_key.to_owned(),
+        peer,
     }
-    let policies = shared.iam().policies_of(access_key);
-    let now = SystemTime::now();
-    for (action, resource) in resources(op, path, headers) {
-        let ctx = RequestContext {
-            action: &action,
-            resource: &resource,
-            now,
-            source_ip: peer.map(|p| p.ip()),
-        };
-        if !policy::allowed(policies.iter().map(|p| &**p), &ctx) {
-            return Err(s3_error!(
-                AccessDenied,
-                "Access Denied: {action} on {resource} is not allowed for this key"
-            ));
-        }
-    }
-    Ok(())
+    .require(&path_resources(op, path, headers))
 }
+
+/// Keys of a DeleteObjects request the requester may not delete: taken out of the input by the
+/// access hook and answered as per-key `AccessDenied` errors, as S3 does.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeniedKeys(pub(crate) Vec<String>);
 
 /// Runs after the signature is verified and the operation is known: counts the request,
 /// applies injected faults, then authorizes the key against its policies.
@@ -149,5 +205,58 @@ impl S3Access for AccessHook {
         }
         let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
         authorize(&self.0, &access_key, &op, cx.s3_path(), cx.headers(), peer)
+    }
+
+    async fn create_bucket(&self, req: &mut S3Request<CreateBucketInput>) -> S3Result<()> {
+        self.requester(req)?
+            .require(&fork_source_resources(&req.headers)?)
+    }
+
+    async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
+        let requester = self.requester(req)?;
+        // The source exactly as the handler reads it: s3s's parse, decoding included.
+        let CopySource::Bucket { bucket, key, .. } = &req.input.copy_source else {
+            return Ok(()); // the handler refuses other sources
+        };
+        let mut needs = vec![("s3:GetObject".to_owned(), object_arn(bucket, key))];
+        if crate::s3::is_true(&req.headers, crate::header::RENAME) {
+            // A rename deletes its source.
+            needs.push(("s3:DeleteObject".to_owned(), object_arn(bucket, key)));
+        }
+        requester.require(&needs)
+    }
+
+    async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        let requester = self.requester(req)?;
+        if requester.is_root() {
+            return Ok(());
+        }
+        let bucket = req.input.bucket.clone();
+        let mut denied = Vec::new();
+        req.input.delete.objects.retain(|id| {
+            let need = [("s3:DeleteObject".to_owned(), object_arn(&bucket, &id.key))];
+            let allowed = requester.first_denied(&need).is_none();
+            if !allowed {
+                denied.push(id.key.clone());
+            }
+            allowed
+        });
+        req.extensions.insert(DeniedKeys(denied));
+        Ok(())
+    }
+}
+
+impl AccessHook {
+    fn requester<T>(&self, req: &S3Request<T>) -> S3Result<Requester<'_>> {
+        let access_key = req
+            .credentials
+            .as_ref()
+            .map(|c| c.access_key.clone())
+            .ok_or_else(|| s3_error!(AccessDenied, "Signature is required"))?;
+        Ok(Requester {
+            shared: &self.0,
+            access_key,
+            peer: req.extensions.get::<PeerAddr>().map(|p| p.0),
+        })
     }
 }

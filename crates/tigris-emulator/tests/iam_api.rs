@@ -6,62 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tigris_emulator::Emulator;
 
 mod common;
-use common::{client, client_with, iam, iam_with};
-
-fn policy(actions: &[&str], bucket: &str, condition: Option<&str>) -> String {
-    let actions = actions
-        .iter()
-        .map(|a| format!("\"{a}\""))
-        .collect::<Vec<_>>()
-        .join(",");
-    let condition = condition
-        .map(|c| format!(",\"Condition\":{c}"))
-        .unwrap_or_default();
-    format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{actions}],
-            "Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"]{condition}}}]}}"#
-    )
-}
-
-/// Creates a key with one policy attached, the Tigris way (the key id is the user name).
-async fn scoped_key(emu: &Emulator, name: &str, document: &str) -> (String, String, String) {
-    let iam = iam(emu);
-    let key = iam.create_access_key().send().await.unwrap();
-    let key = key.access_key().unwrap();
-    let policy = iam
-        .create_policy()
-        .policy_name(name)
-        .policy_document(document)
-        .send()
-        .await
-        .unwrap();
-    let arn = policy.policy().unwrap().arn().unwrap().to_owned();
-    iam.attach_user_policy()
-        .user_name(key.access_key_id())
-        .policy_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    (
-        key.access_key_id().to_owned(),
-        key.secret_access_key().to_owned(),
-        arn,
-    )
-}
-
-async fn setup_buckets(emu: &Emulator) {
-    let root = client(emu);
-    for b in ["mine", "theirs"] {
-        root.create_bucket().bucket(b).send().await.unwrap();
-        root.put_object()
-            .bucket(b)
-            .key("seed.txt")
-            .body(ByteStream::from_static(b"seed"))
-            .send()
-            .await
-            .unwrap();
-    }
-}
+use common::{client, client_with, iam, iam_with, policy, scoped_key, setup_buckets};
 
 #[tokio::test]
 async fn a_read_only_key_reads_its_bucket_and_nothing_else() {

@@ -113,7 +113,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
-fn is_true(headers: &HeaderMap, name: &str) -> bool {
+pub(crate) fn is_true(headers: &HeaderMap, name: &str) -> bool {
     header_str(headers, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 

@@ -129,9 +129,14 @@ pub(super) async fn delete_objects(
     backend: &Backend,
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let denied = req
+        .extensions
+        .get::<crate::auth::DeniedKeys>()
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
     let input = req.input;
     backend.shared.store().bucket(&input.bucket)?;
-    if input.delete.objects.len() > 1000 {
+    if input.delete.objects.len() + denied.len() > 1000 {
         return Err(s3_error!(
             MalformedXML,
             "A DeleteObjects request can name at most 1000 keys"
@@ -159,8 +164,18 @@ pub(super) async fn delete_objects(
             });
         }
     }
+    let errors = denied
+        .into_iter()
+        .map(|key| s3s::dto::Error {
+            code: Some("AccessDenied".to_owned()),
+            message: Some("Access Denied".to_owned()),
+            key: Some(key),
+            ..Default::default()
+        })
+        .collect::<Vec<_>>();
     Ok(S3Response::new(DeleteObjectsOutput {
         deleted: Some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
         ..Default::default()
     }))
 }

@@ -3,6 +3,7 @@
 
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::{BehaviorVersion, Region, RequestChecksumCalculation};
+use aws_sdk_s3::primitives::ByteStream;
 use tigris_emulator::Emulator;
 
 fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
@@ -45,4 +46,61 @@ pub fn iam_with(emu: &Emulator, access_key: &str, secret: &str) -> aws_sdk_iam::
 pub fn iam(emu: &Emulator) -> aws_sdk_iam::Client {
     let root = emu.root_credentials();
     iam_with(emu, root.access_key_id(), root.secret_access_key())
+}
+
+/// An Allow policy for `actions` on `bucket` and its objects, with an optional condition.
+pub fn policy(actions: &[&str], bucket: &str, condition: Option<&str>) -> String {
+    let actions = actions
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let condition = condition
+        .map(|c| format!(",\"Condition\":{c}"))
+        .unwrap_or_default();
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{actions}],
+            "Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"]{condition}}}]}}"#
+    )
+}
+
+/// Creates a key with one policy attached, the Tigris way (the key id is the user name).
+pub async fn scoped_key(emu: &Emulator, name: &str, document: &str) -> (String, String, String) {
+    let iam = iam(emu);
+    let key = iam.create_access_key().send().await.unwrap();
+    let key = key.access_key().unwrap();
+    let policy = iam
+        .create_policy()
+        .policy_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_user_policy()
+        .user_name(key.access_key_id())
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    (
+        key.access_key_id().to_owned(),
+        key.secret_access_key().to_owned(),
+        arn,
+    )
+}
+
+/// Buckets `mine` and `theirs`, each with `seed.txt`.
+pub async fn setup_buckets(emu: &Emulator) {
+    let root = client(emu);
+    for b in ["mine", "theirs"] {
+        root.create_bucket().bucket(b).send().await.unwrap();
+        root.put_object()
+            .bucket(b)
+            .key("seed.txt")
+            .body(ByteStream::from_static(b"seed"))
+            .send()
+            .await
+            .unwrap();
+    }
 }
