@@ -6,7 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tigris_emulator::Emulator;
 
 mod common;
-use common::{client, client_with, iam, iam_with, policy, scoped_key, setup_buckets};
+use common::{client_with, iam, iam_with, policy, scoped_key, setup_buckets};
 
 #[tokio::test]
 async fn a_read_only_key_reads_its_bucket_and_nothing_else() {
