@@ -131,6 +131,7 @@ impl fmt::Debug for RootCredentials {
 pub struct EmulatorBuilder {
     addr: SocketAddr,
     credentials: RootCredentials,
+    limits: server::Limits,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -138,6 +139,7 @@ impl fmt::Debug for EmulatorBuilder {
         f.debug_struct("EmulatorBuilder")
             .field("addr", &self.addr)
             .field("credentials", &self.credentials)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -150,6 +152,7 @@ impl Default for EmulatorBuilder {
                 access_key_id: DEFAULT_ACCESS_KEY_ID.to_owned(),
                 secret_access_key: DEFAULT_SECRET_ACCESS_KEY.to_owned(),
             },
+            limits: server::Limits::default(),
         }
     }
 }
@@ -175,6 +178,45 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How many connections are served at once (default 512). A connection over the limit is
+    /// answered `503 SlowDown` and closed, so a flood of connections cannot exhaust file
+    /// descriptors; clients retry as they do on S3's 503.
+    ///
+    /// ```
+    /// let builder = tigris_emulator::Emulator::builder().max_connections(64);
+    /// # drop(builder);
+    /// ```
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a client may take to send a request's headers (default 30 s); a connection
+    /// that has not sent them in time is closed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tigris_emulator::Emulator::builder().header_read_timeout(Duration::from_secs(5));
+    /// # drop(builder);
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may move no byte in either direction before it is closed
+    /// (default 120 s): idle keep-alive connections and bodies that stop half-way.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tigris_emulator::Emulator::builder().idle_timeout(Duration::from_secs(30));
+    /// # drop(builder);
+    /// ```
+    pub fn idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
     /// Binds the listener and starts serving on the current Tokio runtime.
     ///
     /// # Errors
@@ -187,7 +229,12 @@ impl EmulatorBuilder {
             self.credentials.secret_access_key.clone(),
         ));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), stopped));
+        let task = tokio::spawn(server::serve(
+            listener,
+            Arc::clone(&shared),
+            self.limits,
+            stopped,
+        ));
         Ok(Emulator {
             addr,
             shared,

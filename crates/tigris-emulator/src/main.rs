@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
+                       [--max-connections N]
 
 Serves a local, in-memory, Tigris-compatible S3 endpoint until interrupted (Ctrl-C).
 Prints `ready: <endpoint>` once listening; `GET /health` without credentials answers 200.
@@ -14,13 +15,18 @@ Options:
   --port PORT          port to bind (default 9000; 0 picks a free one)
   --access-key ID      root access key id (default tid_emulator_root)
   --secret-key SECRET  root secret access key (default tsec_emulator_root_secret)
-  -h, --help           print this help";
+  --max-connections N  connections served at once; more get 503 SlowDown (default 512)
+  -h, --help           print this help
+
+Logs go to stderr; RUST_LOG sets the level (default: warn, and info for the emulator), e.g.
+RUST_LOG=debug or RUST_LOG=tigris_emulator=debug.";
 
 struct Args {
     host: IpAddr,
     port: u16,
     access_key: String,
     secret_key: String,
+    max_connections: Option<usize>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -29,6 +35,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         port: 9000,
         access_key: tigris_emulator::DEFAULT_ACCESS_KEY_ID.to_owned(),
         secret_key: tigris_emulator::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+        max_connections: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -48,14 +55,43 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             }
             "--access-key" => parsed.access_key = value,
             "--secret-key" => parsed.secret_key = value,
+            "--max-connections" => {
+                parsed.max_connections =
+                    Some(value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("--max-connections: not a positive number: {value}")
+                    })?)
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }
     Ok(Some(parsed))
 }
 
+/// Warnings (connection limit reached, accept failures backing off, dropped webhook
+/// deliveries) go to stderr, filtered by `RUST_LOG` in `tracing`'s target syntax.
+fn init_logging() -> Result<(), String> {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,tigris_emulator=info".into());
+    let filter: Targets = spec
+        .parse()
+        .map_err(|err| format!("RUST_LOG={spec}: {err}"))?;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .try_init()
+        .map_err(|err| format!("cannot install the logger: {err}"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Err(msg) = init_logging() {
+        eprintln!("tigris-emulator: {msg}");
+        return ExitCode::from(2);
+    }
     let args = match parse(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {
@@ -68,12 +104,13 @@ async fn main() -> ExitCode {
         }
     };
     let addr = SocketAddr::new(args.host, args.port);
-    let emu = match tigris_emulator::Emulator::builder()
+    let mut builder = tigris_emulator::Emulator::builder()
         .bind(addr)
-        .credentials(args.access_key, args.secret_key)
-        .start()
-        .await
-    {
+        .credentials(args.access_key, args.secret_key);
+    if let Some(max) = args.max_connections {
+        builder = builder.max_connections(max);
+    }
+    let emu = match builder.start().await {
         Ok(emu) => emu,
         Err(err) => {
             eprintln!("tigris-emulator: cannot listen on {addr}: {err}");

@@ -2,13 +2,18 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use http_body_util::{BodyExt, Limited};
 
@@ -124,41 +129,241 @@ async fn handle(
     }
 }
 
+/// Bounds on what one client can hold: connections, and how long a connection may sit idle or
+/// take to send its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Open connections served at once; more are answered `503 SlowDown` and closed.
+    pub(crate) max_connections: usize,
+    /// How long a client may take to send a request's headers.
+    pub(crate) header_read_timeout: Duration,
+    /// How long a connection may go without a byte read or written before it is closed: idle
+    /// keep-alive connections and bodies that stop half-way.
+    pub(crate) idle_timeout: Duration,
+    /// Header lines a request may carry (S3 accepts user metadata up to 2 KB, which can take
+    /// well over hyper's default of 100 lines).
+    pub(crate) max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
+            max_headers: 1024,
+        }
+    }
+}
+
+/// When a connection last moved a byte, shared between its I/O and its watchdog.
+#[derive(Debug)]
+struct Activity {
+    origin: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.origin + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// A socket that records activity on every read and write that moves bytes.
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The answer to a connection over the limit, written before closing it.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+Content-Type: application/xml\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 125\r\n\r\n\
+<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Too many open connections; retry</Message></Error>";
+
+/// Waits before the next accept after an error (out of file descriptors, say), doubling up to a
+/// second, so a failing accept does not spin a core.
+#[derive(Debug)]
+struct Backoff(Duration);
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn reset(&mut self) {
+        self.0 = Duration::ZERO;
+    }
+
+    fn next(&mut self) -> Duration {
+        self.0 = (self.0 * 2).clamp(Self::FIRST, Self::MAX);
+        self.0
+    }
+}
+
 /// Serves connections from `listener` until `stop` flips to true.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
+    limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
     let s3 = s3_service(&shared);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut backoff = Backoff(Duration::ZERO);
     loop {
-        let (socket, peer): (_, SocketAddr) = tokio::select! {
+        let (mut socket, peer): (_, SocketAddr) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+                Ok(pair) => {
+                    backoff.reset();
+                    pair
+                }
                 Err(err) => {
-                    tracing::warn!(%err, "accept failed");
+                    let wait = backoff.next();
+                    tracing::warn!(%err, ?wait, "accept failed; backing off");
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => break,
+                    }
                     continue;
                 }
             },
             _ = stop.changed() => break,
         };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(
+                %peer,
+                max_connections = limits.max_connections,
+                "connection limit reached; answering 503 SlowDown"
+            );
+            tokio::spawn(async move {
+                // Best effort: the client may already be gone.
+                socket.write_all(BUSY).await.ok();
+                socket.shutdown().await.ok();
+            });
+            continue;
+        };
         let (shared, s3) = (Arc::clone(&shared), s3.clone());
         let mut stop = stop.clone();
         tokio::spawn(async move {
+            let _permit = permit;
+            let activity = Arc::new(Activity::new());
+            let io = Watched {
+                inner: socket,
+                activity: Arc::clone(&activity),
+            };
             let service = hyper::service::service_fn(move |req| {
                 handle(Arc::clone(&shared), s3.clone(), peer, req)
             });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let conn = builder.serve_connection(TokioIo::new(socket), service);
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .max_headers(limits.max_headers);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
             tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(err) = result {
-                        tracing::debug!(%peer, %err, "connection ended with an error");
+            loop {
+                let idle_until = activity.last() + limits.idle_timeout;
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(err) = result {
+                            tracing::debug!(%peer, %err, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = tokio::time::sleep_until(idle_until.into()) => {
+                        if activity.last() + limits.idle_timeout <= Instant::now() {
+                            tracing::debug!(%peer, "closing an idle connection");
+                            break;
+                        }
+                    }
+                    _ = stop.changed() => {
+                        conn.as_mut().graceful_shutdown();
+                        if let Err(err) = conn.as_mut().await {
+                            tracing::debug!(%peer, %err, "connection ended with an error");
+                        }
+                        break;
                     }
                 }
-                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_to_a_second_and_resets() {
+        let mut b = Backoff(Duration::ZERO);
+        let waits: Vec<_> = (0..10).map(|_| b.next()).collect();
+        assert_eq!(waits[0], Backoff::FIRST);
+        assert_eq!(waits[1], Backoff::FIRST * 2);
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*waits.last().unwrap(), Backoff::MAX);
+        b.reset();
+        assert_eq!(b.next(), Backoff::FIRST);
+    }
+
+    #[test]
+    fn the_busy_answer_is_a_well_formed_http_response() {
+        let text = std::str::from_utf8(BUSY).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(body.len(), length);
     }
 }

@@ -166,25 +166,53 @@ fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
     }
 }
 
-async fn collect_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
-    let Some(body) = body else {
+/// Reads a request body into one buffer, sized once from `Content-Length` when the client sent
+/// it, so a PUT holds its body about once (not once as chunks and again as the joined copy). A
+/// body that arrives as a single chunk is kept as it is, without a copy.
+async fn collect_body(body: Option<StreamingBlob>, content_length: Option<i64>) -> S3Result<Bytes> {
+    let Some(mut body) = body else {
         return Ok(Bytes::new());
     };
-    let chunks: Vec<Bytes> = body
-        .try_collect()
-        .await
-        .map_err(|e| s3_error!(IncompleteBody, "reading the body failed: {e}"))?;
-    let mut buf = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
-    for c in chunks {
-        buf.extend_from_slice(&c);
+    let read_err = |e: s3s::StdError| s3_error!(IncompleteBody, "reading the body failed: {e}");
+    let Some(first) = body.try_next().await.map_err(read_err)? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = body.try_next().await.map_err(read_err)? else {
+        return Ok(first);
+    };
+    // A hint only: the buffer still grows if the client sent more than it announced.
+    let hint = content_length
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(MAX_PRESIZE);
+    let mut buf = BytesMut::with_capacity(hint.max(first.len() + second.len()));
+    buf.extend_from_slice(&first);
+    drop(first);
+    buf.extend_from_slice(&second);
+    drop(second);
+    while let Some(chunk) = body.try_next().await.map_err(read_err)? {
+        buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
 }
 
-fn metadata_vec(m: Option<s3s::dto::Metadata>) -> Vec<(String, String)> {
+/// The largest buffer reserved up front from a client's `Content-Length` (S3's single PUT limit).
+const MAX_PRESIZE: usize = 5 << 30;
+
+/// S3's limit on user-defined metadata: the UTF-8 bytes of all keys and values together.
+const MAX_METADATA_BYTES: usize = 2 * 1024;
+
+fn metadata_vec(m: Option<s3s::dto::Metadata>) -> S3Result<Vec<(String, String)>> {
     let mut v: Vec<_> = m.unwrap_or_default().into_iter().collect();
+    let size: usize = v.iter().map(|(k, val)| k.len() + val.len()).sum();
+    if size > MAX_METADATA_BYTES {
+        return Err(s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size ({size} > {MAX_METADATA_BYTES} bytes)"
+        ));
+    }
     v.sort();
-    v
+    Ok(v)
 }
 
 fn metadata_map(v: &[(String, String)]) -> Option<s3s::dto::Metadata> {

@@ -12,7 +12,7 @@ pub(super) async fn create_multipart_upload(
         bucket: input.bucket.clone(),
         key: input.key.clone(),
         content_type: input.content_type,
-        metadata: metadata_vec(input.metadata),
+        metadata: metadata_vec(input.metadata)?,
         parts: BTreeMap::new(),
     };
     let upload_id = backend.shared.uploads().create(upload);
@@ -35,7 +35,7 @@ pub(super) async fn upload_part(
             "Part number must be an integer between 1 and 10000"
         ));
     }
-    let data = collect_body(input.body).await?;
+    let data = collect_body(input.body, input.content_length).await?;
     let etag = backend.shared.uploads().put_part(
         &input.upload_id,
         &input.bucket,

@@ -7,8 +7,9 @@ pub(super) async fn put_object(
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let input = req.input;
-    let data = collect_body(input.body).await?;
-    let object = Object::new(data, input.content_type, metadata_vec(input.metadata));
+    let metadata = metadata_vec(input.metadata)?;
+    let data = collect_body(input.body, input.content_length).await?;
+    let object = Object::new(data, input.content_type, metadata);
     let etag = object.etag.clone();
     backend
         .shared
@@ -213,7 +214,7 @@ pub(super) async fn copy_object(
         Object::new(
             source.data.clone(),
             input.content_type,
-            metadata_vec(input.metadata),
+            metadata_vec(input.metadata)?,
         )
     } else {
         Object::new(
