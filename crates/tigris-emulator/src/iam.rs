@@ -80,12 +80,178 @@ fn no_such_entity(what: String) -> IamError {
     IamError(404, "NoSuchEntity", what)
 }
 
+/// Escapes text for an XML element. `\r` becomes a character reference, since XML readers turn
+/// a raw one into `\n`; characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE,
+/// U+FFFF), which only an error message echoing a refused value can hold, become U+FFFD.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' => out.push(c),
+            '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The largest policy document IAM takes, in characters other than white space (the
+/// `PolicySize` quota of a managed policy).
+const MAX_POLICY_SIZE: usize = 6144;
+/// The longest `PolicyDocument` parameter the IAM API takes at all.
+const MAX_POLICY_PARAMETER: usize = 131_072;
+
+/// One parameter constraint from the IAM API reference, checked as AWS checks it.
+#[derive(Debug, Clone, Copy)]
+struct Constraint {
+    /// Shortest and longest allowed value, in characters.
+    len: (usize, usize),
+    /// The pattern as AWS documents it, quoted in the error message.
+    pattern: Option<&'static str>,
+    /// Whether a character is allowed (the pattern, for the patterns that are character sets).
+    allowed: fn(&str) -> bool,
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// `[\w+=,.@-]+`: policy and user names.
+fn is_name(s: &str) -> bool {
+    s.chars().all(is_name_char)
+}
+
+/// `((/[A-Za-z0-9\.,\+@=_-]+)*)/`: a path starts and ends with `/`, with no empty segment.
+fn is_path(s: &str) -> bool {
+    if s == "/" {
+        return true;
+    }
+    s.strip_prefix('/')
+        .and_then(|r| r.strip_suffix('/'))
+        .is_some_and(|inner| {
+            inner
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg.chars().all(is_name_char))
+        })
+}
+
+/// `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`: descriptions.
+fn is_description(s: &str) -> bool {
+    s.chars()
+        .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}'))
+}
+
+const POLICY_NAME: Constraint = Constraint {
+    len: (1, 128),
+    pattern: Some("[\\w+=,.@-]+"),
+    allowed: is_name,
+};
+/// On Tigris the user is the access key id (`tid_` and 24 characters), within this constraint.
+const USER_NAME: Constraint = Constraint {
+    len: (1, 64),
+    pattern: Some("[\\w+=,.@-]+"),
+    allowed: is_name,
+};
+const PATH: Constraint = Constraint {
+    len: (1, 512),
+    pattern: Some("((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"),
+    allowed: is_path,
+};
+const DESCRIPTION: Constraint = Constraint {
+    len: (0, 1000),
+    pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"),
+    allowed: is_description,
+};
+const POLICY_ARN: Constraint = Constraint {
+    len: (20, 2048),
+    pattern: None,
+    allowed: |_| true,
+};
+const POLICY_DOCUMENT: Constraint = Constraint {
+    len: (1, MAX_POLICY_PARAMETER),
+    pattern: None,
+    allowed: |_| true,
+};
+
+/// Checks parameter `name` against `c`, with AWS's `ValidationError` message when it fails.
+fn check(name: &str, value: &str, c: Constraint) -> Result<(), IamError> {
+    // A refused document is not echoed whole.
+    let shown: String = value.chars().take(256).collect();
+    let shown = if shown.len() < value.len() {
+        format!("{shown}...")
+    } else {
+        shown
+    };
+    let refuse = |constraint: String| {
+        Err(IamError(
+            400,
+            "ValidationError",
+            format!(
+                "1 validation error detected: Value '{shown}' at '{}' failed to satisfy \
+                 constraint: {constraint}",
+                lower_camel(name)
+            ),
+        ))
+    };
+    let chars = value.chars().count();
+    if chars < c.len.0 {
+        return refuse(format!(
+            "Member must have length greater than or equal to {}",
+            c.len.0
+        ));
+    }
+    if chars > c.len.1 {
+        return refuse(format!(
+            "Member must have length less than or equal to {}",
+            c.len.1
+        ));
+    }
+    if !(c.allowed)(value) {
+        let pattern = c.pattern.unwrap_or_default();
+        return refuse(format!(
+            "Member must satisfy regular expression pattern: {pattern}"
+        ));
+    }
+    Ok(())
+}
+
+/// AWS names members in validation messages in lower camel case (`policyName`).
+fn lower_camel(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// `name` if given, checked against `c`.
+fn optional<'a>(
+    params: &'a BTreeMap<String, String>,
+    name: &str,
+    c: Constraint,
+) -> Result<Option<&'a str>, IamError> {
+    let value = params.get(name).map(String::as_str);
+    if let Some(v) = value {
+        check(name, v, c)?;
+    }
+    Ok(value)
+}
+
+/// `name`, required and checked against `c`.
+fn checked<'a>(
+    params: &'a BTreeMap<String, String>,
+    name: &str,
+    c: Constraint,
+) -> Result<&'a str, IamError> {
+    let value = required(params, name)?;
+    check(name, value, c)?;
+    Ok(value)
 }
 
 fn iso(t: SystemTime) -> String {
@@ -277,20 +443,22 @@ fn run(
     let mut iam = shared.iam();
     match action {
         "CreateAccessKey" => {
+            let user = optional(p, "UserName", USER_NAME)?;
             let id = format!("tid_{}", iam.token("", 24).to_uppercase());
             let secret = iam.token("tsec_", 40);
             let created = SystemTime::now();
             iam.keys.insert(id.clone(), KeyMeta { created });
             shared.keys().insert(id.clone(), secret.clone());
-            let user = p.get("UserName").cloned().unwrap_or_else(|| id.clone());
+            let user = user.unwrap_or(&id);
             Ok(Some(format!(
                 "<AccessKey><UserName>{}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\
                  <SecretAccessKey>{secret}</SecretAccessKey><CreateDate>{}</CreateDate></AccessKey>",
-                escape(&user),
+                escape(user),
                 iso(created)
             )))
         }
         "DeleteAccessKey" => {
+            optional(p, "UserName", USER_NAME)?;
             let id = required(p, "AccessKeyId")?;
             if iam.keys.remove(id).is_none() {
                 return Err(no_such_entity(format!(
@@ -302,13 +470,14 @@ fn run(
             Ok(None)
         }
         "ListAccessKeys" => {
-            let user = p.get("UserName");
+            let user = optional(p, "UserName", USER_NAME)?;
             let mut members = String::new();
             for (id, meta) in iam
                 .keys
                 .iter()
                 .filter(|(id, _)| user.is_none_or(|u| u == *id))
             {
+                let id = escape(id);
                 let _ = write!(
                     members,
                     "<member><UserName>{id}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\
@@ -321,20 +490,17 @@ fn run(
             )))
         }
         "CreatePolicy" => {
-            let name = required(p, "PolicyName")?;
-            let text = required(p, "PolicyDocument")?;
-            if name.len() > 128
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-            {
+            let name = checked(p, "PolicyName", POLICY_NAME)?;
+            let text = checked(p, "PolicyDocument", POLICY_DOCUMENT)?;
+            let path = optional(p, "Path", PATH)?.unwrap_or("/").to_owned();
+            let description = optional(p, "Description", DESCRIPTION)?.map(str::to_owned);
+            if text.chars().filter(|c| !c.is_whitespace()).count() > MAX_POLICY_SIZE {
                 return Err(IamError(
-                    400,
-                    "ValidationError",
-                    format!("Invalid policy name {name:?}"),
+                    409,
+                    "LimitExceeded",
+                    format!("Cannot exceed quota for PolicySize: {MAX_POLICY_SIZE}"),
                 ));
             }
-            let path = p.get("Path").cloned().unwrap_or_else(|| "/".to_owned());
             let arn = format!("arn:aws:iam::{ACCOUNT}:policy{path}{name}");
             if iam.policies.contains_key(&arn) {
                 return Err(IamError(
@@ -350,7 +516,7 @@ fn run(
                 name: name.to_owned(),
                 id,
                 path,
-                description: p.get("Description").cloned(),
+                description,
                 created: SystemTime::now(),
                 document: Arc::new(document),
             };
@@ -359,7 +525,7 @@ fn run(
             Ok(Some(format!("<Policy>{xml}</Policy>")))
         }
         "GetPolicy" => {
-            let arn = required(p, "PolicyArn")?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             let policy = iam
                 .policies
                 .get(arn)
@@ -370,7 +536,7 @@ fn run(
             )))
         }
         "DeletePolicy" => {
-            let arn = required(p, "PolicyArn")?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             if !iam.policies.contains_key(arn) {
                 return Err(no_such_entity(format!("Policy {arn} was not found")));
             }
@@ -395,8 +561,8 @@ fn run(
             )))
         }
         "AttachUserPolicy" => {
-            let user = required(p, "UserName")?;
-            let arn = required(p, "PolicyArn")?;
+            let user = checked(p, "UserName", USER_NAME)?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             if !iam.keys.contains_key(user) {
                 return Err(no_such_entity(format!(
                     "The user with name {user} cannot be found"
@@ -414,8 +580,8 @@ fn run(
             Ok(None)
         }
         "DetachUserPolicy" => {
-            let user = required(p, "UserName")?;
-            let arn = required(p, "PolicyArn")?;
+            let user = checked(p, "UserName", USER_NAME)?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             let removed = iam
                 .attachments
                 .get_mut(user)
@@ -428,7 +594,7 @@ fn run(
             Ok(None)
         }
         "ListAttachedUserPolicies" => {
-            let user = required(p, "UserName")?;
+            let user = checked(p, "UserName", USER_NAME)?;
             if !iam.keys.contains_key(user) {
                 return Err(no_such_entity(format!(
                     "The user with name {user} cannot be found"
