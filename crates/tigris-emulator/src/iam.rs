@@ -630,3 +630,210 @@ fn run(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared::new(
+            crate::DEFAULT_ACCESS_KEY_ID.to_owned(),
+            crate::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+        ))
+    }
+
+    /// Whether `xml` can be read back: no character XML 1.0 forbids, no raw `\r`.
+    fn xml_safe(xml: &str) -> bool {
+        !xml.chars().any(|c| {
+            matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\r' | '\u{E}'..='\u{1F}')
+                || c == '\u{FFFE}'
+                || c == '\u{FFFF}'
+        })
+    }
+
+    fn body_text(resp: &http::Response<s3s::Body>) -> String {
+        let bytes = resp.body().bytes().unwrap_or_default();
+        String::from_utf8(bytes.to_vec()).expect("IAM answers UTF-8")
+    }
+
+    #[test]
+    fn access_key_ids_and_the_root_key_are_valid_user_names() {
+        let mut iam = Iam::default();
+        let id = format!("tid_{}", iam.token("", 24).to_uppercase());
+        for user in [id.as_str(), crate::DEFAULT_ACCESS_KEY_ID] {
+            assert!(check("UserName", user, USER_NAME).is_ok(), "{user}");
+        }
+    }
+
+    #[test]
+    fn paths_follow_the_aws_pattern() {
+        for ok in ["/", "/a/", "/a/b.c,d+e@f=g_h-i/"] {
+            assert!(is_path(ok), "{ok}");
+        }
+        for bad in ["", "a", "/a", "a/", "//", "/a//", "/é/", "/a b/"] {
+            assert!(!is_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_test_signer_is_accepted() {
+        let (parts, body) = signed("http://localhost/", b"Action=ListPolicies").into_parts();
+        let resp = handle(&shared(), &parts, &body);
+        assert_eq!(resp.status(), 200, "{}", body_text(&resp));
+    }
+
+    const ACTIONS: &[&str] = &[
+        "CreateAccessKey",
+        "DeleteAccessKey",
+        "ListAccessKeys",
+        "CreatePolicy",
+        "GetPolicy",
+        "DeletePolicy",
+        "ListPolicies",
+        "AttachUserPolicy",
+        "DetachUserPolicy",
+        "ListAttachedUserPolicies",
+        "",
+    ];
+
+    /// A parameter value: valid, nearly valid, or anything. `$KEY` stands for the newest key.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z]{1,3}",
+            "(/[a-z]{1,2}){0,2}/",
+            "[/a-z.,+@=_ -]{0,6}",
+            "arn:aws:iam::000000000000:policy(/[a-z]{1,2}){0,2}/[a-z]{1,3}",
+            Just("$KEY".to_owned()),
+            Just(r#"{"Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}"#.to_owned()),
+            Just("&<>\"'\r\u{1}\u{FFFF}é€".to_owned()),
+            "[\\PC\\p{Cc}]{0,8}",
+            any::<String>(),
+            (0usize..2100).prop_map(|n| "n".repeat(n)),
+        ]
+    }
+
+    fn params() -> impl Strategy<Value = BTreeMap<String, String>> {
+        let name = prop_oneof![
+            prop::sample::select(vec![
+                "UserName",
+                "AccessKeyId",
+                "PolicyName",
+                "PolicyDocument",
+                "PolicyArn",
+                "Path",
+                "Description",
+            ])
+            .prop_map(str::to_owned),
+            any::<String>(),
+        ];
+        prop::collection::btree_map(name, value(), 0..6)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Sequences of actions with arbitrary parameters answer `Ok` or an IAM error, and
+        /// whatever they store lists back as readable XML.
+        #[test]
+        fn every_action_answers_any_parameters(
+            steps in prop::collection::vec((prop::sample::select(ACTIONS), params()), 1..8),
+        ) {
+            let shared = shared();
+            let mut last_key = String::new();
+            for (action, mut p) in steps {
+                for v in p.values_mut() {
+                    if v == "$KEY" {
+                        v.clone_from(&last_key);
+                    }
+                }
+                match run(&shared, action, &p) {
+                    Ok(Some(xml)) => {
+                        prop_assert!(xml_safe(&xml), "{action}: {xml:?}");
+                        if let Some(id) = xml
+                            .split_once("<AccessKeyId>")
+                            .and_then(|(_, r)| r.split_once('<'))
+                            .map(|(id, _)| id.to_owned())
+                        {
+                            last_key = id;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(IamError(status, code, message)) => {
+                        prop_assert!((400..500).contains(&status), "{action}: {status} {code}");
+                        let resp = error_response(status, code, &message);
+                        prop_assert!(xml_safe(&body_text(&resp)));
+                    }
+                }
+            }
+            for action in ["ListPolicies", "ListAccessKeys"] {
+                let listed = run(&shared, action, &BTreeMap::new());
+                prop_assert!(matches!(&listed, Ok(Some(xml)) if xml_safe(xml)), "{listed:?}");
+            }
+        }
+
+        /// Whole signed requests with arbitrary bodies and queries: the form parsing, fault
+        /// lookup, authorization and the action all answer.
+        #[test]
+        fn signed_requests_with_any_body_answer(
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..96),
+                (prop::sample::select(ACTIONS), params()).prop_map(|(a, p)| {
+                    let mut form = format!("Action={}", crate::sigv4::uri_encode(a, false));
+                    for (k, v) in p {
+                        form.push_str(&format!(
+                            "&{}={}",
+                            crate::sigv4::uri_encode(&k, false),
+                            crate::sigv4::uri_encode(&v, false)
+                        ));
+                    }
+                    form.into_bytes()
+                }),
+            ],
+            query in "[A-Za-z=&%0-9]{0,16}",
+        ) {
+            let shared = shared();
+            let uri = format!("http://localhost/?{query}");
+            let (parts, body) = signed(&uri, &body).into_parts();
+            let resp = handle(&shared, &parts, &body);
+            prop_assert!(resp.status().as_u16() < 500, "{}", resp.status());
+            prop_assert!(xml_safe(&body_text(&resp)));
+        }
+    }
+
+    /// A request signed with the root key, as `aws-sdk-iam` would sign it.
+    fn signed(uri: &str, body: &[u8]) -> http::Request<Bytes> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let creds = aws_credential_types::Credentials::new(
+            crate::DEFAULT_ACCESS_KEY_ID,
+            crate::DEFAULT_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        );
+        let identity = creds.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("auto")
+            .name("iam")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .expect("signing params")
+            .into();
+        let mut req = http::Request::post(uri)
+            .header("host", "localhost")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Bytes::copy_from_slice(body))
+            .expect("request");
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or_default()));
+        let signable = SignableRequest::new("POST", uri, headers, SignableBody::Bytes(body))
+            .expect("signable");
+        let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
+        instructions.apply_to_request_http1x(&mut req);
+        req
+    }
+}

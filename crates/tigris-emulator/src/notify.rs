@@ -559,7 +559,8 @@ mod tests {
             let quote = prop_oneof![Just("\""), Just("'"), Just("")];
             let clause = (field, op, quote.clone(), value, quote)
                 .prop_map(|(f, o, q1, v, q2)| format!("{f} {o} {q1}{v}{q2}"));
-            let joiner = prop::sample::select(vec![" AND ", " and ", "AND", " ANDé ", " AND  ", " OR "]);
+            let joiner =
+                prop::sample::select(vec![" AND ", " and ", "AND", " ANDé ", " AND  ", " OR "]);
             (
                 prop::sample::select(vec!["WHERE ", "where ", "WHERE", "WHEREé", "", "  WHERE\t"]),
                 prop::collection::vec((clause, joiner), 0..4),
@@ -581,13 +582,26 @@ mod tests {
                 any::<i64>().prop_map(|n| json!(n)),
                 any::<String>().prop_map(Value::String),
                 filter().prop_map(Value::String),
-                prop::sample::select(vec!["http://127.0.0.1:9/h", "https://x/h", "http://", "ftp://x", "http://[::1", "http://é/"])
-                    .prop_map(|u| Value::String(u.to_owned())),
+                prop::sample::select(vec![
+                    "http://127.0.0.1:9/h",
+                    "https://x/h",
+                    "http://",
+                    "ftp://x",
+                    "http://[::1",
+                    "http://é/"
+                ])
+                .prop_map(|u| Value::String(u.to_owned())),
             ];
             leaf.prop_recursive(3, 24, 6, |inner| {
                 let key = prop_oneof![
                     prop::sample::select(vec![
-                        "enabled", "web_hook", "filter", "auth", "token", "basic_user", "basic_pass",
+                        "enabled",
+                        "web_hook",
+                        "filter",
+                        "auth",
+                        "token",
+                        "basic_user",
+                        "basic_pass",
                         "object_notifications",
                     ])
                     .prop_map(str::to_owned),
