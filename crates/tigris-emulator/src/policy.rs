@@ -501,10 +501,16 @@ mod tests {
 
         fn condition() -> impl Strategy<Value = Value> {
             let op = prop::sample::select(vec![
-                "DateLessThan", "DateGreaterThanEquals", "DateNotEquals", "DateEquals",
-                "IpAddress", "NotIpAddress", "StringLike",
+                "DateLessThan",
+                "DateGreaterThanEquals",
+                "DateNotEquals",
+                "DateEquals",
+                "IpAddress",
+                "NotIpAddress",
+                "StringLike",
             ]);
-            let key = prop::sample::select(vec!["aws:CurrentTime", "aws:SourceIp", "AWS:sourceip", "x"]);
+            let key =
+                prop::sample::select(vec!["aws:CurrentTime", "aws:SourceIp", "AWS:sourceip", "x"]);
             prop::collection::vec((op, key, strings()), 0..3).prop_map(|c| {
                 let mut ops = serde_json::Map::new();
                 for (op, key, v) in c {
