@@ -80,12 +80,178 @@ fn no_such_entity(what: String) -> IamError {
     IamError(404, "NoSuchEntity", what)
 }
 
+/// Escapes text for an XML element. `\r` becomes a character reference, since XML readers turn
+/// a raw one into `\n`; characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE,
+/// U+FFFF), which only an error message echoing a refused value can hold, become U+FFFD.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' => out.push(c),
+            '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The largest policy document IAM takes, in characters other than white space (the
+/// `PolicySize` quota of a managed policy).
+const MAX_POLICY_SIZE: usize = 6144;
+/// The longest `PolicyDocument` parameter the IAM API takes at all.
+const MAX_POLICY_PARAMETER: usize = 131_072;
+
+/// One parameter constraint from the IAM API reference, checked as AWS checks it.
+#[derive(Debug, Clone, Copy)]
+struct Constraint {
+    /// Shortest and longest allowed value, in characters.
+    len: (usize, usize),
+    /// The pattern as AWS documents it, quoted in the error message.
+    pattern: Option<&'static str>,
+    /// Whether a character is allowed (the pattern, for the patterns that are character sets).
+    allowed: fn(&str) -> bool,
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// `[\w+=,.@-]+`: policy and user names.
+fn is_name(s: &str) -> bool {
+    s.chars().all(is_name_char)
+}
+
+/// `((/[A-Za-z0-9\.,\+@=_-]+)*)/`: a path starts and ends with `/`, with no empty segment.
+fn is_path(s: &str) -> bool {
+    if s == "/" {
+        return true;
+    }
+    s.strip_prefix('/')
+        .and_then(|r| r.strip_suffix('/'))
+        .is_some_and(|inner| {
+            inner
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg.chars().all(is_name_char))
+        })
+}
+
+/// `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`: descriptions.
+fn is_description(s: &str) -> bool {
+    s.chars()
+        .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}'))
+}
+
+const POLICY_NAME: Constraint = Constraint {
+    len: (1, 128),
+    pattern: Some("[\\w+=,.@-]+"),
+    allowed: is_name,
+};
+/// On Tigris the user is the access key id (`tid_` and 24 characters), within this constraint.
+const USER_NAME: Constraint = Constraint {
+    len: (1, 64),
+    pattern: Some("[\\w+=,.@-]+"),
+    allowed: is_name,
+};
+const PATH: Constraint = Constraint {
+    len: (1, 512),
+    pattern: Some("((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"),
+    allowed: is_path,
+};
+const DESCRIPTION: Constraint = Constraint {
+    len: (0, 1000),
+    pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"),
+    allowed: is_description,
+};
+const POLICY_ARN: Constraint = Constraint {
+    len: (20, 2048),
+    pattern: None,
+    allowed: |_| true,
+};
+const POLICY_DOCUMENT: Constraint = Constraint {
+    len: (1, MAX_POLICY_PARAMETER),
+    pattern: None,
+    allowed: |_| true,
+};
+
+/// Checks parameter `name` against `c`, with AWS's `ValidationError` message when it fails.
+fn check(name: &str, value: &str, c: Constraint) -> Result<(), IamError> {
+    // A refused document is not echoed whole.
+    let shown: String = value.chars().take(256).collect();
+    let shown = if shown.len() < value.len() {
+        format!("{shown}...")
+    } else {
+        shown
+    };
+    let refuse = |constraint: String| {
+        Err(IamError(
+            400,
+            "ValidationError",
+            format!(
+                "1 validation error detected: Value '{shown}' at '{}' failed to satisfy \
+                 constraint: {constraint}",
+                lower_camel(name)
+            ),
+        ))
+    };
+    let chars = value.chars().count();
+    if chars < c.len.0 {
+        return refuse(format!(
+            "Member must have length greater than or equal to {}",
+            c.len.0
+        ));
+    }
+    if chars > c.len.1 {
+        return refuse(format!(
+            "Member must have length less than or equal to {}",
+            c.len.1
+        ));
+    }
+    if !(c.allowed)(value) {
+        let pattern = c.pattern.unwrap_or_default();
+        return refuse(format!(
+            "Member must satisfy regular expression pattern: {pattern}"
+        ));
+    }
+    Ok(())
+}
+
+/// AWS names members in validation messages in lower camel case (`policyName`).
+fn lower_camel(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// `name` if given, checked against `c`.
+fn optional<'a>(
+    params: &'a BTreeMap<String, String>,
+    name: &str,
+    c: Constraint,
+) -> Result<Option<&'a str>, IamError> {
+    let value = params.get(name).map(String::as_str);
+    if let Some(v) = value {
+        check(name, v, c)?;
+    }
+    Ok(value)
+}
+
+/// `name`, required and checked against `c`.
+fn checked<'a>(
+    params: &'a BTreeMap<String, String>,
+    name: &str,
+    c: Constraint,
+) -> Result<&'a str, IamError> {
+    let value = required(params, name)?;
+    check(name, value, c)?;
+    Ok(value)
 }
 
 fn iso(t: SystemTime) -> String {
@@ -277,20 +443,22 @@ fn run(
     let mut iam = shared.iam();
     match action {
         "CreateAccessKey" => {
+            let user = optional(p, "UserName", USER_NAME)?;
             let id = format!("tid_{}", iam.token("", 24).to_uppercase());
             let secret = iam.token("tsec_", 40);
             let created = SystemTime::now();
             iam.keys.insert(id.clone(), KeyMeta { created });
             shared.keys().insert(id.clone(), secret.clone());
-            let user = p.get("UserName").cloned().unwrap_or_else(|| id.clone());
+            let user = user.unwrap_or(&id);
             Ok(Some(format!(
                 "<AccessKey><UserName>{}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\
                  <SecretAccessKey>{secret}</SecretAccessKey><CreateDate>{}</CreateDate></AccessKey>",
-                escape(&user),
+                escape(user),
                 iso(created)
             )))
         }
         "DeleteAccessKey" => {
+            optional(p, "UserName", USER_NAME)?;
             let id = required(p, "AccessKeyId")?;
             if iam.keys.remove(id).is_none() {
                 return Err(no_such_entity(format!(
@@ -302,13 +470,14 @@ fn run(
             Ok(None)
         }
         "ListAccessKeys" => {
-            let user = p.get("UserName");
+            let user = optional(p, "UserName", USER_NAME)?;
             let mut members = String::new();
             for (id, meta) in iam
                 .keys
                 .iter()
                 .filter(|(id, _)| user.is_none_or(|u| u == *id))
             {
+                let id = escape(id);
                 let _ = write!(
                     members,
                     "<member><UserName>{id}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\
@@ -321,20 +490,17 @@ fn run(
             )))
         }
         "CreatePolicy" => {
-            let name = required(p, "PolicyName")?;
-            let text = required(p, "PolicyDocument")?;
-            if name.len() > 128
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-            {
+            let name = checked(p, "PolicyName", POLICY_NAME)?;
+            let text = checked(p, "PolicyDocument", POLICY_DOCUMENT)?;
+            let path = optional(p, "Path", PATH)?.unwrap_or("/").to_owned();
+            let description = optional(p, "Description", DESCRIPTION)?.map(str::to_owned);
+            if text.chars().filter(|c| !c.is_whitespace()).count() > MAX_POLICY_SIZE {
                 return Err(IamError(
-                    400,
-                    "ValidationError",
-                    format!("Invalid policy name {name:?}"),
+                    409,
+                    "LimitExceeded",
+                    format!("Cannot exceed quota for PolicySize: {MAX_POLICY_SIZE}"),
                 ));
             }
-            let path = p.get("Path").cloned().unwrap_or_else(|| "/".to_owned());
             let arn = format!("arn:aws:iam::{ACCOUNT}:policy{path}{name}");
             if iam.policies.contains_key(&arn) {
                 return Err(IamError(
@@ -350,7 +516,7 @@ fn run(
                 name: name.to_owned(),
                 id,
                 path,
-                description: p.get("Description").cloned(),
+                description,
                 created: SystemTime::now(),
                 document: Arc::new(document),
             };
@@ -359,7 +525,7 @@ fn run(
             Ok(Some(format!("<Policy>{xml}</Policy>")))
         }
         "GetPolicy" => {
-            let arn = required(p, "PolicyArn")?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             let policy = iam
                 .policies
                 .get(arn)
@@ -370,7 +536,7 @@ fn run(
             )))
         }
         "DeletePolicy" => {
-            let arn = required(p, "PolicyArn")?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             if !iam.policies.contains_key(arn) {
                 return Err(no_such_entity(format!("Policy {arn} was not found")));
             }
@@ -395,8 +561,8 @@ fn run(
             )))
         }
         "AttachUserPolicy" => {
-            let user = required(p, "UserName")?;
-            let arn = required(p, "PolicyArn")?;
+            let user = checked(p, "UserName", USER_NAME)?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             if !iam.keys.contains_key(user) {
                 return Err(no_such_entity(format!(
                     "The user with name {user} cannot be found"
@@ -414,8 +580,8 @@ fn run(
             Ok(None)
         }
         "DetachUserPolicy" => {
-            let user = required(p, "UserName")?;
-            let arn = required(p, "PolicyArn")?;
+            let user = checked(p, "UserName", USER_NAME)?;
+            let arn = checked(p, "PolicyArn", POLICY_ARN)?;
             let removed = iam
                 .attachments
                 .get_mut(user)
@@ -428,7 +594,7 @@ fn run(
             Ok(None)
         }
         "ListAttachedUserPolicies" => {
-            let user = required(p, "UserName")?;
+            let user = checked(p, "UserName", USER_NAME)?;
             if !iam.keys.contains_key(user) {
                 return Err(no_such_entity(format!(
                     "The user with name {user} cannot be found"
@@ -462,5 +628,212 @@ fn run(
             "InvalidAction",
             format!("The action {other} is not valid for this endpoint"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared::new(
+            crate::DEFAULT_ACCESS_KEY_ID.to_owned(),
+            crate::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+        ))
+    }
+
+    /// Whether `xml` can be read back: no character XML 1.0 forbids, no raw `\r`.
+    fn xml_safe(xml: &str) -> bool {
+        !xml.chars().any(|c| {
+            matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\r' | '\u{E}'..='\u{1F}')
+                || c == '\u{FFFE}'
+                || c == '\u{FFFF}'
+        })
+    }
+
+    fn body_text(resp: &http::Response<s3s::Body>) -> String {
+        let bytes = resp.body().bytes().unwrap_or_default();
+        String::from_utf8(bytes.to_vec()).expect("IAM answers UTF-8")
+    }
+
+    #[test]
+    fn access_key_ids_and_the_root_key_are_valid_user_names() {
+        let mut iam = Iam::default();
+        let id = format!("tid_{}", iam.token("", 24).to_uppercase());
+        for user in [id.as_str(), crate::DEFAULT_ACCESS_KEY_ID] {
+            assert!(check("UserName", user, USER_NAME).is_ok(), "{user}");
+        }
+    }
+
+    #[test]
+    fn paths_follow_the_aws_pattern() {
+        for ok in ["/", "/a/", "/a/b.c,d+e@f=g_h-i/"] {
+            assert!(is_path(ok), "{ok}");
+        }
+        for bad in ["", "a", "/a", "a/", "//", "/a//", "/é/", "/a b/"] {
+            assert!(!is_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_test_signer_is_accepted() {
+        let (parts, body) = signed("http://localhost/", b"Action=ListPolicies").into_parts();
+        let resp = handle(&shared(), &parts, &body);
+        assert_eq!(resp.status(), 200, "{}", body_text(&resp));
+    }
+
+    const ACTIONS: &[&str] = &[
+        "CreateAccessKey",
+        "DeleteAccessKey",
+        "ListAccessKeys",
+        "CreatePolicy",
+        "GetPolicy",
+        "DeletePolicy",
+        "ListPolicies",
+        "AttachUserPolicy",
+        "DetachUserPolicy",
+        "ListAttachedUserPolicies",
+        "",
+    ];
+
+    /// A parameter value: valid, nearly valid, or anything. `$KEY` stands for the newest key.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z]{1,3}",
+            "(/[a-z]{1,2}){0,2}/",
+            "[/a-z.,+@=_ -]{0,6}",
+            "arn:aws:iam::000000000000:policy(/[a-z]{1,2}){0,2}/[a-z]{1,3}",
+            Just("$KEY".to_owned()),
+            Just(r#"{"Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}"#.to_owned()),
+            Just("&<>\"'\r\u{1}\u{FFFF}é€".to_owned()),
+            "[\\PC\\p{Cc}]{0,8}",
+            any::<String>(),
+            (0usize..2100).prop_map(|n| "n".repeat(n)),
+        ]
+    }
+
+    fn params() -> impl Strategy<Value = BTreeMap<String, String>> {
+        let name = prop_oneof![
+            prop::sample::select(vec![
+                "UserName",
+                "AccessKeyId",
+                "PolicyName",
+                "PolicyDocument",
+                "PolicyArn",
+                "Path",
+                "Description",
+            ])
+            .prop_map(str::to_owned),
+            any::<String>(),
+        ];
+        prop::collection::btree_map(name, value(), 0..6)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Sequences of actions with arbitrary parameters answer `Ok` or an IAM error, and
+        /// whatever they store lists back as readable XML.
+        #[test]
+        fn every_action_answers_any_parameters(
+            steps in prop::collection::vec((prop::sample::select(ACTIONS), params()), 1..8),
+        ) {
+            let shared = shared();
+            let mut last_key = String::new();
+            for (action, mut p) in steps {
+                for v in p.values_mut() {
+                    if v == "$KEY" {
+                        v.clone_from(&last_key);
+                    }
+                }
+                match run(&shared, action, &p) {
+                    Ok(Some(xml)) => {
+                        prop_assert!(xml_safe(&xml), "{action}: {xml:?}");
+                        if let Some(id) = xml
+                            .split_once("<AccessKeyId>")
+                            .and_then(|(_, r)| r.split_once('<'))
+                            .map(|(id, _)| id.to_owned())
+                        {
+                            last_key = id;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(IamError(status, code, message)) => {
+                        prop_assert!((400..500).contains(&status), "{action}: {status} {code}");
+                        let resp = error_response(status, code, &message);
+                        prop_assert!(xml_safe(&body_text(&resp)));
+                    }
+                }
+            }
+            for action in ["ListPolicies", "ListAccessKeys"] {
+                let listed = run(&shared, action, &BTreeMap::new());
+                prop_assert!(matches!(&listed, Ok(Some(xml)) if xml_safe(xml)), "{listed:?}");
+            }
+        }
+
+        /// Whole signed requests with arbitrary bodies and queries: the form parsing, fault
+        /// lookup, authorization and the action all answer.
+        #[test]
+        fn signed_requests_with_any_body_answer(
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..96),
+                (prop::sample::select(ACTIONS), params()).prop_map(|(a, p)| {
+                    let mut form = format!("Action={}", crate::sigv4::uri_encode(a, false));
+                    for (k, v) in p {
+                        form.push_str(&format!(
+                            "&{}={}",
+                            crate::sigv4::uri_encode(&k, false),
+                            crate::sigv4::uri_encode(&v, false)
+                        ));
+                    }
+                    form.into_bytes()
+                }),
+            ],
+            query in "[A-Za-z=&%0-9]{0,16}",
+        ) {
+            let shared = shared();
+            let uri = format!("http://localhost/?{query}");
+            let (parts, body) = signed(&uri, &body).into_parts();
+            let resp = handle(&shared, &parts, &body);
+            prop_assert!(resp.status().as_u16() < 500, "{}", resp.status());
+            prop_assert!(xml_safe(&body_text(&resp)));
+        }
+    }
+
+    /// A request signed with the root key, as `aws-sdk-iam` would sign it.
+    fn signed(uri: &str, body: &[u8]) -> http::Request<Bytes> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let creds = aws_credential_types::Credentials::new(
+            crate::DEFAULT_ACCESS_KEY_ID,
+            crate::DEFAULT_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        );
+        let identity = creds.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("auto")
+            .name("iam")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .expect("signing params")
+            .into();
+        let mut req = http::Request::post(uri)
+            .header("host", "localhost")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Bytes::copy_from_slice(body))
+            .expect("request");
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or_default()));
+        let signable = SignableRequest::new("POST", uri, headers, SignableBody::Bytes(body))
+            .expect("signable");
+        let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
+        instructions.apply_to_request_http1x(&mut req);
+        req
     }
 }

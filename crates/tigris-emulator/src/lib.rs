@@ -29,7 +29,10 @@
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
 //!   S3 requests signed with such a key are authorized against its attached policies (actions and
 //!   resources with wildcards, explicit and implicit deny, `aws:CurrentTime` date conditions,
-//!   `aws:SourceIp`); the root key may do everything.
+//!   `aws:SourceIp`); the root key may do everything. Parameters are validated as AWS IAM
+//!   constrains them (`Path`, `Description`, `PolicyName`, `UserName`, `PolicyArn`:
+//!   `400 ValidationError`; the 6144-character `PolicySize` quota: `409 LimitExceeded`) and
+//!   every echoed value is XML-escaped.
 //! - Object notifications: `PATCH /{bucket}` with `{"object_notifications": ...}` (webhook URL,
 //!   filter, token or basic auth), and delivery of Tigris webhook events on put, copy, delete and
 //!   rename: off the request path, at least once, retried with backoff.
@@ -41,6 +44,10 @@
 //! History is kept only where something can still read it (the live version, the newest version
 //! at or before each snapshot and each fork point); the rest is freed on overwrite and delete and
 //! when snapshots or forks are deleted.
+//!
+//! Parsers of client input (SigV4, IAM forms and actions, policy documents, notification
+//! settings, S3 ranges, copy sources and list/part parameters) are property-tested never to
+//! panic.
 //!
 //! `GET /health` without credentials answers `200 ok` (a liveness probe; Tigris documents none,
 //! the path follows common practice). The binary prints `ready: <endpoint>` once it listens.

@@ -526,4 +526,122 @@ mod tests {
         assert_eq!(base64_encode(b"ab"), "YWI=");
         assert_eq!(base64_encode(b"a"), "YQ==");
     }
+
+    mod no_panic {
+        //! The filter and settings parsers answer `Ok` or `Err` on any input.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Filters built from the grammar's pieces, right and wrong, so every branch runs.
+        fn filter() -> impl Strategy<Value = String> {
+            let field = prop_oneof![
+                Just("`key`".to_owned()),
+                Just("`Event-Type`".to_owned()),
+                Just("`k€y`".to_owned()),
+                Just("`".to_owned()),
+                Just(String::new()),
+                any::<String>().prop_map(|f| format!("`{f}`")),
+            ];
+            let op = prop_oneof![
+                Just("="),
+                Just("!="),
+                Just(" REGEXP "),
+                Just("regexp"),
+                Just("REGEXé"),
+                Just("RE"),
+                Just(""),
+            ];
+            let value = prop_oneof![
+                "[a-z^$.*/()\\[\\]{}0-9,é]{0,12}",
+                Just("OBJECT_CREATED_PUT".to_owned()),
+                any::<String>(),
+            ];
+            let quote = prop_oneof![Just("\""), Just("'"), Just("")];
+            let clause = (field, op, quote.clone(), value, quote)
+                .prop_map(|(f, o, q1, v, q2)| format!("{f} {o} {q1}{v}{q2}"));
+            let joiner =
+                prop::sample::select(vec![" AND ", " and ", "AND", " ANDé ", " AND  ", " OR "]);
+            (
+                prop::sample::select(vec!["WHERE ", "where ", "WHERE", "WHEREé", "", "  WHERE\t"]),
+                prop::collection::vec((clause, joiner), 0..4),
+            )
+                .prop_map(|(prefix, clauses)| {
+                    let mut s = prefix.to_owned();
+                    for (c, j) in clauses {
+                        s.push_str(&c);
+                        s.push_str(j);
+                    }
+                    s
+                })
+        }
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                any::<String>().prop_map(Value::String),
+                filter().prop_map(Value::String),
+                prop::sample::select(vec![
+                    "http://127.0.0.1:9/h",
+                    "https://x/h",
+                    "http://",
+                    "ftp://x",
+                    "http://[::1",
+                    "http://é/"
+                ])
+                .prop_map(|u| Value::String(u.to_owned())),
+            ];
+            leaf.prop_recursive(3, 24, 6, |inner| {
+                let key = prop_oneof![
+                    prop::sample::select(vec![
+                        "enabled",
+                        "web_hook",
+                        "filter",
+                        "auth",
+                        "token",
+                        "basic_user",
+                        "basic_pass",
+                        "object_notifications",
+                    ])
+                    .prop_map(str::to_owned),
+                    any::<String>(),
+                ];
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(key, inner, 0..5)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn filters_parse_or_fail(text in prop_oneof![any::<String>(), filter()]) {
+                if let Ok(f) = Filter::parse(&text) {
+                    let _ = f.matches("a/b", EventName::Put);
+                }
+            }
+
+            #[test]
+            fn notification_configs_parse_or_fail(v in json()) {
+                let _ = parse_config(&v);
+                let _ = parse_config(&json!({"enabled": true, "web_hook": "http://127.0.0.1:9/h", "filter": v}));
+                let _ = parse_config(&json!({"web_hook": "http://127.0.0.1:9/h", "auth": v}));
+            }
+
+            #[test]
+            fn settings_bodies_apply_or_fail(
+                v in json(),
+                bytes in prop::collection::vec(any::<u8>(), 0..128),
+            ) {
+                let notifier = Notifier::default();
+                let _ = notifier.apply("b", json!({"object_notifications": v}).to_string().as_bytes());
+                let _ = notifier.apply("b", v.to_string().as_bytes());
+                let _ = notifier.apply("b", &bytes);
+            }
+        }
+    }
 }

@@ -474,4 +474,107 @@ mod tests {
         assert_eq!(s3_action("ListObjectsV2"), "s3:ListBucket");
         assert_eq!(s3_action("CreateBucket"), "s3:CreateBucket");
     }
+
+    mod no_panic {
+        //! Policy documents parse or are refused, and parsed ones evaluate, whatever the text.
+        use super::super::*;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        fn strings() -> impl Strategy<Value = Value> {
+            let s = prop_oneof![
+                "(s3|iam|S3|ec2):[A-Za-z*?]{0,6}",
+                "arn:aws:s3:::[a-z*?/]{0,6}",
+                Just("*".to_owned()),
+                "[0-9]{1,3}(\\.[0-9]{1,3}){0,4}(/[0-9]{0,3})?",
+                "[0-9a-f:]{0,12}(/[0-9]{0,3})?",
+                "20[0-9]{2}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2}))?",
+                any::<String>(),
+            ];
+            prop_oneof![
+                s.clone().prop_map(Value::String),
+                prop::collection::vec(s.prop_map(Value::String), 0..3).prop_map(Value::Array),
+                Just(Value::Null),
+                any::<i64>().prop_map(|n| json!(n)),
+            ]
+        }
+
+        fn condition() -> impl Strategy<Value = Value> {
+            let op = prop::sample::select(vec![
+                "DateLessThan",
+                "DateGreaterThanEquals",
+                "DateNotEquals",
+                "DateEquals",
+                "IpAddress",
+                "NotIpAddress",
+                "StringLike",
+            ]);
+            let key =
+                prop::sample::select(vec!["aws:CurrentTime", "aws:SourceIp", "AWS:sourceip", "x"]);
+            prop::collection::vec((op, key, strings()), 0..3).prop_map(|c| {
+                let mut ops = serde_json::Map::new();
+                for (op, key, v) in c {
+                    ops.insert(op.to_owned(), json!({ key: v }));
+                }
+                Value::Object(ops)
+            })
+        }
+
+        fn statement() -> impl Strategy<Value = Value> {
+            (
+                prop::sample::select(vec!["Allow", "Deny", "allow", ""]),
+                prop::sample::select(vec!["Action", "NotAction", "Actions"]),
+                strings(),
+                prop::sample::select(vec!["Resource", "NotResource", "Resources"]),
+                strings(),
+                prop::option::of(condition()),
+            )
+                .prop_map(|(effect, a, actions, r, resources, condition)| {
+                    let mut s = json!({"Effect": effect, a: actions, r: resources});
+                    if let Some(c) = condition {
+                        s["Condition"] = c;
+                    }
+                    s
+                })
+        }
+
+        fn document() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::collection::vec(statement(), 0..3)
+                    .prop_map(|s| json!({"Version": "2012-10-17", "Statement": s}).to_string()),
+                statement().prop_map(|s| json!({"Statement": s}).to_string()),
+                any::<String>(),
+                "[{}\\[\\]\":,a-zA-Z0-9 ]{0,40}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn documents_parse_or_fail_and_evaluate(
+                text in document(),
+                action in prop_oneof!["s3:[A-Za-z]{0,8}", any::<String>()],
+                resource in prop_oneof!["arn:aws:s3:::[a-z/]{0,8}", any::<String>()],
+                ip in any::<Option<std::net::IpAddr>>(),
+                secs in any::<u32>(),
+            ) {
+                if let Ok(doc) = PolicyDocument::parse(&text) {
+                    let ctx = RequestContext {
+                        action: &action,
+                        resource: &resource,
+                        now: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs) * 4),
+                        source_ip: ip,
+                    };
+                    let _ = allowed([&doc], &ctx);
+                }
+            }
+
+            #[test]
+            fn globs_answer_any_pattern(p in any::<String>(), t in any::<String>(), ci in any::<bool>()) {
+                let _ = glob(&p, &t, ci);
+                prop_assert!(glob(&t.replace(['*', '?'], ""), &t.replace(['*', '?'], ""), false));
+            }
+        }
+    }
 }

@@ -320,4 +320,154 @@ mod tests {
         assert_eq!(pairs[2].1, "a b");
         assert_eq!(pairs[3].1, "%ZZ");
     }
+
+    mod no_panic {
+        //! Every parser of client input answers `Ok` or `Err`, whatever the bytes.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of an `Authorization` header, valid or nearly: each may be empty, non-ASCII
+        /// or out of place, so the parser's later steps are reached too.
+        fn authorization() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just(String::new()),
+                "[A-Za-z0-9_]{1,12}",
+                "[0-9]{8}",
+                Just("aws4_request".to_owned()),
+                Just("iam".to_owned()),
+                Just("host".to_owned()),
+                Just("x-amz-date".to_owned()),
+                any::<String>(),
+                "[/,;= é€\u{0}]{1,3}",
+            ];
+            let scope = prop::collection::vec(piece.clone(), 0..7).prop_map(|p| p.join("/"));
+            let headers = prop::collection::vec(piece.clone(), 0..4).prop_map(|p| p.join(";"));
+            (
+                prop_oneof![
+                    Just("AWS4-HMAC-SHA256 "),
+                    Just("AWS4-HMAC-SHA256"),
+                    Just("AWS4")
+                ],
+                scope,
+                headers,
+                piece,
+                prop::sample::select(vec![", ", ",", " ,", ",,", "é"]),
+            )
+                .prop_map(|(prefix, scope, headers, sig, sep)| {
+                    format!(
+                        "{prefix}Credential={scope}{sep}SignedHeaders={headers}{sep}Signature={sig}"
+                    )
+                })
+        }
+
+        fn amz_date() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[0-9]{8}T[0-9]{6}Z",
+                "[0-9]{0,9}T?[0-9]{0,7}Z?",
+                "[0-9é]{8}T[0-9€]{6}Z",
+                any::<String>(),
+            ]
+        }
+
+        fn form() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                "[A-Za-z]{1,8}",
+                "%[0-9A-Fa-fGz]{0,2}",
+                "[+&=%]",
+                "%[CcDdEeFf][0-9A-Fa-f]",
+                any::<String>(),
+            ];
+            prop::collection::vec(token, 0..12).prop_map(|t| t.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn authorization_headers_parse_or_fail(s in prop_oneof![any::<String>(), authorization()]) {
+                let _ = parse_authorization(&s);
+            }
+
+            #[test]
+            fn amz_dates_parse_or_fail(s in amz_date()) {
+                let _ = parse_amz_date(&s);
+            }
+
+            #[test]
+            fn forms_and_queries_decode(s in form()) {
+                let pairs = parse_form(&s);
+                prop_assert!(pairs.len() <= s.len());
+                let _ = canonical_query(Some(&s));
+            }
+
+            /// The whole verifier, on requests whose headers, query and body are arbitrary
+            /// or nearly valid.
+            #[test]
+            fn verify_answers_every_request(
+                auth in prop_oneof![authorization(), any::<String>()],
+                raw_auth in prop::collection::vec(any::<u8>(), 0..64),
+                date in amz_date(),
+                query in form(),
+                claimed in prop_oneof![Just(None), Just(Some("UNSIGNED-PAYLOAD".to_owned())), "[0-9a-f]{64}".prop_map(Some)],
+                body in prop::collection::vec(any::<u8>(), 0..64),
+                raw in any::<bool>(),
+            ) {
+                let mut req = http::Request::builder().method("POST");
+                if let Ok(uri) = format!("/?{query}").parse::<http::Uri>() {
+                    req = req.uri(uri);
+                }
+                let Ok(req) = req.body(()) else { return Ok(()) };
+                let (mut parts, ()) = req.into_parts();
+                let value = if raw {
+                    http::HeaderValue::from_bytes(&raw_auth)
+                } else {
+                    http::HeaderValue::from_str(&auth)
+                };
+                if let Ok(v) = value {
+                    parts.headers.insert("authorization", v);
+                }
+                if let Ok(v) = http::HeaderValue::from_str(&date) {
+                    parts.headers.insert("x-amz-date", v);
+                }
+                if let Some(Ok(v)) = claimed.map(|c| http::HeaderValue::from_str(&c)) {
+                    parts.headers.insert("x-amz-content-sha256", v);
+                }
+                parts.headers.insert("host", http::HeaderValue::from_static("localhost"));
+                let now = parse_amz_date(&date).unwrap_or(SystemTime::UNIX_EPOCH);
+                let _ = verify(&parts, &body, "iam", now, |_| Some("secret".into()));
+            }
+
+            /// A well-formed header whose scope matches the date, so the canonical request and
+            /// signature steps run on arbitrary signed-header names and query strings.
+            #[test]
+            fn verify_reaches_the_signature_check(
+                date in "20[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9])T[0-2][0-9][0-5][0-9][0-5][0-9]Z",
+                extra in prop::collection::vec(prop_oneof!["[a-z-]{1,10}", any::<String>()], 0..3),
+                query in form(),
+                signature in prop_oneof!["[0-9a-f]{64}", any::<String>()],
+                body in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let headers = [vec!["host".to_owned(), "x-amz-date".to_owned()], extra].concat();
+                let auth = format!(
+                    "AWS4-HMAC-SHA256 Credential=AK/{}/auto/iam/aws4_request, SignedHeaders={}, Signature={signature}",
+                    &date[..8],
+                    headers.join(";"),
+                );
+                let Ok(auth) = http::HeaderValue::from_str(&auth) else { return Ok(()) };
+                let uri = format!("/?{query}").parse::<http::Uri>().unwrap_or_default();
+                let req = http::Request::post(uri)
+                    .header("host", "localhost")
+                    .header("x-amz-date", &date)
+                    .header("authorization", auth)
+                    .body(())
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let (parts, ()) = req.into_parts();
+                if let Some(now) = parse_amz_date(&date) {
+                    let got = verify(&parts, &body, "iam", now, |_| Some("secret".into()));
+                    // Non-ASCII header values read as no header at all (`Missing`).
+                    prop_assert!(got.is_err(), "{got:?}");
+                }
+            }
+        }
+    }
 }
