@@ -80,13 +80,14 @@ pub(crate) fn glob(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` in the pattern is a wildcard even where the text holds a `*` too.
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -383,6 +384,10 @@ mod tests {
         assert!(!glob("arn:aws:s3:::b/*", "arn:aws:s3:::b2/key", false));
         assert!(glob("arn:aws:s3:::b?", "arn:aws:s3:::b2", false));
         assert!(!glob("arn:aws:s3:::B", "arn:aws:s3:::b", false));
+        // Keys may hold `*` and `?` themselves; the pattern's wildcards still match them.
+        assert!(glob("arn:aws:s3:::b/*", "arn:aws:s3:::b/*x", false));
+        assert!(glob("*", "*\u{a1}", false));
+        assert!(glob("a*b", "a*?b", false));
     }
 
     #[test]
@@ -574,6 +579,10 @@ mod tests {
             fn globs_answer_any_pattern(p in any::<String>(), t in any::<String>(), ci in any::<bool>()) {
                 let _ = glob(&p, &t, ci);
                 prop_assert!(glob(&t.replace(['*', '?'], ""), &t.replace(['*', '?'], ""), false));
+                prop_assert!(glob("*", &t, ci));
+                let prefix = p.replace(['*', '?'], "");
+                let (pattern, text) = (format!("{prefix}*"), format!("{prefix}{t}"));
+                prop_assert!(glob(&pattern, &text, false));
             }
         }
     }
