@@ -1,12 +1,15 @@
 //! `tigris-emulator`: serve a local Tigris-compatible endpoint until stopped.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
+                       [--data-dir DIR]
 
-Serves a local, in-memory, Tigris-compatible S3 endpoint until interrupted (Ctrl-C).
+Serves a local Tigris-compatible S3 endpoint until interrupted (Ctrl-C). In memory by
+default; with --data-dir the state is kept in DIR and survives restarts, even kill -9.
 Prints `ready: <endpoint>` once listening; `GET /health` without credentials answers 200.
 
 Options:
@@ -14,6 +17,9 @@ Options:
   --port PORT          port to bind (default 9000; 0 picks a free one)
   --access-key ID      root access key id (default tid_emulator_root)
   --secret-key SECRET  root secret access key (default tsec_emulator_root_secret)
+  --data-dir DIR       keep buckets, objects, snapshots, forks, IAM keys and policies and
+                       notification settings in DIR (created if missing); every change is
+                       on disk before it is answered. In-progress multipart uploads are not kept
   -h, --help           print this help";
 
 struct Args {
@@ -21,6 +27,7 @@ struct Args {
     port: u16,
     access_key: String,
     secret_key: String,
+    data_dir: Option<PathBuf>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -29,6 +36,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         port: 9000,
         access_key: tigris_emulator::DEFAULT_ACCESS_KEY_ID.to_owned(),
         secret_key: tigris_emulator::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+        data_dir: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -48,6 +56,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             }
             "--access-key" => parsed.access_key = value,
             "--secret-key" => parsed.secret_key = value,
+            "--data-dir" => parsed.data_dir = Some(PathBuf::from(value)),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -68,15 +77,17 @@ async fn main() -> ExitCode {
         }
     };
     let addr = SocketAddr::new(args.host, args.port);
-    let emu = match tigris_emulator::Emulator::builder()
+    let mut builder = tigris_emulator::Emulator::builder()
         .bind(addr)
-        .credentials(args.access_key, args.secret_key)
-        .start()
-        .await
-    {
+        .credentials(args.access_key, args.secret_key);
+    if let Some(dir) = &args.data_dir {
+        builder = builder.data_dir(dir);
+    }
+    let emu = match builder.start().await {
         Ok(emu) => emu,
         Err(err) => {
-            eprintln!("tigris-emulator: cannot listen on {addr}: {err}");
+            // The message says what failed: the data directory or the listener.
+            eprintln!("tigris-emulator: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -87,7 +98,10 @@ async fn main() -> ExitCode {
     println!("  AWS_ACCESS_KEY_ID={}", creds.access_key_id());
     println!("  AWS_SECRET_ACCESS_KEY={}", creds.secret_access_key());
     println!("  AWS_REGION=auto  (use path-style addressing)");
-    println!("  in memory: data is lost when it stops");
+    match &args.data_dir {
+        Some(dir) => println!("  on disk: {}", dir.display()),
+        None => println!("  in memory: data is lost when it stops"),
+    }
     println!("  health: GET {}/health (no credentials)", emu.endpoint());
     if !args.host.is_loopback() {
         eprintln!(
