@@ -213,6 +213,15 @@ impl Journal {
         Ok(Bytes::from(data))
     }
 
+    /// Deletes the body of a freed version (one already gone is fine).
+    pub(crate) fn remove_body(&self, version: u64) -> Result<(), PersistError> {
+        let path = self.body_path(version);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(&path, e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Replaces the journal with `records` in one transaction, then deletes the bodies whose
     /// version is not in `bodies`.
     pub(crate) fn compact(

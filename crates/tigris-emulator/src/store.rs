@@ -230,21 +230,21 @@ impl Bucket {
 
     /// Drops the entries of `key` that neither the live state nor a read at one of `pins`
     /// (sorted ascending) can reach, and the key itself when nothing of it is left to see.
-    fn prune_key(&mut self, key: &str, pins: &[u64]) {
+    fn prune_key(&mut self, key: &str, pins: &[u64], freed: &mut Vec<u64>) {
         let has_parent = self.fork.is_some();
         let Some(history) = self.objects.get_mut(key) else {
             return;
         };
-        prune_history(history, pins, has_parent);
+        prune_history(history, pins, has_parent, freed);
         if history.is_empty() {
             self.objects.remove(key);
         }
     }
 
-    fn prune_all(&mut self, pins: &[u64]) {
+    fn prune_all(&mut self, pins: &[u64], freed: &mut Vec<u64>) {
         let has_parent = self.fork.is_some();
         self.objects.retain(|_, history| {
-            prune_history(history, pins, has_parent);
+            prune_history(history, pins, has_parent, freed);
             !history.is_empty()
         });
     }
@@ -262,7 +262,8 @@ impl Bucket {
 
 /// Keeps the newest entry and, for each pin, the newest entry at or before it; then drops
 /// leading tombstones where there is no parent for them to hide. `history` is sorted by version.
-fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool) {
+/// The versions of the objects dropped go to `freed`.
+fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool, freed: &mut Vec<u64>) {
     if history.len() > 1 {
         let last = history.len() - 1;
         let mut keep = vec![false; history.len()];
@@ -275,8 +276,11 @@ fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool) {
             }
         }
         let mut i = 0;
-        history.retain(|_| {
+        history.retain(|e| {
             i += 1;
+            if !keep[i - 1] && e.object.is_some() {
+                freed.push(e.version);
+            }
             keep[i - 1]
         });
     }
@@ -343,6 +347,8 @@ pub(crate) struct Store {
     last_version: u64,
     /// Where changes are recorded before they are applied, with a data directory.
     journal: Option<std::sync::Arc<Journal>>,
+    /// Versions whose objects the change being applied dropped, until their bodies are deleted.
+    freed: Vec<u64>,
     /// Body sizes of the objects replayed from the journal, by version, until their bodies load.
     replayed_sizes: HashMap<u64, u64>,
 }
@@ -461,6 +467,14 @@ impl Store {
                     StoreError::Storage(format!("the journal deletes unknown bucket {id}"))
                 })?;
                 self.by_name.remove(&bucket.name);
+                self.freed.extend(
+                    bucket
+                        .objects
+                        .values()
+                        .flatten()
+                        .filter(|e| e.object.is_some())
+                        .map(|e| e.version),
+                );
                 if let Some(fork) = bucket.fork
                     && let Some(parent) = self.buckets.get_mut(&fork.parent)
                 {
@@ -517,6 +531,7 @@ impl Store {
                 self.level_mut(bucket)?.lifecycle = lifecycle;
             }
         }
+        self.release_freed();
         Ok(())
     }
 
@@ -700,7 +715,7 @@ impl Store {
                 return;
             };
             if bucket.snapshots_enabled {
-                bucket.prune_all(&pins);
+                bucket.prune_all(&pins, &mut self.freed);
             }
             current = bucket.fork.as_ref().map(|f| f.parent);
         }
@@ -860,6 +875,7 @@ impl Store {
             object: object.map(Arc::new),
         };
         self.put_entry(id, key, entry);
+        self.release_freed();
         Ok(version)
     }
 
@@ -871,11 +887,34 @@ impl Store {
             b.objects.entry(key.to_owned()).or_default().push(entry);
             let pins = self.pins(id);
             let b = self.buckets.get_mut(&id).expect("exists");
-            b.prune_key(key, &pins);
-        } else if entry.object.is_none() && b.fork.is_none() {
-            b.objects.remove(key);
+            b.prune_key(key, &pins, &mut self.freed);
         } else {
-            b.objects.insert(key.to_owned(), vec![entry]);
+            let replaced = if entry.object.is_none() && b.fork.is_none() {
+                b.objects.remove(key)
+            } else {
+                b.objects.insert(key.to_owned(), vec![entry])
+            };
+            self.freed.extend(
+                replaced
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.object.is_some())
+                    .map(|e| e.version),
+            );
+        }
+    }
+
+    /// Deletes the bodies of the versions the last change freed. Runs after that change is in
+    /// the journal: replaying it frees the same versions, so their bodies are never read again.
+    /// A body left behind by a crash here is swept by the compaction at the next start.
+    fn release_freed(&mut self) {
+        let freed = std::mem::take(&mut self.freed);
+        if let Some(journal) = &self.journal {
+            for version in freed {
+                if let Err(e) = journal.remove_body(version) {
+                    tracing::warn!(version, error = %e, "cannot delete a freed object body");
+                }
+            }
         }
     }
 
@@ -1198,6 +1237,58 @@ mod tests {
         s.write("f", "k", None).unwrap();
         assert_eq!(read(&s, "f", "k", LIVE), None);
         assert_eq!(read(&s, "p", "k", LIVE).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn replaying_the_journal_rebuilds_the_same_store_and_keeps_only_retained_bodies() {
+        use crate::persist::Record;
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path()).unwrap();
+        let journal = Arc::new(journal);
+        let mut s = Store::default();
+        s.set_journal(Arc::clone(&journal));
+        s.create_bucket("p", true).unwrap();
+        s.write("p", "k", obj("base")).unwrap();
+        s.fork_bucket("f1", "p", None).unwrap();
+        let snap = s.snapshot("f1", Some("named".into())).unwrap();
+        s.fork_bucket("f2", "f1", Some(snap)).unwrap();
+        for i in 0..20 {
+            s.write("p", "k", obj(&i.to_string())).unwrap();
+            s.write("f1", "k", obj(&format!("f{i}"))).unwrap();
+        }
+        s.delete_bucket("f2", true).unwrap();
+        s.write("f1", "gone", obj("x")).unwrap();
+        s.delete_if_present("f1", "gone").unwrap();
+        journal.close();
+
+        let (journal, records) = Journal::open(dir.path()).unwrap();
+        let mut r = Store::default();
+        for record in records {
+            if let Record::Store(change) = record {
+                r.apply(change).unwrap();
+            }
+        }
+        r.load_bodies(|v, size| journal.read_body(v, size)).unwrap();
+        assert_eq!(r.stats(), s.stats());
+        assert_eq!(r.body_versions(), s.body_versions());
+        let files = std::fs::read_dir(dir.path().join("objects"))
+            .unwrap()
+            .count();
+        assert_eq!(files, s.body_versions().len(), "freed bodies were deleted");
+        for (bucket, key, version) in [
+            ("p", "k", LIVE),
+            ("f1", "k", LIVE),
+            ("f1", "k", snap),
+            ("f1", "gone", LIVE),
+        ] {
+            assert_eq!(
+                read(&r, bucket, key, version),
+                read(&s, bucket, key, version)
+            );
+        }
+        assert_eq!(r.snapshots("f1").unwrap()[0].name.as_deref(), Some("named"));
+        assert!(r.bucket("f2").is_err());
+        assert!(r.next_version() > snap);
     }
 
     #[test]
