@@ -1,5 +1,7 @@
-//! A local, in-memory, Tigris-compatible object store: S3 plus Tigris's snapshots, forks, force
-//! delete and rename, with SigV4 verified on every request and fault injection for tests.
+//! A local Tigris-compatible object store: S3 plus Tigris's snapshots, forks, force delete and
+//! rename, with SigV4 verified on every request and fault injection for tests. In memory by
+//! default; with a data directory ([`EmulatorBuilder::data_dir`], `--data-dir`) it survives
+//! restarts, `kill -9` included.
 //!
 //! # Examples
 //! ```no_run
@@ -41,6 +43,38 @@
 //! History is kept only where something can still read it (the live version, the newest version
 //! at or before each snapshot and each fork point); the rest is freed on overwrite and delete and
 //! when snapshots or forks are deleted.
+//!
+//! # Persistence
+//! Without a data directory everything lives in memory and is gone when the emulator stops.
+//! With one, every change is on disk before the request that made it is answered, and a restart
+//! on the same directory serves the same state: buckets and their settings (snapshots enabled,
+//! lifecycle, fork point), objects with every retained version, snapshots, forks, IAM access keys,
+//! policies and attachments, notification settings.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let emu = tigris_emulator::Emulator::builder()
+//!     .data_dir("./tigris-data")
+//!     .start()
+//!     .await?;
+//! # drop(emu);
+//! # Ok(()) }
+//! ```
+//!
+//! The directory holds `journal.redb` (a [redb](https://docs.rs/redb) table of changes, each
+//! committed with fsync before the answer) and `objects/` (one file per retained object body,
+//! written to a temporary file, fsynced and renamed before its journal record). At startup the
+//! journal is replayed into memory and compacted to the records that rebuild the current state.
+//! A snapshot or a fork is one small record: nothing is copied on disk either. The body of a
+//! version that is freed (overwritten, deleted, no longer pinned) is deleted once the change
+//! that freed it is journaled; a crash in between leaves a file that the next start removes.
+//! The journal itself grows until the next start compacts it.
+//!
+//! Emulator choices: in-progress multipart uploads are not kept (a restart forgets them; complete
+//! them before stopping). Reads are served from memory, so the data must fit in RAM. One emulator
+//! at a time may have a directory open; a second gets an error. An unreadable or corrupt
+//! directory is an error from [`EmulatorBuilder::start`] (the binary prints it and exits with
+//! status 1), never a panic.
 //!
 //! `GET /health` without credentials answers `200 ok` (a liveness probe; Tigris documents none,
 //! the path follows common practice). The binary prints `ready: <endpoint>` once it listens.
