@@ -289,7 +289,7 @@ impl EmulatorBuilder {
     }
 }
 
-/// A running emulator. Dropping it stops the server.
+/// A running emulator. Dropping it stops the server (and closes its data directory).
 pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -377,6 +377,9 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         // No receiver left means the server already stopped: nothing to do.
         self.stop.send(true).ok();
+        // Requests still in flight now fail instead of being acknowledged, and the directory
+        // can be opened again at once.
+        self.shared.close();
     }
 }
 

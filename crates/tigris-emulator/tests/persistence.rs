@@ -422,3 +422,27 @@ async fn a_data_dir_is_open_in_one_emulator_at_a_time() {
     assert!(err.to_string().contains("data directory"), "{err}");
     first.shutdown().await;
 }
+
+#[tokio::test]
+async fn dropping_an_emulator_lets_the_next_one_open_its_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    client(&emu)
+        .create_bucket()
+        .bucket("kept")
+        .send()
+        .await
+        .unwrap();
+    drop(emu);
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let listed = client(&emu).list_buckets().send().await.unwrap();
+    assert_eq!(listed.buckets()[0].name(), Some("kept"));
+}
