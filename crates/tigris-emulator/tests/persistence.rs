@@ -446,3 +446,27 @@ async fn dropping_an_emulator_lets_the_next_one_open_its_data_dir() {
     let listed = client(&emu).list_buckets().send().await.unwrap();
     assert_eq!(listed.buckets()[0].name(), Some("kept"));
 }
+
+#[tokio::test]
+async fn a_missing_object_body_is_reported_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("kept").send().await.unwrap();
+    put(&s3, "kept", "k", "body".into()).await;
+    emu.shutdown().await;
+    for file in std::fs::read_dir(dir.path().join("objects")).unwrap() {
+        std::fs::remove_file(file.unwrap().path()).unwrap();
+    }
+    let err = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("objects"), "{err}");
+}
