@@ -1,4 +1,5 @@
-//! The in-memory, versioned, layered object store behind the emulator.
+//! The in-memory, versioned, layered object store behind the emulator. With a data directory
+//! each change is also a [`Change`] journaled before it is applied (see `persist.rs`).
 //!
 //! Every write gets a version from one monotonic clock (nanoseconds since the Unix epoch, bumped
 //! when two writes land in the same nanosecond), and a snapshot-enabled bucket keeps each key's
