@@ -1,5 +1,5 @@
-//! Storage benchmark: PUT/GET throughput of the emulator against moto's server mode through the
-//! same aws-sdk-s3 client, the peak memory of a large PUT, and resident memory under an
+//! Storage benchmark: PUT/GET throughput of the emulator (in memory, and on disk with a data
+//! directory) against moto's server mode through the same aws-sdk-s3 client, the peak memory of a large PUT, and resident memory under an
 //! overwrite loop on a snapshot-enabled bucket.
 //!
 //! Run with `cargo xtask bench` (or `cargo run --release -p tigris-bench --bin storage -- PATH`,
@@ -221,6 +221,23 @@ async fn main() {
     );
 
     let mem = throughput(&s3, "bench-throughput").await;
+    let disk = {
+        let dir = tempfile::tempdir().expect("temporary data directory");
+        let on_disk = Emulator::builder()
+            .data_dir(dir.path())
+            .start()
+            .await
+            .expect("start emulator on disk");
+        let d = client(
+            &on_disk.endpoint(),
+            "auto",
+            root.access_key_id(),
+            root.secret_access_key(),
+        );
+        let t = throughput(&d, "bench-throughput").await;
+        on_disk.shutdown().await;
+        t
+    };
     let moto = match start_moto().await {
         Ok((moto, endpoint)) => {
             let m = client(&endpoint, "us-east-1", "testing", "testing");
@@ -293,18 +310,23 @@ async fn main() {
         Ok(t) => format!("{:.1}x", f(t).as_secs_f64() / f(&mem).as_secs_f64()),
         Err(_) => "n/a".into(),
     };
+    let slowdown = |f: fn(&Throughput) -> Duration| {
+        format!("{:.1}x", f(&disk).as_secs_f64() / f(&mem).as_secs_f64())
+    };
     let mut report = format!(
         "\n## Storage: throughput and memory\n\n\
          From `cargo run --release -p tigris-bench --bin storage` (one run, {cores} cores, \
          {IN_FLIGHT} requests in flight, the same aws-sdk-s3 client and loopback for both \
-         servers; moto in server mode). Ratio = moto time / emulator time, so above 1x means \
-         the emulator is faster. On-disk mode (`--data-dir`) is not built yet, so it has no \
-         column.\n\n\
-         | workload | emulator (in memory) | moto | ratio |\n|---|---|---|---|\n\
-         | PUT {SMALL_COUNT} x 64 KiB | {a} | {b} | {c} |\n\
-         | GET {SMALL_COUNT} x 64 KiB | {d} | {e} | {f} |\n\
-         | PUT {LARGE_COUNT} x 32 MiB | {g} | {h} | {i} |\n\
-         | GET {LARGE_COUNT} x 32 MiB | {j} | {k} | {l} |\n\n\
+         servers; moto in server mode). Ratio = moto time / in-memory emulator time, so above \
+         1x means the emulator is faster. On disk = the emulator with a data directory in a \
+         temporary directory (every PUT fsyncs its body and a journal commit before it is \
+         answered); its ratio is on-disk time / in-memory time, the cost of durability.\n\n\
+         | workload | emulator (in memory) | moto | ratio | emulator (on disk) | on disk / in memory |\n\
+         |---|---|---|---|---|---|\n\
+         | PUT {SMALL_COUNT} x 64 KiB | {a} | {b} | {c} | {a2} | {c2} |\n\
+         | GET {SMALL_COUNT} x 64 KiB | {d} | {e} | {f} | {d2} | {f2} |\n\
+         | PUT {LARGE_COUNT} x 32 MiB | {g} | {h} | {i} | {g2} | {i2} |\n\
+         | GET {LARGE_COUNT} x 32 MiB | {j} | {k} | {l} | {j2} | {l2} |\n\n\
          | memory | value |\n|---|---|\n\
          | peak resident memory added by overwriting a 256 MiB object, / object size | {peak_ratio:.2}x{peak_note} |\n\
          | resident memory after 1,000 / {OVERWRITES} overwrites of one 4 KiB key in a snapshot-enabled bucket | {r1} / {r2} MiB |\n\
@@ -322,6 +344,14 @@ async fn main() {
         j = mib(mem.large_get, LARGE_COUNT, LARGE_SIZE),
         k = moto_col(|t| t.large_get, LARGE_COUNT, LARGE_SIZE),
         l = ratio(|t| t.large_get),
+        a2 = mib(disk.small_put, SMALL_COUNT, SMALL_SIZE),
+        c2 = slowdown(|t| t.small_put),
+        d2 = mib(disk.small_get, SMALL_COUNT, SMALL_SIZE),
+        f2 = slowdown(|t| t.small_get),
+        g2 = mib(disk.large_put, LARGE_COUNT, LARGE_SIZE),
+        i2 = slowdown(|t| t.large_put),
+        j2 = mib(disk.large_get, LARGE_COUNT, LARGE_SIZE),
+        l2 = slowdown(|t| t.large_get),
         peak_note = if peak_ok {
             ""
         } else {

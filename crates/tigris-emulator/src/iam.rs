@@ -34,6 +34,8 @@ pub(crate) struct Policy {
     description: Option<String>,
     created: SystemTime,
     pub(crate) document: Arc<PolicyDocument>,
+    /// The document as submitted, for the data directory.
+    text: String,
 }
 
 /// Keys made through IAM, policies, and which key has which policies attached.
@@ -379,7 +381,7 @@ pub(crate) fn handle(
     ) {
         return error_response(status, code, &message);
     }
-    let result = run(shared, &action, &params);
+    let result = run(shared, &action, &params).and_then(|r| persist(shared, &action).map(|()| r));
     if let Some((failure, Timing::After)) = &injected {
         let message = "injected by the emulator's fault injection, after the action ran";
         return error_response(failure.status, &failure.code, message);
@@ -387,6 +389,99 @@ pub(crate) fn handle(
     match result {
         Ok(result) => ok_response(&action, result),
         Err(IamError(status, code, message)) => error_response(status, code, &message),
+    }
+}
+
+/// Records the IAM state in the data directory after an action that changed it.
+fn persist(shared: &Shared, action: &str) -> Result<(), IamError> {
+    const CHANGES: [&str; 6] = [
+        "CreateAccessKey",
+        "DeleteAccessKey",
+        "CreatePolicy",
+        "DeletePolicy",
+        "AttachUserPolicy",
+        "DetachUserPolicy",
+    ];
+    if !CHANGES.contains(&action) {
+        return Ok(());
+    }
+    shared
+        .persist_iam()
+        .map_err(|e| IamError(500, "ServiceFailure", format!("the data directory: {e}")))
+}
+
+impl Iam {
+    /// Everything IAM keeps, with the secrets of its keys from `keys`.
+    pub(crate) fn dump(&self, keys: &crate::state::Keys) -> crate::persist::IamDump {
+        use crate::persist::{IamDump, KeyDump, PolicyDump};
+        use crate::store::nanos;
+        IamDump {
+            keys: self
+                .keys
+                .iter()
+                .filter_map(|(id, meta)| {
+                    keys.secret(id).map(|secret| KeyDump {
+                        id: id.clone(),
+                        secret: secret.to_owned(),
+                        created: nanos(meta.created),
+                    })
+                })
+                .collect(),
+            policies: self
+                .policies
+                .iter()
+                .map(|(arn, p)| PolicyDump {
+                    arn: arn.clone(),
+                    name: p.name.clone(),
+                    id: p.id.clone(),
+                    path: p.path.clone(),
+                    description: p.description.clone(),
+                    created: nanos(p.created),
+                    document: p.text.clone(),
+                })
+                .collect(),
+            attachments: self
+                .attachments
+                .iter()
+                .map(|(user, arns)| (user.clone(), arns.iter().cloned().collect()))
+                .collect(),
+            counter: self.counter,
+        }
+    }
+
+    /// Rebuilds IAM from a dump; the keys and secrets go to `keys`.
+    pub(crate) fn restore(
+        dump: crate::persist::IamDump,
+        keys: &mut crate::state::Keys,
+    ) -> Result<Self, String> {
+        use crate::store::version_time;
+        let mut iam = Self {
+            counter: dump.counter,
+            ..Self::default()
+        };
+        for key in dump.keys {
+            let created = version_time(key.created);
+            iam.keys.insert(key.id.clone(), KeyMeta { created });
+            keys.insert(key.id, key.secret);
+        }
+        for p in dump.policies {
+            let document =
+                PolicyDocument::parse(&p.document).map_err(|e| format!("policy {}: {e}", p.arn))?;
+            let policy = Policy {
+                name: p.name,
+                id: p.id,
+                path: p.path,
+                description: p.description,
+                created: version_time(p.created),
+                document: Arc::new(document),
+                text: p.document,
+            };
+            iam.policies.insert(p.arn, policy);
+        }
+        for (user, arns) in dump.attachments {
+            iam.attachments.insert(user, arns.into_iter().collect());
+        }
+        Ok(iam)
     }
 }
 
@@ -519,6 +614,7 @@ fn run(
                 description,
                 created: SystemTime::now(),
                 document: Arc::new(document),
+                text: text.to_owned(),
             };
             let xml = policy_xml(&iam, &arn, &policy);
             iam.policies.insert(arn, policy);

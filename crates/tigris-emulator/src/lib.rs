@@ -1,5 +1,7 @@
-//! A local, in-memory, Tigris-compatible object store: S3 plus Tigris's snapshots, forks, force
-//! delete and rename, with SigV4 verified on every request and fault injection for tests.
+//! A local Tigris-compatible object store: S3 plus Tigris's snapshots, forks, force delete and
+//! rename, with SigV4 verified on every request and fault injection for tests. In memory by
+//! default; with a data directory ([`EmulatorBuilder::data_dir`], `--data-dir`) it survives
+//! restarts, `kill -9` included.
 //!
 //! # Examples
 //! ```no_run
@@ -49,6 +51,38 @@
 //! settings, S3 ranges, copy sources and list/part parameters) are property-tested never to
 //! panic.
 //!
+//! # Persistence
+//! Without a data directory everything lives in memory and is gone when the emulator stops.
+//! With one, every change is on disk before the request that made it is answered, and a restart
+//! on the same directory serves the same state: buckets and their settings (snapshots enabled,
+//! lifecycle, fork point), objects with every retained version, snapshots, forks, IAM access keys,
+//! policies and attachments, notification settings.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let emu = tigris_emulator::Emulator::builder()
+//!     .data_dir("./tigris-data")
+//!     .start()
+//!     .await?;
+//! # drop(emu);
+//! # Ok(()) }
+//! ```
+//!
+//! The directory holds `journal.redb` (a [redb](https://docs.rs/redb) table of changes, each
+//! committed with fsync before the answer) and `objects/` (one file per retained object body,
+//! written to a temporary file, fsynced and renamed before its journal record). At startup the
+//! journal is replayed into memory and compacted to the records that rebuild the current state.
+//! A snapshot or a fork is one small record: nothing is copied on disk either. The body of a
+//! version that is freed (overwritten, deleted, no longer pinned) is deleted once the change
+//! that freed it is journaled; a crash in between leaves a file that the next start removes.
+//! The journal itself grows until the next start compacts it.
+//!
+//! Emulator choices: in-progress multipart uploads are not kept (a restart forgets them; complete
+//! them before stopping). Reads are served from memory, so the data must fit in RAM. One emulator
+//! at a time may have a directory open; a second gets an error. An unreadable or corrupt
+//! directory is an error from [`EmulatorBuilder::start`] (the binary prints it and exits with
+//! status 1), never a panic.
+//!
 //! `GET /health` without credentials answers `200 ok` (a liveness probe; Tigris documents none,
 //! the path follows common practice). The binary prints `ready: <endpoint>` once it listens.
 //!
@@ -72,6 +106,7 @@ mod header;
 mod iam;
 mod multipart;
 mod notify;
+mod persist;
 mod policy;
 mod s3;
 mod server;
@@ -81,6 +116,7 @@ mod store;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -139,6 +175,7 @@ pub struct EmulatorBuilder {
     addr: SocketAddr,
     credentials: RootCredentials,
     limits: server::Limits,
+    data_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -147,6 +184,7 @@ impl fmt::Debug for EmulatorBuilder {
             .field("addr", &self.addr)
             .field("credentials", &self.credentials)
             .field("limits", &self.limits)
+            .field("data_dir", &self.data_dir)
             .finish()
     }
 }
@@ -160,6 +198,7 @@ impl Default for EmulatorBuilder {
                 secret_access_key: DEFAULT_SECRET_ACCESS_KEY.to_owned(),
             },
             limits: server::Limits::default(),
+            data_dir: None,
         }
     }
 }
@@ -224,17 +263,69 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds the listener and starts serving on the current Tokio runtime.
+    /// Keeps the state in `dir` (created if missing) so it survives restarts: buckets and
+    /// their settings, objects with every retained version, snapshots, forks, IAM keys and
+    /// policies, notification settings. Every change is on disk before it is answered. In-progress
+    /// multipart uploads are not kept. Without a data directory everything is in memory.
+    ///
+    /// Only one emulator may have a directory open at a time.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let emu = tigris_emulator::Emulator::builder()
+    ///     .data_dir("/tmp/tigris-data")
+    ///     .start()
+    ///     .await?;
+    /// // ... write objects ...
+    /// emu.shutdown().await;
+    /// // A later start on the same directory sees them again.
+    /// let emu = tigris_emulator::Emulator::builder()
+    ///     .data_dir("/tmp/tigris-data")
+    ///     .start()
+    ///     .await?;
+    /// # drop(emu);
+    /// # Ok(()) }
+    /// ```
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Opens the data directory (if any), binds the listener and starts serving on the current
+    /// Tokio runtime.
     ///
     /// # Errors
-    /// When the address cannot be bound.
+    /// When the data directory cannot be opened or read (the message names the file), or the
+    /// address cannot be bound.
     pub async fn start(self) -> std::io::Result<Emulator> {
-        let listener = tokio::net::TcpListener::bind(self.addr).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(
+        let (id, secret) = (
             self.credentials.access_key_id.clone(),
             self.credentials.secret_access_key.clone(),
-        ));
+        );
+        let shared = match &self.data_dir {
+            Some(dir) => {
+                let dir = dir.clone();
+                // Replay reads every retained body: keep that off the async workers.
+                tokio::task::spawn_blocking(move || Shared::open(id, secret, &dir))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(|e| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("cannot use the data directory: {e}"),
+                        )
+                    })?
+            }
+            None => Shared::new(id, secret),
+        };
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .map_err(|e| {
+                shared.close();
+                std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", self.addr))
+            })?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(shared);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(
             listener,
@@ -252,7 +343,7 @@ impl EmulatorBuilder {
     }
 }
 
-/// A running emulator. Dropping it stops the server.
+/// A running emulator. Dropping it stops the server (and closes its data directory).
 pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -324,13 +415,15 @@ impl Emulator {
         self.shared.store().stats().retained_bytes
     }
 
-    /// Stops accepting connections, lets open ones finish their requests, and waits.
+    /// Stops accepting connections, lets open ones finish their requests, and waits. With a
+    /// data directory, closes it, so another emulator may open it.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             // The server task never panics on purpose; a JoinError here has nothing to clean up.
             task.await.ok();
         }
+        self.shared.close();
     }
 }
 
@@ -338,6 +431,9 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         // No receiver left means the server already stopped: nothing to do.
         self.stop.send(true).ok();
+        // Requests still in flight now fail instead of being acknowledged, and the directory
+        // can be opened again at once.
+        self.shared.close();
     }
 }
 

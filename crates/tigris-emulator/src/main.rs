@@ -1,13 +1,15 @@
 //! `tigris-emulator`: serve a local Tigris-compatible endpoint until stopped.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
-                       [--max-connections N]
+                       [--max-connections N] [--data-dir DIR]
 
-Serves a local, in-memory, Tigris-compatible S3 endpoint until interrupted (Ctrl-C).
+Serves a local Tigris-compatible S3 endpoint until interrupted (Ctrl-C). In memory by
+default; with --data-dir the state is kept in DIR and survives restarts, even kill -9.
 Prints `ready: <endpoint>` once listening; `GET /health` without credentials answers 200.
 
 Options:
@@ -16,6 +18,9 @@ Options:
   --access-key ID      root access key id (default tid_emulator_root)
   --secret-key SECRET  root secret access key (default tsec_emulator_root_secret)
   --max-connections N  connections served at once; more get 503 SlowDown (default 512)
+  --data-dir DIR       keep buckets, objects, snapshots, forks, IAM keys and policies and
+                       notification settings in DIR (created if missing); every change is
+                       on disk before it is answered. In-progress multipart uploads are not kept
   -h, --help           print this help
 
 Logs go to stderr; RUST_LOG sets the level (default: warn, and info for the emulator), e.g.
@@ -27,6 +32,7 @@ struct Args {
     access_key: String,
     secret_key: String,
     max_connections: Option<usize>,
+    data_dir: Option<PathBuf>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -36,6 +42,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         access_key: tigris_emulator::DEFAULT_ACCESS_KEY_ID.to_owned(),
         secret_key: tigris_emulator::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
         max_connections: None,
+        data_dir: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -61,6 +68,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                         format!("--max-connections: not a positive number: {value}")
                     })?)
             }
+            "--data-dir" => parsed.data_dir = Some(PathBuf::from(value)),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -110,10 +118,14 @@ async fn main() -> ExitCode {
     if let Some(max) = args.max_connections {
         builder = builder.max_connections(max);
     }
+    if let Some(dir) = &args.data_dir {
+        builder = builder.data_dir(dir);
+    }
     let emu = match builder.start().await {
         Ok(emu) => emu,
         Err(err) => {
-            eprintln!("tigris-emulator: cannot listen on {addr}: {err}");
+            // The message says what failed: the data directory or the listener.
+            eprintln!("tigris-emulator: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -124,7 +136,10 @@ async fn main() -> ExitCode {
     println!("  AWS_ACCESS_KEY_ID={}", creds.access_key_id());
     println!("  AWS_SECRET_ACCESS_KEY={}", creds.secret_access_key());
     println!("  AWS_REGION=auto  (use path-style addressing)");
-    println!("  in memory: data is lost when it stops");
+    match &args.data_dir {
+        Some(dir) => println!("  on disk: {}", dir.display()),
+        None => println!("  in memory: data is lost when it stops"),
+    }
     println!("  health: GET {}/health (no credentials)", emu.endpoint());
     if !args.host.is_loopback() {
         eprintln!(

@@ -209,6 +209,8 @@ struct Config {
     url: http::Uri,
     filter: Filter,
     auth: Auth,
+    /// The `object_notifications` value it was parsed from, for the data directory.
+    source: Value,
 }
 
 fn invalid(msg: impl std::fmt::Display) -> s3s::S3Error {
@@ -275,6 +277,7 @@ fn parse_config(v: &Value) -> S3Result<Option<Config>> {
         url: uri,
         filter,
         auth,
+        source: v.clone(),
     }))
 }
 
@@ -356,6 +359,20 @@ impl Notifier {
             .clone();
         let body = Bytes::from(payload.to_string());
         tokio::spawn(deliver(client, config, body));
+    }
+
+    /// `PATCH` bodies that rebuild the current settings, bucket by bucket.
+    pub(crate) fn checkpoint(&self) -> Vec<(String, String)> {
+        let mut bodies: Vec<_> = self
+            .configs()
+            .iter()
+            .map(|(bucket, config)| {
+                let body = json!({ "object_notifications": config.source }).to_string();
+                (bucket.clone(), body)
+            })
+            .collect();
+        bodies.sort();
+        bodies
     }
 
     /// Drops a deleted bucket's settings.
@@ -447,6 +464,7 @@ impl s3s::route::S3Route for PatchBucket {
             .map_err(|e| s3_error!(InvalidRequest, "the body could not be read: {e}"))?;
         self.0.store().bucket(&bucket)?;
         self.0.notifier.apply(&bucket, &body)?;
+        self.0.persist_notify(&bucket, &body)?;
         if let Some((failure, crate::faults::Timing::After)) = &injected {
             return Err(crate::auth::injected_error(failure));
         }

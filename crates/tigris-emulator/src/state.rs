@@ -1,7 +1,8 @@
 //! State shared by every part of the emulator: the store, the key table, faults, notifications.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,6 +11,7 @@ use crate::faults::{Faults, InjectedFailure};
 use crate::iam::Iam;
 use crate::multipart::Uploads;
 use crate::notify::Notifier;
+use crate::persist::{Journal, PersistError, Record, RecordRef};
 use crate::store::{Bucket, Store, StoreError};
 
 /// Access keys the emulator accepts, with their secrets.
@@ -52,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) root_access_key: String,
     pub(crate) faults: Faults,
     pub(crate) notifier: Notifier,
+    /// The data directory, when there is one.
+    journal: Option<Arc<Journal>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,6 +78,100 @@ impl Shared {
             root_access_key,
             faults: Faults::default(),
             notifier: Notifier::default(),
+            journal: None,
+        }
+    }
+
+    /// Like [`Shared::new`], with the state kept in `data_dir`: replays its journal, compacts
+    /// it, and records every later change there.
+    pub(crate) fn open(
+        root_access_key: String,
+        root_secret: String,
+        data_dir: &Path,
+    ) -> Result<Self, PersistError> {
+        let mut shared = Self::new(root_access_key, root_secret);
+        let (journal, records) = Journal::open(data_dir)?;
+        let corrupt = |e: &dyn std::fmt::Display| {
+            PersistError::new(format!(
+                "{}: the journal does not replay: {e}",
+                data_dir.display()
+            ))
+        };
+        let mut iam_dump = None;
+        {
+            let mut store = shared.store();
+            for record in records {
+                match record {
+                    Record::Store(change) => {
+                        if let crate::store::Change::DeleteBucket { name, .. } = &change {
+                            shared.notifier.forget(name);
+                        }
+                        store
+                            .apply(change)
+                            .map_err(|e| corrupt(&format!("{e:?}")))?;
+                    }
+                    Record::Iam(dump) => iam_dump = Some(dump),
+                    Record::Notify { bucket, body } => shared
+                        .notifier
+                        .apply(&bucket, body.as_bytes())
+                        .map_err(|e| corrupt(&format!("{e:?}")))?,
+                }
+            }
+            store.load_bodies(|version, size| journal.read_body(version, size))?;
+        }
+        if let Some(dump) = iam_dump {
+            let iam = Iam::restore(dump, &mut shared.keys()).map_err(|e| corrupt(&e))?;
+            *shared.iam() = iam;
+        }
+        let journal = Arc::new(journal);
+        {
+            let store = shared.store();
+            let changes = store.checkpoint();
+            let iam = shared.iam().dump(&shared.keys());
+            let notify = shared.notifier.checkpoint();
+            let mut records: Vec<RecordRef<'_>> = changes.iter().map(RecordRef::Store).collect();
+            records.push(RecordRef::Iam(&iam));
+            records.extend(
+                notify
+                    .iter()
+                    .map(|(bucket, body)| RecordRef::Notify { bucket, body }),
+            );
+            journal.compact(&records, &store.body_versions())?;
+        }
+        shared.store().set_journal(Arc::clone(&journal));
+        shared.journal = Some(journal);
+        Ok(shared)
+    }
+
+    /// Journals the whole IAM state; called after each IAM change, before it is answered.
+    pub(crate) fn persist_iam(&self) -> Result<(), PersistError> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        // Dump and append under the IAM lock, so dumps reach the journal in the order taken.
+        let iam = self.iam();
+        let dump = iam.dump(&self.keys());
+        journal.append(&RecordRef::Iam(&dump))
+    }
+
+    /// Journals an applied `PATCH /{bucket}` settings body before it is answered.
+    pub(crate) fn persist_notify(&self, bucket: &str, body: &[u8]) -> s3s::S3Result<()> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        let body = String::from_utf8_lossy(body);
+        journal
+            .append(&RecordRef::Notify {
+                bucket,
+                body: &body,
+            })
+            .map_err(|e| s3s::s3_error!(InternalError, "the data directory: {e}"))
+    }
+
+    /// Closes the data directory, so it can be opened again (by a restart in this process).
+    pub(crate) fn close(&self) {
+        if let Some(journal) = &self.journal {
+            journal.close();
         }
     }
 

@@ -1,4 +1,5 @@
-//! The in-memory, versioned, layered object store behind the emulator.
+//! The in-memory, versioned, layered object store behind the emulator. With a data directory
+//! each change is also a [`Change`] journaled before it is applied (see `persist.rs`).
 //!
 //! Every write gets a version from one monotonic clock (nanoseconds since the Unix epoch, bumped
 //! when two writes land in the same nanosecond), and a snapshot-enabled bucket keeps each key's
@@ -14,6 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::persist::{Journal, RecordRef};
 
 /// Reads at this version see the newest state.
 pub(crate) const LIVE: u64 = u64::MAX;
@@ -88,6 +92,116 @@ pub(crate) fn version_time(version: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(version)
 }
 
+/// Nanoseconds since the Unix epoch (0 before it).
+pub(crate) fn nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// A change to the store as the journal records it: replaying the changes in order rebuilds the
+/// store. Object bodies are not in it; they are files named by the write's version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Change {
+    /// The newest version handed out, so the clock never goes back across a restart.
+    Clock {
+        last_version: u64,
+    },
+    CreateBucket {
+        id: u64,
+        name: String,
+        created: u64,
+        snapshots_enabled: bool,
+        fork: Option<ForkRecord>,
+    },
+    DeleteBucket {
+        id: u64,
+        name: String,
+    },
+    Snapshot {
+        bucket: u64,
+        version: u64,
+        name: Option<String>,
+    },
+    DeleteSnapshot {
+        bucket: u64,
+        version: u64,
+    },
+    /// A put or (with no object) a delete, pruned as it was when it happened.
+    Write {
+        bucket: u64,
+        key: String,
+        version: u64,
+        object: Option<ObjectRecord>,
+    },
+    /// One retained history entry, appended as is (what compaction writes).
+    Retained {
+        bucket: u64,
+        key: String,
+        version: u64,
+        object: Option<ObjectRecord>,
+    },
+    /// The lifecycle configuration as S3 XML, or none.
+    Lifecycle {
+        bucket: u64,
+        xml: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ForkRecord {
+    parent: u64,
+    parent_name: String,
+    version: u64,
+}
+
+/// An object without its body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ObjectRecord {
+    etag: String,
+    last_modified: u64,
+    content_type: Option<String>,
+    metadata: Vec<(String, String)>,
+    size: u64,
+}
+
+impl ObjectRecord {
+    fn of(object: &Object) -> Self {
+        Self {
+            etag: object.etag.clone(),
+            last_modified: nanos(object.last_modified),
+            content_type: object.content_type.clone(),
+            metadata: object.metadata.clone(),
+            size: object.size(),
+        }
+    }
+
+    /// The object with an empty body, filled in by [`Store::load_bodies`].
+    fn into_object(self) -> Object {
+        Object {
+            data: Bytes::new(),
+            etag: self.etag,
+            last_modified: version_time(self.last_modified),
+            content_type: self.content_type,
+            metadata: self.metadata,
+        }
+    }
+}
+
+fn lifecycle_xml(config: &s3s::dto::BucketLifecycleConfiguration) -> Result<String, StoreError> {
+    let mut buf = Vec::new();
+    s3s::xml::Serialize::serialize(config, &mut s3s::xml::Serializer::new(&mut buf)).map_err(
+        |e| StoreError::Storage(format!("cannot encode a lifecycle configuration: {e}")),
+    )?;
+    String::from_utf8(buf).map_err(|e| StoreError::Storage(e.to_string()))
+}
+
+fn parse_lifecycle(xml: &str) -> Result<s3s::dto::BucketLifecycleConfiguration, StoreError> {
+    <s3s::dto::BucketLifecycleConfiguration as s3s::xml::Deserialize<'_>>::deserialize(
+        &mut s3s::xml::Deserializer::new(xml.as_bytes()),
+    )
+    .map_err(|e| StoreError::Storage(format!("unreadable lifecycle configuration: {e:?}")))
+}
+
 #[derive(Debug)]
 pub(crate) struct Bucket {
     pub(crate) name: String,
@@ -117,21 +231,21 @@ impl Bucket {
 
     /// Drops the entries of `key` that neither the live state nor a read at one of `pins`
     /// (sorted ascending) can reach, and the key itself when nothing of it is left to see.
-    fn prune_key(&mut self, key: &str, pins: &[u64]) {
+    fn prune_key(&mut self, key: &str, pins: &[u64], freed: &mut Vec<u64>) {
         let has_parent = self.fork.is_some();
         let Some(history) = self.objects.get_mut(key) else {
             return;
         };
-        prune_history(history, pins, has_parent);
+        prune_history(history, pins, has_parent, freed);
         if history.is_empty() {
             self.objects.remove(key);
         }
     }
 
-    fn prune_all(&mut self, pins: &[u64]) {
+    fn prune_all(&mut self, pins: &[u64], freed: &mut Vec<u64>) {
         let has_parent = self.fork.is_some();
         self.objects.retain(|_, history| {
-            prune_history(history, pins, has_parent);
+            prune_history(history, pins, has_parent, freed);
             !history.is_empty()
         });
     }
@@ -149,7 +263,8 @@ impl Bucket {
 
 /// Keeps the newest entry and, for each pin, the newest entry at or before it; then drops
 /// leading tombstones where there is no parent for them to hide. `history` is sorted by version.
-fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool) {
+/// The versions of the objects dropped go to `freed`.
+fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool, freed: &mut Vec<u64>) {
     if history.len() > 1 {
         let last = history.len() - 1;
         let mut keep = vec![false; history.len()];
@@ -162,8 +277,11 @@ fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool) {
             }
         }
         let mut i = 0;
-        history.retain(|_| {
+        history.retain(|e| {
             i += 1;
+            if !keep[i - 1] && e.object.is_some() {
+                freed.push(e.version);
+            }
             keep[i - 1]
         });
     }
@@ -196,6 +314,8 @@ pub(crate) enum StoreError {
     NotSnapshotEnabled(String),
     NoSuchSnapshot(String),
     Invalid(String),
+    /// The data directory could not be written, or (at startup) its journal does not replay.
+    Storage(String),
 }
 
 /// The result of a listing page.
@@ -226,6 +346,12 @@ pub(crate) struct Store {
     buckets: HashMap<BucketId, Bucket>,
     next_id: u64,
     last_version: u64,
+    /// Where changes are recorded before they are applied, with a data directory.
+    journal: Option<std::sync::Arc<Journal>>,
+    /// Versions whose objects the change being applied dropped, until their bodies are deleted.
+    freed: Vec<u64>,
+    /// Body sizes of the objects replayed from the journal, by version, until their bodies load.
+    replayed_sizes: HashMap<u64, u64>,
 }
 
 impl Store {
@@ -250,21 +376,245 @@ impl Store {
         Ok(&self.buckets[&id])
     }
 
+    /// Changes a bucket's settings (its lifecycle configuration, which is what is journaled).
     pub(crate) fn with_bucket_mut(
         &mut self,
         name: &str,
         f: impl FnOnce(&mut Bucket),
     ) -> Result<(), StoreError> {
-        f(self.bucket_mut(name)?);
+        let id = self.bucket_id(name)?;
+        let bucket = self
+            .buckets
+            .get_mut(&id)
+            .expect("by_name and buckets agree");
+        let before = bucket.lifecycle.clone();
+        f(bucket);
+        if self.journal.is_some() {
+            let logged = self.buckets[&id]
+                .lifecycle
+                .as_ref()
+                .map(lifecycle_xml)
+                .transpose()
+                .and_then(|xml| self.log(&Change::Lifecycle { bucket: id.0, xml }));
+            if let Err(e) = logged {
+                self.buckets.get_mut(&id).expect("exists").lifecycle = before;
+                return Err(e);
+            }
+        }
         Ok(())
     }
 
-    fn bucket_mut(&mut self, name: &str) -> Result<&mut Bucket, StoreError> {
-        let id = self.bucket_id(name)?;
-        Ok(self
-            .buckets
-            .get_mut(&id)
-            .expect("by_name and buckets agree"))
+    /// Records changes in `journal` from now on.
+    pub(crate) fn set_journal(&mut self, journal: std::sync::Arc<Journal>) {
+        self.journal = Some(journal);
+    }
+
+    /// Writes `change` to the journal, if there is one; it is on disk when this returns.
+    fn log(&self, change: &Change) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(journal) => journal
+                .append(&RecordRef::Store(change))
+                .map_err(|e| StoreError::Storage(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Journals `change`, then applies it.
+    fn commit(&mut self, change: Change) -> Result<(), StoreError> {
+        self.log(&change)?;
+        self.apply(change)
+    }
+
+    fn level_mut(&mut self, id: u64) -> Result<&mut Bucket, StoreError> {
+        self.buckets
+            .get_mut(&BucketId(id))
+            .ok_or_else(|| StoreError::Storage(format!("the journal names unknown bucket {id}")))
+    }
+
+    /// Applies a journaled change: the one code path for live changes and replay at startup.
+    /// Errors only when a replayed journal refers to something it never created.
+    pub(crate) fn apply(&mut self, change: Change) -> Result<(), StoreError> {
+        match change {
+            Change::Clock { last_version } => {
+                self.last_version = self.last_version.max(last_version)
+            }
+            Change::CreateBucket {
+                id,
+                name,
+                created,
+                snapshots_enabled,
+                fork,
+            } => {
+                let fork = match fork {
+                    Some(f) => {
+                        self.level_mut(f.parent)?.children += 1;
+                        self.last_version = self.last_version.max(f.version);
+                        Some(ForkPoint {
+                            parent: BucketId(f.parent),
+                            parent_name: f.parent_name,
+                            version: f.version,
+                        })
+                    }
+                    None => None,
+                };
+                let mut bucket = Bucket::new(name.clone(), snapshots_enabled, fork);
+                bucket.created = version_time(created);
+                self.next_id = self.next_id.max(id);
+                self.by_name.insert(name, BucketId(id));
+                self.buckets.insert(BucketId(id), bucket);
+            }
+            Change::DeleteBucket { id, .. } => {
+                let bucket = self.buckets.remove(&BucketId(id)).ok_or_else(|| {
+                    StoreError::Storage(format!("the journal deletes unknown bucket {id}"))
+                })?;
+                self.by_name.remove(&bucket.name);
+                self.freed.extend(
+                    bucket
+                        .objects
+                        .values()
+                        .flatten()
+                        .filter(|e| e.object.is_some())
+                        .map(|e| e.version),
+                );
+                if let Some(fork) = bucket.fork
+                    && let Some(parent) = self.buckets.get_mut(&fork.parent)
+                {
+                    parent.children -= 1;
+                    // The fork point no longer pins the parent's history.
+                    self.collect_chain(fork.parent);
+                }
+            }
+            Change::Snapshot {
+                bucket,
+                version,
+                name,
+            } => {
+                self.last_version = self.last_version.max(version);
+                self.level_mut(bucket)?.snapshots.insert(version, name);
+            }
+            Change::DeleteSnapshot { bucket, version } => {
+                self.level_mut(bucket)?.snapshots.remove(&version);
+                self.collect_chain(BucketId(bucket));
+            }
+            Change::Write {
+                bucket,
+                key,
+                version,
+                object,
+            } => {
+                self.level_mut(bucket)?;
+                self.last_version = self.last_version.max(version);
+                if let Some(o) = &object {
+                    self.replayed_sizes.insert(version, o.size);
+                }
+                let object = object.map(|o| Arc::new(o.into_object()));
+                self.put_entry(BucketId(bucket), &key, Entry { version, object });
+            }
+            Change::Retained {
+                bucket,
+                key,
+                version,
+                object,
+            } => {
+                self.last_version = self.last_version.max(version);
+                if let Some(o) = &object {
+                    self.replayed_sizes.insert(version, o.size);
+                }
+                let object = object.map(|o| Arc::new(o.into_object()));
+                self.level_mut(bucket)?
+                    .objects
+                    .entry(key)
+                    .or_default()
+                    .push(Entry { version, object });
+            }
+            Change::Lifecycle { bucket, xml } => {
+                let lifecycle = xml.as_deref().map(parse_lifecycle).transpose()?;
+                self.level_mut(bucket)?.lifecycle = lifecycle;
+            }
+        }
+        self.release_freed();
+        Ok(())
+    }
+
+    /// After a replay: reads every retained object's body (`read(version, size)`).
+    pub(crate) fn load_bodies<E>(
+        &mut self,
+        mut read: impl FnMut(u64, u64) -> Result<Bytes, E>,
+    ) -> Result<(), E> {
+        for bucket in self.buckets.values_mut() {
+            for entry in bucket.objects.values_mut().flatten() {
+                if let Some(object) = &mut entry.object {
+                    let size = self
+                        .replayed_sizes
+                        .get(&entry.version)
+                        .copied()
+                        .unwrap_or(0);
+                    Arc::make_mut(object).data = read(entry.version, size)?;
+                }
+            }
+        }
+        self.replayed_sizes = HashMap::new();
+        Ok(())
+    }
+
+    /// The changes that rebuild the store as it is now, parents before their forks.
+    pub(crate) fn checkpoint(&self) -> Vec<Change> {
+        let mut ids: Vec<BucketId> = self.buckets.keys().copied().collect();
+        ids.sort_unstable_by_key(|id| id.0);
+        let mut changes = vec![Change::Clock {
+            last_version: self.last_version,
+        }];
+        for id in ids {
+            let b = &self.buckets[&id];
+            changes.push(Change::CreateBucket {
+                id: id.0,
+                name: b.name.clone(),
+                created: nanos(b.created),
+                snapshots_enabled: b.snapshots_enabled,
+                fork: b.fork.as_ref().map(|f| ForkRecord {
+                    parent: f.parent.0,
+                    parent_name: f.parent_name.clone(),
+                    version: f.version,
+                }),
+            });
+            if let Some(lifecycle) = &b.lifecycle {
+                // It was encoded when it was set; failing now would be a bug in s3s.
+                if let Ok(xml) = lifecycle_xml(lifecycle) {
+                    changes.push(Change::Lifecycle {
+                        bucket: id.0,
+                        xml: Some(xml),
+                    });
+                }
+            }
+            for (version, name) in &b.snapshots {
+                changes.push(Change::Snapshot {
+                    bucket: id.0,
+                    version: *version,
+                    name: name.clone(),
+                });
+            }
+            for (key, history) in &b.objects {
+                for entry in history {
+                    changes.push(Change::Retained {
+                        bucket: id.0,
+                        key: key.clone(),
+                        version: entry.version,
+                        object: entry.object.as_deref().map(ObjectRecord::of),
+                    });
+                }
+            }
+        }
+        changes
+    }
+
+    /// The versions whose bodies retained entries hold (the names of the body files to keep).
+    pub(crate) fn body_versions(&self) -> std::collections::HashSet<u64> {
+        self.buckets
+            .values()
+            .flat_map(|b| b.objects.values().flatten())
+            .filter(|e| e.object.is_some())
+            .map(|e| e.version)
+            .collect()
     }
 
     /// Bucket names in name order, with their creation times.
@@ -278,24 +628,21 @@ impl Store {
         names
     }
 
-    fn insert_bucket(&mut self, bucket: Bucket) -> Result<BucketId, StoreError> {
-        if self.by_name.contains_key(&bucket.name) {
-            return Err(StoreError::BucketAlreadyExists(bucket.name));
-        }
-        self.next_id += 1;
-        let id = BucketId(self.next_id);
-        self.by_name.insert(bucket.name.clone(), id);
-        self.buckets.insert(id, bucket);
-        Ok(id)
-    }
-
     pub(crate) fn create_bucket(
         &mut self,
         name: &str,
         snapshots_enabled: bool,
     ) -> Result<(), StoreError> {
-        self.insert_bucket(Bucket::new(name.to_owned(), snapshots_enabled, None))
-            .map(|_| ())
+        if self.by_name.contains_key(name) {
+            return Err(StoreError::BucketAlreadyExists(name.to_owned()));
+        }
+        self.commit(Change::CreateBucket {
+            id: self.next_id + 1,
+            name: name.to_owned(),
+            created: nanos(SystemTime::now()),
+            snapshots_enabled,
+            fork: None,
+        })
     }
 
     /// Creates `name` as a copy-on-write fork of `source`, as of `at` or of now. O(1).
@@ -323,16 +670,17 @@ impl Store {
             }
             None => self.next_version(),
         };
-        let fork = ForkPoint {
-            parent,
-            parent_name: source.to_owned(),
-            version,
-        };
-        self.insert_bucket(Bucket::new(name.to_owned(), true, Some(fork)))?;
-        self.buckets
-            .get_mut(&parent)
-            .expect("parent exists")
-            .children += 1;
+        self.commit(Change::CreateBucket {
+            id: self.next_id + 1,
+            name: name.to_owned(),
+            created: nanos(SystemTime::now()),
+            snapshots_enabled: true,
+            fork: Some(ForkRecord {
+                parent: parent.0,
+                parent_name: source.to_owned(),
+                version,
+            }),
+        })?;
         Ok(version)
     }
 
@@ -368,7 +716,7 @@ impl Store {
                 return;
             };
             if bucket.snapshots_enabled {
-                bucket.prune_all(&pins);
+                bucket.prune_all(&pins, &mut self.freed);
             }
             current = bucket.fork.as_ref().map(|f| f.parent);
         }
@@ -400,11 +748,11 @@ impl Store {
             return Err(StoreError::NotSnapshotEnabled(bucket.to_owned()));
         }
         let version = self.next_version();
-        self.buckets
-            .get_mut(&id)
-            .expect("exists")
-            .snapshots
-            .insert(version, name);
+        self.commit(Change::Snapshot {
+            bucket: id.0,
+            version,
+            name,
+        })?;
         Ok(version)
     }
 
@@ -421,12 +769,13 @@ impl Store {
 
     pub(crate) fn delete_snapshot(&mut self, bucket: &str, version: u64) -> Result<(), StoreError> {
         let id = self.bucket_id(bucket)?;
-        let b = self.buckets.get_mut(&id).expect("exists");
-        b.snapshots
-            .remove(&version)
-            .ok_or_else(|| StoreError::NoSuchSnapshot(version.to_string()))?;
-        self.collect_chain(id);
-        Ok(())
+        if !self.buckets[&id].snapshots.contains_key(&version) {
+            return Err(StoreError::NoSuchSnapshot(version.to_string()));
+        }
+        self.commit(Change::DeleteSnapshot {
+            bucket: id.0,
+            version,
+        })
     }
 
     /// Deletes a bucket; without `force` it must be empty. A bucket with forks is never deleted.
@@ -439,16 +788,10 @@ impl Store {
         if !force && self.first_visible(id, LIVE).is_some() {
             return Err(StoreError::BucketNotEmpty(name.to_owned()));
         }
-        let bucket = self.buckets.remove(&id).expect("exists");
-        self.by_name.remove(name);
-        if let Some(fork) = bucket.fork
-            && let Some(parent) = self.buckets.get_mut(&fork.parent)
-        {
-            parent.children -= 1;
-            // The fork point no longer pins the parent's history.
-            self.collect_chain(fork.parent);
-        }
-        Ok(())
+        self.commit(Change::DeleteBucket {
+            id: id.0,
+            name: name.to_owned(),
+        })
     }
 
     /// The levels a read of `id` at `version` consults, nearest first, each with its cap.
@@ -515,23 +858,65 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
-        let b = self.buckets.get_mut(&id).expect("exists");
+        if let Some(journal) = &self.journal {
+            if let Some(o) = &object {
+                journal
+                    .write_body(version, &o.data)
+                    .map_err(|e| StoreError::Storage(e.to_string()))?;
+            }
+            self.log(&Change::Write {
+                bucket: id.0,
+                key: key.to_owned(),
+                version,
+                object: object.as_ref().map(ObjectRecord::of),
+            })?;
+        }
         let entry = Entry {
             version,
             object: object.map(Arc::new),
         };
+        self.put_entry(id, key, entry);
+        self.release_freed();
+        Ok(version)
+    }
+
+    /// Adds a write to `key`'s history, keeping what snapshots and forks can still reach.
+    fn put_entry(&mut self, id: BucketId, key: &str, entry: Entry) {
+        let b = self.buckets.get_mut(&id).expect("exists");
         if b.snapshots_enabled {
             // History is what snapshots and forks read; keep what they can still reach.
             b.objects.entry(key.to_owned()).or_default().push(entry);
             let pins = self.pins(id);
             let b = self.buckets.get_mut(&id).expect("exists");
-            b.prune_key(key, &pins);
-        } else if entry.object.is_none() && b.fork.is_none() {
-            b.objects.remove(key);
+            b.prune_key(key, &pins, &mut self.freed);
         } else {
-            b.objects.insert(key.to_owned(), vec![entry]);
+            let replaced = if entry.object.is_none() && b.fork.is_none() {
+                b.objects.remove(key)
+            } else {
+                b.objects.insert(key.to_owned(), vec![entry])
+            };
+            self.freed.extend(
+                replaced
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.object.is_some())
+                    .map(|e| e.version),
+            );
         }
-        Ok(version)
+    }
+
+    /// Deletes the bodies of the versions the last change freed. Runs after that change is in
+    /// the journal: replaying it frees the same versions, so their bodies are never read again.
+    /// A body left behind by a crash here is swept by the compaction at the next start.
+    fn release_freed(&mut self) {
+        let freed = std::mem::take(&mut self.freed);
+        if let Some(journal) = &self.journal {
+            for version in freed {
+                if let Err(e) = journal.remove_body(version) {
+                    tracing::warn!(version, error = %e, "cannot delete a freed object body");
+                }
+            }
+        }
     }
 
     /// Deletes `key` from `bucket` if it is there now; returns whether it was. Check and write
@@ -853,6 +1238,58 @@ mod tests {
         s.write("f", "k", None).unwrap();
         assert_eq!(read(&s, "f", "k", LIVE), None);
         assert_eq!(read(&s, "p", "k", LIVE).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn replaying_the_journal_rebuilds_the_same_store_and_keeps_only_retained_bodies() {
+        use crate::persist::Record;
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path()).unwrap();
+        let journal = Arc::new(journal);
+        let mut s = Store::default();
+        s.set_journal(Arc::clone(&journal));
+        s.create_bucket("p", true).unwrap();
+        s.write("p", "k", obj("base")).unwrap();
+        s.fork_bucket("f1", "p", None).unwrap();
+        let snap = s.snapshot("f1", Some("named".into())).unwrap();
+        s.fork_bucket("f2", "f1", Some(snap)).unwrap();
+        for i in 0..20 {
+            s.write("p", "k", obj(&i.to_string())).unwrap();
+            s.write("f1", "k", obj(&format!("f{i}"))).unwrap();
+        }
+        s.delete_bucket("f2", true).unwrap();
+        s.write("f1", "gone", obj("x")).unwrap();
+        s.delete_if_present("f1", "gone").unwrap();
+        journal.close();
+
+        let (journal, records) = Journal::open(dir.path()).unwrap();
+        let mut r = Store::default();
+        for record in records {
+            if let Record::Store(change) = record {
+                r.apply(change).unwrap();
+            }
+        }
+        r.load_bodies(|v, size| journal.read_body(v, size)).unwrap();
+        assert_eq!(r.stats(), s.stats());
+        assert_eq!(r.body_versions(), s.body_versions());
+        let files = std::fs::read_dir(dir.path().join("objects"))
+            .unwrap()
+            .count();
+        assert_eq!(files, s.body_versions().len(), "freed bodies were deleted");
+        for (bucket, key, version) in [
+            ("p", "k", LIVE),
+            ("f1", "k", LIVE),
+            ("f1", "k", snap),
+            ("f1", "gone", LIVE),
+        ] {
+            assert_eq!(
+                read(&r, bucket, key, version),
+                read(&s, bucket, key, version)
+            );
+        }
+        assert_eq!(r.snapshots("f1").unwrap()[0].name.as_deref(), Some("named"));
+        assert!(r.bucket("f2").is_err());
+        assert!(r.next_version() > snap);
     }
 
     #[test]

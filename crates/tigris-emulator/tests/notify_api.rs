@@ -346,3 +346,86 @@ async fn renames_and_multipart_completions_are_reported() {
     );
     assert_eq!(completed["events"][0]["object"]["size"], 3);
 }
+
+#[tokio::test]
+async fn notification_settings_survive_a_restart_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let config = json!({"enabled": true, "web_hook": url, "filter": "WHERE `key` REGEXP \"^keep/\"",
+        "auth": {"token": "kept"}});
+    bucket_with_notifications(&emu, config).await;
+    emu.shutdown().await;
+
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = client(&emu);
+    for key in ["skip/x", "keep/y"] {
+        s3.put_object()
+            .bucket("events")
+            .key(key)
+            .body(ByteStream::from_static(b"hello"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (auth, payload) = next_event(&mut rx).await;
+    assert_eq!(auth.as_deref(), Some("Bearer kept"));
+    assert_eq!(payload["events"][0]["object"]["key"], "keep/y");
+}
+
+#[tokio::test]
+async fn a_deleted_bucket_does_not_bring_its_notifications_back_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = bucket_with_notifications(&emu, json!({"web_hook": url})).await;
+    s3.delete_bucket().bucket("events").send().await.unwrap();
+    emu.shutdown().await;
+
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("events").send().await.unwrap();
+    s3.put_object()
+        .bucket("events")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    // Configure it again and put once more: were the old setting back, `k` would be delivered
+    // (and, queued first, normally arrive first).
+    let (status, body) = patch(
+        &emu,
+        "events",
+        &json!({"object_notifications": {"web_hook": url}}),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    s3.put_object()
+        .bucket("events")
+        .key("after")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let (_, payload) = next_event(&mut rx).await;
+    assert_eq!(payload["events"][0]["object"]["key"], "after");
+}

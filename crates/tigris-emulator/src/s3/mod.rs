@@ -82,6 +82,7 @@ impl From<StoreError> for S3Error {
                 format!("The snapshot version {v} does not exist"),
             ),
             StoreError::Invalid(m) => s3_error!(InvalidArgument, "{m}"),
+            StoreError::Storage(m) => s3_error!(InternalError, "the data directory: {m}"),
         }
     }
 }

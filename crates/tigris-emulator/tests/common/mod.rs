@@ -15,11 +15,16 @@ fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
 }
 
 pub fn client_with(emu: &Emulator, access_key: &str, secret: &str) -> aws_sdk_s3::Client {
+    client_at(&emu.endpoint(), access_key, secret)
+}
+
+/// An S3 client for an emulator reached by endpoint (e.g. one running as a child process).
+pub fn client_at(endpoint: &str, access_key: &str, secret: &str) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http_client())
         .region(Region::new("auto"))
-        .endpoint_url(emu.endpoint())
+        .endpoint_url(endpoint)
         .force_path_style(true)
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
@@ -33,11 +38,16 @@ pub fn client(emu: &Emulator) -> aws_sdk_s3::Client {
 }
 
 pub fn iam_with(emu: &Emulator, access_key: &str, secret: &str) -> aws_sdk_iam::Client {
+    iam_at(&emu.endpoint(), access_key, secret)
+}
+
+/// An IAM client for an emulator reached by endpoint.
+pub fn iam_at(endpoint: &str, access_key: &str, secret: &str) -> aws_sdk_iam::Client {
     let conf = aws_sdk_iam::Config::builder()
         .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
         .http_client(http_client())
         .region(aws_sdk_iam::config::Region::new("auto"))
-        .endpoint_url(emu.endpoint())
+        .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
         .build();
     aws_sdk_iam::Client::from_conf(conf)
