@@ -62,6 +62,45 @@ fn is_health_probe<B>(req: &http::Request<B>) -> bool {
             .is_some_and(|q| q.contains("X-Amz-Signature="))
 }
 
+/// The region a request was signed for: the third field of the credential scope, from the
+/// `Authorization` header or a presigned URL's `X-Amz-Credential`.
+fn signing_region<B>(req: &http::Request<B>) -> Option<String> {
+    let scope = match req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(auth) => auth
+            .split([' ', ','])
+            .find_map(|part| part.strip_prefix("Credential="))?
+            .to_owned(),
+        None => req.uri().query()?.split('&').find_map(|pair| {
+            let value = pair.strip_prefix("X-Amz-Credential=")?;
+            urlencoding::decode(value).ok().map(|v| v.into_owned())
+        })?,
+    };
+    scope.split('/').nth(2).map(str::to_owned)
+}
+
+/// Regions a request may be signed for. Tigris documents `auto`; its clients also send real
+/// region names (an AWS-shaped `us-east-1`, or a Tigris location such as `iad`), so those are
+/// accepted too. Anything else is refused as a misconfigured client, as S3 refuses a region
+/// that is not the bucket's.
+pub(crate) fn is_accepted_region(region: &str) -> bool {
+    let aws_shaped = {
+        let parts: Vec<&str> = region.split('-').collect();
+        parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+            && !parts[parts.len() - 1].is_empty()
+    };
+    let location = region.len() == 3 && region.bytes().all(|b| b.is_ascii_lowercase());
+    region == "auto" || aws_shaped || location
+}
+
 /// The most an IAM request body may be.
 const MAX_IAM_BODY: usize = 1 << 20;
 
@@ -83,7 +122,15 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let wrong_region = signing_region(&req).filter(|r| !is_accepted_region(r));
     if iam::is_iam_request(&req) {
+        if let Some(region) = wrong_region {
+            return Ok(iam::error_response(
+                400,
+                "SignatureDoesNotMatch",
+                &format!("the request is signed for region '{region}'; sign for 'auto'"),
+            ));
+        }
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_IAM_BODY).collect().await {
             Ok(body) => body.to_bytes(),
@@ -109,6 +156,17 @@ async fn handle(
         return Ok(err
             .to_http_response()
             .unwrap_or_else(|_| plain(400, "InvalidContentEncoding")));
+    }
+    if let Some(region) = wrong_region {
+        let err = s3s::S3Error::with_message(
+            s3s::S3ErrorCode::AuthorizationHeaderMalformed,
+            format!(
+                "The authorization header is malformed; the region '{region}' is wrong; expecting 'auto'"
+            ),
+        );
+        return Ok(err
+            .to_http_response()
+            .unwrap_or_else(|_| plain(400, "AuthorizationHeaderMalformed")));
     }
     req.extensions_mut().insert(PeerAddr(peer));
     let tag = shared.next_tag();
@@ -341,6 +399,55 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signing_regions_auto_and_real_names_are_accepted() {
+        for ok in [
+            "auto",
+            "us-east-1",
+            "eu-west-2",
+            "us-gov-west-1",
+            "iad",
+            "fra",
+        ] {
+            assert!(is_accepted_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "AUTO",
+            "x",
+            "moon",
+            "us-east",
+            "us-east-1a",
+            "-1",
+            "us--1",
+            "éé-a-1",
+        ] {
+            assert!(!is_accepted_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_signing_region_is_read_from_the_header_or_the_query() {
+        let header = http::Request::builder()
+            .uri("/b")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AK/20260101/moon/s3/aws4_request, SignedHeaders=host, Signature=00",
+            )
+            .body(())
+            .unwrap();
+        assert_eq!(signing_region(&header).as_deref(), Some("moon"));
+        let query = http::Request::builder()
+            .uri(
+                "/b/k?X-Amz-Credential=AK%2F20260101%2Fauto%2Fs3%2Faws4_request&X-Amz-Signature=00",
+            )
+            .body(())
+            .unwrap();
+        assert_eq!(signing_region(&query).as_deref(), Some("auto"));
+        let unsigned = http::Request::builder().uri("/health").body(()).unwrap();
+        assert_eq!(signing_region(&unsigned), None);
+    }
 
     #[test]
     fn accept_backoff_doubles_to_a_second_and_resets() {

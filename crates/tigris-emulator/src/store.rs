@@ -942,6 +942,11 @@ impl Store {
     }
 
     fn list_id(&self, id: BucketId, query: &ListQuery<'_>) -> Listing {
+        if query.max_keys == 0 {
+            // An empty page that is not truncated: a truncated page would need a continuation
+            // token, and there is no key to continue after (S3 answers max-keys=0 the same way).
+            return Listing::default();
+        }
         let levels = self.levels(id, query.version);
         let start: Bound<&str> = match query.after {
             Some(after) if after >= query.prefix => Bound::Excluded(after),

@@ -52,6 +52,13 @@ pub(super) async fn get_object(
     }
     let full = object.size();
     let (body, range, status) = match &input.range {
+        // Every range of an empty object is unsatisfiable, a suffix range included.
+        Some(_) if full == 0 => {
+            return Err(s3_error!(
+                InvalidRange,
+                "The requested range is not satisfiable"
+            ));
+        }
         Some(r) => {
             let span = r
                 .check(full)

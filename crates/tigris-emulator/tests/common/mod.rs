@@ -6,7 +6,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Region, RequestChecksumCalculation};
 use aws_sdk_s3::primitives::ByteStream;
 use tigris_emulator::Emulator;
 
-fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
