@@ -68,15 +68,22 @@ impl Uploads {
         Ok(etag)
     }
 
+    /// Forgets a completed upload.
+    pub(crate) fn finish(&mut self, id: &str) {
+        self.uploads.remove(id);
+    }
+
     pub(crate) fn abort(&mut self, id: &str, bucket: &str, key: &str) -> Result<(), UploadError> {
         self.get(id, bucket, key)?;
         self.uploads.remove(id);
         Ok(())
     }
 
-    /// Assembles the listed parts (number, etag) into one object and forgets the upload.
+    /// Assembles the listed parts (number, etag) into one object. The upload stays until
+    /// [`Uploads::finish`] is called once the object is written, so a completion that fails
+    /// (a precondition, a write error) can be retried or aborted, as on S3.
     pub(crate) fn complete(
-        &mut self,
+        &self,
         id: &str,
         bucket: &str,
         key: &str,
@@ -105,8 +112,11 @@ impl Uploads {
             data.extend_from_slice(bytes);
             digests.extend(hex::decode(stored).unwrap_or_default());
         }
-        let upload = self.uploads.remove(id).ok_or(UploadError::NoSuchUpload)?;
-        let mut object = Object::new(data.freeze(), upload.content_type, upload.metadata);
+        let mut object = Object::new(
+            data.freeze(),
+            upload.content_type.clone(),
+            upload.metadata.clone(),
+        );
         object.etag = format!(
             "{}-{}",
             hex::encode(md5::Md5::digest(&digests)),
@@ -144,6 +154,9 @@ mod tests {
             .unwrap();
         assert_eq!(&obj.data[..], b"hello world");
         assert!(obj.etag.ends_with("-2"));
+        // Until the object is written the upload stays, so a failed write can be retried.
+        assert!(u.complete(&id, "b", "k", &[(1, None)]).is_ok());
+        u.finish(&id);
         assert_eq!(
             u.complete(&id, "b", "k", &[(1, None)]).unwrap_err(),
             UploadError::NoSuchUpload

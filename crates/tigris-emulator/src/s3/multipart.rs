@@ -116,6 +116,7 @@ pub(super) async fn complete_multipart_upload(
         .shared
         .store()
         .write(&input.bucket, &input.key, Some(object.clone()))?;
+    backend.shared.uploads().finish(&input.upload_id);
     backend.emit(
         &input.bucket,
         &input.key,
