@@ -263,6 +263,19 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How many webhook events may wait for one webhook URL (default 1,024); when a webhook
+    /// falls further behind, new events are dropped and logged. Events for one URL are
+    /// delivered in order.
+    ///
+    /// ```
+    /// let builder = tigris_emulator::Emulator::builder().webhook_queue_capacity(64);
+    /// # drop(builder);
+    /// ```
+    pub fn webhook_queue_capacity(mut self, events: usize) -> Self {
+        self.limits.webhook_queue = events.max(1);
+        self
+    }
+
     /// Keeps the state in `dir` (created if missing) so it survives restarts: buckets and
     /// their settings, objects with every retained version, snapshots, forks, IAM keys and
     /// policies, notification settings. Every change is on disk before it is answered. In-progress
@@ -325,6 +338,7 @@ impl EmulatorBuilder {
                 std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", self.addr))
             })?;
         let addr = listener.local_addr()?;
+        shared.notifier.set_capacity(self.limits.webhook_queue);
         let shared = Arc::new(shared);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(
@@ -407,6 +421,13 @@ impl Emulator {
     #[doc(hidden)]
     pub fn retained_versions(&self) -> u64 {
         self.shared.store().stats().retained_versions
+    }
+
+    /// Webhook events dropped because their webhook's delivery queue was full (see
+    /// [`EmulatorBuilder::webhook_queue_capacity`]). For tests; not a stable interface.
+    #[doc(hidden)]
+    pub fn dropped_webhook_events(&self) -> u64 {
+        self.shared.notifier.dropped()
     }
 
     /// Bytes of object data held by the retained versions (see [`Emulator::retained_versions`]).

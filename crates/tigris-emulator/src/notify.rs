@@ -1,11 +1,15 @@
 //! Object notifications: `PATCH /{bucket}` settings and webhook delivery.
 //!
-//! Delivery happens off the request path: each event is POSTed by its own task, at least once,
-//! retried with backoff on any non-2xx answer or transport error, each attempt bounded by a 10 s
-//! timeout. It never blocks or fails the S3 request that caused it. Only `http://` webhooks are
-//! delivered (the emulator has no TLS client); an `https://` one is accepted and logged.
+//! Delivery happens off the request path: events for one webhook URL go into one bounded queue
+//! (1,024 events) drained by one task, so a webhook sees its events in the order they happened.
+//! Each is POSTed at least once, retried with backoff on any non-2xx answer or transport error,
+//! each attempt bounded by a 10 s timeout. It never blocks or fails the S3 request that caused
+//! it: when a webhook falls so far behind that its queue is full, new events are dropped, each
+//! with a warning in the log, and counted. Only `http://` webhooks are delivered (the emulator has
+//! no TLS client); an `https://` one is accepted and logged.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -26,6 +30,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const ATTEMPTS: u32 = 5;
 /// The wait before the first retry; it doubles after each.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Events waiting for one webhook URL before new ones are dropped.
+pub(crate) const QUEUE_CAPACITY: usize = 1024;
 
 /// The Tigris event names the emulator emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,14 +288,71 @@ fn parse_config(v: &Value) -> S3Result<Option<Config>> {
     }))
 }
 
-/// Per-bucket notification settings and the delivery client.
-#[derive(Debug, Default)]
+/// Per-bucket notification settings, the delivery client and one queue per webhook URL.
+#[derive(Debug)]
 pub(crate) struct Notifier {
     configs: Mutex<HashMap<String, Config>>,
     client: OnceLock<Client<HttpConnector, Full<Bytes>>>,
+    queues: Mutex<HashMap<String, tokio::sync::mpsc::Sender<(Config, Bytes)>>>,
+    capacity: AtomicUsize,
+    dropped: AtomicU64,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Self {
+            configs: Mutex::default(),
+            client: OnceLock::new(),
+            queues: Mutex::default(),
+            capacity: AtomicUsize::new(QUEUE_CAPACITY),
+            dropped: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Notifier {
+    /// Sets the per-URL queue size for queues created from now on.
+    pub(crate) fn set_capacity(&self, capacity: usize) {
+        self.capacity.store(capacity.max(1), Ordering::Relaxed);
+    }
+
+    /// Events dropped because their webhook's queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Puts the event in its URL's queue, starting the queue's delivery task the first time.
+    fn enqueue(&self, bucket: &str, config: Config, body: Bytes) {
+        let url = config.url.to_string();
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = queues.entry(url.clone()).or_insert_with(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(self.capacity.load(Ordering::Relaxed));
+            let client = self
+                .client
+                .get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
+                .clone();
+            tokio::spawn(drain(client, rx));
+            tx
+        });
+        match sender.try_send((config, body)) {
+            Ok(()) => {}
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(
+                    bucket,
+                    url,
+                    dropped,
+                    "webhook queue full ({} events): event dropped",
+                    sender.max_capacity()
+                );
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                // The task ended (its runtime is gone); a new one starts with the next event.
+                queues.remove(&url);
+            }
+        }
+    }
+
     fn configs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Config>> {
         self.configs.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -353,12 +417,7 @@ impl Notifier {
             tracing::warn!(bucket, url = %config.url, "the emulator delivers only to http:// webhooks; event dropped");
             return;
         }
-        let client = self
-            .client
-            .get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
-            .clone();
-        let body = Bytes::from(payload.to_string());
-        tokio::spawn(deliver(client, config, body));
+        self.enqueue(bucket, config, Bytes::from(payload.to_string()));
     }
 
     /// `PATCH` bodies that rebuild the current settings, bucket by bucket.
@@ -381,7 +440,17 @@ impl Notifier {
     }
 }
 
-async fn deliver(client: Client<HttpConnector, Full<Bytes>>, config: Config, body: Bytes) {
+/// Delivers one URL's events in order until the queue's sender is gone.
+async fn drain(
+    client: Client<HttpConnector, Full<Bytes>>,
+    mut queue: tokio::sync::mpsc::Receiver<(Config, Bytes)>,
+) {
+    while let Some((config, body)) = queue.recv().await {
+        deliver(&client, &config, body).await;
+    }
+}
+
+async fn deliver(client: &Client<HttpConnector, Full<Bytes>>, config: &Config, body: Bytes) {
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
         let mut req =

@@ -201,6 +201,8 @@ pub(crate) struct Limits {
     /// Header lines a request may carry (S3 accepts user metadata up to 2 KB, which can take
     /// well over hyper's default of 100 lines).
     pub(crate) max_headers: usize,
+    /// Webhook events queued per URL before new ones are dropped.
+    pub(crate) webhook_queue: usize,
 }
 
 impl Default for Limits {
@@ -210,6 +212,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             max_headers: 1024,
+            webhook_queue: crate::notify::QUEUE_CAPACITY,
         }
     }
 }

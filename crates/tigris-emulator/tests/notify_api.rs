@@ -429,3 +429,64 @@ async fn a_deleted_bucket_does_not_bring_its_notifications_back_after_a_restart(
     let (_, payload) = next_event(&mut rx).await;
     assert_eq!(payload["events"][0]["object"]["key"], "after");
 }
+
+async fn put_keys(s3: &aws_sdk_s3::Client, keys: impl Iterator<Item = String>) {
+    for key in keys {
+        s3.put_object()
+            .bucket("events")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn one_webhook_gets_its_events_in_order_even_when_one_is_retried() {
+    let emu = Emulator::start().await.unwrap();
+    // The first delivery fails and is retried after a backoff; the later events must wait.
+    let (url, mut rx) = receiver(1).await;
+    let config = json!({"enabled": true, "web_hook": url, "filter": ""});
+    let s3 = bucket_with_notifications(&emu, config).await;
+    let keys: Vec<String> = (0..20).map(|i| format!("k{i:02}")).collect();
+    put_keys(&s3, keys.iter().cloned()).await;
+    let mut seen = Vec::new();
+    for _ in &keys {
+        let (_, payload) = next_event(&mut rx).await;
+        seen.push(
+            payload["events"][0]["object"]["key"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(seen, keys);
+    assert_eq!(emu.dropped_webhook_events(), 0);
+}
+
+#[tokio::test]
+async fn a_webhook_that_stops_answering_fills_a_bounded_queue_and_requests_go_on() {
+    let emu = Emulator::builder()
+        .webhook_queue_capacity(4)
+        .start()
+        .await
+        .unwrap();
+    // Accepts connections and never answers: the delivery task waits on its first event.
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", hanging.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((sock, _)) = hanging.accept().await {
+            sockets.push(sock);
+        }
+    });
+    let config = json!({"enabled": true, "web_hook": url, "filter": ""});
+    let s3 = bucket_with_notifications(&emu, config).await;
+    put_keys(&s3, (0..20).map(|i| format!("k{i:02}"))).await;
+    // At most one event in flight and four queued: the rest were dropped, and every PUT
+    // was answered without waiting for the webhook.
+    let dropped = emu.dropped_webhook_events();
+    assert!((15..=16).contains(&dropped), "dropped {dropped}");
+    held.abort();
+}
