@@ -289,7 +289,20 @@ fn bench() -> Result<(), String> {
         ],
         &[],
     )?;
-    // The storage benchmark (vs moto) appends its section.
+    // The storage benchmark (vs moto) appends its section; it runs the emulator binary as its
+    // own process to measure that process's memory.
+    run(
+        &cargo(),
+        &[
+            "build",
+            "--release",
+            "-p",
+            "tigris-emulator",
+            "--bin",
+            "tigris-emulator",
+        ],
+        &[],
+    )?;
     run(
         &cargo(),
         &[

@@ -37,7 +37,8 @@
 //!   every echoed value is XML-escaped.
 //! - Object notifications: `PATCH /{bucket}` with `{"object_notifications": ...}` (webhook URL,
 //!   filter, token or basic auth), and delivery of Tigris webhook events on put, copy, delete and
-//!   rename: off the request path, at least once, retried with backoff.
+//!   rename: off the request path, at least once, retried with backoff, in order per webhook
+//!   URL through a bounded queue (full: the event is dropped and logged).
 //! - Refuses `aws-chunked` uploads with trailing checksums with `400 InvalidContentEncoding`, as
 //!   Tigris does, so a client not configured with `WhenRequired` checksums fails here first.
 //!
@@ -92,6 +93,8 @@
 //! `404 NoSuchSnapshot`; forking or snapshotting a bucket without snapshots enabled fails with
 //! `400 InvalidArgument`. Lifecycle rules are stored and returned but objects never expire.
 //! Policy documents may name any `s3:` action. Webhooks are delivered over plain `http://` only.
+//! Requests must be signed for `auto`, an AWS-shaped region name or a three-letter Tigris
+//! location; others are refused with `400 AuthorizationHeaderMalformed`.
 //!
 //! # Crate organization
 //! - [`Emulator`] / [`EmulatorBuilder`]: start a server in-process on loopback.
