@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use http::{HeaderMap, StatusCode};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::dto::{CopyObjectInput, CopySource, CreateBucketInput, DeleteObjectsInput};
+use s3s::dto::{
+    CopyObjectInput, CopySource, CreateBucketInput, DeleteObjectsInput, PostObjectInput,
+};
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result, s3_error};
 
@@ -71,6 +73,8 @@ fn path_resources(op: &str, path: &S3Path, headers: &HeaderMap) -> Vec<(String, 
         },
         // Each key is checked once the body is parsed (`AccessHook::delete_objects`).
         S3Path::Bucket { .. } if op == "DeleteObjects" => Vec::new(),
+        // A browser form upload names its key in the form (`AccessHook::post_object`).
+        S3Path::Bucket { .. } if op == "PostObject" => Vec::new(),
         S3Path::Bucket { bucket } => vec![(action, format!("arn:aws:s3:::{bucket}"))],
         S3Path::Object { bucket, key } => vec![(action, object_arn(bucket, key))],
     }
@@ -224,6 +228,14 @@ impl S3Access for AccessHook {
             needs.push(("s3:DeleteObject".to_owned(), object_arn(bucket, key)));
         }
         requester.require(&needs)
+    }
+
+    async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
+        let need = [(
+            "s3:PutObject".to_owned(),
+            object_arn(&req.input.bucket, &req.input.key),
+        )];
+        self.requester(req)?.require(&need)
     }
 
     async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {

@@ -101,6 +101,19 @@ pub(crate) fn is_accepted_region(region: &str) -> bool {
     region == "auto" || aws_shaped || location
 }
 
+/// The most a browser form upload (POST object) may be: S3's single-upload limit.
+const MAX_FORM_UPLOAD: usize = 5 << 30;
+
+/// A POST object (browser form) upload: `POST /{bucket}` with a multipart form body.
+fn is_form_upload<B>(req: &http::Request<B>) -> bool {
+    req.method() == http::Method::POST
+        && req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
 /// The most an IAM request body may be.
 const MAX_IAM_BODY: usize = 1 << 20;
 
@@ -171,7 +184,27 @@ async fn handle(
     req.extensions_mut().insert(PeerAddr(peer));
     let tag = shared.next_tag();
     req.extensions_mut().insert(tag);
-    let served = hyper::service::Service::call(&s3, req).await;
+    let req = if is_form_upload(&req) {
+        // Read a browser form upload whole before s3s sees it: s3s refuses a form that breaks
+        // its policy as soon as it has read the fields, and answering with the file still
+        // unread resets the connection, so a browser would see a network error, not the 4xx.
+        let (parts, body) = req.into_parts();
+        match Limited::new(body, MAX_FORM_UPLOAD).collect().await {
+            Ok(body) => http::Request::from_parts(parts, s3s::Body::from(body.to_bytes())),
+            Err(_) => {
+                let err = s3s::S3Error::with_message(
+                    s3s::S3ErrorCode::EntityTooLarge,
+                    "the form upload is too large or broken",
+                );
+                return Ok(err
+                    .to_http_response()
+                    .unwrap_or_else(|_| plain(400, "EntityTooLarge")));
+            }
+        }
+    } else {
+        req.map(s3s::Body::from)
+    };
+    let served = s3.call(req).await;
     let late = shared.take_after(tag);
     match served {
         Ok(resp) => match late {

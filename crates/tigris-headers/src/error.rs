@@ -49,6 +49,10 @@ pub(crate) enum Operation {
         from: String,
         to: String,
     },
+    PresignPost {
+        bucket: String,
+        key: String,
+    },
 }
 
 impl fmt::Display for Operation {
@@ -68,6 +72,12 @@ impl fmt::Display for Operation {
             }
             Self::RenameObject { bucket, from, to } => {
                 write!(f, "renaming {from:?} to {to:?} in bucket {bucket:?}")
+            }
+            Self::PresignPost { bucket, key } => {
+                write!(
+                    f,
+                    "presigning a POST upload of {key:?} to bucket {bucket:?}"
+                )
             }
         }
     }
@@ -145,6 +155,14 @@ impl Error {
             operation: Some(operation),
             reason: Some(reason),
             ..Self::inner(ErrorKind::InvalidInput)
+        }))
+    }
+
+    pub(crate) fn configuration(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::Configuration)
         }))
     }
 

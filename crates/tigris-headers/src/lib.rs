@@ -37,7 +37,8 @@
 //!   [`read_at_snapshot`] (get, head and list as of a snapshot), [`delete_bucket`] (force
 //!   delete).
 //! - Tigris-only operations, started from [`TigrisClientExt`]: [`snapshot`] (create, list,
-//!   delete), [`bucket_info`] (snapshot and fork settings), [`rename`] (move an object).
+//!   delete), [`bucket_info`] (snapshot and fork settings), [`rename`] (move an object),
+//!   and [`presigned_post`] (browser upload forms, which `aws-sdk-s3` lacks).
 //! - [`config`]: an `SdkConfig` and S3 client set up for Tigris.
 //! - [`names`]: validated [`BucketName`], [`SnapshotVersion`] and [`SnapshotName`].
 //! - [`error`]: the crate's [`Error`] and [`ErrorKind`].
@@ -51,6 +52,7 @@ pub mod create_bucket;
 pub mod delete_bucket;
 pub mod error;
 pub mod names;
+pub mod presigned_post;
 pub mod read_at_snapshot;
 pub mod rename;
 pub mod snapshot;
