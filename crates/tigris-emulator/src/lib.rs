@@ -33,6 +33,9 @@
 //!   copy-on-write forks (`X-Tigris-Fork-Source-Bucket[-Snapshot]`), HeadBucket info headers,
 //!   force delete (`Tigris-Force-Delete` or `X-Tigris-Force-Delete`), snapshot delete
 //!   (`X-Tigris-Snapshot-Version` on DeleteBucket) and rename (`X-Tigris-Rename` on CopyObject).
+//!   `X-Tigris-CAS: true` on GetObject and HeadObject is accepted (and, like every header, must
+//!   be signed when listed as signed); the emulator is one region with no caches, so every read
+//!   is already the consistent read that header asks for.
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
