@@ -36,6 +36,12 @@
 //!   `X-Tigris-CAS: true` on GetObject and HeadObject is accepted (and, like every header, must
 //!   be signed when listed as signed); the emulator is one region with no caches, so every read
 //!   is already the consistent read that header asks for.
+//!   Metadata queries: `X-Tigris-Query` on ListObjectsV2 (conditions on `` `key` ``,
+//!   `` `Content-Type` ``, `` `Content-Length` ``, `` `Last-Modified` `` with
+//!   `= != > < >= <=`, `[NOT] IN (…)`, `REGEXP`, joined by `AND`, and `ORDER BY … [ASC|DESC]`),
+//!   paginated by `max-keys` and continuation tokens; parsed by the same parser as notification
+//!   filters. Emulator choices: a query with a delimiter is `400 InvalidArgument`; an ordered
+//!   query's continuation token is a position in the ordered result.
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
@@ -119,6 +125,7 @@ mod multipart;
 mod notify;
 mod persist;
 mod policy;
+mod query;
 mod s3;
 mod server;
 mod sigv4;
