@@ -35,7 +35,8 @@
 //! - [`prelude`]: every extension trait, for one glob import.
 //! - Options on S3 operations: [`create_bucket`] (snapshots enabled, forks),
 //!   [`read_at_snapshot`] (get, head and list as of a snapshot), [`consistent_read`] (get and
-//!   head from the home region, `X-Tigris-CAS`), [`delete_bucket`] (force delete).
+//!   head from the home region, `X-Tigris-CAS`), [`query`] (list by metadata,
+//!   `X-Tigris-Query`), [`delete_bucket`] (force delete).
 //! - Tigris-only operations, started from [`TigrisClientExt`]: [`snapshot`] (create, list,
 //!   delete), [`bucket_info`] (snapshot and fork settings), [`rename`] (move an object).
 //! - [`config`]: an `SdkConfig` and S3 client set up for Tigris.
@@ -52,6 +53,7 @@ pub mod create_bucket;
 pub mod delete_bucket;
 pub mod error;
 pub mod names;
+pub mod query;
 pub mod read_at_snapshot;
 pub mod rename;
 pub mod snapshot;
@@ -64,6 +66,7 @@ pub use create_bucket::CreateBucketExt;
 pub use delete_bucket::DeleteBucketExt;
 pub use error::{Error, ErrorKind, Result};
 pub use names::{BucketName, SnapshotName, SnapshotVersion};
+pub use query::MetadataQueryExt;
 pub use read_at_snapshot::ReadAtSnapshotExt;
 
 /// The extension traits, for `use tigris_headers::prelude::*;`.
@@ -72,6 +75,7 @@ pub mod prelude {
     pub use crate::consistent_read::ConsistentReadExt;
     pub use crate::create_bucket::CreateBucketExt;
     pub use crate::delete_bucket::DeleteBucketExt;
+    pub use crate::query::MetadataQueryExt;
     pub use crate::read_at_snapshot::ReadAtSnapshotExt;
 }
 

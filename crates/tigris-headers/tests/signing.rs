@@ -545,3 +545,23 @@ async fn cas_header_on_head_object_is_signed() {
         .unwrap();
     assert_eq!(head.content_length(), Some(5));
 }
+
+#[tokio::test]
+async fn query_header_on_list_objects_v2_is_signed() {
+    let env = TestEnv::start().await;
+    env.create_bucket("data").await;
+    env.put("data", "k", "value").await;
+    let query: tigris_headers::query::MetadataQuery = "WHERE `key` = \"k\"".parse().unwrap();
+    let tamper = Tamper::replace("x-tigris-query", "WHERE `key` = \"other\"");
+
+    let err = env
+        .client_with(tamper.clone())
+        .list_objects_v2()
+        .bucket("data")
+        .query(&query)
+        .send()
+        .await
+        .unwrap_err();
+    assert_signature_rejected(&err);
+    assert_signed(&tamper, query.as_str());
+}
