@@ -22,6 +22,7 @@ use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::query::{Query, Subject};
 use crate::store::Object;
 
 /// How long one delivery attempt may take.
@@ -56,110 +57,29 @@ impl EventName {
     }
 }
 
-/// One condition of a filter.
-#[derive(Debug, Clone)]
-enum Clause {
-    KeyMatches(regex_lite::Regex),
-    EventIs { name: String, negated: bool },
-}
-
-/// A parsed filter: clauses joined with AND; empty matches everything.
+/// A parsed filter: the query grammar of [`crate::query`] (one grammar, one parser for
+/// filters and `X-Tigris-Query`), with `Event-Type` and without `ORDER BY`; empty matches
+/// everything.
 #[derive(Debug, Clone, Default)]
-struct Filter(Vec<Clause>);
-
-fn quoted(s: &str) -> Result<&str, String> {
-    let s = s.trim();
-    s.strip_prefix('"')
-        .and_then(|r| r.strip_suffix('"'))
-        .or_else(|| s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
-        .ok_or_else(|| format!("expected a quoted string, got {s}"))
-}
+struct Filter(Query);
 
 impl Filter {
-    /// Parses ``WHERE `key` REGEXP "..."`` and ``WHERE `Event-Type` = "..."`` clauses joined
-    /// with AND, the forms Tigris documents.
+    /// Parses filters such as ``WHERE `key` REGEXP "..." AND `Event-Type` = "..."``.
     fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(Self::default());
+        let query = Query::parse(text)?;
+        if query.order_by.is_some() {
+            return Err("a filter cannot have ORDER BY".into());
         }
-        let body = text
-            .get(..5)
-            .filter(|w| w.eq_ignore_ascii_case("WHERE"))
-            .map(|_| &text[5..])
-            .ok_or("a filter must start with WHERE")?;
-        let mut clauses = Vec::new();
-        for part in split_and(body) {
-            let part = part.trim();
-            let (field, rest) = part
-                .strip_prefix('`')
-                .and_then(|r| r.split_once('`'))
-                .ok_or_else(|| format!("expected a `field` in {part:?}"))?;
-            let rest = rest.trim_start();
-            let (op, value) = if let Some(v) = rest.strip_prefix("!=") {
-                ("!=", v)
-            } else if let Some(v) = rest.strip_prefix('=') {
-                ("=", v)
-            } else if let Some(v) = rest
-                .get(..6)
-                .filter(|w| w.eq_ignore_ascii_case("REGEXP"))
-                .and_then(|_| rest.get(6..))
-            {
-                ("REGEXP", v)
-            } else {
-                return Err(format!("unsupported operator in {part:?}"));
-            };
-            let value = quoted(value)?;
-            let clause = match (field, op) {
-                ("key", "REGEXP") => Clause::KeyMatches(
-                    regex_lite::Regex::new(value)
-                        .map_err(|e| format!("bad regular expression {value:?}: {e}"))?,
-                ),
-                ("Event-Type", "=" | "!=") => Clause::EventIs {
-                    name: value.to_owned(),
-                    negated: op == "!=",
-                },
-                _ => return Err(format!("unsupported condition {part:?}")),
-            };
-            clauses.push(clause);
-        }
-        Ok(Self(clauses))
+        Ok(Self(query))
     }
 
-    fn matches(&self, key: &str, event: EventName) -> bool {
-        self.0.iter().all(|c| match c {
-            Clause::KeyMatches(re) => re.is_match(key),
-            Clause::EventIs { name, negated } => (name == event.as_str()) != *negated,
+    fn matches(&self, key: &str, event: EventName, object: Option<&Object>) -> bool {
+        self.0.matches(&Subject {
+            key,
+            object,
+            event: Some(event.as_str()),
         })
     }
-}
-
-/// Splits on the word AND outside quotes.
-fn split_and(s: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut start, mut quote) = (0, None::<char>);
-    let mut chars = s.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if s
-                .get(i..i + 5)
-                .is_some_and(|w| w.eq_ignore_ascii_case(" AND ")) =>
-            {
-                parts.push(&s[start..i]);
-                start = i + 5;
-                // Skip the rest of " AND " (all ASCII, so four more chars).
-                for _ in 0..4 {
-                    chars.next();
-                }
-            }
-            None => {}
-        }
-    }
-    parts.push(&s[start..]);
-    parts
 }
 
 #[derive(Clone)]
@@ -391,7 +311,7 @@ impl Notifier {
         let Some(config) = self.configs().get(bucket).cloned() else {
             return;
         };
-        if !config.filter.matches(key, event) {
+        if !config.filter.matches(key, event, object) {
             return;
         }
         let time = OffsetDateTime::from(object.map_or_else(SystemTime::now, |o| o.last_modified));
@@ -574,17 +494,18 @@ mod tests {
             r#"WHERE `key` REGEXP "^results/" AND `Event-Type` = "OBJECT_CREATED_PUT""#,
         )
         .unwrap();
-        assert!(f.matches("results/a", EventName::Put));
-        assert!(!f.matches("results/a", EventName::Delete));
-        assert!(!f.matches("other/a", EventName::Put));
+        assert!(f.matches("results/a", EventName::Put, None));
+        assert!(!f.matches("results/a", EventName::Delete, None));
+        assert!(!f.matches("other/a", EventName::Put, None));
         let f = Filter::parse(r#"WHERE `Event-Type` = "OBJECT_DELETED""#).unwrap();
-        assert!(f.matches("x", EventName::Delete));
+        assert!(f.matches("x", EventName::Delete, None));
         assert!(
             Filter::parse("")
                 .unwrap()
-                .matches("anything", EventName::Copy)
+                .matches("anything", EventName::Copy, None)
         );
-        assert!(Filter::parse(r#"WHERE `key` = "x""#).is_err());
+        assert!(Filter::parse(r#"WHERE `key` LIKE "x""#).is_err());
+        assert!(Filter::parse(r#"WHERE `key` = "x" ORDER BY `key`"#).is_err());
         assert!(Filter::parse("key = 1").is_err());
         assert!(Filter::parse(r#"WHERE `key` REGEXP "(""#).is_err());
     }
@@ -708,7 +629,7 @@ mod tests {
             #[test]
             fn filters_parse_or_fail(text in prop_oneof![any::<String>(), filter()]) {
                 if let Ok(f) = Filter::parse(&text) {
-                    let _ = f.matches("a/b", EventName::Put);
+                    let _ = f.matches("a/b", EventName::Put, None);
                 }
             }
 

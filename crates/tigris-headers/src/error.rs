@@ -166,6 +166,13 @@ impl Error {
         }))
     }
 
+    pub(crate) fn invalid_query(reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+    }
+
     pub(crate) fn unexpected_response(operation: Operation, reason: &'static str) -> Self {
         Self(Box::new(Inner {
             operation: Some(operation),

@@ -30,6 +30,10 @@ pub(crate) const IS_FORK_PARENT: &str = "x-tigris-is-fork-parent";
 pub(crate) const FORCE_DELETE: &str = "tigris-force-delete";
 /// CopyObject: move instead of copy (`true`).
 pub(crate) const RENAME: &str = "x-tigris-rename";
+/// GetObject, HeadObject: read from the object's home region, skipping caches (`true`).
+pub(crate) const CAS: &str = "x-tigris-cas";
+/// ListObjectsV2: a metadata query (`WHERE … [ORDER BY …]`).
+pub(crate) const QUERY: &str = "x-tigris-query";
 
 /// Adds headers to one request in `modify_before_signing`, so SigV4 signs them, on every
 /// attempt. Attached per call, so it never leaks into other requests.

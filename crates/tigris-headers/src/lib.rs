@@ -34,8 +34,9 @@
 //! # Crate organization
 //! - [`prelude`]: every extension trait, for one glob import.
 //! - Options on S3 operations: [`create_bucket`] (snapshots enabled, forks),
-//!   [`read_at_snapshot`] (get, head and list as of a snapshot), [`delete_bucket`] (force
-//!   delete).
+//!   [`read_at_snapshot`] (get, head and list as of a snapshot), [`consistent_read`] (get and
+//!   head from the home region, `X-Tigris-CAS`), [`query`] (list by metadata,
+//!   `X-Tigris-Query`), [`delete_bucket`] (force delete).
 //! - Tigris-only operations, started from [`TigrisClientExt`]: [`snapshot`] (create, list,
 //!   delete), [`bucket_info`] (snapshot and fork settings), [`rename`] (move an object),
 //!   and [`presigned_post`] (browser upload forms, which `aws-sdk-s3` lacks).
@@ -48,11 +49,13 @@
 pub mod bucket_info;
 pub mod client;
 pub mod config;
+pub mod consistent_read;
 pub mod create_bucket;
 pub mod delete_bucket;
 pub mod error;
 pub mod names;
 pub mod presigned_post;
+pub mod query;
 pub mod read_at_snapshot;
 pub mod rename;
 pub mod snapshot;
@@ -60,17 +63,21 @@ pub mod snapshot;
 mod header;
 
 pub use client::TigrisClientExt;
+pub use consistent_read::ConsistentReadExt;
 pub use create_bucket::CreateBucketExt;
 pub use delete_bucket::DeleteBucketExt;
 pub use error::{Error, ErrorKind, Result};
 pub use names::{BucketName, SnapshotName, SnapshotVersion};
+pub use query::MetadataQueryExt;
 pub use read_at_snapshot::ReadAtSnapshotExt;
 
 /// The extension traits, for `use tigris_headers::prelude::*;`.
 pub mod prelude {
     pub use crate::client::TigrisClientExt;
+    pub use crate::consistent_read::ConsistentReadExt;
     pub use crate::create_bucket::CreateBucketExt;
     pub use crate::delete_bucket::DeleteBucketExt;
+    pub use crate::query::MetadataQueryExt;
     pub use crate::read_at_snapshot::ReadAtSnapshotExt;
 }
 

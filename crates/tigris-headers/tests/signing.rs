@@ -483,3 +483,85 @@ async fn a_tamper_that_finds_no_header_changes_nothing() {
     assert_eq!(common::get(&client, "plain", "k").await, "v");
     assert!(tamper.sightings().is_empty());
 }
+
+#[tokio::test]
+async fn cas_header_on_get_object_is_signed() {
+    let env = TestEnv::start().await;
+    env.create_bucket("data").await;
+    env.put("data", "k", "value").await;
+    let tamper = Tamper::replace("x-tigris-cas", "false");
+
+    let err = env
+        .client_with(tamper.clone())
+        .get_object()
+        .bucket("data")
+        .key("k")
+        .consistent_read()
+        .send()
+        .await
+        .unwrap_err();
+    assert_signature_rejected(&err);
+    assert_signed(&tamper, "true");
+
+    let out = env
+        .s3
+        .get_object()
+        .bucket("data")
+        .key("k")
+        .consistent_read()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(common::body_string(out.body).await, "value");
+}
+
+#[tokio::test]
+async fn cas_header_on_head_object_is_signed() {
+    let env = TestEnv::start().await;
+    env.create_bucket("data").await;
+    env.put("data", "k", "value").await;
+    let tamper = Tamper::remove("x-tigris-cas");
+
+    let err = env
+        .client_with(tamper.clone())
+        .head_object()
+        .bucket("data")
+        .key("k")
+        .consistent_read()
+        .send()
+        .await
+        .unwrap_err();
+    assert_signature_rejected(&err);
+    assert_signed(&tamper, "true");
+
+    let head = env
+        .s3
+        .head_object()
+        .bucket("data")
+        .key("k")
+        .consistent_read()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(5));
+}
+
+#[tokio::test]
+async fn query_header_on_list_objects_v2_is_signed() {
+    let env = TestEnv::start().await;
+    env.create_bucket("data").await;
+    env.put("data", "k", "value").await;
+    let query: tigris_headers::query::MetadataQuery = "WHERE `key` = \"k\"".parse().unwrap();
+    let tamper = Tamper::replace("x-tigris-query", "WHERE `key` = \"other\"");
+
+    let err = env
+        .client_with(tamper.clone())
+        .list_objects_v2()
+        .bucket("data")
+        .query(&query)
+        .send()
+        .await
+        .unwrap_err();
+    assert_signature_rejected(&err);
+    assert_signed(&tamper, query.as_str());
+}

@@ -114,6 +114,9 @@ pub(super) async fn list_objects_v2(
     backend: &Backend,
     req: S3Request<ListObjectsV2Input>,
 ) -> S3Result<S3Response<ListObjectsV2Output>> {
+    if let Some(text) = header_str(&req.headers, header::QUERY) {
+        return list_objects_v2_query(backend, &req.input, &req.headers, text);
+    }
     let input = &req.input;
     let enc = KeyEncoding::of(input.encoding_type.as_ref());
     let token = input
@@ -157,6 +160,119 @@ pub(super) async fn list_objects_v2(
         next_continuation_token: page.next.map(|m| hex::encode(m.as_bytes())),
         contents: Some(page.contents),
         common_prefixes: Some(page.prefixes),
+        encoding_type: input.encoding_type.clone(),
+        ..Default::default()
+    }))
+}
+
+/// ListObjectsV2 with `X-Tigris-Query`: the objects under the prefix that match the query, in
+/// key order or by its `ORDER BY`, in pages of `max-keys`. Without `ORDER BY` a continuation
+/// token is the last key returned, as in any listing; with it, the position in the ordered
+/// result (so writes between pages can shift an ordered listing).
+fn list_objects_v2_query(
+    backend: &Backend,
+    input: &ListObjectsV2Input,
+    headers: &HeaderMap,
+    text: &str,
+) -> S3Result<S3Response<ListObjectsV2Output>> {
+    use crate::query::{Field, Query, Subject};
+
+    let query = Query::parse(text)
+        .map_err(|e| s3_error!(InvalidArgument, "Invalid X-Tigris-Query: {e}"))?;
+    if query.uses(Field::EventType) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Invalid X-Tigris-Query: `Event-Type` exists only in notification filters"
+        ));
+    }
+    if input.delimiter.is_some() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "X-Tigris-Query cannot be combined with a delimiter"
+        ));
+    }
+    let bad_token = || {
+        s3_error!(
+            InvalidArgument,
+            "The continuation token provided is incorrect"
+        )
+    };
+    let token = input
+        .continuation_token
+        .as_deref()
+        .map(|t| {
+            hex::decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(bad_token)
+        })
+        .transpose()?;
+    let ordered = query.order_by.is_some();
+    let (after, offset) = match (&token, ordered) {
+        (Some(t), true) => (
+            input.start_after.as_deref(),
+            t.strip_prefix('#')
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(bad_token)?,
+        ),
+        (Some(t), false) => (Some(t.as_str()), 0),
+        (None, _) => (input.start_after.as_deref(), 0),
+    };
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let max = max_keys(input.max_keys);
+    let listing = backend.shared.store().list(
+        &input.bucket,
+        &ListQuery {
+            prefix,
+            delimiter: None,
+            after,
+            max_keys: usize::MAX,
+            version: read_version(headers)?,
+        },
+    )?;
+    fn subject((key, object): &(String, Arc<Object>)) -> Subject<'_> {
+        Subject {
+            key: key.as_str(),
+            object: Some(object.as_ref()),
+            event: None,
+        }
+    }
+    let mut hits: Vec<_> = listing
+        .objects
+        .iter()
+        .filter(|entry| query.matches(&subject(entry)))
+        .collect();
+    // A stable sort: ties stay in key order.
+    hits.sort_by(|a, b| query.order(&subject(a), &subject(b)));
+    let rest = hits.get(offset..).unwrap_or_default();
+    let page = &rest[..rest.len().min(max)];
+    let truncated = rest.len() > page.len();
+    let next = match (truncated, page.last()) {
+        (false, _) | (true, None) => None,
+        (true, Some(_)) if ordered => Some(format!("#{}", offset + page.len())),
+        (true, Some((key, _))) => Some(key.clone()),
+    };
+    let enc = KeyEncoding::of(input.encoding_type.as_ref());
+    let contents: Vec<_> = page
+        .iter()
+        .map(|(k, o)| DtoObject {
+            key: Some(enc.apply(k)),
+            size: Some(o.size() as i64),
+            e_tag: Some(ETag::Strong(o.etag.clone())),
+            last_modified: Some(timestamp(o.last_modified)),
+            ..DtoObject::default()
+        })
+        .collect();
+    Ok(S3Response::new(ListObjectsV2Output {
+        name: Some(input.bucket.clone()),
+        prefix: Some(enc.apply(prefix)),
+        start_after: enc.apply_opt(input.start_after.as_deref()),
+        max_keys: Some(max as i32),
+        key_count: Some(contents.len() as i32),
+        is_truncated: Some(truncated),
+        continuation_token: input.continuation_token.clone(),
+        next_continuation_token: next.map(|m| hex::encode(m.as_bytes())),
+        contents: Some(contents),
         encoding_type: input.encoding_type.clone(),
         ..Default::default()
     }))

@@ -12,7 +12,7 @@ use s3s::dto::{
     CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
     DeleteBucketLifecycleInput, DeleteBucketLifecycleOutput, DeleteBucketOutput, DeleteObjectInput,
     DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
-    ETagCondition, GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
+    GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
     GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput, GetObjectOutput,
     HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput,
     ListBucketsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
@@ -160,12 +160,7 @@ pub(crate) fn url_encode(s: &str) -> String {
     crate::sigv4::uri_encode(s, true)
 }
 
-fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
-    match condition {
-        ETagCondition::Any => true,
-        ETagCondition::ETag(tag) => tag.value() == etag,
-    }
-}
+use crate::conditional::etag_matches;
 
 /// Reads a request body into one buffer, sized once from `Content-Length` when the client sent
 /// it, so a PUT holds its body about once (not once as chunks and again as the joined copy). A

@@ -106,16 +106,31 @@ pub(super) async fn complete_multipart_upload(
             )
         })
         .collect();
+    let condition = crate::conditional::WriteCondition {
+        if_match: input.if_match,
+        if_none_match: input.if_none_match,
+    };
+    // Checked once before the upload is consumed, so a failing condition keeps the upload for a
+    // retry, and again atomically with the write.
+    crate::conditional::check_live(
+        &backend.shared.store(),
+        &input.bucket,
+        &input.key,
+        &condition,
+    )?;
     let object =
         backend
             .shared
             .uploads()
             .complete(&input.upload_id, &input.bucket, &input.key, &listed)?;
     let etag = object.etag.clone();
-    backend
-        .shared
-        .store()
-        .write(&input.bucket, &input.key, Some(object.clone()))?;
+    crate::conditional::write_if(
+        &mut backend.shared.store(),
+        &input.bucket,
+        &input.key,
+        Some(object.clone()),
+        &condition,
+    )?;
     backend.shared.uploads().finish(&input.upload_id);
     backend.emit(
         &input.bucket,

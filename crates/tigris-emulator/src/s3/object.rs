@@ -1,6 +1,7 @@
 //! Object operations: put, get (ranges, conditions), head, delete, multi-delete, copy and rename.
 
 use super::*;
+use crate::conditional::{self, SourceCondition, WriteCondition};
 
 pub(super) async fn put_object(
     backend: &Backend,
@@ -11,10 +12,17 @@ pub(super) async fn put_object(
     let data = collect_body(input.body, input.content_length).await?;
     let object = Object::new(data, input.content_type, metadata);
     let etag = object.etag.clone();
-    backend
-        .shared
-        .store()
-        .write(&input.bucket, &input.key, Some(object.clone()))?;
+    let condition = WriteCondition {
+        if_match: input.if_match,
+        if_none_match: input.if_none_match,
+    };
+    conditional::write_if(
+        &mut backend.shared.store(),
+        &input.bucket,
+        &input.key,
+        Some(object.clone()),
+        &condition,
+    )?;
     backend.emit(
         &input.bucket,
         &input.key,
@@ -194,7 +202,14 @@ pub(super) async fn copy_object(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let version = read_version(&req.headers)?;
     let rename = is_true(&req.headers, header::RENAME);
+    let destination = WriteCondition::from_headers(&req.headers)?;
     let input = req.input;
+    let source_condition = SourceCondition {
+        if_match: input.copy_source_if_match.clone(),
+        if_none_match: input.copy_source_if_none_match.clone(),
+        if_modified_since: input.copy_source_if_modified_since.clone(),
+        if_unmodified_since: input.copy_source_if_unmodified_since.clone(),
+    };
     let CopySource::Bucket {
         bucket: src_bucket,
         key: src_key,
@@ -212,7 +227,10 @@ pub(super) async fn copy_object(
             "Cross-bucket moves are not supported by the server"
         ));
     }
-    let source = backend.shared.store().get(src_bucket, src_key, version)?;
+    // Source conditions, destination conditions and the write hold the one store lock.
+    let mut store = backend.shared.store();
+    let source = store.get(src_bucket, src_key, version)?;
+    source_condition.check(src_key, &source)?;
     let replace = input
         .metadata_directive
         .as_ref()
@@ -235,13 +253,17 @@ pub(super) async fn copy_object(
         last_modified: Some(timestamp(object.last_modified)),
         ..Default::default()
     };
-    {
-        let mut store = backend.shared.store();
-        store.write(&input.bucket, &input.key, Some(object.clone()))?;
-        if rename && **src_key != *input.key {
-            store.write(src_bucket, src_key, None)?;
-        }
+    conditional::write_if(
+        &mut store,
+        &input.bucket,
+        &input.key,
+        Some(object.clone()),
+        &destination,
+    )?;
+    if rename && **src_key != *input.key {
+        store.write(src_bucket, src_key, None)?;
     }
+    drop(store);
     if rename {
         backend.emit(
             &input.bucket,
