@@ -168,8 +168,10 @@ mod tests {
         assert_send(&s3.delete_snapshot("b", "1").send());
         assert_send(&s3.bucket_info("b").send());
         assert_send(&s3.move_object("b").from_key("x").to_key("y").send());
-        let sdk = aws_types::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
+        let sdk = crate::config::TigrisConfig::builder()
+            .credentials(aws_sdk_s3::config::Credentials::new(
+                "id", "secret", None, None, "test",
+            ))
             .build();
         let tigris = SignedTransport::new(&sdk).unwrap();
         assert_send(&tigris.list_forks("b").send());
