@@ -75,6 +75,8 @@ fn path_resources(op: &str, path: &S3Path, headers: &HeaderMap) -> Vec<(String, 
         S3Path::Bucket { .. } if op == "DeleteObjects" => Vec::new(),
         // A browser form upload names its key in the form (`AccessHook::post_object`).
         S3Path::Bucket { .. } if op == "PostObject" => Vec::new(),
+        // Merges and rebases change objects, not buckets: `AccessHook::create_bucket` checks.
+        S3Path::Bucket { .. } if op == "CreateBucket" && is_merge_or_rebase(headers) => Vec::new(),
         S3Path::Bucket { bucket } => vec![(action, format!("arn:aws:s3:::{bucket}"))],
         S3Path::Object { bucket, key } => vec![(action, object_arn(bucket, key))],
     }
@@ -104,6 +106,61 @@ fn fork_source_resources(headers: &HeaderMap) -> S3Result<Vec<(String, String)>>
         list_bucket(source),
         ("s3:GetObject".into(), object_arn(source, "*")),
     ])
+}
+
+fn is_merge_or_rebase(headers: &HeaderMap) -> bool {
+    headers.contains_key(crate::header::MERGE_SOURCE_BUCKET)
+        || crate::s3::is_true(headers, crate::header::REBASE)
+}
+
+/// Reading a whole bucket: its listing and every object in it.
+fn read_all(bucket: &str) -> [(String, String); 2] {
+    [
+        list_bucket(bucket),
+        ("s3:GetObject".into(), object_arn(bucket, "*")),
+    ]
+}
+
+/// Changing any object of a bucket: a put or a delete of any key.
+fn write_all(bucket: &str) -> [(String, String); 2] {
+    [
+        ("s3:PutObject".into(), object_arn(bucket, "*")),
+        ("s3:DeleteObject".into(), object_arn(bucket, "*")),
+    ]
+}
+
+/// What a merge (`PUT /{parent}` with `X-Tigris-Merge-Source-Bucket`) or a rebase (`PUT /{fork}`
+/// with `X-Tigris-Rebase: true`) touches. A merge reads the fork and may put or delete any key
+/// of the parent. A rebase changes what every key of the fork reads, to the parent's present:
+/// it reads the parent and writes the fork. An unknown fork needs nothing more (the handler
+/// answers `NoSuchBucket`).
+fn merge_and_rebase_resources(
+    shared: &Shared,
+    bucket: &str,
+    headers: &HeaderMap,
+) -> S3Result<Vec<(String, String)>> {
+    let mut needs = Vec::new();
+    if let Some(fork) = headers.get(crate::header::MERGE_SOURCE_BUCKET) {
+        let fork = fork.to_str().map_err(|_| {
+            s3_error!(
+                InvalidArgument,
+                "X-Tigris-Merge-Source-Bucket is not a bucket name"
+            )
+        })?;
+        needs.extend(read_all(fork));
+        needs.extend(write_all(bucket));
+    } else if crate::s3::is_true(headers, crate::header::REBASE) {
+        let parent = shared
+            .store()
+            .bucket(bucket)
+            .ok()
+            .and_then(|b| b.fork.as_ref().map(|f| f.parent_name.clone()));
+        if let Some(parent) = parent {
+            needs.extend(read_all(&parent));
+            needs.extend(write_all(bucket));
+        }
+    }
+    Ok(needs)
 }
 
 /// The requester's identity and context, as the policy evaluator needs them.
@@ -212,8 +269,13 @@ impl S3Access for AccessHook {
     }
 
     async fn create_bucket(&self, req: &mut S3Request<CreateBucketInput>) -> S3Result<()> {
-        self.requester(req)?
-            .require(&fork_source_resources(&req.headers)?)
+        let requester = self.requester(req)?;
+        requester.require(&fork_source_resources(&req.headers)?)?;
+        requester.require(&merge_and_rebase_resources(
+            &self.0,
+            &req.input.bucket,
+            &req.headers,
+        )?)
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {

@@ -29,9 +29,10 @@ pub(crate) enum Timing {
 ///
 /// Operations are named as in the APIs they belong to: S3 operation names (`CreateBucket`,
 /// `PutObject`, `DeleteBucket`, ...), IAM actions (`CreatePolicy`, `AttachUserPolicy`, ...),
-/// and `PatchBucket` for Tigris's `PATCH /{bucket}` settings endpoint. Many Tigris requests are
-/// S3 operations with a header (a snapshot or a fork is a `CreateBucket`, a snapshot delete a
-/// `DeleteBucket`): narrow a rule with [`with_header`](Self::with_header) and
+/// `PatchBucket` for Tigris's `PATCH /{bucket}` settings endpoint, `ListForks` (`GET /` with
+/// `X-Tigris-Fork`, narrowed by the source bucket) and `GetBucketMetadata`
+/// (`GET /{bucket}?metadata`). Many Tigris requests are S3 operations with a header (a snapshot,
+/// a fork, a merge or a rebase is a `CreateBucket`, a snapshot delete a `DeleteBucket`): narrow a rule with [`with_header`](Self::with_header) and
 /// [`bucket`](Self::bucket).
 ///
 /// ```

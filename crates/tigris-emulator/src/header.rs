@@ -10,3 +10,6 @@ pub(crate) const FORCE_DELETE: &str = "tigris-force-delete";
 pub(crate) const X_FORCE_DELETE: &str = "x-tigris-force-delete";
 pub(crate) const RENAME: &str = "x-tigris-rename";
 pub(crate) const QUERY: &str = "x-tigris-query";
+pub(crate) const MERGE_SOURCE_BUCKET: &str = "x-tigris-merge-source-bucket";
+pub(crate) const REBASE: &str = "x-tigris-rebase";
+pub(crate) const FORK: &str = "x-tigris-fork";

@@ -42,6 +42,10 @@
 //!   paginated by `max-keys` and continuation tokens; parsed by the same parser as notification
 //!   filters. Emulator choices: a query with a delimiter is `400 InvalidArgument`; an ordered
 //!   query's continuation token is a position in the ordered result.
+//!   Fork listing (`GET /` with `X-Tigris-Fork`), bucket metadata (`GET /{bucket}?metadata`),
+//!   merging a fork into its parent (`X-Tigris-Merge-Source-Bucket` on CreateBucket) and
+//!   rebasing a fork onto its parent's present (`X-Tigris-Rebase` on CreateBucket); the
+//!   semantics the emulator chose where Tigris documents none are in the crate README.
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
@@ -107,7 +111,9 @@
 //! Choices the emulator had to make where Tigris documents nothing: deleting a bucket that
 //! still has forks fails with `409 BucketHasForks`; deleting an unknown snapshot fails with
 //! `404 NoSuchSnapshot`; forking or snapshotting a bucket without snapshots enabled fails with
-//! `400 InvalidArgument`. Lifecycle rules are stored and returned but objects never expire.
+//! `400 InvalidArgument`. A merge applies, per key the fork changed since it was made or last
+//! merged, the fork's state to the parent (the fork wins), then snapshots the parent; merging
+//! into anything but the direct parent is `400 InvalidArgument`. Lifecycle rules are stored and returned but objects never expire.
 //! Policy documents may name any `s3:` action. Webhooks are delivered over plain `http://` only.
 //! Requests must be signed for `auto`, an AWS-shaped region name or a three-letter Tigris
 //! location; others are refused with `400 AuthorizationHeaderMalformed`.
@@ -129,6 +135,7 @@ mod notify;
 mod persist;
 mod policy;
 mod query;
+mod routes;
 mod s3;
 mod server;
 mod sigv4;

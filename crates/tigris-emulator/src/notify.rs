@@ -354,6 +354,20 @@ impl Notifier {
         bodies
     }
 
+    /// The `object_notifications` settings of `bucket` as the metadata endpoint shows them:
+    /// the token and the basic-auth password masked, as Tigris does.
+    pub(crate) fn masked(&self, bucket: &str) -> Option<Value> {
+        let mut shown = self.configs().get(bucket)?.source.clone();
+        if let Some(Value::Object(auth)) = shown.get_mut("auth") {
+            for secret in ["token", "basic_pass"] {
+                if let Some(v) = auth.get_mut(secret) {
+                    *v = Value::String("********".into());
+                }
+            }
+        }
+        Some(shown)
+    }
+
     /// Drops a deleted bucket's settings.
     pub(crate) fn forget(&self, bucket: &str) {
         self.configs().remove(bucket);

@@ -343,7 +343,9 @@ pub(crate) fn s3_action(operation: &str) -> String {
         | "UploadPartCopy"
         | "CompleteMultipartUpload" => "PutObject",
         "DeleteObject" | "DeleteObjects" => "DeleteObject",
-        "ListObjects" | "ListObjectsV2" | "HeadBucket" => "ListBucket",
+        "ListObjects" | "ListObjectsV2" | "HeadBucket" | "ListForks" | "GetBucketMetadata" => {
+            "ListBucket"
+        }
         "ListBuckets" => "ListAllMyBuckets",
         "ListParts" => "ListMultipartUploadParts",
         "ListMultipartUploads" => "ListBucketMultipartUploads",

@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Limited};
 
 use crate::auth::{AccessHook, KeyTable, PeerAddr, injected_error};
 use crate::iam;
-use crate::notify::PatchBucket;
+use crate::routes::Routes;
 use crate::s3::Backend;
 use crate::state::Shared;
 
@@ -31,7 +31,7 @@ pub(crate) fn s3_service(shared: &Arc<Shared>) -> S3Service {
     });
     builder.set_auth(KeyTable(Arc::clone(shared)));
     builder.set_access(AccessHook(Arc::clone(shared)));
-    builder.set_route(PatchBucket(Arc::clone(shared)));
+    builder.set_route(Routes::new(shared));
     builder.build()
 }
 

@@ -1,8 +1,13 @@
-//! [`TigrisClientExt`]: the Tigris-only operations, as methods of `aws_sdk_s3::Client`.
+//! [`TigrisClientExt`]: the Tigris-only operations, as methods of `aws_sdk_s3::Client`;
+//! [`TigrisTransportExt`]: the ones on Tigris endpoints outside the S3 API, as methods of the
+//! workspace's [`SignedTransport`].
 
 use aws_sdk_s3::Client;
+use tigris_core::transport::SignedTransport;
 
 use crate::bucket_info::BucketInfoFluentBuilder;
+use crate::bucket_metadata::BucketMetadataFluentBuilder;
+use crate::fork::{ListForksFluentBuilder, MergeForkFluentBuilder, RebaseForkFluentBuilder};
 use crate::rename::MoveObjectFluentBuilder;
 use crate::snapshot::{
     CreateSnapshotFluentBuilder, DeleteSnapshotFluentBuilder, ListSnapshotsFluentBuilder,
@@ -85,9 +90,62 @@ impl TigrisClientExt for Client {
     }
 }
 
+/// Tigris operations on endpoints outside the S3 API (JSON listings, bucket metadata, fork
+/// merge and rebase), on the [`SignedTransport`] built from the same `SdkConfig` as the S3
+/// client.
+///
+/// As with [`TigrisClientExt`], each returns a builder ending in `.send().await`, and names
+/// are checked before any request.
+///
+/// ```no_run
+/// # async fn demo(sdk: &aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
+/// use tigris_headers::{SignedTransport, TigrisTransportExt};
+///
+/// let tigris = SignedTransport::new(sdk)?;
+/// let forks = tigris.list_forks("datasets").into_paginator().items().await?;
+/// let metadata = tigris.bucket_metadata("datasets").send().await?;
+/// let merged = tigris.merge_fork("datasets-exp").into("datasets").send().await?;
+/// let base = tigris.rebase_fork("datasets-exp-2").send().await?;
+/// # let _ = (forks, metadata, merged, base);
+/// # Ok(()) }
+/// ```
+pub trait TigrisTransportExt: sealed::Sealed {
+    /// Lists the buckets forked from `bucket`. See [`ListForksFluentBuilder`].
+    fn list_forks(&self, bucket: impl AsRef<str>) -> ListForksFluentBuilder;
+
+    /// Reads the Tigris metadata of `bucket`. See [`BucketMetadataFluentBuilder`].
+    fn bucket_metadata(&self, bucket: impl AsRef<str>) -> BucketMetadataFluentBuilder;
+
+    /// Merges `fork` into its parent, named with `.into(parent)`. See
+    /// [`MergeForkFluentBuilder`].
+    fn merge_fork(&self, fork: impl AsRef<str>) -> MergeForkFluentBuilder;
+
+    /// Moves `fork`'s base to its parent's present. See [`RebaseForkFluentBuilder`].
+    fn rebase_fork(&self, fork: impl AsRef<str>) -> RebaseForkFluentBuilder;
+}
+
+impl TigrisTransportExt for SignedTransport {
+    fn list_forks(&self, bucket: impl AsRef<str>) -> ListForksFluentBuilder {
+        ListForksFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn bucket_metadata(&self, bucket: impl AsRef<str>) -> BucketMetadataFluentBuilder {
+        BucketMetadataFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn merge_fork(&self, fork: impl AsRef<str>) -> MergeForkFluentBuilder {
+        MergeForkFluentBuilder::new(self.clone(), fork.as_ref().to_owned())
+    }
+
+    fn rebase_fork(&self, fork: impl AsRef<str>) -> RebaseForkFluentBuilder {
+        RebaseForkFluentBuilder::new(self.clone(), fork.as_ref().to_owned())
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for aws_sdk_s3::Client {}
+    impl Sealed for tigris_core::transport::SignedTransport {}
 }
 
 #[cfg(test)]
@@ -110,5 +168,16 @@ mod tests {
         assert_send(&s3.delete_snapshot("b", "1").send());
         assert_send(&s3.bucket_info("b").send());
         assert_send(&s3.move_object("b").from_key("x").to_key("y").send());
+        let sdk = crate::config::TigrisConfig::builder()
+            .credentials(aws_sdk_s3::config::Credentials::new(
+                "id", "secret", None, None, "test",
+            ))
+            .build();
+        let tigris = SignedTransport::new(&sdk).unwrap();
+        assert_send(&tigris.list_forks("b").send());
+        assert_send(&tigris.list_forks("b").into_paginator().items());
+        assert_send(&tigris.bucket_metadata("b").send());
+        assert_send(&tigris.merge_fork("f").into("b").send());
+        assert_send(&tigris.rebase_fork("f").send());
     }
 }

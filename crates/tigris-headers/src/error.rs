@@ -53,6 +53,19 @@ pub(crate) enum Operation {
         bucket: String,
         key: String,
     },
+    ListForks {
+        bucket: String,
+    },
+    BucketMetadata {
+        bucket: String,
+    },
+    MergeFork {
+        fork: String,
+        parent: Option<String>,
+    },
+    RebaseFork {
+        fork: String,
+    },
 }
 
 impl fmt::Display for Operation {
@@ -79,6 +92,16 @@ impl fmt::Display for Operation {
                     "presigning a POST upload of {key:?} to bucket {bucket:?}"
                 )
             }
+            Self::ListForks { bucket } => write!(f, "listing the forks of bucket {bucket:?}"),
+            Self::BucketMetadata { bucket } => {
+                write!(f, "reading the metadata of bucket {bucket:?}")
+            }
+            Self::MergeFork {
+                fork,
+                parent: Some(parent),
+            } => write!(f, "merging fork {fork:?} into bucket {parent:?}"),
+            Self::MergeFork { fork, parent: None } => write!(f, "merging fork {fork:?}"),
+            Self::RebaseFork { fork } => write!(f, "rebasing fork {fork:?}"),
         }
     }
 }

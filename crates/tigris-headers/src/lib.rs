@@ -40,6 +40,9 @@
 //! - Tigris-only operations, started from [`TigrisClientExt`]: [`snapshot`] (create, list,
 //!   delete), [`bucket_info`] (snapshot and fork settings), [`rename`] (move an object),
 //!   and [`presigned_post`] (browser upload forms, which `aws-sdk-s3` lacks).
+//! - Tigris endpoints outside the S3 API, started from [`TigrisTransportExt`] on the
+//!   [`SignedTransport`]: [`fork`] (list a bucket's forks, merge a fork into its parent,
+//!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings).
 //! - [`config`]: an `SdkConfig` and S3 client set up for Tigris.
 //! - [`names`]: validated [`BucketName`], [`SnapshotVersion`] and [`SnapshotName`].
 //! - [`error`]: the crate's [`Error`] and [`ErrorKind`].
@@ -47,12 +50,14 @@
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
 pub mod bucket_info;
+pub mod bucket_metadata;
 pub mod client;
 pub mod config;
 pub mod consistent_read;
 pub mod create_bucket;
 pub mod delete_bucket;
 pub mod error;
+pub mod fork;
 pub mod names;
 pub mod presigned_post;
 pub mod query;
@@ -62,7 +67,7 @@ pub mod snapshot;
 
 mod header;
 
-pub use client::TigrisClientExt;
+pub use client::{TigrisClientExt, TigrisTransportExt};
 pub use consistent_read::ConsistentReadExt;
 pub use create_bucket::CreateBucketExt;
 pub use delete_bucket::DeleteBucketExt;
@@ -70,10 +75,11 @@ pub use error::{Error, ErrorKind, Result};
 pub use names::{BucketName, SnapshotName, SnapshotVersion};
 pub use query::MetadataQueryExt;
 pub use read_at_snapshot::ReadAtSnapshotExt;
+pub use tigris_core::transport::SignedTransport;
 
 /// The extension traits, for `use tigris_headers::prelude::*;`.
 pub mod prelude {
-    pub use crate::client::TigrisClientExt;
+    pub use crate::client::{TigrisClientExt, TigrisTransportExt};
     pub use crate::consistent_read::ConsistentReadExt;
     pub use crate::create_bucket::CreateBucketExt;
     pub use crate::delete_bucket::DeleteBucketExt;

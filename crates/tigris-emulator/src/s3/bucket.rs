@@ -1,4 +1,4 @@
-//! Bucket operations: create (plain, snapshot, fork), delete, head, location, list, lifecycle.
+//! Bucket operations: create (plain, snapshot, fork, merge, rebase), delete, head, location, list, lifecycle.
 
 use super::*;
 
@@ -9,6 +9,20 @@ pub(super) async fn create_bucket(
     let bucket = req.input.bucket.as_str();
     let h = &req.headers;
     let mut store = backend.shared.store();
+    let snapshot_answer = |version: u64| -> S3Result<S3Response<CreateBucketOutput>> {
+        let mut resp = S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{bucket}")),
+        });
+        resp.headers
+            .insert(header::SNAPSHOT_VERSION, hv(&version.to_string())?);
+        Ok(resp)
+    };
+    if let Some(fork) = header_str(h, header::MERGE_SOURCE_BUCKET) {
+        return snapshot_answer(store.merge_fork(fork, bucket)?);
+    }
+    if is_true(h, header::REBASE) {
+        return snapshot_answer(store.rebase_fork(bucket)?);
+    }
     if let Some(name) = header_str(h, header::SNAPSHOT).and_then(snapshot_request) {
         let version = store.snapshot(bucket, name)?;
         let mut resp = S3Response::new(CreateBucketOutput {
