@@ -235,3 +235,91 @@ async fn a_rename_needs_delete_rights_on_its_source() {
     assert!(!exists(&root, "mine", "seed.txt").await);
     assert!(exists(&root, "mine", "moved.txt").await);
 }
+
+/// A browser form upload (POST object) of `key` signed by `id`/`secret`, sent over a raw
+/// connection; answers the status line and body.
+async fn post_form(emu: &Emulator, id: &str, secret: &str, key: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let now = std::time::SystemTime::now();
+    let stamp = time::OffsetDateTime::from(now);
+    let date = format!(
+        "{:04}{:02}{:02}",
+        stamp.year(),
+        u8::from(stamp.month()),
+        stamp.day()
+    );
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        stamp.hour(),
+        stamp.minute(),
+        stamp.second()
+    );
+    let credential = format!("{id}/{date}/auto/s3/aws4_request");
+    let expiry = time::OffsetDateTime::from(now + std::time::Duration::from_secs(600));
+    let expiration = expiry
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let policy = serde_json::json!({
+        "expiration": expiration,
+        "conditions": [
+            {"bucket": "mine"}, {"key": key},
+            {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+            {"x-amz-credential": credential}, {"x-amz-date": amz_date},
+        ],
+    })
+    .to_string();
+    let policy = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, policy);
+    let signing_key = aws_sigv4::sign::v4::generate_signing_key(secret, now, "auto", "s3");
+    let signature = aws_sigv4::sign::v4::calculate_signature(signing_key, policy.as_bytes());
+    let boundary = "----emulator-test-boundary";
+    let mut body = String::new();
+    for (name, value) in [
+        ("key", key),
+        ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+        ("x-amz-credential", &credential),
+        ("x-amz-date", &amz_date),
+        ("policy", &policy),
+        ("x-amz-signature", &signature),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\nform body\r\n--{boundary}--\r\n"
+    ));
+    let request = format!(
+        "POST /mine HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        emu.local_addr(),
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+#[tokio::test]
+async fn a_form_upload_needs_put_rights_on_the_key_it_names() {
+    let emu = Emulator::start().await.unwrap();
+    setup_buckets(&emu).await;
+    let doc = document(&[statement(
+        "Allow",
+        &["s3:PutObject"],
+        &["arn:aws:s3:::mine/ok*"],
+    )]);
+    let (id, secret, _) = scoped_key(&emu, "uploader", &doc).await;
+    let allowed = post_form(&emu, &id, &secret, "ok.txt").await;
+    assert!(allowed.starts_with("HTTP/1.1 2"), "{allowed}");
+    let denied = post_form(&emu, &id, &secret, "no.txt").await;
+    assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
+    assert!(denied.contains("AccessDenied"), "{denied}");
+    let root = client(&emu);
+    assert!(exists(&root, "mine", "ok.txt").await);
+    assert!(!exists(&root, "mine", "no.txt").await);
+}
