@@ -229,6 +229,23 @@ pub(crate) fn authorize(
     .require(&path_resources(op, path, headers))
 }
 
+/// Whether `access_key` may perform `action` on `resource` (root: always).
+pub(crate) fn allows(
+    shared: &Shared,
+    access_key: &str,
+    peer: Option<SocketAddr>,
+    action: &str,
+    resource: &str,
+) -> bool {
+    Requester {
+        shared,
+        access_key: access_key.to_owned(),
+        peer,
+    }
+    .first_denied(&[(action.to_owned(), resource.to_owned())])
+    .is_none()
+}
+
 /// Keys of a DeleteObjects request the requester may not delete: taken out of the input by the
 /// access hook and answered as per-key `AccessDenied` errors, as S3 does.
 #[derive(Debug, Clone, Default)]

@@ -126,6 +126,7 @@
 //! - The `tigris-emulator` binary serves the same until stopped.
 
 mod auth;
+mod bundle;
 mod conditional;
 mod faults;
 mod header;

@@ -22,6 +22,7 @@ enum Endpoint {
     Patch,
     ListForks,
     Metadata,
+    Bundle,
 }
 
 /// The emulator's one s3s custom route.
@@ -78,6 +79,11 @@ impl s3s::route::S3Route for Routes {
             && has_query_key(uri, "metadata")
         {
             Endpoint::Metadata
+        } else if method == http::Method::POST
+            && single_bucket(uri).is_some()
+            && has_query_key(uri, "bundle")
+        {
+            Endpoint::Bundle
         } else {
             return false;
         };
@@ -90,6 +96,7 @@ impl s3s::route::S3Route for Routes {
             Some(Endpoint::Patch) => self.patch.call(req).await,
             Some(Endpoint::ListForks) => self.list_forks(&req),
             Some(Endpoint::Metadata) => self.metadata(&req),
+            Some(Endpoint::Bundle) => self.bundle(req).await,
             None => Err(s3_error!(InternalError, "unrouted request")),
         }
     }
@@ -167,6 +174,41 @@ impl Routes {
             "ContinuationToken": token,
             "Buckets": { "Bucket": buckets },
         })))
+    }
+
+    /// `POST /{bucket}?bundle`: the named objects as one streamed tar (see `bundle.rs`). Needs
+    /// `s3:GetObject` on each key, checked per key.
+    async fn bundle(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        let bucket = single_bucket(&req.uri).unwrap_or_default().to_owned();
+        if let Some((failure, _)) =
+            self.shared
+                .faults
+                .on_request("Bundle", Some(&bucket), &req.headers)
+        {
+            return Err(crate::auth::injected_error(&failure));
+        }
+        // Reading the body checks it against the signed x-amz-content-sha256.
+        let body = req
+            .input
+            .store_all_limited(crate::bundle::MAX_BODY)
+            .await
+            .map_err(|_| s3_error!(InvalidArgument, "a bundle request body is at most 5 MB"))?;
+        let access_key = req
+            .credentials
+            .as_ref()
+            .map(|c| c.access_key.clone())
+            .unwrap_or_default();
+        let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
+        let may_read = |key: &str| {
+            crate::auth::allows(
+                &self.shared,
+                &access_key,
+                peer,
+                "s3:GetObject",
+                &format!("arn:aws:s3:::{bucket}/{key}"),
+            )
+        };
+        crate::bundle::serve(&self.shared, &req, &bucket, &body, may_read)
     }
 
     /// `GET /{bucket}?metadata[&with-size=true]`: Tigris's bucket metadata JSON, with the

@@ -1,16 +1,8 @@
 //! Fork listing, bucket metadata, merge and rebase over HTTP, signed as the released clients
 //! sign them.
 
-use std::time::SystemTime;
-
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
-};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 use serde_json::Value;
 use tigris_emulator::Emulator;
 
@@ -37,41 +29,7 @@ async fn signed(
     path_and_query: &str,
     headers: &[(&str, &str)],
 ) -> Answer {
-    let uri = format!("{}{path_and_query}", emu.endpoint());
-    let creds = aws_credential_types::Credentials::new(key.0, key.1, None, None, "test");
-    let identity = creds.into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("auto")
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let mut builder = http::Request::builder().method(method).uri(&uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let mut req = builder.body(()).unwrap();
-    let signable = SignableRequest::new(
-        method,
-        &uri,
-        req.headers()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
-        SignableBody::Bytes(b""),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut req);
-    let req = req.map(|()| Full::new(Bytes::new()));
-    let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
-    let resp = client.request(req).await.unwrap();
+    let resp = common::signed_request(emu, key, method, path_and_query, headers, b"").await;
     let status = resp.status().as_u16();
     let snapshot_version = resp
         .headers()

@@ -114,3 +114,56 @@ pub async fn setup_buckets(emu: &Emulator) {
             .unwrap();
     }
 }
+
+/// Sends a request signed for service `s3`, region `auto` with `key` (id, secret), the way the
+/// released Tigris clients sign their non-S3 calls (`x-amz-content-sha256` over the body).
+pub async fn signed_request(
+    emu: &Emulator,
+    key: (&str, &str),
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> http::Response<hyper::body::Incoming> {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+        UriPathNormalizationMode, sign,
+    };
+    let uri = format!("{}{path_and_query}", emu.endpoint());
+    let identity = Credentials::new(key.0, key.1, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("auto")
+        .name("s3")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let mut builder = http::Request::builder().method(method).uri(&uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut req = builder.body(()).unwrap();
+    let signable = SignableRequest::new(
+        method,
+        &uri,
+        req.headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+        SignableBody::Bytes(body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    let req = req.map(|()| http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)));
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http()
+        .request(req)
+        .await
+        .unwrap()
+}
