@@ -46,6 +46,9 @@
 //!   merging a fork into its parent (`X-Tigris-Merge-Source-Bucket` on CreateBucket) and
 //!   rebasing a fork onto its parent's present (`X-Tigris-Rebase` on CreateBucket); the
 //!   semantics the emulator chose where Tigris documents none are in the crate README.
+//! - Bundles: `POST /{bucket}?bundle` answers the named objects (JSON or XML key list, at most
+//!   5,000) as one streamed tar in request order, skip or fail mode for missing keys, `none`,
+//!   `gzip` or `zstd` compression, counts as HTTP trailers; `s3:GetObject` is checked per key.
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
