@@ -7,6 +7,7 @@ use tigris_core::transport::SignedTransport;
 
 use crate::bucket_info::BucketInfoFluentBuilder;
 use crate::bucket_metadata::BucketMetadataFluentBuilder;
+use crate::bundle::BundleFluentBuilder;
 use crate::fork::{ListForksFluentBuilder, MergeForkFluentBuilder, RebaseForkFluentBuilder};
 use crate::rename::MoveObjectFluentBuilder;
 use crate::snapshot::{
@@ -122,6 +123,9 @@ pub trait TigrisTransportExt: sealed::Sealed {
 
     /// Moves `fork`'s base to its parent's present. See [`RebaseForkFluentBuilder`].
     fn rebase_fork(&self, fork: impl AsRef<str>) -> RebaseForkFluentBuilder;
+
+    /// Fetches many objects of `bucket` as one streamed tar. See [`BundleFluentBuilder`].
+    fn bundle(&self, bucket: impl AsRef<str>) -> BundleFluentBuilder;
 }
 
 impl TigrisTransportExt for SignedTransport {
@@ -139,6 +143,10 @@ impl TigrisTransportExt for SignedTransport {
 
     fn rebase_fork(&self, fork: impl AsRef<str>) -> RebaseForkFluentBuilder {
         RebaseForkFluentBuilder::new(self.clone(), fork.as_ref().to_owned())
+    }
+
+    fn bundle(&self, bucket: impl AsRef<str>) -> BundleFluentBuilder {
+        BundleFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
     }
 }
 

@@ -66,6 +66,10 @@ pub(crate) enum Operation {
     RebaseFork {
         fork: String,
     },
+    Bundle {
+        bucket: String,
+        keys: usize,
+    },
 }
 
 impl fmt::Display for Operation {
@@ -102,6 +106,9 @@ impl fmt::Display for Operation {
             } => write!(f, "merging fork {fork:?} into bucket {parent:?}"),
             Self::MergeFork { fork, parent: None } => write!(f, "merging fork {fork:?}"),
             Self::RebaseFork { fork } => write!(f, "rebasing fork {fork:?}"),
+            Self::Bundle { bucket, keys } => {
+                write!(f, "bundling {keys} objects of bucket {bucket:?}")
+            }
         }
     }
 }
@@ -124,6 +131,7 @@ struct Inner {
     status: Option<u16>,
     request_id: Option<String>,
     source: Option<BoxError>,
+    missing_keys: Vec<String>,
 }
 
 impl Error {
@@ -136,6 +144,7 @@ impl Error {
             status: None,
             request_id: None,
             source: None,
+            missing_keys: Vec::new(),
         }
     }
 
@@ -210,6 +219,56 @@ impl Error {
     }
 
     /// Classifies an SDK error once, here; the SDK error is kept as the source.
+    pub(crate) fn transient(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::Transient)
+        }))
+    }
+
+    /// A local file-system failure, classified by what the OS said.
+    pub(crate) fn local_io(
+        operation: Operation,
+        reason: &'static str,
+        err: &std::io::Error,
+    ) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::PermissionDenied => ErrorKind::AccessDenied,
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            std::io::ErrorKind::AlreadyExists => ErrorKind::Conflict,
+            _ => ErrorKind::Service,
+        };
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(kind)
+        }))
+    }
+
+    /// The keys a bundle in fail mode named that do not exist (code `BundleKeyNotFound`);
+    /// empty for every other error.
+    pub fn missing_keys(&self) -> &[String] {
+        &self.0.missing_keys
+    }
+
+    /// A bundle request's error, with the missing keys of a `BundleKeyNotFound`.
+    pub(crate) fn from_bundle<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let missing = err
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .map(|body| xml_keys(&String::from_utf8_lossy(body)))
+            .unwrap_or_default();
+        let mut error = Self::from_sdk(operation, err);
+        if error.code() == Some("BundleKeyNotFound") {
+            error.0.missing_keys = missing;
+        }
+        error
+    }
+
     pub(crate) fn from_sdk<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
@@ -228,6 +287,28 @@ impl Error {
             ..Self::inner(kind)
         }))
     }
+}
+
+/// The `<Key>` values of an XML document (the `<MissingKeys>` of `BundleKeyNotFound`).
+fn xml_keys(xml: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<Key>") {
+        let after = &rest[start + 5..];
+        let Some(end) = after.find("</Key>") else {
+            break;
+        };
+        keys.push(
+            after[..end]
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&"),
+        );
+        rest = &after[end + 6..];
+    }
+    keys
 }
 
 impl fmt::Display for Error {

@@ -42,7 +42,8 @@
 //!   and [`presigned_post`] (browser upload forms, which `aws-sdk-s3` lacks).
 //! - Tigris endpoints outside the S3 API, started from [`TigrisTransportExt`] on the
 //!   [`SignedTransport`]: [`fork`] (list a bucket's forks, merge a fork into its parent,
-//!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings).
+//!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings), [`bundle`]
+//!   (many objects as one streamed tar).
 //! - [`config`]: an `SdkConfig` and S3 client set up for Tigris.
 //! - [`names`]: validated [`BucketName`], [`SnapshotVersion`] and [`SnapshotName`].
 //! - [`error`]: the crate's [`Error`] and [`ErrorKind`].
@@ -51,6 +52,7 @@
 
 pub mod bucket_info;
 pub mod bucket_metadata;
+pub mod bundle;
 pub mod client;
 pub mod config;
 pub mod consistent_read;
