@@ -317,6 +317,21 @@ fn bench() -> Result<(), String> {
         ],
         &[],
     )?;
+    // The bundle benchmark appends its section (it also runs the emulator binary).
+    run(
+        &cargo(),
+        &[
+            "run",
+            "--release",
+            "-p",
+            "tigris-bench",
+            "--bin",
+            "bundle",
+            "--",
+            path,
+        ],
+        &[],
+    )?;
     eprintln!("$ cargo run --release -p tigris-bench --bin forks >> {path}");
     let kit = Command::new(cargo())
         .args([
