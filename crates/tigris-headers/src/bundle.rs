@@ -678,7 +678,7 @@ mod tests {
     fn pax_paths_and_octal_sizes_parse() {
         assert_eq!(parse_octal(b"00000000012\0"), Some(10));
         assert_eq!(parse_octal(b"junk"), None);
-        let record = b"30 path=some/very/long/name\n";
+        let record = b"28 path=some/very/long/name\n";
         assert_eq!(pax_path(record).as_deref(), Some("some/very/long/name"));
         assert_eq!(pax_path(b"99 path=x\n"), None);
     }
