@@ -134,6 +134,7 @@ mod multipart;
 mod notify;
 mod persist;
 mod policy;
+mod presign;
 mod query;
 mod routes;
 mod s3;

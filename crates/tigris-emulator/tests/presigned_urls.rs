@@ -132,7 +132,9 @@ async fn presigned_url_with_another_key_is_refused_403() {
         .presigned(valid_for(300))
         .await
         .unwrap();
-    let tampered = req.uri().replace("/pre/dir/a%20file.txt", "/pre/secret.txt");
+    let tampered = req
+        .uri()
+        .replace("/pre/dir/a%20file.txt", "/pre/secret.txt");
     assert_ne!(tampered, req.uri());
     let (status, body) = fetch(req.method(), &tampered, req.headers(), b"").await;
     assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
