@@ -8,6 +8,7 @@ use tigris_core::transport::SignedTransport;
 use crate::bucket_info::BucketInfoFluentBuilder;
 use crate::bucket_metadata::BucketMetadataFluentBuilder;
 use crate::fork::{ListForksFluentBuilder, MergeForkFluentBuilder, RebaseForkFluentBuilder};
+use crate::presign::PresignUrlFluentBuilder;
 use crate::rename::MoveObjectFluentBuilder;
 use crate::snapshot::{
     CreateSnapshotFluentBuilder, DeleteSnapshotFluentBuilder, ListSnapshotsFluentBuilder,
@@ -106,7 +107,8 @@ impl TigrisClientExt for Client {
 /// let metadata = tigris.bucket_metadata("datasets").send().await?;
 /// let merged = tigris.merge_fork("datasets-exp").into("datasets").send().await?;
 /// let base = tigris.rebase_fork("datasets-exp-2").send().await?;
-/// # let _ = (forks, metadata, merged, base);
+/// let link = tigris.presign_url("datasets", "train.csv").send().await?;
+/// # let _ = (forks, metadata, merged, base, link);
 /// # Ok(()) }
 /// ```
 pub trait TigrisTransportExt: sealed::Sealed {
@@ -122,6 +124,11 @@ pub trait TigrisTransportExt: sealed::Sealed {
 
     /// Moves `fork`'s base to its parent's present. See [`RebaseForkFluentBuilder`].
     fn rebase_fork(&self, fork: impl AsRef<str>) -> RebaseForkFluentBuilder;
+
+    /// A presigned GET (or, with `.put()`, PUT) URL for `key` in `bucket` from Tigris's
+    /// presign endpoint. See [`PresignUrlFluentBuilder`].
+    fn presign_url(&self, bucket: impl AsRef<str>, key: impl AsRef<str>)
+    -> PresignUrlFluentBuilder;
 }
 
 impl TigrisTransportExt for SignedTransport {
@@ -139,6 +146,18 @@ impl TigrisTransportExt for SignedTransport {
 
     fn rebase_fork(&self, fork: impl AsRef<str>) -> RebaseForkFluentBuilder {
         RebaseForkFluentBuilder::new(self.clone(), fork.as_ref().to_owned())
+    }
+
+    fn presign_url(
+        &self,
+        bucket: impl AsRef<str>,
+        key: impl AsRef<str>,
+    ) -> PresignUrlFluentBuilder {
+        PresignUrlFluentBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            key.as_ref().to_owned(),
+        )
     }
 }
 

@@ -66,6 +66,11 @@ pub(crate) enum Operation {
     RebaseFork {
         fork: String,
     },
+    Presign {
+        bucket: String,
+        key: String,
+        method: &'static str,
+    },
 }
 
 impl fmt::Display for Operation {
@@ -102,6 +107,14 @@ impl fmt::Display for Operation {
             } => write!(f, "merging fork {fork:?} into bucket {parent:?}"),
             Self::MergeFork { fork, parent: None } => write!(f, "merging fork {fork:?}"),
             Self::RebaseFork { fork } => write!(f, "rebasing fork {fork:?}"),
+            Self::Presign {
+                bucket,
+                key,
+                method,
+            } => write!(
+                f,
+                "presigning a {method} URL for {key:?} in bucket {bucket:?}"
+            ),
         }
     }
 }

@@ -59,6 +59,7 @@ pub mod delete_bucket;
 pub mod error;
 pub mod fork;
 pub mod names;
+pub mod presign;
 pub mod presigned_post;
 pub mod query;
 pub mod read_at_snapshot;
