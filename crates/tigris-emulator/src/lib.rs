@@ -46,6 +46,10 @@
 //!   merging a fork into its parent (`X-Tigris-Merge-Source-Bucket` on CreateBucket) and
 //!   rebasing a fork onto its parent's present (`X-Tigris-Rebase` on CreateBucket); the
 //!   semantics the emulator chose where Tigris documents none are in the crate README.
+//!   Presigned URLs: query-string SigV4 (`X-Amz-Expires` enforced, as from any SDK's
+//!   presigner) and Tigris's presign endpoint (`POST /?func=presign`, GET or PUT, up to 90
+//!   days, `version_id` to pin a GET); object version ids are the write versions that snapshot
+//!   reads answer in `x-amz-version-id` and that `?versionId=` takes on GetObject and HeadObject.
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.

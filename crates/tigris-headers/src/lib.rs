@@ -42,7 +42,8 @@
 //!   and [`presigned_post`] (browser upload forms, which `aws-sdk-s3` lacks).
 //! - Tigris endpoints outside the S3 API, started from [`TigrisTransportExt`] on the
 //!   [`SignedTransport`]: [`fork`] (list a bucket's forks, merge a fork into its parent,
-//!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings).
+//!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings), [`presign`]
+//!   (GET and PUT URLs up to 90 days, GETs pinned to a snapshot).
 //! - [`config`]: an `SdkConfig` and S3 client set up for Tigris.
 //! - [`names`]: validated [`BucketName`], [`SnapshotVersion`] and [`SnapshotName`].
 //! - [`error`]: the crate's [`Error`] and [`ErrorKind`].
