@@ -5,9 +5,14 @@ Prints one line per check and a closing 'N passed, N failed' line; exits non-zer
 """
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -47,6 +52,34 @@ def with_headers(client, operation, headers):
 
 def code(err):
     return err.response["Error"]["Code"]
+
+
+def fetch(url, method="GET", data=None):
+    """Status and body of a plain, unsigned HTTP request, as a browser would send a presigned URL."""
+    req = urllib.request.Request(url, method=method, data=data)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def aws_cli(endpoint, tmp):
+    """A function running the venv's AWS CLI against the emulator, configured in `tmp`."""
+    aws = shutil.which("aws", path=os.path.dirname(sys.executable))
+    assert aws, "the AWS CLI is not installed in the venv"
+    config = os.path.join(tmp, "config")
+    with open(config, "w") as f:
+        f.write("[default]\nregion = auto\ns3 =\n    addressing_style = path\n")
+    env = dict(os.environ, AWS_CONFIG_FILE=config, AWS_SHARED_CREDENTIALS_FILE=os.path.join(tmp, "none"),
+               AWS_ACCESS_KEY_ID=ROOT_KEY, AWS_SECRET_ACCESS_KEY=ROOT_SECRET, AWS_ENDPOINT_URL=endpoint,
+               AWS_REQUEST_CHECKSUM_CALCULATION="when_required")
+
+    def cli(*args):
+        out = subprocess.run([aws, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, f"aws {' '.join(args)}: {out.stderr}"
+        return out.stdout
+    return cli
 
 
 def main(binary):
@@ -162,27 +195,11 @@ def main(binary):
 
     @check("the AWS CLI: make a bucket, copy a file in and out, list, remove")
     def _():
-        import os
-        import shutil
-        import tempfile
-        aws = shutil.which("aws", path=os.path.dirname(sys.executable))
-        assert aws, "the AWS CLI is not installed in the venv"
         tmp = tempfile.mkdtemp()
-        config = os.path.join(tmp, "config")
-        with open(config, "w") as f:
-            f.write("[default]\nregion = auto\ns3 =\n    addressing_style = path\n")
-        env = dict(os.environ, AWS_CONFIG_FILE=config, AWS_SHARED_CREDENTIALS_FILE=os.path.join(tmp, "none"),
-                   AWS_ACCESS_KEY_ID=ROOT_KEY, AWS_SECRET_ACCESS_KEY=ROOT_SECRET, AWS_ENDPOINT_URL=endpoint,
-                   AWS_REQUEST_CHECKSUM_CALCULATION="when_required")
+        cli = aws_cli(endpoint, tmp)
         source = os.path.join(tmp, "hello.txt")
         with open(source, "w") as f:
             f.write("hello from the cli")
-
-        def cli(*args):
-            out = subprocess.run([aws, *args], env=env, capture_output=True, text=True, timeout=60)
-            assert out.returncode == 0, f"aws {' '.join(args)}: {out.stderr}"
-            return out.stdout
-
         cli("s3", "mb", "s3://cli-bucket")
         cli("s3", "cp", source, "s3://cli-bucket/dir/hello.txt")
         assert "dir/hello.txt" in cli("s3", "ls", "--recursive", "s3://cli-bucket")
@@ -191,6 +208,34 @@ def main(binary):
         assert open(back).read() == "hello from the cli"
         cli("s3", "rb", "--force", "s3://cli-bucket")
         shutil.rmtree(tmp)
+
+    @check("boto3 generate_presigned_url: GET reads, PUT writes, over plain http")
+    def _():
+        s3.put_object(Bucket="compat", Key="pre/get me.txt", Body=b"presigned get")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "compat", "Key": "pre/get me.txt"},
+                                        ExpiresIn=300)
+        assert fetch(url) == (200, b"presigned get"), fetch(url)
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": "compat", "Key": "pre/put.txt"},
+                                        ExpiresIn=300)
+        status, body = fetch(url, "PUT", b"presigned put")
+        assert status == 200, (status, body)
+        assert s3.get_object(Bucket="compat", Key="pre/put.txt")["Body"].read() == b"presigned put"
+
+    @check("boto3 presigned URLs: a changed key or expiry is refused 403")
+    def _():
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "compat", "Key": "pre/get me.txt"},
+                                        ExpiresIn=300)
+        assert fetch(url.replace("pre/get%20me.txt", "copy.txt"))[0] == 403
+        assert fetch(url.replace("X-Amz-Expires=300", "X-Amz-Expires=301"))[0] == 403
+
+    @check("aws s3 presign: the URL reads the object")
+    def _():
+        s3.put_object(Bucket="compat", Key="pre/cli.txt", Body=b"cli presigned")
+        tmp = tempfile.mkdtemp()
+        url = aws_cli(endpoint, tmp)("s3", "presign", "s3://compat/pre/cli.txt", "--expires-in", "300").strip()
+        shutil.rmtree(tmp)
+        assert url.startswith(endpoint), url
+        assert fetch(url) == (200, b"cli presigned"), fetch(url)
 
     passed = failed = 0
     try:

@@ -11,7 +11,8 @@ Usage: cargo xtask <task>
 Tasks:
   test          run every test: cargo nextest (or cargo test) on the workspace, then doctests
   lint          cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo deny
-  compat        boto3 and the AWS CLI (independent S3/IAM clients) against the emulator binary
+  compat        boto3 and the AWS CLI (independent S3/IAM clients), and the released Tigris
+                clients tigris-boto3-ext and @tigrisdata/storage, against the emulator binary
   ci            test, compat and lint: what .ci/run runs
   bench         run the benchmark programs and write docs/benchmarks.md
   integration [--live] [--keep] [FILTER]
@@ -138,8 +139,13 @@ fn lint() -> Result<(), String> {
     }
 }
 
-/// Runs the boto3 and AWS CLI compatibility script against the emulator binary, in a venv it
-/// makes.
+/// The released Tigris clients the compat run checks the emulator against. The Node one is
+/// pinned, with its dependencies, by `tests/compat/node/package-lock.json`.
+const TIGRIS_BOTO3_EXT: &str = "tigris-boto3-ext==0.8.0";
+
+/// Runs the compatibility scripts against the emulator binary: boto3 and the AWS CLI, the
+/// released tigris-boto3-ext (both in a venv it makes) and the released @tigrisdata/storage
+/// (installed from its lockfile with `npm ci` into the target directory).
 fn compat() -> Result<(), String> {
     run(
         &cargo(),
@@ -173,18 +179,61 @@ fn compat() -> Result<(), String> {
             "--disable-pip-version-check",
             "boto3>=1.34",
             "awscli>=1.32",
+            TIGRIS_BOTO3_EXT,
         ],
         &[],
     )?;
     let emulator = target_dir().join("debug/tigris-emulator");
+    let emulator = emulator.to_str().ok_or("non-UTF-8 path")?;
+    // The scripts import each other from tests/compat; keep __pycache__ out of the tree.
+    let no_pycache = [("PYTHONDONTWRITEBYTECODE", "1")];
     run(
         &python,
-        &[
-            "tests/compat/python_clients.py",
-            emulator.to_str().ok_or("non-UTF-8 path")?,
-        ],
-        &[],
-    )
+        &["tests/compat/python_clients.py", emulator],
+        &no_pycache,
+    )?;
+    run(
+        &python,
+        &["tests/compat/boto3_ext_client.py", emulator],
+        &no_pycache,
+    )?;
+    compat_node(emulator)
+}
+
+/// Installs the Node client from `tests/compat/node`'s lockfile into `target/compat-node`
+/// (again only when the lockfile changes) and runs its script there.
+fn compat_node(emulator: &str) -> Result<(), String> {
+    let source = root().join("tests/compat/node");
+    let dir = target_dir().join("compat-node");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let lock = read(&source.join("package-lock.json"))?;
+    // A copy of the lockfile written after a successful install, so a failed one is redone.
+    let stamp = dir.join("installed-package-lock.json");
+    for file in ["package.json", "package-lock.json", "storage.mjs"] {
+        std::fs::copy(source.join(file), dir.join(file))
+            .map_err(|e| format!("cannot copy {file} to {}: {e}", dir.display()))?;
+    }
+    if read(&stamp).ok().as_ref() != Some(&lock) {
+        let prefix = dir.to_str().ok_or("non-UTF-8 path")?;
+        run(
+            "npm",
+            &[
+                "ci",
+                "--prefix",
+                prefix,
+                "--no-audit",
+                "--no-fund",
+                "--quiet",
+            ],
+            &[],
+        )?;
+        std::fs::write(&stamp, &lock)
+            .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    }
+    let script = dir.join("storage.mjs");
+    let script = script.to_str().ok_or("non-UTF-8 path")?;
+    run("node", &[script, emulator], &[("NODE_NO_WARNINGS", "1")])
 }
 
 /// The variables a live run needs. Only their names are ever printed.

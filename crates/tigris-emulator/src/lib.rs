@@ -49,6 +49,10 @@
 //! - Bundles: `POST /{bucket}?bundle` answers the named objects (JSON or XML key list, at most
 //!   5,000) as one streamed tar in request order, skip or fail mode for missing keys, `none`,
 //!   `gzip` or `zstd` compression, counts as HTTP trailers; `s3:GetObject` is checked per key.
+//!   Presigned URLs: query-string SigV4 (`X-Amz-Expires` enforced, as from any SDK's
+//!   presigner) and Tigris's presign endpoint (`POST /?func=presign`, GET or PUT, up to 90
+//!   days, `version_id` to pin a GET); object version ids are the write versions that snapshot
+//!   reads answer in `x-amz-version-id` and that `?versionId=` takes on GetObject and HeadObject.
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
@@ -138,6 +142,7 @@ mod multipart;
 mod notify;
 mod persist;
 mod policy;
+mod presign;
 mod query;
 mod routes;
 mod s3;

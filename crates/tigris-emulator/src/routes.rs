@@ -1,6 +1,7 @@
 //! Tigris's endpoints outside the S3 API, on the S3 listener: `PATCH /{bucket}` settings (see
 //! `notify.rs`), the fork listing (`GET /` with `X-Tigris-Fork`) and bucket metadata
-//! (`GET /{bucket}?metadata`), both JSON. s3s takes one custom route; this one dispatches.
+//! (`GET /{bucket}?metadata`), both JSON, and presigned URLs (`POST /?func=presign`, see
+//! `presign.rs`). s3s takes one custom route; this one dispatches.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -23,6 +24,7 @@ enum Endpoint {
     ListForks,
     Metadata,
     Bundle,
+    Presign,
 }
 
 /// The emulator's one s3s custom route.
@@ -74,6 +76,11 @@ impl s3s::route::S3Route for Routes {
             && headers.contains_key(crate::header::FORK)
         {
             Endpoint::ListForks
+        } else if method == http::Method::POST
+            && uri.path() == "/"
+            && query_value(uri, "func").as_deref() == Some("presign")
+        {
+            Endpoint::Presign
         } else if method == http::Method::GET
             && single_bucket(uri).is_some()
             && has_query_key(uri, "metadata")
@@ -97,6 +104,7 @@ impl s3s::route::S3Route for Routes {
             Some(Endpoint::ListForks) => self.list_forks(&req),
             Some(Endpoint::Metadata) => self.metadata(&req),
             Some(Endpoint::Bundle) => self.bundle(req).await,
+            Some(Endpoint::Presign) => crate::presign::presign(&self.shared, req).await,
             None => Err(s3_error!(InternalError, "unrouted request")),
         }
     }

@@ -298,6 +298,15 @@ impl Bucket {
         });
     }
 
+    /// The newest entry of `key` in this level at or before `cap`.
+    fn entry_here(&self, key: &str, cap: u64) -> Option<&Entry> {
+        self.objects
+            .get(key)?
+            .iter()
+            .rev()
+            .find(|e| e.version <= cap)
+    }
+
     /// Looks a key up in this level only: `Some(None)` is a deletion recorded here.
     fn resolve_here(&self, key: &str, cap: u64) -> Option<Option<&Arc<Object>>> {
         let history = self.objects.get(key)?;
@@ -373,6 +382,8 @@ pub(crate) enum StoreError {
     BucketHasForks(String),
     NotSnapshotEnabled(String),
     NoSuchSnapshot(String),
+    /// An object version id that names no stored version of the key.
+    NoSuchVersion(String),
     Invalid(String),
     /// The data directory could not be written, or (at startup) its journal does not replay.
     Storage(String),
@@ -1091,6 +1102,52 @@ impl Store {
             .into_iter()
             .next()
             .map(|(k, _)| k)
+    }
+
+    /// The write of `key` that a read of `bucket` at `version` sees: its version id and
+    /// whether it is a deletion. `None` when the key was never written by then. Snapshot pins
+    /// resolve to object versions this way ("newest at or before the snapshot").
+    pub(crate) fn entry_at(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: u64,
+    ) -> Result<Option<(u64, bool)>, StoreError> {
+        let id = self.bucket_id(bucket)?;
+        for (level, cap) in self.levels(id, version) {
+            if let Some(entry) = level.entry_here(key, cap) {
+                return Ok(Some((entry.version, entry.object.is_none())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the version of `key` whose id is `version_id` (from [`Self::entry_at`]); a
+    /// deletion or an id that is not a write of this key is `NoSuchVersion`.
+    pub(crate) fn get_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: u64,
+    ) -> Result<Arc<Object>, StoreError> {
+        match self.entry_at(bucket, key, version_id)? {
+            Some((v, false)) if v == version_id => self.get_unchecked(bucket, key, version_id),
+            _ => Err(StoreError::NoSuchVersion(format!(
+                "{key} version {version_id}"
+            ))),
+        }
+    }
+
+    fn get_unchecked(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: u64,
+    ) -> Result<Arc<Object>, StoreError> {
+        let id = self.bucket_id(bucket)?;
+        self.resolve(id, key, version)
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
     }
 
     /// Reads `key` from `bucket` as of `version` ([`LIVE`] for now).

@@ -9,6 +9,7 @@ use crate::bucket_info::BucketInfoFluentBuilder;
 use crate::bucket_metadata::BucketMetadataFluentBuilder;
 use crate::bundle::BundleFluentBuilder;
 use crate::fork::{ListForksFluentBuilder, MergeForkFluentBuilder, RebaseForkFluentBuilder};
+use crate::presign::PresignUrlFluentBuilder;
 use crate::rename::MoveObjectFluentBuilder;
 use crate::snapshot::{
     CreateSnapshotFluentBuilder, DeleteSnapshotFluentBuilder, ListSnapshotsFluentBuilder,
@@ -107,7 +108,8 @@ impl TigrisClientExt for Client {
 /// let metadata = tigris.bucket_metadata("datasets").send().await?;
 /// let merged = tigris.merge_fork("datasets-exp").into("datasets").send().await?;
 /// let base = tigris.rebase_fork("datasets-exp-2").send().await?;
-/// # let _ = (forks, metadata, merged, base);
+/// let link = tigris.presign_url("datasets", "train.csv").send().await?;
+/// # let _ = (forks, metadata, merged, base, link);
 /// # Ok(()) }
 /// ```
 pub trait TigrisTransportExt: sealed::Sealed {
@@ -126,6 +128,11 @@ pub trait TigrisTransportExt: sealed::Sealed {
 
     /// Fetches many objects of `bucket` as one streamed tar. See [`BundleFluentBuilder`].
     fn bundle(&self, bucket: impl AsRef<str>) -> BundleFluentBuilder;
+
+    /// A presigned GET (or, with `.put()`, PUT) URL for `key` in `bucket` from Tigris's
+    /// presign endpoint. See [`PresignUrlFluentBuilder`].
+    fn presign_url(&self, bucket: impl AsRef<str>, key: impl AsRef<str>)
+    -> PresignUrlFluentBuilder;
 }
 
 impl TigrisTransportExt for SignedTransport {
@@ -147,6 +154,18 @@ impl TigrisTransportExt for SignedTransport {
 
     fn bundle(&self, bucket: impl AsRef<str>) -> BundleFluentBuilder {
         BundleFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn presign_url(
+        &self,
+        bucket: impl AsRef<str>,
+        key: impl AsRef<str>,
+    ) -> PresignUrlFluentBuilder {
+        PresignUrlFluentBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            key.as_ref().to_owned(),
+        )
     }
 }
 

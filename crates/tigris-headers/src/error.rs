@@ -70,6 +70,11 @@ pub(crate) enum Operation {
         bucket: String,
         keys: usize,
     },
+    Presign {
+        bucket: String,
+        key: String,
+        method: &'static str,
+    },
 }
 
 impl fmt::Display for Operation {
@@ -109,6 +114,14 @@ impl fmt::Display for Operation {
             Self::Bundle { bucket, keys } => {
                 write!(f, "bundling {keys} objects of bucket {bucket:?}")
             }
+            Self::Presign {
+                bucket,
+                key,
+                method,
+            } => write!(
+                f,
+                "presigning a {method} URL for {key:?} in bucket {bucket:?}"
+            ),
         }
     }
 }

@@ -43,7 +43,8 @@
 //! - Tigris endpoints outside the S3 API, started from [`TigrisTransportExt`] on the
 //!   [`SignedTransport`]: [`fork`] (list a bucket's forks, merge a fork into its parent,
 //!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings), [`bundle`]
-//!   (many objects as one streamed tar).
+//!   (many objects as one streamed tar), [`presign`] (GET and PUT URLs up to 90 days, GETs
+//!   pinned to a snapshot).
 //! - [`config`]: an `SdkConfig` and S3 client set up for Tigris.
 //! - [`names`]: validated [`BucketName`], [`SnapshotVersion`] and [`SnapshotName`].
 //! - [`error`]: the crate's [`Error`] and [`ErrorKind`].
@@ -61,6 +62,7 @@ pub mod delete_bucket;
 pub mod error;
 pub mod fork;
 pub mod names;
+pub mod presign;
 pub mod presigned_post;
 pub mod query;
 pub mod read_at_snapshot;

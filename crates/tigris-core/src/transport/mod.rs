@@ -205,6 +205,28 @@ impl SignedTransport {
             .await
     }
 
+    /// The access key id of the credentials the transport signs with (an identifier, not a
+    /// secret), for requests that name the signer's own key, such as Tigris's presign endpoint.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when credentials could not be loaded.
+    ///
+    /// ```no_run
+    /// # async fn demo(sdk: aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
+    /// let transport = tigris_core::transport::SignedTransport::new(&sdk)?;
+    /// println!("signing as {}", transport.access_key_id().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn access_key_id(&self) -> Result<String, ConfigError> {
+        let credentials = self
+            .inner
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| ConfigError::new("could not load credentials").with_source(e))?;
+        Ok(credentials.access_key_id().to_owned())
+    }
+
     /// Signs `request` as [`send`](Self::send) does, without sending it: adds `x-amz-date`,
     /// `x-amz-content-sha256` (of the body), `authorization` and, with temporary credentials,
     /// `x-amz-security-token`, the last two marked sensitive. The URI must be absolute.

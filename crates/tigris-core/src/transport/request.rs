@@ -25,6 +25,7 @@ use super::signing::percent_encode_into;
 pub struct TigrisRequest {
     pub(super) method: Method,
     pub(super) bucket: Option<BucketName>,
+    pub(super) key: Option<String>,
     pub(super) query: Vec<(String, String)>,
     pub(super) headers: HeaderMap,
     pub(super) body: Bytes,
@@ -39,6 +40,7 @@ impl TigrisRequest {
         Self {
             method,
             bucket: None,
+            key: None,
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: Bytes::new(),
@@ -49,6 +51,22 @@ impl TigrisRequest {
     /// Targets `/{bucket}`.
     pub fn bucket(mut self, bucket: BucketName) -> Self {
         self.bucket = Some(bucket);
+        self
+    }
+
+    /// Targets the object `/{bucket}/{key}` (with [`bucket`](Self::bucket) set; alone it is
+    /// ignored). The key is percent-encoded as S3 signs it, `/` kept.
+    ///
+    /// ```
+    /// use tigris_core::transport::TigrisRequest;
+    /// let request = TigrisRequest::new(http::Method::HEAD)
+    ///     .bucket("my-bucket".parse()?)
+    ///     .key("dir/a file.txt");
+    /// assert_eq!(request.path(), "/my-bucket/dir/a%20file.txt");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
         self
     }
 
@@ -97,9 +115,16 @@ impl TigrisRequest {
         &self.method
     }
 
-    /// The path, `/` or `/{bucket}`.
+    /// The path, `/`, `/{bucket}` or `/{bucket}/{key}` (the key percent-encoded).
     pub fn path(&self) -> String {
-        format!("/{}", self.bucket_str().unwrap_or_default())
+        let mut path = format!("/{}", self.bucket_str().unwrap_or_default());
+        if let (Some(_), Some(key)) = (&self.bucket, &self.key) {
+            for segment in key.split('/') {
+                path.push('/');
+                percent_encode_into(&mut path, segment);
+            }
+        }
+        path
     }
 
     /// The path and the percent-encoded query, as sent.

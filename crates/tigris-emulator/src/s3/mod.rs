@@ -56,6 +56,9 @@ impl From<StoreError> for S3Error {
             StoreError::NoSuchKey(k) => {
                 s3_error!(NoSuchKey, "The specified key does not exist: {k}")
             }
+            StoreError::NoSuchVersion(v) => {
+                s3_error!(NoSuchVersion, "The specified version does not exist: {v}")
+            }
             StoreError::BucketAlreadyExists(b) => {
                 s3_error!(
                     BucketAlreadyOwnedByYou,

@@ -39,12 +39,14 @@ pub(super) async fn get_object(
     backend: &Backend,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
-    let version = read_version(&req.headers)?;
     let input = req.input;
-    let object = backend
-        .shared
-        .store()
-        .get(&input.bucket, &input.key, version)?;
+    let (object, version_id) = read_object(
+        backend,
+        &req.headers,
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+    )?;
     if let Some(cond) = &input.if_match
         && !etag_matches(cond, &object.etag)
     {
@@ -86,6 +88,7 @@ pub(super) async fn get_object(
         last_modified: Some(timestamp(object.last_modified)),
         content_type: object.content_type.clone(),
         metadata: metadata_map(&object.metadata),
+        version_id,
         ..Default::default()
     };
     Ok(S3Response::with_status(output, status))
@@ -95,12 +98,14 @@ pub(super) async fn head_object(
     backend: &Backend,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
-    let version = read_version(&req.headers)?;
     let input = req.input;
-    let object = backend
-        .shared
-        .store()
-        .get(&input.bucket, &input.key, version)?;
+    let (object, version_id) = read_object(
+        backend,
+        &req.headers,
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+    )?;
     if let Some(cond) = &input.if_none_match
         && etag_matches(cond, &object.etag)
     {
@@ -113,8 +118,38 @@ pub(super) async fn head_object(
         last_modified: Some(timestamp(object.last_modified)),
         content_type: object.content_type.clone(),
         metadata: metadata_map(&object.metadata),
+        version_id,
         ..Default::default()
     }))
+}
+
+/// The object a Get or Head reads: the version `?versionId=` names, the one visible at
+/// `X-Tigris-Snapshot-Version`, or the live one. Reads that are not live also answer the
+/// version id they read (the write's version), which `?versionId=` and presigned URLs take.
+fn read_object(
+    backend: &Backend,
+    headers: &HeaderMap,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> S3Result<(Arc<Object>, Option<String>)> {
+    let store = backend.shared.store();
+    if let Some(id) = version_id.filter(|v| *v != "null") {
+        let parsed = id
+            .parse::<u64>()
+            .map_err(|_| s3_error!(NoSuchVersion, "The specified version does not exist: {id}"))?;
+        return Ok((store.get_version(bucket, key, parsed)?, Some(id.to_owned())));
+    }
+    let version = read_version(headers)?;
+    let object = store.get(bucket, key, version)?;
+    let id = if version == LIVE {
+        None
+    } else {
+        store
+            .entry_at(bucket, key, version)?
+            .map(|(v, _)| v.to_string())
+    };
+    Ok((object, id))
 }
 
 pub(super) async fn delete_object(

@@ -1,0 +1,152 @@
+// The released @tigrisdata/storage client (pinned in package.json) against the tigris-emulator
+// binary: forks (listForks, getBucketInfo, mergeFork, rebaseFork) and getPresignedUrl, which
+// call Tigris's JSON endpoints with the client's own SigV4 signer.
+//
+// Usage: node storage.mjs PATH-TO-tigris-emulator
+// Prints one line per check and a closing 'N passed, N failed' line; exits non-zero on failure.
+
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import {
+  createBucket,
+  createBucketSnapshot,
+  get,
+  getBucketInfo,
+  getPresignedUrl,
+  listForks,
+  mergeFork,
+  put,
+  rebaseFork,
+} from "@tigrisdata/storage";
+
+const ROOT_KEY = "tid_compat_node_root";
+const ROOT_SECRET = "tsec_compat_node_root_secret";
+
+function start(binary) {
+  const proc = spawn(binary, ["--port", "0", "--access-key", ROOT_KEY, "--secret-key", ROOT_SECRET], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: proc.stdout });
+    lines.once("line", (line) => {
+      if (!line.includes("listening on")) {
+        proc.kill();
+        reject(new Error(`emulator did not start: ${line}`));
+      }
+      resolve({ proc, endpoint: line.split(" ").pop().trim() });
+    });
+    proc.once("error", reject);
+  });
+}
+
+/** The data of a client result; its error, thrown. */
+function ok(result, what) {
+  if (result.error) throw new Error(`${what}: ${result.error.message}`);
+  return result.data;
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function main(binary) {
+  const { proc, endpoint } = await start(binary);
+  const base = { endpoint, accessKeyId: ROOT_KEY, secretAccessKey: ROOT_SECRET, forcePathStyle: true };
+  const cfg = (bucket) => ({ config: { ...base, bucket } });
+  const checks = [];
+  const check = (name, fn) => checks.push([name, fn]);
+  let snapshot;
+
+  check("createBucket with enableSnapshot, put, createBucketSnapshot, fork from the snapshot", async () => {
+    ok(await createBucket("node-src", { enableSnapshot: true, ...cfg() }), "createBucket");
+    ok(await put("k.txt", "v1", cfg("node-src")), "put");
+    snapshot = ok(await createBucketSnapshot("node-src", { name: "first", ...cfg() }), "snapshot").snapshotVersion;
+    assert(/^\d+$/.test(snapshot), `snapshot version ${snapshot}`);
+    ok(await put("k.txt", "v2", cfg("node-src")), "put v2");
+    ok(
+      await createBucket("node-fork", { sourceBucketName: "node-src", sourceBucketSnapshot: snapshot, ...cfg() }),
+      "fork",
+    );
+    assert(ok(await get("k.txt", "string", cfg("node-fork")), "get") === "v1", "the fork does not read v1");
+  });
+
+  check("listForks names the fork with its snapshot and fork time", async () => {
+    const { forks } = ok(await listForks("node-src", cfg()), "listForks");
+    assert(forks.length === 1, `forks: ${JSON.stringify(forks)}`);
+    const [fork] = forks;
+    assert(fork.name === "node-fork", `name ${fork.name}`);
+    assert(fork.snapshot.startsWith(snapshot), `snapshot ${fork.snapshot}`);
+    assert(!Number.isNaN(fork.forkCreatedAt.getTime()), "forkCreatedAt is not a date");
+    assert(fork.forkInfo.parents[0].bucketName === "node-src", JSON.stringify(fork.forkInfo));
+  });
+
+  check("listForks pages with limit and paginationToken", async () => {
+    ok(await createBucket("node-fork-2", { sourceBucketName: "node-src", ...cfg() }), "second fork");
+    const first = ok(await listForks("node-src", { limit: 1, ...cfg() }), "page 1");
+    assert(first.forks.length === 1 && first.paginationToken, JSON.stringify(first));
+    const second = ok(
+      await listForks("node-src", { limit: 1, paginationToken: first.paginationToken, ...cfg() }),
+      "page 2",
+    );
+    assert(second.forks.length === 1 && second.forks[0].name !== first.forks[0].name, JSON.stringify(second));
+  });
+
+  check("getBucketInfo: snapshot type, fork lineage, size", async () => {
+    const src = ok(await getBucketInfo("node-src", cfg()), "source info");
+    assert(src.isSnapshotEnabled === true, "source is not snapshot-enabled");
+    assert(src.forkInfo.hasChildren === true, JSON.stringify(src.forkInfo));
+    assert(src.sizeInfo.numberOfObjects === 1, JSON.stringify(src.sizeInfo));
+    const fork = ok(await getBucketInfo("node-fork", cfg()), "fork info");
+    const [parent] = fork.forkInfo.parents;
+    assert(parent.bucketName === "node-src", JSON.stringify(fork.forkInfo));
+    assert(parent.snapshot.startsWith(snapshot), parent.snapshot);
+    assert(!Number.isNaN(parent.forkCreatedAt.getTime()), "forkCreatedAt is not a date");
+    assert(JSON.stringify(fork.regions) === '["global"]', JSON.stringify(fork.regions));
+  });
+
+  check("mergeFork writes the fork's changes into its parent", async () => {
+    ok(await put("from-fork.txt", "merged", cfg("node-fork")), "put in fork");
+    const { snapshotVersion } = ok(await mergeFork("node-fork", "node-src", cfg()), "mergeFork");
+    assert(/^\d+$/.test(snapshotVersion), `merge version ${snapshotVersion}`);
+    assert(ok(await get("from-fork.txt", "string", cfg("node-src")), "get") === "merged", "not merged");
+  });
+
+  check("rebaseFork moves the fork onto its parent's present", async () => {
+    const { snapshotVersion } = ok(await rebaseFork("node-fork-2", cfg()), "rebaseFork");
+    assert(/^\d+$/.test(snapshotVersion), `rebase version ${snapshotVersion}`);
+    assert(ok(await get("from-fork.txt", "string", cfg("node-fork-2")), "get") === "merged", "not rebased");
+  });
+
+  check("getPresignedUrl: get and put URLs from POST /?func=presign work with fetch", async () => {
+    const down = ok(await getPresignedUrl("k.txt", { operation: "get", expiresIn: 600, ...cfg("node-src") }), "get url");
+    assert(down.expiresIn === 600, JSON.stringify(down));
+    const got = await fetch(down.url);
+    assert(got.status === 200, `GET ${got.status}`);
+    assert((await got.text()) === "v2", "wrong body");
+    const up = ok(await getPresignedUrl("up.txt", { operation: "put", ...cfg("node-src") }), "put url");
+    const sent = await fetch(up.url, { method: "PUT", body: "uploaded" });
+    assert(sent.status === 200, `PUT ${sent.status}: ${await sent.text()}`);
+    assert(ok(await get("up.txt", "string", cfg("node-src")), "get") === "uploaded", "not uploaded");
+  });
+
+  let passed = 0;
+  let failed = 0;
+  try {
+    for (const [name, fn] of checks) {
+      try {
+        await fn();
+        passed += 1;
+        console.log(`ok    ${name}`);
+      } catch (e) {
+        failed += 1;
+        console.log(`FAIL  ${name}: ${e.message}`);
+      }
+    }
+  } finally {
+    proc.kill();
+  }
+  console.log(`compat (node): ${passed} passed, ${failed} failed`);
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv[2]);
