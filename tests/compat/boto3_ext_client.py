@@ -6,7 +6,11 @@ Usage: python boto3_ext_client.py PATH-TO-tigris-emulator
 Prints one line per check and a closing 'N passed, N failed' line; exits non-zero on failure.
 """
 
+import gzip
+import io
+import json
 import sys
+import tarfile
 
 import tigris_boto3_ext as ext
 from botocore.exceptions import ClientError
@@ -97,6 +101,40 @@ def main(binary):
             raise AssertionError("presigned a key missing at the snapshot")
         except ClientError as e:
             assert e.response["Error"]["Code"] in ("404", "NoSuchKey"), e.response["Error"]
+
+    def bundle_members(response, compression="none"):
+        raw = response.body.read()
+        if compression == "gzip":
+            raw = gzip.decompress(raw)
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+            return [(m.name, tar.extractfile(m).read()) for m in tar]
+
+    @check("bundle_objects: entries in request order and the skip report")
+    def _():
+        s3.put_object(Bucket="py-src", Key="b/one.txt", Body=b"one")
+        long_key = "deep/" * 40 + "long.txt"
+        s3.put_object(Bucket="py-src", Key=long_key, Body=b"long")
+        response = ext.bundle_objects(s3, "py-src", ["b/one.txt", "nope", long_key])
+        members = bundle_members(response)
+        names = [name for name, _ in members]
+        assert names == ["b/one.txt", long_key, "__bundle_errors.json"], names
+        assert members[0][1] == b"one" and members[1][1] == b"long", members
+        report = json.loads(members[2][1])
+        assert report == {"skipped": [{"key": "nope", "reason": "NoSuchKey"}]}, report
+
+    @check("bundle_objects with gzip compression")
+    def _():
+        response = ext.bundle_objects(s3, "py-src", ["b/one.txt"], compression="gzip")
+        assert bundle_members(response, "gzip") == [("b/one.txt", b"one")]
+
+    @check("bundle_objects in fail mode: BundleError 404 BundleKeyNotFound")
+    def _():
+        try:
+            ext.bundle_objects(s3, "py-src", ["b/one.txt", "gone"], on_error="fail")
+            raise AssertionError("fail mode served a bundle with a missing key")
+        except ext.BundleError as e:
+            assert e.status_code == 404, e.status_code
+            assert "BundleKeyNotFound" in e.body and "<Key>gone</Key>" in e.body, e.body
 
     passed = failed = 0
     try:

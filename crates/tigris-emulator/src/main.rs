@@ -23,8 +23,9 @@ Options:
                        on disk before it is answered. In-progress multipart uploads are not kept
   -h, --help           print this help
 
-Logs go to stderr; RUST_LOG sets the level (default: warn, and info for the emulator), e.g.
-RUST_LOG=debug or RUST_LOG=tigris_emulator=debug.";
+Logs go to stderr; RUST_LOG sets the level (default: warn, info for the emulator, and off for
+s3s's per-request error lines, which report every 4xx answer as an error), e.g. RUST_LOG=debug
+or RUST_LOG=tigris_emulator=debug.";
 
 struct Args {
     host: IpAddr,
@@ -80,7 +81,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
 fn init_logging() -> Result<(), String> {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
-    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,tigris_emulator=info".into());
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,s3s::ops=off,tigris_emulator=info".into());
     let filter: Targets = spec
         .parse()
         .map_err(|err| format!("RUST_LOG={spec}: {err}"))?;

@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import {
+  bundle,
   createBucket,
   createBucketSnapshot,
   get,
@@ -127,6 +128,35 @@ async function main(binary) {
     const sent = await fetch(up.url, { method: "PUT", body: "uploaded" });
     assert(sent.status === 200, `PUT ${sent.status}: ${await sent.text()}`);
     assert(ok(await get("up.txt", "string", cfg("node-src")), "get") === "uploaded", "not uploaded");
+  });
+
+  /** (name, text) of each entry of a plain tar (ustar names; enough for these keys). */
+  function tarEntries(buf) {
+    const out = [];
+    let at = 0;
+    while (at + 512 <= buf.length) {
+      const header = buf.subarray(at, at + 512);
+      if (header.every((b) => b === 0)) break;
+      const name = header.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "");
+      const size = parseInt(header.subarray(124, 136).toString("utf8").replace(/\0.*$/s, "").trim(), 8);
+      out.push([name, buf.subarray(at + 512, at + 512 + size).toString("utf8")]);
+      at += 512 + Math.ceil(size / 512) * 512;
+    }
+    return out;
+  }
+
+  check("bundle: entries in request order, the skip report, fail mode", async () => {
+    ok(await put("b/one.txt", "one", cfg("node-src")), "put");
+    const data = ok(await bundle(["b/one.txt", "nope"], cfg("node-src")), "bundle");
+    const body = Buffer.from(await new Response(data.body).arrayBuffer());
+    const entries = tarEntries(body);
+    assert(entries.length === 2, `entries ${JSON.stringify(entries)}`);
+    assert(entries[0][0] === "b/one.txt" && entries[0][1] === "one", `first ${entries[0]}`);
+    assert(entries[1][0] === "__bundle_errors.json", `second ${entries[1][0]}`);
+    const report = JSON.parse(entries[1][1]);
+    assert(report.skipped[0].key === "nope" && report.skipped[0].reason === "NoSuchKey", entries[1][1]);
+    const failed = await bundle(["b/one.txt", "gone"], { onError: "fail", ...cfg("node-src") });
+    assert(failed.error, "fail mode served a bundle with a missing key");
   });
 
   let passed = 0;
