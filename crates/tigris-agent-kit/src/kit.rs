@@ -9,8 +9,10 @@ use tigris_iam::TigrisIam;
 use tigris_notify::{NotificationConfig, Notifications, SignedTransport};
 
 use crate::checkpoint::{CreateCheckpoint, ListCheckpoints, Restore};
+use crate::diff::DiffFork;
 use crate::error::{Error, Operation, Result, Step};
 use crate::fork::{CreateForks, Fork};
+use crate::merge::MergeFork;
 use crate::workspace::{CreateWorkspace, Workspace};
 
 /// How many forks [`create_forks`](AgentKit::create_forks) makes (and tears down) at once,
@@ -126,6 +128,32 @@ impl AgentKit {
             bucket.as_ref().to_owned(),
             version.as_ref().to_owned(),
         )
+    }
+
+    /// Starts computing what `fork` changed since its fork point, what its parent changed
+    /// meanwhile, and where they conflict. See [`DiffFork`].
+    ///
+    /// ```no_run
+    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+    /// let diff = kit.diff("datasets-exp").send().await?;
+    /// println!("{} changes, {} conflicts", diff.fork_changes().len(), diff.conflicts().len());
+    /// # Ok(()) }
+    /// ```
+    pub fn diff(&self, fork: impl AsRef<str>) -> DiffFork {
+        DiffFork::new(self.clone(), fork.as_ref().to_owned())
+    }
+
+    /// Starts merging `fork` into its parent, behind a checkpoint of the parent. See
+    /// [`MergeFork`].
+    ///
+    /// ```no_run
+    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+    /// let merged = kit.merge("datasets-exp").send().await?;
+    /// println!("merged as {}; undo from {}", merged.version(), merged.checkpoint().version());
+    /// # Ok(()) }
+    /// ```
+    pub fn merge(&self, fork: impl AsRef<str>) -> MergeFork {
+        MergeFork::new(self.clone(), fork.as_ref().to_owned())
     }
 
     /// Starts listing the checkpoints of `bucket`. See [`ListCheckpoints`].
