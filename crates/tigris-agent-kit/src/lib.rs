@@ -135,7 +135,9 @@ mod workspace;
 pub use checkpoint::{Checkpoint, CreateCheckpoint, ListCheckpoints, Restore};
 pub use diff::{Change, ChangeKind, Conflict, DiffFork, ForkDiff, ObjectSummary};
 pub use error::{Error, ErrorKind, Leftover, Result, Step};
-pub use fork::{CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_VERSION_DIGITS};
+pub use fork::{
+    CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_VERSION_DIGITS, Promote,
+};
 pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
 pub use merge::{Merge, MergeFork, OnConflict};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
