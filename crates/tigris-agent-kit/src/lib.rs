@@ -55,6 +55,8 @@
 //! - Workspaces: [`CreateWorkspace`] → [`Workspace`] (bucket, snapshots, TTL, credentials).
 //! - Forks: [`CreateForks`] → [`ForkSet`] of [`Fork`]s and [`ForkFailure`]s.
 //! - Checkpoints: [`CreateCheckpoint`] → [`Checkpoint`], [`Restore`], [`ListCheckpoints`].
+//! - Diffs and merges: [`DiffFork`] → [`ForkDiff`] of [`Change`]s and [`Conflict`]s;
+//!   [`MergeFork`] → [`Merge`] (with [`OnConflict`]); [`ForkSet::promote`] ([`Promote`]).
 //! - Coordination: [`AgentKit::set_notifications`] / [`AgentKit::clear_notifications`] with
 //!   a [`NotificationConfig`], and the receiving side re-exported from [`tigris_notify`]:
 //!   [`WebhookPayload`], [`ObjectEvent`], [`EventName`], [`WebhookAuth`].
