@@ -107,7 +107,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         floor * 1e3,
         tigris_agent_kit::DEFAULT_FORK_CONCURRENCY
     );
-    println!("| concurrency | create {WAVE_FORKS} forks | waves | ratio to the two-round-trip floor |");
+    println!(
+        "| concurrency | create {WAVE_FORKS} forks | waves | ratio to the two-round-trip floor |"
+    );
     println!("|---|---|---|---|");
     for (concurrency, time) in waves {
         println!(
