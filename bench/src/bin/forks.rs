@@ -13,6 +13,10 @@ use tigris_headers::config::TigrisConfig;
 
 const FORKS: usize = 16;
 const LATENCY: Duration = Duration::from_millis(20);
+/// Forks in the round-trip measurement, and the concurrencies compared there.
+const WAVE_FORKS: usize = 32;
+const WAVE_CONCURRENCIES: [usize; 4] = [8, 16, 32, 64];
+const RUNS: usize = 5;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,6 +55,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         set.teardown().await?;
         rows.push((concurrency, created, started.elapsed()));
     }
+    // Forks without credentials: one CreateBucket each, so the floor is two round trips (the
+    // snapshot, then every fork in one wave) and the concurrency decides how many waves it takes.
+    let mut waves = Vec::new();
+    for concurrency in WAVE_CONCURRENCIES {
+        let mut times = Vec::new();
+        for run in 0..RUNS {
+            let started = Instant::now();
+            let set = kit
+                .create_forks(base.bucket(), WAVE_FORKS)
+                .prefix(format!("bench-w{concurrency}-{run}"))
+                .concurrency(concurrency)
+                .send()
+                .await?;
+            times.push(started.elapsed());
+            assert!(set.is_complete(), "every fork made");
+            set.teardown().await?;
+        }
+        times.sort();
+        waves.push((concurrency, times[RUNS / 2]));
+    }
     emu.faults().set_latency(Duration::ZERO);
     base.teardown().await?;
 
@@ -72,6 +96,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             sequential.as_secs_f64() / created.as_secs_f64(),
             teardown.as_secs_f64() * 1e3,
             sequential_teardown.as_secs_f64() / teardown.as_secs_f64(),
+        );
+    }
+    let floor = 2.0 * LATENCY.as_secs_f64();
+    println!(
+        "\n`create_forks({WAVE_FORKS})` without credentials (one snapshot, then one CreateBucket per \
+         fork), median of {RUNS}, against the same {} ms. The floor is two round trips ({:.0} ms): the \
+         snapshot, then every fork in one wave. `tigris_agent_kit::DEFAULT_FORK_CONCURRENCY` is {}.\n",
+        LATENCY.as_millis(),
+        floor * 1e3,
+        tigris_agent_kit::DEFAULT_FORK_CONCURRENCY
+    );
+    println!(
+        "| concurrency | create {WAVE_FORKS} forks | waves | ratio to the two-round-trip floor |"
+    );
+    println!("|---|---|---|---|");
+    for (concurrency, time) in waves {
+        println!(
+            "| {concurrency} | {:.0} ms | {} | {:.2}x |",
+            time.as_secs_f64() * 1e3,
+            1 + WAVE_FORKS.div_ceil(concurrency),
+            time.as_secs_f64() / floor,
         );
     }
     emu.shutdown().await;

@@ -41,6 +41,17 @@ impl Checkpoint {
     }
 }
 
+impl Checkpoint {
+    /// A checkpoint just taken, dated by its version.
+    pub(crate) fn taken(version: SnapshotVersion, name: Option<String>) -> Self {
+        Self {
+            created: version_time(&version),
+            version,
+            name,
+        }
+    }
+}
+
 /// The time a snapshot version stands for: versions are nanoseconds since the Unix epoch.
 fn version_time(version: &SnapshotVersion) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(version.as_u64())

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
+use crate::merge::{self, Merge, OnConflict};
 use crate::undo::{Undo, UndoLog, delete_snapshot, force_delete};
 use crate::validate;
 
@@ -564,6 +565,36 @@ impl ForkSet {
     /// is among the leftovers while a fork bucket remains.
     #[tracing::instrument(skip_all, fields(bucket = %self.base, forks = self.forks.len()))]
     pub async fn teardown(&self) -> Result<()> {
+        let operation = Operation::TeardownForks {
+            base: self.base.to_string(),
+        };
+        self.teardown_as(operation).await
+    }
+
+    /// Starts promoting `winner`: merging it into the base, then tearing down the whole set.
+    /// See [`Promote`].
+    ///
+    /// ```no_run
+    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+    /// let set = kit.create_forks("datasets", 4).send().await?;
+    /// // ... the agents work; the second one did best ...
+    /// let merged = set.promote(&set.forks()[1]).send().await?;
+    /// for change in merged.diff().fork_changes() {
+    ///     println!("{change}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn promote(&self, winner: &Fork) -> Promote<'_> {
+        Promote {
+            set: self,
+            winner: winner.bucket.clone(),
+            on_conflict: OnConflict::default(),
+            page_size: None,
+        }
+    }
+
+    /// [`teardown`](Self::teardown), with errors labelled by `operation`.
+    async fn teardown_as(&self, operation: Operation) -> Result<()> {
         let jobs = self
             .forks
             .iter()
@@ -586,15 +617,10 @@ impl ForkSet {
             };
             if forks_remain {
                 leftovers.push(snapshot);
-            } else {
-                let operation = Operation::TeardownForks {
-                    base: self.base.to_string(),
-                };
-                if let Err(err) =
-                    delete_snapshot(&self.kit, &self.base, &self.snapshot, operation).await
-                {
-                    failures.push(err.with_leftovers(vec![snapshot]));
-                }
+            } else if let Err(err) =
+                delete_snapshot(&self.kit, &self.base, &self.snapshot, operation.clone()).await
+            {
+                failures.push(err.with_leftovers(vec![snapshot]));
             }
         }
         if failures.is_empty() && leftovers.is_empty() {
@@ -602,10 +628,83 @@ impl ForkSet {
             tracing::debug!("fork set torn down");
             Ok(())
         } else {
-            let operation = Operation::TeardownForks {
-                base: self.base.to_string(),
-            };
             Err(Error::aggregate(operation, failures, leftovers))
+        }
+    }
+}
+
+/// Promotes the best fork of a set; from [`ForkSet::promote`].
+///
+/// 1. [Merges](crate::AgentKit::merge) the winner into the base: a diff, a refusal on
+///    conflicts unless [`on_conflict`](Self::on_conflict) says
+///    [`Overwrite`](OnConflict::Overwrite), a checkpoint of the base, the merge;
+/// 2. [tears down](ForkSet::teardown) the set: every fork's credentials and bucket (the
+///    winner's too: its changes are in the base now, and it reads through the set's snapshot),
+///    what failed forks left, then the set's snapshot.
+///
+/// If step 1 fails, nothing of the set was touched (a merge whose response was lost keeps its
+/// checkpoint, reported as a leftover), and promoting again is safe. If step 2 fails, the
+/// error has the applied merge in [`Error::merge`] and what remains in
+/// [`Error::leftovers`]; [`ForkSet::teardown`] retries it.
+#[derive(Debug)]
+#[must_use = "nothing is promoted until send() is awaited"]
+pub struct Promote<'a> {
+    set: &'a ForkSet,
+    winner: BucketName,
+    on_conflict: OnConflict,
+    page_size: Option<i32>,
+}
+
+impl Promote<'_> {
+    /// What to do with keys the base changed too; [`OnConflict::Refuse`] unless set.
+    pub fn on_conflict(mut self, on_conflict: OnConflict) -> Self {
+        self.on_conflict = on_conflict;
+        self
+    }
+
+    /// The diff's listing page size, as [`DiffFork::page_size`](crate::DiffFork::page_size).
+    pub fn page_size(mut self, keys: i32) -> Self {
+        self.page_size = Some(keys);
+        self
+    }
+
+    /// Merges the winner, then tears the set down; returns the merge.
+    ///
+    /// # Errors
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request when
+    ///   the winner is not a fork of this set, or for a page size below 1;
+    /// - as [`MergeFork::send`](crate::MergeFork::send), with the set untouched;
+    /// - as [`ForkSet::teardown`], with [`Error::merge`] set.
+    #[tracing::instrument(skip_all, fields(base = %self.set.base, winner = %self.winner))]
+    pub async fn send(self) -> Result<Merge> {
+        let set = self.set;
+        let operation = Operation::Promote {
+            base: set.base.to_string(),
+            fork: self.winner.to_string(),
+        };
+        if !set.forks.iter().any(|f| f.bucket == self.winner) {
+            return Err(Error::invalid_input(
+                operation,
+                format!("{} is not a fork of this set", self.winner),
+            ));
+        }
+        if self.page_size.is_some_and(|n| n < 1) {
+            return Err(Error::invalid_input(
+                operation,
+                "the page size must be at least 1",
+            ));
+        }
+        let merged = merge::merge(
+            &set.kit,
+            &operation,
+            self.winner,
+            self.on_conflict,
+            self.page_size,
+        )
+        .await?;
+        match set.teardown_as(operation).await {
+            Ok(()) => Ok(merged),
+            Err(err) => Err(err.with_merge(merged)),
         }
     }
 }

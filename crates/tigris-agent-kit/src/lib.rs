@@ -55,6 +55,8 @@
 //! - Workspaces: [`CreateWorkspace`] → [`Workspace`] (bucket, snapshots, TTL, credentials).
 //! - Forks: [`CreateForks`] → [`ForkSet`] of [`Fork`]s and [`ForkFailure`]s.
 //! - Checkpoints: [`CreateCheckpoint`] → [`Checkpoint`], [`Restore`], [`ListCheckpoints`].
+//! - Diffs and merges: [`DiffFork`] → [`ForkDiff`] of [`Change`]s and [`Conflict`]s;
+//!   [`MergeFork`] → [`Merge`] (with [`OnConflict`]); [`ForkSet::promote`] ([`Promote`]).
 //! - Coordination: [`AgentKit::set_notifications`] / [`AgentKit::clear_notifications`] with
 //!   a [`NotificationConfig`], and the receiving side re-exported from [`tigris_notify`]:
 //!   [`WebhookPayload`], [`ObjectEvent`], [`EventName`], [`WebhookAuth`].
@@ -124,16 +126,22 @@ pub mod error;
 
 mod ambiguous;
 mod checkpoint;
+mod diff;
 mod fork;
 mod kit;
+mod merge;
 mod undo;
 mod validate;
 mod workspace;
 
 pub use checkpoint::{Checkpoint, CreateCheckpoint, ListCheckpoints, Restore};
+pub use diff::{Change, ChangeKind, Conflict, DiffFork, ForkDiff, ObjectSummary};
 pub use error::{Error, ErrorKind, Leftover, Result, Step};
-pub use fork::{CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_VERSION_DIGITS};
+pub use fork::{
+    CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_VERSION_DIGITS, Promote,
+};
 pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
+pub use merge::{Merge, MergeFork, OnConflict};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
 pub use tigris_core::BucketName;

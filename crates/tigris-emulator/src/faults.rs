@@ -52,6 +52,7 @@ pub struct Fault {
     operation: String,
     bucket: Option<String>,
     header: Option<String>,
+    skip: u32,
     remaining: u32,
     failure: InjectedFailure,
     timing: Timing,
@@ -64,6 +65,7 @@ impl Fault {
             operation: operation.to_owned(),
             bucket: None,
             header: None,
+            skip: 0,
             remaining: 1,
             failure: InjectedFailure {
                 status: 500,
@@ -88,6 +90,13 @@ impl Fault {
     /// How many matching requests fail (default 1).
     pub fn times(mut self, times: u32) -> Self {
         self.remaining = times;
+        self
+    }
+
+    /// Lets the first `skip` matching requests through before failing any (default 0), so a
+    /// test can fail the n-th request of an operation, for example every position in turn.
+    pub fn skip(mut self, skip: u32) -> Self {
+        self.skip = skip;
         self
     }
 
@@ -214,6 +223,10 @@ impl Faults {
             .iter()
             .position(|r| r.matches(operation, bucket, headers))?;
         let rule = &mut state.rules[index];
+        if rule.skip > 0 {
+            rule.skip -= 1;
+            return None;
+        }
         rule.remaining -= 1;
         let due = (rule.failure.clone(), rule.timing);
         if rule.remaining == 0 {

@@ -1,6 +1,6 @@
 //! The agent story in one run: a workspace with its own key, a checkpoint, four forks, four
-//! agents writing at once, their notifications arriving at a coordinator, a restore, and a
-//! clean teardown. `cargo run --example quickstart`.
+//! agents writing at once, their notifications arriving at a coordinator, a restore, the best
+//! agent's fork diffed and promoted into the workspace, and a clean teardown. `cargo run --example quickstart`.
 //!
 //! With no Tigris credentials in the environment it starts an embedded emulator; with
 //! `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (or the `TIGRIS_STORAGE_*` variables) set it
@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use tigris_ext::agent_kit::{AgentKit, ForkSet, NotificationConfig, Role, WebhookAuth, Workspace};
+use tigris_ext::agent_kit::{
+    AgentKit, ForkSet, NotificationConfig, OnConflict, Role, WebhookAuth, Workspace,
+};
 use tigris_ext::config::{TigrisConfig, from_env};
 use tigris_ext::notify::receiver::WebhookReceiver;
 use tigris_ext::prelude::*;
@@ -386,9 +388,51 @@ async fn story(
         t,
     );
 
+    // The best agent (highest score) wins. Its plan.md conflicts with the bad write above, so
+    // the diff shows a conflict, and the promotion is told to let the fork's version win.
     let t = Instant::now();
-    forks.teardown().await?;
+    let best = forks.forks().last().ok_or("no fork was made")?.clone();
+    let diff = kit.diff(best.bucket()).send().await?;
+    let conflicts: Vec<String> = diff.conflicts().iter().map(ToString::to_string).collect();
+    steps.done(
+        format!(
+            "{} changed {} keys since its fork point; conflicts with the workspace: {}",
+            best.bucket(),
+            diff.fork_changes().len(),
+            conflicts.join(", ")
+        ),
+        t,
+    );
+
+    let t = Instant::now();
+    let merged = forks
+        .promote(&best)
+        .on_conflict(OnConflict::Overwrite)
+        .send()
+        .await?;
     made.forks = None;
+    let plan = read(&s3, workspace.bucket().as_str(), "plan.md").await?;
+    let applied: Vec<String> = merged
+        .diff()
+        .fork_changes()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    steps.done(
+        format!(
+            "promoted {} into the workspace as snapshot {} (undo: restore checkpoint {}) and tore \
+             down all forks; the diff applied:\n      {}\n    the workspace's plan.md now \
+             reads {:?}",
+            best.bucket(),
+            merged.version(),
+            merged.checkpoint().version(),
+            applied.join("\n      "),
+            plan.trim()
+        ),
+        t,
+    );
+
+    let t = Instant::now();
     s3.delete_bucket()
         .bucket(restored.as_str())
         .force_delete()
@@ -398,7 +442,7 @@ async fn story(
     workspace.teardown().await?;
     made.workspace = None;
     steps.done(
-        "torn down: forks, their keys and snapshot, the restored bucket, the workspace and its key",
+        "torn down: the restored bucket, the workspace and its key",
         t,
     );
     Ok(())

@@ -26,6 +26,8 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tigris_core::error::Classified;
 
+use crate::merge::Merge;
+
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A `Result` whose error is this crate's [`Error`].
@@ -69,6 +71,10 @@ struct Inner {
     code: Option<String>,
     leftovers: Vec<Leftover>,
     failures: Vec<Error>,
+    /// The keys a refused merge would have overwritten.
+    conflicts: Vec<String>,
+    /// A merge that was applied before a later step failed.
+    merge: Option<Box<Merge>>,
     /// Whether something was created and then removed again by rollback.
     rolled_back: bool,
     source: Option<BoxError>,
@@ -84,6 +90,8 @@ impl Error {
             code: None,
             leftovers: Vec::new(),
             failures: Vec::new(),
+            conflicts: Vec::new(),
+            merge: None,
             rolled_back: false,
             source: None,
         }))
@@ -124,6 +132,20 @@ impl Error {
         &self.0.failures
     }
 
+    /// The keys both the fork and its parent changed, when a merge or a promotion was refused
+    /// for them ([`ErrorKind::Conflict`]); see [`OnConflict`](crate::OnConflict).
+    pub fn conflicts(&self) -> &[String] {
+        &self.0.conflicts
+    }
+
+    /// The merge that was applied, when a [promotion](crate::ForkSet::promote) merged the
+    /// winner and then failed to tear the set down: the base has the fork's changes (undo
+    /// with [`AgentKit::restore`](crate::AgentKit::restore) of
+    /// [`Merge::checkpoint`]), and [`leftovers`](Self::leftovers) says what remains of the set.
+    pub fn merge(&self) -> Option<&Merge> {
+        self.0.merge.as_deref()
+    }
+
     /// Whether trying the same call again may succeed: the failure was transient and nothing
     /// was left behind.
     pub fn is_retryable(&self) -> bool {
@@ -151,6 +173,35 @@ impl Error {
         err.0.step = Some(step);
         err.0.reason = Some(reason.into());
         err
+    }
+
+    /// A merge refused because both sides changed `keys`.
+    pub(crate) fn conflicting(operation: Operation, keys: Vec<String>) -> Self {
+        let mut err = Self::new(ErrorKind::Conflict, operation);
+        let mut reason = format!(
+            "the fork and its parent both changed {} key{} since the fork point: ",
+            keys.len(),
+            if keys.len() == 1 { "" } else { "s" }
+        );
+        for (i, key) in keys.iter().take(SHOWN).enumerate() {
+            if i > 0 {
+                reason.push_str(", ");
+            }
+            reason.push_str(&format!("{key:?}"));
+        }
+        if keys.len() > SHOWN {
+            reason.push_str(&format!(" and {} more", keys.len() - SHOWN));
+        }
+        reason.push_str(" (merge with OnConflict::Overwrite to keep the fork's versions)");
+        err.0.reason = Some(reason.into());
+        err.0.conflicts = keys;
+        err
+    }
+
+    /// Notes the merge that was applied before this failure.
+    pub(crate) fn with_merge(mut self, merge: Merge) -> Self {
+        self.0.merge = Some(Box::new(merge));
+        self
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {

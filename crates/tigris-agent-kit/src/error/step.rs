@@ -32,6 +32,12 @@ pub enum Step {
     SetNotifications,
     /// Clearing a bucket's object notifications.
     ClearNotifications,
+    /// Reading a fork's parent and fork point (`HeadBucket`).
+    ReadForkPoint,
+    /// Listing objects (`ListObjectsV2`), for a diff.
+    ListObjects,
+    /// Merging a fork into its parent.
+    Merge,
 }
 
 impl Step {
@@ -49,6 +55,9 @@ impl Step {
             Self::CleanUpCredentials => "removing leftover credentials",
             Self::SetNotifications => "setting notifications",
             Self::ClearNotifications => "clearing notifications",
+            Self::ReadForkPoint => "reading the fork point",
+            Self::ListObjects => "listing objects",
+            Self::Merge => "merging the fork",
         }
     }
 }
@@ -75,6 +84,9 @@ pub(crate) enum Operation {
     ListCheckpoints { bucket: String },
     SetNotifications { bucket: String },
     ClearNotifications { bucket: String },
+    Diff { fork: String },
+    Merge { fork: String },
+    Promote { base: String, fork: String },
 }
 
 impl Operation {
@@ -90,6 +102,8 @@ impl Operation {
             | Self::ListCheckpoints { bucket }
             | Self::SetNotifications { bucket }
             | Self::ClearNotifications { bucket } => Some(bucket),
+            Self::Diff { fork } | Self::Merge { fork } => Some(fork),
+            Self::Promote { base, .. } => Some(base),
             Self::CreateForks { base } | Self::TeardownForks { base } => Some(base),
         }
     }
@@ -120,6 +134,11 @@ impl fmt::Display for Operation {
             }
             Self::ClearNotifications { bucket } => {
                 write!(f, "clear the notifications of bucket {bucket:?}")
+            }
+            Self::Diff { fork } => write!(f, "diff fork {fork:?}"),
+            Self::Merge { fork } => write!(f, "merge fork {fork:?}"),
+            Self::Promote { base, fork } => {
+                write!(f, "promote fork {fork:?} into {base:?}")
             }
         }
     }
