@@ -81,7 +81,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
 fn init_logging() -> Result<(), String> {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
-    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,s3s::ops=off,tigris_emulator=info".into());
+    let spec = std::env::var("RUST_LOG")
+        .unwrap_or_else(|_| "warn,s3s::ops=off,tigris_emulator=info".into());
     let filter: Targets = spec
         .parse()
         .map_err(|err| format!("RUST_LOG={spec}: {err}"))?;
