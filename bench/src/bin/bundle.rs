@@ -35,7 +35,7 @@ fn sdk(endpoint: &str, key: &str, secret: &str) -> aws_types::SdkConfig {
         .build()
 }
 
-/// A field of /proc/<pid>/status in KiB.
+/// A field of `/proc/<pid>/status` in KiB.
 fn status_kib(pid: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()

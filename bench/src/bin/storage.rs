@@ -48,7 +48,7 @@ fn status_kib(field: &str) -> u64 {
     status_kib_of("self", field)
 }
 
-/// A field of /proc/<pid>/status in KiB.
+/// A field of `/proc/<pid>/status` in KiB.
 fn status_kib_of(pid: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
