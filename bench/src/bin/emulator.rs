@@ -15,6 +15,7 @@ const SMALL: usize = 10;
 const LARGE: usize = 100_000;
 const COPY_BASELINE: usize = 10_000;
 const REPEATS: usize = 25;
+const MERGE_CHANGES: usize = 10;
 
 fn client(emu: &Emulator) -> aws_sdk_s3::Client {
     let http = aws_smithy_http_client::Builder::new()
@@ -126,6 +127,37 @@ async fn time_forks(s3: &aws_sdk_s3::Client, bucket: &str) -> Duration {
     median(samples)
 }
 
+/// Median time to merge a fork holding 10 changes back into `bucket` (each of the bucket's
+/// forks from `time_forks` gets 10 new keys, then is merged).
+async fn time_merges(s3: &aws_sdk_s3::Client, bucket: &str) -> Duration {
+    let mut samples = Vec::new();
+    for i in 0..REPEATS {
+        let fork = format!("{bucket}-fork-{i}");
+        for j in 0..MERGE_CHANGES {
+            s3.put_object()
+                .bucket(&fork)
+                .key(format!("merged/{i:03}/{j:03}"))
+                .body(ByteStream::from_static(b"changed in the fork"))
+                .send()
+                .await
+                .expect("write to fork");
+        }
+        let started = Instant::now();
+        s3.create_bucket()
+            .bucket(bucket)
+            .customize()
+            .mutate_request(move |r| {
+                r.headers_mut()
+                    .insert("x-tigris-merge-source-bucket", fork.clone());
+            })
+            .send()
+            .await
+            .expect("merge");
+        samples.push(started.elapsed());
+    }
+    median(samples)
+}
+
 async fn time_copy_all(s3: &aws_sdk_s3::Client, from: &str, to: &str, count: usize) -> Duration {
     s3.create_bucket()
         .bucket(to)
@@ -176,6 +208,9 @@ async fn main() {
     let fork_large = time_forks(&s3, "large").await;
     let rss_after_forks = rss_kib();
 
+    let merge_small = time_merges(&s3, "small").await;
+    let merge_large = time_merges(&s3, "large").await;
+
     create_snapshot_bucket(&s3, "copy-src").await;
     seed(&s3, "copy-src", COPY_BASELINE).await;
     let fork_copy_src = time_forks(&s3, "copy-src").await;
@@ -203,9 +238,11 @@ async fn main() {
          | operation | {SMALL} objects | {LARGE} objects | ratio (large / small) |\n\
          |---|---|---|---|\n\
          | create snapshot (median of {REPEATS}) | {ss} | {sl} | {sr:.2} |\n\
-         | create fork (median of {REPEATS}) | {fs} | {fl} | {fr:.2} |\n\n\
+         | create fork (median of {REPEATS}) | {fs} | {fl} | {fr:.2} |\n\
+         | merge a fork with {MERGE_CHANGES} changes into its parent (median of {REPEATS}) | {ms_} | {ml} | {mr:.2} |\n\n\
          A ratio near 1.0 means the cost does not grow with the bucket: the store keeps each key's history \
-         and a fork reads through to its parent as of the fork version, so neither copies objects.\n\n\
+         and a fork reads through to its parent as of the fork version, so neither copies objects; a \
+         merge walks only the keys the fork wrote, so it costs the fork's changes, not the parent's size.\n\n\
          ## Fork versus copying the objects\n\n\
          | {COPY_BASELINE} objects | time |\n|---|---|\n\
          | fork (median of {REPEATS}) | {fc} |\n\
@@ -223,6 +260,9 @@ async fn main() {
         fs = ms(fork_small),
         fl = ms(fork_large),
         fr = fork_large.as_secs_f64() / fork_small.as_secs_f64(),
+        ms_ = ms(merge_small),
+        ml = ms(merge_large),
+        mr = merge_large.as_secs_f64() / merge_small.as_secs_f64(),
         fc = ms(fork_copy_src),
         ca = ms(copy_all),
         cr = copy_all.as_secs_f64() / fork_copy_src.as_secs_f64(),

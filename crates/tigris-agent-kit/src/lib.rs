@@ -54,6 +54,8 @@
 //!   the entry points.
 //! - Workspaces: [`CreateWorkspace`] → [`Workspace`] (bucket, snapshots, TTL, credentials).
 //! - Forks: [`CreateForks`] → [`ForkSet`] of [`Fork`]s and [`ForkFailure`]s.
+//! - Local copies: [`Pull`] (from [`AgentKit::pull`]) writes a workspace or fork into a
+//!   directory through bundles, streamed, never outside the directory.
 //! - Checkpoints: [`CreateCheckpoint`] → [`Checkpoint`], [`Restore`], [`ListCheckpoints`].
 //! - Diffs and merges: [`DiffFork`] → [`ForkDiff`] of [`Change`]s and [`Conflict`]s;
 //!   [`MergeFork`] → [`Merge`] (with [`OnConflict`]); [`ForkSet::promote`] ([`Promote`]).
@@ -130,6 +132,7 @@ mod diff;
 mod fork;
 mod kit;
 mod merge;
+mod pull;
 mod undo;
 mod validate;
 mod workspace;
@@ -142,6 +145,7 @@ pub use fork::{
 };
 pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
 pub use merge::{Merge, MergeFork, OnConflict};
+pub use pull::{DEFAULT_PULL_CONCURRENCY, Pull, PullReport};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
 pub use tigris_core::BucketName;

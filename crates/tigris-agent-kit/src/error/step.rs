@@ -38,6 +38,8 @@ pub enum Step {
     ListObjects,
     /// Merging a fork into its parent.
     Merge,
+    /// Fetching objects as a bundle and writing them to a local directory.
+    Bundle,
 }
 
 impl Step {
@@ -58,6 +60,7 @@ impl Step {
             Self::ReadForkPoint => "reading the fork point",
             Self::ListObjects => "listing objects",
             Self::Merge => "merging the fork",
+            Self::Bundle => "fetching a bundle into the directory",
         }
     }
 }
@@ -87,6 +90,7 @@ pub(crate) enum Operation {
     Diff { fork: String },
     Merge { fork: String },
     Promote { base: String, fork: String },
+    Pull { bucket: String },
 }
 
 impl Operation {
@@ -101,7 +105,8 @@ impl Operation {
             | Self::Restore { bucket, .. }
             | Self::ListCheckpoints { bucket }
             | Self::SetNotifications { bucket }
-            | Self::ClearNotifications { bucket } => Some(bucket),
+            | Self::ClearNotifications { bucket }
+            | Self::Pull { bucket } => Some(bucket),
             Self::Diff { fork } | Self::Merge { fork } => Some(fork),
             Self::Promote { base, .. } => Some(base),
             Self::CreateForks { base } | Self::TeardownForks { base } => Some(base),
@@ -140,6 +145,7 @@ impl fmt::Display for Operation {
             Self::Promote { base, fork } => {
                 write!(f, "promote fork {fork:?} into {base:?}")
             }
+            Self::Pull { bucket } => write!(f, "pull bucket {bucket:?} into a directory"),
         }
     }
 }
