@@ -167,7 +167,7 @@ use crate::conditional::etag_matches;
 
 /// Reads a request body into one buffer, sized once from `Content-Length` when the client sent
 /// it, so a PUT holds its body about once (not once as chunks and again as the joined copy). A
-/// body that arrives as a single chunk is kept as it is, without a copy.
+/// body that arrives as one (small) chunk is copied to a buffer of its own size.
 async fn collect_body(body: Option<StreamingBlob>, content_length: Option<i64>) -> S3Result<Bytes> {
     let Some(mut body) = body else {
         return Ok(Bytes::new());
@@ -177,7 +177,9 @@ async fn collect_body(body: Option<StreamingBlob>, content_length: Option<i64>) 
         return Ok(Bytes::new());
     };
     let Some(second) = body.try_next().await.map_err(read_err)? else {
-        return Ok(first);
+        // Copied: a single chunk is usually a slice of the connection's read buffer, and
+        // keeping it would pin that whole buffer for as long as the object is stored.
+        return Ok(Bytes::copy_from_slice(&first));
     };
     // A hint only: the buffer still grows if the client sent more than it announced.
     let hint = content_length
