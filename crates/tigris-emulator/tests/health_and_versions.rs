@@ -2,9 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -48,27 +45,7 @@ async fn health_answers_without_credentials_and_signed_requests_still_reach_s3()
 
 #[tokio::test]
 async fn the_binary_prints_ready_once_listening_and_serves_health() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tigris-emulator"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    // Reading blocks until the line arrives or the process exits (EOF); no timers involved.
-    let (banner, endpoint) = tokio::task::spawn_blocking(move || {
-        let mut banner = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if let Some(endpoint) = line.strip_prefix("ready: ") {
-                return (banner, endpoint.to_owned());
-            }
-            banner.push(line);
-        }
-        panic!("the emulator exited before it was ready: {banner:?}");
-    })
-    .await
-    .unwrap();
+    let (mut child, endpoint, banner) = common::spawn_binary(["--port", "0"]).await;
     assert!(
         banner
             .iter()

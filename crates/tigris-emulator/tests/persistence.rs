@@ -1,9 +1,8 @@
 //! `--data-dir` / `EmulatorBuilder::data_dir`: what was acknowledged survives a restart, even a
 //! `kill -9`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -27,28 +26,13 @@ struct Running {
 
 impl Running {
     async fn spawn(dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tigris-emulator"))
-            .args(["--port", "0", "--data-dir"])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        // Reading blocks until the line arrives or the process exits (EOF); no timers involved.
-        let (banner, endpoint) = tokio::task::spawn_blocking(move || {
-            let mut banner = Vec::new();
-            for line in BufReader::new(stdout).lines() {
-                let line = line.unwrap();
-                if let Some(endpoint) = line.strip_prefix("ready: ") {
-                    return (banner, endpoint.to_owned());
-                }
-                banner.push(line);
-            }
-            panic!("the emulator exited before it was ready: {banner:?}");
-        })
-        .await
-        .unwrap();
+        let args = [
+            std::ffi::OsStr::new("--port"),
+            std::ffi::OsStr::new("0"),
+            std::ffi::OsStr::new("--data-dir"),
+            dir.as_os_str(),
+        ];
+        let (child, endpoint, banner) = common::spawn_binary(args).await;
         Self {
             child,
             endpoint,

@@ -167,3 +167,35 @@ pub async fn signed_request(
         .await
         .unwrap()
 }
+
+/// Starts the `tigris-emulator` binary with `args` and waits for its `ready: <endpoint>` line;
+/// answers (child, endpoint, the banner lines before it). Reading blocks until the line arrives
+/// or the process exits (EOF); no timers involved.
+pub async fn spawn_binary<I, S>(args: I) -> (std::process::Child, String, Vec<String>)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tigris-emulator"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (banner, endpoint) = tokio::task::spawn_blocking(move || {
+        let mut banner = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(endpoint) = line.strip_prefix("ready: ") {
+                return (banner, endpoint.to_owned());
+            }
+            banner.push(line);
+        }
+        panic!("the emulator exited before it was ready: {banner:?}");
+    })
+    .await
+    .unwrap();
+    (child, endpoint, banner)
+}
