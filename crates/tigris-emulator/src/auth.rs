@@ -164,15 +164,40 @@ fn merge_and_rebase_resources(
 }
 
 /// The requester's identity and context, as the policy evaluator needs them.
-struct Requester<'a> {
-    shared: &'a Shared,
-    access_key: String,
+///
+/// The key's policies are read once, when the requester is made, so a request that checks many
+/// resources (each key of a DeleteObjects or a bundle) evaluates them without taking the IAM
+/// lock again, and never while it holds another lock.
+pub(crate) struct Requester {
+    root: bool,
+    policies: Vec<Arc<policy::PolicyDocument>>,
     peer: Option<SocketAddr>,
+    now: SystemTime,
 }
 
-impl Requester<'_> {
+impl Requester {
+    pub(crate) fn new(shared: &Shared, access_key: &str, peer: Option<SocketAddr>) -> Self {
+        let root = access_key == shared.root_access_key;
+        Self {
+            root,
+            policies: if root {
+                Vec::new()
+            } else {
+                shared.iam().policies_of(access_key)
+            },
+            peer,
+            now: SystemTime::now(),
+        }
+    }
+
     fn is_root(&self) -> bool {
-        self.access_key == self.shared.root_access_key
+        self.root
+    }
+
+    /// Whether the requester may perform `action` on `resource`.
+    pub(crate) fn may(&self, action: &str, resource: &str) -> bool {
+        self.first_denied(&[(action.to_owned(), resource.to_owned())])
+            .is_none()
     }
 
     /// The first (action, resource) the key may not perform, if any.
@@ -183,16 +208,14 @@ impl Requester<'_> {
         if self.is_root() {
             return None;
         }
-        let policies = self.shared.iam().policies_of(&self.access_key);
-        let now = SystemTime::now();
         needs.into_iter().find(|(action, resource)| {
             let ctx = RequestContext {
                 action,
                 resource,
-                now,
+                now: self.now,
                 source_ip: self.peer.map(|p| p.ip()),
             };
-            !policy::allowed(policies.iter().map(|p| &**p), &ctx)
+            !policy::allowed(self.policies.iter().map(|p| &**p), &ctx)
         })
     }
 
@@ -221,29 +244,7 @@ pub(crate) fn authorize(
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> S3Result<()> {
-    Requester {
-        shared,
-        access_key: access_key.to_owned(),
-        peer,
-    }
-    .require(&path_resources(op, path, headers))
-}
-
-/// Whether `access_key` may perform `action` on `resource` (root: always).
-pub(crate) fn allows(
-    shared: &Shared,
-    access_key: &str,
-    peer: Option<SocketAddr>,
-    action: &str,
-    resource: &str,
-) -> bool {
-    Requester {
-        shared,
-        access_key: access_key.to_owned(),
-        peer,
-    }
-    .first_denied(&[(action.to_owned(), resource.to_owned())])
-    .is_none()
+    Requester::new(shared, access_key, peer).require(&path_resources(op, path, headers))
 }
 
 /// Keys of a DeleteObjects request the requester may not delete: taken out of the input by the
@@ -338,16 +339,13 @@ impl S3Access for AccessHook {
 }
 
 impl AccessHook {
-    fn requester<T>(&self, req: &S3Request<T>) -> S3Result<Requester<'_>> {
+    fn requester<T>(&self, req: &S3Request<T>) -> S3Result<Requester> {
         let access_key = req
             .credentials
             .as_ref()
-            .map(|c| c.access_key.clone())
+            .map(|c| c.access_key.as_str())
             .ok_or_else(|| s3_error!(AccessDenied, "Signature is required"))?;
-        Ok(Requester {
-            shared: &self.0,
-            access_key,
-            peer: req.extensions.get::<PeerAddr>().map(|p| p.0),
-        })
+        let peer = req.extensions.get::<PeerAddr>().map(|p| p.0);
+        Ok(Requester::new(&self.0, access_key, peer))
     }
 }

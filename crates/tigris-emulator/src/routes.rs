@@ -207,15 +207,9 @@ impl Routes {
             .map(|c| c.access_key.clone())
             .unwrap_or_default();
         let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
-        let may_read = |key: &str| {
-            crate::auth::allows(
-                &self.shared,
-                &access_key,
-                peer,
-                "s3:GetObject",
-                &format!("arn:aws:s3:::{bucket}/{key}"),
-            )
-        };
+        let requester = crate::auth::Requester::new(&self.shared, &access_key, peer);
+        let may_read =
+            |key: &str| requester.may("s3:GetObject", &format!("arn:aws:s3:::{bucket}/{key}"));
         crate::bundle::serve(&self.shared, &req, &bucket, &body, may_read)
     }
 
