@@ -612,4 +612,67 @@ mod tests {
         assert_eq!(long.len() % 512, 0);
         assert_eq!(long[156], b'x');
     }
+
+    mod no_panic {
+        //! The bundle request parser answers `Ok` or `Err` on any headers and body.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn header_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("tar".to_owned()),
+                Just("skip".to_owned()),
+                Just("fail".to_owned()),
+                Just("gzip".to_owned()),
+                Just("zstd".to_owned()),
+                "[ -~]{0,12}",
+            ]
+        }
+
+        /// JSON and XML bodies near the real shapes, with arbitrary keys and entities.
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            let key = prop_oneof![any::<String>(), "[a-z&;<>]{0,12}"];
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..256),
+                prop::collection::vec(key.clone(), 0..8)
+                    .prop_map(|keys| json!({ "keys": keys }).to_string().into_bytes()),
+                prop::collection::vec(key, 0..8).prop_map(|keys| {
+                    let objects: String = keys
+                        .iter()
+                        .map(|k| format!("<Object><Key>{k}</Key></Object>"))
+                        .collect();
+                    format!("<Bundle>{objects}</Bundle>").into_bytes()
+                }),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn bundle_requests_parse_or_fail(
+                format in header_value(),
+                on_error in header_value(),
+                compression in header_value(),
+                body in body(),
+            ) {
+                let mut headers = http::HeaderMap::new();
+                for (name, value) in [
+                    ("x-tigris-bundle-format", format),
+                    ("x-tigris-bundle-on-error", on_error),
+                    ("x-tigris-bundle-compression", compression),
+                ] {
+                    if let Ok(v) = http::HeaderValue::from_str(&value) {
+                        headers.insert(name, v);
+                    }
+                }
+                let _ = parse(&headers, &body);
+            }
+
+            #[test]
+            fn tar_headers_are_whole_blocks_for_any_key(key in any::<String>(), size in any::<u32>()) {
+                prop_assert_eq!(tar_header(&key, u64::from(size), 0).len() % 512, 0);
+            }
+        }
+    }
 }

@@ -209,4 +209,41 @@ mod tests {
         let body = br#"{"bucket":"b","key":"k","key_id":"id","type":"put","expires_in":60,"version_id":"1"}"#;
         assert!(parse(body).is_err());
     }
+
+    mod no_panic {
+        //! The presign request parser answers `Ok` or `Err` on any body.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Bodies near the real shape, with each field arbitrary, so the checks all run.
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            let value = prop_oneof![
+                any::<String>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+            ];
+            (value.clone(), value.clone(), value.clone(), value).prop_map(
+                |(key, kind, exp, ver)| {
+                    serde_json::json!({
+                        "bucket": "b", "key": key, "key_id": "id",
+                        "type": kind, "expires_in": exp, "version_id": ver,
+                    })
+                    .to_string()
+                    .into_bytes()
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn presign_bodies_parse_or_fail(
+                bytes in prop_oneof![prop::collection::vec(any::<u8>(), 0..256), body()],
+            ) {
+                let _ = parse(&bytes);
+            }
+        }
+    }
 }
