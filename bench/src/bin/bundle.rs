@@ -7,7 +7,6 @@
 //! which appends its Markdown section to PATH, or prints it). Every number comes from this one
 //! run; nothing here is asserted.
 
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
@@ -33,22 +32,6 @@ fn sdk(endpoint: &str, key: &str, secret: &str) -> aws_types::SdkConfig {
         .endpoint_url(endpoint)
         .credentials(Credentials::new(key, secret, None, None, "bench"))
         .build()
-}
-
-/// A field of `/proc/<pid>/status` in KiB.
-fn status_kib(pid: &str, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn reset_peak(pid: &str) -> bool {
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
 }
 
 /// Reads every entry to its end, keeping nothing; answers the bytes read.
@@ -136,24 +119,7 @@ async fn latency_comparison() -> (Duration, Duration) {
 /// (client peak resident memory, client peak growth, emulator peak growth) in MiB while a
 /// 1 GiB bundle streams.
 async fn memory_of_a_big_bundle() -> Result<(u64, u64, u64), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin = exe.with_file_name("tigris-emulator");
-    let mut child = std::process::Command::new(&bin)
-        .args(["--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut endpoint = None;
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        if let Some(e) = line.strip_prefix("ready: ") {
-            endpoint = Some(e.to_owned());
-            break;
-        }
-    }
-    let endpoint = endpoint.ok_or("the emulator exited before it was ready")?;
+    let (mut child, endpoint) = tigris_bench::spawn_emulator_binary()?;
     let pid = child.id().to_string();
     let result = async {
         let sdk = sdk(
@@ -180,16 +146,18 @@ async fn memory_of_a_big_bundle() -> Result<(u64, u64, u64), String> {
             keys.push(key);
         }
         let tigris = SignedTransport::new(&sdk).map_err(|e| e.to_string())?;
-        if !reset_peak("self") || !reset_peak(&pid) {
+        if !tigris_bench::reset_peak("self") || !tigris_bench::reset_peak(&pid) {
             return Err("could not reset VmHWM".to_owned());
         }
-        let (client_before, emu_before) =
-            (status_kib("self", "VmRSS:"), status_kib(&pid, "VmRSS:"));
+        let (client_before, emu_before) = (
+            tigris_bench::status_kib("self", "VmRSS:"),
+            tigris_bench::status_kib(&pid, "VmRSS:"),
+        );
         let bytes = drain(&tigris, "big", keys).await;
         assert_eq!(bytes as usize, BIG_OBJECTS * BIG_SIZE);
-        let client_peak = status_kib("self", "VmHWM:");
+        let client_peak = tigris_bench::status_kib("self", "VmHWM:");
         let client = client_peak.saturating_sub(client_before) / 1024;
-        let emu = status_kib(&pid, "VmHWM:").saturating_sub(emu_before) / 1024;
+        let emu = tigris_bench::status_kib(&pid, "VmHWM:").saturating_sub(emu_before) / 1024;
         Ok((client_peak / 1024, client, emu))
     }
     .await;

@@ -43,59 +43,10 @@ fn client(endpoint: &str, region: &str, key: &str, secret: &str) -> aws_sdk_s3::
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-/// A field of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
-fn status_kib(field: &str) -> u64 {
-    status_kib_of("self", field)
-}
-
-/// A field of `/proc/<pid>/status` in KiB.
-fn status_kib_of(pid: &str, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-/// Resets a process's VmHWM to its current RSS (Linux: writing 5 to clear_refs).
-fn reset_peak_of(pid: &str) -> bool {
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
-}
-
-/// The release emulator binary, started as its own process so its memory is measured apart
-/// from the client's: (child, endpoint).
-fn spawn_emulator_binary() -> Result<(std::process::Child, String), String> {
-    use std::io::BufRead;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin = exe.with_file_name("tigris-emulator");
-    let mut child = std::process::Command::new(&bin)
-        .args(["--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            format!(
-                "cannot start {} (cargo build --release -p tigris-emulator): {e}",
-                bin.display()
-            )
-        })?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        if let Some(endpoint) = line.strip_prefix("ready: ") {
-            return Ok((child, endpoint.to_owned()));
-        }
-    }
-    Err("the emulator exited before it was ready".into())
-}
-
 /// Peak resident memory the emulator process adds while a 256 MiB object is overwritten,
 /// divided by the object's size.
 async fn put_peak_ratio() -> Result<f64, String> {
-    let (mut child, endpoint) = spawn_emulator_binary()?;
+    let (mut child, endpoint) = tigris_bench::spawn_emulator_binary()?;
     let pid = child.id().to_string();
     let s3 = client(
         &endpoint,
@@ -118,12 +69,12 @@ async fn put_peak_ratio() -> Result<f64, String> {
                 .send()
         };
         put_big().await.map_err(|e| format!("{e:?}"))?;
-        if !reset_peak_of(&pid) {
+        if !tigris_bench::reset_peak(&pid) {
             return Err("could not reset VmHWM".to_owned());
         }
-        let before = status_kib_of(&pid, "VmRSS:");
+        let before = tigris_bench::status_kib(&pid, "VmRSS:");
         put_big().await.map_err(|e| format!("{e:?}"))?;
-        let peak = status_kib_of(&pid, "VmHWM:");
+        let peak = tigris_bench::status_kib(&pid, "VmHWM:");
         Ok((peak.saturating_sub(before) * 1024) as f64 / PEAK_SIZE as f64)
     }
     .await;
@@ -344,7 +295,7 @@ async fn main() {
             .await
             .expect("put");
         if i == 1_000 || i == OVERWRITES {
-            rss_at.push(status_kib("VmRSS:"));
+            rss_at.push(tigris_bench::status_kib("self", "VmRSS:"));
         }
     }
     let retained = emu.retained_versions();
