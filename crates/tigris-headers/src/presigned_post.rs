@@ -33,10 +33,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::Client;
 use aws_sdk_s3::config::ProvideCredentials;
 
-use aws_sdk_s3::presigning::PresigningConfig;
 use aws_types::SdkConfig;
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -79,7 +77,6 @@ enum ContentType {
 #[must_use = "does nothing until .send() is awaited"]
 pub struct PresignedPostFluentBuilder {
     sdk: SdkConfig,
-    client: Client,
     bucket: String,
     key: String,
     expires_in: Duration,
@@ -93,7 +90,6 @@ impl PresignedPostFluentBuilder {
     fn new(sdk: &SdkConfig, bucket: String, key: String) -> Self {
         Self {
             sdk: sdk.clone(),
-            client: crate::config::s3_client(sdk),
             bucket,
             key,
             expires_in: Duration::from_secs(3600),
@@ -186,32 +182,15 @@ impl PresignedPostFluentBuilder {
         Ok(())
     }
 
-    /// Where the form is posted: the bucket's URL as the client resolves it (endpoint,
-    /// path-style or virtual-hosted addressing), taken from a presigned PUT of the same key.
-    async fn bucket_url(&self) -> Result<String> {
-        let config = PresigningConfig::expires_in(Duration::from_secs(60))
-            .map_err(|e| Error::invalid_input(self.operation(), "invalid presigning config", e))?;
-        let presigned = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .presigned(config)
-            .await
-            .map_err(|e| Error::from_sdk(self.operation(), e))?;
-        let uri = presigned.uri();
-        let without_query = uri.split('?').next().unwrap_or(uri);
-        let encoded_key = crate::rename::encode_key(&self.key);
-        let base = without_query
-            .strip_suffix(&encoded_key)
-            .unwrap_or(without_query);
-        Ok(match base.strip_suffix('/') {
-            // Path style: `http://host/bucket/`; virtual-hosted: `https://bucket.host/`.
-            Some(path_style) if path_style.ends_with(&format!("/{}", self.bucket)) => {
-                path_style.to_owned()
-            }
-            _ => base.to_owned(),
-        })
+    /// Where the form is posted: the bucket's path-style URL at the `SdkConfig`'s endpoint,
+    /// as [`config::s3_client`](crate::config::s3_client) addresses it.
+    fn bucket_url(&self) -> String {
+        let endpoint = self
+            .sdk
+            .endpoint_url()
+            .unwrap_or(tigris_core::DEFAULT_ENDPOINT)
+            .trim_end_matches('/');
+        format!("{endpoint}/{}", self.bucket)
     }
 
     /// Signs the policy and returns the URL and the form fields.
@@ -239,7 +218,7 @@ impl PresignedPostFluentBuilder {
             .sdk
             .region()
             .map_or_else(|| "auto".to_owned(), |r| r.to_string());
-        let url = self.bucket_url().await?;
+        let url = self.bucket_url();
         let now = self.start_time.unwrap_or_else(SystemTime::now);
         Ok(self.sign(
             url,
