@@ -343,9 +343,13 @@ pub(crate) fn handle(
     parts: &http::request::Parts,
     body: &Bytes,
 ) -> http::Response<s3s::Body> {
-    let verified = sigv4::verify(parts, body, "iam", SystemTime::now(), |ak| {
-        shared.keys().secret(ak).map(str::to_owned)
-    });
+    let secret = |ak: &str| shared.keys().secret(ak).map(str::to_owned);
+    let mut verified = sigv4::verify(parts, body, "iam", SystemTime::now(), secret);
+    if verified == Err(sigv4::SigError::Skewed) {
+        // After a test advanced the emulator's clock, an SDK that corrected its signing time by
+        // the `Date` it read signs with the emulator's time: accept either clock.
+        verified = sigv4::verify(parts, body, "iam", shared.clock().now(), secret);
+    }
     let access_key = match verified {
         Ok(key) => key,
         Err(e) => {

@@ -134,6 +134,7 @@
 
 mod auth;
 mod bundle;
+mod clock;
 mod conditional;
 mod faults;
 mod header;
@@ -444,6 +445,30 @@ impl Emulator {
     /// The root credentials, which may do everything.
     pub fn root_credentials(&self) -> &RootCredentials {
         &self.credentials
+    }
+
+    /// Moves the emulator's storage clock `by` ahead, as if that much time had passed: new
+    /// writes, `Last-Modified`, version and snapshot times and the `Date` header read the
+    /// advanced clock, and whatever expires by it (soft-deleted objects past their retention,
+    /// leases judged by `Last-Modified`) does. Signatures are still judged by the real clock.
+    /// The clock only goes forward; a restarted emulator starts at the real time again.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let emu = tigris_emulator::Emulator::start().await?;
+    /// let before = emu.now();
+    /// emu.advance_clock(std::time::Duration::from_secs(8 * 86_400));
+    /// assert!(emu.now() >= before + std::time::Duration::from_secs(8 * 86_400));
+    /// # Ok(()) }
+    /// ```
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.shared.clock().advance(by);
+    }
+
+    /// Now, by the emulator's storage clock (the wall clock plus every
+    /// [`advance_clock`](Self::advance_clock)).
+    pub fn now(&self) -> std::time::SystemTime {
+        self.shared.clock().now()
     }
 
     /// Fault injection and request counters.

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -216,6 +216,8 @@ pub(crate) struct Notifier {
     queues: Mutex<HashMap<String, tokio::sync::mpsc::Sender<(Config, Bytes)>>>,
     capacity: AtomicUsize,
     dropped: AtomicU64,
+    /// Event times of deletions read the emulator's clock.
+    clock: crate::clock::Clock,
 }
 
 impl Default for Notifier {
@@ -226,6 +228,7 @@ impl Default for Notifier {
             queues: Mutex::default(),
             capacity: AtomicUsize::new(QUEUE_CAPACITY),
             dropped: AtomicU64::new(0),
+            clock: crate::clock::Clock::default(),
         }
     }
 }
@@ -305,6 +308,10 @@ impl Notifier {
         Ok(())
     }
 
+    pub(crate) fn set_clock(&mut self, clock: crate::clock::Clock) {
+        self.clock = clock;
+    }
+
     /// Queues the event for delivery if `bucket` has notifications configured and the filter
     /// selects it. Returns at once.
     pub(crate) fn emit(&self, bucket: &str, key: &str, event: EventName, object: Option<&Object>) {
@@ -314,7 +321,8 @@ impl Notifier {
         if !config.filter.matches(key, event, object) {
             return;
         }
-        let time = OffsetDateTime::from(object.map_or_else(SystemTime::now, |o| o.last_modified));
+        let time =
+            OffsetDateTime::from(object.map_or_else(|| self.clock.now(), |o| o.last_modified));
         let millis = time
             .replace_nanosecond(time.millisecond() as u32 * 1_000_000)
             .unwrap_or(time);

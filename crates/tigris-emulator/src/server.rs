@@ -32,7 +32,48 @@ pub(crate) fn s3_service(shared: &Arc<Shared>) -> S3Service {
     builder.set_auth(KeyTable(Arc::clone(shared)));
     builder.set_access(AccessHook(Arc::clone(shared)));
     builder.set_route(Routes::new(shared));
+    builder.set_config(Arc::new(ClockedConfig::new(shared.clock().clone())));
     builder.build()
+}
+
+/// s3s's configuration with the signature clock-skew window widened by how far a test advanced
+/// the emulator's clock: the AWS SDKs correct their signing time by the skew they read from
+/// `Date`, so after an advance a client may sign with the real time or with the emulator's, and
+/// both are served.
+#[derive(Debug)]
+struct ClockedConfig {
+    clock: crate::clock::Clock,
+    /// The configuration for the offset it was built for.
+    current: std::sync::Mutex<(std::time::Duration, Arc<s3s::config::S3Config>)>,
+}
+
+impl ClockedConfig {
+    fn new(clock: crate::clock::Clock) -> Self {
+        let config = Arc::new(s3s::config::S3Config::default());
+        Self {
+            clock,
+            current: std::sync::Mutex::new((Duration::ZERO, config)),
+        }
+    }
+}
+
+impl s3s::config::S3ConfigProvider for ClockedConfig {
+    fn snapshot(&self) -> Arc<s3s::config::S3Config> {
+        let offset = self.clock.offset();
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.0 != offset {
+            let mut config = s3s::config::S3Config::default();
+            let extra = u32::try_from(offset.as_secs()).unwrap_or(u32::MAX);
+            config.presigned_url_max_skew_time_secs = config
+                .presigned_url_max_skew_time_secs
+                .saturating_add(extra);
+            *current = (offset, Arc::new(config));
+        }
+        Arc::clone(&current.1)
+    }
 }
 
 fn plain(status: u16, body: &'static str) -> Response {
@@ -117,7 +158,32 @@ fn is_form_upload<B>(req: &http::Request<B>) -> bool {
 /// The most an IAM request body may be.
 const MAX_IAM_BODY: usize = 1 << 20;
 
+/// Serves one request; the `Date` header is the emulator's clock, so a client judging expiry by
+/// the server's time sees the time a test advanced to.
 async fn handle(
+    shared: Arc<Shared>,
+    s3: S3Service,
+    peer: SocketAddr,
+    req: http::Request<Incoming>,
+) -> Result<Response, Infallible> {
+    let clock = shared.clock().clone();
+    let Ok(mut resp) = route(shared, s3, peer, req).await;
+    if let Some(date) = http_date(clock.now()) {
+        resp.headers_mut().insert(http::header::DATE, date);
+    }
+    Ok(resp)
+}
+
+/// An HTTP-date (IMF-fixdate, RFC 9110): `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(t: std::time::SystemTime) -> Option<http::HeaderValue> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let text = time::OffsetDateTime::from(t).format(&format).ok()?;
+    http::HeaderValue::from_str(&text).ok()
+}
+
+async fn route(
     shared: Arc<Shared>,
     s3: S3Service,
     peer: SocketAddr,
@@ -435,6 +501,12 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_imf_fixdate() {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(http_date(t).unwrap(), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
 
     #[test]
     fn signing_regions_auto_and_real_names_are_accepted() {

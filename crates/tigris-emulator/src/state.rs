@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::auth::RequestTag;
+use crate::clock::Clock;
 use crate::faults::{Faults, InjectedFailure};
 use crate::iam::Iam;
 use crate::multipart::Uploads;
@@ -54,6 +55,8 @@ pub(crate) struct Shared {
     pub(crate) root_access_key: String,
     pub(crate) faults: Faults,
     pub(crate) notifier: Notifier,
+    /// Storage time, shared with the store and the notifier.
+    clock: Clock,
     /// The data directory, when there is one.
     journal: Option<Arc<Journal>>,
 }
@@ -68,8 +71,13 @@ impl Shared {
     pub(crate) fn new(root_access_key: String, root_secret: String) -> Self {
         let mut keys = Keys::default();
         keys.insert(root_access_key.clone(), root_secret);
+        let clock = Clock::default();
+        let mut store = Store::default();
+        store.set_clock(clock.clone());
+        let mut notifier = Notifier::default();
+        notifier.set_clock(clock.clone());
         Self {
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(store),
             keys: Mutex::new(keys),
             iam: Mutex::new(Iam::default()),
             uploads: Mutex::new(Uploads::default()),
@@ -77,7 +85,8 @@ impl Shared {
             tags: AtomicU64::new(0),
             root_access_key,
             faults: Faults::default(),
-            notifier: Notifier::default(),
+            notifier,
+            clock,
             journal: None,
         }
     }
@@ -173,6 +182,11 @@ impl Shared {
         if let Some(journal) = &self.journal {
             journal.close();
         }
+    }
+
+    /// The emulator's storage clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {

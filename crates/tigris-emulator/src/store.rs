@@ -423,16 +423,21 @@ pub(crate) struct Store {
     freed: Vec<u64>,
     /// Body sizes of the objects replayed from the journal, by version, until their bodies load.
     replayed_sizes: HashMap<u64, u64>,
+    /// Storage time: versions, creation times and `Last-Modified` read it.
+    clock: crate::clock::Clock,
 }
 
 impl Store {
     /// The next version: wall-clock nanoseconds, strictly increasing.
     pub(crate) fn next_version(&mut self) -> u64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let now = nanos(self.clock.now());
         self.last_version = now.max(self.last_version + 1);
         self.last_version
+    }
+
+    /// The clock this store stamps writes with.
+    pub(crate) fn set_clock(&mut self, clock: crate::clock::Clock) {
+        self.clock = clock;
     }
 
     pub(crate) fn bucket_id(&self, name: &str) -> Result<BucketId, StoreError> {
@@ -737,7 +742,7 @@ impl Store {
         self.commit(Change::CreateBucket {
             id: self.next_id + 1,
             name: name.to_owned(),
-            created: nanos(SystemTime::now()),
+            created: nanos(self.clock.now()),
             snapshots_enabled,
             fork: None,
         })
@@ -771,7 +776,7 @@ impl Store {
         self.commit(Change::CreateBucket {
             id: self.next_id + 1,
             name: name.to_owned(),
-            created: nanos(SystemTime::now()),
+            created: nanos(self.clock.now()),
             snapshots_enabled: true,
             fork: Some(ForkRecord {
                 parent: parent.0,
@@ -923,7 +928,7 @@ impl Store {
                 object.is_some() || self.resolve(parent_id, key, LIVE).is_some()
             })
             .collect();
-        let now = nanos(SystemTime::now());
+        let now = nanos(self.clock.now());
         let mut writes = Vec::with_capacity(changed.len());
         for (key, object) in changed {
             let version = self.next_version();
@@ -1180,6 +1185,11 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
+        // Every write is stamped with the store's clock, whoever built the object.
+        let object = object.map(|mut o| {
+            o.last_modified = self.clock.now();
+            o
+        });
         if let Some(journal) = &self.journal {
             if let Some(o) = &object {
                 journal

@@ -144,3 +144,69 @@ async fn requests_signed_for_auto_or_a_real_region_are_served_and_others_refused
         Some("SignatureDoesNotMatch")
     );
 }
+
+#[tokio::test]
+async fn an_advanced_clock_dates_writes_and_responses_but_not_signatures() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("clock").send().await.unwrap();
+    s3.put_object()
+        .bucket("clock")
+        .key("before")
+        .body(ByteStream::from_static(b"1"))
+        .send()
+        .await
+        .unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    emu.advance_clock(10 * day);
+    // The client still signs with the real time, and is served.
+    s3.put_object()
+        .bucket("clock")
+        .key("after")
+        .body(ByteStream::from_static(b"2"))
+        .send()
+        .await
+        .unwrap();
+    let modified = |key: &'static str| {
+        let s3 = s3.clone();
+        async move {
+            let head = s3
+                .head_object()
+                .bucket("clock")
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            head.last_modified().unwrap().secs()
+        }
+    };
+    let (before, after) = (modified("before").await, modified("after").await);
+    assert!(after - before >= 10 * 86_400, "{before} -> {after}");
+    // The Date header is the advanced clock too.
+    let url = format!("{}/clock/after", emu.endpoint());
+    let resp = reqwest_free_get(&url).await;
+    let date = resp.headers()[http::header::DATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let real = time::OffsetDateTime::now_utc();
+    let served = time::OffsetDateTime::parse(&date, &time::format_description::well_known::Rfc2822)
+        .unwrap_or_else(|e| panic!("{date}: {e}"));
+    assert!(
+        served - real >= time::Duration::days(10) - time::Duration::minutes(1),
+        "{date}"
+    );
+    // IAM too: the first call is signed with the real time, the second with the time the SDK
+    // read from the first answer's `Date`.
+    let iam = common::iam(&emu);
+    iam.list_access_keys().send().await.unwrap();
+    iam.list_access_keys().send().await.unwrap();
+}
+
+/// An unsigned GET: refused (403), but with the emulator's headers.
+async fn reqwest_free_get(url: &str) -> http::Response<hyper::body::Incoming> {
+    use hyper_util::client::legacy::Client;
+    let client = Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    client.get(url.parse().unwrap()).await.unwrap()
+}
