@@ -459,23 +459,56 @@ impl s3s::route::S3Route for PatchBucket {
         let path = s3s::path::S3Path::Bucket {
             bucket: bucket.clone().into(),
         };
-        crate::auth::authorize(
-            &self.0,
-            &access_key,
-            "PatchBucket",
-            &path,
-            &req.headers,
-            peer,
-        )?;
         // Reading the body checks it against the signed x-amz-content-sha256.
         let body = req
             .input
             .store_all_limited(MAX_SETTINGS_BODY)
             .await
             .map_err(|e| s3_error!(InvalidRequest, "the body could not be read: {e}"))?;
-        self.0.store().bucket(&bucket)?;
-        self.0.notifier.apply(&bucket, &body)?;
-        self.0.persist_notify(&bucket, &body)?;
+        // Every key is validated before anything changes; unknown keys are refused.
+        let mut settings = crate::settings::SettingsPatch::from_headers(&req.headers)?;
+        let mut notifications = None;
+        if !body.iter().all(u8::is_ascii_whitespace) {
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
+            let Value::Object(keys) = value else {
+                return Err(invalid("the body must be a JSON object"));
+            };
+            for (key, value) in keys {
+                if key == "object_notifications" {
+                    parse_config(&value)?;
+                    notifications = Some(json!({ "object_notifications": value }).to_string());
+                } else if !settings.take(&key, &value)? {
+                    return Err(s3_error!(
+                        NotImplemented,
+                        "the emulator does not support the bucket setting {key:?}"
+                    ));
+                }
+            }
+        }
+        // Each group of settings needs its own action; notifications keep PutBucketNotification.
+        let mut operations: Vec<&str> = settings
+            .distinct_actions()
+            .into_iter()
+            .map(crate::settings::SettingsAction::operation)
+            .collect();
+        if notifications.is_some() || operations.is_empty() {
+            operations.push("PatchBucket");
+        }
+        for op in operations {
+            crate::auth::authorize(&self.0, &access_key, op, &path, &req.headers, peer)?;
+        }
+        if !settings.is_empty() {
+            let mut store = self.0.store();
+            let next = settings.apply_to(&store.bucket(&bucket)?.settings);
+            store.set_settings(&bucket, next)?;
+        } else {
+            self.0.store().bucket(&bucket)?;
+        }
+        if let Some(notifications) = notifications {
+            self.0.notifier.apply(&bucket, notifications.as_bytes())?;
+            self.0.persist_notify(&bucket, notifications.as_bytes())?;
+        }
         if let Some((failure, crate::faults::Timing::After)) = &injected {
             return Err(crate::auth::injected_error(failure));
         }

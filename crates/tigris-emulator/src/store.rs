@@ -18,6 +18,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::persist::{Journal, RecordRef};
+use crate::settings::Settings;
 
 /// Reads at this version see the newest state.
 pub(crate) const LIVE: u64 = u64::MAX;
@@ -133,6 +134,14 @@ pub(crate) enum Change {
         created: u64,
         snapshots_enabled: bool,
         fork: Option<ForkRecord>,
+        /// Settings given at creation; absent in older journals and for default settings.
+        #[serde(default, skip_serializing_if = "Settings::is_default")]
+        settings: Settings,
+    },
+    /// A bucket's settings after a `PATCH /{bucket}` (the whole set; the last one wins).
+    Settings {
+        bucket: u64,
+        settings: Settings,
     },
     DeleteBucket {
         id: u64,
@@ -260,6 +269,8 @@ pub(crate) struct Bucket {
     pub(crate) children: usize,
     pub(crate) snapshots: BTreeMap<u64, Option<String>>,
     pub(crate) lifecycle: Option<s3s::dto::BucketLifecycleConfiguration>,
+    /// Placement, storage class, access and the other `PATCH /{bucket}` settings.
+    pub(crate) settings: Settings,
     objects: BTreeMap<String, Vec<Entry>>,
 }
 
@@ -273,6 +284,7 @@ impl Bucket {
             children: 0,
             snapshots: BTreeMap::new(),
             lifecycle: None,
+            settings: Settings::default(),
             objects: BTreeMap::new(),
         }
     }
@@ -380,6 +392,8 @@ pub(crate) enum StoreError {
     BucketAlreadyExists(String),
     BucketNotEmpty(String),
     BucketHasForks(String),
+    /// Delete protection is on.
+    BucketProtected(String),
     NotSnapshotEnabled(String),
     NoSuchSnapshot(String),
     /// An object version id that names no stored version of the key.
@@ -520,6 +534,7 @@ impl Store {
                 created,
                 snapshots_enabled,
                 fork,
+                settings,
             } => {
                 let fork = match fork {
                     Some(f) => {
@@ -537,9 +552,13 @@ impl Store {
                 };
                 let mut bucket = Bucket::new(name.clone(), snapshots_enabled, fork);
                 bucket.created = version_time(created);
+                bucket.settings = settings;
                 self.next_id = self.next_id.max(id);
                 self.by_name.insert(name, BucketId(id));
                 self.buckets.insert(BucketId(id), bucket);
+            }
+            Change::Settings { bucket, settings } => {
+                self.level_mut(bucket)?.settings = settings;
             }
             Change::DeleteBucket { id, .. } => {
                 let bucket = self.buckets.remove(&BucketId(id)).ok_or_else(|| {
@@ -679,6 +698,7 @@ impl Store {
                     earlier: f.earlier.clone(),
                     merged: (f.merged != f.version).then_some(f.merged),
                 }),
+                settings: b.settings.clone(),
             });
             if let Some(lifecycle) = &b.lifecycle {
                 // It was encoded when it was set; failing now would be a bug in s3s.
@@ -731,10 +751,21 @@ impl Store {
         names
     }
 
+    #[cfg(test)]
     pub(crate) fn create_bucket(
         &mut self,
         name: &str,
         snapshots_enabled: bool,
+    ) -> Result<(), StoreError> {
+        self.create_bucket_with(name, snapshots_enabled, Settings::default())
+    }
+
+    /// Creates a bucket with the settings its CreateBucket headers asked for.
+    pub(crate) fn create_bucket_with(
+        &mut self,
+        name: &str,
+        snapshots_enabled: bool,
+        settings: Settings,
     ) -> Result<(), StoreError> {
         if self.by_name.contains_key(name) {
             return Err(StoreError::BucketAlreadyExists(name.to_owned()));
@@ -745,7 +776,27 @@ impl Store {
             created: nanos(self.clock.now()),
             snapshots_enabled,
             fork: None,
+            settings,
         })
+    }
+
+    /// Replaces a bucket's settings (journaled first).
+    pub(crate) fn set_settings(&mut self, name: &str, settings: Settings) -> Result<(), StoreError> {
+        let id = self.bucket_id(name)?;
+        if self.buckets[&id].settings == settings {
+            return Ok(());
+        }
+        self.commit(Change::Settings {
+            bucket: id.0,
+            settings,
+        })
+    }
+
+    /// Bucket names in name order.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 
     /// Creates `name` as a copy-on-write fork of `source`, as of `at` or of now. O(1).
@@ -785,6 +836,7 @@ impl Store {
                 earlier: Vec::new(),
                 merged: None,
             }),
+            settings: Settings::default(),
         })?;
         Ok(version)
     }
@@ -879,10 +931,14 @@ impl Store {
         })
     }
 
-    /// Deletes a bucket; without `force` it must be empty. A bucket with forks is never deleted.
+    /// Deletes a bucket; without `force` it must be empty. A bucket with forks or with delete
+    /// protection on is never deleted.
     pub(crate) fn delete_bucket(&mut self, name: &str, force: bool) -> Result<(), StoreError> {
         let id = self.bucket_id(name)?;
         let bucket = &self.buckets[&id];
+        if bucket.settings.protected {
+            return Err(StoreError::BucketProtected(name.to_owned()));
+        }
         if bucket.children > 0 {
             return Err(StoreError::BucketHasForks(name.to_owned()));
         }

@@ -75,6 +75,11 @@ pub(crate) enum Operation {
         key: String,
         method: &'static str,
     },
+    UpdateBucket {
+        bucket: String,
+    },
+    ListBuckets,
+    AccountStats,
 }
 
 impl fmt::Display for Operation {
@@ -122,6 +127,11 @@ impl fmt::Display for Operation {
                 f,
                 "presigning a {method} URL for {key:?} in bucket {bucket:?}"
             ),
+            Self::UpdateBucket { bucket } => {
+                write!(f, "updating the settings of bucket {bucket:?}")
+            }
+            Self::ListBuckets => f.write_str("listing the account's buckets"),
+            Self::AccountStats => f.write_str("reading the account's storage statistics"),
         }
     }
 }
@@ -224,6 +234,12 @@ impl Error {
             reason: Some(reason),
             ..Self::inner(ErrorKind::UnexpectedResponse)
         }))
+    }
+
+    /// The same failure, reported as part of `operation`.
+    pub(crate) fn with_operation(mut self, operation: Operation) -> Self {
+        self.0.operation = Some(operation);
+        self
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {

@@ -40,6 +40,12 @@ pub(crate) const MERGE_SOURCE_BUCKET: &str = "x-tigris-merge-source-bucket";
 pub(crate) const REBASE: &str = "x-tigris-rebase";
 /// `GET /` (JSON bucket listing): list the forks of the named bucket.
 pub(crate) const FORK: &str = "x-tigris-fork";
+/// CreateBucket: where the data lives (`iad`, `iad,sjc`, `usa`).
+pub(crate) const REGIONS: &str = "x-tigris-regions";
+/// CreateBucket: the default storage class of new objects.
+pub(crate) const STORAGE_CLASS: &str = "x-amz-storage-class";
+/// CreateBucket and `PATCH /{bucket}`: whether anonymous requests may list the bucket.
+pub(crate) const PUBLIC_LIST_OBJECTS: &str = "x-amz-acl-public-list-objects-enabled";
 
 /// Adds headers to one request in `modify_before_signing`, so SigV4 signs them, on every
 /// attempt. Attached per call, so it never leaks into other requests.
