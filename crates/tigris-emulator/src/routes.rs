@@ -202,7 +202,10 @@ impl Routes {
             .as_ref()
             .map(|c| c.access_key.clone())
             .unwrap_or_default();
-        if let Some((failure, _)) = self.shared.faults.on_request("ListBuckets", None, &req.headers)
+        if let Some((failure, _)) = self
+            .shared
+            .faults
+            .on_request("ListBuckets", None, &req.headers)
         {
             return Err(crate::auth::injected_error(&failure));
         }
@@ -247,7 +250,12 @@ impl Routes {
                 entry["Regions"] = b.settings.regions.clone().into();
             }
             if flag("IncludeTypeInfo") {
-                entry["Type"] = if b.snapshots_enabled { "Snapshot" } else { "Regular" }.into();
+                entry["Type"] = if b.snapshots_enabled {
+                    "Snapshot"
+                } else {
+                    "Regular"
+                }
+                .into();
             }
             if flag("IncludeVisibility") {
                 entry["Visibility"] = json!({ "IsPublic": b.settings.public });

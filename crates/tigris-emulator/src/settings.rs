@@ -62,10 +62,7 @@ impl Settings {
             "acl_list_objects".into(),
             if self.public_list { "true" } else { "false" }.into(),
         );
-        body.insert(
-            "protection".into(),
-            json!({ "protected": self.protected }),
-        );
+        body.insert("protection".into(), json!({ "protected": self.protected }));
         if let Some(c) = &self.cache_control {
             body.insert("cache_control".into(), c.clone().into());
         }
@@ -93,7 +90,9 @@ pub(crate) fn parse_regions(value: &str, allow_global: bool) -> S3Result<String>
         .collect();
     match names.as_slice() {
         [] if allow_global => Ok(String::new()),
-        [] => Err(invalid("X-Tigris-Regions must name at least one region".into())),
+        [] => Err(invalid(
+            "X-Tigris-Regions must name at least one region".into(),
+        )),
         [one] if MULTI_REGIONS.contains(one) || SINGLE_REGIONS.contains(one) => {
             Ok((*one).to_owned())
         }
@@ -134,7 +133,9 @@ fn flag(value: &str, name: &str) -> S3Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(invalid(format!("{name} must be true or false, got {value:?}"))),
+        _ => Err(invalid(format!(
+            "{name} must be true or false, got {value:?}"
+        ))),
     }
 }
 
@@ -262,7 +263,9 @@ impl SettingsPatch {
                 let v = value
                     .get("allow_object_acl")
                     .and_then(Value::as_bool)
-                    .ok_or_else(|| invalid("acl_settings.allow_object_acl must be a bool".into()))?;
+                    .ok_or_else(|| {
+                        invalid("acl_settings.allow_object_acl must be a bool".into())
+                    })?;
                 self.allow_object_acl = Some(v);
                 SettingsAction::Acl
             }
@@ -345,7 +348,9 @@ fn is_domain(v: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -384,7 +389,15 @@ mod tests {
         assert_eq!(parse_regions("usa", false).unwrap(), "usa");
         assert_eq!(parse_regions(" iad , sjc ", false).unwrap(), "iad,sjc");
         assert_eq!(parse_regions("", true).unwrap(), "");
-        for bad in ["", "mars", "usa,eur", "usa,iad", "iad,iad", "iad,sjc,fra", "IAD"] {
+        for bad in [
+            "",
+            "mars",
+            "usa,eur",
+            "usa,iad",
+            "iad,iad",
+            "iad,sjc,fra",
+            "IAD",
+        ] {
             assert!(parse_regions(bad, false).is_err(), "{bad}");
         }
     }
@@ -395,8 +408,14 @@ mod tests {
         assert!(p.take("storage_class", &json!("GLACIER")).unwrap());
         assert!(!p.take("object_notifications", &json!({})).unwrap());
         assert!(p.take("storage_class", &json!("COLD")).is_err());
-        assert!(p.take("website", &json!({"domain_name": "not a domain"})).is_err());
-        assert!(p.take("additional_http_headers", &json!({"X-A": 1})).is_err());
+        assert!(
+            p.take("website", &json!({"domain_name": "not a domain"}))
+                .is_err()
+        );
+        assert!(
+            p.take("additional_http_headers", &json!({"X-A": 1}))
+                .is_err()
+        );
         assert!(p.take("protection", &json!({"protected": "yes"})).is_err());
         let s = p.apply_to(&Settings::default());
         assert_eq!(s.storage_class(), "GLACIER");

@@ -781,7 +781,11 @@ impl Store {
     }
 
     /// Replaces a bucket's settings (journaled first).
-    pub(crate) fn set_settings(&mut self, name: &str, settings: Settings) -> Result<(), StoreError> {
+    pub(crate) fn set_settings(
+        &mut self,
+        name: &str,
+        settings: Settings,
+    ) -> Result<(), StoreError> {
         let id = self.bucket_id(name)?;
         if self.buckets[&id].settings == settings {
             return Ok(());

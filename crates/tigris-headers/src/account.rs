@@ -79,7 +79,10 @@ impl BucketEntry {
                 Error::unexpected_response(operation.clone(), "a bucket entry has no Name")
             })?
             .to_owned();
-        let created = timestamp(v.get("InitialCreatedDate").or_else(|| v.get("CreationDate")));
+        let created = timestamp(
+            v.get("InitialCreatedDate")
+                .or_else(|| v.get("CreationDate")),
+        );
         let regions = v
             .get("Regions")
             .and_then(Value::as_str)
@@ -238,7 +241,10 @@ impl ListBucketsDetailedFluentBuilder {
     pub async fn send(self) -> Result<BucketsPage> {
         let operation = Operation::ListBuckets;
         async {
-            if self.max_buckets.is_some_and(|m| !(1..=MAX_BUCKETS).contains(&m)) {
+            if self
+                .max_buckets
+                .is_some_and(|m| !(1..=MAX_BUCKETS).contains(&m))
+            {
                 return Err(Error::invalid_argument(
                     operation,
                     "max_buckets must be from 1 to 10,000",
@@ -357,7 +363,10 @@ impl AccountStatsFluentBuilder {
             if let Some(t) = &token {
                 page = page.continuation_token(t.clone());
             }
-            let page = page.send().await.map_err(|e| e.with_operation(Operation::AccountStats))?;
+            let page = page
+                .send()
+                .await
+                .map_err(|e| e.with_operation(Operation::AccountStats))?;
             total.add(page.stats.unwrap_or_default());
             match page.continuation_token {
                 None => return Ok(total),

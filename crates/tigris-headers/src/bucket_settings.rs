@@ -382,8 +382,9 @@ impl UpdateBucketFluentBuilder {
         let value = value.into();
         let mut this = self;
         if HeaderValue::from_str(&value).is_err() {
-            this.problems
-                .push(format!("cache control {value:?} is not a valid header value"));
+            this.problems.push(format!(
+                "cache control {value:?} is not a valid header value"
+            ));
         }
         this.set("cache_control", value.into())
     }
@@ -420,17 +421,16 @@ impl UpdateBucketFluentBuilder {
     /// `X-Content-Type-Options: nosniff`. Call once per header.
     pub fn additional_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         let (name, value) = (name.as_ref(), value.as_ref());
-        if HeaderName::from_bytes(name.as_bytes()).is_err()
-            || HeaderValue::from_str(value).is_err()
+        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
         {
             self.problems
                 .push(format!("{name}: {value:?} is not a valid header"));
         }
         let headers = self.extra_headers.get_or_insert_with(Map::new);
         match headers.get(name) {
-            Some(old) if old.as_str() != Some(value) => self
-                .problems
-                .push(format!("header {name} is set twice, to {old} and {value:?}")),
+            Some(old) if old.as_str() != Some(value) => self.problems.push(format!(
+                "header {name} is set twice, to {old} and {value:?}"
+            )),
             _ => {
                 headers.insert(name.to_owned(), value.into());
             }

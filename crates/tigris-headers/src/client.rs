@@ -7,8 +7,8 @@ use tigris_core::transport::SignedTransport;
 
 use crate::account::{AccountStatsFluentBuilder, ListBucketsDetailedFluentBuilder};
 use crate::bucket_info::BucketInfoFluentBuilder;
-use crate::bucket_settings::UpdateBucketFluentBuilder;
 use crate::bucket_metadata::BucketMetadataFluentBuilder;
+use crate::bucket_settings::UpdateBucketFluentBuilder;
 use crate::bundle::BundleFluentBuilder;
 use crate::fork::{ListForksFluentBuilder, MergeForkFluentBuilder, RebaseForkFluentBuilder};
 use crate::presign::PresignUrlFluentBuilder;
