@@ -413,3 +413,71 @@ async fn a_key_without_settings_rights_is_refused() {
     assert!(!m.delete_protection());
     assert!(m.allow_object_acl());
 }
+
+/// What the released clients send, byte for byte as in their 0.8.0 / 3.21.0 sources, is what
+/// this crate reads back: the wire shapes agree.
+#[tokio::test]
+async fn settings_sent_as_the_released_clients_send_them_read_back_here() {
+    use http::{HeaderName, HeaderValue, Method};
+    use tigris_core::transport::TigrisRequest;
+    let env = TestEnv::start().await;
+    env.s3
+        .create_bucket()
+        .bucket("shared")
+        .send()
+        .await
+        .unwrap();
+    let tigris = transport(&env);
+    let patch = |headers: &[(&'static str, &'static str)], body: &str| {
+        let mut request = TigrisRequest::new(Method::PATCH)
+            .bucket("shared".parse().unwrap())
+            .json(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        request
+    };
+    // tigris-boto3-ext update_bucket(access="public", public_list_objects=True,
+    // allow_object_acl=True, default_storage_class="STANDARD_IA", regions=["iad", "sjc"],
+    // cache_control="max-age=60", custom_domain="cdn.example.com", nosniff=True).
+    let python = patch(
+        &[
+            ("x-amz-acl", "public-read"),
+            ("x-amz-acl-public-list-objects-enabled", "true"),
+        ],
+        r#"{"acl_settings": {"allow_object_acl": true}, "storage_class": "STANDARD_IA", "object_regions": "iad,sjc", "cache_control": "max-age=60", "website": {"domain_name": "cdn.example.com"}, "additional_http_headers": {"X-Content-Type-Options": "nosniff"}}"#,
+    );
+    tigris.send(&python).await.unwrap();
+    let m = tigris.bucket_metadata("shared").send().await.unwrap();
+    assert_eq!(m.regions(), ["iad", "sjc"]);
+    assert_eq!(m.storage_class(), Some("STANDARD_IA"));
+    assert_eq!(m.cache_control(), Some("max-age=60"));
+    assert_eq!(m.custom_domain(), Some("cdn.example.com"));
+    assert!(m.allow_object_acl() && m.public_listing());
+    assert_eq!(m.additional_headers().len(), 1);
+    let entry = &tigris.list_buckets_detailed().send().await.unwrap().buckets[0];
+    assert_eq!(entry.is_public(), Some(true));
+    assert_eq!(entry.regions(), ["iad", "sjc"]);
+
+    // @tigrisdata/storage updateBucket({ access: 'private', disableDirectoryListing: true,
+    // locations: { type: 'multi', values: 'usa' }, enableDeleteProtection: true,
+    // enableAdditionalHeaders: false }).
+    let node = patch(
+        &[
+            ("x-amz-acl", "private"),
+            ("x-amz-acl-public-list-objects-enabled", "false"),
+        ],
+        r#"{"object_regions":"usa","protection":{"protected":true},"additional_http_headers":null}"#,
+    );
+    tigris.send(&node).await.unwrap();
+    let m = tigris.bucket_metadata("shared").send().await.unwrap();
+    assert_eq!(m.regions(), ["usa"]);
+    assert!(m.delete_protection() && !m.public_listing());
+    assert!(m.additional_headers().is_empty());
+    assert_eq!(m.storage_class(), Some("STANDARD_IA"));
+    let entry = &tigris.list_buckets_detailed().send().await.unwrap().buckets[0];
+    assert_eq!(entry.is_public(), Some(false));
+}
