@@ -224,6 +224,19 @@ def settings_checks(s3, check):
         src = ext.get_bucket_metadata(s3, "py-src", with_size=True)["size"]
         assert stats["total_storage_bytes"] >= src["bytes"] > 0, (stats, src)
 
+    @check("settings: update_bucket(snapshot_enabled=...) switches the type; a fork refuses")
+    def _():
+        ext.update_bucket(s3, "py-set", snapshot_enabled=True)
+        assert ext.get_bucket_metadata(s3, "py-set")["snapshot_enabled"] is True
+        assert ext.get_bucket_info(s3, "py-set")["snapshot_enabled"] is True
+        ext.update_bucket(s3, "py-set", snapshot_enabled=False)
+        assert ext.get_bucket_metadata(s3, "py-set")["snapshot_enabled"] is False
+        try:
+            ext.update_bucket(s3, "py-fork", snapshot_enabled=False)
+            raise AssertionError("turned off the snapshots of a fork")
+        except ext.TigrisAPIError as e:
+            assert e.status_code == 400 and e.code == "InvalidArgument", (e.status_code, e.code)
+
     @check("settings: bad arguments fail before any request")
     def _():
         for kwargs in ({}, {"default_storage_class": "standard"}, {"access": "everyone"},

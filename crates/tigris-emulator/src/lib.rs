@@ -72,7 +72,10 @@
 //!   `storage_class`: STANDARD, STANDARD_IA, GLACIER, GLACIER_IR), access (`X-Amz-Acl:
 //!   public-read|private` and `X-Amz-Acl-Public-List-Objects-Enabled` on CreateBucket and on the
 //!   PATCH), `acl_settings`, `cache_control`, `website.domain_name`, `additional_http_headers`
-//!   and delete protection (`protection.protected`). A PATCH changes only the keys it sends, and
+//!   delete protection (`protection.protected`) and the bucket type (`type`: 1 turns snapshots
+//!   on, refused with lifecycle rules or the GLACIER class; 0 off, refused for forks and fork
+//!   parents; snapshots taken before stay, with the history they read, and read again once
+//!   snapshots are back on). A PATCH changes only the keys it sends, and
 //!   nothing when any key is invalid (`400 InvalidArgument`) or unknown (`501 NotImplemented`).
 //!   All are read back from `GET /{bucket}?metadata` and the JSON bucket listing (`GET /` with
 //!   `Accept: application/json`: `Include*` flags for regions, type, visibility, lineage, owner
@@ -85,7 +88,8 @@
 //!   `s3:PutBucketSettings` for the others and `s3:PutBucketNotification` for
 //!   `object_notifications`; the listing needs `s3:ListAllMyBuckets`, and its `Stats` sum each
 //!   bucket's metadata size estimate (a fork counts what it reads through to); the one owner is
-//!   the root key, so `OwnedBy` filters nothing.
+//!   the root key, so `OwnedBy` filters nothing; a fork starts with default settings (the
+//!   creation headers are read for plain creation only).
 //! - Refuses `aws-chunked` uploads with trailing checksums with `400 InvalidContentEncoding`, as
 //!   Tigris does, so a client not configured with `WhenRequired` checksums fails here first.
 //!

@@ -501,6 +501,9 @@ impl s3s::route::S3Route for PatchBucket {
         if !settings.is_empty() {
             let mut store = self.0.store();
             let next = settings.apply_to(&store.bucket(&bucket)?.settings);
+            if let Some(on) = settings.snapshots_enabled {
+                store.set_snapshots_enabled(&bucket, on, next.storage_class())?;
+            }
             store.set_settings(&bucket, next)?;
         } else {
             self.0.store().bucket(&bucket)?;

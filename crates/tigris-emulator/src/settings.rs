@@ -207,6 +207,8 @@ pub(crate) struct SettingsPatch {
     custom_domain: Option<Option<String>>,
     protected: Option<bool>,
     additional_headers: Option<Option<BTreeMap<String, String>>>,
+    /// `type`: 1 turns snapshots on, 0 off (applied by the store, which checks the rules).
+    pub(crate) snapshots_enabled: Option<bool>,
     pub(crate) actions: Vec<SettingsAction>,
 }
 
@@ -290,6 +292,14 @@ impl SettingsPatch {
             }
             "additional_http_headers" => {
                 self.additional_headers = Some(parse_headers(value)?);
+                SettingsAction::Settings
+            }
+            "type" => {
+                self.snapshots_enabled = Some(match value.as_u64() {
+                    Some(0) => false,
+                    Some(1) => true,
+                    _ => return Err(invalid(format!("type must be 0 or 1, got {value}"))),
+                });
                 SettingsAction::Settings
             }
             _ => return Ok(false),

@@ -138,6 +138,11 @@ pub(crate) enum Change {
         #[serde(default, skip_serializing_if = "Settings::is_default")]
         settings: Settings,
     },
+    /// Snapshots turned on or off for a bucket (`PATCH /{bucket}` with `type`).
+    BucketType {
+        bucket: u64,
+        snapshots_enabled: bool,
+    },
     /// A bucket's settings after a `PATCH /{bucket}` (the whole set; the last one wins).
     Settings {
         bucket: u64,
@@ -560,6 +565,12 @@ impl Store {
             Change::Settings { bucket, settings } => {
                 self.level_mut(bucket)?.settings = settings;
             }
+            Change::BucketType {
+                bucket,
+                snapshots_enabled,
+            } => {
+                self.level_mut(bucket)?.snapshots_enabled = snapshots_enabled;
+            }
             Change::DeleteBucket { id, .. } => {
                 let bucket = self.buckets.remove(&BucketId(id)).ok_or_else(|| {
                     StoreError::Storage(format!("the journal deletes unknown bucket {id}"))
@@ -796,6 +807,42 @@ impl Store {
         })
     }
 
+    /// Turns snapshots on or off, as Tigris allows: not on for a bucket whose default storage
+    /// class (`storage_class`, the class it will have) is GLACIER or that has lifecycle rules;
+    /// not off for a fork or a bucket with forks. Existing snapshots are kept while off (and
+    /// the history they read), and readable again once snapshots are back on.
+    pub(crate) fn set_snapshots_enabled(
+        &mut self,
+        name: &str,
+        on: bool,
+        storage_class: &str,
+    ) -> Result<(), StoreError> {
+        let id = self.bucket_id(name)?;
+        let b = &self.buckets[&id];
+        if b.snapshots_enabled == on {
+            return Ok(());
+        }
+        if on && storage_class == "GLACIER" {
+            return Err(StoreError::Invalid(format!(
+                "{name} uses the GLACIER storage class, which snapshot buckets cannot"
+            )));
+        }
+        if on && b.lifecycle.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "{name} has lifecycle rules, which snapshot buckets cannot"
+            )));
+        }
+        if !on && (b.fork.is_some() || b.children > 0) {
+            return Err(StoreError::Invalid(format!(
+                "{name} is a fork or has forks, so its snapshots cannot be turned off"
+            )));
+        }
+        self.commit(Change::BucketType {
+            bucket: id.0,
+            snapshots_enabled: on,
+        })
+    }
+
     /// Bucket names in name order.
     pub(crate) fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
@@ -872,9 +919,8 @@ impl Store {
             let Some(bucket) = self.buckets.get_mut(&id) else {
                 return;
             };
-            if bucket.snapshots_enabled {
-                bucket.prune_all(&pins, &mut self.freed);
-            }
+            // A bucket whose snapshots were turned off may still hold their history.
+            bucket.prune_all(&pins, &mut self.freed);
             current = bucket.fork.as_ref().map(|f| f.parent);
         }
     }
@@ -1275,7 +1321,8 @@ impl Store {
     /// Adds a write to `key`'s history, keeping what snapshots and forks can still reach.
     fn put_entry(&mut self, id: BucketId, key: &str, entry: Entry) {
         let b = self.buckets.get_mut(&id).expect("exists");
-        if b.snapshots_enabled {
+        // Snapshots kept while turned off still read their history.
+        if b.snapshots_enabled || !b.snapshots.is_empty() {
             // History is what snapshots and forks read; keep what they can still reach.
             b.objects.entry(key.to_owned()).or_default().push(entry);
             let pins = self.pins(id);

@@ -473,3 +473,99 @@ async fn settings_survive_a_restart() {
     assert_eq!(after["protection"]["protected"], true);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn snapshots_turned_off_keep_their_history_and_read_again_once_back_on() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("typed").send().await.unwrap();
+    let put = |body: &'static str| {
+        s3.put_object()
+            .bucket("typed")
+            .key("k")
+            .body(ByteStream::from_static(body.as_bytes()))
+            .send()
+    };
+    put("v1").await.unwrap();
+    let (status, text) = patch(&emu, "typed", &[], json!({"type": 1})).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(metadata(&emu, "typed").await["type"], 1);
+    let (id, secret) = root(&emu);
+    let resp = common::signed_request(
+        &emu,
+        (&id, &secret),
+        "PUT",
+        "/typed",
+        &[("x-tigris-snapshot", "true")],
+        b"",
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let version = resp.headers()["x-tigris-snapshot-version"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    put("v2").await.unwrap();
+    let (status, text) = patch(&emu, "typed", &[], json!({"type": 0})).await;
+    assert_eq!(status, 200, "{text}");
+    put("v3").await.unwrap();
+    let at_snapshot = [("x-tigris-snapshot-version", version.as_str())];
+    let (status, _, _) = call(&emu, (&id, &secret), "GET", "/typed/k", &at_snapshot, "").await;
+    assert_eq!(status, 400, "a regular bucket serves no snapshot reads");
+    patch(&emu, "typed", &[], json!({"type": 1})).await;
+    let (status, _, text) = call(&emu, (&id, &secret), "GET", "/typed/k", &at_snapshot, "").await;
+    assert_eq!((status, text.as_str()), (200, "v1"));
+}
+
+#[tokio::test]
+async fn type_changes_tigris_refuses_change_nothing() {
+    let emu = Emulator::start().await.unwrap();
+    let (id, secret) = root(&emu);
+    call(
+        &emu,
+        (&id, &secret),
+        "PUT",
+        "/parent",
+        &[("x-tigris-enable-snapshot", "true")],
+        "",
+    )
+    .await;
+    call(
+        &emu,
+        (&id, &secret),
+        "PUT",
+        "/child",
+        &[("x-tigris-fork-source-bucket", "parent")],
+        "",
+    )
+    .await;
+    for bucket in ["parent", "child"] {
+        let (status, text) =
+            patch(&emu, bucket, &[], json!({"type": 0, "cache_control": "x"})).await;
+        assert_eq!(status, 400, "{bucket}: {text}");
+        let m = metadata(&emu, bucket).await;
+        assert_eq!(m["type"], 1);
+        assert!(m.get("cache_control").is_none(), "{m}");
+    }
+    client(&emu)
+        .create_bucket()
+        .bucket("cold")
+        .send()
+        .await
+        .unwrap();
+    let (status, text) = patch(
+        &emu,
+        "cold",
+        &[],
+        json!({"type": 1, "storage_class": "GLACIER"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    let m = metadata(&emu, "cold").await;
+    assert_eq!(
+        (m["type"].clone(), m["storage_class"].clone()),
+        (json!(0), json!("STANDARD"))
+    );
+    let (status, text) = patch(&emu, "cold", &[], json!({"type": 2})).await;
+    assert_eq!(status, 400, "{text}");
+}

@@ -1,7 +1,8 @@
 //! Bucket settings: placement, default storage class, access, cache control, custom domain,
 //! delete protection and extra headers. Set them at creation with the [`CreateBucketExt`]
-//! options ([`regions`](CreateBucketExt::regions), [`storage_class`](CreateBucketExt::storage_class),
-//! [`public_listing`](CreateBucketExt::public_listing)), change them later with
+//! options ([`regions`](crate::CreateBucketExt::regions),
+//! [`storage_class`](crate::CreateBucketExt::storage_class),
+//! [`public_listing`](crate::CreateBucketExt::public_listing)), change them later with
 //! [`TigrisTransportExt::update_bucket`](crate::TigrisTransportExt::update_bucket), and read them
 //! back with [`bucket_metadata`](crate::TigrisTransportExt::bucket_metadata).
 //!
@@ -447,6 +448,13 @@ impl UpdateBucketFluentBuilder {
         }
         this.extra_headers = Some(Map::new());
         this
+    }
+
+    /// Turns snapshots on or off (`type`: 1 or 0). Tigris refuses to turn them on for a bucket
+    /// with lifecycle rules or the GLACIER storage class, and off for a fork or a bucket with
+    /// forks; existing snapshots are kept while off and readable again once back on.
+    pub fn snapshots_enabled(self, enabled: bool) -> Self {
+        self.set("type", u8::from(enabled).into())
     }
 
     /// Soft delete on (retention 7 to 90 days) or off (`soft_delete`).

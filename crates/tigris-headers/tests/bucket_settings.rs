@@ -481,3 +481,46 @@ async fn settings_sent_as_the_released_clients_send_them_read_back_here() {
     let entry = &tigris.list_buckets_detailed().send().await.unwrap().buckets[0];
     assert_eq!(entry.is_public(), Some(false));
 }
+
+#[tokio::test]
+async fn snapshots_can_be_turned_on_later_but_not_off_for_a_fork_parent() {
+    let env = TestEnv::start().await;
+    env.s3.create_bucket().bucket("later").send().await.unwrap();
+    let tigris = transport(&env);
+    tigris
+        .update_bucket("later")
+        .snapshots_enabled(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        env.s3
+            .bucket_info("later")
+            .send()
+            .await
+            .unwrap()
+            .snapshots_enabled()
+    );
+    env.s3
+        .create_bucket()
+        .bucket("later-fork")
+        .fork_of(&"later".parse().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let err = tigris
+        .update_bucket("later")
+        .snapshots_enabled(false)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        tigris
+            .bucket_metadata("later")
+            .send()
+            .await
+            .unwrap()
+            .snapshots_enabled()
+    );
+}

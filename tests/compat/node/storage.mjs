@@ -13,6 +13,8 @@ import {
   bundle,
   createBucket,
   createBucketSnapshot,
+  disableSnapshot,
+  enableSnapshot,
   get,
   getBucketInfo,
   getPresignedUrl,
@@ -254,6 +256,16 @@ function settingsChecks(check, cfg) {
     assert(refused.error, "a protected bucket was removed");
     ok(await updateBucket("node-set", { enableDeleteProtection: false, ...cfg() }), "unprotect");
     ok(await removeBucket("node-set", { force: true, ...cfg() }), "removeBucket");
+  });
+
+  check("settings: enableSnapshot and disableSnapshot switch the bucket type", async () => {
+    ok(await createBucket("node-typed", cfg()), "createBucket");
+    ok(await enableSnapshot("node-typed", cfg()), "enableSnapshot");
+    assert(ok(await getBucketInfo("node-typed", cfg()), "info").isSnapshotEnabled === true, "still regular");
+    ok(await disableSnapshot("node-typed", cfg()), "disableSnapshot");
+    assert(ok(await getBucketInfo("node-typed", cfg()), "info").isSnapshotEnabled === false, "still snapshot");
+    const refused = await disableSnapshot("node-fork", cfg());
+    assert(refused.error, "turned off the snapshots of a fork");
   });
 
   check("settings: getStats counts the account's buckets and bytes", async () => {
