@@ -457,6 +457,8 @@ async fn settings_survive_a_restart() {
         json!({"cache_control": "no-cache", "protection": {"protected": true}}),
     )
     .await;
+    client(&emu).create_bucket().bucket("typed-kept").send().await.unwrap();
+    patch(&emu, "typed-kept", &[], json!({"type": 1})).await;
     let before = metadata(&emu, "kept").await;
     emu.shutdown().await;
     let emu = Emulator::builder()
@@ -471,6 +473,7 @@ async fn settings_survive_a_restart() {
     assert_eq!(after["cache_control"], "no-cache");
     assert_eq!(after["acl_list_objects"], "true");
     assert_eq!(after["protection"]["protected"], true);
+    assert_eq!(metadata(&emu, "typed-kept").await["type"], 1);
     emu.shutdown().await;
 }
 
