@@ -100,7 +100,7 @@
 //! when snapshots or forks are deleted.
 //!
 //! Parsers of client input (SigV4, IAM forms and actions, policy documents, notification
-//! settings, S3 ranges, copy sources and list/part parameters) are property-tested never to
+//! and bucket settings, S3 ranges, copy sources and list/part parameters) are property-tested never to
 //! panic.
 //!
 //! # Persistence

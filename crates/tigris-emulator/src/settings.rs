@@ -431,6 +431,57 @@ mod tests {
         assert_eq!(s.storage_class(), "GLACIER");
     }
 
+    mod no_panic {
+        //! The settings parsers answer `Ok` or `Err` on any input.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                any::<String>().prop_map(Value::String),
+                "[a-z, ]{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(
+                        prop_oneof![
+                            Just("allow_object_acl".to_owned()),
+                            Just("domain_name".to_owned()),
+                            Just("protected".to_owned()),
+                            any::<String>(),
+                        ],
+                        inner,
+                        0..4
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn region_and_class_names(text in any::<String>(), global in any::<bool>()) {
+                let _ = parse_regions(&text, global);
+                let _ = parse_storage_class(&text);
+            }
+
+            #[test]
+            fn patch_values(value in json()) {
+                for key in ["object_regions", "storage_class", "cache_control", "acl_settings",
+                            "website", "protection", "additional_http_headers", "type"] {
+                    let mut patch = SettingsPatch::default();
+                    if patch.take(key, &value).is_ok() {
+                        let _ = patch.apply_to(&Settings::default());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn settings_parsers_never_panic_on_odd_json() {
         for v in [

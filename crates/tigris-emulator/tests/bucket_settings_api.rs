@@ -457,7 +457,12 @@ async fn settings_survive_a_restart() {
         json!({"cache_control": "no-cache", "protection": {"protected": true}}),
     )
     .await;
-    client(&emu).create_bucket().bucket("typed-kept").send().await.unwrap();
+    client(&emu)
+        .create_bucket()
+        .bucket("typed-kept")
+        .send()
+        .await
+        .unwrap();
     patch(&emu, "typed-kept", &[], json!({"type": 1})).await;
     let before = metadata(&emu, "kept").await;
     emu.shutdown().await;

@@ -390,7 +390,9 @@ impl UpdateBucketFluentBuilder {
         this.set("cache_control", value.into())
     }
 
-    /// Whether anonymous requests may read objects (`X-Amz-Acl`).
+    /// Whether anonymous requests may read objects (`X-Amz-Acl`). Read it back from the
+    /// detailed listing ([`BucketEntry::is_public`](crate::account::BucketEntry::is_public));
+    /// the metadata does not carry it.
     pub fn access(self, access: Access) -> Self {
         self.set_header(ACL, access.acl())
     }
