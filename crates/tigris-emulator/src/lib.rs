@@ -100,8 +100,8 @@
 //! when snapshots or forks are deleted.
 //!
 //! Parsers of client input (SigV4, IAM forms and actions, policy documents, notification
-//! and bucket settings, S3 ranges, copy sources and list/part parameters) are property-tested never to
-//! panic.
+//! and bucket settings, S3 ranges, copy sources and list/part parameters) are property-tested
+//! never to panic.
 //!
 //! # Persistence
 //! Without a data directory everything lives in memory and is gone when the emulator stops.
