@@ -176,7 +176,7 @@ pub struct BucketsPage {
 /// #     .credentials(aws_sdk_s3::config::Credentials::new(emu.root_credentials().access_key_id(),
 /// #         emu.root_credentials().secret_access_key(), None, None, "doc")).build();
 /// # let s3 = tigris_headers::config::s3_client(&sdk);
-/// use tigris_headers::bucket_settings::{Region, Regions};
+/// use tigris_headers::bucket_settings::Region;
 /// use tigris_headers::prelude::*;
 /// use tigris_headers::SignedTransport;
 ///
