@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_types::retry::RetryConfig;
+use tigris_agent_kit::AgentKit;
 use tigris_agent_kit::{NotificationConfig, Role, WebhookAuth};
 use tigris_core::error::{Classified, ErrorKind};
 use tigris_notify::receiver::WebhookReceiver;
 use tigris_reliability::load::Latencies;
-use aws_smithy_types::retry::RetryConfig;
-use tigris_agent_kit::AgentKit;
 use tigris_test_support::{Emulator, root_sdk_config, s3_signed_as};
 
 struct Env {
@@ -88,7 +88,9 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
         .await?;
     let sdk = root_sdk_config(&emu, RetryConfig::disabled());
     let env = Env {
-        kit: AgentKit::builder(&sdk).iam_endpoint(emu.endpoint()).build()?,
+        kit: AgentKit::builder(&sdk)
+            .iam_endpoint(emu.endpoint())
+            .build()?,
         s3: tigris_headers::config::s3_client(&sdk),
         emu,
     };
@@ -107,11 +109,8 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
         .await?;
 
     let token = "load-coordinator-token";
-    let mut receiver = WebhookReceiver::bind(
-        "127.0.0.1:0".parse()?,
-        Some(WebhookAuth::bearer(token)),
-    )
-    .await?;
+    let mut receiver =
+        WebhookReceiver::bind("127.0.0.1:0".parse()?, Some(WebhookAuth::bearer(token))).await?;
 
     let t = Instant::now();
     let forks = env
@@ -133,7 +132,11 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
         setup.record("set_notifications", t.elapsed());
     }
 
-    let names: Vec<String> = forks.forks().iter().map(|f| f.bucket().to_string()).collect();
+    let names: Vec<String> = forks
+        .forks()
+        .iter()
+        .map(|f| f.bucket().to_string())
+        .collect();
     let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
     for name in &names {
         for j in 0..objects {
@@ -200,7 +203,12 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
     let mut foreign_keys = 0usize;
     for name in &names {
         let mut keys = BTreeSet::new();
-        let mut pages = env.s3.list_objects_v2().bucket(name).into_paginator().send();
+        let mut pages = env
+            .s3
+            .list_objects_v2()
+            .bucket(name)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             for object in page?.contents() {
                 keys.insert(object.key().unwrap_or_default().to_owned());
@@ -251,7 +259,11 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
         result.lost,
         agents * objects
     )?;
-    writeln!(md, "| read-backs with another body | {} | 0 |", result.wrong_body)?;
+    writeln!(
+        md,
+        "| read-backs with another body | {} | 0 |",
+        result.wrong_body
+    )?;
     writeln!(
         md,
         "| an agent's key reading another agent's fork | {} read, {} denied (of {agents}) | 0 read, all denied |",
@@ -337,18 +349,26 @@ async fn agent(s3: aws_sdk_s3::Client, own: String, other: String, objects: usiz
         Ok(_) => r.wrong_body += 1,
         Err((_, e)) => r.errors.push(format!("get {own}/seed.txt: {e}")),
     }
-    r.latencies.record("GetObject (read through to the base)", t.elapsed());
+    r.latencies
+        .record("GetObject (read through to the base)", t.elapsed());
     let t = Instant::now();
     match read(&s3, &other, &key(0)).await {
         Ok(_) => r.cross_fork_reads += 1,
         Err((ErrorKind::AccessDenied, _)) => r.cross_fork_denied += 1,
-        Err((_, e)) => r.errors.push(format!("get {other}/{} as {own}'s key: {e}", key(0))),
+        Err((_, e)) => r
+            .errors
+            .push(format!("get {other}/{} as {own}'s key: {e}", key(0))),
     }
-    r.latencies.record("GetObject (another fork, denied)", t.elapsed());
+    r.latencies
+        .record("GetObject (another fork, denied)", t.elapsed());
     r
 }
 
-async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<String, (ErrorKind, String)> {
+async fn read(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<String, (ErrorKind, String)> {
     match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => match out.body.collect().await {
             Ok(b) => Ok(String::from_utf8_lossy(&b.into_bytes()).into_owned()),

@@ -45,12 +45,15 @@ struct Seen {
 
 impl Seen {
     fn debug(&mut self, what: &str, value: &impl Debug) {
-        self.strings.push((format!("{what} (Debug)"), format!("{value:?}")));
-        self.strings.push((format!("{what} (Debug, alternate)"), format!("{value:#?}")));
+        self.strings
+            .push((format!("{what} (Debug)"), format!("{value:?}")));
+        self.strings
+            .push((format!("{what} (Debug, alternate)"), format!("{value:#?}")));
     }
     fn both(&mut self, what: &str, value: &(impl Debug + Display)) {
         self.debug(what, value);
-        self.strings.push((format!("{what} (Display)"), value.to_string()));
+        self.strings
+            .push((format!("{what} (Display)"), value.to_string()));
     }
     fn secret(&mut self, what: &str, secret: &str) {
         self.secrets.push((what.to_owned(), secret.to_owned()));
@@ -96,8 +99,14 @@ fn main() -> ExitCode {
     let mut hits = Vec::new();
     for (name, secret) in &seen.secrets {
         if log.contains(secret.as_str()) {
-            let line = log.lines().find(|l| l.contains(secret.as_str())).unwrap_or_default();
-            hits.push(format!("{name} in the TRACE log: `{}`", redact(line, secret)));
+            let line = log
+                .lines()
+                .find(|l| l.contains(secret.as_str()))
+                .unwrap_or_default();
+            hits.push(format!(
+                "{name} in the TRACE log: `{}`",
+                redact(line, secret)
+            ));
         }
         for (what, text) in &seen.strings {
             if text.contains(secret.as_str()) {
@@ -115,13 +124,19 @@ fn main() -> ExitCode {
         if quick { " -- --quick" } else { "" }
     );
     println!("| check | result | goal |\n|---|---|---|");
-    println!("| secrets made and searched for | {} | - |", seen.secrets.len());
+    println!(
+        "| secrets made and searched for | {} | - |",
+        seen.secrets.len()
+    );
     println!(
         "| TRACE log searched | {} lines, {} bytes | - |",
         log_lines,
         log.len()
     );
-    println!("| `Debug`/`Display` strings searched | {} | - |", seen.strings.len());
+    println!(
+        "| `Debug`/`Display` strings searched | {} | - |",
+        seen.strings.len()
+    );
     println!("| places a secret appears | {} | 0 |", hits.len());
     for hit in &hits {
         println!("\n- {hit}");
@@ -140,20 +155,31 @@ fn main() -> ExitCode {
 }
 
 fn redact(line: &str, secret: &str) -> String {
-    line.replace(secret, "<SECRET>").chars().take(1500).collect()
+    line.replace(secret, "<SECRET>")
+        .chars()
+        .take(1500)
+        .collect()
 }
 
 async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
     let emu = Emulator::builder()
-        .credentials("tid_reliability_root", "tsec_reliability_root_secret_4f1c9a")
+        .credentials(
+            "tid_reliability_root",
+            "tsec_reliability_root_secret_4f1c9a",
+        )
         .start()
         .await?;
-    seen.secret("emulator root secret", emu.root_credentials().secret_access_key());
+    seen.secret(
+        "emulator root secret",
+        emu.root_credentials().secret_access_key(),
+    );
     seen.debug("Emulator", &emu);
     seen.debug("RootCredentials", emu.root_credentials());
     let sdk = root_sdk_config(&emu, RetryConfig::disabled());
     seen.debug("SdkConfig", &sdk);
-    let kit = AgentKit::builder(&sdk).iam_endpoint(emu.endpoint()).build()?;
+    let kit = AgentKit::builder(&sdk)
+        .iam_endpoint(emu.endpoint())
+        .build()?;
     seen.debug("AgentKit", &kit);
     seen.debug("TigrisIam", kit.iam());
     let s3 = kit.s3().clone();
@@ -178,7 +204,11 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
             .send()
             .await?;
     }
-    let checkpoint = kit.checkpoint(workspace.bucket()).name("before-agents").send().await?;
+    let checkpoint = kit
+        .checkpoint(workspace.bucket())
+        .name("before-agents")
+        .send()
+        .await?;
     seen.debug("Checkpoint", &checkpoint);
     seen.both("SnapshotVersion", checkpoint.version());
     let set = kit
@@ -210,11 +240,16 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
         kit.set_notifications(fork.bucket(), &config).await?;
     }
     for fork in set.forks() {
-        let s3 = s3_signed_as(&emu, fork.credentials().ok_or("no fork key")?.to_credentials());
+        let s3 = s3_signed_as(
+            &emu,
+            fork.credentials().ok_or("no fork key")?.to_credentials(),
+        );
         s3.put_object()
             .bucket(fork.bucket().as_str())
             .key(format!("results/agent-{}.json", fork.index()))
-            .body(ByteStream::from(format!("{{\"score\":{}}}", fork.index()).into_bytes()))
+            .body(ByteStream::from(
+                format!("{{\"score\":{}}}", fork.index()).into_bytes(),
+            ))
             .send()
             .await?;
     }
@@ -233,11 +268,18 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
     let best = set.forks().last().ok_or("no fork")?.clone();
     let diff = kit.diff(best.bucket()).send().await?;
     seen.debug("ForkDiff", &diff);
-    let merged = set.promote(&best).on_conflict(OnConflict::Overwrite).send().await?;
+    let merged = set
+        .promote(&best)
+        .on_conflict(OnConflict::Overwrite)
+        .send()
+        .await?;
     seen.debug("Merge", &merged);
 
     // Errors from the same calls: a key that no longer exists, a denied read, a bad input.
-    let revoked = s3_signed_as(&emu, best.credentials().ok_or("no fork key")?.to_credentials());
+    let revoked = s3_signed_as(
+        &emu,
+        best.credentials().ok_or("no fork key")?.to_credentials(),
+    );
     let denied = revoked
         .get_object()
         .bucket(workspace.bucket().as_str())
@@ -255,8 +297,16 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
         None,
         "reliability",
     );
-    seen.secret("wrong secret sent with a real key id", "tsec_a_wrong_secret_for_the_workspace_key");
-    if let Err(err) = s3_signed_as(&emu, wrong).list_objects_v2().bucket(workspace.bucket().as_str()).send().await {
+    seen.secret(
+        "wrong secret sent with a real key id",
+        "tsec_a_wrong_secret_for_the_workspace_key",
+    );
+    if let Err(err) = s3_signed_as(&emu, wrong)
+        .list_objects_v2()
+        .bucket(workspace.bucket().as_str())
+        .send()
+        .await
+    {
         seen.both("S3 error for a wrong secret", &err);
     }
     if let Err(err) = kit.create_forks(workspace.bucket(), 0).send().await {
@@ -281,7 +331,8 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
         ("AttachUserPolicy", true),
     ] {
         let fault = Fault::on(step);
-        emu.faults().inject(if after { fault.after_apply() } else { fault });
+        emu.faults()
+            .inject(if after { fault.after_apply() } else { fault });
         match iam
             .create_scoped_key()
             .bucket(workspace.bucket().clone())
@@ -314,7 +365,8 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
     {
         seen.both("agent-kit error at the workspace's credentials", &err);
     }
-    emu.faults().inject(Fault::on("AttachUserPolicy").after_apply());
+    emu.faults()
+        .inject(Fault::on("AttachUserPolicy").after_apply());
     match kit
         .create_forks(workspace.bucket(), 2)
         .prefix("secrets-partial")
