@@ -272,6 +272,7 @@ fn operation_builder(
             idempotent,
             max_backoff: inner.retry.max_backoff(),
         })
+        .interceptor(BodyOutOfLogs)
         .runtime_plugin(
             StaticRuntimePlugin::new()
                 .with_config(inner.signing.clone())
@@ -287,6 +288,34 @@ fn operation_builder(
         builder = builder.time_source(time_source.clone());
     }
     builder.serializer(serialize)
+}
+
+/// Keeps request bodies out of the orchestrator's TRACE log. The orchestrator logs each
+/// request it transmits with `Debug`, which prints an in-memory body byte for byte, and a body
+/// here can hold a secret (a notification setting's webhook token). After signing (which hashes
+/// the in-memory bytes), the attempt sends the same bytes as a stream, which `Debug` shows as
+/// `BoxBody`; each retry starts again from the in-memory body.
+#[derive(Debug)]
+struct BodyOutOfLogs;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for BodyOutOfLogs {
+    fn name(&self) -> &'static str {
+        "BodyOutOfLogs"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        if let Some(bytes) = request.body().bytes() {
+            let bytes = Bytes::copy_from_slice(bytes);
+            *request.body_mut() = SdkBody::from_body_1_x(http_body_util::Full::new(bytes));
+        }
+        Ok(())
+    }
 }
 
 /// The relative request; the endpoint resolver adds scheme, host and any base path.

@@ -1,0 +1,734 @@
+//! Bad input: every validated input across the crates, each sent through the public call that
+//! would make the request. Goal: each gives a typed error (`ErrorKind::InvalidInput`) and the
+//! emulator counted zero requests for it (`Faults::total`, every authenticated request). The
+//! table is one row per case; rows marked "pending" wait for features on other branches.
+//! `--quick` runs the same table (it takes well under a second).
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_smithy_types::retry::RetryConfig;
+use tigris_agent_kit::{AgentKit, MAX_FORKS, NotificationConfig, Role};
+use tigris_core::ErrorKind;
+use tigris_core::transport::SignedTransport;
+use tigris_headers::TigrisTransportExt;
+use tigris_headers::presigned_post::PresignedPost;
+use tigris_headers::query::MetadataQuery;
+use tigris_test_support::{Emulator, root_sdk_config};
+
+struct Row {
+    input: String,
+    api: &'static str,
+    got: Option<ErrorKind>,
+    requests: u64,
+}
+
+/// Runs one case: the call's error kind (None when it was accepted) and the requests it made.
+macro_rules! case {
+    ($rows:expr, $emu:expr, $input:expr, $api:expr, $call:expr) => {{
+        let before = $emu.faults().total();
+        let got = match $call {
+            Ok(_) => None,
+            Err(e) => Some(e.kind()),
+        };
+        $rows.push(Row {
+            input: $input.to_string(),
+            api: $api,
+            got,
+            requests: $emu.faults().total() - before,
+        });
+    }};
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let quick = tigris_reliability::quick();
+    println!("## Bad input\n");
+    println!(
+        "`cargo run --release -p tigris-reliability --bin bad_input{}`: each validated input \
+         through the public call that would send it, against an in-process emulator with an \
+         existing workspace `bad-input-ws`; \"requests\" is the emulator's count of every \
+         authenticated request during the call (`Faults::total`). Goal: `InvalidInput` and 0 \
+         requests in every row.\n",
+        if quick { " -- --quick" } else { "" }
+    );
+    match run().await {
+        Ok(rows) => {
+            println!("| input | call | error kind | requests |\n|---|---|---|---|");
+            let mut missed = 0;
+            for row in &rows {
+                let ok = row.got == Some(ErrorKind::InvalidInput) && row.requests == 0;
+                if !ok {
+                    missed += 1;
+                }
+                println!(
+                    "| {} | `{}` | {} | {}{} |",
+                    row.input.replace('|', "\\|"),
+                    row.api,
+                    row.got.map_or("accepted".to_owned(), |k| format!("{k:?}")),
+                    row.requests,
+                    if ok { "" } else { " **(goal missed)**" }
+                );
+            }
+            for (input, why) in PENDING {
+                println!("| {input} | {why} | pending | pending |");
+            }
+            println!(
+                "\n{} cases, {} with `InvalidInput` and 0 requests; {} pending.",
+                rows.len(),
+                rows.len() - missed,
+                PENDING.len()
+            );
+            println!(
+                "\n`Pull::concurrency(0)` and `Pull::batch_size(0)` are clamped to 1 by design \
+                 (documented), so they have no row. `MetadataQuery` checks only what it \
+                 documents (`WHERE`/`ORDER BY`, balanced quotes, known fields): a condition \
+                 without a value or a bad regular expression reaches the server."
+            );
+            if missed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(err) => {
+            println!("**The run could not complete:** {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Inputs of features on branches not merged yet; each becomes a row of `run` once merged.
+const PENDING: &[(&str, &str)] = &[
+    (
+        "lease TTL 0, below the minimum, above the maximum",
+        "leases (branch `lease`)",
+    ),
+    (
+        "region not a Tigris region / empty / duplicated",
+        "regions (branch `settings`)",
+    ),
+];
+
+async fn run() -> Result<Vec<Row>, BoxError> {
+    let emu = Emulator::start().await?;
+    let sdk = root_sdk_config(&emu, RetryConfig::disabled());
+    let kit = AgentKit::builder(&sdk)
+        .iam_endpoint(emu.endpoint())
+        .build()?;
+    let transport = SignedTransport::new(&sdk)?;
+    let ws = kit
+        .create_workspace("bad-input-ws")
+        .credentials(Role::Editor)
+        .send()
+        .await?;
+    let bucket = ws.bucket().clone();
+    let mut rows = Vec::new();
+    let now = SystemTime::now();
+
+    // Bucket names, one per Tigris rule, through the call that would create the bucket.
+    let long = "a".repeat(64);
+    for (name, rule) in [
+        ("ab", "shorter than 3"),
+        (long.as_str(), "longer than 63"),
+        ("", "empty"),
+        ("My-Bucket", "uppercase"),
+        ("under_score", "other characters"),
+        ("-abc", "starts with '-'"),
+        ("abc.", "ends with '.'"),
+        ("a..b", "two adjacent periods"),
+        ("xn--abc", "prefix xn--"),
+        ("abc-s3alias", "suffix -s3alias"),
+        ("192.168.1.1", "an IP address"),
+    ] {
+        case!(
+            rows,
+            emu,
+            format!("bucket name `{name}` ({rule})"),
+            "AgentKit::create_workspace(..).send()",
+            kit.create_workspace(name).send().await
+        );
+    }
+    case!(
+        rows,
+        emu,
+        "fork base `Bad_Base`",
+        "AgentKit::create_forks(..).send()",
+        kit.create_forks("Bad_Base", 2).send().await
+    );
+    case!(
+        rows,
+        emu,
+        "checkpoint of bucket `a..b`",
+        "AgentKit::checkpoint(..).send()",
+        kit.checkpoint("a..b").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "restore from bucket `ab`",
+        "AgentKit::restore(..).send()",
+        kit.restore("ab", "1").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "diff of fork `UPPER`",
+        "AgentKit::diff(..).send()",
+        kit.diff("UPPER").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "merge of fork `-x-`",
+        "AgentKit::merge(..).send()",
+        kit.merge("-x-").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "pull of bucket `xn--p`",
+        "AgentKit::pull(..).send()",
+        kit.pull("xn--p", std::env::temp_dir().join("bad-input-pull"))
+            .send()
+            .await
+    );
+    // set_notifications takes a BucketName (AsBucket): a bad name does not compile.
+
+    // Fork names.
+    let base60 = format!("{}-ws", "b".repeat(57));
+    case!(
+        rows,
+        emu,
+        "default fork names past 63 characters (base of 60)",
+        "AgentKit::create_forks(..).send()",
+        kit.create_forks(&base60, 2).send().await
+    );
+    case!(
+        rows,
+        emu,
+        format!(
+            "fork prefix of 62 + `-{{i}}` suffix past 63 (`{}`)",
+            "p".repeat(62).len()
+        ),
+        "CreateForks::prefix(..).send()",
+        kit.create_forks(bucket.as_str(), 10)
+            .prefix("p".repeat(62))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "fork prefix `Bad_Prefix`",
+        "CreateForks::prefix(..).send()",
+        kit.create_forks(bucket.as_str(), 1)
+            .prefix("Bad_Prefix")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "restore into fork name `a..b`",
+        "Restore::fork_name(..).send()",
+        kit.restore(bucket.as_str(), "1")
+            .fork_name("a..b")
+            .send()
+            .await
+    );
+
+    // Snapshot names and versions.
+    for (name, what) in [
+        ("", "empty"),
+        ("a;b", "';'"),
+        ("k=v", "'='"),
+        ("line\nbreak", "a newline"),
+        ("tab\there", "a tab"),
+        ("nul\0", "NUL"),
+        (" padded", "leading whitespace"),
+    ] {
+        case!(
+            rows,
+            emu,
+            format!("checkpoint name with {what}"),
+            "CreateCheckpoint::name(..).send()",
+            kit.checkpoint(bucket.as_str()).name(name).send().await
+        );
+    }
+    let long_name = "n".repeat(129);
+    case!(
+        rows,
+        emu,
+        "checkpoint name of 129 characters",
+        "CreateCheckpoint::name(..).send()",
+        kit.checkpoint(bucket.as_str())
+            .name(&long_name)
+            .send()
+            .await
+    );
+    for (version, what) in [
+        ("abc", "not digits"),
+        ("", "empty"),
+        ("-1", "negative"),
+        ("99999999999999999999999", "past u64"),
+    ] {
+        case!(
+            rows,
+            emu,
+            format!("snapshot version `{version}` ({what})"),
+            "AgentKit::restore(..).send()",
+            kit.restore(bucket.as_str(), version).send().await
+        );
+    }
+    case!(
+        rows,
+        emu,
+        "fork snapshot version `12x`",
+        "CreateForks::from_snapshot(..).send()",
+        kit.create_forks(bucket.as_str(), 1)
+            .from_snapshot("12x")
+            .send()
+            .await
+    );
+
+    // Counts and sizes.
+    case!(
+        rows,
+        emu,
+        "fork count 0",
+        "AgentKit::create_forks(..).send()",
+        kit.create_forks(bucket.as_str(), 0).send().await
+    );
+    case!(
+        rows,
+        emu,
+        format!("fork count {}", MAX_FORKS + 1),
+        "AgentKit::create_forks(..).send()",
+        kit.create_forks(bucket.as_str(), MAX_FORKS + 1)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "fork concurrency 0",
+        "CreateForks::concurrency(0).send()",
+        kit.create_forks(bucket.as_str(), 1)
+            .concurrency(0)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "diff page size 0",
+        "DiffFork::page_size(0).send()",
+        kit.diff(bucket.as_str()).page_size(0).send().await
+    );
+    // Pull::concurrency and Pull::batch_size clamp (to at least 1, at most 5,000): documented, no error.
+
+    // TTLs.
+    case!(
+        rows,
+        emu,
+        "workspace TTL 0 days",
+        "CreateWorkspace::ttl_days(0).send()",
+        kit.create_workspace("bad-input-ttl")
+            .ttl_days(0)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        format!("workspace TTL {} days (past i32)", u32::MAX),
+        "CreateWorkspace::ttl_days(..).send()",
+        kit.create_workspace("bad-input-ttl")
+            .ttl_days(u32::MAX)
+            .send()
+            .await
+    );
+
+    // Credentials expiry.
+    let past = now - Duration::from_secs(60);
+    case!(
+        rows,
+        emu,
+        "workspace key expiry in the past",
+        "CreateWorkspace::credentials_expire_at(..).send()",
+        kit.create_workspace("bad-input-exp")
+            .credentials(Role::Editor)
+            .credentials_expire_at(past)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "workspace expiry without credentials",
+        "CreateWorkspace::credentials_expire_at(..).send()",
+        kit.create_workspace("bad-input-exp")
+            .credentials_expire_at(now + Duration::from_secs(3600))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "fork key expiry within this second",
+        "CreateForks::credentials_expire_at(..).send()",
+        kit.create_forks(bucket.as_str(), 1)
+            .credentials(Role::Editor)
+            .credentials_expire_at(now)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "fork expiry without credentials",
+        "CreateForks::credentials_expire_at(..).send()",
+        kit.create_forks(bucket.as_str(), 1)
+            .credentials_expire_at(now + Duration::from_secs(3600))
+            .send()
+            .await
+    );
+    let iam = kit.iam();
+    case!(
+        rows,
+        emu,
+        "scoped key expiry at the epoch",
+        "CreateScopedKey::expires_at(..).send()",
+        iam.create_scoped_key()
+            .name("k")
+            .bucket(bucket.clone())
+            .expires_at(UNIX_EPOCH)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "scoped key expiry 10,000 years ahead",
+        "CreateScopedKey::expires_at(..).send()",
+        iam.create_scoped_key()
+            .name("k")
+            .bucket(bucket.clone())
+            .expires_at(now + Duration::from_secs(10_000 * 365 * 86_400))
+            .send()
+            .await
+    );
+
+    // Scoped keys.
+    case!(
+        rows,
+        emu,
+        "scoped key without a name",
+        "CreateScopedKey::send()",
+        iam.create_scoped_key().bucket(bucket.clone()).send().await
+    );
+    case!(
+        rows,
+        emu,
+        "scoped key with an empty name",
+        "CreateScopedKey::name(\"\").send()",
+        iam.create_scoped_key()
+            .name("")
+            .bucket(bucket.clone())
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "scoped key name with a space",
+        "CreateScopedKey::name(..).send()",
+        iam.create_scoped_key()
+            .name("two words")
+            .bucket(bucket.clone())
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "scoped key name of 200 characters",
+        "CreateScopedKey::name(..).send()",
+        iam.create_scoped_key()
+            .name("k".repeat(200))
+            .bucket(bucket.clone())
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "scoped key without buckets",
+        "CreateScopedKey::send()",
+        iam.create_scoped_key().name("k").send().await
+    );
+
+    // Webhook URLs and auth.
+    for (url, what) in [
+        ("", "empty"),
+        (" http://h/", "leading space"),
+        ("not a url", "not a URL"),
+        ("ftp://h/", "ftp scheme"),
+        ("file:///etc/passwd", "no host"),
+    ] {
+        case!(
+            rows,
+            emu,
+            format!("webhook URL `{url}` ({what})"),
+            "NotificationConfigBuilder::build()",
+            NotificationConfig::builder(url).build()
+        );
+    }
+    case!(
+        rows,
+        emu,
+        "webhook filter of whitespace",
+        "NotificationConfigBuilder::filter(..).build()",
+        NotificationConfig::builder("http://h/")
+            .filter("  ")
+            .build()
+    );
+    case!(
+        rows,
+        emu,
+        "webhook token empty",
+        "NotificationConfigBuilder::token(\"\").build()",
+        NotificationConfig::builder("http://h/").token("").build()
+    );
+    case!(
+        rows,
+        emu,
+        "webhook token with a newline",
+        "NotificationConfigBuilder::token(..).build()",
+        NotificationConfig::builder("http://h/")
+            .token("a\nb")
+            .build()
+    );
+    case!(
+        rows,
+        emu,
+        "token and username/password together",
+        "NotificationConfigBuilder::build()",
+        NotificationConfig::builder("http://h/")
+            .token("t")
+            .username("u")
+            .password("p")
+            .build()
+    );
+    case!(
+        rows,
+        emu,
+        "webhook username with ':'",
+        "NotificationConfigBuilder::username(..).password(..).build()",
+        NotificationConfig::builder("http://h/")
+            .username("a:b")
+            .password("p")
+            .build()
+    );
+    case!(
+        rows,
+        emu,
+        "webhook username without a password",
+        "NotificationConfigBuilder::username(..).build()",
+        NotificationConfig::builder("http://h/")
+            .username("u")
+            .build()
+    );
+    case!(
+        rows,
+        emu,
+        "webhook password empty",
+        "NotificationConfigBuilder::username(..).password(..).build()",
+        NotificationConfig::builder("http://h/")
+            .username("u")
+            .password(" ")
+            .build()
+    );
+
+    // Metadata queries.
+    for (query, what) in [
+        ("DROP TABLE x", "not a WHERE/ORDER BY"),
+        ("WHERE", "no condition"),
+        ("WHERE `key` = ", "no value"),
+        ("WHERE `nope` = \"x\"", "unknown field"),
+        ("WHERE `key` REGEXP \"(\"", "bad regular expression"),
+        ("", "empty"),
+    ] {
+        case!(
+            rows,
+            emu,
+            format!("query `{query}` ({what})"),
+            "MetadataQuery::from_str",
+            query.parse::<MetadataQuery>()
+        );
+    }
+
+    // Bundles.
+    case!(
+        rows,
+        emu,
+        "bundle with no keys",
+        "TigrisTransportExt::bundle(..).send()",
+        transport.bundle(bucket.as_str()).send().await
+    );
+    case!(
+        rows,
+        emu,
+        "bundle with an empty key",
+        "TigrisTransportExt::bundle(..).send()",
+        transport
+            .bundle(bucket.as_str())
+            .key("a")
+            .key("")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        format!("bundle of {} keys", tigris_headers::bundle::MAX_KEYS + 1),
+        "TigrisTransportExt::bundle(..).send()",
+        transport
+            .bundle(bucket.as_str())
+            .keys((0..=tigris_headers::bundle::MAX_KEYS).map(|i| format!("k{i}")))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "bundle past the request-size limit",
+        "TigrisTransportExt::bundle(..).send()",
+        transport
+            .bundle(bucket.as_str())
+            .keys((0..4_900).map(|i| format!("{i}-{}", "k".repeat(1_100))))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "bundle of bucket `B`",
+        "TigrisTransportExt::bundle(..).send()",
+        transport.bundle("B").key("a").send().await
+    );
+
+    // Presigned URLs and forms.
+    case!(
+        rows,
+        emu,
+        "presigned URL for an empty key",
+        "TigrisTransportExt::presign_url(..).send()",
+        transport.presign_url(bucket.as_str(), "").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned URL for a 1,025-byte key",
+        "TigrisTransportExt::presign_url(..).send()",
+        transport
+            .presign_url(bucket.as_str(), "k".repeat(1025))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned URL expiring in 0 s",
+        "PresignUrlFluentBuilder::expires_in(0).send()",
+        transport
+            .presign_url(bucket.as_str(), "k")
+            .expires_in(Duration::ZERO)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned URL expiring in 91 days",
+        "PresignUrlFluentBuilder::expires_in(..).send()",
+        transport
+            .presign_url(bucket.as_str(), "k")
+            .expires_in(Duration::from_secs(91 * 86_400))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned PUT at a snapshot",
+        "PresignUrlFluentBuilder::put().at_snapshot(..).send()",
+        transport
+            .presign_url(bucket.as_str(), "k")
+            .put()
+            .at_snapshot("1")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned GET at snapshot `x`",
+        "PresignUrlFluentBuilder::at_snapshot(..).send()",
+        transport
+            .presign_url(bucket.as_str(), "k")
+            .at_snapshot("x")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned URL for bucket `a..b`",
+        "TigrisTransportExt::presign_url(..).send()",
+        transport.presign_url("a..b", "k").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned POST for bucket `Up`",
+        "PresignedPost::builder(..).send()",
+        PresignedPost::builder(&sdk, "Up", "k").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned POST expiring in 0 s",
+        "PresignedPost::builder(..).expires_in(0).send()",
+        PresignedPost::builder(&sdk, bucket.as_str(), "k")
+            .expires_in(Duration::ZERO)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned POST length range 10..1",
+        "PresignedPost::builder(..).content_length_range(10, 1).send()",
+        PresignedPost::builder(&sdk, bucket.as_str(), "k")
+            .content_length_range(10, 1)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned POST for an empty key",
+        "PresignedPost::builder(..).send()",
+        PresignedPost::builder(&sdk, bucket.as_str(), "")
+            .send()
+            .await
+    );
+
+    ws.teardown().await?;
+    emu.shutdown().await;
+    Ok(rows)
+}
