@@ -149,6 +149,7 @@ mod routes;
 mod s3;
 mod server;
 mod sigv4;
+mod soft_delete;
 mod state;
 mod store;
 
@@ -463,6 +464,10 @@ impl Emulator {
     /// ```
     pub fn advance_clock(&self, by: std::time::Duration) {
         self.shared.clock().advance(by);
+        // Soft-deleted objects and buckets whose window ended are purged now.
+        if let Err(e) = self.shared.store().expire() {
+            tracing::warn!(error = ?e, "cannot purge expired soft-deleted data");
+        }
     }
 
     /// Now, by the emulator's storage clock (the wall clock plus every

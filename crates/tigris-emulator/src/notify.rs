@@ -473,9 +473,32 @@ impl s3s::route::S3Route for PatchBucket {
             .store_all_limited(MAX_SETTINGS_BODY)
             .await
             .map_err(|e| s3_error!(InvalidRequest, "the body could not be read: {e}"))?;
-        self.0.store().bucket(&bucket)?;
-        self.0.notifier.apply(&bucket, &body)?;
-        self.0.persist_notify(&bucket, &body)?;
+        let current = self.0.store().bucket(&bucket)?.soft_delete;
+        // `soft_delete` is the store's (journaled with it); the rest is the notifier's.
+        let mut settings = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(settings)) => settings,
+            _ => return Err(s3_error!(InvalidArgument, "the body must be a JSON object")),
+        };
+        let soft_delete = crate::soft_delete::take_patch(&mut settings, current)?;
+        if soft_delete.is_some() {
+            // Soft delete's setting is a versioning-like setting, not a notification one.
+            crate::auth::authorize(
+                &self.0,
+                &access_key,
+                "PutBucketSoftDelete",
+                &path,
+                &req.headers,
+                peer,
+            )?;
+        }
+        if !settings.is_empty() || soft_delete.is_none() {
+            let rest = Value::Object(settings).to_string();
+            self.0.notifier.apply(&bucket, rest.as_bytes())?;
+            self.0.persist_notify(&bucket, rest.as_bytes())?;
+        }
+        if let Some(retention) = soft_delete {
+            self.0.store().set_soft_delete(&bucket, retention)?;
+        }
         if let Some((failure, crate::faults::Timing::After)) = &injected {
             return Err(crate::auth::injected_error(failure));
         }
