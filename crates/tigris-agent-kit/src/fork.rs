@@ -16,7 +16,7 @@ use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
 use crate::merge::{self, Merge, OnConflict};
-use crate::undo::{Undo, UndoLog, delete_snapshot, force_delete};
+use crate::undo::{Undo, UndoLog, delete_for_good, delete_snapshot, force_delete};
 use crate::validate;
 
 /// The most forks one [`create_forks`](AgentKit::create_forks) call makes.
@@ -733,10 +733,15 @@ impl Job<'_> {
                         err,
                     ));
                 }
-                if let Err(err) = force_delete(kit, &fork.bucket, operation).await {
-                    failures.push(err.with_leftovers(vec![Leftover::Bucket {
+                if let Err(errors) = delete_for_good(kit, &fork.bucket, operation).await {
+                    let leftover = Leftover::Bucket {
                         bucket: fork.bucket.clone(),
-                    }]));
+                    };
+                    failures.extend(
+                        errors
+                            .into_iter()
+                            .map(|e| e.with_leftovers(vec![leftover.clone()])),
+                    );
                 }
             }
             Job::Failure(failure) => {
