@@ -556,6 +556,10 @@ impl ForkSet {
     /// fork bucket remains, deletes the snapshot the set took of the base (one given with
     /// [`CreateForks::from_snapshot`] is left alone). The base bucket is never touched.
     ///
+    /// Forks are deleted for good, as by [`Workspace::teardown`](crate::Workspace::teardown):
+    /// a fork someone turned soft delete on for has it turned off first, so it does not stay
+    /// restorable.
+    ///
     /// Idempotent: what is already gone counts as removed, so calling it again after a
     /// failure, or twice, is safe. Every fork is attempted whatever happens to the others.
     ///
