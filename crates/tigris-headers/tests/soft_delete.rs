@@ -10,7 +10,25 @@ use tigris_headers::soft_delete::Retention;
 use tigris_headers::{ErrorKind, SignedTransport};
 
 mod common;
-use common::TestEnv;
+use common::{Sighting, Tamper, TestEnv};
+
+/// The header went out with `value`, listed in `SignedHeaders`, and tampering with it after
+/// signing got the request refused (403).
+#[track_caller]
+fn assert_signed_and_refused(tamper: &Tamper, value: &str, status: Option<u16>) {
+    let sightings = tamper.sightings();
+    assert!(!sightings.is_empty(), "the header was sent");
+    for sighting in sightings {
+        assert_eq!(
+            sighting,
+            Sighting {
+                value: value.to_owned(),
+                listed_as_signed: true
+            }
+        );
+    }
+    assert_eq!(status, Some(403), "the tampered request is refused");
+}
 
 async fn put(env: &TestEnv, bucket: &str, key: &str, body: &'static str) {
     env.s3
@@ -320,4 +338,64 @@ async fn deleted_bucket_pages_follow_continuation_tokens() {
         .await
         .unwrap();
     assert_eq!(rest.buckets()[0].name(), "del-c");
+}
+
+#[tokio::test]
+async fn soft_delete_headers_are_sent_as_the_released_clients_send_them_and_signed() {
+    let env = TestEnv::start().await;
+    // CreateBucket: `X-Tigris-Soft-Delete: 30`, as tigris-boto3-ext's create_soft_delete_bucket.
+    let tamper = Tamper::replace("x-tigris-soft-delete", "7");
+    let err = env
+        .client_with(tamper.clone())
+        .create_bucket()
+        .bucket("signed")
+        .enable_soft_delete(Retention::days(30).unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_signed_and_refused(
+        &tamper,
+        "30",
+        err.raw_response().map(|r| r.status().as_u16()),
+    );
+    env.s3
+        .create_bucket()
+        .bucket("signed")
+        .enable_soft_delete(Retention::days(30).unwrap())
+        .send()
+        .await
+        .unwrap();
+    put(&env, "signed", "k", "v").await;
+    delete(&env, "signed", "k").await;
+    let version = deleted_versions(&env, "signed").await[0].1.clone();
+
+    // RestoreObject: `X-Tigris-Restore-Type: soft-delete` and `X-Tigris-Restore-Version`.
+    for (header, value) in [
+        ("x-tigris-restore-type", "soft-delete".to_owned()),
+        ("x-tigris-restore-version", version.clone()),
+    ] {
+        let tamper = Tamper::replace(header, "forged");
+        let err = env
+            .client_with(tamper.clone())
+            .restore_deleted_object("signed", "k")
+            .version_id(&version)
+            .send()
+            .await
+            .unwrap_err();
+        assert_signed_and_refused(&tamper, &value, err.status());
+    }
+    // Purge: without its header a versioned DeleteObject would be another request entirely.
+    let tamper = Tamper::remove("x-tigris-soft-delete");
+    let err = env
+        .client_with(tamper.clone())
+        .purge_deleted_object("signed", "k", &version)
+        .send()
+        .await
+        .unwrap_err();
+    assert_signed_and_refused(&tamper, "true", err.status());
+    assert_eq!(
+        deleted_versions(&env, "signed").await.len(),
+        1,
+        "nothing purged"
+    );
 }
