@@ -616,3 +616,63 @@ async fn soft_deleted_objects_and_buckets_survive_a_restart() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_fork_with_soft_delete_on_deletes_by_marker_and_the_parent_keeps_its_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = client(&emu);
+    let key = root(&emu);
+    s3.create_bucket()
+        .bucket("parent")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-tigris-enable-snapshot", "true");
+        })
+        .send()
+        .await
+        .unwrap();
+    put(&s3, "parent", "shared", "parent body").await;
+    s3.create_bucket()
+        .bucket("fork")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut()
+                .insert("x-tigris-fork-source-bucket", "parent");
+        })
+        .send()
+        .await
+        .unwrap();
+    // A fork is snapshot-enabled, so a delete there is a delete marker in its history (as on
+    // a snapshot bucket), even with soft delete on.
+    let on = r#"{"soft_delete": {"enabled": true}}"#;
+    assert_eq!(patch(&emu, (&key.0, &key.1), "fork", on).await, 200);
+    s3.delete_object()
+        .bucket("fork")
+        .key("shared")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        deleted_keys(&s3, "fork").await.is_empty(),
+        "a delete in a snapshot bucket is a delete marker"
+    );
+    assert_eq!(read(&s3, "fork", "shared").await, None);
+    emu.shutdown().await;
+
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = client(&emu);
+    assert_eq!(
+        read(&s3, "parent", "shared").await.as_deref(),
+        Some("parent body")
+    );
+    emu.shutdown().await;
+}
