@@ -1,7 +1,9 @@
 """The released tigris-boto3-ext (pinned by `cargo xtask compat`) against the tigris-emulator binary:
 snapshots and forks through its header helpers, list_forks and get_bucket_metadata through its own
-signed requests, presign (POST /?func=presign), live and pinned to a snapshot, and soft delete
-(deleted objects and buckets: list, restore, purge, the setting).
+signed requests, presign (POST /?func=presign), live and pinned to a snapshot, and bucket settings
+and account views (create_bucket options, update_bucket, get_bucket_metadata, list_buckets,
+get_stats: `settings_checks`), and soft delete (deleted objects and buckets: list, restore,
+purge, the setting: `soft_delete_checks`).
 
 Usage: python boto3_ext_client.py PATH-TO-tigris-emulator
 Prints one line per check and a closing 'N passed, N failed' line; exits non-zero on failure.
@@ -137,6 +139,7 @@ def main(binary):
             assert e.status_code == 404, e.status_code
             assert "BundleKeyNotFound" in e.body and "<Key>gone</Key>" in e.body, e.body
 
+    settings_checks(s3, check)
     soft_delete_checks(check, s3)
 
     passed = failed = 0
@@ -155,6 +158,96 @@ def main(binary):
     print(f"compat (tigris-boto3-ext): {passed} passed, {failed} failed")
     return 1 if failed else 0
 
+
+def settings_checks(s3, check):
+    """Bucket settings and account views: what update_bucket sets, get_bucket_metadata and
+    list_buckets read back; get_stats sums the account; bad values fail before any request."""
+
+    @check("settings: create_bucket with access, storage class, regions and public listing")
+    def _():
+        ext.create_bucket(s3, "py-set", access="public", default_storage_class="STANDARD_IA",
+                          regions=["iad", "sjc"], public_list_objects=True)
+        meta = ext.get_bucket_metadata(s3, "py-set")
+        assert meta["storage_class"] == "STANDARD_IA", meta
+        assert meta["regions"] == ["iad", "sjc"], meta
+        assert meta["raw"]["acl_list_objects"] == "true", meta["raw"]
+        page = ext.list_buckets(s3, include_visibility=True, include_regions=True)
+        entry = next(b for b in page["buckets"] if b["name"] == "py-set")
+        assert entry["visibility"] == "public" and entry["regions"] == ["iad", "sjc"], entry
+
+    @check("settings: update_bucket changes only what it passes; metadata reads it back")
+    def _():
+        ext.update_bucket(s3, "py-set", default_storage_class="GLACIER_IR", regions="fra",
+                          cache_control="max-age=60", custom_domain="cdn.example.com",
+                          allow_object_acl=True, nosniff=True)
+        ext.update_bucket(s3, "py-set", access="private", public_list_objects=False)
+        meta = ext.get_bucket_metadata(s3, "py-set")
+        assert meta["storage_class"] == "GLACIER_IR" and meta["regions"] == ["fra"], meta
+        assert meta["cache_control"] == "max-age=60", meta
+        assert meta["custom_domain"] == "cdn.example.com", meta
+        assert meta["allow_object_acl"] is True, meta
+        assert meta["raw"]["additional_http_headers"] == {"X-Content-Type-Options": "nosniff"}, meta["raw"]
+        assert meta["raw"]["acl_list_objects"] == "false", meta["raw"]
+        page = ext.list_buckets(s3, include_visibility=True)
+        entry = next(b for b in page["buckets"] if b["name"] == "py-set")
+        assert entry["visibility"] == "private", entry
+        ext.update_bucket(s3, "py-set", regions=[], cache_control="", nosniff=False)
+        meta = ext.get_bucket_metadata(s3, "py-set")
+        assert meta["regions"] == [] and meta["cache_control"] is None, meta
+        assert "additional_http_headers" not in meta["raw"], meta["raw"]
+        assert meta["storage_class"] == "GLACIER_IR", meta
+
+    @check("settings: an unknown region or a multi-region pair is a 400 InvalidArgument")
+    def _():
+        for regions in ("mars", ["usa", "eur"], ["iad", "iad"]):
+            try:
+                ext.update_bucket(s3, "py-set", regions=regions)
+                raise AssertionError(f"accepted regions {regions!r}")
+            except ext.TigrisAPIError as e:
+                assert e.status_code == 400 and e.code == "InvalidArgument", (e.status_code, e.code)
+
+    @check("settings: list_buckets with lineage, type and regions, paged; get_stats sums it")
+    def _():
+        page = ext.list_buckets(s3, include_type=True, include_fork_info=True, include_regions=True,
+                                include_stats=True, max_buckets=2)
+        names = [b["name"] for b in page["buckets"]]
+        assert names == ["py-fork", "py-fork-2"], names
+        assert page["buckets"][0]["snapshot_enabled"] is True, page["buckets"][0]
+        assert page["buckets"][0]["fork_parents"][0]["bucket"] == "py-src", page["buckets"][0]
+        assert page["buckets"][0]["regions"] == [], page["buckets"][0]
+        assert page["stats"]["active_buckets"] == 2, page["stats"]
+        assert page["continuation_token"], page
+        rest = ext.list_buckets(s3, continuation_token=page["continuation_token"])
+        assert [b["name"] for b in rest["buckets"]] == ["py-set", "py-src"], rest["buckets"]
+        forks = ext.list_buckets(s3, only_forks=True)
+        assert [b["name"] for b in forks["buckets"]] == ["py-fork", "py-fork-2"], forks["buckets"]
+        stats = ext.get_stats(s3)
+        assert stats["active_buckets"] == 4, stats
+        src = ext.get_bucket_metadata(s3, "py-src", with_size=True)["size"]
+        assert stats["total_storage_bytes"] >= src["bytes"] > 0, (stats, src)
+
+    @check("settings: update_bucket(snapshot_enabled=...) switches the type; a fork refuses")
+    def _():
+        ext.update_bucket(s3, "py-set", snapshot_enabled=True)
+        assert ext.get_bucket_metadata(s3, "py-set")["snapshot_enabled"] is True
+        assert ext.get_bucket_info(s3, "py-set")["snapshot_enabled"] is True
+        ext.update_bucket(s3, "py-set", snapshot_enabled=False)
+        assert ext.get_bucket_metadata(s3, "py-set")["snapshot_enabled"] is False
+        try:
+            ext.update_bucket(s3, "py-fork", snapshot_enabled=False)
+            raise AssertionError("turned off the snapshots of a fork")
+        except ext.TigrisAPIError as e:
+            assert e.status_code == 400 and e.code == "InvalidArgument", (e.status_code, e.code)
+
+    @check("settings: bad arguments fail before any request")
+    def _():
+        for kwargs in ({}, {"default_storage_class": "standard"}, {"access": "everyone"},
+                       {"nosniff": "yes"}):
+            try:
+                ext.update_bucket(s3, "py-set", **kwargs)
+                raise AssertionError(f"accepted {kwargs!r}")
+            except (ValueError, TypeError):
+                pass
 
 # --- soft delete (tigris-boto3-ext 0.4-0.7 soft-delete functions) -------------------------------
 

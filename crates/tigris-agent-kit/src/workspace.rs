@@ -327,7 +327,10 @@ impl Workspace {
     /// everything still present ([`Error::leftovers`](crate::Error::leftovers)). A bucket that
     /// still has forks (restores of it, say) cannot be deleted:
     /// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict), code `BucketHasForks` on the
-    /// emulator.
+    /// emulator. Nor can a bucket with delete protection on: teardown never turns protection
+    /// off, so the credentials are revoked and the bucket is reported as a leftover
+    /// ([`ErrorKind::Conflict`](crate::ErrorKind::Conflict), code `BucketProtected` on the
+    /// emulator); turn protection off and tear down again to finish.
     #[tracing::instrument(skip_all, fields(bucket = %self.bucket))]
     pub async fn teardown(&self) -> Result<()> {
         let operation = Operation::TeardownWorkspace {

@@ -499,6 +499,53 @@ async fn a_bucket_that_cannot_be_deleted_is_a_failure_and_a_leftover() {
 }
 
 #[tokio::test]
+async fn a_protected_bucket_is_kept_and_reported_with_its_credentials_revoked() {
+    use tigris_headers::TigrisTransportExt;
+    let env = Env::start().await;
+    let ws = env
+        .kit
+        .create_workspace("ws-protected")
+        .credentials(Role::Editor)
+        .send()
+        .await
+        .unwrap();
+    env.put("ws-protected", "a.txt", "a").await;
+    let tigris = tigris_headers::SignedTransport::new(&env.sdk).unwrap();
+    tigris
+        .update_bucket("ws-protected")
+        .delete_protection(true)
+        .send()
+        .await
+        .unwrap();
+    // Teardown never turns protection off: that stays the owner's decision.
+    let err = ws.teardown().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert_eq!(err.code(), Some("BucketProtected"));
+    assert_eq!(err.failures()[0].step(), Some(Step::DeleteBucket));
+    assert_eq!(
+        err.leftovers(),
+        [Leftover::Bucket {
+            bucket: ws.bucket().clone()
+        }]
+    );
+    assert_eq!(
+        env.access_keys().await,
+        Vec::<String>::new(),
+        "revoked anyway"
+    );
+    assert_eq!(env.buckets().await, ["ws-protected"]);
+
+    tigris
+        .update_bucket("ws-protected")
+        .delete_protection(false)
+        .send()
+        .await
+        .unwrap();
+    ws.teardown().await.unwrap();
+    env.assert_only(&[]).await;
+}
+
+#[tokio::test]
 async fn invalid_input_is_rejected_before_any_request() {
     let env = Env::start().await;
     let past = SystemTime::now() - Duration::from_secs(1);

@@ -81,6 +81,30 @@
 //!   `s3:PutBucketVersioning` (on top of `PATCH`'s own), the deleted-bucket listing
 //!   `s3:ListAllMyBuckets`, a bucket restore `s3:CreateBucket`. ListObjectVersions without the
 //!   header lists the history the bucket's own level keeps (objects and delete markers).
+//! - Bucket settings: placement (`X-Tigris-Regions` on CreateBucket, `object_regions` in
+//!   `PATCH /{bucket}`: `usa` or `eur` alone, or one or two of `ams fra gru iad jnb lhr nrt ord
+//!   sin sjc syd`; empty is global), default storage class (`X-Amz-Storage-Class`,
+//!   `storage_class`: STANDARD, STANDARD_IA, GLACIER, GLACIER_IR), access (`X-Amz-Acl:
+//!   public-read|private` and `X-Amz-Acl-Public-List-Objects-Enabled` on CreateBucket and on the
+//!   PATCH), `acl_settings`, `cache_control`, `website.domain_name`, `additional_http_headers`
+//!   delete protection (`protection.protected`) and the bucket type (`type`: 1 turns snapshots
+//!   on, refused with lifecycle rules or the GLACIER class; 0 off, refused for forks and fork
+//!   parents; snapshots taken before stay, with the history they read, and read again once
+//!   snapshots are back on). A PATCH changes only the keys it sends, and
+//!   nothing when any key is invalid (`400 InvalidArgument`) or unknown (`501 NotImplemented`).
+//!   All are read back from `GET /{bucket}?metadata` and the JSON bucket listing (`GET /` with
+//!   `Accept: application/json`: `Include*` flags for regions, type, visibility, lineage, owner
+//!   and page stats, `OnlyForked`, `max-buckets` and `continuation-token` paging).
+//!   Emulator choices: settings are recorded, not simulated (one region, no CDN: placement,
+//!   storage class, cache control, extra headers and the custom domain change nothing served;
+//!   the domain's CNAME is not checked); a bucket with delete protection on refuses
+//!   DeleteBucket, force delete included, with `409 BucketProtected`; the PATCH needs
+//!   `s3:PutBucketAcl` for the access keys, `s3:PutBucketWebsite` for `website`,
+//!   `s3:PutBucketSettings` for the others and `s3:PutBucketNotification` for
+//!   `object_notifications`; the listing needs `s3:ListAllMyBuckets`, and its `Stats` sum each
+//!   bucket's metadata size estimate (a fork counts what it reads through to); the one owner is
+//!   the root key, so `OwnedBy` filters nothing; a fork starts with default settings (the
+//!   creation headers are read for plain creation only).
 //! - Refuses `aws-chunked` uploads with trailing checksums with `400 InvalidContentEncoding`, as
 //!   Tigris does, so a client not configured with `WhenRequired` checksums fails here first.
 //!
@@ -91,14 +115,15 @@
 //! when snapshots or forks are deleted.
 //!
 //! Parsers of client input (SigV4, IAM forms and actions, policy documents, notification
-//! settings, S3 ranges, copy sources and list/part parameters) are property-tested never to
-//! panic.
+//! and bucket settings, S3 ranges, copy sources and list/part parameters) are property-tested
+//! never to panic.
 //!
 //! # Persistence
 //! Without a data directory everything lives in memory and is gone when the emulator stops.
 //! With one, every change is on disk before the request that made it is answered, and a restart
 //! on the same directory serves the same state: buckets and their settings (snapshots enabled,
-//! lifecycle, fork point), objects with every retained version, snapshots, forks, IAM access keys,
+//! lifecycle, fork point, placement, storage class, access, protection and the other
+//! `PATCH /{bucket}` settings), objects with every retained version, snapshots, forks, IAM access keys,
 //! policies and attachments, notification settings, soft-delete settings, soft-deleted objects
 //! and buckets.
 //!
@@ -176,6 +201,7 @@ mod query;
 mod routes;
 mod s3;
 mod server;
+mod settings;
 mod sigv4;
 mod soft_delete;
 mod state;

@@ -459,45 +459,68 @@ impl s3s::route::S3Route for PatchBucket {
         let path = s3s::path::S3Path::Bucket {
             bucket: bucket.clone().into(),
         };
-        crate::auth::authorize(
-            &self.0,
-            &access_key,
-            "PatchBucket",
-            &path,
-            &req.headers,
-            peer,
-        )?;
         // Reading the body checks it against the signed x-amz-content-sha256.
         let body = req
             .input
             .store_all_limited(MAX_SETTINGS_BODY)
             .await
             .map_err(|e| s3_error!(InvalidRequest, "the body could not be read: {e}"))?;
-        let current = self.0.store().bucket(&bucket)?.soft_delete;
-        // `soft_delete` is the store's (journaled with it); the rest is the notifier's.
-        let mut settings = match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(settings)) => settings,
-            _ => return Err(s3_error!(InvalidArgument, "the body must be a JSON object")),
-        };
-        let soft_delete = crate::soft_delete::take_patch(&mut settings, current)?;
-        if soft_delete.is_some() {
-            // Soft delete's setting is a versioning-like setting, not a notification one.
-            crate::auth::authorize(
-                &self.0,
-                &access_key,
-                "PutBucketSoftDelete",
-                &path,
-                &req.headers,
-                peer,
-            )?;
+        // Every key is validated before anything changes; unknown keys are refused.
+        let mut settings = crate::settings::SettingsPatch::from_headers(&req.headers)?;
+        let mut notifications = None;
+        let mut soft_delete = None;
+        if !body.iter().all(u8::is_ascii_whitespace) {
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
+            let Value::Object(mut keys) = value else {
+                return Err(invalid("the body must be a JSON object"));
+            };
+            // `soft_delete` is the store's own setting (soft_delete.rs), checked here with the rest.
+            let current = self.0.store().bucket(&bucket)?.soft_delete;
+            soft_delete = crate::soft_delete::take_patch(&mut keys, current)?;
+            for (key, value) in keys {
+                if key == "object_notifications" {
+                    parse_config(&value)?;
+                    notifications = Some(json!({ "object_notifications": value }).to_string());
+                } else if !settings.take(&key, &value)? {
+                    return Err(s3_error!(
+                        NotImplemented,
+                        "the emulator does not support the bucket setting {key:?}"
+                    ));
+                }
+            }
         }
-        if !settings.is_empty() || soft_delete.is_none() {
-            let rest = Value::Object(settings).to_string();
-            self.0.notifier.apply(&bucket, rest.as_bytes())?;
-            self.0.persist_notify(&bucket, rest.as_bytes())?;
+        // Each group of settings needs its own action; notifications keep PutBucketNotification.
+        let mut operations: Vec<&str> = settings
+            .distinct_actions()
+            .into_iter()
+            .map(crate::settings::SettingsAction::operation)
+            .collect();
+        if soft_delete.is_some() {
+            operations.push("PutBucketSoftDelete");
+        }
+        if notifications.is_some() || operations.is_empty() {
+            operations.push("PatchBucket");
+        }
+        for op in operations {
+            crate::auth::authorize(&self.0, &access_key, op, &path, &req.headers, peer)?;
+        }
+        if !settings.is_empty() {
+            let mut store = self.0.store();
+            let next = settings.apply_to(&store.bucket(&bucket)?.settings);
+            if let Some(on) = settings.snapshots_enabled {
+                store.set_snapshots_enabled(&bucket, on, next.storage_class())?;
+            }
+            store.set_settings(&bucket, next)?;
+        } else {
+            self.0.store().bucket(&bucket)?;
         }
         if let Some(retention) = soft_delete {
             self.0.store().set_soft_delete(&bucket, retention)?;
+        }
+        if let Some(notifications) = notifications {
+            self.0.notifier.apply(&bucket, notifications.as_bytes())?;
+            self.0.persist_notify(&bucket, notifications.as_bytes())?;
         }
         if let Some((failure, crate::faults::Timing::After)) = &injected {
             return Err(crate::auth::injected_error(failure));

@@ -1,7 +1,8 @@
 //! Tigris's endpoints outside the S3 API, on the S3 listener: `PATCH /{bucket}` settings (see
 //! `notify.rs`), the fork listing (`GET /` with `X-Tigris-Fork`) and bucket metadata
 //! (`GET /{bucket}?metadata`), both JSON, and presigned URLs (`POST /?func=presign`, see
-//! `presign.rs`). s3s takes one custom route; this one dispatches.
+//! `presign.rs`), and the JSON bucket listing with lineage, placement and stats (`GET /` with
+//! `Accept: application/json`). s3s takes one custom route; this one dispatches.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -22,6 +23,7 @@ const MAX_BUCKETS: usize = 10_000;
 enum Endpoint {
     Patch,
     ListForks,
+    ListBuckets,
     Metadata,
     Bundle,
     Presign,
@@ -48,6 +50,13 @@ impl Routes {
 fn single_bucket(uri: &http::Uri) -> Option<&str> {
     let path = uri.path().trim_start_matches('/').trim_end_matches('/');
     (!path.is_empty() && !path.contains('/')).then_some(path)
+}
+
+fn accepts_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
 }
 
 fn has_query_key(uri: &http::Uri, key: &str) -> bool {
@@ -78,6 +87,13 @@ impl s3s::route::S3Route for Routes {
             && headers.contains_key(crate::header::FORK)
         {
             Endpoint::ListForks
+        } else if method == http::Method::GET
+            && uri.path() == "/"
+            && accepts_json(headers)
+            && !headers.contains_key(crate::header::SNAPSHOT)
+            && query_value(uri, "OnlyDeleted").is_none_or(|v| !v.eq_ignore_ascii_case("true"))
+        {
+            Endpoint::ListBuckets
         } else if method == http::Method::POST
             && uri.path() == "/"
             && query_value(uri, "func").as_deref() == Some("presign")
@@ -111,6 +127,7 @@ impl s3s::route::S3Route for Routes {
         match req.extensions.get::<Endpoint>().copied() {
             Some(Endpoint::Patch) => self.patch.call(req).await,
             Some(Endpoint::ListForks) => self.list_forks(&req),
+            Some(Endpoint::ListBuckets) => self.list_buckets(&req),
             Some(Endpoint::Metadata) => self.metadata(&req),
             Some(Endpoint::Bundle) => self.bundle(req).await,
             Some(Endpoint::Presign) => crate::presign::presign(&self.shared, req).await,
@@ -162,19 +179,7 @@ impl Routes {
             .ok_or_else(|| s3_error!(InvalidArgument, "X-Tigris-Fork must name a bucket"))?
             .to_owned();
         self.admit(req, "ListForks", &source)?;
-        let limit = match query_value(&req.uri, "max-buckets") {
-            None => MAX_BUCKETS,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_BUCKETS).contains(n))
-                .ok_or_else(|| {
-                    s3_error!(
-                        InvalidArgument,
-                        "max-buckets must be an integer from 1 to {MAX_BUCKETS}, got {v:?}"
-                    )
-                })?,
-        };
+        let limit = page_size(&req.uri)?;
         let after = query_value(&req.uri, "continuation-token").filter(|t| !t.is_empty());
         let store = self.shared.store();
         let forks = store
@@ -198,6 +203,107 @@ impl Routes {
             "ContinuationToken": token,
             "Buckets": { "Bucket": buckets },
         })))
+    }
+
+    /// `GET /` with `Accept: application/json`: Tigris's bucket listing, in name order,
+    /// `max-buckets` per page, continued by `continuation-token` (the last name served). Each
+    /// `Include*` flag adds its field to the entries (`IncludeRegionsInfo`: `Regions`, absent
+    /// for global placement; `IncludeTypeInfo`: `Type`; `IncludeVisibility`: `Visibility`;
+    /// `IncludeForkInfo`: `ForkInfo`; `IncludeOwnerInfo`: `OwnerInfo`); `IncludeStats` adds
+    /// `Stats` summed over the page's buckets; `OnlyForked` keeps forks only. The emulator has
+    /// one owner, so `OwnedBy` selects nothing out. Needs `s3:ListAllMyBuckets`.
+    fn list_buckets(&self, req: &S3Request<Body>) -> S3Result<S3Response<Body>> {
+        let access_key = req
+            .credentials
+            .as_ref()
+            .map(|c| c.access_key.clone())
+            .unwrap_or_default();
+        if let Some((failure, _)) = self
+            .shared
+            .faults
+            .on_request("ListBuckets", None, &req.headers)
+        {
+            return Err(crate::auth::injected_error(&failure));
+        }
+        let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
+        crate::auth::authorize(
+            &self.shared,
+            &access_key,
+            "ListBuckets",
+            &S3Path::Root,
+            &req.headers,
+            peer,
+        )?;
+        let flag = |name: &str| {
+            query_value(&req.uri, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        };
+        let limit = page_size(&req.uri)?;
+        let after = query_value(&req.uri, "continuation-token").filter(|t| !t.is_empty());
+        let store = self.shared.store();
+        let only_forks = flag("OnlyForked");
+        let rest: Vec<&str> = store
+            .names()
+            .into_iter()
+            .filter(|n| after.as_ref().is_none_or(|a| *n > a.as_str()))
+            .filter(|n| !only_forks || store.bucket(n).is_ok_and(|b| b.fork.is_some()))
+            .collect();
+        let truncated = rest.len() > limit;
+        let page = &rest[..rest.len().min(limit)];
+        let token = match (truncated, page.last()) {
+            (true, Some(last)) => *last,
+            _ => "",
+        };
+        let owner = self.shared.root_access_key.as_str();
+        let mut buckets = Vec::with_capacity(page.len());
+        let (mut objects, mut bytes, mut rows) = (0u64, 0u64, 0u64);
+        for name in page {
+            let b = store.bucket(name)?;
+            let mut entry = json!({
+                "Name": name,
+                "CreationDate": rfc3339(b.created),
+            });
+            if flag("IncludeRegionsInfo") && !b.settings.regions.is_empty() {
+                entry["Regions"] = b.settings.regions.clone().into();
+            }
+            if flag("IncludeTypeInfo") {
+                entry["Type"] = if b.snapshots_enabled {
+                    "Snapshot"
+                } else {
+                    "Regular"
+                }
+                .into();
+            }
+            if flag("IncludeVisibility") {
+                entry["Visibility"] = json!({ "IsPublic": b.settings.public });
+            }
+            if flag("IncludeForkInfo") {
+                entry["ForkInfo"] = fork_info(&store, name)?;
+            }
+            if flag("IncludeOwnerInfo") {
+                entry["OwnerInfo"] = json!({ "OwnerUserId": owner, "OwnerHumanUserId": owner });
+            }
+            if flag("IncludeStats") {
+                let (o, by, r) = store.size_estimate(name)?;
+                objects += o;
+                bytes += by;
+                rows += r;
+            }
+            buckets.push(entry);
+        }
+        let mut body = json!({
+            "Owner": { "ID": owner, "DisplayName": owner },
+            "ContinuationToken": token,
+            "Buckets": { "Bucket": buckets },
+        });
+        if flag("IncludeStats") {
+            body["Stats"] = json!({
+                "ActiveBuckets": page.len(),
+                "TotalObjects": rows,
+                "TotalStorageBytes": bytes,
+                "TotalUniqueObjects": objects,
+            });
+        }
+        Ok(json_response(&body))
     }
 
     /// `POST /{bucket}?bundle`: the named objects as one streamed tar (see `bundle.rs`). Needs
@@ -242,12 +348,12 @@ impl Routes {
             "name": bucket,
             "created_at": rfc3339(b.created),
             "type": u8::from(b.snapshots_enabled),
-            "storage_class": "STANDARD",
-            "object_regions": "",
             "ForkInfo": fork_info(&store, &bucket)?,
             "soft_delete": crate::soft_delete::metadata(b.soft_delete),
-            "acl_settings": { "allow_object_acl": false },
         });
+        if let Value::Object(map) = &mut body {
+            b.settings.write_metadata(map);
+        }
         if let Some(notifications) = self.shared.notifier.masked(&bucket) {
             body["object_notifications"] = notifications;
         }
@@ -258,6 +364,23 @@ impl Routes {
             body["estimated_rows"] = rows.into();
         }
         Ok(json_response(&body))
+    }
+}
+
+/// `max-buckets`: 1 to [`MAX_BUCKETS`], that many when absent.
+fn page_size(uri: &http::Uri) -> S3Result<usize> {
+    match query_value(uri, "max-buckets") {
+        None => Ok(MAX_BUCKETS),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_BUCKETS).contains(n))
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "max-buckets must be an integer from 1 to {MAX_BUCKETS}, got {v:?}"
+                )
+            }),
     }
 }
 

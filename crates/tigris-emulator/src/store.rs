@@ -18,6 +18,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::persist::{Journal, RecordRef};
+use crate::settings::Settings;
 
 mod soft_delete;
 pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
@@ -137,6 +138,19 @@ pub(crate) enum Change {
         created: u64,
         snapshots_enabled: bool,
         fork: Option<ForkRecord>,
+        /// Settings given at creation; absent in older journals and for default settings.
+        #[serde(default, skip_serializing_if = "Settings::is_default")]
+        settings: Settings,
+    },
+    /// Snapshots turned on or off for a bucket (`PATCH /{bucket}` with `type`).
+    BucketType {
+        bucket: u64,
+        snapshots_enabled: bool,
+    },
+    /// A bucket's settings after a `PATCH /{bucket}` (the whole set; the last one wins).
+    Settings {
+        bucket: u64,
+        settings: Settings,
     },
     DeleteBucket {
         id: u64,
@@ -309,6 +323,8 @@ pub(crate) struct Bucket {
     pub(crate) lifecycle: Option<s3s::dto::BucketLifecycleConfiguration>,
     /// Soft delete's retention in days, when it is on.
     pub(crate) soft_delete: Option<u32>,
+    /// Placement, storage class, access and the other `PATCH /{bucket}` settings.
+    pub(crate) settings: Settings,
     objects: BTreeMap<String, Vec<Entry>>,
     /// Soft-deleted versions by key, oldest deletion first.
     deleted: BTreeMap<String, Vec<Deleted>>,
@@ -325,6 +341,7 @@ impl Bucket {
             snapshots: BTreeMap::new(),
             lifecycle: None,
             soft_delete: None,
+            settings: Settings::default(),
             objects: BTreeMap::new(),
             deleted: BTreeMap::new(),
         }
@@ -433,6 +450,8 @@ pub(crate) enum StoreError {
     BucketAlreadyExists(String),
     BucketNotEmpty(String),
     BucketHasForks(String),
+    /// Delete protection is on.
+    BucketProtected(String),
     NotSnapshotEnabled(String),
     NoSuchSnapshot(String),
     /// An object version id that names no stored version of the key.
@@ -577,6 +596,7 @@ impl Store {
                 created,
                 snapshots_enabled,
                 fork,
+                settings,
             } => {
                 let fork = match fork {
                     Some(f) => {
@@ -594,9 +614,19 @@ impl Store {
                 };
                 let mut bucket = Bucket::new(name.clone(), snapshots_enabled, fork);
                 bucket.created = version_time(created);
+                bucket.settings = settings;
                 self.next_id = self.next_id.max(id);
                 self.by_name.insert(name, BucketId(id));
                 self.buckets.insert(BucketId(id), bucket);
+            }
+            Change::Settings { bucket, settings } => {
+                self.level_mut(bucket)?.settings = settings;
+            }
+            Change::BucketType {
+                bucket,
+                snapshots_enabled,
+            } => {
+                self.level_mut(bucket)?.snapshots_enabled = snapshots_enabled;
             }
             Change::DeleteBucket { id, .. } => self.drop_bucket(id)?,
             Change::Snapshot {
@@ -765,6 +795,7 @@ impl Store {
                     earlier: f.earlier.clone(),
                     merged: (f.merged != f.version).then_some(f.merged),
                 }),
+                settings: b.settings.clone(),
             });
             if let Some(lifecycle) = &b.lifecycle {
                 // It was encoded when it was set; failing now would be a bug in s3s.
@@ -827,10 +858,22 @@ impl Store {
         names
     }
 
+    #[cfg(test)]
     pub(crate) fn create_bucket(
         &mut self,
         name: &str,
         snapshots_enabled: bool,
+    ) -> Result<(), StoreError> {
+        self.create_bucket_with(name, snapshots_enabled, Settings::default())
+    }
+
+    /// Creates a bucket with the settings its CreateBucket headers asked for. A soft-deleted
+    /// bucket keeps its name reserved.
+    pub(crate) fn create_bucket_with(
+        &mut self,
+        name: &str,
+        snapshots_enabled: bool,
+        settings: Settings,
     ) -> Result<(), StoreError> {
         if self.by_name.contains_key(name) || self.deleted_buckets.contains_key(name) {
             return Err(StoreError::BucketAlreadyExists(name.to_owned()));
@@ -841,7 +884,67 @@ impl Store {
             created: nanos(self.clock.now()),
             snapshots_enabled,
             fork: None,
+            settings,
         })
+    }
+
+    /// Replaces a bucket's settings (journaled first).
+    pub(crate) fn set_settings(
+        &mut self,
+        name: &str,
+        settings: Settings,
+    ) -> Result<(), StoreError> {
+        let id = self.bucket_id(name)?;
+        if self.buckets[&id].settings == settings {
+            return Ok(());
+        }
+        self.commit(Change::Settings {
+            bucket: id.0,
+            settings,
+        })
+    }
+
+    /// Turns snapshots on or off, as Tigris allows: not on for a bucket whose default storage
+    /// class (`storage_class`, the class it will have) is GLACIER or that has lifecycle rules;
+    /// not off for a fork or a bucket with forks. Existing snapshots are kept while off (and
+    /// the history they read), and readable again once snapshots are back on.
+    pub(crate) fn set_snapshots_enabled(
+        &mut self,
+        name: &str,
+        on: bool,
+        storage_class: &str,
+    ) -> Result<(), StoreError> {
+        let id = self.bucket_id(name)?;
+        let b = &self.buckets[&id];
+        if b.snapshots_enabled == on {
+            return Ok(());
+        }
+        if on && storage_class == "GLACIER" {
+            return Err(StoreError::Invalid(format!(
+                "{name} uses the GLACIER storage class, which snapshot buckets cannot"
+            )));
+        }
+        if on && b.lifecycle.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "{name} has lifecycle rules, which snapshot buckets cannot"
+            )));
+        }
+        if !on && (b.fork.is_some() || b.children > 0) {
+            return Err(StoreError::Invalid(format!(
+                "{name} is a fork or has forks, so its snapshots cannot be turned off"
+            )));
+        }
+        self.commit(Change::BucketType {
+            bucket: id.0,
+            snapshots_enabled: on,
+        })
+    }
+
+    /// Bucket names in name order.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 
     /// Creates `name` as a copy-on-write fork of `source`, as of `at` or of now. O(1).
@@ -881,6 +984,7 @@ impl Store {
                 earlier: Vec::new(),
                 merged: None,
             }),
+            settings: Settings::default(),
         })?;
         Ok(version)
     }
@@ -912,9 +1016,8 @@ impl Store {
             let Some(bucket) = self.buckets.get_mut(&id) else {
                 return;
             };
-            if bucket.snapshots_enabled {
-                bucket.prune_all(&pins, &mut self.freed);
-            }
+            // A bucket whose snapshots were turned off may still hold their history.
+            bucket.prune_all(&pins, &mut self.freed);
             current = bucket.fork.as_ref().map(|f| f.parent);
         }
     }
@@ -975,9 +1078,10 @@ impl Store {
         })
     }
 
-    /// Deletes a bucket; without `force` it must be empty. A bucket with forks is never deleted.
-    /// A soft-delete bucket (or any bucket with `soft` = `Some(Some(days))`) is kept, restorable,
-    /// for its window; `soft` = `Some(None)` deletes it for good whatever its setting.
+    /// Deletes a bucket; without `force` it must be empty. A bucket with forks or with delete
+    /// protection on is never deleted. A soft-delete bucket (or any bucket with `soft` =
+    /// `Some(Some(days))`) is kept, restorable, for its window; `soft` = `Some(None)` deletes it
+    /// for good whatever its setting.
     pub(crate) fn delete_bucket(
         &mut self,
         name: &str,
@@ -986,6 +1090,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let id = self.bucket_id(name)?;
         let bucket = &self.buckets[&id];
+        if bucket.settings.protected {
+            return Err(StoreError::BucketProtected(name.to_owned()));
+        }
         if bucket.children > 0 {
             return Err(StoreError::BucketHasForks(name.to_owned()));
         }
@@ -1323,7 +1430,8 @@ impl Store {
     /// Adds a write to `key`'s history, keeping what snapshots and forks can still reach.
     fn put_entry(&mut self, id: BucketId, key: &str, entry: Entry) {
         let b = self.buckets.get_mut(&id).expect("exists");
-        if b.snapshots_enabled {
+        // Snapshots kept while turned off still read their history.
+        if b.snapshots_enabled || !b.snapshots.is_empty() {
             // History is what snapshots and forks read; keep what they can still reach.
             b.objects.entry(key.to_owned()).or_default().push(entry);
             let pins = self.pins(id);

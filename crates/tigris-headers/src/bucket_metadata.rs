@@ -108,6 +108,9 @@ pub struct BucketMetadata {
     allow_object_acl: bool,
     cache_control: Option<String>,
     custom_domain: Option<String>,
+    public_listing: bool,
+    delete_protection: bool,
+    additional_headers: Vec<(String, String)>,
     notifications: Option<NotificationSettings>,
     size: Option<SizeEstimate>,
     extra: Map<String, Value>,
@@ -174,6 +177,21 @@ impl BucketMetadata {
     /// The custom domain the bucket is served on.
     pub fn custom_domain(&self) -> Option<&str> {
         self.custom_domain.as_deref()
+    }
+
+    /// Whether anonymous requests may list the bucket (`acl_list_objects`).
+    pub fn public_listing(&self) -> bool {
+        self.public_listing
+    }
+
+    /// Whether delete protection is on: DeleteBucket is refused, force delete included.
+    pub fn delete_protection(&self) -> bool {
+        self.delete_protection
+    }
+
+    /// Headers served with every object (`additional_http_headers`), in name order.
+    pub fn additional_headers(&self) -> &[(String, String)] {
+        &self.additional_headers
     }
 
     /// The object-notification settings, with secrets masked; `None` when none are set.
@@ -244,6 +262,22 @@ impl BucketMetadata {
                 .and_then(|w| w.get("domain_name"))
                 .cloned(),
         );
+        let public_listing = match take("acl_list_objects") {
+            Some(Value::Bool(b)) => b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        };
+        let delete_protection = take("protection")
+            .and_then(|v| v.get("protected").and_then(Value::as_bool))
+            .unwrap_or(false);
+        let mut additional_headers: Vec<(String, String)> = match take("additional_http_headers") {
+            Some(Value::Object(h)) => h
+                .into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        additional_headers.sort();
         let notifications = take("object_notifications")
             .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
             .map(|v| parse_notifications(&v));
@@ -269,6 +303,9 @@ impl BucketMetadata {
             allow_object_acl,
             cache_control,
             custom_domain,
+            public_listing,
+            delete_protection,
+            additional_headers,
             notifications,
             size,
             extra: map,

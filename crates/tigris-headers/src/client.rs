@@ -5,8 +5,10 @@
 use aws_sdk_s3::Client;
 use tigris_core::transport::SignedTransport;
 
+use crate::account::{AccountStatsFluentBuilder, ListBucketsDetailedFluentBuilder};
 use crate::bucket_info::BucketInfoFluentBuilder;
 use crate::bucket_metadata::BucketMetadataFluentBuilder;
+use crate::bucket_settings::UpdateBucketFluentBuilder;
 use crate::bundle::BundleFluentBuilder;
 use crate::fork::{ListForksFluentBuilder, MergeForkFluentBuilder, RebaseForkFluentBuilder};
 use crate::presign::PresignUrlFluentBuilder;
@@ -119,6 +121,17 @@ pub trait TigrisTransportExt: sealed::Sealed {
     /// Reads the Tigris metadata of `bucket`. See [`BucketMetadataFluentBuilder`].
     fn bucket_metadata(&self, bucket: impl AsRef<str>) -> BucketMetadataFluentBuilder;
 
+    /// Changes the settings of `bucket`, only those set on the builder. See
+    /// [`UpdateBucketFluentBuilder`].
+    fn update_bucket(&self, bucket: impl AsRef<str>) -> UpdateBucketFluentBuilder;
+
+    /// Lists the account's buckets with placement, type, visibility and lineage. See
+    /// [`ListBucketsDetailedFluentBuilder`].
+    fn list_buckets_detailed(&self) -> ListBucketsDetailedFluentBuilder;
+
+    /// The account's storage statistics. See [`AccountStatsFluentBuilder`].
+    fn account_stats(&self) -> AccountStatsFluentBuilder;
+
     /// Merges `fork` into its parent, named with `.into(parent)`. See
     /// [`MergeForkFluentBuilder`].
     fn merge_fork(&self, fork: impl AsRef<str>) -> MergeForkFluentBuilder;
@@ -142,6 +155,18 @@ impl TigrisTransportExt for SignedTransport {
 
     fn bucket_metadata(&self, bucket: impl AsRef<str>) -> BucketMetadataFluentBuilder {
         BucketMetadataFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn update_bucket(&self, bucket: impl AsRef<str>) -> UpdateBucketFluentBuilder {
+        UpdateBucketFluentBuilder::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    fn list_buckets_detailed(&self) -> ListBucketsDetailedFluentBuilder {
+        ListBucketsDetailedFluentBuilder::new(self.clone())
+    }
+
+    fn account_stats(&self) -> AccountStatsFluentBuilder {
+        AccountStatsFluentBuilder::new(self.clone())
     }
 
     fn merge_fork(&self, fork: impl AsRef<str>) -> MergeForkFluentBuilder {
@@ -206,5 +231,8 @@ mod tests {
         assert_send(&tigris.bucket_metadata("b").send());
         assert_send(&tigris.merge_fork("f").into("b").send());
         assert_send(&tigris.rebase_fork("f").send());
+        assert_send(&tigris.update_bucket("b").cache_control("x").send());
+        assert_send(&tigris.list_buckets_detailed().send());
+        assert_send(&tigris.account_stats().send());
     }
 }

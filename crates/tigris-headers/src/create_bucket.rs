@@ -1,9 +1,11 @@
-//! Tigris options for `CreateBucket`: snapshots enabled, forks of another bucket.
+//! Tigris options for `CreateBucket`: snapshots enabled, forks of another bucket, placement,
+//! default storage class and public listing.
 
 use aws_sdk_s3::client::customize::CustomizableOperation;
 use aws_sdk_s3::operation::create_bucket::builders::CreateBucketFluentBuilder;
 use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
 
+use crate::bucket_settings::{Regions, StorageClass};
 use crate::header::{self, AddHeaders};
 use crate::names::{BucketName, SnapshotVersion};
 
@@ -74,6 +76,32 @@ pub trait CreateBucketExt: sealed::Sealed {
         source: &BucketName,
         snapshot: &SnapshotVersion,
     ) -> CreateBucketOperation;
+
+    /// Places the bucket's data (`X-Tigris-Regions`); [`Regions::Global`], Tigris's default,
+    /// sends nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use tigris_headers::bucket_settings::{Region, Regions, StorageClass};
+    /// use tigris_headers::prelude::*;
+    ///
+    /// s3.create_bucket()
+    ///     .bucket("archive")
+    ///     .regions(Regions::dual(Region::Iad, Region::Sjc)?)
+    ///     .storage_class(StorageClass::StandardIa)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    fn regions(self, regions: impl Into<Regions>) -> CreateBucketOperation;
+
+    /// The storage class new objects get unless the upload names one (`X-Amz-Storage-Class`).
+    fn storage_class(self, class: StorageClass) -> CreateBucketOperation;
+
+    /// Whether anonymous requests may list the bucket
+    /// (`X-Amz-Acl-Public-List-Objects-Enabled`); only meaningful with a `public-read` ACL
+    /// (the SDK's own `.acl(BucketCannedAcl::PublicRead)`).
+    fn public_listing(self, enabled: bool) -> CreateBucketOperation;
 }
 
 impl CreateBucketExt for CreateBucketFluentBuilder {
@@ -91,6 +119,18 @@ impl CreateBucketExt for CreateBucketFluentBuilder {
         snapshot: &SnapshotVersion,
     ) -> CreateBucketOperation {
         self.customize().fork_of_snapshot(source, snapshot)
+    }
+
+    fn regions(self, regions: impl Into<Regions>) -> CreateBucketOperation {
+        self.customize().regions(regions)
+    }
+
+    fn storage_class(self, class: StorageClass) -> CreateBucketOperation {
+        self.customize().storage_class(class)
+    }
+
+    fn public_listing(self, enabled: bool) -> CreateBucketOperation {
+        self.customize().public_listing(enabled)
     }
 }
 
@@ -112,6 +152,24 @@ impl CreateBucketExt for CreateBucketOperation {
             AddHeaders::new(header::FORK_SOURCE_BUCKET, source.as_str())
                 .with(header::FORK_SOURCE_SNAPSHOT, snapshot.as_str()),
         )
+    }
+
+    fn regions(self, regions: impl Into<Regions>) -> CreateBucketOperation {
+        match regions.into() {
+            Regions::Global => self,
+            placed => self.interceptor(AddHeaders::new(header::REGIONS, placed.to_string())),
+        }
+    }
+
+    fn storage_class(self, class: StorageClass) -> CreateBucketOperation {
+        self.interceptor(AddHeaders::new(header::STORAGE_CLASS, class.as_str()))
+    }
+
+    fn public_listing(self, enabled: bool) -> CreateBucketOperation {
+        self.interceptor(AddHeaders::new(
+            header::PUBLIC_LIST_OBJECTS,
+            if enabled { "true" } else { "false" },
+        ))
     }
 }
 

@@ -91,6 +91,11 @@ pub(crate) enum Operation {
     RestoreBucket {
         bucket: String,
     },
+    UpdateBucket {
+        bucket: String,
+    },
+    ListBuckets,
+    AccountStats,
 }
 
 impl fmt::Display for Operation {
@@ -157,6 +162,11 @@ impl fmt::Display for Operation {
             ),
             Self::ListDeletedBuckets => f.write_str("listing deleted buckets"),
             Self::RestoreBucket { bucket } => write!(f, "restoring deleted bucket {bucket:?}"),
+            Self::UpdateBucket { bucket } => {
+                write!(f, "updating the settings of bucket {bucket:?}")
+            }
+            Self::ListBuckets => f.write_str("listing the account's buckets"),
+            Self::AccountStats => f.write_str("reading the account's storage statistics"),
         }
     }
 }
@@ -259,6 +269,12 @@ impl Error {
             reason: Some(reason),
             ..Self::inner(ErrorKind::UnexpectedResponse)
         }))
+    }
+
+    /// The same failure, reported as part of `operation`.
+    pub(crate) fn with_operation(mut self, operation: Operation) -> Self {
+        self.0.operation = Some(operation);
+        self
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {

@@ -49,6 +49,12 @@ pub(crate) const RESTORE_TYPE: &str = "x-tigris-restore-type";
 pub(crate) const RESTORE_VERSION: &str = "x-tigris-restore-version";
 /// S3 response header: the version id of the object written.
 pub(crate) const VERSION_ID: &str = "x-amz-version-id";
+/// CreateBucket: where the data lives (`iad`, `iad,sjc`, `usa`).
+pub(crate) const REGIONS: &str = "x-tigris-regions";
+/// CreateBucket: the default storage class of new objects.
+pub(crate) const STORAGE_CLASS: &str = "x-amz-storage-class";
+/// CreateBucket and `PATCH /{bucket}`: whether anonymous requests may list the bucket.
+pub(crate) const PUBLIC_LIST_OBJECTS: &str = "x-amz-acl-public-list-objects-enabled";
 
 /// Adds headers to one request in `modify_before_signing`, so SigV4 signs them, on every
 /// attempt. Attached per call, so it never leaks into other requests.

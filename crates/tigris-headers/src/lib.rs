@@ -42,7 +42,10 @@
 //!   and [`presigned_post`] (browser upload forms, which `aws-sdk-s3` lacks).
 //! - Tigris endpoints outside the S3 API, started from [`TigrisTransportExt`] on the
 //!   [`SignedTransport`]: [`fork`] (list a bucket's forks, merge a fork into its parent,
-//!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings), [`bundle`]
+//!   rebase a fork), [`bucket_metadata`] (placement, type, lineage, settings),
+//!   [`bucket_settings`] (change placement, storage class, access, cache control, custom
+//!   domain, delete protection, extra headers; also set at creation through [`create_bucket`]),
+//!   [`account`] (the detailed bucket listing and account statistics), [`bundle`]
 //!   (many objects as one streamed tar), [`presign`] (GET and PUT URLs up to 90 days, GETs
 //!   pinned to a snapshot).
 //! - [`soft_delete`]: soft delete on at creation or later, the deleted-object views, restore
@@ -53,8 +56,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
+pub mod account;
 pub mod bucket_info;
 pub mod bucket_metadata;
+pub mod bucket_settings;
 pub mod bundle;
 pub mod client;
 pub mod config;

@@ -1,6 +1,9 @@
 // The released @tigrisdata/storage client (pinned in package.json) against the tigris-emulator
 // binary: forks (listForks, getBucketInfo, mergeFork, rebaseFork) and getPresignedUrl, which
-// call Tigris's JSON endpoints with the client's own SigV4 signer.
+// call Tigris's JSON endpoints with the client's own SigV4 signer; bucket settings and account
+// views (createBucket options, updateBucket, getBucketInfo, listBuckets, getStats, delete
+// protection against removeBucket: `settingsChecks`); soft delete (updateBucket softDelete, the
+// deleted views, restoreDeletedObject, purgeDeletedObject, deleted buckets: `softDeleteChecks`).
 //
 // Usage: node storage.mjs PATH-TO-tigris-emulator
 // Prints one line per check and a closing 'N passed, N failed' line; exits non-zero on failure.
@@ -11,9 +14,12 @@ import {
   bundle,
   createBucket,
   createBucketSnapshot,
+  disableSnapshot,
+  enableSnapshot,
   get,
   getBucketInfo,
   getPresignedUrl,
+  getStats,
   list,
   listBuckets,
   listForks,
@@ -168,6 +174,7 @@ async function main(binary) {
     assert(failed.error, "fail mode served a bundle with a missing key");
   });
 
+  settingsChecks(check, cfg);
   softDeleteChecks(check, cfg, base);
 
   let passed = 0;
@@ -190,6 +197,92 @@ async function main(binary) {
   return failed ? 1 : 0;
 }
 
+/** Bucket settings and account views: what updateBucket and createBucket set, getBucketInfo,
+ * listBuckets and getStats read back; delete protection holds against a forced removeBucket. */
+function settingsChecks(check, cfg) {
+  check("settings: createBucket with access, defaultTier, locations and directory listing", async () => {
+    ok(
+      await createBucket("node-set", {
+        access: "public",
+        defaultTier: "STANDARD_IA",
+        locations: { type: "dual", values: ["iad", "sjc"] },
+        enableDirectoryListing: true,
+        ...cfg(),
+      }),
+      "createBucket",
+    );
+    const info = ok(await getBucketInfo("node-set", cfg()), "getBucketInfo");
+    assert(info.settings.defaultTier === "STANDARD_IA", `tier ${info.settings.defaultTier}`);
+    assert(info.locations.type === "dual", `locations ${JSON.stringify(info.locations)}`);
+    assert(JSON.stringify(info.regions) === '["iad","sjc"]', `regions ${info.regions}`);
+    const { buckets } = ok(await listBuckets(cfg()), "listBuckets");
+    const entry = buckets.find((b) => b.name === "node-set");
+    assert(entry.visibility === "public", `visibility ${entry.visibility}`);
+    assert(JSON.stringify(entry.regions) === '["iad","sjc"]', `listed regions ${entry.regions}`);
+  });
+
+  check("settings: updateBucket changes only what it passes; getBucketInfo reads it back", async () => {
+    ok(
+      await updateBucket("node-set", {
+        defaultTier: "GLACIER",
+        locations: { type: "multi", values: "eur" },
+        cacheControl: "max-age=60",
+        customDomain: "cdn.example.com",
+        allowObjectAcl: true,
+        enableAdditionalHeaders: true,
+        ...cfg(),
+      }),
+      "updateBucket",
+    );
+    ok(await updateBucket("node-set", { access: "private", disableDirectoryListing: true, ...cfg() }), "access");
+    const info = ok(await getBucketInfo("node-set", cfg()), "getBucketInfo");
+    const s = info.settings;
+    assert(s.defaultTier === "GLACIER", `tier ${s.defaultTier}`);
+    assert(info.locations.type === "multi" && info.locations.values === "eur", JSON.stringify(info.locations));
+    assert(s.customDomain === "cdn.example.com", `domain ${s.customDomain}`);
+    assert(s.allowObjectAcl === true, "allowObjectAcl");
+    assert(s.additionalHeaders?.["X-Content-Type-Options"] === "nosniff", JSON.stringify(s.additionalHeaders));
+    const { buckets } = ok(await listBuckets(cfg()), "listBuckets");
+    assert(buckets.find((b) => b.name === "node-set").visibility === "private", "still public");
+    ok(await updateBucket("node-set", { locations: { type: "global" }, enableAdditionalHeaders: false, ...cfg() }), "global");
+    const back = ok(await getBucketInfo("node-set", cfg()), "getBucketInfo");
+    assert(back.locations.type === "global", JSON.stringify(back.locations));
+    assert(back.settings.additionalHeaders === undefined, JSON.stringify(back.settings.additionalHeaders));
+    assert(back.settings.defaultTier === "GLACIER", "the tier was reset");
+  });
+
+  check("settings: an invalid location fails in the client before any request", async () => {
+    const r = await updateBucket("node-set", { locations: { type: "single", values: "mars" }, ...cfg() });
+    assert(r.error && /Invalid single-region/.test(r.error.message), `answer ${JSON.stringify(r)}`);
+  });
+
+  check("settings: delete protection refuses removeBucket, forced too, until turned off", async () => {
+    ok(await updateBucket("node-set", { enableDeleteProtection: true, ...cfg() }), "protect");
+    const info = ok(await getBucketInfo("node-set", cfg()), "getBucketInfo");
+    assert(info.settings.deleteProtection === true, "deleteProtection not read back");
+    const refused = await removeBucket("node-set", { force: true, ...cfg() });
+    assert(refused.error, "a protected bucket was removed");
+    ok(await updateBucket("node-set", { enableDeleteProtection: false, ...cfg() }), "unprotect");
+    ok(await removeBucket("node-set", { force: true, ...cfg() }), "removeBucket");
+  });
+
+  check("settings: enableSnapshot and disableSnapshot switch the bucket type", async () => {
+    ok(await createBucket("node-typed", cfg()), "createBucket");
+    ok(await enableSnapshot("node-typed", cfg()), "enableSnapshot");
+    assert(ok(await getBucketInfo("node-typed", cfg()), "info").isSnapshotEnabled === true, "still regular");
+    ok(await disableSnapshot("node-typed", cfg()), "disableSnapshot");
+    assert(ok(await getBucketInfo("node-typed", cfg()), "info").isSnapshotEnabled === false, "still snapshot");
+    const refused = await disableSnapshot("node-fork", cfg());
+    assert(refused.error, "turned off the snapshots of a fork");
+  });
+
+  check("settings: getStats counts the account's buckets and bytes", async () => {
+    const { stats, buckets } = ok(await getStats(cfg()), "getStats");
+    assert(stats.activeBuckets === buckets.length && buckets.length >= 2, JSON.stringify(stats));
+    const src = ok(await getBucketInfo("node-src", cfg()), "getBucketInfo");
+    assert(stats.totalStorageBytes >= src.sizeInfo.size && src.sizeInfo.size > 0, JSON.stringify(stats));
+    const fork = buckets.find((b) => b.name === "node-fork");
+    assert(fork.type === "Snapshot", `type ${fork.type}`);
 // --- soft delete (@tigrisdata/storage 3.21: updateBucket softDelete, deleted views, restores) ---
 
 function softDeleteChecks(check, cfg, base) {

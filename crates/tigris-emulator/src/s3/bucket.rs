@@ -43,7 +43,8 @@ pub(super) async fn create_bucket(
             .transpose()?;
         store.fork_bucket(bucket, source, at)?;
     } else {
-        store.create_bucket(bucket, is_true(h, header::ENABLE_SNAPSHOT))?;
+        let settings = crate::settings::from_create_headers(h)?;
+        store.create_bucket_with(bucket, is_true(h, header::ENABLE_SNAPSHOT), settings)?;
     }
     if soft_delete.is_some() {
         store.set_soft_delete(bucket, soft_delete)?;

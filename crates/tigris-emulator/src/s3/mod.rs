@@ -74,6 +74,11 @@ impl From<StoreError> for S3Error {
                 StatusCode::CONFLICT,
                 format!("The bucket {b} has forks; delete the forks first"),
             ),
+            StoreError::BucketProtected(b) => custom_error(
+                "BucketProtected",
+                StatusCode::CONFLICT,
+                format!("The bucket {b} has delete protection on; turn it off first"),
+            ),
             StoreError::NotSnapshotEnabled(b) => {
                 s3_error!(
                     InvalidArgument,
