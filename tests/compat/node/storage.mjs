@@ -283,6 +283,9 @@ function settingsChecks(check, cfg) {
     assert(stats.totalStorageBytes >= src.sizeInfo.size && src.sizeInfo.size > 0, JSON.stringify(stats));
     const fork = buckets.find((b) => b.name === "node-fork");
     assert(fork.type === "Snapshot", `type ${fork.type}`);
+  });
+}
+
 // --- soft delete (@tigrisdata/storage 3.21: updateBucket softDelete, deleted views, restores) ---
 
 function softDeleteChecks(check, cfg, base) {
