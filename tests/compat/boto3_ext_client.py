@@ -2,7 +2,8 @@
 snapshots and forks through its header helpers, list_forks and get_bucket_metadata through its own
 signed requests, presign (POST /?func=presign), live and pinned to a snapshot, and bucket settings
 and account views (create_bucket options, update_bucket, get_bucket_metadata, list_buckets,
-get_stats: `settings_checks`).
+get_stats: `settings_checks`), and soft delete (deleted objects and buckets: list, restore,
+purge, the setting: `soft_delete_checks`).
 
 Usage: python boto3_ext_client.py PATH-TO-tigris-emulator
 Prints one line per check and a closing 'N passed, N failed' line; exits non-zero on failure.
@@ -139,6 +140,7 @@ def main(binary):
             assert "BundleKeyNotFound" in e.body and "<Key>gone</Key>" in e.body, e.body
 
     settings_checks(s3, check)
+    soft_delete_checks(check, s3)
 
     passed = failed = 0
     try:
@@ -246,6 +248,100 @@ def settings_checks(s3, check):
                 raise AssertionError(f"accepted {kwargs!r}")
             except (ValueError, TypeError):
                 pass
+
+# --- soft delete (tigris-boto3-ext 0.4-0.7 soft-delete functions) -------------------------------
+
+def soft_delete_checks(check, s3):
+    """Soft delete: create with a retention, deleted views, restore, purge, the setting by PATCH,
+    deleted buckets and their restore, and what a force delete does on a soft-delete bucket."""
+
+    def deleted_versions(bucket):
+        listed = ext.list_deleted_object_versions(s3, bucket)
+        return [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listed.get("Versions", [])]
+
+    @check("soft delete: create_soft_delete_bucket(30) shows in get_bucket_metadata")
+    def _():
+        ext.create_soft_delete_bucket(s3, "py-soft", retention_days=30)
+        meta = ext.get_bucket_metadata(s3, "py-soft")
+        assert meta["soft_delete"] == {"enabled": True, "retention_days": 30}, meta["soft_delete"]
+
+    @check("soft delete: a retention outside 7-90 is refused by the client")
+    def _():
+        for bad in (6, 91):
+            try:
+                ext.create_soft_delete_bucket(s3, "py-soft-bad", retention_days=bad)
+                raise AssertionError(f"created with retention {bad}")
+            except ValueError:
+                pass
+
+    @check("soft delete: list_deleted_objects / list_deleted_object_versions show only deletions")
+    def _():
+        for body in (b"one", b"two"):
+            s3.put_object(Bucket="py-soft", Key="k.txt", Body=body)
+            s3.delete_object(Bucket="py-soft", Key="k.txt")
+        s3.put_object(Bucket="py-soft", Key="live.txt", Body=b"live")
+        keys = [o["Key"] for o in ext.list_deleted_objects(s3, "py-soft").get("Contents", [])]
+        assert keys == ["k.txt"], keys
+        versions = deleted_versions("py-soft")
+        assert len(versions) == 2 and versions[0][2] and not versions[1][2], versions
+
+    @check("soft delete: restore_deleted_object by version, then the latest")
+    def _():
+        (_, newest, _), (_, oldest, _) = deleted_versions("py-soft")
+        ext.restore_deleted_object(s3, "py-soft", "k.txt", version_id=oldest)
+        assert s3.get_object(Bucket="py-soft", Key="k.txt")["Body"].read() == b"one"
+        assert [v[1] for v in deleted_versions("py-soft")] == [newest]
+        ext.restore_deleted_object(s3, "py-soft", "k.txt")
+        assert s3.get_object(Bucket="py-soft", Key="k.txt")["Body"].read() == b"two"
+        assert deleted_versions("py-soft") == []
+
+    @check("soft delete: purge_deleted_object drops one deleted version")
+    def _():
+        s3.delete_object(Bucket="py-soft", Key="live.txt")
+        [(_, version, _)] = deleted_versions("py-soft")
+        ext.purge_deleted_object(s3, "py-soft", "live.txt", version)
+        assert deleted_versions("py-soft") == []
+        try:
+            ext.restore_deleted_object(s3, "py-soft", "live.txt")
+            raise AssertionError("restored a purged object")
+        except ClientError as e:
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+
+    @check("soft delete: set_bucket_soft_delete on a plain bucket, then off")
+    def _():
+        s3.create_bucket(Bucket="py-later")
+        ext.set_bucket_soft_delete(s3, "py-later", True, retention_days=14)
+        assert ext.get_bucket_metadata(s3, "py-later")["soft_delete"] == {"enabled": True, "retention_days": 14}
+        s3.put_object(Bucket="py-later", Key="a", Body=b"a")
+        s3.delete_object(Bucket="py-later", Key="a")
+        assert [v[0] for v in deleted_versions("py-later")] == ["a"]
+        ext.set_bucket_soft_delete(s3, "py-later", False)
+        assert ext.get_bucket_metadata(s3, "py-later")["soft_delete"]["enabled"] is False
+
+    @check("soft delete: force_delete_bucket keeps it restorable; restore_bucket brings it back")
+    def _():
+        ext.force_delete_bucket(s3, "py-soft")
+        try:
+            s3.head_bucket(Bucket="py-soft")
+            raise AssertionError("bucket still live")
+        except ClientError as e:
+            assert e.response["Error"]["Code"] in ("404", "NoSuchBucket"), e.response["Error"]
+        page = ext.list_deleted_buckets(s3)
+        listed = [(b["name"], b["retention_days"]) for b in page["buckets"]]
+        assert listed == [("py-soft", 30)], listed
+        assert page["buckets"][0]["created_at"] is not None, page
+        assert ext.restore_bucket(s3, "py-soft")["name"] == "py-soft"
+        assert s3.get_object(Bucket="py-soft", Key="k.txt")["Body"].read() == b"two"
+        assert ext.list_deleted_buckets(s3)["buckets"] == []
+
+    @check("soft delete: restore_bucket of a live bucket is 400, of an unknown one 404")
+    def _():
+        for bucket, status in (("py-soft", 400), ("py-never", 404)):
+            try:
+                ext.restore_bucket(s3, bucket)
+                raise AssertionError(f"restored {bucket}")
+            except ext.TigrisAPIError as e:
+                assert e.status_code == status, (bucket, e.status_code, e.code)
 
 
 if __name__ == "__main__":

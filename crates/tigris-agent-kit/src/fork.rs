@@ -16,7 +16,7 @@ use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
 use crate::merge::{self, Merge, OnConflict};
-use crate::undo::{Undo, UndoLog, delete_snapshot, force_delete};
+use crate::undo::{Undo, UndoLog, delete_for_good, delete_snapshot, force_delete};
 use crate::validate;
 
 /// The most forks one [`create_forks`](AgentKit::create_forks) call makes.
@@ -556,6 +556,10 @@ impl ForkSet {
     /// fork bucket remains, deletes the snapshot the set took of the base (one given with
     /// [`CreateForks::from_snapshot`] is left alone). The base bucket is never touched.
     ///
+    /// Forks are deleted for good, as by [`Workspace::teardown`](crate::Workspace::teardown):
+    /// a fork someone turned soft delete on for has it turned off first, so it does not stay
+    /// restorable.
+    ///
     /// Idempotent: what is already gone counts as removed, so calling it again after a
     /// failure, or twice, is safe. Every fork is attempted whatever happens to the others.
     ///
@@ -733,10 +737,15 @@ impl Job<'_> {
                         err,
                     ));
                 }
-                if let Err(err) = force_delete(kit, &fork.bucket, operation).await {
-                    failures.push(err.with_leftovers(vec![Leftover::Bucket {
+                if let Err(errors) = delete_for_good(kit, &fork.bucket, operation).await {
+                    let leftover = Leftover::Bucket {
                         bucket: fork.bucket.clone(),
-                    }]));
+                    };
+                    failures.extend(
+                        errors
+                            .into_iter()
+                            .map(|e| e.with_leftovers(vec![leftover.clone()])),
+                    );
                 }
             }
             Job::Failure(failure) => {

@@ -105,6 +105,60 @@ pub(crate) async fn force_delete(
     }
 }
 
+/// Deletes `bucket` for good, as a teardown does: a bucket with soft delete on would otherwise
+/// stay restorable (objects and name) for its retention, so soft delete is turned off first
+/// (one metadata read, and a `PATCH` only when it is on). If the delete then fails, soft delete
+/// is turned back on with the retention it had, so a bucket left behind keeps its protection.
+/// A bucket already gone counts as deleted. Returns every failure, the delete's first.
+pub(crate) async fn delete_for_good(
+    kit: &AgentKit,
+    bucket: &BucketName,
+    operation: Operation,
+) -> Result<(), Vec<Error>> {
+    let transport = kit.notifications().transport();
+    let soft_delete = match transport.bucket_metadata(bucket).send().await {
+        Ok(metadata) => metadata.soft_delete(),
+        Err(err) => {
+            let err = Error::from_headers(operation, Step::ReadSoftDelete, err);
+            return if err.is_not_found() {
+                Ok(())
+            } else {
+                Err(vec![err])
+            };
+        }
+    };
+    if soft_delete.enabled {
+        transport
+            .set_soft_delete(bucket)
+            .enabled(false)
+            .send()
+            .await
+            .map_err(|e| {
+                vec![Error::from_headers(
+                    operation.clone(),
+                    Step::DisableSoftDelete,
+                    e,
+                )]
+            })?;
+        tracing::debug!(%bucket, "soft delete turned off for the teardown");
+    }
+    let Err(err) = force_delete(kit, bucket, operation.clone()).await else {
+        return Ok(());
+    };
+    let mut failures = vec![err];
+    if soft_delete.enabled {
+        let again = transport.set_soft_delete(bucket);
+        let again = match soft_delete.retention_days {
+            Some(days) => again.retention_days(days),
+            None => again.enabled(true),
+        };
+        if let Err(e) = again.send().await {
+            failures.push(Error::from_headers(operation, Step::RestoreSoftDelete, e));
+        }
+    }
+    Err(failures)
+}
+
 /// Deletes snapshot `version` of `bucket`; a snapshot (or bucket) that is already gone counts as
 /// deleted.
 pub(crate) async fn delete_snapshot(

@@ -16,7 +16,7 @@ use tigris_iam::{Role, ScopedAccessKey};
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
-use crate::undo::{Undo, UndoLog, force_delete};
+use crate::undo::{Undo, UndoLog, delete_for_good};
 use crate::validate;
 
 /// The id of the lifecycle rule a workspace TTL is set with.
@@ -313,6 +313,11 @@ impl Workspace {
     /// Removes the workspace: revokes the credentials (detach, delete policy, delete key), then
     /// force-deletes the bucket with its objects and snapshots.
     ///
+    /// Gone for good, not restorable: if soft delete was turned on for the bucket, it is turned
+    /// off first (a metadata read, then `PATCH /{bucket}`), since a force delete of a
+    /// soft-delete bucket keeps it, with its objects and its name, for the retention window.
+    /// If the delete then fails, soft delete is turned back on with its retention.
+    ///
     /// Idempotent: what is already gone counts as removed, so calling it again after a
     /// failure, or twice, is safe. The bucket is deleted even if revoking failed; every failure
     /// is reported.
@@ -341,10 +346,15 @@ impl Workspace {
                 err,
             ));
         }
-        if let Err(err) = force_delete(&self.kit, &self.bucket, operation.clone()).await {
-            failures.push(err.with_leftovers(vec![Leftover::Bucket {
+        if let Err(errors) = delete_for_good(&self.kit, &self.bucket, operation.clone()).await {
+            let leftover = Leftover::Bucket {
                 bucket: self.bucket.clone(),
-            }]));
+            };
+            failures.extend(
+                errors
+                    .into_iter()
+                    .map(|e| e.with_leftovers(vec![leftover.clone()])),
+            );
         }
         if failures.is_empty() {
             self.torn_down.store(true, Ordering::Relaxed);

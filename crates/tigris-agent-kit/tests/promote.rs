@@ -10,11 +10,13 @@ use tigris_agent_kit::{ErrorKind, ForkSet, Leftover, Role, Step};
 use tigris_emulator::Fault;
 
 /// Every operation a promotion sends; a clean run checks the list is complete.
-const OPERATIONS: [&str; 7] = [
+const OPERATIONS: [&str; 8] = [
     "HeadBucket",
     "ListObjectsV2",
     "CreateBucket",
     "DeleteBucket",
+    // The soft-delete setting a fork's teardown reads before deleting it.
+    "GetBucketMetadata",
     "DetachUserPolicy",
     "DeletePolicy",
     "DeleteAccessKey",

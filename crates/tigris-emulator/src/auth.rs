@@ -8,7 +8,8 @@ use http::{HeaderMap, StatusCode};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::{
-    CopyObjectInput, CopySource, CreateBucketInput, DeleteObjectsInput, PostObjectInput,
+    CopyObjectInput, CopySource, CreateBucketInput, DeleteObjectInput, DeleteObjectsInput,
+    PostObjectInput,
 };
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result, s3_error};
@@ -77,6 +78,18 @@ fn path_resources(op: &str, path: &S3Path, headers: &HeaderMap) -> Vec<(String, 
         S3Path::Bucket { .. } if op == "PostObject" => Vec::new(),
         // Merges and rebases change objects, not buckets: `AccessHook::create_bucket` checks.
         S3Path::Bucket { .. } if op == "CreateBucket" && is_merge_or_rebase(headers) => Vec::new(),
+        // The soft-delete view of a listing reads deleted versions too.
+        S3Path::Bucket { bucket }
+            if op == "ListObjectsV2" && crate::s3::is_true(headers, crate::header::SOFT_DELETE) =>
+        {
+            vec![
+                (action, format!("arn:aws:s3:::{bucket}")),
+                (
+                    "s3:ListBucketVersions".into(),
+                    format!("arn:aws:s3:::{bucket}"),
+                ),
+            ]
+        }
         S3Path::Bucket { bucket } => vec![(action, format!("arn:aws:s3:::{bucket}"))],
         S3Path::Object { bucket, key } => vec![(action, object_arn(bucket, key))],
     }
@@ -316,6 +329,20 @@ impl S3Access for AccessHook {
             object_arn(&req.input.bucket, &req.input.key),
         )];
         self.requester(req)?.require(&need)
+    }
+
+    async fn delete_object(&self, req: &mut S3Request<DeleteObjectInput>) -> S3Result<()> {
+        // Purging a soft-deleted version drops a version for good.
+        if req.input.version_id.is_some()
+            && crate::s3::is_true(&req.headers, crate::header::SOFT_DELETE)
+        {
+            let need = [(
+                "s3:DeleteObjectVersion".to_owned(),
+                object_arn(&req.input.bucket, &req.input.key),
+            )];
+            self.requester(req)?.require(&need)?;
+        }
+        Ok(())
     }
 
     async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {

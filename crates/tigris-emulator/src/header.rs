@@ -13,3 +13,6 @@ pub(crate) const QUERY: &str = "x-tigris-query";
 pub(crate) const MERGE_SOURCE_BUCKET: &str = "x-tigris-merge-source-bucket";
 pub(crate) const REBASE: &str = "x-tigris-rebase";
 pub(crate) const FORK: &str = "x-tigris-fork";
+pub(crate) const SOFT_DELETE: &str = "x-tigris-soft-delete";
+pub(crate) const RESTORE_TYPE: &str = "x-tigris-restore-type";
+pub(crate) const RESTORE_VERSION: &str = "x-tigris-restore-version";

@@ -66,6 +66,21 @@
 //!   filter, token or basic auth), and delivery of Tigris webhook events on put, copy, delete and
 //!   rename: off the request path, at least once, retried with backoff, in order per webhook
 //!   URL through a bounded queue (full: the event is dropped and logged).
+//! - Soft delete: on at creation (`X-Tigris-Soft-Delete: true` for 7 days, or the days, 7–90)
+//!   or later (`PATCH /{bucket}` with `{"soft_delete": {"enabled", "retention_days"}}`), shown
+//!   in the bucket metadata. A delete in such a bucket keeps the object as a deleted version
+//!   (version id: its write's version) until the window ends by the emulator's clock
+//!   ([`Emulator::advance_clock`] moves it). `X-Tigris-Soft-Delete: true` on ListObjectsV2
+//!   (each deleted key, its latest deletion) and ListObjectVersions (every deleted version)
+//!   lists them; RestoreObject with `X-Tigris-Restore-Type: soft-delete`
+//!   [+ `X-Tigris-Restore-Version`] writes one back; DeleteObject with `versionId` and
+//!   `X-Tigris-Soft-Delete: true` purges one. A deleted soft-delete bucket (force delete
+//!   included) is kept with its objects, listed by `GET /?OnlyDeleted=true` (JSON) and restored
+//!   by `POST /{bucket}?restore`. Actions: the soft-delete views need `s3:ListBucketVersions`,
+//!   restore `s3:RestoreObject`, purge `s3:DeleteObjectVersion`, the `soft_delete` setting
+//!   `s3:PutBucketVersioning` (on top of `PATCH`'s own), the deleted-bucket listing
+//!   `s3:ListAllMyBuckets`, a bucket restore `s3:CreateBucket`. ListObjectVersions without the
+//!   header lists the history the bucket's own level keeps (objects and delete markers).
 //! - Bucket settings: placement (`X-Tigris-Regions` on CreateBucket, `object_regions` in
 //!   `PATCH /{bucket}`: `usa` or `eur` alone, or one or two of `ams fra gru iad jnb lhr nrt ord
 //!   sin sjc syd`; empty is global), default storage class (`X-Amz-Storage-Class`,
@@ -109,7 +124,8 @@
 //! on the same directory serves the same state: buckets and their settings (snapshots enabled,
 //! lifecycle, fork point, placement, storage class, access, protection and the other
 //! `PATCH /{bucket}` settings), objects with every retained version, snapshots, forks, IAM access keys,
-//! policies and attachments, notification settings.
+//! policies and attachments, notification settings, soft-delete settings, soft-deleted objects
+//! and buckets.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -146,6 +162,18 @@
 //! `400 InvalidArgument`. A merge applies, per key the fork changed since it was made or last
 //! merged, the fork's state to the parent (the fork wins), then snapshots the parent; merging
 //! into anything but the direct parent is `400 InvalidArgument`. Lifecycle rules are stored and returned but objects never expire.
+//! Soft delete, where Tigris is silent: a deleted object's window is fixed when it is deleted
+//! (turning soft delete off, or changing the retention, leaves earlier deletions as they were);
+//! a restored object is a new write (new version id, `Last-Modified` now) that replaces a live
+//! object of the key; on a snapshot-enabled bucket a plain delete is a delete marker in the
+//! history, not a soft delete (as the TypeScript client documents); a deleted bucket's name
+//! stays reserved for its window (`BucketAlreadyOwnedByYou`), a restore of a live bucket is
+//! `400 InvalidArgument` and of an unknown or expired one `404 NoSuchBucket`;
+//! `X-Tigris-Soft-Delete` on DeleteBucket overrides the bucket's setting (`true` or days: keep
+//! it; `false`: delete for good); a soft-deleted fork still counts as a fork of its parent
+//! (`BucketHasForks`) until its window ends; the deleted views take no delimiter
+//! (ListObjectsV2: `400 InvalidArgument`, ListObjectVersions: `501 NotImplemented`); archive
+//! restores (RestoreObject without the soft-delete header) are `501 NotImplemented`.
 //! Policy documents may name any `s3:` action. Webhooks are delivered over plain `http://` only.
 //! Requests must be signed for `auto`, an AWS-shaped region name or a three-letter Tigris
 //! location; others are refused with `400 AuthorizationHeaderMalformed`.
@@ -175,6 +203,7 @@ mod s3;
 mod server;
 mod settings;
 mod sigv4;
+mod soft_delete;
 mod state;
 mod store;
 
@@ -489,6 +518,10 @@ impl Emulator {
     /// ```
     pub fn advance_clock(&self, by: std::time::Duration) {
         self.shared.clock().advance(by);
+        // Soft-deleted objects and buckets whose window ended are purged now.
+        if let Err(e) = self.shared.store().expire() {
+            tracing::warn!(error = ?e, "cannot purge expired soft-deleted data");
+        }
     }
 
     /// Now, by the emulator's storage clock (the wall clock plus every

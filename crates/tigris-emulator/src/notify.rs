@@ -468,12 +468,16 @@ impl s3s::route::S3Route for PatchBucket {
         // Every key is validated before anything changes; unknown keys are refused.
         let mut settings = crate::settings::SettingsPatch::from_headers(&req.headers)?;
         let mut notifications = None;
+        let mut soft_delete = None;
         if !body.iter().all(u8::is_ascii_whitespace) {
             let value: Value = serde_json::from_slice(&body)
                 .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
-            let Value::Object(keys) = value else {
+            let Value::Object(mut keys) = value else {
                 return Err(invalid("the body must be a JSON object"));
             };
+            // `soft_delete` is the store's own setting (soft_delete.rs), checked here with the rest.
+            let current = self.0.store().bucket(&bucket)?.soft_delete;
+            soft_delete = crate::soft_delete::take_patch(&mut keys, current)?;
             for (key, value) in keys {
                 if key == "object_notifications" {
                     parse_config(&value)?;
@@ -492,6 +496,9 @@ impl s3s::route::S3Route for PatchBucket {
             .into_iter()
             .map(crate::settings::SettingsAction::operation)
             .collect();
+        if soft_delete.is_some() {
+            operations.push("PutBucketSoftDelete");
+        }
         if notifications.is_some() || operations.is_empty() {
             operations.push("PatchBucket");
         }
@@ -507,6 +514,9 @@ impl s3s::route::S3Route for PatchBucket {
             store.set_settings(&bucket, next)?;
         } else {
             self.0.store().bucket(&bucket)?;
+        }
+        if let Some(retention) = soft_delete {
+            self.0.store().set_soft_delete(&bucket, retention)?;
         }
         if let Some(notifications) = notifications {
             self.0.notifier.apply(&bucket, notifications.as_bytes())?;

@@ -352,6 +352,10 @@ pub(crate) fn s3_action(operation: &str) -> String {
         "GetBucketLifecycleConfiguration" => "GetLifecycleConfiguration",
         "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => "PutLifecycleConfiguration",
         "PatchBucket" => "PutBucketNotification",
+        "PutBucketSoftDelete" => "PutBucketVersioning",
+        "ListObjectVersions" => "ListBucketVersions",
+        "ListDeletedBuckets" => "ListAllMyBuckets",
+        "RestoreBucket" => "CreateBucket",
         other => other,
     };
     format!("s3:{action}")

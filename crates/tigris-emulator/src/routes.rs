@@ -27,6 +27,8 @@ enum Endpoint {
     Metadata,
     Bundle,
     Presign,
+    ListDeletedBuckets,
+    RestoreBucket,
 }
 
 /// The emulator's one s3s custom route.
@@ -107,6 +109,13 @@ impl s3s::route::S3Route for Routes {
             && has_query_key(uri, "bundle")
         {
             Endpoint::Bundle
+        } else if crate::soft_delete::is_deleted_listing(method, uri) {
+            Endpoint::ListDeletedBuckets
+        } else if method == http::Method::POST
+            && single_bucket(uri).is_some()
+            && has_query_key(uri, "restore")
+        {
+            Endpoint::RestoreBucket
         } else {
             return false;
         };
@@ -122,6 +131,13 @@ impl s3s::route::S3Route for Routes {
             Some(Endpoint::Metadata) => self.metadata(&req),
             Some(Endpoint::Bundle) => self.bundle(req).await,
             Some(Endpoint::Presign) => crate::presign::presign(&self.shared, req).await,
+            Some(Endpoint::ListDeletedBuckets) => {
+                crate::soft_delete::list_deleted_buckets(&self.shared, &req)
+            }
+            Some(Endpoint::RestoreBucket) => {
+                let bucket = single_bucket(&req.uri).unwrap_or_default().to_owned();
+                crate::soft_delete::restore_bucket(&self.shared, &req, &bucket)
+            }
             None => Err(s3_error!(InternalError, "unrouted request")),
         }
     }
@@ -333,7 +349,7 @@ impl Routes {
             "created_at": rfc3339(b.created),
             "type": u8::from(b.snapshots_enabled),
             "ForkInfo": fork_info(&store, &bucket)?,
-            "soft_delete": { "enabled": false },
+            "soft_delete": crate::soft_delete::metadata(b.soft_delete),
         });
         if let Value::Object(map) = &mut body {
             b.settings.write_metadata(map);
@@ -368,7 +384,7 @@ fn page_size(uri: &http::Uri) -> S3Result<usize> {
     }
 }
 
-fn json_response(body: &Value) -> S3Response<Body> {
+pub(crate) fn json_response(body: &Value) -> S3Response<Body> {
     let mut resp = S3Response::new(Body::from(body.to_string()));
     resp.headers.insert(
         http::header::CONTENT_TYPE,
@@ -378,7 +394,7 @@ fn json_response(body: &Value) -> S3Response<Body> {
 }
 
 /// RFC 3339 in UTC with milliseconds, which every client's date parser reads.
-fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);
     let t = t
         .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)

@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 use crate::persist::{Journal, RecordRef};
 use crate::settings::Settings;
 
+mod soft_delete;
+pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
+use soft_delete::{Deleted, DeletedBucket};
+
 /// Reads at this version see the newest state.
 pub(crate) const LIVE: u64 = u64::MAX;
 
@@ -193,6 +197,49 @@ pub(crate) enum Change {
         fork: u64,
         version: u64,
     },
+    /// Soft delete turned on (with its retention in days) or off (`None`).
+    SoftDeleteSetting {
+        bucket: u64,
+        retention_days: Option<u32>,
+    },
+    /// The live object of `key` (written at `version`) kept as deleted until `expires_at`, and
+    /// a deletion written at `tombstone`.
+    SoftDeleteObject {
+        bucket: u64,
+        key: String,
+        version: u64,
+        tombstone: u64,
+        expires_at: u64,
+    },
+    /// One kept deleted version, as is (what compaction writes).
+    DeletedRetained {
+        bucket: u64,
+        key: String,
+        version: u64,
+        deleted_at: u64,
+        expires_at: u64,
+        object: ObjectRecord,
+    },
+    /// A deleted version dropped for good (purged, or restored as a new write).
+    PurgeDeleted {
+        bucket: u64,
+        key: String,
+        version: u64,
+    },
+    /// A bucket deleted, but kept (with its objects) until `expires_at`.
+    SoftDeleteBucket {
+        id: u64,
+        deleted_at: u64,
+        expires_at: u64,
+    },
+    /// A soft-deleted bucket live again under its name.
+    RestoreBucket {
+        id: u64,
+    },
+    /// Everything soft-deleted whose window ended at or before `now` dropped for good.
+    Expire {
+        now: u64,
+    },
 }
 
 /// One key of a merge: a put (with the object) or a delete, at its new version in the parent.
@@ -274,9 +321,13 @@ pub(crate) struct Bucket {
     pub(crate) children: usize,
     pub(crate) snapshots: BTreeMap<u64, Option<String>>,
     pub(crate) lifecycle: Option<s3s::dto::BucketLifecycleConfiguration>,
+    /// Soft delete's retention in days, when it is on.
+    pub(crate) soft_delete: Option<u32>,
     /// Placement, storage class, access and the other `PATCH /{bucket}` settings.
     pub(crate) settings: Settings,
     objects: BTreeMap<String, Vec<Entry>>,
+    /// Soft-deleted versions by key, oldest deletion first.
+    deleted: BTreeMap<String, Vec<Deleted>>,
 }
 
 impl Bucket {
@@ -289,8 +340,10 @@ impl Bucket {
             children: 0,
             snapshots: BTreeMap::new(),
             lifecycle: None,
+            soft_delete: None,
             settings: Settings::default(),
             objects: BTreeMap::new(),
+            deleted: BTreeMap::new(),
         }
     }
 
@@ -444,6 +497,10 @@ pub(crate) struct Store {
     replayed_sizes: HashMap<u64, u64>,
     /// Storage time: versions, creation times and `Last-Modified` read it.
     clock: crate::clock::Clock,
+    /// Soft-deleted buckets by name (one per name: the newest deletion), kept in `buckets`.
+    deleted_buckets: BTreeMap<String, DeletedBucket>,
+    /// Versions soft-deleted entries hold, with how many hold each: their bodies stay.
+    held: HashMap<u64, usize>,
 }
 
 impl Store {
@@ -571,27 +628,7 @@ impl Store {
             } => {
                 self.level_mut(bucket)?.snapshots_enabled = snapshots_enabled;
             }
-            Change::DeleteBucket { id, .. } => {
-                let bucket = self.buckets.remove(&BucketId(id)).ok_or_else(|| {
-                    StoreError::Storage(format!("the journal deletes unknown bucket {id}"))
-                })?;
-                self.by_name.remove(&bucket.name);
-                self.freed.extend(
-                    bucket
-                        .objects
-                        .values()
-                        .flatten()
-                        .filter(|e| e.object.is_some())
-                        .map(|e| e.version),
-                );
-                if let Some(fork) = bucket.fork
-                    && let Some(parent) = self.buckets.get_mut(&fork.parent)
-                {
-                    parent.children -= 1;
-                    // The fork point no longer pins the parent's history.
-                    self.collect_chain(fork.parent);
-                }
-            }
+            Change::DeleteBucket { id, .. } => self.drop_bucket(id)?,
             Change::Snapshot {
                 bucket,
                 version,
@@ -662,8 +699,53 @@ impl Store {
                 // The old base no longer pins the parent's history (unless a snapshot reads it).
                 self.collect_chain(parent);
             }
+            soft @ (Change::SoftDeleteSetting { .. }
+            | Change::SoftDeleteObject { .. }
+            | Change::DeletedRetained { .. }
+            | Change::PurgeDeleted { .. }
+            | Change::SoftDeleteBucket { .. }
+            | Change::RestoreBucket { .. }
+            | Change::Expire { .. }) => self.apply_soft(soft)?,
         }
         self.release_freed();
+        Ok(())
+    }
+
+    /// Removes bucket `id` and everything it holds for good.
+    fn drop_bucket(&mut self, id: u64) -> Result<(), StoreError> {
+        let bucket = self.buckets.remove(&BucketId(id)).ok_or_else(|| {
+            StoreError::Storage(format!("the journal deletes unknown bucket {id}"))
+        })?;
+        if self.by_name.get(&bucket.name) == Some(&BucketId(id)) {
+            self.by_name.remove(&bucket.name);
+        }
+        if self
+            .deleted_buckets
+            .get(&bucket.name)
+            .is_some_and(|d| d.id == BucketId(id))
+        {
+            self.deleted_buckets.remove(&bucket.name);
+        }
+        self.freed.extend(
+            bucket
+                .objects
+                .values()
+                .flatten()
+                .filter(|e| e.object.is_some())
+                .map(|e| e.version),
+        );
+        for (key, versions) in &bucket.deleted {
+            for d in versions {
+                self.release_hold(bucket.fork.as_ref().map(|f| f.parent), key, d.version);
+            }
+        }
+        if let Some(fork) = bucket.fork
+            && let Some(parent) = self.buckets.get_mut(&fork.parent)
+        {
+            parent.children -= 1;
+            // The fork point no longer pins the parent's history.
+            self.collect_chain(fork.parent);
+        }
         Ok(())
     }
 
@@ -682,6 +764,10 @@ impl Store {
                         .unwrap_or(0);
                     Arc::make_mut(object).data = read(entry.version, size)?;
                 }
+            }
+            for d in bucket.deleted.values_mut().flatten() {
+                let size = self.replayed_sizes.get(&d.version).copied().unwrap_or(0);
+                Arc::make_mut(&mut d.object).data = read(d.version, size)?;
             }
         }
         self.replayed_sizes = HashMap::new();
@@ -737,6 +823,7 @@ impl Store {
                     });
                 }
             }
+            self.checkpoint_soft(id, &mut changes);
         }
         changes
     }
@@ -748,15 +835,24 @@ impl Store {
             .flat_map(|b| b.objects.values().flatten())
             .filter(|e| e.object.is_some())
             .map(|e| e.version)
+            .chain(self.held.keys().copied())
             .collect()
+    }
+
+    /// Whether bucket `id` is live (not soft-deleted).
+    fn is_live(&self, id: BucketId) -> bool {
+        self.buckets
+            .get(&id)
+            .is_some_and(|b| self.by_name.get(&b.name) == Some(&id))
     }
 
     /// Bucket names in name order, with their creation times.
     pub(crate) fn bucket_names(&self) -> Vec<(String, SystemTime)> {
         let mut names: Vec<_> = self
             .buckets
-            .values()
-            .map(|b| (b.name.clone(), b.created))
+            .iter()
+            .filter(|(id, _)| self.is_live(**id))
+            .map(|(_, b)| (b.name.clone(), b.created))
             .collect();
         names.sort();
         names
@@ -771,14 +867,15 @@ impl Store {
         self.create_bucket_with(name, snapshots_enabled, Settings::default())
     }
 
-    /// Creates a bucket with the settings its CreateBucket headers asked for.
+    /// Creates a bucket with the settings its CreateBucket headers asked for. A soft-deleted
+    /// bucket keeps its name reserved.
     pub(crate) fn create_bucket_with(
         &mut self,
         name: &str,
         snapshots_enabled: bool,
         settings: Settings,
     ) -> Result<(), StoreError> {
-        if self.by_name.contains_key(name) {
+        if self.by_name.contains_key(name) || self.deleted_buckets.contains_key(name) {
             return Err(StoreError::BucketAlreadyExists(name.to_owned()));
         }
         self.commit(Change::CreateBucket {
@@ -857,7 +954,7 @@ impl Store {
         source: &str,
         at: Option<u64>,
     ) -> Result<u64, StoreError> {
-        if self.by_name.contains_key(name) {
+        if self.by_name.contains_key(name) || self.deleted_buckets.contains_key(name) {
             return Err(StoreError::BucketAlreadyExists(name.to_owned()));
         }
         let parent = self.bucket_id(source)?;
@@ -928,7 +1025,7 @@ impl Store {
     /// What the store holds now.
     pub(crate) fn stats(&self) -> StoreStats {
         let mut stats = StoreStats {
-            buckets: self.buckets.len() as u64,
+            buckets: self.by_name.len() as u64,
             ..StoreStats::default()
         };
         for bucket in self.buckets.values() {
@@ -982,8 +1079,15 @@ impl Store {
     }
 
     /// Deletes a bucket; without `force` it must be empty. A bucket with forks or with delete
-    /// protection on is never deleted.
-    pub(crate) fn delete_bucket(&mut self, name: &str, force: bool) -> Result<(), StoreError> {
+    /// protection on is never deleted. A soft-delete bucket (or any bucket with `soft` =
+    /// `Some(Some(days))`) is kept, restorable, for its window; `soft` = `Some(None)` deletes it
+    /// for good whatever its setting.
+    pub(crate) fn delete_bucket(
+        &mut self,
+        name: &str,
+        force: bool,
+        soft: Option<Option<u32>>,
+    ) -> Result<(), StoreError> {
         let id = self.bucket_id(name)?;
         let bucket = &self.buckets[&id];
         if bucket.settings.protected {
@@ -994,6 +1098,9 @@ impl Store {
         }
         if !force && self.first_visible(id, LIVE).is_some() {
             return Err(StoreError::BucketNotEmpty(name.to_owned()));
+        }
+        if let Some(days) = soft.unwrap_or(self.buckets[&id].soft_delete) {
+            return self.soft_delete_bucket(id, days);
         }
         self.commit(Change::DeleteBucket {
             id: id.0,
@@ -1144,9 +1251,11 @@ impl Store {
         let id = self.bucket_id(source)?;
         let mut names: Vec<String> = self
             .buckets
-            .values()
-            .filter(|b| b.fork.as_ref().is_some_and(|f| f.parent == id))
-            .map(|b| b.name.clone())
+            .iter()
+            .filter(|(child, b)| {
+                self.is_live(**child) && b.fork.as_ref().is_some_and(|f| f.parent == id)
+            })
+            .map(|(_, b)| b.name.clone())
             .collect();
         names.sort_unstable();
         Ok(names)
@@ -1348,7 +1457,9 @@ impl Store {
     /// the journal: replaying it frees the same versions, so their bodies are never read again.
     /// A body left behind by a crash here is swept by the compaction at the next start.
     fn release_freed(&mut self) {
-        let freed = std::mem::take(&mut self.freed);
+        let mut freed = std::mem::take(&mut self.freed);
+        // A soft-deleted entry still reads this body.
+        freed.retain(|v| !self.held.contains_key(v));
         if let Some(journal) = &self.journal {
             for version in freed {
                 if let Err(e) = journal.remove_body(version) {
@@ -1368,6 +1479,13 @@ impl Store {
         let id = self.bucket_id(bucket)?;
         if self.resolve(id, key, LIVE).is_none() {
             return Ok(false);
+        }
+        // On a snapshot bucket a plain delete is a delete marker in the history, as on Tigris.
+        if let Some(days) = self.buckets[&id].soft_delete
+            && !self.buckets[&id].snapshots_enabled
+        {
+            self.soft_delete_object(id, key, days)?;
+            return Ok(true);
         }
         self.write(bucket, key, None)?;
         Ok(true)
@@ -1544,11 +1662,11 @@ mod tests {
         s.create_bucket("p", true).unwrap();
         s.fork_bucket("f", "p", None).unwrap();
         assert_eq!(
-            s.delete_bucket("p", true),
+            s.delete_bucket("p", true, None),
             Err(StoreError::BucketHasForks("p".into()))
         );
-        s.delete_bucket("f", false).unwrap();
-        s.delete_bucket("p", false).unwrap();
+        s.delete_bucket("f", false, None).unwrap();
+        s.delete_bucket("p", false, None).unwrap();
     }
 
     #[test]
@@ -1558,10 +1676,10 @@ mod tests {
         s.write("p", "a", obj("1")).unwrap();
         s.fork_bucket("f", "p", None).unwrap();
         assert_eq!(
-            s.delete_bucket("f", false),
+            s.delete_bucket("f", false, None),
             Err(StoreError::BucketNotEmpty("f".into()))
         );
-        s.delete_bucket("f", true).unwrap();
+        s.delete_bucket("f", true, None).unwrap();
     }
 
     #[test]
@@ -1665,9 +1783,9 @@ mod tests {
         assert_eq!(retained(&s), 3);
         assert_eq!(read(&s, "f2", "k", LIVE).as_deref(), Some("base"));
         assert_eq!(read(&s, "f1", "k", f1_snap).as_deref(), Some("base"));
-        s.delete_bucket("f2", true).unwrap();
+        s.delete_bucket("f2", true, None).unwrap();
         assert_eq!(retained(&s), 3, "f1 itself still forks from base");
-        s.delete_bucket("f1", true).unwrap();
+        s.delete_bucket("f1", true, None).unwrap();
         assert_eq!(retained(&s), 1);
         assert_eq!(read(&s, "p", "k", LIVE).as_deref(), Some("49"));
     }
@@ -1701,7 +1819,7 @@ mod tests {
             s.write("p", "k", obj(&i.to_string())).unwrap();
             s.write("f1", "k", obj(&format!("f{i}"))).unwrap();
         }
-        s.delete_bucket("f2", true).unwrap();
+        s.delete_bucket("f2", true, None).unwrap();
         s.write("f1", "gone", obj("x")).unwrap();
         s.delete_if_present("f1", "gone").unwrap();
         journal.close();
@@ -1844,7 +1962,7 @@ mod tests {
         s.write("p", "c", obj("c")).unwrap();
         s.rebase_fork("f").unwrap();
         // The fork's objects are freed once merged copies exist elsewhere.
-        s.delete_bucket("f", true).unwrap();
+        s.delete_bucket("f", true, None).unwrap();
         s.fork_bucket("f2", "p", Some(snap)).unwrap();
         journal.close();
 

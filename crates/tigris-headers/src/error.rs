@@ -75,6 +75,22 @@ pub(crate) enum Operation {
         key: String,
         method: &'static str,
     },
+    SoftDeleteSetting {
+        bucket: String,
+    },
+    RestoreDeletedObject {
+        bucket: String,
+        key: String,
+    },
+    PurgeDeletedObject {
+        bucket: String,
+        key: String,
+        version: String,
+    },
+    ListDeletedBuckets,
+    RestoreBucket {
+        bucket: String,
+    },
     UpdateBucket {
         bucket: String,
     },
@@ -127,6 +143,25 @@ impl fmt::Display for Operation {
                 f,
                 "presigning a {method} URL for {key:?} in bucket {bucket:?}"
             ),
+            Self::SoftDeleteSetting { bucket } if bucket.is_empty() => {
+                f.write_str("setting soft delete")
+            }
+            Self::SoftDeleteSetting { bucket } => {
+                write!(f, "setting soft delete on bucket {bucket:?}")
+            }
+            Self::RestoreDeletedObject { bucket, key } => {
+                write!(f, "restoring deleted {key:?} in bucket {bucket:?}")
+            }
+            Self::PurgeDeletedObject {
+                bucket,
+                key,
+                version,
+            } => write!(
+                f,
+                "purging deleted version {version:?} of {key:?} in bucket {bucket:?}"
+            ),
+            Self::ListDeletedBuckets => f.write_str("listing deleted buckets"),
+            Self::RestoreBucket { bucket } => write!(f, "restoring deleted bucket {bucket:?}"),
             Self::UpdateBucket { bucket } => {
                 write!(f, "updating the settings of bucket {bucket:?}")
             }

@@ -40,6 +40,15 @@ pub(crate) const MERGE_SOURCE_BUCKET: &str = "x-tigris-merge-source-bucket";
 pub(crate) const REBASE: &str = "x-tigris-rebase";
 /// `GET /` (JSON bucket listing): list the forks of the named bucket.
 pub(crate) const FORK: &str = "x-tigris-fork";
+/// CreateBucket: soft delete on (`true` or the retention in days). DeleteObject (with a
+/// version id: purge), ListObjectsV2, ListObjectVersions: the soft-delete view (`true`).
+pub(crate) const SOFT_DELETE: &str = "x-tigris-soft-delete";
+/// RestoreObject: undelete a soft-deleted object (`soft-delete`).
+pub(crate) const RESTORE_TYPE: &str = "x-tigris-restore-type";
+/// RestoreObject: which deleted version to restore.
+pub(crate) const RESTORE_VERSION: &str = "x-tigris-restore-version";
+/// S3 response header: the version id of the object written.
+pub(crate) const VERSION_ID: &str = "x-amz-version-id";
 /// CreateBucket: where the data lives (`iad`, `iad,sjc`, `usa`).
 pub(crate) const REGIONS: &str = "x-tigris-regions";
 /// CreateBucket: the default storage class of new objects.

@@ -48,6 +48,8 @@
 //!   [`account`] (the detailed bucket listing and account statistics), [`bundle`]
 //!   (many objects as one streamed tar), [`presign`] (GET and PUT URLs up to 90 days, GETs
 //!   pinned to a snapshot).
+//! - [`soft_delete`]: soft delete on at creation or later, the deleted-object views, restore
+//!   and purge of objects, deleted buckets and their restore.
 //! - [`config`]: an `SdkConfig` and S3 client set up for Tigris.
 //! - [`names`]: validated [`BucketName`], [`SnapshotVersion`] and [`SnapshotName`].
 //! - [`error`]: the crate's [`Error`] and [`ErrorKind`].
@@ -73,6 +75,7 @@ pub mod query;
 pub mod read_at_snapshot;
 pub mod rename;
 pub mod snapshot;
+pub mod soft_delete;
 
 mod header;
 
@@ -94,6 +97,9 @@ pub mod prelude {
     pub use crate::delete_bucket::DeleteBucketExt;
     pub use crate::query::MetadataQueryExt;
     pub use crate::read_at_snapshot::ReadAtSnapshotExt;
+    pub use crate::soft_delete::{
+        SoftDeleteClientExt, SoftDeleteCreateExt, SoftDeleteTransportExt, SoftDeleteViewExt,
+    };
 }
 
 /// Compiles the README's example as a doctest.

@@ -2,7 +2,8 @@
 // binary: forks (listForks, getBucketInfo, mergeFork, rebaseFork) and getPresignedUrl, which
 // call Tigris's JSON endpoints with the client's own SigV4 signer; bucket settings and account
 // views (createBucket options, updateBucket, getBucketInfo, listBuckets, getStats, delete
-// protection against removeBucket: `settingsChecks`).
+// protection against removeBucket: `settingsChecks`); soft delete (updateBucket softDelete, the
+// deleted views, restoreDeletedObject, purgeDeletedObject, deleted buckets: `softDeleteChecks`).
 //
 // Usage: node storage.mjs PATH-TO-tigris-emulator
 // Prints one line per check and a closing 'N passed, N failed' line; exits non-zero on failure.
@@ -19,12 +20,18 @@ import {
   getBucketInfo,
   getPresignedUrl,
   getStats,
+  list,
   listBuckets,
   listForks,
+  listVersions,
   mergeFork,
+  purgeDeletedObject,
   put,
   rebaseFork,
+  remove,
   removeBucket,
+  restoreBucket,
+  restoreDeletedObject,
   updateBucket,
 } from "@tigrisdata/storage";
 
@@ -168,6 +175,7 @@ async function main(binary) {
   });
 
   settingsChecks(check, cfg);
+  softDeleteChecks(check, cfg, base);
 
   let passed = 0;
   let failed = 0;
@@ -275,6 +283,63 @@ function settingsChecks(check, cfg) {
     assert(stats.totalStorageBytes >= src.sizeInfo.size && src.sizeInfo.size > 0, JSON.stringify(stats));
     const fork = buckets.find((b) => b.name === "node-fork");
     assert(fork.type === "Snapshot", `type ${fork.type}`);
+  });
+}
+
+// --- soft delete (@tigrisdata/storage 3.21: updateBucket softDelete, deleted views, restores) ---
+
+function softDeleteChecks(check, cfg, base) {
+  const deletedVersions = async (bucket) =>
+    ok(await listVersions({ deleted: true, ...cfg(bucket) }), "listVersions deleted").versions;
+
+  check("soft delete: updateBucket softDelete on, shown by getBucketInfo", async () => {
+    ok(await createBucket("node-soft", { config: base }), "createBucket");
+    ok(await updateBucket("node-soft", { softDelete: { enabled: true, retentionDays: 20 }, config: base }), "updateBucket");
+    const info = ok(await getBucketInfo("node-soft", { config: base }), "getBucketInfo");
+    const soft = info.settings.softDelete;
+    assert(soft.enabled === true && soft.retentionDays === 20, `softDelete ${JSON.stringify(soft)}`);
+  });
+
+  check("soft delete: list({deleted}) and listVersions({deleted}) show only deletions", async () => {
+    for (const body of ["one", "two"]) {
+      ok(await put("k.txt", body, cfg("node-soft")), "put");
+      ok(await remove("k.txt", cfg("node-soft")), "remove");
+    }
+    ok(await put("live.txt", "live", cfg("node-soft")), "put live");
+    const items = ok(await list({ deleted: true, ...cfg("node-soft") }), "list deleted").items;
+    assert(items.length === 1 && items[0].name === "k.txt", `items ${JSON.stringify(items)}`);
+    const versions = await deletedVersions("node-soft");
+    assert(versions.length === 2 && versions[0].isLatest && !versions[1].isLatest, `versions ${JSON.stringify(versions)}`);
+  });
+
+  check("soft delete: restoreDeletedObject brings back the version named", async () => {
+    const [, oldest] = await deletedVersions("node-soft");
+    ok(await restoreDeletedObject("k.txt", oldest.versionId, cfg("node-soft")), "restoreDeletedObject");
+    const text = ok(await get("k.txt", "string", cfg("node-soft")), "get");
+    assert(text === "one", `restored ${text}`);
+  });
+
+  check("soft delete: purgeDeletedObject drops a deleted version", async () => {
+    const [left] = await deletedVersions("node-soft");
+    ok(await purgeDeletedObject("k.txt", left.versionId, cfg("node-soft")), "purgeDeletedObject");
+    const after = await deletedVersions("node-soft");
+    assert(after.length === 0, `after ${JSON.stringify(after)}`);
+  });
+
+  check("soft delete: removeBucket(force) keeps it; listBuckets({deleted}) and restoreBucket", async () => {
+    ok(await removeBucket("node-soft", { force: true, config: base }), "removeBucket");
+    const deleted = ok(await listBuckets({ deleted: true, config: base }), "listBuckets deleted").buckets;
+    assert(deleted.length === 1 && deleted[0].name === "node-soft", `deleted ${JSON.stringify(deleted)}`);
+    assert(deleted[0].softDeleteInfo?.retentionDays === 20, `info ${JSON.stringify(deleted[0])}`);
+    ok(await restoreBucket("node-soft", { config: base }), "restoreBucket");
+    const text = ok(await get("live.txt", "string", cfg("node-soft")), "get after restore");
+    assert(text === "live", `after restore ${text}`);
+  });
+
+  check("soft delete: updateBucket softDelete off", async () => {
+    ok(await updateBucket("node-soft", { softDelete: { enabled: false }, config: base }), "updateBucket off");
+    const info = ok(await getBucketInfo("node-soft", { config: base }), "getBucketInfo");
+    assert(info.settings.softDelete.enabled === false, `softDelete ${JSON.stringify(info.settings.softDelete)}`);
   });
 }
 

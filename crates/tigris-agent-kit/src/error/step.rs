@@ -40,6 +40,12 @@ pub enum Step {
     Merge,
     /// Fetching objects as a bundle and writing them to a local directory.
     Bundle,
+    /// Reading a bucket's soft-delete setting before a teardown (`GET /{bucket}?metadata`).
+    ReadSoftDelete,
+    /// Turning soft delete off so a teardown deletes for good.
+    DisableSoftDelete,
+    /// Turning soft delete back on after a teardown's delete failed.
+    RestoreSoftDelete,
 }
 
 impl Step {
@@ -61,6 +67,9 @@ impl Step {
             Self::ListObjects => "listing objects",
             Self::Merge => "merging the fork",
             Self::Bundle => "fetching a bundle into the directory",
+            Self::ReadSoftDelete => "reading the soft-delete setting",
+            Self::DisableSoftDelete => "turning soft delete off",
+            Self::RestoreSoftDelete => "turning soft delete back on",
         }
     }
 }

@@ -9,6 +9,8 @@ pub(super) async fn create_bucket(
     let bucket = req.input.bucket.as_str();
     let h = &req.headers;
     let mut store = backend.shared.store();
+    // A name whose soft-delete window ended is free again.
+    store.expire()?;
     let snapshot_answer = |version: u64| -> S3Result<S3Response<CreateBucketOutput>> {
         let mut resp = S3Response::new(CreateBucketOutput {
             location: Some(format!("/{bucket}")),
@@ -32,6 +34,8 @@ pub(super) async fn create_bucket(
             .insert(header::SNAPSHOT_VERSION, hv(&version.to_string())?);
         return Ok(resp);
     }
+    // Checked before anything is created, so a bad value creates nothing.
+    let soft_delete = super::soft_delete::retention_header(h, None)?.flatten();
     if let Some(source) = header_str(h, header::FORK_SOURCE_BUCKET) {
         let at = header_str(h, header::FORK_SOURCE_SNAPSHOT)
             .filter(|v| !v.is_empty())
@@ -41,6 +45,9 @@ pub(super) async fn create_bucket(
     } else {
         let settings = crate::settings::from_create_headers(h)?;
         store.create_bucket_with(bucket, is_true(h, header::ENABLE_SNAPSHOT), settings)?;
+    }
+    if soft_delete.is_some() {
+        store.set_soft_delete(bucket, soft_delete)?;
     }
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{bucket}")),
@@ -58,7 +65,9 @@ pub(super) async fn delete_bucket(
         store.delete_snapshot(bucket, parse_version(v, header::SNAPSHOT_VERSION)?)?;
     } else {
         let force = is_true(h, header::FORCE_DELETE) || is_true(h, header::X_FORCE_DELETE);
-        store.delete_bucket(bucket, force)?;
+        let current = store.bucket(bucket)?.soft_delete;
+        let soft = super::soft_delete::retention_header(h, current)?;
+        store.delete_bucket(bucket, force, soft)?;
         drop(store);
         backend.shared.notifier.forget(bucket);
     }

@@ -117,6 +117,9 @@ pub(super) async fn list_objects_v2(
     if let Some(text) = header_str(&req.headers, header::QUERY) {
         return list_objects_v2_query(backend, &req.input, &req.headers, text);
     }
+    if super::soft_delete::wants_view(&req.headers) {
+        return super::soft_delete::list_deleted_v2(backend, &req.input);
+    }
     let input = &req.input;
     let enc = KeyEncoding::of(input.encoding_type.as_ref());
     let token = input

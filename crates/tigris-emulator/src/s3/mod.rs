@@ -28,6 +28,7 @@ mod bucket;
 mod list;
 mod multipart;
 mod object;
+mod soft_delete;
 
 use crate::header;
 use crate::multipart::{Upload, UploadError};
@@ -314,6 +315,20 @@ impl S3 for Backend {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         object::copy_object(self, req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<s3s::dto::ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<s3s::dto::ListObjectVersionsOutput>> {
+        soft_delete::list_object_versions(self, req).await
+    }
+
+    async fn restore_object(
+        &self,
+        req: S3Request<s3s::dto::RestoreObjectInput>,
+    ) -> S3Result<S3Response<s3s::dto::RestoreObjectOutput>> {
+        soft_delete::restore_object(self, req).await
     }
 
     async fn list_objects(

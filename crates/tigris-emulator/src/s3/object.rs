@@ -156,6 +156,9 @@ pub(super) async fn delete_object(
     backend: &Backend,
     req: S3Request<DeleteObjectInput>,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
+    if let Some(purged) = super::soft_delete::purge(backend, &req.headers, &req.input) {
+        return purged;
+    }
     let input = req.input;
     // S3 answers 204 for a missing key too, but the bucket must exist.
     if backend
