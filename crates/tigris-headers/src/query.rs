@@ -172,51 +172,228 @@ impl fmt::Display for MetadataQuery {
 impl FromStr for MetadataQuery {
     type Err = Error;
 
-    /// Checks what can be checked without the server: not empty, starts with `WHERE` or
-    /// `ORDER BY`, quotes balanced, every `` `field` `` one Tigris documents.
+    /// Checks the query against Tigris's grammar before any request is sent:
+    ///
+    /// ```text
+    /// query     := WHERE condition (AND condition)* [ORDER BY field [ASC|DESC]]
+    ///            | ORDER BY field [ASC|DESC]
+    /// condition := field op value | field [NOT] IN ( value, ... ) | field REGEXP "pattern"
+    /// op        := = | != | > | < | >= | <=
+    /// value     := "string" | 'string' | number
+    /// ```
+    ///
+    /// Fields are the ones Tigris documents ([`QueryField`]), and a `REGEXP` pattern must be a
+    /// valid regular expression. Whether a value suits its field (a timestamp for
+    /// `Last-Modified`) is left to the server.
     fn from_str(s: &str) -> Result<Self, Error> {
         let text = s.trim();
         if text.is_empty() {
             return Err(Error::invalid_query("the metadata query is empty"));
         }
-        let upper = text.to_ascii_uppercase();
-        if !(upper.starts_with("WHERE ") || upper.starts_with("ORDER BY ")) {
-            return Err(Error::invalid_query(
-                "a metadata query starts with WHERE or ORDER BY",
-            ));
-        }
-        let mut quote = None::<char>;
-        let mut field_start = None;
-        for (i, c) in text.char_indices() {
-            match (quote, c) {
-                (Some('`'), '`') => {
-                    let name = &text[field_start.take().unwrap_or(i)..i];
+        let tokens = tokenize(text)?;
+        Grammar { tokens, at: 0 }.query()?;
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// A lexical token of a metadata query.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Field,
+    Text(String),
+    Number,
+    Op,
+    Word(String),
+    Open,
+    Close,
+    Comma,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, Error> {
+    let mut tokens = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            '`' | '"' | '\'' => {
+                let rest = &text[i + 1..];
+                let Some(len) = rest.find(c) else {
+                    return Err(Error::invalid_query(
+                        "the metadata query has an unterminated quote",
+                    ));
+                };
+                let inner = &rest[..len];
+                for _ in 0..inner.chars().count() + 1 {
+                    chars.next();
+                }
+                if c == '`' {
                     if !QueryField::ALL
                         .iter()
-                        .any(|f| f.name().eq_ignore_ascii_case(name))
+                        .any(|f| f.name().eq_ignore_ascii_case(inner))
                     {
                         return Err(Error::invalid_query(
                             "the metadata query names an unknown field",
                         ));
                     }
-                    quote = None;
+                    tokens.push(Token::Field);
+                } else {
+                    tokens.push(Token::Text(inner.to_owned()));
                 }
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), _) => {}
-                (None, '`') => {
-                    quote = Some('`');
-                    field_start = Some(i + 1);
+            }
+            '(' => tokens.push(Token::Open),
+            ')' => tokens.push(Token::Close),
+            ',' => tokens.push(Token::Comma),
+            '=' => tokens.push(Token::Op),
+            '!' | '<' | '>' => {
+                if chars.peek().is_some_and(|&(_, n)| n == '=') {
+                    chars.next();
+                } else if c == '!' {
+                    return Err(Error::invalid_query(
+                        "the metadata query has `!` without `=`",
+                    ));
                 }
-                (None, '"' | '\'') => quote = Some(c),
-                (None, _) => {}
+                tokens.push(Token::Op);
+            }
+            c if c.is_ascii_digit() || c == '-' || c == '.' => {
+                while chars
+                    .peek()
+                    .is_some_and(|&(_, n)| n.is_ascii_digit() || n == '.')
+                {
+                    chars.next();
+                }
+                tokens.push(Token::Number);
+            }
+            c if c.is_ascii_alphabetic() => {
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, n)) = chars.peek() {
+                    if !n.is_ascii_alphabetic() {
+                        break;
+                    }
+                    end = j + n.len_utf8();
+                    chars.next();
+                }
+                tokens.push(Token::Word(text[i..end].to_ascii_uppercase()));
+            }
+            _ => {
+                return Err(Error::invalid_query(
+                    "the metadata query has a character outside its grammar",
+                ));
             }
         }
-        if quote.is_some() {
+    }
+    Ok(tokens)
+}
+
+/// A recursive-descent check of a token list against the query grammar.
+struct Grammar {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Grammar {
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.at).cloned();
+        self.at += 1;
+        t
+    }
+
+    fn peek_word(&self, word: &str) -> bool {
+        matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w == word)
+    }
+
+    fn expect_word(&mut self, word: &str, reason: &'static str) -> Result<(), Error> {
+        match self.next() {
+            Some(Token::Word(w)) if w == word => Ok(()),
+            _ => Err(Error::invalid_query(reason)),
+        }
+    }
+
+    fn query(&mut self) -> Result<(), Error> {
+        if self.peek_word("WHERE") {
+            self.at += 1;
+            self.condition()?;
+            while self.peek_word("AND") {
+                self.at += 1;
+                self.condition()?;
+            }
+        } else if !self.peek_word("ORDER") {
             return Err(Error::invalid_query(
-                "the metadata query has an unterminated quote",
+                "a metadata query starts with WHERE or ORDER BY",
             ));
         }
-        Ok(Self(text.to_owned()))
+        if self.peek_word("ORDER") {
+            self.at += 1;
+            self.expect_word("BY", "ORDER is followed by BY")?;
+            if self.next() != Some(Token::Field) {
+                return Err(Error::invalid_query("ORDER BY names a `field`"));
+            }
+            if self.peek_word("ASC") || self.peek_word("DESC") {
+                self.at += 1;
+            }
+        }
+        match self.tokens.get(self.at) {
+            None => Ok(()),
+            Some(Token::Word(w)) if w == "OR" => Err(Error::invalid_query(
+                "metadata query conditions are joined with AND only",
+            )),
+            Some(_) => Err(Error::invalid_query(
+                "the metadata query has text after its end",
+            )),
+        }
+    }
+
+    fn condition(&mut self) -> Result<(), Error> {
+        if self.next() != Some(Token::Field) {
+            return Err(Error::invalid_query(
+                "a metadata query condition starts with a `field`",
+            ));
+        }
+        match self.next() {
+            Some(Token::Op) => self.value(),
+            Some(Token::Word(w)) if w == "IN" => self.list(),
+            Some(Token::Word(w)) if w == "NOT" => {
+                self.expect_word("IN", "NOT is followed by IN")?;
+                self.list()
+            }
+            Some(Token::Word(w)) if w == "REGEXP" => match self.next() {
+                Some(Token::Text(pattern)) => {
+                    regex_lite::Regex::new(&pattern).map(|_| ()).map_err(|_| {
+                        Error::invalid_query("the REGEXP pattern is not a valid regular expression")
+                    })
+                }
+                _ => Err(Error::invalid_query("REGEXP takes a quoted pattern")),
+            },
+            _ => Err(Error::invalid_query(
+                "a metadata query condition has no operator (= != > < >= <= IN NOT IN REGEXP)",
+            )),
+        }
+    }
+
+    fn value(&mut self) -> Result<(), Error> {
+        match self.next() {
+            Some(Token::Text(_) | Token::Number) => Ok(()),
+            _ => Err(Error::invalid_query(
+                "a metadata query comparison needs a quoted string or a number",
+            )),
+        }
+    }
+
+    fn list(&mut self) -> Result<(), Error> {
+        if self.next() != Some(Token::Open) {
+            return Err(Error::invalid_query("IN takes a list in parentheses"));
+        }
+        loop {
+            self.value()?;
+            match self.next() {
+                Some(Token::Comma) => {}
+                Some(Token::Close) => return Ok(()),
+                _ => {
+                    return Err(Error::invalid_query(
+                        "an IN list is values separated by commas, closed by `)`",
+                    ));
+                }
+            }
+        }
     }
 }
 
