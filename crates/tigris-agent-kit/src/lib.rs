@@ -101,8 +101,9 @@
 //!   can succeed). A snapshot is O(1), costs nothing while the bucket lives, and is deleted
 //!   with the bucket;
 //! - scoped credentials follow [`tigris_iam`]'s rules: a policy whose creation response was
-//!   lost is found by name and removed; an access key whose creation response was lost cannot
-//!   be identified (see [`tigris_iam::CreateScopedKey`]).
+//!   lost is found by name and removed; an access key whose creation response was lost is
+//!   reported as a [`tigris_iam::Leftover::MaybeAccessKey`] with the ids that may be it (see
+//!   [`tigris_iam::CreateScopedKey`]).
 //! - **Partial failure is explicit.** [`ForkSet::failures`] lists every fork that could not
 //!   be made and why; the others read "fewer forks than asked" from a shorter list, or stop at
 //!   the first failure.

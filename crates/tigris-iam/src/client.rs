@@ -110,15 +110,30 @@ impl TigrisIam {
     /// ([`Error::leftovers`](crate::Error::leftovers)), attachments first, then policies, then
     /// keys. Anything already gone counts as removed.
     ///
+    /// A [`Leftover::MaybeAccessKey`] is not removed: its candidates may include other callers'
+    /// keys, so which one to delete is yours to decide.
+    ///
     /// # Errors
     /// The first removal that failed, with [`Error::leftovers`](crate::Error::leftovers)
-    /// listing what is still present.
+    /// listing what is still present; or, when everything else was removed but a
+    /// [`Leftover::MaybeAccessKey`] was given, an
+    /// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) error listing those.
     #[tracing::instrument(skip_all, fields(leftovers = leftovers.len()))]
     pub async fn clean_up(&self, leftovers: &[Leftover]) -> Result<()> {
         let unwound = UndoLog::for_leftovers(leftovers).unwind(&self.client).await;
+        let for_review: Vec<Leftover> = leftovers
+            .iter()
+            .filter(|l| matches!(l, Leftover::MaybeAccessKey { .. }))
+            .cloned()
+            .collect();
         match unwound.first_error {
-            None => Ok(()),
-            Some(err) => Err(err.while_cleaning_up(unwound.leftovers)),
+            None if for_review.is_empty() => Ok(()),
+            None => Err(crate::Error::left_for_review(for_review)),
+            Some(err) => {
+                let mut still = unwound.leftovers;
+                still.extend(for_review);
+                Err(err.while_cleaning_up(still))
+            }
         }
     }
 }
