@@ -30,6 +30,9 @@ use tigris_core::DEFAULT_REGION;
 pub struct TigrisIam {
     client: aws_sdk_iam::Client,
     endpoint: String,
+    /// The keys this client (and its clones) received lately, to tell a key whose answer was
+    /// lost from a concurrent call's.
+    received: std::sync::Arc<crate::create::ReceivedKeys>,
 }
 
 impl fmt::Debug for TigrisIam {
@@ -66,6 +69,10 @@ impl TigrisIam {
     /// The underlying `aws-sdk-iam` client, for IAM calls this crate does not wrap.
     pub fn client(&self) -> &aws_sdk_iam::Client {
         &self.client
+    }
+
+    pub(crate) fn received(&self) -> &crate::create::ReceivedKeys {
+        &self.received
     }
 
     /// Starts creating an access key scoped to one or more buckets. See [`CreateScopedKey`].
@@ -189,6 +196,7 @@ impl TigrisIamBuilder {
         TigrisIam {
             client: aws_sdk_iam::Client::from_conf(config.build()),
             endpoint,
+            received: std::sync::Arc::default(),
         }
     }
 }

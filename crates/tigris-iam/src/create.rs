@@ -160,7 +160,7 @@ impl CreateScopedKey {
     pub async fn send(self) -> Result<ScopedAccessKey> {
         let checked = self.check(SystemTime::now())?;
         let mut log = UndoLog::default();
-        match create(self.iam.client(), &checked, &mut log).await {
+        match create(&self.iam, &checked, &mut log).await {
             Ok(key) => {
                 tracing::debug!("created");
                 Ok(key)
@@ -203,17 +203,14 @@ impl CreateScopedKey {
     }
 }
 
-async fn create(
-    iam: &aws_sdk_iam::Client,
-    checked: &Checked,
-    log: &mut UndoLog,
-) -> Result<ScopedAccessKey> {
-    let (out, sent_at) = create_access_key(iam).await?;
+async fn create(tigris: &TigrisIam, checked: &Checked, log: &mut UndoLog) -> Result<ScopedAccessKey> {
+    let iam = tigris.client();
+    let (out, sent_at) = create_access_key(tigris).await?;
     // A 2xx without the key: it exists, with an id that did not arrive; find it as for a
     // lost response.
     let incomplete = |missing| async move {
         let err = Error::incomplete_reply(Operation::CreateAccessKey, missing);
-        let maybe = match keys_created_since(iam, sent_at).await {
+        let maybe = match keys_created_since(tigris, sent_at).await {
             Ok((created_after, candidates)) => Leftover::MaybeAccessKey {
                 created_after,
                 candidates,
@@ -338,11 +335,12 @@ pub const KEY_CLOCK_MARGIN: Duration = Duration::from_secs(60);
 ///
 /// Returns the output and the time the successful attempt was sent.
 async fn create_access_key(
-    iam: &aws_sdk_iam::Client,
+    tigris: &TigrisIam,
 ) -> Result<(
     aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput,
     SystemTime,
 )> {
+    let iam = tigris.client();
     let retry = iam.config().retry_config().cloned();
     let attempts = retry.as_ref().map_or(1, |r| r.max_attempts().max(1));
     let mut backoff = retry
@@ -352,6 +350,7 @@ async fn create_access_key(
     let mut attempt = 1;
     loop {
         let sent_at = SystemTime::now();
+        let in_flight = tigris.received().start();
         let sent = iam
             .create_access_key()
             .customize()
@@ -361,12 +360,18 @@ async fn create_access_key(
             )
             .send()
             .await;
+        let received = sent
+            .as_ref()
+            .ok()
+            .and_then(|out| out.access_key())
+            .map(|k| k.access_key_id().to_owned());
+        in_flight.finish(received);
         let err = match sent {
             Ok(out) => return Ok((out, sent_at)),
             Err(e) => Error::from_sdk(Operation::CreateAccessKey, e),
         };
         if err.may_have_applied() {
-            match keys_created_since(iam, sent_at).await {
+            match keys_created_since(tigris, sent_at).await {
                 Ok((_, candidates)) if candidates.is_empty() => {
                     tracing::debug!("no key was created; the request may be sent again");
                 }
@@ -395,13 +400,88 @@ async fn create_access_key(
     }
 }
 
-/// The ids of the access keys created at or after `sent_at` less [`KEY_CLOCK_MARGIN`], with
-/// that time; `Err(that time)` if listing fails.
+/// The access keys the `CreateAccessKey` calls of one [`TigrisIam`] (and its clones) received
+/// in the last minutes, and how many such calls are in flight: a key found by listing after a
+/// lost answer is not the lost one if a concurrent call received it.
+#[derive(Debug)]
+pub(crate) struct ReceivedKeys(tokio::sync::watch::Sender<Received>);
+
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    in_flight: usize,
+    /// Ids with when they arrived, oldest first; kept for twice [`KEY_CLOCK_MARGIN`].
+    recent: std::collections::VecDeque<(SystemTime, String)>,
+}
+
+impl Default for ReceivedKeys {
+    fn default() -> Self {
+        Self(tokio::sync::watch::Sender::new(Received::default()))
+    }
+}
+
+/// One `CreateAccessKey` in flight; dropping it without [`finish`](Self::finish) (a cancelled
+/// call) counts it as done with nothing received.
+pub(crate) struct InFlight<'a> {
+    keys: &'a ReceivedKeys,
+    done: bool,
+}
+
+impl InFlight<'_> {
+    pub(crate) fn finish(mut self, id: Option<String>) {
+        self.done = true;
+        let now = SystemTime::now();
+        self.keys.0.send_modify(|r| {
+            r.in_flight -= 1;
+            if let Some(id) = id {
+                r.recent.push_back((now, id));
+            }
+            while r.recent.front().is_some_and(|(at, _)| {
+                now.duration_since(*at).unwrap_or_default() > 2 * KEY_CLOCK_MARGIN
+            }) {
+                r.recent.pop_front();
+            }
+        });
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.keys.0.send_modify(|r| r.in_flight -= 1);
+        }
+    }
+}
+
+impl ReceivedKeys {
+    pub(crate) fn start(&self) -> InFlight<'_> {
+        self.0.send_modify(|r| r.in_flight += 1);
+        InFlight {
+            keys: self,
+            done: false,
+        }
+    }
+
+    /// Waits until no call is in flight, then reads what was received.
+    async fn settled(&self) -> tokio::sync::watch::Ref<'_, Received> {
+        let mut rx = self.0.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail; if it did, read as is.
+        if rx.wait_for(|r| r.in_flight == 0).await.is_err() {
+            tracing::debug!("received-keys channel closed");
+        }
+        self.0.borrow()
+    }
+}
+
+/// The ids of the access keys created at or after `sent_at` less [`KEY_CLOCK_MARGIN`] that no
+/// concurrent call of this client received, with that time; `Err(that time)` if listing fails.
 async fn keys_created_since(
-    iam: &aws_sdk_iam::Client,
+    tigris: &TigrisIam,
     sent_at: SystemTime,
 ) -> std::result::Result<(SystemTime, Vec<String>), SystemTime> {
+    let iam = tigris.client();
     let created_after = sent_at.checked_sub(KEY_CLOCK_MARGIN).unwrap_or(UNIX_EPOCH);
+    // Concurrent creations (the other forks of a set) finish first, so their keys are known.
+    drop(tigris.received().settled().await);
     let mut keys = iam.list_access_keys().into_paginator().items().send();
     let mut candidates = Vec::new();
     while let Some(key) = keys.next().await {
@@ -420,6 +500,8 @@ async fn keys_created_since(
             candidates.push(id.to_owned());
         }
     }
+    let received = tigris.received().settled().await;
+    candidates.retain(|id| !received.recent.iter().any(|(_, r)| r == id));
     Ok((created_after, candidates))
 }
 
