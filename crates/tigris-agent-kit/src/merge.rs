@@ -170,13 +170,8 @@ pub(crate) async fn merge(
     let name = tigris_headers::SnapshotName::new(label.as_str()).map_err(|e| {
         Error::invalid_input(operation.clone(), "the checkpoint name is invalid").with_source(e)
     })?;
-    let checkpoint = kit
-        .s3()
-        .create_snapshot(&parent)
-        .name(&name)
-        .send()
-        .await
-        .map_err(|e| Error::from_headers(operation.clone(), Step::CreateSnapshot, e))?;
+    let checkpoint =
+        crate::ambiguous::create_snapshot(kit, &parent, Some(name.as_ref()), operation).await?;
     tracing::debug!(%checkpoint, "parent checkpointed");
     let merged = kit
         .notifications()

@@ -203,7 +203,11 @@ impl CreateScopedKey {
     }
 }
 
-async fn create(tigris: &TigrisIam, checked: &Checked, log: &mut UndoLog) -> Result<ScopedAccessKey> {
+async fn create(
+    tigris: &TigrisIam,
+    checked: &Checked,
+    log: &mut UndoLog,
+) -> Result<ScopedAccessKey> {
     let iam = tigris.client();
     let (out, sent_at) = create_access_key(tigris).await?;
     // A 2xx without the key: it exists, with an id that did not arrive; find it as for a

@@ -24,8 +24,8 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use tigris_agent_kit::{Leftover, Role};
 use tigris_emulator::Fault;
-use tigris_headers::prelude::*;
 use tigris_headers::SignedTransport;
+use tigris_headers::prelude::*;
 use tigris_test_support::TestEnv;
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -387,7 +387,14 @@ async fn checkpoint(r: &Run) -> Setup {
     r.bucket("work", true).await?;
     r.put("work", "data.txt").await?;
     r.begin();
-    match r.env.kit.checkpoint("work").name("before-change").send().await {
+    match r
+        .env
+        .kit
+        .checkpoint("work")
+        .name("before-change")
+        .send()
+        .await
+    {
         Ok(cp) => Ok(Outcome::Ok(vec![Name::Snapshot(
             "work".to_owned(),
             cp.version().as_u64(),
@@ -407,7 +414,13 @@ async fn restore(r: &Run) -> Setup {
         .await
         .map_err(|e| format!("setup: {e}"))?;
     r.begin();
-    match r.env.kit.restore("work", cp.version().as_str()).send().await {
+    match r
+        .env
+        .kit
+        .restore("work", cp.version().as_str())
+        .send()
+        .await
+    {
         Ok(bucket) => Ok(Outcome::Ok(vec![Name::Bucket(bucket.to_string())])),
         Err(err) => Ok(failed(&err)),
     }
@@ -675,7 +688,9 @@ async fn run_matrix(quick: bool) -> Result<(Vec<(&'static str, Option<Row>)>, Ve
             continue;
         };
         let clean = Run::start(None).await;
-        let outcome = body(&clean).await.map_err(|e| format!("{}: {e}", workflow.name))?;
+        let outcome = body(&clean)
+            .await
+            .map_err(|e| format!("{}: {e}", workflow.name))?;
         if let Outcome::Failed { error, .. } = &outcome {
             return Err(format!(
                 "{}: the run without faults failed: {error}",
@@ -869,7 +884,10 @@ async fn main() -> std::process::ExitCode {
         }
         let _ = writeln!(out);
     }
-    let _ = writeln!(out, "<details><summary>The requests of each workflow</summary>\n");
+    let _ = writeln!(
+        out,
+        "<details><summary>The requests of each workflow</summary>\n"
+    );
     for (name, row) in &rows {
         if let Some(row) = row {
             let _ = writeln!(out, "- {name}: {}", sequence(&row.requests));
