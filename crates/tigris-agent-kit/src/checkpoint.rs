@@ -53,7 +53,7 @@ impl Checkpoint {
 }
 
 /// The time a snapshot version stands for: versions are nanoseconds since the Unix epoch.
-fn version_time(version: &SnapshotVersion) -> SystemTime {
+pub(crate) fn version_time(version: &SnapshotVersion) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(version.as_u64())
 }
 
