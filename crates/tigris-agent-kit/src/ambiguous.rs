@@ -210,47 +210,6 @@ impl Intercept for AttemptWatch {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_s3::error::ConnectorError;
-
-    #[test]
-    fn server_failures_may_have_applied_but_rejections_and_throttling_did_not() {
-        assert!(answer_may_have_applied(500, Some("InternalError")));
-        assert!(answer_may_have_applied(503, Some("ServiceUnavailable")));
-        assert!(answer_may_have_applied(502, None));
-        assert!(
-            answer_may_have_applied(200, None),
-            "a reply the SDK could not read"
-        );
-        assert!(!answer_may_have_applied(503, Some("SlowDown")));
-        assert!(!answer_may_have_applied(429, None));
-        assert!(!answer_may_have_applied(
-            409,
-            Some("BucketAlreadyOwnedByYou")
-        ));
-        assert!(!answer_may_have_applied(400, Some("InvalidBucketName")));
-    }
-
-    #[test]
-    fn a_refused_connection_sent_nothing() {
-        let refused = ConnectorError::io(Box::new(std::io::Error::from(
-            std::io::ErrorKind::ConnectionRefused,
-        )));
-        assert!(!connector_may_have_applied(&refused));
-        let reset = ConnectorError::io(Box::new(std::io::Error::from(
-            std::io::ErrorKind::ConnectionReset,
-        )));
-        assert!(connector_may_have_applied(&reset));
-        let timeout =
-            ConnectorError::timeout(Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)));
-        assert!(connector_may_have_applied(&timeout));
-        let user = ConnectorError::user("bad request".into());
-        assert!(!connector_may_have_applied(&user));
-    }
-}
-
 /// How much earlier than the request's sending time a snapshot found by listing may say it was
 /// taken (the service's clock may be behind the client's).
 const SNAPSHOT_CLOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
@@ -338,5 +297,46 @@ pub(crate) async fn create_snapshot(
         backoff = backoff
             .saturating_mul(2)
             .min(std::time::Duration::from_secs(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::error::ConnectorError;
+
+    #[test]
+    fn server_failures_may_have_applied_but_rejections_and_throttling_did_not() {
+        assert!(answer_may_have_applied(500, Some("InternalError")));
+        assert!(answer_may_have_applied(503, Some("ServiceUnavailable")));
+        assert!(answer_may_have_applied(502, None));
+        assert!(
+            answer_may_have_applied(200, None),
+            "a reply the SDK could not read"
+        );
+        assert!(!answer_may_have_applied(503, Some("SlowDown")));
+        assert!(!answer_may_have_applied(429, None));
+        assert!(!answer_may_have_applied(
+            409,
+            Some("BucketAlreadyOwnedByYou")
+        ));
+        assert!(!answer_may_have_applied(400, Some("InvalidBucketName")));
+    }
+
+    #[test]
+    fn a_refused_connection_sent_nothing() {
+        let refused = ConnectorError::io(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert!(!connector_may_have_applied(&refused));
+        let reset = ConnectorError::io(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        assert!(connector_may_have_applied(&reset));
+        let timeout =
+            ConnectorError::timeout(Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)));
+        assert!(connector_may_have_applied(&timeout));
+        let user = ConnectorError::user("bad request".into());
+        assert!(!connector_may_have_applied(&user));
     }
 }

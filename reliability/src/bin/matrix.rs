@@ -797,7 +797,8 @@ async fn main() -> std::process::ExitCode {
          (standard, 3 attempts, backoff shortened to 1 ms). After each run every bucket, \
          snapshot, access key, policy and attachment the emulator holds is either one the \
          workflow did not own, or named by its result or by its error as a leftover; anything \
-         else is a silent leak.{}\n",
+         else is a silent leak. A workflow with concurrent steps (create_forks) may order \
+         its requests differently from run to run; position k is the k-th request to arrive.\n",
         if quick {
             "a 500 and a lost response, at the first position of each distinct operation \
              (`--quick`)"
@@ -809,7 +810,6 @@ async fn main() -> std::process::ExitCode {
                 .collect::<Vec<_>>()
                 .join(", ")
         },
-        if quick { "" } else { "" }
     );
     let _ = writeln!(
         out,
