@@ -1,11 +1,13 @@
-//! Reliability programs for `docs/reliability.md`: each binary under `src/bin/` runs one
-//! experiment against the emulator and prints one markdown section (`## <Title>`), exiting
-//! non-zero when its goal is missed. Each accepts `--quick`, the reduced form CI may run.
+//! Reliability programs for the workspace, one binary each under `src/bin/`, run in file-name
+//! order by `cargo xtask reliability [--quick]`, which writes their sections to
+//! `docs/reliability.md`.
 //!
-//! ```no_run
-//! // cargo run --release -p tigris-reliability --bin load -- --quick
-//! let quick = tigris_reliability::quick();
-//! # drop(quick);
+//! Each program prints one markdown section (starting with `## <Title>`) to stdout and exits
+//! non-zero when its goal is missed. `--quick` is the reduced form CI may run (seconds).
+//!
+//! ```
+//! assert!(!tigris_reliability::quick_from(["matrix"]));
+//! assert!(tigris_reliability::quick_from(["matrix", "--quick"]));
 //! ```
 
 pub mod bad_input;
@@ -13,7 +15,16 @@ pub mod crash;
 pub mod load;
 pub mod secrets;
 
-/// Whether `--quick` was passed: the reduced form (seconds, not minutes).
+/// Whether the program's arguments (the first being the program name) ask for `--quick`.
+pub fn quick_from<I, S>(args: I) -> bool
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    args.into_iter().skip(1).any(|a| a.as_ref() == "--quick")
+}
+
+/// Whether this program was started with `--quick`: the reduced form (seconds, not minutes).
 pub fn quick() -> bool {
-    std::env::args().skip(1).any(|a| a == "--quick")
+    quick_from(std::env::args())
 }

@@ -15,6 +15,10 @@ Tasks:
                 clients tigris-boto3-ext and @tigrisdata/storage, against the emulator binary
   ci            test, compat and lint: what .ci/run runs
   bench         run the benchmark programs and write docs/benchmarks.md
+  reliability [--quick]
+                build reliability/ in release, run each of its programs (src/bin/*.rs, in
+                file-name order) and write their sections to docs/reliability.md; --quick is
+                the reduced form (seconds). Fails if a program misses its goal.
   integration [--live] [--keep] [FILTER]
                 the end-to-end suite in tests/: against an emulator it starts itself, or with
                 --live against Tigris (credentials from the environment; skipped, with the
@@ -408,6 +412,140 @@ fn bench() -> Result<(), String> {
     std::fs::write(&out, report).map_err(|e| format!("cannot write {path}: {e}"))
 }
 
+/// `cargo xtask reliability [--quick]`: every program of `reliability/src/bin/`, in file-name
+/// order, each printing one markdown section; `docs/reliability.md` is a header and those
+/// sections, written even when a program fails (the command then fails).
+fn reliability(args: &[String]) -> Result<(), String> {
+    let quick = match args {
+        [] => false,
+        [flag] if flag == "--quick" => true,
+        _ => return Err("usage: cargo xtask reliability [--quick]".to_owned()),
+    };
+    let root = root();
+    let mut programs: Vec<String> = std::fs::read_dir(root.join("reliability/src/bin"))
+        .map_err(|e| format!("cannot list reliability/src/bin: {e}"))?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".rs").map(str::to_owned)
+        })
+        .collect();
+    programs.sort();
+    run(
+        &cargo(),
+        &["build", "--release", "-p", "tigris-reliability", "--bins"],
+        &[],
+    )?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let mut sections = Vec::new();
+    let mut failed = Vec::new();
+    for program in &programs {
+        let path = target.join("release").join(program);
+        let mut command = Command::new(&path);
+        if quick {
+            command.arg("--quick");
+        }
+        eprintln!(
+            "$ {}{}",
+            path.display(),
+            if quick { " --quick" } else { "" }
+        );
+        let started = std::time::Instant::now();
+        let output = command
+            .current_dir(&root)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+        eprintln!(
+            "  {program}: {:.1} s, {}",
+            started.elapsed().as_secs_f64(),
+            output.status
+        );
+        let mut section = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            failed.push(program.clone());
+            section.push_str(&format!(
+                "\n**`{program}` missed its goal ({}).**\n",
+                output.status
+            ));
+        }
+        sections.push(section);
+    }
+    let machine = machine();
+    let mut report = format!(
+        "# Reliability\n\n\
+         Produced by `cargo xtask reliability{}` (rerun it to reproduce; `--quick` is the reduced \
+         form CI may run). Each section below comes from one program in `reliability/src/bin/`, \
+         run against in-process emulators over loopback with SigV4 verified. Do not edit by \
+         hand.\n\n\
+         Run: {} on {machine}.\n\n",
+        if quick { " --quick" } else { "" },
+        utc_now(),
+    );
+    for section in &sections {
+        report.push_str(section.trim_end());
+        report.push_str("\n\n");
+    }
+    let out = root.join("docs/reliability.md");
+    std::fs::write(&out, report.trim_end().to_owned() + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!("wrote {}", out.display());
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "reliability programs missed their goal: {}",
+            failed.join(", ")
+        ))
+    }
+}
+
+/// The CPU model and core count, and the OS, as far as this machine tells.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let os = Command::new("uname")
+        .args(["-sr"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| std::env::consts::OS.to_owned());
+    format!("{cpu}, {cores} cores, {os}")
+}
+
+/// Now as `YYYY-MM-DD HH:MM UTC`, from the system clock (civil-from-days, no dependencies).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's days_from_civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let task = args.first().cloned().unwrap_or_default();
@@ -417,6 +555,7 @@ fn main() -> ExitCode {
         "compat" => compat(),
         "ci" => test().and_then(|()| compat()).and_then(|()| lint()),
         "bench" => bench(),
+        "reliability" => reliability(&args[1..]),
         "integration" => integration(&args[1..]),
         "" | "-h" | "--help" | "help" => {
             eprintln!("{USAGE}");

@@ -210,6 +210,96 @@ impl Intercept for AttemptWatch {
     }
 }
 
+/// How much earlier than the request's sending time a snapshot found by listing may say it was
+/// taken (the service's clock may be behind the client's).
+const SNAPSHOT_CLOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Takes a snapshot of `bucket` (named `name`, if given) without the SDK's automatic retry: a
+/// retry after a lost response takes a second snapshot and leaves the first with a version
+/// nobody knows. After a failure that may have taken it (a transient failure, or a 2xx without
+/// the version) the bucket's snapshots taken since the request was sent (with that name, for a
+/// named one) are listed: none means it is sent again, up to the client's retry attempts; some
+/// are named in the error as [`Leftover::Snapshot`]s (one of them is this call's; another
+/// may be a concurrent caller's), and a failed listing as a [`Leftover::MaybeSnapshot`].
+pub(crate) async fn create_snapshot(
+    kit: &AgentKit,
+    bucket: &BucketName,
+    name: Option<&str>,
+    operation: &Operation,
+) -> Result<SnapshotVersion> {
+    let config = kit.s3().config();
+    let attempts = config.retry_config().map_or(1, |r| r.max_attempts().max(1));
+    let mut backoff = config
+        .retry_config()
+        .map_or(std::time::Duration::from_millis(100), |r| {
+            r.initial_backoff()
+        });
+    let sleep = config.sleep_impl();
+    let once = aws_sdk_s3::Client::from_conf(
+        config
+            .to_builder()
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let mut attempt = 1;
+    loop {
+        let sent_at = std::time::SystemTime::now();
+        let mut create = once.create_snapshot(bucket);
+        if let Some(name) = name {
+            create = create.name(name);
+        }
+        let err = match create.send().await {
+            Ok(version) => return Ok(version),
+            Err(err) => err,
+        };
+        let kind = err.kind();
+        let ambiguous = matches!(
+            kind,
+            tigris_headers::ErrorKind::Transient | tigris_headers::ErrorKind::UnexpectedResponse
+        );
+        let err = Error::from_headers(operation.clone(), Step::CreateSnapshot, err);
+        if ambiguous {
+            let created_after = sent_at
+                .checked_sub(SNAPSHOT_CLOCK_MARGIN)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            match kit.s3().list_snapshots(bucket).send_all().await {
+                Ok(all) => {
+                    let found: Vec<Leftover> = all
+                        .iter()
+                        .filter(|s| s.created().is_none_or(|c| c >= created_after))
+                        .filter(|s| name.is_none_or(|n| s.name() == Some(n)))
+                        .map(|s| Leftover::Snapshot {
+                            bucket: bucket.clone(),
+                            version: s.version().clone(),
+                        })
+                        .collect();
+                    if !found.is_empty() {
+                        return Err(err.with_leftovers(found));
+                    }
+                    tracing::debug!("no snapshot was taken; the request may be sent again");
+                }
+                Err(list) => {
+                    tracing::warn!(error = %DisplayErrorContext(&list), "could not list the snapshots to find one whose creation answer was lost");
+                    return Err(err.with_leftovers(vec![Leftover::MaybeSnapshot {
+                        bucket: bucket.clone(),
+                        created_after,
+                    }]));
+                }
+            }
+        }
+        if kind != tigris_headers::ErrorKind::Transient || attempt >= attempts {
+            return Err(err);
+        }
+        attempt += 1;
+        if let Some(sleep) = &sleep {
+            aws_sdk_s3::config::AsyncSleep::sleep(sleep, backoff).await;
+        }
+        backoff = backoff
+            .saturating_mul(2)
+            .min(std::time::Duration::from_secs(20));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

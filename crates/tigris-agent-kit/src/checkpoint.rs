@@ -53,7 +53,7 @@ impl Checkpoint {
 }
 
 /// The time a snapshot version stands for: versions are nanoseconds since the Unix epoch.
-fn version_time(version: &SnapshotVersion) -> SystemTime {
+pub(crate) fn version_time(version: &SnapshotVersion) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(version.as_u64())
 }
 
@@ -128,14 +128,13 @@ impl CreateCheckpoint {
                 })
             })
             .transpose()?;
-        let mut create = self.kit.s3().create_snapshot(&bucket);
-        if let Some(name) = &name {
-            create = create.name(name);
-        }
-        let version = create
-            .send()
-            .await
-            .map_err(|e| Error::from_headers(operation, Step::CreateSnapshot, e))?;
+        let version = crate::ambiguous::create_snapshot(
+            &self.kit,
+            &bucket,
+            name.as_ref().map(AsRef::as_ref),
+            &operation,
+        )
+        .await?;
         tracing::debug!(%version, "checkpoint taken");
         Ok(Checkpoint {
             created: version_time(&version),

@@ -52,10 +52,9 @@ pub const MAX_SNAPSHOT_VERSION_DIGITS: usize = 19;
 /// sending, a server error) may have made the fork anyway: a `HeadBucket` checks, and a
 /// bucket that is a fork of the base at the set's snapshot is force-deleted; that fork is a
 /// failure like any other, with a [`Leftover::Bucket`] if the check or the delete failed. The
-/// snapshot the set takes has no such check: if its response is lost, its version is unknown,
-/// so it can be neither used nor deleted. It stays with the base, where it costs nothing (a
-/// snapshot is O(1)), and goes when the base is deleted. See
-/// [the crate docs](crate#ambiguous-failures).
+/// snapshot the set takes is sent without automatic retry; if its answer is lost, the base's
+/// snapshots taken since are listed and reported as [`Leftover::Snapshot`]s (none: it is sent
+/// again). See [the crate docs](crate#ambiguous-failures).
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
@@ -227,8 +226,8 @@ impl CreateForks {
     ///
     /// # Cleanup
     /// The forks, their credentials and the snapshot stay until [`ForkSet::teardown`]. A failed
-    /// call leaves nothing but its leftovers, and possibly a snapshot of the base whose
-    /// creation response was lost (unknown version; it goes with the base).
+    /// call leaves nothing but its leftovers (a snapshot whose creation answer was lost is one,
+    /// found by listing the base's snapshots).
     #[tracing::instrument(skip_all, fields(bucket = %self.base, count = self.count))]
     pub async fn send(self) -> Result<ForkSet> {
         let checked = self.check()?;
@@ -236,13 +235,9 @@ impl CreateForks {
         let (snapshot, took_snapshot) = match checked.snapshot {
             Some(version) => (version, false),
             None => {
-                let version = self
-                    .kit
-                    .s3()
-                    .create_snapshot(&checked.base)
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_headers(operation.clone(), Step::CreateSnapshot, e))?;
+                let version =
+                    crate::ambiguous::create_snapshot(&self.kit, &checked.base, None, &operation)
+                        .await?;
                 tracing::debug!(%version, "base snapshot taken");
                 (version, true)
             }

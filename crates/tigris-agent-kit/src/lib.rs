@@ -96,13 +96,15 @@
 //!   conflict on the retry (`BucketAlreadyOwnedByYou`); every attempt is watched, so that case
 //!   is handled the same way;
 //! - a snapshot (`CreateBucket` with `X-Tigris-Snapshot`, taken by a fork set or a
-//!   checkpoint) whose response was lost may exist with a version nobody knows, so it cannot be
-//!   deleted or reported (with SDK retries on, the retry takes a second snapshot and the call
-//!   can succeed). A snapshot is O(1), costs nothing while the bucket lives, and is deleted
-//!   with the bucket;
+//!   checkpoint, or a merge's checkpoint) is sent without automatic retry (a retry after a lost
+//!   response would take a second one); after an ambiguous failure the bucket's snapshots
+//!   taken since (with the same name, for a named one) are listed: none means it is sent
+//!   again, some are reported as [`Leftover::Snapshot`]s, and a failed listing as a
+//!   [`Leftover::MaybeSnapshot`];
 //! - scoped credentials follow [`tigris_iam`]'s rules: a policy whose creation response was
-//!   lost is found by name and removed; an access key whose creation response was lost cannot
-//!   be identified (see [`tigris_iam::CreateScopedKey`]).
+//!   lost is found by name and removed; an access key whose creation response was lost is
+//!   reported as a [`tigris_iam::Leftover::MaybeAccessKey`] with the ids that may be it (see
+//!   [`tigris_iam::CreateScopedKey`]).
 //! - **Partial failure is explicit.** [`ForkSet::failures`] lists every fork that could not
 //!   be made and why; the others read "fewer forks than asked" from a shorter list, or stop at
 //!   the first failure.

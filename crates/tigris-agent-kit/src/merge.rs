@@ -62,7 +62,10 @@ impl Merge {
 ///
 /// If the merge is refused, the checkpoint is deleted again. If it fails ambiguously (a server
 /// error or a lost connection: it may have been applied), the checkpoint is kept and returned
-/// as a [`Leftover::Snapshot`]: restore it if the parent has the fork's changes.
+/// as a [`Leftover::Snapshot`]: restore it if the parent has the fork's changes. The snapshot
+/// of the parent a merge that went through made (its version was in the lost answer) is found
+/// by listing the parent's snapshots after the checkpoint, and reported as a
+/// [`Leftover::Snapshot`] too.
 ///
 /// Writes to the parent after the diff are not seen by the conflict check; the merge still
 /// applies only what the fork changed.
@@ -170,13 +173,8 @@ pub(crate) async fn merge(
     let name = tigris_headers::SnapshotName::new(label.as_str()).map_err(|e| {
         Error::invalid_input(operation.clone(), "the checkpoint name is invalid").with_source(e)
     })?;
-    let checkpoint = kit
-        .s3()
-        .create_snapshot(&parent)
-        .name(&name)
-        .send()
-        .await
-        .map_err(|e| Error::from_headers(operation.clone(), Step::CreateSnapshot, e))?;
+    let checkpoint =
+        crate::ambiguous::create_snapshot(kit, &parent, Some(name.as_ref()), operation).await?;
     tracing::debug!(%checkpoint, "parent checkpointed");
     let merged = kit
         .notifications()
@@ -200,11 +198,28 @@ pub(crate) async fn merge(
                 .is_none_or(|status| answer_may_have_applied(status, err.code()));
             let err = Error::from_headers(operation.clone(), Step::Merge, err);
             if may_have_applied {
-                // The checkpoint is the way back if the merge went through.
-                Err(err.with_leftovers(vec![Leftover::Snapshot {
-                    bucket: parent,
-                    version: checkpoint,
-                }]))
+                // The checkpoint is the way back if the merge went through; a merge that went
+                // through also made a snapshot of the parent, after the checkpoint, whose
+                // version was in the lost answer: found by listing.
+                let mut leftovers = vec![Leftover::Snapshot {
+                    bucket: parent.clone(),
+                    version: checkpoint.clone(),
+                }];
+                match kit.s3().list_snapshots(&parent).send_all().await {
+                    Ok(all) => leftovers.extend(
+                        all.iter()
+                            .filter(|s| s.version().as_u64() > checkpoint.as_u64())
+                            .map(|s| Leftover::Snapshot {
+                                bucket: parent.clone(),
+                                version: s.version().clone(),
+                            }),
+                    ),
+                    Err(_) => leftovers.push(Leftover::MaybeSnapshot {
+                        bucket: parent.clone(),
+                        created_after: crate::checkpoint::version_time(&checkpoint),
+                    }),
+                }
+                Err(err.with_leftovers(leftovers))
             } else {
                 let mut log = UndoLog::default();
                 log.push(Undo::DeleteSnapshot {

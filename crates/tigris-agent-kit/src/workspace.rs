@@ -128,9 +128,9 @@ impl CreateWorkspace {
     ///   removed is a [`Leftover::Bucket`].
     ///
     /// # Cleanup
-    /// On error, nothing this call created remains except the leftovers (and, with
-    /// credentials, an access key whose creation response was lost, which
-    /// [`tigris_iam::CreateScopedKey::send`] cannot identify). On success, the workspace stays
+    /// On error, nothing this call created remains except the leftovers (with credentials,
+    /// an access key whose creation response was lost is one, as a
+    /// [`tigris_iam::Leftover::MaybeAccessKey`]). On success, the workspace stays
     /// until [`Workspace::teardown`] (or the TTL, for its objects); dropping the handle removes
     /// nothing.
     #[tracing::instrument(skip_all, fields(bucket = %self.bucket, snapshots = self.snapshots))]

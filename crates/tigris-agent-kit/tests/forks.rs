@@ -6,6 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use aws_sdk_s3::config::retry::RetryConfig;
 use common::{Env, put_with};
 use tigris_agent_kit::{ErrorKind, Leftover, Role, Step};
 use tigris_emulator::Fault;
@@ -280,22 +281,58 @@ async fn a_bucket_at_a_fork_name_that_is_not_that_fork_is_never_deleted_after_a_
 }
 
 #[tokio::test]
-async fn a_snapshot_whose_response_was_lost_stays_with_the_base() {
-    // The documented gap: the version was only in the lost response. The snapshot costs
-    // nothing while the base lives and goes with it.
-    let env = Env::start().await;
+async fn a_snapshot_whose_response_was_lost_is_found_and_named_as_a_leftover() {
+    // The version was only in the lost response: the snapshot is sent without automatic retry
+    // (a retry would take a second one), and the bucket's snapshots taken since are listed.
+    for lost in [
+        Fault::on("CreateBucket")
+            .with_header("x-tigris-snapshot")
+            .after_apply(),
+        Fault::on("CreateBucket")
+            .with_header("x-tigris-snapshot")
+            .after_apply()
+            .drop_connection(),
+    ] {
+        let env = Env::start_with_retry(RetryConfig::standard().with_max_attempts(3), |builder| {
+            builder
+        })
+        .await;
+        env.base("base").await;
+        env.emu.faults().inject(lost);
+        let err = env.kit.create_forks("base", 2).send().await.unwrap_err();
+        assert_eq!(err.step(), Some(Step::CreateSnapshot));
+        let snapshots = env.snapshots("base").await;
+        assert_eq!(snapshots.len(), 1, "never taken twice");
+        assert_eq!(
+            err.leftovers(),
+            [Leftover::Snapshot {
+                bucket: "base".parse().unwrap(),
+                version: snapshots[0].parse().unwrap(),
+            }]
+        );
+        assert_eq!(env.forks_in_flight.total(), 0, "no fork was attempted");
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_that_was_not_taken_is_sent_again() {
+    let env = Env::start_with_retry(RetryConfig::standard().with_max_attempts(3), |builder| {
+        builder
+    })
+    .await;
     env.base("base").await;
     env.emu.faults().inject(
         Fault::on("CreateBucket")
             .with_header("x-tigris-snapshot")
-            .after_apply(),
+            .drop_connection(),
     );
-    let err = env.kit.create_forks("base", 2).send().await.unwrap_err();
-    assert_eq!(err.step(), Some(Step::CreateSnapshot));
-    assert!(err.leftovers().is_empty());
-    assert_eq!(env.forks_in_flight.total(), 0, "no fork was attempted");
-    assert_eq!(env.snapshots("base").await.len(), 1);
-    env.assert_only(&["base"]).await;
+    let set = env.kit.create_forks("base", 1).send().await.unwrap();
+    assert_eq!(
+        env.snapshots("base").await,
+        [set.snapshot().to_string()],
+        "one snapshot, the set's"
+    );
+    set.teardown().await.unwrap();
 }
 
 #[tokio::test]

@@ -254,11 +254,24 @@ async fn a_merge_whose_response_was_lost_keeps_the_checkpoint_to_restore() {
     let err = env.kit.merge("exp").send().await.unwrap_err();
 
     assert_eq!(err.step(), Some(Step::Merge));
-    let [Leftover::Snapshot { bucket, version }] = err.leftovers() else {
-        panic!("the checkpoint is kept: {err}")
+    // The checkpoint is kept, and the snapshot the merge made (its version was in the lost
+    // answer) is found by listing and named too.
+    let [
+        Leftover::Snapshot { bucket, version },
+        Leftover::Snapshot {
+            bucket: merged_in,
+            version: merged,
+        },
+    ] = err.leftovers()
+    else {
+        panic!("the checkpoint and the merge's snapshot: {err}")
     };
     assert_eq!(bucket.as_str(), "base");
-    assert!(env.snapshots("base").await.contains(&version.to_string()));
+    assert_eq!(merged_in.as_str(), "base");
+    assert!(merged.as_u64() > version.as_u64());
+    let snapshots = env.snapshots("base").await;
+    assert!(snapshots.contains(&version.to_string()));
+    assert!(snapshots.contains(&merged.to_string()));
     assert_eq!(
         env.get("base", "new").await.as_deref(),
         Some("n"),

@@ -286,7 +286,10 @@ impl S3Access for AccessHook {
             .faults
             .on_request(&op, bucket.as_deref(), cx.headers())
         {
-            Some((failure, Timing::Before)) => return Err(injected_error(&failure)),
+            Some((failure, Timing::Before)) => {
+                self.0.drop_later(cx.extensions_mut(), &failure);
+                return Err(injected_error(&failure));
+            }
             Some((failure, Timing::After)) => {
                 // Served first; the server swaps the response for this failure afterwards.
                 if let Some(tag) = cx.extensions_mut().get::<RequestTag>().copied() {

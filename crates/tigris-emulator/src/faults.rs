@@ -14,6 +14,10 @@ pub struct InjectedFailure {
     pub status: u16,
     /// The error code in the body (`ServiceUnavailable`, `NoSuchEntity`, ...).
     pub code: String,
+    /// No answer at all: the connection is closed without a response (before serving, the
+    /// request is not carried out; after serving, it is, and its response is lost). `status`
+    /// and `code` are then unused.
+    pub drop_connection: bool,
 }
 
 /// When an injected failure is answered.
@@ -70,9 +74,27 @@ impl Fault {
             failure: InjectedFailure {
                 status: 500,
                 code: "InternalError".to_owned(),
+                drop_connection: false,
             },
             timing: Timing::Before,
         }
+    }
+
+    /// Like [`on`](Self::on), for a request of any operation: with [`skip`](Self::skip)`(k)`
+    /// it fails the request at position `k` (from 0) of what reaches the emulator from now on,
+    /// whatever it is. [`Faults::record`] tells which operation that position is.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use tigris_emulator::Fault;
+    /// let emu = tigris_emulator::Emulator::start().await?;
+    /// // The fourth request from now, whatever it is, is carried out and then its connection is
+    /// // closed without an answer.
+    /// emu.faults().inject(Fault::any().skip(3).after_apply().drop_connection());
+    /// # Ok(()) }
+    /// ```
+    pub fn any() -> Self {
+        Self::on(ANY)
     }
 
     /// Only requests on this bucket.
@@ -119,9 +141,17 @@ impl Fault {
         self
     }
 
+    /// Closes the connection without answering, instead of answering with an error status:
+    /// before serving (the default) the request is not carried out, as when a connection breaks
+    /// on the way; with [`after_apply`](Self::after_apply) it is, and its response is lost.
+    pub fn drop_connection(mut self) -> Self {
+        self.failure.drop_connection = true;
+        self
+    }
+
     fn matches(&self, operation: &str, bucket: Option<&str>, headers: &HeaderMap) -> bool {
         self.remaining > 0
-            && self.operation == operation
+            && (self.operation == operation || self.operation == ANY)
             && self.bucket.as_deref().is_none_or(|b| Some(b) == bucket)
             && self
                 .header
@@ -130,11 +160,16 @@ impl Fault {
     }
 }
 
+/// The operation name [`Fault::any`] matches every request with.
+const ANY: &str = "*";
+
 #[derive(Debug, Default)]
 struct State {
     rules: Vec<Fault>,
     latency: Duration,
     counts: HashMap<String, u64>,
+    /// The operations of the requests since [`Faults::record`], in arrival order.
+    recording: Option<Vec<String>>,
 }
 
 /// The emulator's fault-injection switchboard and request counters.
@@ -205,6 +240,29 @@ impl Faults {
         self.lock().counts.values().sum()
     }
 
+    /// Starts recording the operation of every authenticated request from now on, in the
+    /// order they arrive (failed and retried ones included), dropping what was recorded
+    /// before; [`recorded`](Self::recorded) reads it. Position `k` of the record is the request
+    /// [`Fault::any`]`().skip(k)` injected now would fail.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let emu = tigris_emulator::Emulator::start().await?;
+    /// emu.faults().record();
+    /// // ... run a workflow ...
+    /// let requests: Vec<String> = emu.faults().recorded();
+    /// # Ok(()) }
+    /// ```
+    pub fn record(&self) {
+        self.lock().recording = Some(Vec::new());
+    }
+
+    /// The operations recorded since [`record`](Self::record), in order (empty if it was never
+    /// called). Recording goes on.
+    pub fn recorded(&self) -> Vec<String> {
+        self.lock().recording.clone().unwrap_or_default()
+    }
+
     pub(crate) fn latency(&self) -> Duration {
         self.lock().latency
     }
@@ -218,6 +276,9 @@ impl Faults {
     ) -> Option<(InjectedFailure, Timing)> {
         let mut state = self.lock();
         *state.counts.entry(operation.to_owned()).or_default() += 1;
+        if let Some(recording) = state.recording.as_mut() {
+            recording.push(operation.to_owned());
+        }
         let index = state
             .rules
             .iter()
@@ -239,6 +300,32 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_fails_the_kth_request_whatever_it_is_and_recording_names_it() {
+        let faults = Faults::default();
+        faults.record();
+        faults.inject(Fault::any().skip(2).after_apply().drop_connection());
+        assert!(faults.on_request("CreateBucket", None, &none()).is_none());
+        assert!(faults.on_request("PutObject", None, &none()).is_none());
+        let (failure, timing) = faults.on_request("CreateAccessKey", None, &none()).unwrap();
+        assert!(failure.drop_connection);
+        assert_eq!(timing, Timing::After);
+        assert!(
+            faults
+                .on_request("CreateAccessKey", None, &none())
+                .is_none()
+        );
+        assert_eq!(
+            faults.recorded(),
+            [
+                "CreateBucket",
+                "PutObject",
+                "CreateAccessKey",
+                "CreateAccessKey"
+            ]
+        );
+    }
 
     fn none() -> HeaderMap {
         HeaderMap::new()

@@ -59,6 +59,20 @@ impl Iam {
             .collect()
     }
 
+    /// Access key ids, policy ARNs and `(user, policy ARN)` attachments, each sorted.
+    pub(crate) fn inventory(&self) -> (Vec<String>, Vec<String>, Vec<(String, String)>) {
+        let attachments = self
+            .attachments
+            .iter()
+            .flat_map(|(user, arns)| arns.iter().map(move |arn| (user.clone(), arn.clone())))
+            .collect();
+        (
+            self.keys.keys().cloned().collect(),
+            self.policies.keys().cloned().collect(),
+            attachments,
+        )
+    }
+
     fn attachment_count(&self, arn: &str) -> usize {
         self.attachments
             .values()
@@ -371,6 +385,9 @@ pub(crate) fn handle(
     let action = params.get("Action").cloned().unwrap_or_default();
     let injected = shared.faults.on_request(&action, None, &parts.headers);
     if let Some((failure, Timing::Before)) = &injected {
+        if failure.drop_connection {
+            return crate::server::dropped();
+        }
         return error_response(
             failure.status,
             &failure.code,
@@ -387,6 +404,9 @@ pub(crate) fn handle(
     }
     let result = run(shared, &action, &params).and_then(|r| persist(shared, &action).map(|()| r));
     if let Some((failure, Timing::After)) = &injected {
+        if failure.drop_connection {
+            return crate::server::dropped();
+        }
         let message = "injected by the emulator's fault injection, after the action ran";
         return error_response(failure.status, &failure.code, message);
     }

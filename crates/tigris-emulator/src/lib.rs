@@ -181,8 +181,9 @@
 //! # Crate organization
 //! - [`Emulator`] / [`EmulatorBuilder`]: start a server in-process on loopback.
 //! - [`Faults`] and [`Fault`]: fault injection (fail the next N requests of an operation,
-//!   narrowed by bucket or header, before or after they are served; add latency) and request
-//!   counters.
+//!   narrowed by bucket or header, or the k-th request whatever it is; answered with an error
+//!   or by closing the connection, before or after they are served; add latency), request
+//!   counters and a record of the operations in arrival order.
 //! - The `tigris-emulator` binary serves the same until stopped.
 
 mod auth;
@@ -544,6 +545,37 @@ impl Emulator {
         self.shared.store().stats().retained_versions
     }
 
+    /// Everything the emulator holds that a workflow can create and must remove: buckets with
+    /// their snapshots and objects, access keys made through IAM (not the root key), policies and
+    /// attachments. For leak checks in tests and the reliability matrix; not a stable interface.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let emu = tigris_emulator::Emulator::start().await?;
+    /// assert!(emu.inventory().is_empty());
+    /// # Ok(()) }
+    /// ```
+    #[doc(hidden)]
+    pub fn inventory(&self) -> Inventory {
+        let (access_keys, policies, attachments) = self.shared.iam().inventory();
+        let mut inventory = Inventory {
+            access_keys,
+            policies,
+            attachments,
+            ..Inventory::default()
+        };
+        for (bucket, snapshots, keys) in self.shared.store().inventory() {
+            inventory
+                .snapshots
+                .extend(snapshots.into_iter().map(|v| (bucket.clone(), v)));
+            inventory
+                .objects
+                .extend(keys.into_iter().map(|k| (bucket.clone(), k)));
+            inventory.buckets.push(bucket);
+        }
+        inventory
+    }
+
     /// Webhook events dropped because their webhook's delivery queue was full (see
     /// [`EmulatorBuilder::webhook_queue_capacity`]). For tests; not a stable interface.
     #[doc(hidden)]
@@ -576,6 +608,32 @@ impl Drop for Emulator {
         // Requests still in flight now fail instead of being acknowledged, and the directory
         // can be opened again at once.
         self.shared.close();
+    }
+}
+
+/// What [`Emulator::inventory`] lists, each sorted. Not a stable interface.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Bucket names (forks and restored buckets included).
+    pub buckets: Vec<String>,
+    /// `(bucket, version)` of every snapshot.
+    pub snapshots: Vec<(String, u64)>,
+    /// `(bucket, key)` of every live object a bucket holds itself (a fork's inherited objects
+    /// are its parent's).
+    pub objects: Vec<(String, String)>,
+    /// Access key ids made through IAM; the root key is not listed.
+    pub access_keys: Vec<String>,
+    /// Policy ARNs.
+    pub policies: Vec<String>,
+    /// `(user, policy ARN)` attachments; the user is an access key id.
+    pub attachments: Vec<(String, String)>,
+}
+
+impl Inventory {
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
     }
 }
 

@@ -453,6 +453,7 @@ impl s3s::route::S3Route for PatchBucket {
             .faults
             .on_request("PatchBucket", Some(&bucket), &req.headers);
         if let Some((failure, crate::faults::Timing::Before)) = &injected {
+            self.0.drop_later(&req.extensions, failure);
             return Err(crate::auth::injected_error(failure));
         }
         let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
@@ -523,6 +524,7 @@ impl s3s::route::S3Route for PatchBucket {
             self.0.persist_notify(&bucket, notifications.as_bytes())?;
         }
         if let Some((failure, crate::faults::Timing::After)) = &injected {
+            self.0.drop_later(&req.extensions, failure);
             return Err(crate::auth::injected_error(failure));
         }
         let mut resp = S3Response::new(Body::from(json!({"status": "success"}).to_string()));

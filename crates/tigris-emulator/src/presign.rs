@@ -110,6 +110,7 @@ pub(crate) async fn presign(shared: &Shared, req: S3Request<Body>) -> S3Result<S
     let p = parse(&body)?;
     let op = if p.put { "PutObject" } else { "GetObject" };
     if let Some((failure, _)) = shared.faults.on_request(op, Some(&p.bucket), &headers) {
+        shared.drop_later(&req.extensions, &failure);
         return Err(crate::auth::injected_error(&failure));
     }
     if p.key_id != access_key {

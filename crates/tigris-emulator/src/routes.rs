@@ -156,6 +156,7 @@ impl Routes {
             .faults
             .on_request(op, Some(bucket), &req.headers)
         {
+            self.shared.drop_later(&req.extensions, &failure);
             return Err(crate::auth::injected_error(&failure));
         }
         let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
@@ -315,6 +316,7 @@ impl Routes {
                 .faults
                 .on_request("Bundle", Some(&bucket), &req.headers)
         {
+            self.shared.drop_later(&req.extensions, &failure);
             return Err(crate::auth::injected_error(&failure));
         }
         // Reading the body checks it against the signed x-amz-content-sha256.

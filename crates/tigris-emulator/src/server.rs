@@ -158,6 +158,31 @@ fn is_form_upload<B>(req: &http::Request<B>) -> bool {
 /// The most an IAM request body may be.
 const MAX_IAM_BODY: usize = 1 << 20;
 
+/// Marks a response that must not be sent: the connection is closed instead (an injected
+/// [`Fault::drop_connection`](crate::Fault::drop_connection)).
+#[derive(Debug, Clone, Copy)]
+struct DropConnection;
+
+/// A response that is never sent: the server closes the connection in its place.
+pub(crate) fn dropped() -> Response {
+    let mut resp = plain(500, "dropped");
+    resp.extensions_mut().insert(DropConnection);
+    resp
+}
+
+/// The error handed to hyper for a dropped connection: hyper closes the connection without
+/// writing a response.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 /// Serves one request; the `Date` header is the emulator's clock, so a client judging expiry by
 /// the server's time sees the time a test advanced to.
 async fn handle(
@@ -165,9 +190,12 @@ async fn handle(
     s3: S3Service,
     peer: SocketAddr,
     req: http::Request<Incoming>,
-) -> Result<Response, Infallible> {
+) -> Result<Response, Dropped> {
     let clock = shared.clock().clone();
     let Ok(mut resp) = route(shared, s3, peer, req).await;
+    if resp.extensions().get::<DropConnection>().is_some() {
+        return Err(Dropped);
+    }
     if let Some(date) = http_date(clock.now()) {
         resp.headers_mut().insert(http::header::DATE, date);
     }
@@ -274,6 +302,7 @@ async fn route(
     let late = shared.take_after(tag);
     match served {
         Ok(resp) => match late {
+            Some(failure) if failure.drop_connection => Ok(dropped()),
             Some(failure) if resp.status().is_success() => Ok(injected_error(&failure)
                 .to_http_response()
                 .unwrap_or_else(|_| plain(500, "InternalError"))),

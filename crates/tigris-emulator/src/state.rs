@@ -210,6 +210,16 @@ impl Shared {
         lock(&self.after).insert(tag, failure);
     }
 
+    /// For a failure that closes the connection: marks the request in `extensions` so the
+    /// server drops its connection once it has been handled (served or refused).
+    pub(crate) fn drop_later(&self, extensions: &http::Extensions, failure: &InjectedFailure) {
+        if failure.drop_connection
+            && let Some(tag) = extensions.get::<RequestTag>().copied()
+        {
+            self.fail_after(tag, failure.clone());
+        }
+    }
+
     pub(crate) fn take_after(&self, tag: RequestTag) -> Option<InjectedFailure> {
         lock(&self.after).remove(&tag)
     }

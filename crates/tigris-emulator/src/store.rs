@@ -846,6 +846,26 @@ impl Store {
             .is_some_and(|b| self.by_name.get(&b.name) == Some(&id))
     }
 
+    /// Every bucket (name order) with its snapshot versions and the keys it holds itself (live,
+    /// not deleted, not read through from a parent).
+    pub(crate) fn inventory(&self) -> Vec<(String, Vec<u64>, Vec<String>)> {
+        let mut out: Vec<_> = self
+            .buckets
+            .values()
+            .map(|b| {
+                let keys = b
+                    .objects
+                    .iter()
+                    .filter(|(_, h)| h.last().is_some_and(|e| e.object.is_some()))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                (b.name.clone(), b.snapshots.keys().copied().collect(), keys)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Bucket names in name order, with their creation times.
     pub(crate) fn bucket_names(&self) -> Vec<(String, SystemTime)> {
         let mut names: Vec<_> = self

@@ -589,3 +589,49 @@ async fn delete_objects_with_more_than_1000_keys_is_malformed() {
     assert_eq!(err.code(), Some("MalformedXML"));
     assert_eq!(get(&s3, "parts", "keep").await, "x");
 }
+
+#[tokio::test]
+async fn a_dropped_connection_is_seen_as_no_response_and_any_picks_the_kth_request() {
+    use tigris_emulator::Fault;
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    let iam = common::iam(&emu);
+    emu.faults().record();
+    // Position 1 (the second request from now), whatever it is: carried out, then no answer.
+    emu.faults()
+        .inject(Fault::any().skip(1).after_apply().drop_connection());
+    s3.create_bucket().bucket("first").send().await.unwrap();
+    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
+    let err = s3
+        .create_bucket()
+        .bucket("second")
+        .customize()
+        .config_override(aws_sdk_s3::Config::builder().retry_config(no_retry))
+        .send()
+        .await
+        .unwrap_err();
+    // No status at all: the SDK saw the connection end, not an error response.
+    assert!(err.raw_response().is_none(), "{err:?}");
+    assert!(emu.inventory().buckets.contains(&"second".to_owned()));
+    // Before serving: nothing is made, and again no answer.
+    emu.faults()
+        .inject(Fault::on("CreateAccessKey").drop_connection());
+    let err = iam
+        .create_access_key()
+        .customize()
+        .config_override(
+            aws_sdk_iam::Config::builder()
+                .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.raw_response().is_none(), "{err:?}");
+    let inventory = emu.inventory();
+    assert!(inventory.access_keys.is_empty(), "{inventory:?}");
+    assert_eq!(inventory.buckets, ["first", "second"]);
+    assert_eq!(
+        emu.faults().recorded(),
+        ["CreateBucket", "CreateBucket", "CreateAccessKey"]
+    );
+}

@@ -30,6 +30,9 @@ use tigris_core::DEFAULT_REGION;
 pub struct TigrisIam {
     client: aws_sdk_iam::Client,
     endpoint: String,
+    /// The keys this client (and its clones) received lately, to tell a key whose answer was
+    /// lost from a concurrent call's.
+    received: std::sync::Arc<crate::create::ReceivedKeys>,
 }
 
 impl fmt::Debug for TigrisIam {
@@ -66,6 +69,10 @@ impl TigrisIam {
     /// The underlying `aws-sdk-iam` client, for IAM calls this crate does not wrap.
     pub fn client(&self) -> &aws_sdk_iam::Client {
         &self.client
+    }
+
+    pub(crate) fn received(&self) -> &crate::create::ReceivedKeys {
+        &self.received
     }
 
     /// Starts creating an access key scoped to one or more buckets. See [`CreateScopedKey`].
@@ -110,15 +117,30 @@ impl TigrisIam {
     /// ([`Error::leftovers`](crate::Error::leftovers)), attachments first, then policies, then
     /// keys. Anything already gone counts as removed.
     ///
+    /// A [`Leftover::MaybeAccessKey`] is not removed: its candidates may include other callers'
+    /// keys, so which one to delete is yours to decide.
+    ///
     /// # Errors
     /// The first removal that failed, with [`Error::leftovers`](crate::Error::leftovers)
-    /// listing what is still present.
+    /// listing what is still present; or, when everything else was removed but a
+    /// [`Leftover::MaybeAccessKey`] was given, an
+    /// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) error listing those.
     #[tracing::instrument(skip_all, fields(leftovers = leftovers.len()))]
     pub async fn clean_up(&self, leftovers: &[Leftover]) -> Result<()> {
         let unwound = UndoLog::for_leftovers(leftovers).unwind(&self.client).await;
+        let for_review: Vec<Leftover> = leftovers
+            .iter()
+            .filter(|l| matches!(l, Leftover::MaybeAccessKey { .. }))
+            .cloned()
+            .collect();
         match unwound.first_error {
-            None => Ok(()),
-            Some(err) => Err(err.while_cleaning_up(unwound.leftovers)),
+            None if for_review.is_empty() => Ok(()),
+            None => Err(crate::Error::left_for_review(for_review)),
+            Some(err) => {
+                let mut still = unwound.leftovers;
+                still.extend(for_review);
+                Err(err.while_cleaning_up(still))
+            }
         }
     }
 }
@@ -174,6 +196,7 @@ impl TigrisIamBuilder {
         TigrisIam {
             client: aws_sdk_iam::Client::from_conf(config.build()),
             endpoint,
+            received: std::sync::Arc::default(),
         }
     }
 }

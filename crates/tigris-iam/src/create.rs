@@ -1,13 +1,13 @@
 //! Creating a scoped key: CreateAccessKey -> CreatePolicy -> AttachUserPolicy, with rollback.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tigris_core::BucketName;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::client::TigrisIam;
-use crate::error::{Error, Operation, Result};
+use crate::error::{Error, ErrorKind, Leftover, Operation, Result};
 use crate::key::{ScopedAccessKey, SecretAccessKey};
 use crate::policy::{PolicyDocument, Role};
 use crate::undo::{Undo, UndoLog};
@@ -34,7 +34,8 @@ const MAX_POLICY_NAME_LEN: usize = 128;
 ///
 /// If a step fails, what was created is removed again, newest first, every removal attempted;
 /// the error's [`leftovers`](Error::leftovers) lists what could not be removed. Retries of
-/// individual requests follow the `SdkConfig`'s retry configuration.
+/// individual requests follow the `SdkConfig`'s retry configuration (`CreateAccessKey`'s are
+/// made by this crate, see below).
 ///
 /// A step whose request fails *ambiguously* (a timeout, a connection broken after sending, a
 /// 5xx other than throttling: the service may have carried it out and only the response was
@@ -45,11 +46,13 @@ const MAX_POLICY_NAME_LEN: usize = 128;
 ///   the lookup fails the policy is reported as [`Leftover::PolicyNamed`](crate::Leftover),
 ///   if the delete fails as [`Leftover::Policy`](crate::Leftover);
 /// - `AttachUserPolicy`: rollback detaches first (a no-op if nothing was attached);
-/// - `CreateAccessKey`: **the one gap.** A key whose creation response was lost cannot be
-///   identified (its id is only in that response), so it is neither removed nor listed as a
-///   leftover; the error's text says that a key may have been created. With SDK retries on,
-///   the retry creates a second key and the call can even succeed, the first key unseen. No
-///   policy is attached to such a key, so it grants no access to any bucket.
+/// - `CreateAccessKey`: sent **without** the SDK's automatic retry (a retry after a lost
+///   response would make a second key and leave the first unseen). After an ambiguous failure
+///   the keys created since the request was sent are listed (`ListAccessKeys`; IAM keys on
+///   Tigris have no name or tag to find them by): if there are none, nothing was made and the
+///   request is sent again, up to the client's retry attempts; if there are some, the call fails
+///   with a [`Leftover::MaybeAccessKey`](crate::Leftover) naming them as the candidates (see
+///   there). No policy is attached to such a key, so it grants no access to any bucket.
 ///
 /// ```no_run
 /// # async fn demo(iam: tigris_iam::TigrisIam) -> Result<(), Box<dyn std::error::Error>> {
@@ -145,13 +148,9 @@ impl CreateScopedKey {
     /// # Cleanup
     /// On error, everything this call created is removed, or listed in [`Error::leftovers`]
     /// (hand them to [`TigrisIam::clean_up`]), including a policy whose creation failed
-    /// ambiguously (see above), with one exception: when `CreateAccessKey` itself fails
-    /// ambiguously ([`Error::operation`] is
-    /// [`Operation::CreateAccessKey`](crate::Operation::CreateAccessKey)), the service may
-    /// have created a key whose id never arrived. It is not in the leftovers, since nothing
-    /// identifies it, and the error's `Display` says that a key may have been created. No
-    /// policy is attached to such a key, so it grants no access to any bucket, but it remains
-    /// until removed by other means.
+    /// ambiguously (see above) and a key whose creation may have succeeded although its answer
+    /// was lost ([`Leftover::MaybeAccessKey`](crate::Leftover::MaybeAccessKey), with the keys
+    /// that may be it; `clean_up` leaves those to you).
     ///
     /// On success, the key stays until [`TigrisIam::revoke`].
     #[tracing::instrument(
@@ -161,7 +160,7 @@ impl CreateScopedKey {
     pub async fn send(self) -> Result<ScopedAccessKey> {
         let checked = self.check(SystemTime::now())?;
         let mut log = UndoLog::default();
-        match create(self.iam.client(), &checked, &mut log).await {
+        match create(&self.iam, &checked, &mut log).await {
             Ok(key) => {
                 tracing::debug!("created");
                 Ok(key)
@@ -205,29 +204,34 @@ impl CreateScopedKey {
 }
 
 async fn create(
-    iam: &aws_sdk_iam::Client,
+    tigris: &TigrisIam,
     checked: &Checked,
     log: &mut UndoLog,
 ) -> Result<ScopedAccessKey> {
-    // If the reply is lost the key may exist with an id nobody knows. It is not guessed at (a key
-    // that appears in ListAccessKeys meanwhile may be another caller's); the error says so.
-    let out = iam.create_access_key().send().await.map_err(|e| {
-        let err = Error::from_sdk(Operation::CreateAccessKey, e);
-        if err.may_have_applied() {
-            err.with_unidentified_key()
-        } else {
-            err
-        }
-    })?;
-    let access_key = out.access_key().ok_or_else(|| {
-        Error::incomplete_reply(Operation::CreateAccessKey, "access key").with_unidentified_key()
-    })?;
+    let iam = tigris.client();
+    let (out, sent_at) = create_access_key(tigris).await?;
+    // A 2xx without the key: it exists, with an id that did not arrive; find it as for a
+    // lost response.
+    let incomplete = |missing| async move {
+        let err = Error::incomplete_reply(Operation::CreateAccessKey, missing);
+        let maybe = match keys_created_since(tigris, sent_at).await {
+            Ok((created_after, candidates)) => Leftover::MaybeAccessKey {
+                created_after,
+                candidates,
+            },
+            Err(created_after) => Leftover::MaybeAccessKey {
+                created_after,
+                candidates: Vec::new(),
+            },
+        };
+        err.with_leftover(maybe)
+    };
+    let Some(access_key) = out.access_key() else {
+        return Err(incomplete("access key").await);
+    };
     let access_key_id = access_key.access_key_id().to_owned();
     if access_key_id.is_empty() {
-        return Err(
-            Error::incomplete_reply(Operation::CreateAccessKey, "access key id")
-                .with_unidentified_key(),
-        );
+        return Err(incomplete("access key id").await);
     }
     log.push(Undo::DeleteAccessKey {
         id: access_key_id.clone(),
@@ -318,6 +322,191 @@ async fn create(
         role: checked.role,
         expires_at: checked.expires_at.as_ref().map(|(at, _)| *at),
     })
+}
+
+/// How much earlier than the request's sending time a key found by listing may say it was
+/// created: IAM reports creation times to the second, and the service's clock may be behind the
+/// client's. A [`Leftover::MaybeAccessKey`] lists the keys created since the sending time less
+/// this margin.
+pub const KEY_CLOCK_MARGIN: Duration = Duration::from_secs(60);
+
+/// Sends `CreateAccessKey` without the SDK's automatic retry, and retries it here only when
+/// nothing can have been created: an SDK retry after a lost response makes a second key, and
+/// the first one, whose id never arrived, stays unseen. After a failure that may have created
+/// a key, the keys created since the request was sent are listed: none means it is safe to try
+/// again (up to the client's retry attempts, with its backoff); any means a key may exist, and
+/// the error names it as a [`Leftover::MaybeAccessKey`] with those candidates.
+///
+/// Returns the output and the time the successful attempt was sent.
+async fn create_access_key(
+    tigris: &TigrisIam,
+) -> Result<(
+    aws_sdk_iam::operation::create_access_key::CreateAccessKeyOutput,
+    SystemTime,
+)> {
+    let iam = tigris.client();
+    let retry = iam.config().retry_config().cloned();
+    let attempts = retry.as_ref().map_or(1, |r| r.max_attempts().max(1));
+    let mut backoff = retry
+        .as_ref()
+        .map_or(Duration::from_millis(100), |r| r.initial_backoff());
+    let sleep = iam.config().sleep_impl();
+    let mut attempt = 1;
+    loop {
+        let sent_at = SystemTime::now();
+        let in_flight = tigris.received().start();
+        let sent = iam
+            .create_access_key()
+            .customize()
+            .config_override(
+                aws_sdk_iam::Config::builder()
+                    .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await;
+        let received = sent
+            .as_ref()
+            .ok()
+            .and_then(|out| out.access_key())
+            .map(|k| k.access_key_id().to_owned());
+        in_flight.finish(received);
+        let err = match sent {
+            Ok(out) => return Ok((out, sent_at)),
+            Err(e) => Error::from_sdk(Operation::CreateAccessKey, e),
+        };
+        if err.may_have_applied() {
+            match keys_created_since(tigris, sent_at).await {
+                Ok((_, candidates)) if candidates.is_empty() => {
+                    tracing::debug!("no key was created; the request may be sent again");
+                }
+                Ok((created_after, candidates)) => {
+                    return Err(err.with_leftover(Leftover::MaybeAccessKey {
+                        created_after,
+                        candidates,
+                    }));
+                }
+                Err(created_after) => {
+                    return Err(err.with_leftover(Leftover::MaybeAccessKey {
+                        created_after,
+                        candidates: Vec::new(),
+                    }));
+                }
+            }
+        }
+        if err.kind() != ErrorKind::Transient || attempt >= attempts {
+            return Err(err);
+        }
+        attempt += 1;
+        if let Some(sleep) = &sleep {
+            aws_sdk_iam::config::AsyncSleep::sleep(sleep, backoff).await;
+        }
+        backoff = backoff.saturating_mul(2).min(Duration::from_secs(20));
+    }
+}
+
+/// The access keys the `CreateAccessKey` calls of one [`TigrisIam`] (and its clones) received
+/// in the last minutes, and how many such calls are in flight: a key found by listing after a
+/// lost answer is not the lost one if a concurrent call received it.
+#[derive(Debug)]
+pub(crate) struct ReceivedKeys(tokio::sync::watch::Sender<Received>);
+
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    in_flight: usize,
+    /// Ids with when they arrived, oldest first; kept for twice [`KEY_CLOCK_MARGIN`].
+    recent: std::collections::VecDeque<(SystemTime, String)>,
+}
+
+impl Default for ReceivedKeys {
+    fn default() -> Self {
+        Self(tokio::sync::watch::Sender::new(Received::default()))
+    }
+}
+
+/// One `CreateAccessKey` in flight; dropping it without [`finish`](Self::finish) (a cancelled
+/// call) counts it as done with nothing received.
+pub(crate) struct InFlight<'a> {
+    keys: &'a ReceivedKeys,
+    done: bool,
+}
+
+impl InFlight<'_> {
+    pub(crate) fn finish(mut self, id: Option<String>) {
+        self.done = true;
+        let now = SystemTime::now();
+        self.keys.0.send_modify(|r| {
+            r.in_flight -= 1;
+            if let Some(id) = id {
+                r.recent.push_back((now, id));
+            }
+            while r.recent.front().is_some_and(|(at, _)| {
+                now.duration_since(*at).unwrap_or_default() > 2 * KEY_CLOCK_MARGIN
+            }) {
+                r.recent.pop_front();
+            }
+        });
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.keys.0.send_modify(|r| r.in_flight -= 1);
+        }
+    }
+}
+
+impl ReceivedKeys {
+    pub(crate) fn start(&self) -> InFlight<'_> {
+        self.0.send_modify(|r| r.in_flight += 1);
+        InFlight {
+            keys: self,
+            done: false,
+        }
+    }
+
+    /// Waits until no call is in flight, then reads what was received.
+    async fn settled(&self) -> tokio::sync::watch::Ref<'_, Received> {
+        let mut rx = self.0.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail; if it did, read as is.
+        if rx.wait_for(|r| r.in_flight == 0).await.is_err() {
+            tracing::debug!("received-keys channel closed");
+        }
+        self.0.borrow()
+    }
+}
+
+/// The ids of the access keys created at or after `sent_at` less [`KEY_CLOCK_MARGIN`] that no
+/// concurrent call of this client received, with that time; `Err(that time)` if listing fails.
+async fn keys_created_since(
+    tigris: &TigrisIam,
+    sent_at: SystemTime,
+) -> std::result::Result<(SystemTime, Vec<String>), SystemTime> {
+    let iam = tigris.client();
+    let created_after = sent_at.checked_sub(KEY_CLOCK_MARGIN).unwrap_or(UNIX_EPOCH);
+    // Concurrent creations (the other forks of a set) finish first, so their keys are known.
+    drop(tigris.received().settled().await);
+    let mut keys = iam.list_access_keys().into_paginator().items().send();
+    let mut candidates = Vec::new();
+    while let Some(key) = keys.next().await {
+        let key = key.map_err(|e| {
+            let err = Error::from_sdk(Operation::ListAccessKeys, e);
+            tracing::warn!(error = %err, "could not list the access keys to find one whose creation answer was lost");
+            created_after
+        })?;
+        let created = key
+            .create_date()
+            .and_then(|d| SystemTime::try_from(*d).ok());
+        // A key without a creation time cannot be ruled out.
+        if created.is_none_or(|c| c >= created_after)
+            && let Some(id) = key.access_key_id()
+        {
+            candidates.push(id.to_owned());
+        }
+    }
+    let received = tigris.received().settled().await;
+    candidates.retain(|id| !received.recent.iter().any(|(_, r)| r == id));
+    Ok((created_after, candidates))
 }
 
 fn check_name(name: &str) -> Result<()> {

@@ -34,6 +34,9 @@ pub enum Operation {
     /// `ListPolicies`: looking a policy up by name, to remove one whose creation may have
     /// succeeded although the request failed.
     ListPolicies,
+    /// `ListAccessKeys`: looking for a key whose `CreateAccessKey` may have succeeded although
+    /// the request failed.
+    ListAccessKeys,
 }
 
 impl Operation {
@@ -47,6 +50,7 @@ impl Operation {
             Self::DeletePolicy => "DeletePolicy",
             Self::DeleteAccessKey => "DeleteAccessKey",
             Self::ListPolicies => "ListPolicies",
+            Self::ListAccessKeys => "ListAccessKeys",
         }
     }
 }
@@ -86,6 +90,25 @@ pub enum Leftover {
         /// The policy name.
         name: String,
     },
+    /// An access key that may exist although its id never arrived: its `CreateAccessKey`
+    /// failed in a way that may have created it (the response was lost, a 5xx, a timeout).
+    /// IAM keys on Tigris carry no name or tag, so it is found by time: `candidates` are the
+    /// keys `ListAccessKeys` showed created at or after `created_after` (the time the request
+    /// was sent, less [`KEY_CLOCK_MARGIN`](crate::KEY_CLOCK_MARGIN)). If it exists it is one
+    /// of them; the others, if any, are keys made meanwhile by other calls (a concurrent fork's
+    /// key, another client's). An empty list means the listing itself failed: list the keys
+    /// created since `created_after` to find it.
+    ///
+    /// No policy was attached to such a key, so it grants no access to any bucket.
+    /// [`TigrisIam::clean_up`](crate::TigrisIam::clean_up) does not delete it (a candidate may
+    /// be another caller's key) and keeps reporting it: delete the one that is yours with
+    /// `DeleteAccessKey`.
+    MaybeAccessKey {
+        /// The earliest creation time the key can have.
+        created_after: std::time::SystemTime,
+        /// Keys created since then, in the listing's order; empty if listing failed.
+        candidates: Vec<String>,
+    },
     /// A policy that is still attached to an access key.
     Attachment {
         /// The IAM user name, which on Tigris is the access key id.
@@ -101,6 +124,28 @@ impl fmt::Display for Leftover {
             Self::AccessKey { id } => write!(f, "access key {id}"),
             Self::Policy { arn } => write!(f, "policy {arn}"),
             Self::PolicyNamed { name } => write!(f, "policy named {name}"),
+            Self::MaybeAccessKey {
+                created_after,
+                candidates,
+            } => {
+                let after = time::OffsetDateTime::from(*created_after)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                if candidates.is_empty() {
+                    write!(
+                        f,
+                        "an access key whose creation answer was lost, created after {after} \
+                         (listing the keys failed)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "an access key whose creation answer was lost, created after {after}: \
+                         one of {}",
+                        candidates.join(", ")
+                    )
+                }
+            }
             Self::Attachment { user, policy_arn } => {
                 write!(f, "attachment of policy {policy_arn} to {user}")
             }
@@ -145,8 +190,6 @@ struct Inner {
     leftovers: Vec<Leftover>,
     /// Whether the service may have carried out the request although it failed.
     may_have_applied: bool,
-    /// Whether an access key may have been created whose id never arrived.
-    unidentified_key: bool,
     source: Option<BoxError>,
 }
 
@@ -192,7 +235,6 @@ impl Error {
             request_id: None,
             leftovers: Vec::new(),
             may_have_applied: false,
-            unidentified_key: false,
             source: None,
         }))
     }
@@ -208,7 +250,6 @@ impl Error {
             request_id: None,
             leftovers: Vec::new(),
             may_have_applied: true,
-            unidentified_key: false,
             source: Some(format!("the {operation} reply has no {missing}").into()),
         }))
     }
@@ -235,7 +276,6 @@ impl Error {
             request_id,
             leftovers: Vec::new(),
             may_have_applied,
-            unidentified_key: false,
             source: Some(Box::new(err)),
         }))
     }
@@ -252,18 +292,36 @@ impl Error {
         self.0.may_have_applied
     }
 
-    /// Notes that an access key may exist whose id is unknown, so nothing could remove it.
-    pub(crate) fn with_unidentified_key(mut self) -> Self {
-        self.0.unidentified_key = true;
-        self
-    }
-
     pub(crate) fn while_creating(mut self, name: &str, leftovers: Vec<Leftover>) -> Self {
         self.0.context = Context::Create {
             name: name.to_owned(),
         };
-        self.0.leftovers = leftovers;
+        self.0.leftovers.extend(leftovers);
         self
+    }
+
+    /// Adds a leftover found while the request failed (a key that may exist).
+    pub(crate) fn with_leftover(mut self, leftover: Leftover) -> Self {
+        self.0.leftovers.push(leftover);
+        self
+    }
+
+    /// `clean_up` was asked to remove leftovers it must not remove by itself.
+    pub(crate) fn left_for_review(leftovers: Vec<Leftover>) -> Self {
+        Self(Box::new(Inner {
+            kind: ErrorKind::Conflict,
+            context: Context::CleanUp,
+            operation: None,
+            code: None,
+            request_id: None,
+            leftovers,
+            may_have_applied: false,
+            source: Some(
+                "a possible access key is not deleted automatically: a candidate may be another \
+                 caller's key"
+                    .into(),
+            ),
+        }))
     }
 
     pub(crate) fn while_revoking(mut self, access_key_id: &str, leftovers: Vec<Leftover>) -> Self {
@@ -289,7 +347,6 @@ impl fmt::Display for Error {
             operation,
             code,
             leftovers,
-            unidentified_key,
             ..
         } = &*self.0;
         match context {
@@ -321,12 +378,6 @@ impl fmt::Display for Error {
             && *operation != Some(Operation::CreateAccessKey)
         {
             f.write_str("; everything it created was removed")?;
-        }
-        if *unidentified_key {
-            f.write_str(
-                "; an access key may have been created anyway, and its id is unknown, so it could \
-                 not be removed",
-            )?;
         }
         Ok(())
     }
@@ -418,16 +469,26 @@ mod tests {
     }
 
     #[test]
-    fn a_reply_without_an_access_key_says_one_may_exist() {
-        let err = Error::incomplete_reply(Operation::CreateAccessKey, "access key")
-            .with_unidentified_key()
-            .while_creating("k", Vec::new());
-        assert!(err.may_have_applied(), "a 2xx reply means it was done");
+    fn a_key_that_may_exist_is_shown_with_its_candidates_or_its_time() {
+        let created_after = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let found = Leftover::MaybeAccessKey {
+            created_after,
+            candidates: vec!["tid_a".to_owned(), "tid_b".to_owned()],
+        };
         assert_eq!(
-            err.to_string(),
-            "could not create scoped access key \"k\": CreateAccessKey failed (unexpected \
-             response); an access key may have been created anyway, and its id is unknown, so it could \
-             not be removed"
+            found.to_string(),
+            "an access key whose creation answer was lost, created after 2027-01-15T08:00:00Z: \
+             one of tid_a, tid_b"
         );
+        let unlisted = Leftover::MaybeAccessKey {
+            created_after,
+            candidates: Vec::new(),
+        };
+        assert!(unlisted.to_string().ends_with("(listing the keys failed)"));
+        let err = Error::incomplete_reply(Operation::CreateAccessKey, "access key")
+            .with_leftover(found)
+            .while_creating("k", Vec::new());
+        assert!(err.to_string().ends_with("one of tid_a, tid_b"), "{err}");
+        assert!(!err.is_retryable());
     }
 }

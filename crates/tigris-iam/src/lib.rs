@@ -42,10 +42,11 @@
 //! have been carried out and only the response lost) is undone as if it had succeeded. The
 //! policy is named after the new key's id, so a policy whose creation response was lost is
 //! found again by name and deleted ([`Leftover::PolicyNamed`] if that fails); an attachment is
-//! detached. The exception is the first step: if `CreateAccessKey`'s response is lost, the key
-//! may exist but its id is unknown, so it can be neither removed nor reported as a leftover
-//! (the error's text says so). No policy is attached to such a key, so it grants no access to
-//! any bucket.
+//! detached. The first step, `CreateAccessKey`, is sent without automatic retry (a retry after a
+//! lost response makes a second key): after an ambiguous failure the keys created since it was
+//! sent are listed; none means it is tried again, some are reported as a
+//! [`Leftover::MaybeAccessKey`] with those candidate ids, so no key is ever left unnamed. No
+//! policy is attached to such a key, so it grants no access to any bucket.
 //!
 //! The secret is a [`SecretAccessKey`]: redacted in `Debug`, no `Display`, no `Serialize`, read
 //! only through [`SecretAccessKey::expose_secret`].
@@ -70,7 +71,7 @@ mod policy;
 mod undo;
 
 pub use client::{DEFAULT_IAM_ENDPOINT, TigrisIam, TigrisIamBuilder};
-pub use create::{CreateScopedKey, MAX_KEY_NAME_LEN};
+pub use create::{CreateScopedKey, KEY_CLOCK_MARGIN, MAX_KEY_NAME_LEN};
 pub use error::{Error, ErrorKind, Leftover, Operation, Result};
 pub use key::{ScopedAccessKey, SecretAccessKey};
 pub use policy::{Role, UnknownRole};

@@ -33,15 +33,18 @@ struct Failed {
 }
 
 impl Undo {
-    fn from_leftover(leftover: &Leftover) -> Self {
-        match leftover.clone() {
+    /// The inverse that removes `leftover`; `None` for one that must not be removed
+    /// automatically (a [`Leftover::MaybeAccessKey`]: a candidate may be another caller's).
+    fn from_leftover(leftover: &Leftover) -> Option<Self> {
+        Some(match leftover.clone() {
             Leftover::AccessKey { id } => Self::DeleteAccessKey { id },
             Leftover::Policy { arn } => Self::DeletePolicy { arn },
             Leftover::PolicyNamed { name } => Self::DeletePolicyNamed { name },
             Leftover::Attachment { user, policy_arn } => {
                 Self::DetachUserPolicy { user, policy_arn }
             }
-        }
+            Leftover::MaybeAccessKey { .. } => return None,
+        })
     }
 
     fn leftover(&self) -> Leftover {
@@ -171,7 +174,7 @@ impl UndoLog {
 
     /// A log that removes `leftovers`, in an order that can succeed.
     pub(crate) fn for_leftovers(leftovers: &[Leftover]) -> Self {
-        let mut undos: Vec<Undo> = leftovers.iter().map(Undo::from_leftover).collect();
+        let mut undos: Vec<Undo> = leftovers.iter().filter_map(Undo::from_leftover).collect();
         // Unwinding runs the log backwards, so the first to run goes last.
         undos.sort_by_key(|u| std::cmp::Reverse(u.order()));
         Self(undos)

@@ -25,6 +25,15 @@ pub enum Leftover {
         /// Its version.
         version: SnapshotVersion,
     },
+    /// A snapshot that may exist with a version nobody knows: its creation failed in a way that
+    /// may have made it (a lost response), and listing the bucket's snapshots to find it failed
+    /// too. It was taken at or after `created_after`; list the bucket's snapshots to find it.
+    MaybeSnapshot {
+        /// The bucket it belongs to.
+        bucket: BucketName,
+        /// The earliest time it can have been taken.
+        created_after: std::time::SystemTime,
+    },
     /// An IAM resource (access key, policy or attachment) that still exists.
     Iam(tigris_iam::Leftover),
 }
@@ -36,6 +45,11 @@ impl fmt::Display for Leftover {
             Self::Snapshot { bucket, version } => {
                 write!(f, "snapshot {version} of bucket {bucket}")
             }
+            Self::MaybeSnapshot { bucket, .. } => write!(
+                f,
+                "a snapshot of bucket {bucket} whose creation answer was lost (listing the \
+                 snapshots failed)"
+            ),
             Self::Iam(leftover) => leftover.fmt(f),
         }
     }
