@@ -171,3 +171,9 @@ impl Target {
             .expect("test bucket names are valid")
     }
 }
+
+/// Compiles the workspace README's example as a doctest (here, in a crate that is not
+/// published, so that no published crate reads a file outside itself).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct WorkspaceReadmeDoctests;

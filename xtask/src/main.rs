@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod package;
+
 const USAGE: &str = "\
 Usage: cargo xtask <task>
 
@@ -13,7 +15,10 @@ Tasks:
   lint          cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo deny
   compat        boto3 and the AWS CLI (independent S3/IAM clients), and the released Tigris
                 clients tigris-boto3-ext and @tigrisdata/storage, against the emulator binary
-  ci            test, compat and lint: what .ci/run runs
+  package       crates.io readiness: MSRV, manifests, cargo package (emulator and facade
+                verified from their packages), the packaged emulator installed and started,
+                public APIs against each crate's external-types.toml, docs as docs.rs builds them
+  ci            test, compat, lint and package: what .ci/run runs
   bench         run the benchmark programs and write docs/benchmarks.md
   reliability [--quick]
                 build reliability/ in release, run each of its programs (src/bin/*.rs, in
@@ -553,7 +558,11 @@ fn main() -> ExitCode {
         "test" => test(),
         "lint" => lint(),
         "compat" => compat(),
-        "ci" => test().and_then(|()| compat()).and_then(|()| lint()),
+        "package" => package::package(),
+        "ci" => test()
+            .and_then(|()| compat())
+            .and_then(|()| lint())
+            .and_then(|()| package::package()),
         "bench" => bench(),
         "reliability" => reliability(&args[1..]),
         "integration" => integration(&args[1..]),

@@ -1,3 +1,4 @@
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! A local Tigris-compatible object store: S3 plus Tigris's snapshots, forks, force delete and
 //! rename, with SigV4 verified on every request and fault injection for tests. In memory by
 //! default; with a data directory ([`EmulatorBuilder::data_dir`], `--data-dir`) it survives
@@ -636,6 +637,11 @@ impl Inventory {
         self == &Self::default()
     }
 }
+
+/// Keeps the README's example compiling.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {

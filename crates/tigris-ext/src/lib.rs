@@ -53,8 +53,3 @@ pub mod prelude {
     #[cfg(feature = "headers")]
     pub use tigris_headers::prelude::*;
 }
-
-/// Compiles the workspace README's example as a doctest.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct WorkspaceReadmeDoctests;

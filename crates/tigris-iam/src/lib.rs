@@ -1,3 +1,4 @@
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! Per-bucket scoped access keys for Tigris, on `aws-sdk-iam`: create a key that may only act
 //! on some buckets with a role (and optionally only until a given time), and revoke it, with
 //! nothing left behind when a step fails.

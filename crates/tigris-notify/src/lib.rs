@@ -1,3 +1,4 @@
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! Tigris object notifications (webhooks) for Rust services that use `aws-sdk-s3`: configure
 //! them on a bucket, and receive them with typed events and a constant-time auth check.
 //!
