@@ -37,6 +37,11 @@ use crate::cas::{self, DateCapture, Record, State};
 use crate::error::{Error, Operation, Result, Step};
 use crate::lease::{self, DEFAULT_LEASE_TTL, Refused};
 
+/// Lost races after which [`TaskQueue::claim`] lists the queue again.
+const MISSES_BEFORE_RELISTING: usize = 4;
+/// Listings one [`TaskQueue::claim`] makes at most before answering `None`.
+const MAX_LISTINGS_PER_CLAIM: usize = 8;
+
 /// The longest task id, in bytes.
 pub const MAX_TASK_ID_LEN: usize = 200;
 
@@ -462,20 +467,35 @@ impl TaskQueue {
     #[tracing::instrument(skip_all, fields(bucket = %self.bucket, prefix = %self.prefix))]
     pub async fn claim(&self) -> Result<Option<ClaimedTask>> {
         let operation = self.claim_operation();
-        let mut listed = false;
+        // Relist after a few lost races: other agents took those candidates, and a fresh
+        // listing costs less than trying a stale list to its end.
+        let mut listings = 0;
+        let mut misses = 0;
+        let mut cut_short = false;
         loop {
+            if misses >= MISSES_BEFORE_RELISTING && listings < MAX_LISTINGS_PER_CLAIM {
+                self.candidates
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
+                misses = 0;
+                cut_short = true;
+            }
             let candidate = match self.next_candidate() {
                 Some(candidate) => candidate,
-                None if listed => return Ok(None),
+                None if listings > 0 && !cut_short => return Ok(None),
+                None if listings >= MAX_LISTINGS_PER_CLAIM => return Ok(None),
                 None => {
                     let fresh = self.refill(&operation).await?;
-                    listed = true;
+                    listings += 1;
+                    cut_short = false;
                     *self.candidates.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
                     continue;
                 }
             };
-            if let Some(task) = self.try_claim(&operation, &candidate).await? {
-                return Ok(Some(task));
+            match self.try_claim(&operation, &candidate).await? {
+                Some(task) => return Ok(Some(task)),
+                None => misses += 1,
             }
         }
     }
@@ -486,14 +506,22 @@ impl TaskQueue {
         candidate: &Candidate,
     ) -> Result<Option<ClaimedTask>> {
         let id = &candidate.id;
-        let Some(payload) = self.read_task(operation, id).await? else {
-            // A retry hint or a claim without its task: nothing to run.
-            return Ok(None);
-        };
         let claim_key = self.key("claims", id);
         let record = Record::new(&self.owner, self.ttl, 1);
         match lease::try_take(&self.kit, operation, &self.bucket, &claim_key, record).await? {
             Ok(taken) => {
+                let payload = match self.read_task(operation, id).await {
+                    Ok(Some(payload)) => payload,
+                    // A claim (or retry hint) without its task: nothing to run; the claim
+                    // lapses.
+                    Ok(None) => return Ok(None),
+                    Err(e) => {
+                        return Err(e.with_leftovers(vec![crate::Leftover::Lease {
+                            bucket: self.bucket.clone(),
+                            key: claim_key,
+                        }]));
+                    }
+                };
                 if candidate.kind != Kind::Fresh || taken.record.attempt > 1 {
                     // The retry hint has served; a leftover one only costs a read.
                     let _ = self
