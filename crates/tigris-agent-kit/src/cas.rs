@@ -245,7 +245,9 @@ pub(crate) enum Written {
     Beaten(Option<Seen>),
 }
 
-fn refused<E: ProvideErrorMetadata>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool {
+fn refused<E: ProvideErrorMetadata>(
+    err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
     let status = err.raw_response().map(|r| r.status().as_u16());
     status == Some(412)
         || matches!(err.code(), Some("PreconditionFailed" | "NoSuchKey"))
@@ -415,9 +417,7 @@ pub(crate) fn check_owner_and_ttl(operation: &Operation, owner: &str, ttl: Durat
     if owner.is_empty() || owner.len() > MAX_OWNER_LEN || owner.chars().any(char::is_control) {
         return Err(Error::invalid_input(
             operation.clone(),
-            format!(
-                "the owner name must be 1 to {MAX_OWNER_LEN} bytes without control characters"
-            ),
+            format!("the owner name must be 1 to {MAX_OWNER_LEN} bytes without control characters"),
         ));
     }
     if ttl < Duration::from_secs(1) || ttl > crate::lease::MAX_TTL {
@@ -469,7 +469,8 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_foreign_bodies_are_refused() {
-        let record = Record::new("agent-1", Duration::from_secs(30), 2).next(State::Failed, "bad\ninput");
+        let record =
+            Record::new("agent-1", Duration::from_secs(30), 2).next(State::Failed, "bad\ninput");
         let decoded = Record::decode(&record.encode()).unwrap();
         assert_eq!(decoded, record);
         assert_eq!(decoded.note, "bad input");

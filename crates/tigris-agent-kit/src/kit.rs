@@ -13,8 +13,8 @@ use crate::diff::DiffFork;
 use crate::error::{Error, Operation, Result, Step};
 use crate::fork::{CreateForks, Fork};
 use crate::lease::LeaseBuilder;
-use crate::queue::TaskQueueBuilder;
 use crate::merge::MergeFork;
+use crate::queue::TaskQueueBuilder;
 use crate::workspace::{CreateWorkspace, Workspace};
 
 /// How many forks [`create_forks`](AgentKit::create_forks) makes (and tears down) at once,

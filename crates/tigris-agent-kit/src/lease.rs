@@ -170,7 +170,10 @@ impl Refused {
     pub(crate) fn into_error(self, operation: &Operation, key: &str) -> Error {
         let (seen, why) = match &self {
             Refused::Held(seen) => (Some(seen), " and has not lapsed"),
-            Refused::Done(seen) => (Some(seen), " and is done (a completed task is not claimable)"),
+            Refused::Done(seen) => (
+                Some(seen),
+                " and is done (a completed task is not claimable)",
+            ),
             Refused::Raced(seen) => (seen.as_ref(), ", who took it over first"),
         };
         let reason = match seen {
@@ -374,7 +377,12 @@ impl Lease {
             return Ok(());
         }
         let seen = slot.read().await.ok().flatten();
-        Err(cas::lost(operation, Step::DeleteLease, &self.key, seen.as_ref()))
+        Err(cas::lost(
+            operation,
+            Step::DeleteLease,
+            &self.key,
+            seen.as_ref(),
+        ))
     }
 
     /// Hands the lease to a background task that renews it every `every` (a third of the TTL
@@ -385,12 +393,12 @@ impl Lease {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emu = tigris_emulator::Emulator::start().await?;
     /// # let root = emu.root_credentials();
-/// # let sdk = tigris_headers::config::TigrisConfig::builder()
-/// #     .endpoint_url(emu.endpoint())
-/// #     .credentials(aws_sdk_s3::config::Credentials::new(
-/// #         root.access_key_id(), root.secret_access_key(), None, None, "doc"))
-/// #     .build();
-/// # let kit = tigris_agent_kit::AgentKit::new(&sdk)?;
+    /// # let sdk = tigris_headers::config::TigrisConfig::builder()
+    /// #     .endpoint_url(emu.endpoint())
+    /// #     .credentials(aws_sdk_s3::config::Credentials::new(
+    /// #         root.access_key_id(), root.secret_access_key(), None, None, "doc"))
+    /// #     .build();
+    /// # let kit = tigris_agent_kit::AgentKit::new(&sdk)?;
     /// # kit.s3().create_bucket().bucket("fleet").send().await?;
     /// use std::time::Duration;
     ///
@@ -563,7 +571,8 @@ impl LeaseGuard {
                     key: key.clone(),
                 },
                 Step::WriteLease,
-                lost.as_ref().and_then(|e| e.lease_holder().map(str::to_owned)),
+                lost.as_ref()
+                    .and_then(|e| e.lease_holder().map(str::to_owned)),
                 format!("the lease object {key} was lost before the release"),
             )),
         }

@@ -154,9 +154,9 @@ pub use fork::{
 };
 pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
 pub use lease::{DEFAULT_LEASE_TTL, Lease, LeaseBuilder, LeaseGuard};
-pub use queue::{ClaimedTask, QueueStatus, TaskQueue, TaskQueueBuilder};
 pub use merge::{Merge, MergeFork, OnConflict};
 pub use pull::{DEFAULT_PULL_CONCURRENCY, Pull, PullReport};
+pub use queue::{ClaimedTask, QueueStatus, TaskQueue, TaskQueueBuilder};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
 pub use tigris_core::BucketName;

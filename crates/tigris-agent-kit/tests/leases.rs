@@ -46,10 +46,19 @@ async fn one_holder_at_a_time_and_release_frees_it() {
     assert!(err.to_string().contains("has not lapsed"), "{err}");
     // Not lapsed a second before the TTL (by the server's clock).
     env.emu.advance_clock(Duration::from_secs(9));
-    let err = env.kit.lease("fleet", "leases/leader").acquire().await.unwrap_err();
+    let err = env
+        .kit
+        .lease("fleet", "leases/leader")
+        .acquire()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     a.release().await.unwrap();
-    assert_eq!(env.get("fleet", "leases/leader").await, None, "the object is gone");
+    assert_eq!(
+        env.get("fleet", "leases/leader").await,
+        None,
+        "the object is gone"
+    );
     let b = env
         .kit
         .lease("fleet", "leases/leader")
@@ -63,10 +72,24 @@ async fn one_holder_at_a_time_and_release_frees_it() {
 #[tokio::test]
 async fn a_lapsed_lease_is_taken_over_and_its_old_holder_learns_it_on_renew() {
     let env = env().await;
-    let mut a = env.kit.lease("fleet", "l").ttl(TTL).owner("a").acquire().await.unwrap();
+    let mut a = env
+        .kit
+        .lease("fleet", "l")
+        .ttl(TTL)
+        .owner("a")
+        .acquire()
+        .await
+        .unwrap();
     a.renew().await.unwrap();
     env.emu.advance_clock(LAPSE);
-    let b = env.kit.lease("fleet", "l").ttl(TTL).owner("b").acquire().await.unwrap();
+    let b = env
+        .kit
+        .lease("fleet", "l")
+        .ttl(TTL)
+        .owner("b")
+        .acquire()
+        .await
+        .unwrap();
     assert_eq!(b.previous_owner(), Some("a"));
     let lost = a.renew().await.unwrap_err();
     assert!(lost.is_lease_lost(), "{lost}");
@@ -82,14 +105,27 @@ async fn a_lapsed_lease_is_taken_over_and_its_old_holder_learns_it_on_renew() {
     env.emu.advance_clock(Duration::from_secs(8));
     b.renew().await.unwrap();
     env.emu.advance_clock(Duration::from_secs(8));
-    let err = env.kit.lease("fleet", "l").owner("c").acquire().await.unwrap_err();
+    let err = env
+        .kit
+        .lease("fleet", "l")
+        .owner("c")
+        .acquire()
+        .await
+        .unwrap_err();
     assert_eq!(err.lease_holder(), Some("b"));
 }
 
 #[tokio::test]
 async fn of_many_challengers_of_a_lapsed_lease_exactly_one_wins() {
     let env = env().await;
-    let _dead = env.kit.lease("fleet", "l").ttl(TTL).owner("dead").acquire().await.unwrap();
+    let _dead = env
+        .kit
+        .lease("fleet", "l")
+        .ttl(TTL)
+        .owner("dead")
+        .acquire()
+        .await
+        .unwrap();
     env.emu.advance_clock(LAPSE);
     let attempts = (0..16).map(|i| {
         let kit = env.kit.clone();
@@ -115,7 +151,10 @@ async fn of_many_challengers_of_a_lapsed_lease_exactly_one_wins() {
         .collect();
     assert_eq!(winners.len(), 1);
     let body = env.get("fleet", "l").await.unwrap();
-    assert!(body.contains(&format!("owner: {}", winners[0].owner())), "{body}");
+    assert!(
+        body.contains(&format!("owner: {}", winners[0].owner())),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -152,7 +191,13 @@ async fn a_lost_acquire_response_is_read_back_as_held() {
     env.emu
         .faults()
         .inject(Fault::on("PutObject").bucket("fleet").after_apply());
-    let mut lease = env.kit.lease("fleet", "l").owner("a").acquire().await.unwrap();
+    let mut lease = env
+        .kit
+        .lease("fleet", "l")
+        .owner("a")
+        .acquire()
+        .await
+        .unwrap();
     assert!(env.get("fleet", "l").await.unwrap().contains("owner: a"));
     // The ETag it adopted is the one on the server: renewing works.
     lease.renew().await.unwrap();
@@ -162,7 +207,9 @@ async fn a_lost_acquire_response_is_read_back_as_held() {
         .inject(Fault::on("PutObject").bucket("fleet").after_apply());
     lease.renew().await.unwrap();
     // A renew refused before it is applied: an error, and still held at the old ETag.
-    env.emu.faults().inject(Fault::on("PutObject").bucket("fleet"));
+    env.emu
+        .faults()
+        .inject(Fault::on("PutObject").bucket("fleet"));
     let err = lease.renew().await.unwrap_err();
     assert!(!err.is_lease_lost(), "{err}");
     assert_eq!(err.kind(), ErrorKind::Transient);
@@ -178,10 +225,20 @@ async fn a_lost_acquire_response_is_read_back_as_held() {
 #[tokio::test]
 async fn a_release_that_fails_names_the_lease_object_left_behind() {
     let env = env().await;
-    let lease = env.kit.lease("fleet", "leases/x").owner("a").acquire().await.unwrap();
+    let lease = env
+        .kit
+        .lease("fleet", "leases/x")
+        .owner("a")
+        .acquire()
+        .await
+        .unwrap();
     // The delete fails before applying and the read-back fails too.
-    env.emu.faults().inject(Fault::on("DeleteObject").bucket("fleet"));
-    env.emu.faults().inject(Fault::on("GetObject").bucket("fleet"));
+    env.emu
+        .faults()
+        .inject(Fault::on("DeleteObject").bucket("fleet"));
+    env.emu
+        .faults()
+        .inject(Fault::on("GetObject").bucket("fleet"));
     let err = lease.release().await.unwrap_err();
     assert_eq!(
         err.leftovers(),
@@ -190,14 +247,25 @@ async fn a_release_that_fails_names_the_lease_object_left_behind() {
             key: "leases/x".into()
         }]
     );
-    assert!(err.to_string().contains("left behind: lease object leases/x in bucket fleet"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("left behind: lease object leases/x in bucket fleet"),
+        "{err}"
+    );
     assert!(env.get("fleet", "leases/x").await.is_some());
 }
 
 #[tokio::test]
 async fn a_guard_renews_and_reports_the_loss() {
     let env = env().await;
-    let lease = env.kit.lease("fleet", "l").ttl(TTL).owner("a").acquire().await.unwrap();
+    let lease = env
+        .kit
+        .lease("fleet", "l")
+        .ttl(TTL)
+        .owner("a")
+        .acquire()
+        .await
+        .unwrap();
     let first = lease.etag().to_owned();
     let guard = lease.guard(Duration::from_millis(20));
     assert!(guard.is_held());
@@ -205,7 +273,14 @@ async fn a_guard_renews_and_reports_the_loss() {
     let mut taken = None;
     for _ in 0..200 {
         env.emu.advance_clock(LAPSE);
-        match env.kit.lease("fleet", "l").ttl(TTL).owner("b").acquire().await {
+        match env
+            .kit
+            .lease("fleet", "l")
+            .ttl(TTL)
+            .owner("b")
+            .acquire()
+            .await
+        {
             Ok(lease) => {
                 taken = Some(lease);
                 break;

@@ -73,7 +73,10 @@ async fn push_claim_complete_and_the_status_counts() {
     producer.push_with_id("t-1", b"one".to_vec()).await.unwrap();
     // The same push again (a retried push) is fine; another payload under the id is not.
     producer.push_with_id("t-1", b"one".to_vec()).await.unwrap();
-    let err = producer.push_with_id("t-1", b"two".to_vec()).await.unwrap_err();
+    let err = producer
+        .push_with_id("t-1", b"two".to_vec())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     let status = producer.status().await.unwrap();
     assert_eq!((status.tasks, status.unclaimed, status.done), (2, 2, 0));
@@ -89,7 +92,11 @@ async fn push_claim_complete_and_the_status_counts() {
     let mut expected = vec![id, "t-1".to_owned()];
     expected.sort();
     assert_eq!(ids, expected);
-    let payload = if first.id() == "t-1" { first.payload() } else { second.payload() };
+    let payload = if first.id() == "t-1" {
+        first.payload()
+    } else {
+        second.payload()
+    };
     assert_eq!(payload, b"one");
     let status = agent.status().await.unwrap();
     assert_eq!((status.claimed, status.unclaimed), (2, 0));
@@ -101,7 +108,12 @@ async fn push_claim_complete_and_the_status_counts() {
     // Done is terminal: even long after, nothing is claimable.
     env.emu.advance_clock(LAPSE);
     assert!(agent.claim().await.unwrap().is_none());
-    assert!(claim_states(&env, "queue").await.values().all(|s| s == "done"));
+    assert!(
+        claim_states(&env, "queue")
+            .await
+            .values()
+            .all(|s| s == "done")
+    );
 }
 
 #[tokio::test]
@@ -122,7 +134,12 @@ async fn a_lapsed_claim_is_claimed_again_and_the_old_completion_is_refused() {
     assert_eq!(refused.lease_holder(), Some("b"));
     retaken.complete().await.unwrap();
     assert_eq!(claim_states(&env, "queue").await["t"], "done");
-    assert!(env.get("queue", "jobs/claims/t").await.unwrap().contains("owner: b"));
+    assert!(
+        env.get("queue", "jobs/claims/t")
+            .await
+            .unwrap()
+            .contains("owner: b")
+    );
 }
 
 #[tokio::test]
@@ -132,8 +149,17 @@ async fn a_failed_task_is_claimable_at_once_with_the_attempt_counted() {
     a.push_with_id("t", b"x".to_vec()).await.unwrap();
     let task = a.claim().await.unwrap().unwrap();
     task.fail("out of memory").await.unwrap();
-    assert!(env.get("queue", "jobs/claims/t").await.unwrap().contains("note: out of memory"));
-    let again = queue(&env.kit, "queue", "b").claim().await.unwrap().unwrap();
+    assert!(
+        env.get("queue", "jobs/claims/t")
+            .await
+            .unwrap()
+            .contains("note: out of memory")
+    );
+    let again = queue(&env.kit, "queue", "b")
+        .claim()
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.attempt(), 2);
     again.complete().await.unwrap();
     assert!(a.status().await.unwrap().is_drained());
@@ -177,8 +203,7 @@ async fn drain(env: &Env, bucket: &str, agents: usize, killed: usize) -> Vec<Str
     // The killed agents' claims lapse by the server's clock; the survivors drain the rest.
     env.emu.advance_clock(LAPSE);
     futures::future::join_all(run(1)).await;
-    let done = completed.lock().unwrap().clone();
-    done
+    std::mem::take(&mut *completed.lock().unwrap())
 }
 
 #[tokio::test]
@@ -207,8 +232,14 @@ async fn eight_agents_with_a_kill_complete_every_task_exactly_once() {
     assert_eq!(states.len(), 100);
     assert!(states.values().all(|(s, _)| s == "done"));
     // The killed agent's task ran twice: attempt 2 is on its claim.
-    let second_attempts = states.values().filter(|(_, attempt)| attempt == "2").count();
-    assert_eq!(second_attempts, 1, "exactly the killed agent's task was claimed twice");
+    let second_attempts = states
+        .values()
+        .filter(|(_, attempt)| attempt == "2")
+        .count();
+    assert_eq!(
+        second_attempts, 1,
+        "exactly the killed agent's task was claimed twice"
+    );
     assert!(producer.status().await.unwrap().is_drained());
 }
 
@@ -231,7 +262,10 @@ async fn faults_at_every_request_never_double_complete_or_lose_a_task() {
                 env.s3.create_bucket().bucket(&bucket).send().await.unwrap();
                 let producer = queue(&env.kit, &bucket, "producer");
                 for i in 0..3 {
-                    producer.push_with_id(&format!("t-{i}"), b"x".to_vec()).await.unwrap();
+                    producer
+                        .push_with_id(&format!("t-{i}"), b"x".to_vec())
+                        .await
+                        .unwrap();
                 }
                 let mut fault = Fault::on(operation).bucket(&bucket).skip(skip);
                 if after {
@@ -265,8 +299,15 @@ async fn faults_at_every_request_never_double_complete_or_lose_a_task() {
                 }
                 env.emu.faults().clear();
                 let label = format!("{operation} skip {skip} after {after}");
-                assert_eq!(completions.len(), 3, "{label}: no task lost: {completions:?}");
-                assert!(completions.values().all(|&n| n == 1), "{label}: {completions:?}");
+                assert_eq!(
+                    completions.len(),
+                    3,
+                    "{label}: no task lost: {completions:?}"
+                );
+                assert!(
+                    completions.values().all(|&n| n == 1),
+                    "{label}: {completions:?}"
+                );
                 let states = claim_states(&env, &bucket).await;
                 assert!(states.values().all(|s| s == "done"), "{label}: {states:?}");
             }

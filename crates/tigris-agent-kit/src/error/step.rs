@@ -205,13 +205,19 @@ impl fmt::Display for Operation {
                 write!(f, "renew the claim {key:?} in bucket {bucket:?}")
             }
             Self::CompleteTask { bucket, key } => {
-                write!(f, "complete the task claimed by {key:?} in bucket {bucket:?}")
+                write!(
+                    f,
+                    "complete the task claimed by {key:?} in bucket {bucket:?}"
+                )
             }
             Self::FailTask { bucket, key } => {
                 write!(f, "fail the task claimed by {key:?} in bucket {bucket:?}")
             }
             Self::QueueStatus { bucket, prefix } => {
-                write!(f, "read the status of queue {prefix:?} in bucket {bucket:?}")
+                write!(
+                    f,
+                    "read the status of queue {prefix:?} in bucket {bucket:?}"
+                )
             }
         }
     }
