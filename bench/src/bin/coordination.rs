@@ -64,10 +64,13 @@ async fn main() -> Result<(), BoxError> {
         let bucket = format!("bench-queue-{}", latency.as_millis());
         kit.s3().create_bucket().bucket(&bucket).send().await?;
         push_all(&kit, &bucket).await?;
+        eprintln!("{label}: pushed");
         emu.faults().set_latency(latency);
         let before = emu.faults().total();
+        eprintln!("{label}: kit queue");
         let mut kit_run = drain_with_kit(&kit, &bucket).await?;
         kit_run.requests = emu.faults().total() - before;
+        eprintln!("{label}: {kit_run:?}");
 
         emu.faults().set_latency(Duration::ZERO);
         let naive_bucket = format!("bench-naive-{}", latency.as_millis());
@@ -79,8 +82,10 @@ async fn main() -> Result<(), BoxError> {
         push_all(&kit, &naive_bucket).await?;
         emu.faults().set_latency(latency);
         let before = emu.faults().total();
+        eprintln!("{label}: naive queue");
         let mut naive_run = drain_naive(&kit, &naive_bucket).await?;
         naive_run.requests = emu.faults().total() - before;
+        eprintln!("{label}: {naive_run:?}");
         emu.faults().set_latency(Duration::ZERO);
         assert_eq!(kit_run.lost, 0, "no task lost");
         assert_eq!(kit_run.duplicate_completions, 0, "exactly-once completion");
