@@ -12,7 +12,9 @@ use crate::checkpoint::{CreateCheckpoint, ListCheckpoints, Restore};
 use crate::diff::DiffFork;
 use crate::error::{Error, Operation, Result, Step};
 use crate::fork::{CreateForks, Fork};
+use crate::lease::LeaseBuilder;
 use crate::merge::MergeFork;
+use crate::queue::TaskQueueBuilder;
 use crate::workspace::{CreateWorkspace, Workspace};
 
 /// How many forks [`create_forks`](AgentKit::create_forks) makes (and tears down) at once,
@@ -167,6 +169,26 @@ impl AgentKit {
     /// Starts listing the checkpoints of `bucket`. See [`ListCheckpoints`].
     pub fn list_checkpoints(&self, bucket: impl AsRef<str>) -> ListCheckpoints {
         ListCheckpoints::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    /// Starts acquiring the lease `key` in `bucket`: mutual exclusion between agents on a
+    /// conditional write. See [`LeaseBuilder`] and [`crate::lease`].
+    pub fn lease(&self, bucket: impl AsRef<str>, key: impl AsRef<str>) -> LeaseBuilder {
+        LeaseBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            key.as_ref().to_owned(),
+        )
+    }
+
+    /// Opens the task queue under `prefix` in `bucket`: push tasks, claim them exactly once.
+    /// See [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].
+    pub fn task_queue(&self, bucket: impl AsRef<str>, prefix: impl AsRef<str>) -> TaskQueueBuilder {
+        TaskQueueBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            prefix.as_ref().to_owned(),
+        )
     }
 
     /// Makes Tigris POST an event to the config's webhook for every matching object change in

@@ -64,6 +64,12 @@
 //!   [`WebhookPayload`], [`ObjectEvent`], [`EventName`], [`WebhookAuth`].
 //!   `examples/coordination.rs` runs two agents on forks and a coordinator receiving their
 //!   events as a typed stream (`cargo run -p tigris-agent-kit --example coordination`).
+//! - Leases and task queues on conditional writes: [`AgentKit::lease`] → [`LeaseBuilder`] →
+//!   [`Lease`] (renew, release, or a background [`LeaseGuard`]); [`AgentKit::task_queue`] →
+//!   [`TaskQueue`] (push, claim) → [`ClaimedTask`] (renew, complete exactly once, fail).
+//!   Expiry is judged by the server's clock; see [`lease`] and [`queue`] for the guarantees
+//!   and the bucket-type caveat. `examples/task_queue.rs` drains a queue with 8 agents on
+//!   forks (`cargo run -p tigris-agent-kit --example task_queue`).
 //! - [`error`]: [`Error`], [`ErrorKind`], [`Step`], [`Leftover`].
 //! - Re-exported names: [`BucketName`], [`SnapshotVersion`], [`SnapshotName`], [`Role`],
 //!   [`ScopedAccessKey`].
@@ -127,8 +133,11 @@
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
 pub mod error;
+pub mod lease;
+pub mod queue;
 
 mod ambiguous;
+mod cas;
 mod checkpoint;
 mod diff;
 mod fork;
@@ -146,8 +155,10 @@ pub use fork::{
     CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_VERSION_DIGITS, Promote,
 };
 pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
+pub use lease::{DEFAULT_LEASE_TTL, Lease, LeaseBuilder, LeaseGuard};
 pub use merge::{Merge, MergeFork, OnConflict};
 pub use pull::{DEFAULT_PULL_CONCURRENCY, Pull, PullReport};
+pub use queue::{ClaimedTask, QueueStatus, TaskQueue, TaskQueueBuilder};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
 pub use tigris_core::BucketName;

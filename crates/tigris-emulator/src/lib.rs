@@ -23,7 +23,8 @@
 //! - Conditional writes, checked under the store lock together with the write they guard (so of
 //!   N concurrent `If-None-Match: *` PUTs of a key exactly one succeeds): `If-Match` and
 //!   `If-None-Match` (an ETag or `*`) on PutObject, CompleteMultipartUpload and CopyObject's
-//!   destination, and `x-amz-copy-source-if-{match,none-match,modified-since,unmodified-since}`
+//!   destination, `If-Match` on DeleteObject (a missing key is `404 NoSuchKey`, as for a
+//!   write: S3 documents the 412 but not the missing-key case, so this choice is ours), and `x-amz-copy-source-if-{match,none-match,modified-since,unmodified-since}`
 //!   on CopyObject's source. A failing condition is `412 PreconditionFailed`; `If-Match` on a
 //!   missing key is `404 NoSuchKey`, as on S3. Writes are serialized, so S3's
 //!   `409 ConditionalRequestConflict` (a race it detects late) never arises here.

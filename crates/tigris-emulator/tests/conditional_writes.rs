@@ -327,3 +327,44 @@ async fn copy_source_date_conditions_compare_with_last_modified() {
     assert_eq!(get(&s3, "c").await, "source");
     assert_eq!(get(&s3, "d").await, "source");
 }
+
+#[tokio::test]
+async fn delete_if_match_deletes_only_the_version_it_names() {
+    let (_emu, s3) = setup().await;
+    let stale = put(&s3, "lease", "holder a").await;
+    let current = put(&s3, "lease", "holder b").await;
+    let err = s3
+        .delete_object()
+        .bucket("data")
+        .key("lease")
+        .if_match(&stale)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err).as_deref(), Some("PreconditionFailed"));
+    assert_eq!(status(&err), Some(412));
+    assert_eq!(get(&s3, "lease").await, "holder b", "nothing was deleted");
+    s3.delete_object()
+        .bucket("data")
+        .key("lease")
+        .if_match(&current)
+        .send()
+        .await
+        .unwrap();
+    let gone = s3
+        .delete_object()
+        .bucket("data")
+        .key("lease")
+        .if_match(&current)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&gone).as_deref(), Some("NoSuchKey"));
+    // Without a condition a missing key is still a 204.
+    s3.delete_object()
+        .bucket("data")
+        .key("lease")
+        .send()
+        .await
+        .unwrap();
+}

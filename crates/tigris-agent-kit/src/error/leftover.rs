@@ -36,6 +36,15 @@ pub enum Leftover {
     },
     /// An IAM resource (access key, policy or attachment) that still exists.
     Iam(tigris_iam::Leftover),
+    /// A lease or task-claim object that may still hold this caller's token: a release that
+    /// failed, or a conditional write whose response was lost and whose outcome could not be
+    /// read back. It lapses by itself after its TTL; delete it sooner with `DeleteObject`.
+    Lease {
+        /// The bucket it is in.
+        bucket: BucketName,
+        /// Its key.
+        key: String,
+    },
 }
 
 impl fmt::Display for Leftover {
@@ -51,6 +60,7 @@ impl fmt::Display for Leftover {
                  snapshots failed)"
             ),
             Self::Iam(leftover) => leftover.fmt(f),
+            Self::Lease { bucket, key } => write!(f, "lease object {key} in bucket {bucket}"),
         }
     }
 }

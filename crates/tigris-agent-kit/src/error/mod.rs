@@ -77,6 +77,8 @@ struct Inner {
     merge: Option<Box<Merge>>,
     /// Whether something was created and then removed again by rollback.
     rolled_back: bool,
+    /// Who holds the lease or claim this call could not take or keep, when known.
+    holder: Option<String>,
     source: Option<BoxError>,
 }
 
@@ -93,6 +95,7 @@ impl Error {
             conflicts: Vec::new(),
             merge: None,
             rolled_back: false,
+            holder: None,
             source: None,
         }))
     }
@@ -146,6 +149,31 @@ impl Error {
         self.0.merge.as_deref()
     }
 
+    /// Whether this is a lease or task claim the caller held and no longer holds: another agent
+    /// took it over after it lapsed, or it was released. A [renew](crate::Lease::renew), a
+    /// [completion](crate::ClaimedTask::complete) or a [failure](crate::ClaimedTask::fail) by a
+    /// holder that lost its lease is refused with this error
+    /// ([`ErrorKind::PreconditionFailed`]); the holder must stop working on what the lease
+    /// protected.
+    pub fn is_lease_lost(&self) -> bool {
+        self.0.kind == ErrorKind::PreconditionFailed
+            && matches!(
+                self.0.operation,
+                Operation::RenewLease { .. }
+                    | Operation::ReleaseLease { .. }
+                    | Operation::RenewClaim { .. }
+                    | Operation::CompleteTask { .. }
+                    | Operation::FailTask { .. }
+            )
+    }
+
+    /// The owner named in the lease object that this call found in its way: the holder of a
+    /// lease [`acquire`](crate::LeaseBuilder::acquire) could not take
+    /// ([`ErrorKind::Conflict`]), or the agent that took over a lost lease.
+    pub fn lease_holder(&self) -> Option<&str> {
+        self.0.holder.as_deref()
+    }
+
     /// Whether trying the same call again may succeed: the failure was transient and nothing
     /// was left behind.
     pub fn is_retryable(&self) -> bool {
@@ -167,10 +195,32 @@ impl Error {
         err
     }
 
+    /// A transient failure outside the SDK's request (reading a response body).
+    pub(crate) fn transient(operation: Operation, step: Step) -> Self {
+        let mut err = Self::new(ErrorKind::Transient, operation);
+        err.0.step = Some(step);
+        err
+    }
+
     /// The service answered successfully but with something the kit cannot use.
     pub(crate) fn unexpected(operation: Operation, step: Step, reason: &'static str) -> Self {
         let mut err = Self::new(ErrorKind::UnexpectedResponse, operation);
         err.0.step = Some(step);
+        err.0.reason = Some(reason.into());
+        err
+    }
+
+    /// A lease held by `holder` (`Conflict`) or lost to `holder` (`PreconditionFailed`).
+    pub(crate) fn lease(
+        kind: ErrorKind,
+        operation: Operation,
+        step: Step,
+        holder: Option<String>,
+        reason: String,
+    ) -> Self {
+        let mut err = Self::new(kind, operation);
+        err.0.step = Some(step);
+        err.0.holder = holder;
         err.0.reason = Some(reason.into());
         err
     }

@@ -46,6 +46,23 @@ pub enum Step {
     DisableSoftDelete,
     /// Turning soft delete back on after a teardown's delete failed.
     RestoreSoftDelete,
+    /// Writing a lease or task-claim object with a condition (`PutObject` with
+    /// `If-None-Match: *` or `If-Match`).
+    WriteLease,
+    /// Reading a lease or task-claim object (`GetObject`), to judge its expiry or to find out
+    /// whether a write whose response was lost was applied.
+    ReadLease,
+    /// Deleting a lease object (`DeleteObject` with `If-Match`).
+    DeleteLease,
+    /// Listing a task queue's tasks, claims and hints (`ListObjectsV2`).
+    ListTasks,
+    /// Writing a task (`PutObject` with `If-None-Match: *`).
+    WriteTask,
+    /// Reading a task's payload (`GetObject`).
+    ReadTask,
+    /// Writing or deleting a queue's `done/` or `retry/` hint (advisory: the claim object is
+    /// the truth).
+    WriteHint,
 }
 
 impl Step {
@@ -70,6 +87,13 @@ impl Step {
             Self::ReadSoftDelete => "reading the soft-delete setting",
             Self::DisableSoftDelete => "turning soft delete off",
             Self::RestoreSoftDelete => "turning soft delete back on",
+            Self::WriteLease => "writing the lease object",
+            Self::ReadLease => "reading the lease object",
+            Self::DeleteLease => "deleting the lease object",
+            Self::ListTasks => "listing the queue",
+            Self::WriteTask => "writing the task",
+            Self::ReadTask => "reading the task",
+            Self::WriteHint => "writing the queue hint",
         }
     }
 }
@@ -100,6 +124,15 @@ pub(crate) enum Operation {
     Merge { fork: String },
     Promote { base: String, fork: String },
     Pull { bucket: String },
+    AcquireLease { bucket: String, key: String },
+    RenewLease { bucket: String, key: String },
+    ReleaseLease { bucket: String, key: String },
+    PushTask { bucket: String, key: String },
+    ClaimTask { bucket: String, prefix: String },
+    RenewClaim { bucket: String, key: String },
+    CompleteTask { bucket: String, key: String },
+    FailTask { bucket: String, key: String },
+    QueueStatus { bucket: String, prefix: String },
 }
 
 impl Operation {
@@ -115,7 +148,16 @@ impl Operation {
             | Self::ListCheckpoints { bucket }
             | Self::SetNotifications { bucket }
             | Self::ClearNotifications { bucket }
-            | Self::Pull { bucket } => Some(bucket),
+            | Self::Pull { bucket }
+            | Self::AcquireLease { bucket, .. }
+            | Self::RenewLease { bucket, .. }
+            | Self::ReleaseLease { bucket, .. }
+            | Self::PushTask { bucket, .. }
+            | Self::ClaimTask { bucket, .. }
+            | Self::RenewClaim { bucket, .. }
+            | Self::CompleteTask { bucket, .. }
+            | Self::FailTask { bucket, .. }
+            | Self::QueueStatus { bucket, .. } => Some(bucket),
             Self::Diff { fork } | Self::Merge { fork } => Some(fork),
             Self::Promote { base, .. } => Some(base),
             Self::CreateForks { base } | Self::TeardownForks { base } => Some(base),
@@ -155,6 +197,37 @@ impl fmt::Display for Operation {
                 write!(f, "promote fork {fork:?} into {base:?}")
             }
             Self::Pull { bucket } => write!(f, "pull bucket {bucket:?} into a directory"),
+            Self::AcquireLease { bucket, key } => {
+                write!(f, "acquire lease {key:?} in bucket {bucket:?}")
+            }
+            Self::RenewLease { bucket, key } => {
+                write!(f, "renew lease {key:?} in bucket {bucket:?}")
+            }
+            Self::ReleaseLease { bucket, key } => {
+                write!(f, "release lease {key:?} in bucket {bucket:?}")
+            }
+            Self::PushTask { bucket, key } => write!(f, "push task {key:?} to bucket {bucket:?}"),
+            Self::ClaimTask { bucket, prefix } => {
+                write!(f, "claim a task of queue {prefix:?} in bucket {bucket:?}")
+            }
+            Self::RenewClaim { bucket, key } => {
+                write!(f, "renew the claim {key:?} in bucket {bucket:?}")
+            }
+            Self::CompleteTask { bucket, key } => {
+                write!(
+                    f,
+                    "complete the task claimed by {key:?} in bucket {bucket:?}"
+                )
+            }
+            Self::FailTask { bucket, key } => {
+                write!(f, "fail the task claimed by {key:?} in bucket {bucket:?}")
+            }
+            Self::QueueStatus { bucket, prefix } => {
+                write!(
+                    f,
+                    "read the status of queue {prefix:?} in bucket {bucket:?}"
+                )
+            }
         }
     }
 }

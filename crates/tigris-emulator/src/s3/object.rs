@@ -160,12 +160,19 @@ pub(super) async fn delete_object(
         return purged;
     }
     let input = req.input;
-    // S3 answers 204 for a missing key too, but the bucket must exist.
-    if backend
-        .shared
-        .store()
-        .delete_if_present(&input.bucket, &input.key)?
-    {
+    let condition = WriteCondition {
+        if_match: input.if_match,
+        if_none_match: None,
+    };
+    // S3 answers 204 for a missing key too, but the bucket must exist. An `If-Match` is checked
+    // under the same store lock as the delete, so a conditional delete and a conditional write
+    // of one key cannot both pass.
+    let deleted = {
+        let mut store = backend.shared.store();
+        conditional::check_live(&store, &input.bucket, &input.key, &condition)?;
+        store.delete_if_present(&input.bucket, &input.key)?
+    };
+    if deleted {
         backend.emit(
             &input.bucket,
             &input.key,
