@@ -64,6 +64,8 @@ enum Name {
     PolicyNamed(String),
     /// A key that may exist: one of these ids.
     MaybeKey(Vec<String>),
+    /// An object (a lease or a task claim).
+    Object(String, String),
 }
 
 impl Name {
@@ -79,6 +81,7 @@ impl Name {
                 i.rsplit('/').next() == Some(n.as_str())
             }
             (Self::MaybeKey(ids), Item::Key(i) | Item::Attachment(i, _)) => ids.contains(i),
+            (Self::Object(b, k), Item::Object(i, j)) => b == i && k == j,
             _ => false,
         }
     }
@@ -106,6 +109,7 @@ fn kit_names(leftover: &Leftover) -> Vec<Name> {
             vec![Name::Snapshot(bucket.to_string(), version.as_u64())]
         }
         Leftover::Iam(l) => iam_names(l),
+        Leftover::Lease { bucket, key } => vec![Name::Object(bucket.to_string(), key.clone())],
         _ => Vec::new(),
     }
 }
@@ -557,6 +561,83 @@ async fn bundle_to_directory(r: &Run) -> Setup {
     })
 }
 
+/// Acquires a lease, renews it and releases it: afterwards the lease object is gone, or the
+/// error names it (or the caller still holds the lease).
+async fn lease_cycle(r: &Run) -> Setup {
+    r.bucket("coord", false).await?;
+    r.begin();
+    let lease = r
+        .env
+        .kit
+        .lease("coord", "locks/leader")
+        .ttl(Duration::from_secs(30));
+    let mut lease = match lease.acquire().await {
+        Ok(lease) => lease,
+        Err(err) => return Ok(failed(&err)),
+    };
+    let held = Name::Object("coord".to_owned(), lease.key().to_owned());
+    if let Err(err) = lease.renew().await {
+        return Ok(with_held(failed(&err), held));
+    }
+    Ok(match lease.release().await {
+        Ok(()) => Outcome::Ok(Vec::new()),
+        Err(err) => failed(&err),
+    })
+}
+
+/// Claims the one task of a queue and completes it: the completed claim is the result; after a
+/// failure the claim is named by the error or held by the caller.
+async fn task_cycle(r: &Run) -> Setup {
+    r.bucket("coord", false).await?;
+    let queue = r
+        .env
+        .kit
+        .task_queue("coord", "queue/")
+        .ttl(Duration::from_secs(30))
+        .open()
+        .map_err(|e| format!("setup: {e}"))?;
+    queue
+        .push_with_id("t1", b"work".to_vec())
+        .await
+        .map_err(|e| format!("setup: {e}"))?;
+    r.begin();
+    let task = match queue.claim().await {
+        Ok(Some(task)) => task,
+        Ok(None) => {
+            return Ok(Outcome::Failed {
+                names: Vec::new(),
+                reported: 0,
+                error: "no task claimed".to_owned(),
+            });
+        }
+        Err(err) => return Ok(failed(&err)),
+    };
+    let claim = Name::Object("coord".to_owned(), task.claim_key().to_owned());
+    Ok(match task.complete().await {
+        Ok(()) => Outcome::Ok(vec![claim]),
+        Err(err) => with_held(failed(&err), claim),
+    })
+}
+
+/// A failed outcome that also names what the caller still holds.
+fn with_held(outcome: Outcome, held: Name) -> Outcome {
+    match outcome {
+        Outcome::Failed {
+            mut names,
+            reported,
+            error,
+        } => {
+            names.push(held);
+            Outcome::Failed {
+                names,
+                reported,
+                error,
+            }
+        }
+        ok => ok,
+    }
+}
+
 /// A workflow of the matrix: its name and how to run it (`None`: not written yet).
 struct Workflow {
     name: &'static str,
@@ -591,14 +672,8 @@ fn workflows() -> Vec<Workflow> {
         workflow!("scoped key create", key_create),
         workflow!("scoped key revoke", key_revoke),
         workflow!("bundle to directory", bundle_to_directory),
-        Workflow {
-            name: "lease acquire/renew",
-            run: None,
-        },
-        Workflow {
-            name: "task claim/complete",
-            run: None,
-        },
+        workflow!("lease acquire/renew/release", lease_cycle),
+        workflow!("task claim/complete", task_cycle),
     ]
 }
 
@@ -672,8 +747,12 @@ fn unnamed(run: &Run, outcome: &Outcome) -> Vec<Item> {
     run.inventory()
         .into_iter()
         // Objects are data the workflow writes on purpose (a merge's result); what must not
-        // leak is the containers and credentials. Lease objects will be checked by their rows.
-        .filter(|i| !matches!(i, Item::Object(..)))
+        // leak is the containers, credentials, and coordination records: lease objects
+        // (`locks/`) and task claims (`queue/claims/`).
+        .filter(|i| match i {
+            Item::Object(_, key) => key.starts_with("locks/") || key.starts_with("queue/claims/"),
+            _ => true,
+        })
         .filter(|i| !foreign.contains(i))
         .filter(|i| !names.iter().any(|n| n.covers(i)))
         .collect()
