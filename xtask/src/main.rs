@@ -18,12 +18,13 @@ Tasks:
   package       crates.io readiness: MSRV, manifests, cargo package (emulator and facade
                 verified from their packages), the packaged emulator installed and started,
                 public APIs against each crate's external-types.toml, docs as docs.rs builds them
-  ci            test, compat, lint and package: what .ci/run runs
+  ci            test, reliability --quick, compat, lint and package: what .ci/run runs
   bench         run the benchmark programs and write docs/benchmarks.md
   reliability [--quick]
                 build reliability/ in release, run each of its programs (src/bin/*.rs, in
                 file-name order) and write their sections to docs/reliability.md; --quick is
-                the reduced form (seconds). Fails if a program misses its goal.
+                the reduced form CI runs (debug build, seconds; written to
+                target/reliability-quick.md). Fails if a program misses its goal.
   integration [--live] [--keep] [FILTER]
                 the end-to-end suite in tests/: against an emulator it starts itself, or with
                 --live against Tigris (credentials from the environment; skipped, with the
@@ -438,17 +439,27 @@ fn reliability(args: &[String]) -> Result<(), String> {
         })
         .collect();
     programs.sort();
-    run(
-        &cargo(),
-        &["build", "--release", "-p", "tigris-reliability", "--bins"],
-        &[],
-    )?;
+    // The full form in release; the quick one (CI) in the debug profile the tests built. The
+    // emulator binary is built too: the crash program starts and kills it.
+    let mut build = vec![
+        "build",
+        "-p",
+        "tigris-reliability",
+        "-p",
+        "tigris-emulator",
+        "--bins",
+    ];
+    if !quick {
+        build.push("--release");
+    }
+    run(&cargo(), &build, &[])?;
+    let profile = if quick { "debug" } else { "release" };
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let mut sections = Vec::new();
     let mut failed = Vec::new();
     for program in &programs {
-        let path = target.join("release").join(program);
+        let path = target.join(profile).join(program);
         let mut command = Command::new(&path);
         if quick {
             command.arg("--quick");
@@ -494,7 +505,12 @@ fn reliability(args: &[String]) -> Result<(), String> {
         report.push_str(section.trim_end());
         report.push_str("\n\n");
     }
-    let out = root.join("docs/reliability.md");
+    // The quick form's figures are not the published ones: they go beside the build.
+    let out = if quick {
+        target.join("reliability-quick.md")
+    } else {
+        root.join("docs/reliability.md")
+    };
     std::fs::write(&out, report.trim_end().to_owned() + "\n")
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     eprintln!("wrote {}", out.display());
@@ -563,6 +579,7 @@ fn main() -> ExitCode {
         "compat" => compat(),
         "package" => package::package(),
         "ci" => test()
+            .and_then(|()| reliability(&["--quick".to_owned()]))
             .and_then(|()| compat())
             .and_then(|()| lint())
             .and_then(|()| package::package()),

@@ -933,7 +933,7 @@ async fn main() -> std::process::ExitCode {
     let _ = writeln!(
         out,
         "Runs whose fault position was never reached (the failure took another path first): \
-         {not_reached}. Pending rows are workflows not on this branch yet. \"Named by its \
+         {not_reached}. \"Named by its \
          result\" includes, for a workflow of two calls (workspace create + notifications, \
          promote = merge + teardown), the handle the caller still holds from the first call when \
          the second fails. Run time: {:.0} s.\n",
