@@ -232,4 +232,47 @@ mod tests {
             assert!(take(bad.clone(), None).is_err(), "{bad}");
         }
     }
+
+    mod no_panic {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Any JSON a client could send, a few levels deep.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                ".{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    prop::collection::btree_map(
+                        prop_oneof![
+                            Just("enabled".to_owned()),
+                            Just("retention_days".to_owned()),
+                            ".{0,8}"
+                        ],
+                        inner,
+                        0..4
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn patch_values(value in json_value(), current in proptest::option::of(any::<u32>())) {
+                let mut m = Map::new();
+                m.insert("soft_delete".to_owned(), value);
+                if let Ok(Some(Some(days))) = take_patch(&mut m, current) {
+                    prop_assert!((7..=90).contains(&days) || current == Some(days));
+                }
+            }
+        }
+    }
 }

@@ -286,3 +286,24 @@ pub(super) fn purge(
         Ok(resp)
     })())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn header_values_never_panic(value in "\\PC{0,16}", current in proptest::option::of(7u32..=90)) {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                headers.insert(header::SOFT_DELETE, v);
+            }
+            if let Ok(Some(Some(days))) = retention_header(&headers, current) {
+                prop_assert!((7..=90).contains(&days));
+            }
+            let _ = wants_view(&headers);
+            let _ = parse_version_id(&value);
+        }
+    }
+}
