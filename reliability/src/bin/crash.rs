@@ -281,16 +281,16 @@ async fn check(kit: &AgentKit, r: Reported) -> (usize, Vec<String>) {
                 let made = key
                     .create_date()
                     .and_then(|d| std::time::SystemTime::try_from(*d).ok());
-                if made.is_some_and(|t| t >= since) {
-                    if let Some(id) = key.access_key_id() {
-                        let _ = kit
-                            .iam()
-                            .client()
-                            .delete_access_key()
-                            .access_key_id(id)
-                            .send()
-                            .await;
-                    }
+                if made.is_some_and(|t| t >= since)
+                    && let Some(id) = key.access_key_id()
+                {
+                    let _ = kit
+                        .iam()
+                        .client()
+                        .delete_access_key()
+                        .access_key_id(id)
+                        .send()
+                        .await;
                 }
             }
         }
