@@ -66,7 +66,8 @@ pub(crate) struct DiffRow {
     pub(crate) fork: Option<Kind>,
     pub(crate) parent: Option<Kind>,
     pub(crate) conflict: bool,
-    /// The size now in the fork, or for a deletion the size it had.
+    /// The size now in the fork; for a deletion the size it had; for a key only the parent
+    /// changed, its size in the parent.
     pub(crate) size: u64,
 }
 
@@ -189,7 +190,11 @@ impl Store {
                 continue;
             }
             let conflict = fork_kind.is_some() && parent_kind.is_some() && ours != theirs;
-            let size = ours.as_ref().or(base.as_ref()).map_or(0, |s| s.size);
+            let size = ours
+                .as_ref()
+                .or(base.as_ref())
+                .or(theirs.as_ref())
+                .map_or(0, |s| s.size);
             rows.push(DiffRow {
                 key,
                 fork: fork_kind,
