@@ -346,7 +346,7 @@ async fn the_console_shows_a_fleets_fork_tree_and_diffs_and_hostile_keys_as_text
 
     for (name, url, size) in [
         ("overview", console.clone(), (1280, 900)),
-        ("fork", fork_url, (1280, 1100)),
+        ("fork", fork_url, (1280, 900)),
         ("keys", format!("{console}keys"), (1280, 900)),
         ("webhooks", format!("{console}webhooks"), (1280, 700)),
     ] {

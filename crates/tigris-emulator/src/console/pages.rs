@@ -196,12 +196,11 @@ pub(crate) fn bucket(shared: &Shared, q: &Query) -> Rendered {
             .as_ref()
             .map_or_else(|| "off".into(), json_cell),
     ]);
-    page.section(
-        "Settings",
-        "settings",
-        &table("settings", &["setting", "value"], &rows),
-    );
+    let settings_table = table("settings", &["setting", "value"], &rows);
 
+    if view.fork.is_some() {
+        page.section("Changes against the parent", "diff", &diff(shared, name));
+    }
     let snapshots: Vec<Vec<String>> = view
         .snapshots
         .iter()
@@ -234,10 +233,8 @@ pub(crate) fn bucket(shared: &Shared, q: &Query) -> Rendered {
             &format!("<ul class=\"forks\">{}</ul>", list.concat()),
         );
     }
-    if view.fork.is_some() {
-        page.section("Changes against the parent", "diff", &diff(shared, name));
-    }
     page.section("Objects", "objects", &objects(shared, &view, q));
+    page.section("Settings", "settings", &settings_table);
     Ok(page.finish())
 }
 
