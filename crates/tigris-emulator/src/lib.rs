@@ -107,6 +107,11 @@
 //!   bucket's metadata size estimate (a fork counts what it reads through to); the one owner is
 //!   the root key, so `OwnedBy` filters nothing; a fork starts with default settings (the
 //!   creation headers are read for plain creation only).
+//! - A read-only console in the browser at `/_console/` on the same port
+//!   ([`Emulator::console_url`]): buckets, the fork tree, each fork's changes against its
+//!   parent, objects (also at a snapshot), keys and policies, webhook deliveries, refreshed
+//!   live. Loopback clients only unless [`EmulatorBuilder::console`] says otherwise; `GET` and
+//!   `HEAD` only; every rendered value escaped; a Content-Security-Policy; never a secret.
 //! - Refuses `aws-chunked` uploads with trailing checksums with `400 InvalidContentEncoding`, as
 //!   Tigris does, so a client not configured with `WhenRequired` checksums fails here first.
 //!
