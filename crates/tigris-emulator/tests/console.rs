@@ -261,3 +261,69 @@ async fn the_binary_prints_the_console_url_and_no_console_turns_it_off() {
         "{banner:?}"
     );
 }
+
+#[tokio::test]
+async fn objects_are_browsed_and_read_at_a_snapshot() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = common::client(&emu);
+    s3.create_bucket()
+        .bucket("snaps")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-tigris-enable-snapshot", "true");
+        })
+        .send()
+        .await
+        .unwrap();
+    let put = |key: &'static str, body: &'static str| {
+        s3.put_object()
+            .bucket("snaps")
+            .key(key)
+            .body(ByteStream::from_static(body.as_bytes()))
+            .send()
+    };
+    put("doc.txt", "first words").await.unwrap();
+    let root = emu.root_credentials();
+    let taken = common::signed_request(
+        &emu,
+        (root.access_key_id(), root.secret_access_key()),
+        "PUT",
+        "/snaps",
+        &[("x-tigris-snapshot", "true; name=before")],
+        b"",
+    )
+    .await;
+    let version = taken.headers()["x-tigris-snapshot-version"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    put("doc.txt", "second words").await.unwrap();
+    put("later.txt", "only now").await.unwrap();
+
+    let then = get(
+        &emu,
+        &format!("/_console/object?bucket=snaps&key=doc.txt&at={version}"),
+    )
+    .await;
+    assert!(
+        then.contains("first words") && !then.contains("second words"),
+        "{then}"
+    );
+    let now = get(&emu, "/_console/object?bucket=snaps&key=doc.txt").await;
+    assert!(now.contains("second words"), "{now}");
+    let listing = get(&emu, &format!("/_console/bucket?name=snaps&at={version}")).await;
+    let objects = listing.split("id=\"objects\"").nth(1).unwrap();
+    assert!(
+        objects.contains(">doc.txt<") && !objects.contains(">later.txt<"),
+        "{objects}"
+    );
+    assert!(listing.contains(&format!(
+        "<option value=\"{version}\" selected>before ({version})</option>"
+    )));
+    let missing = get(
+        &emu,
+        &format!("/_console/object?bucket=snaps&key=later.txt&at={version}"),
+    )
+    .await;
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+}
