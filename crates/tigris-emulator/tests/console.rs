@@ -327,3 +327,56 @@ async fn objects_are_browsed_and_read_at_a_snapshot() {
     .await;
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 }
+
+#[tokio::test]
+async fn a_webhook_that_never_answers_is_shown_given_up_after_every_attempt() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = common::client(&emu);
+    s3.create_bucket().bucket("hooked").send().await.unwrap();
+    // A port nothing listens on: every attempt is refused.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let body = format!(
+        r#"{{"object_notifications":{{"enabled":true,"web_hook":"http://127.0.0.1:{port}/gone"}}}}"#
+    );
+    let root = emu.root_credentials();
+    let resp = common::signed_request(
+        &emu,
+        (root.access_key_id(), root.secret_access_key()),
+        "PATCH",
+        "/hooked",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await;
+    assert!(resp.status().is_success(), "{}", resp.status());
+    s3.put_object()
+        .bucket("hooked")
+        .key("k1")
+        .body(ByteStream::from_static(b"v"))
+        .send()
+        .await
+        .unwrap();
+    // Delivery retries with backoff in the background; wait until the page reports the end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let page = loop {
+        let page = get(&emu, "/_console/webhooks").await;
+        if page.contains(">gave up<") {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "{page}");
+        tokio::task::yield_now().await;
+    };
+    let url = format!("http://127.0.0.1:{port}/gone");
+    assert!(page.contains(&format!("data-url=\"{url}\"")), "{page}");
+    assert!(
+        page.contains("<b>1</b> given up") && page.contains("<b>0</b> queued"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>k1</td><td>5</td><td>no answer</td>"),
+        "{page}"
+    );
+}
