@@ -81,24 +81,24 @@ fn run_chromium(browser: &Path, url: &str, output: Output<'_>, budget_ms: u32) -
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", browser.display()));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    // Read stdout on a thread so a large DOM cannot fill the pipe and stall Chromium.
+    // Stdout is read on a thread (a large DOM cannot fill the pipe and stall Chromium); it
+    // ends when Chromium exits, or the two-minute deadline passes and Chromium is killed.
     let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text)
+        let read = std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text);
+        done.send(read).ok();
     });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
+    let dom = match finished.recv_timeout(Duration::from_secs(120)) {
+        Ok(read) => read.unwrap(),
+        Err(_) => {
             child.kill().ok();
+            child.wait().ok();
             panic!("chromium did not finish loading {url} in two minutes");
         }
-        std::thread::sleep(Duration::from_millis(50));
     };
-    let dom = reader.join().unwrap().unwrap();
+    let status = child.wait().unwrap();
     std::fs::remove_dir_all(&profile).ok();
     assert!(status.success(), "chromium failed on {url}: {status}");
     dom
