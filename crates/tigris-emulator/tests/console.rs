@@ -380,3 +380,32 @@ async fn a_webhook_that_never_answers_is_shown_given_up_after_every_attempt() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_request_for_another_host_name_is_refused_so_dns_rebinding_reads_nothing() {
+    let emu = Emulator::start().await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let request =
+        "GET /_console/ HTTP/1.1\r\nHost: rebound.example:9000\r\nConnection: close\r\n\r\n";
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8(response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    let by_name = format!("localhost:{}", emu.local_addr().port());
+    let mut socket = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let request =
+        format!("GET /_console/ HTTP/1.1\r\nHost: {by_name}\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.unwrap();
+    assert!(
+        String::from_utf8(response)
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    );
+}

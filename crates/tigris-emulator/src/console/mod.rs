@@ -87,6 +87,14 @@ pub(crate) fn route<B>(
              --console to serve it to every client\n",
         ));
     }
+    if shared.console == ConsoleAccess::Loopback && !is_local_host(req.headers()) {
+        // A page elsewhere that rebinds its own name to 127.0.0.1 reaches a loopback port
+        // from the user's browser, but with its own name in `Host`.
+        return Some(text(
+            403,
+            "the console answers only requests for localhost or an IP address\n",
+        ));
+    }
     if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
         let mut resp = text(405, "the console is read-only: GET and HEAD only\n");
         resp.headers_mut().insert(
@@ -114,6 +122,25 @@ pub(crate) fn route<B>(
         "/console.js" => asset("text/javascript; charset=utf-8", SCRIPT),
         _ => page(Err(pages::NotFound("no such console page".into()))),
     })
+}
+
+/// Whether `Host` names this machine by an IP address or `localhost`, not a domain name (which
+/// a DNS-rebinding page could point at 127.0.0.1). A request without `Host` (HTTP/1.0) passes:
+/// a browser always sends one.
+fn is_local_host(headers: &http::HeaderMap) -> bool {
+    let Some(host) = headers.get(http::header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        // `[::1]:9000`
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.parse::<IpAddr>().is_ok() || name == "localhost" || name.ends_with(".localhost")
 }
 
 /// A page's HTML, or why there is none.
@@ -211,6 +238,35 @@ mod tests {
         }
         assert!(ConsoleAccess::AnyPeer.admits("10.0.0.1".parse().unwrap()));
         assert!(!ConsoleAccess::Off.admits("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn only_ip_addresses_and_localhost_are_local_hosts() {
+        let host = |h: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(http::header::HOST, h.parse().unwrap());
+            is_local_host(&headers)
+        };
+        for ok in [
+            "127.0.0.1:9000",
+            "127.0.0.1",
+            "[::1]:9000",
+            "localhost:9000",
+            "LOCALHOST",
+            "app.localhost:1",
+            "192.0.2.2:9000",
+        ] {
+            assert!(host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:9000",
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+        ] {
+            assert!(!host(bad), "{bad}");
+        }
+        assert!(is_local_host(&http::HeaderMap::new()));
     }
 
     #[test]
