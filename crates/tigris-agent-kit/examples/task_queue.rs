@@ -38,6 +38,9 @@ async fn main() -> Result<()> {
     let kit = AgentKit::builder(&sdk)
         .iam_endpoint(emu.iam_endpoint())
         .build()?;
+    if let Some(url) = emu.console_url() {
+        println!("see it at {url}");
+    }
 
     // The queue lives in its own bucket (single- or multi-region on Tigris: see the lease
     // module's bucket-type caveat); the data is forked per agent.

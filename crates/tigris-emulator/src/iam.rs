@@ -38,6 +38,24 @@ pub(crate) struct Policy {
     text: String,
 }
 
+/// A policy as the console shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyView {
+    pub(crate) arn: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) document: String,
+    pub(crate) parsed: Arc<PolicyDocument>,
+    pub(crate) attachments: usize,
+}
+
+/// Access keys (id, created, attached policies) and policies, for the console.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IamView {
+    pub(crate) keys: Vec<(String, SystemTime, Vec<PolicyView>)>,
+    pub(crate) policies: Vec<PolicyView>,
+}
+
 /// Keys made through IAM, policies, and which key has which policies attached.
 #[derive(Debug, Default)]
 pub(crate) struct Iam {
@@ -71,6 +89,39 @@ impl Iam {
             self.policies.keys().cloned().collect(),
             attachments,
         )
+    }
+
+    /// For the console: each access key made through IAM with its creation time and the
+    /// policies attached to it, and every policy `(ARN, name, description, document as
+    /// submitted, attachments)`. No secret is held here (they are in [`crate::state::Keys`]).
+    pub(crate) fn console_view(&self) -> IamView {
+        let policy_of = |arn: &String| {
+            self.policies.get(arn).map(|p| PolicyView {
+                arn: arn.clone(),
+                name: p.name.clone(),
+                description: p.description.clone(),
+                document: p.text.clone(),
+                parsed: Arc::clone(&p.document),
+                attachments: self.attachment_count(arn),
+            })
+        };
+        IamView {
+            keys: self
+                .keys
+                .iter()
+                .map(|(id, meta)| {
+                    let policies = self
+                        .attachments
+                        .get(id)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(policy_of)
+                        .collect();
+                    (id.clone(), meta.created, policies)
+                })
+                .collect(),
+            policies: self.policies.keys().filter_map(policy_of).collect(),
+        }
     }
 
     fn attachment_count(&self, arn: &str) -> usize {

@@ -107,6 +107,11 @@
 //!   bucket's metadata size estimate (a fork counts what it reads through to); the one owner is
 //!   the root key, so `OwnedBy` filters nothing; a fork starts with default settings (the
 //!   creation headers are read for plain creation only).
+//! - A read-only console in the browser at `/_console/` on the same port
+//!   ([`Emulator::console_url`]): buckets, the fork tree, each fork's changes against its
+//!   parent, objects (also at a snapshot), keys and policies, webhook deliveries, refreshed
+//!   live. Loopback clients only unless [`EmulatorBuilder::console`] says otherwise; `GET` and
+//!   `HEAD` only; every rendered value escaped; a Content-Security-Policy; never a secret.
 //! - Refuses `aws-chunked` uploads with trailing checksums with `400 InvalidContentEncoding`, as
 //!   Tigris does, so a client not configured with `WhenRequired` checksums fails here first.
 //!
@@ -192,6 +197,7 @@ mod auth;
 mod bundle;
 mod clock;
 mod conditional;
+mod console;
 mod faults;
 mod header;
 mod iam;
@@ -209,6 +215,7 @@ mod sigv4;
 mod soft_delete;
 mod state;
 mod store;
+mod webhook_stats;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -218,6 +225,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use console::ConsoleAccess;
 pub use faults::{Fault, Faults, InjectedFailure};
 
 use state::Shared;
@@ -272,6 +280,7 @@ pub struct EmulatorBuilder {
     credentials: RootCredentials,
     limits: server::Limits,
     data_dir: Option<PathBuf>,
+    console: ConsoleAccess,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -281,6 +290,7 @@ impl fmt::Debug for EmulatorBuilder {
             .field("credentials", &self.credentials)
             .field("limits", &self.limits)
             .field("data_dir", &self.data_dir)
+            .field("console", &self.console)
             .finish()
     }
 }
@@ -295,6 +305,7 @@ impl Default for EmulatorBuilder {
             },
             limits: server::Limits::default(),
             data_dir: None,
+            console: ConsoleAccess::default(),
         }
     }
 }
@@ -400,6 +411,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Who may read the console at `/_console/` (see [`Emulator::console_url`]): loopback
+    /// clients only by default, every client with [`ConsoleAccess::AnyPeer`], nobody with
+    /// [`ConsoleAccess::Off`]. The console is read-only and never shows a secret.
+    ///
+    /// ```
+    /// use tigris_emulator::{ConsoleAccess, Emulator};
+    /// let builder = Emulator::builder().console(ConsoleAccess::Off);
+    /// # drop(builder);
+    /// ```
+    pub fn console(mut self, access: ConsoleAccess) -> Self {
+        self.console = access;
+        self
+    }
+
     /// Opens the data directory (if any), binds the listener and starts serving on the current
     /// Tokio runtime.
     ///
@@ -411,7 +436,7 @@ impl EmulatorBuilder {
             self.credentials.access_key_id.clone(),
             self.credentials.secret_access_key.clone(),
         );
-        let shared = match &self.data_dir {
+        let mut shared = match &self.data_dir {
             Some(dir) => {
                 let dir = dir.clone();
                 // Replay reads every retained body: keep that off the async workers.
@@ -435,6 +460,7 @@ impl EmulatorBuilder {
             })?;
         let addr = listener.local_addr()?;
         shared.notifier.set_capacity(self.limits.webhook_queue);
+        shared.console = self.console;
         let shared = Arc::new(shared);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(
@@ -488,6 +514,21 @@ impl Emulator {
     /// The S3 endpoint, e.g. `http://127.0.0.1:43123`. Use path-style addressing.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The console's URL, e.g. `http://127.0.0.1:43123/_console/`: read-only pages about
+    /// buckets, the fork tree, each fork's changes, objects, keys and webhooks, refreshed live.
+    /// `None` when it is off ([`EmulatorBuilder::console`]).
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let emu = tigris_emulator::Emulator::start().await?;
+    /// println!("see it at {}", emu.console_url().unwrap());
+    /// # Ok(()) }
+    /// ```
+    pub fn console_url(&self) -> Option<String> {
+        (self.shared.console != ConsoleAccess::Off)
+            .then(|| format!("{}{}/", self.endpoint(), console::PREFIX))
     }
 
     /// The IAM endpoint: the same listener as S3 (IAM requests are `POST /` form requests).

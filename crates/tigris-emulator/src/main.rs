@@ -6,11 +6,13 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
-                       [--max-connections N] [--data-dir DIR]
+                       [--max-connections N] [--data-dir DIR] [--console | --no-console]
 
 Serves a local Tigris-compatible S3 endpoint until interrupted (Ctrl-C). In memory by
 default; with --data-dir the state is kept in DIR and survives restarts, even kill -9.
 Prints `ready: <endpoint>` once listening; `GET /health` without credentials answers 200.
+A read-only console (buckets, the fork tree, each fork's changes, objects, keys, webhooks) is
+served at /_console/ on the same port, to clients on this machine only by default.
 
 Options:
   --host ADDR          address to bind (default 127.0.0.1)
@@ -21,6 +23,9 @@ Options:
   --data-dir DIR       keep buckets, objects, snapshots, forks, IAM keys and policies and
                        notification settings in DIR (created if missing); every change is
                        on disk before it is answered. In-progress multipart uploads are not kept
+  --console            serve the console to every client that reaches the port, not only
+                       loopback ones (it shows names, keys and contents without credentials)
+  --no-console         do not serve the console
   -h, --help           print this help
 
 Logs go to stderr; RUST_LOG sets the level (default: warn, info for the emulator, and off for
@@ -34,6 +39,7 @@ struct Args {
     secret_key: String,
     max_connections: Option<usize>,
     data_dir: Option<PathBuf>,
+    console: tigris_emulator::ConsoleAccess,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -44,10 +50,19 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         secret_key: tigris_emulator::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
         max_connections: None,
         data_dir: None,
+        console: tigris_emulator::ConsoleAccess::Loopback,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--console" || flag == "--no-console" {
+            parsed.console = if flag == "--console" {
+                tigris_emulator::ConsoleAccess::AnyPeer
+            } else {
+                tigris_emulator::ConsoleAccess::Off
+            };
+            continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -116,7 +131,8 @@ async fn main() -> ExitCode {
     let addr = SocketAddr::new(args.host, args.port);
     let mut builder = tigris_emulator::Emulator::builder()
         .bind(addr)
-        .credentials(args.access_key, args.secret_key);
+        .credentials(args.access_key, args.secret_key)
+        .console(args.console);
     if let Some(max) = args.max_connections {
         builder = builder.max_connections(max);
     }
@@ -143,6 +159,13 @@ async fn main() -> ExitCode {
         None => println!("  in memory: data is lost when it stops"),
     }
     println!("  health: GET {}/health (no credentials)", emu.endpoint());
+    match (emu.console_url(), args.console) {
+        (None, _) => println!("  console: off"),
+        (Some(url), tigris_emulator::ConsoleAccess::AnyPeer) => {
+            println!("  console: {url} (served to every client)")
+        }
+        (Some(url), _) => println!("  console: {url} (this machine only)"),
+    }
     if !args.host.is_loopback() {
         eprintln!(
             "warning: listening on {} which is not a loopback address",

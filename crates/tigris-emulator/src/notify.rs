@@ -218,6 +218,8 @@ pub(crate) struct Notifier {
     dropped: AtomicU64,
     /// Event times of deletions read the emulator's clock.
     clock: crate::clock::Clock,
+    /// What delivery did, per URL, for the console.
+    pub(crate) stats: std::sync::Arc<crate::webhook_stats::WebhookStats>,
 }
 
 impl Default for Notifier {
@@ -229,6 +231,7 @@ impl Default for Notifier {
             capacity: AtomicUsize::new(QUEUE_CAPACITY),
             dropped: AtomicU64::new(0),
             clock: crate::clock::Clock::default(),
+            stats: std::sync::Arc::default(),
         }
     }
 }
@@ -254,12 +257,13 @@ impl Notifier {
                 .client
                 .get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
                 .clone();
-            tokio::spawn(drain(client, rx));
+            tokio::spawn(drain(client, rx, std::sync::Arc::clone(&self.stats)));
             tx
         });
         match sender.try_send((config, body)) {
-            Ok(()) => {}
+            Ok(()) => self.stats.queued(&url),
             Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                self.stats.dropped(&url);
                 let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::warn!(
                     bucket,
@@ -386,14 +390,22 @@ impl Notifier {
 async fn drain(
     client: Client<HttpConnector, Full<Bytes>>,
     mut queue: tokio::sync::mpsc::Receiver<(Config, Bytes)>,
+    stats: std::sync::Arc<crate::webhook_stats::WebhookStats>,
 ) {
     while let Some((config, body)) = queue.recv().await {
-        deliver(&client, &config, body).await;
+        let (attempts, status) = deliver(&client, &config, body.clone()).await;
+        stats.finished(&config.url.to_string(), &body, attempts, status);
     }
 }
 
-async fn deliver(client: &Client<HttpConnector, Full<Bytes>>, config: &Config, body: Bytes) {
+/// Delivers one event; returns the attempts made and the last answer's status.
+async fn deliver(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    config: &Config,
+    body: Bytes,
+) -> (u32, Option<u16>) {
     let mut backoff = FIRST_BACKOFF;
+    let mut status = None;
     for attempt in 1..=ATTEMPTS {
         let mut req =
             http::Request::post(config.url.clone()).header("content-type", "application/json");
@@ -401,10 +413,16 @@ async fn deliver(client: &Client<HttpConnector, Full<Bytes>>, config: &Config, b
             req = req.header("authorization", auth);
         }
         let Ok(req) = req.body(Full::new(body.clone())) else {
-            return;
+            return (attempt - 1, None);
         };
-        match tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(req)).await {
-            Ok(Ok(resp)) if resp.status().is_success() => return,
+        let answer = tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(req)).await;
+        status = answer
+            .as_ref()
+            .ok()
+            .and_then(|r| r.as_ref().ok())
+            .map(|r| r.status().as_u16());
+        match answer {
+            Ok(Ok(resp)) if resp.status().is_success() => return (attempt, status),
             Ok(Ok(resp)) => {
                 tracing::debug!(attempt, status = %resp.status(), "webhook refused the event")
             }
@@ -417,6 +435,7 @@ async fn deliver(client: &Client<HttpConnector, Full<Bytes>>, config: &Config, b
         }
     }
     tracing::warn!(url = %config.url, "webhook delivery gave up after {ATTEMPTS} attempts");
+    (ATTEMPTS, status)
 }
 
 /// `PATCH /{bucket}`: Tigris's bucket settings endpoint, here for object notifications.

@@ -225,6 +225,9 @@ async fn route(
         );
         return Ok(resp);
     }
+    if let Some(resp) = crate::console::route(&shared, peer, &req) {
+        return Ok(resp);
+    }
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

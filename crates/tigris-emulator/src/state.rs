@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     clock: Clock,
     /// The data directory, when there is one.
     journal: Option<Arc<Journal>>,
+    /// Who may read the console.
+    pub(crate) console: crate::console::ConsoleAccess,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,6 +90,7 @@ impl Shared {
             notifier,
             clock,
             journal: None,
+            console: crate::console::ConsoleAccess::default(),
         }
     }
 

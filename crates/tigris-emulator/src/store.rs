@@ -21,8 +21,10 @@ use crate::persist::{Journal, RecordRef};
 use crate::settings::Settings;
 
 mod soft_delete;
+mod view;
 pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
 use soft_delete::{Deleted, DeletedBucket};
+pub(crate) use view::{BucketView, DiffRow, Kind as DiffKind, time_of};
 
 /// Reads at this version see the newest state.
 pub(crate) const LIVE: u64 = u64::MAX;

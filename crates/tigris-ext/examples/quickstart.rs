@@ -108,6 +108,9 @@ async fn main() -> Result<()> {
         format!("the emulator at {}", sdk.endpoint_url().unwrap_or("?"))
     };
     steps.done(format!("connected to {where_}"), t);
+    if let Some(url) = emulator.as_ref().and_then(|e| e.console_url()) {
+        println!("    see it at {url} (while the quickstart runs)");
+    }
 
     let run = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() % 100_000_000;
     let mut made = Made::default();
