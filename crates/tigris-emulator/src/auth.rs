@@ -199,7 +199,7 @@ impl Requester {
                 shared.iam().policies_of(access_key)
             },
             peer,
-            now: SystemTime::now(),
+            now: shared.clock().now(),
         }
     }
 
