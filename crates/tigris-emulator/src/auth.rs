@@ -298,6 +298,11 @@ impl S3Access for AccessHook {
             }
             None => {}
         }
+        if let Some(query) = cx.uri().query()
+            && crate::presign::is_presigned(Some(query))
+        {
+            crate::presign::check_presigned(query, cx.headers())?;
+        }
         let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
         authorize(&self.0, &access_key, &op, cx.s3_path(), cx.headers(), peer)
     }

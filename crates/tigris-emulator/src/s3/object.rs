@@ -48,7 +48,7 @@ pub(super) async fn get_object(
         input.version_id.as_deref(),
     )?;
     if let Some(cond) = &input.if_match
-        && !etag_matches(cond, &object.etag)
+        && !crate::conditional::etag_matches_strongly(cond, &object.etag)
     {
         return Err(s3_error!(
             PreconditionFailed,
