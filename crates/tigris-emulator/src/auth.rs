@@ -103,22 +103,34 @@ fn list_bucket(bucket: &str) -> (String, String) {
     ("s3:ListBucket".into(), format!("arn:aws:s3:::{bucket}"))
 }
 
-/// The resources a fork reads: the source bucket's listing and every object in it (a fork
-/// serves them all, at the snapshot if one is named).
-fn fork_source_resources(headers: &HeaderMap) -> S3Result<Vec<(String, String)>> {
-    let Some(source) = headers.get(crate::header::FORK_SOURCE_BUCKET) else {
-        return Ok(Vec::new());
+/// What a fork (`CreateBucket` with `X-Tigris-Fork-Source-Bucket`), a merge (`PUT /{parent}`
+/// with `X-Tigris-Merge-Source-Bucket`) or a rebase (`PUT /{fork}` with `X-Tigris-Rebase: true`)
+/// needs before any bucket is looked up: the listing of each bucket it reads or rewrites that
+/// the request names (the fork's source; a merge's fork; the fork a rebase moves).
+/// A key without these learns nothing, not even whether the buckets exist. The objects are
+/// checked one by one later, under the store lock ([`require_fork`], [`require_merge`],
+/// [`require_rebase`]).
+fn fork_merge_rebase_gates(bucket: &str, headers: &HeaderMap) -> S3Result<Vec<(String, String)>> {
+    let named = |name: &str| -> S3Result<Option<String>> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map(str::to_owned)
+                    .map_err(|_| s3_error!(InvalidArgument, "{name} is not a bucket name"))
+            })
+            .transpose()
     };
-    let source = source.to_str().map_err(|_| {
-        s3_error!(
-            InvalidArgument,
-            "X-Tigris-Fork-Source-Bucket is not a bucket name"
-        )
-    })?;
-    Ok(vec![
-        list_bucket(source),
-        ("s3:GetObject".into(), object_arn(source, "*")),
-    ])
+    let mut needs = Vec::new();
+    if let Some(source) = named(crate::header::FORK_SOURCE_BUCKET)? {
+        needs.push(list_bucket(&source));
+    }
+    if let Some(fork) = named(crate::header::MERGE_SOURCE_BUCKET)? {
+        needs.push(list_bucket(&fork));
+    } else if crate::s3::is_true(headers, crate::header::REBASE) {
+        needs.push(list_bucket(bucket));
+    }
+    Ok(needs)
 }
 
 fn is_merge_or_rebase(headers: &HeaderMap) -> bool {
@@ -126,54 +138,81 @@ fn is_merge_or_rebase(headers: &HeaderMap) -> bool {
         || crate::s3::is_true(headers, crate::header::REBASE)
 }
 
-/// Reading a whole bucket: its listing and every object in it.
-fn read_all(bucket: &str) -> [(String, String); 2] {
-    [
-        list_bucket(bucket),
-        ("s3:GetObject".into(), object_arn(bucket, "*")),
-    ]
+/// The requester the access hook put in the request, for checks the handler makes under the
+/// store lock. Missing only if the hook did not run, which is refused.
+fn requester_of(extensions: &http::Extensions) -> S3Result<&Requester> {
+    extensions
+        .get::<Requester>()
+        .ok_or_else(|| s3_error!(AccessDenied, "the request was not authorized"))
 }
 
-/// Changing any object of a bucket: a put or a delete of any key.
-fn write_all(bucket: &str) -> [(String, String); 2] {
-    [
-        ("s3:PutObject".into(), object_arn(bucket, "*")),
-        ("s3:DeleteObject".into(), object_arn(bucket, "*")),
-    ]
+/// A fork of `source` exposes each of `keys` (every object visible where it forks): the key
+/// must be allowed to read each one, as it would to read them one by one.
+pub(crate) fn require_fork(
+    extensions: &http::Extensions,
+    source: &str,
+    keys: &[String],
+) -> S3Result<()> {
+    let requester = requester_of(extensions)?;
+    if requester.is_root() {
+        return Ok(());
+    }
+    let needs: Vec<(String, String)> = keys
+        .iter()
+        .map(|key| ("s3:GetObject".to_owned(), object_arn(source, key)))
+        .collect();
+    requester.require(&needs)
 }
 
-/// What a merge (`PUT /{parent}` with `X-Tigris-Merge-Source-Bucket`) or a rebase (`PUT /{fork}`
-/// with `X-Tigris-Rebase: true`) touches. A merge reads the fork and may put or delete any key
-/// of the parent. A rebase changes what every key of the fork reads, to the parent's present:
-/// it reads the parent and writes the fork. An unknown fork needs nothing more (the handler
-/// answers `NoSuchBucket`).
-fn merge_and_rebase_resources(
-    shared: &Shared,
-    bucket: &str,
-    headers: &HeaderMap,
-) -> S3Result<Vec<(String, String)>> {
-    let mut needs = Vec::new();
-    if let Some(fork) = headers.get(crate::header::MERGE_SOURCE_BUCKET) {
-        let fork = fork.to_str().map_err(|_| {
-            s3_error!(
-                InvalidArgument,
-                "X-Tigris-Merge-Source-Bucket is not a bucket name"
-            )
-        })?;
-        needs.extend(read_all(fork));
-        needs.extend(write_all(bucket));
-    } else if crate::s3::is_true(headers, crate::header::REBASE) {
-        let parent = shared
-            .store()
-            .bucket(bucket)
-            .ok()
-            .and_then(|b| b.fork.as_ref().map(|f| f.parent_name.clone()));
-        if let Some(parent) = parent {
-            needs.extend(read_all(&parent));
-            needs.extend(write_all(bucket));
+/// The plain reads and writes of bucket `to` that `touches` stand for, copying from `from`: a
+/// put reads the object from `from` and puts it in `to`; a delete deletes it from `to`.
+fn touch_needs(from: &str, to: &str, touches: &[crate::store::Touch]) -> Vec<(String, String)> {
+    use crate::store::Touch;
+    let mut needs = Vec::with_capacity(touches.len() * 2);
+    for touch in touches {
+        match touch {
+            Touch::Put(key) => {
+                needs.push(("s3:GetObject".to_owned(), object_arn(from, key)));
+                needs.push(("s3:PutObject".to_owned(), object_arn(to, key)));
+            }
+            Touch::Delete(key) => needs.push(("s3:DeleteObject".to_owned(), object_arn(to, key))),
         }
     }
-    Ok(needs)
+    needs
+}
+
+/// A merge of `fork` into `parent` writes each of `touches` into the parent: each put needs
+/// `s3:GetObject` on the fork's object and `s3:PutObject` on the parent's key, each delete
+/// `s3:DeleteObject` on the parent's key.
+pub(crate) fn require_merge(
+    extensions: &http::Extensions,
+    parent: &str,
+    fork: &str,
+    touches: &[crate::store::Touch],
+) -> S3Result<()> {
+    let requester = requester_of(extensions)?;
+    if requester.is_root() {
+        return Ok(());
+    }
+    requester.require(&touch_needs(fork, parent, touches))
+}
+
+/// A rebase of `fork` onto its parent's present changes what the fork shows for each of
+/// `touches`: `s3:ListBucket` on the parent, then per key `s3:GetObject` on the parent's object
+/// and `s3:PutObject` on the fork's key (a put), or `s3:DeleteObject` on the fork's key.
+pub(crate) fn require_rebase(
+    extensions: &http::Extensions,
+    fork: &str,
+    parent: &str,
+    touches: &[crate::store::Touch],
+) -> S3Result<()> {
+    let requester = requester_of(extensions)?;
+    if requester.is_root() {
+        return Ok(());
+    }
+    let mut needs = vec![list_bucket(parent)];
+    needs.extend(touch_needs(parent, fork, touches));
+    requester.require(&needs)
 }
 
 /// The requester's identity and context, as the policy evaluator needs them.
@@ -181,6 +220,7 @@ fn merge_and_rebase_resources(
 /// The key's policies are read once, when the requester is made, so a request that checks many
 /// resources (each key of a DeleteObjects or a bundle) evaluates them without taking the IAM
 /// lock again, and never while it holds another lock.
+#[derive(Clone)]
 pub(crate) struct Requester {
     root: bool,
     policies: Vec<Arc<policy::PolicyDocument>>,
@@ -309,12 +349,11 @@ impl S3Access for AccessHook {
 
     async fn create_bucket(&self, req: &mut S3Request<CreateBucketInput>) -> S3Result<()> {
         let requester = self.requester(req)?;
-        requester.require(&fork_source_resources(&req.headers)?)?;
-        requester.require(&merge_and_rebase_resources(
-            &self.0,
-            &req.input.bucket,
-            &req.headers,
-        )?)
+        requester.require(&fork_merge_rebase_gates(&req.input.bucket, &req.headers)?)?;
+        // The objects a fork, merge or rebase touches are checked by the handler, under the
+        // store lock it changes them with.
+        req.extensions.insert(requester);
+        Ok(())
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {

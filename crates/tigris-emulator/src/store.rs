@@ -21,8 +21,10 @@ use crate::persist::{Journal, RecordRef};
 use crate::settings::Settings;
 
 mod soft_delete;
+mod touched;
 pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
 use soft_delete::{Deleted, DeletedBucket};
+pub(crate) use touched::Touch;
 
 /// Reads at this version see the newest state.
 pub(crate) const LIVE: u64 = u64::MAX;
@@ -1135,32 +1137,8 @@ impl Store {
     /// the key, the parent's is deleted. Costs O(keys the fork wrote), whatever the parent
     /// holds: only the fork's own level is walked.
     pub(crate) fn merge_fork(&mut self, fork: &str, into: &str) -> Result<u64, StoreError> {
-        let fork_id = self.bucket_id(fork)?;
-        let parent_id = self.bucket_id(into)?;
-        let Some(point) = &self.buckets[&fork_id].fork else {
-            return Err(StoreError::Invalid(format!(
-                "{fork} is not a fork, so there is nothing to merge into {into}"
-            )));
-        };
-        if point.parent != parent_id {
-            return Err(StoreError::Invalid(format!(
-                "{into} is not the parent of {fork}; a fork merges into its direct parent, {}",
-                self.buckets[&point.parent].name
-            )));
-        }
-        let merged = point.merged;
-        let changed: Vec<(String, Option<Arc<Object>>)> = self.buckets[&fork_id]
-            .objects
-            .iter()
-            .filter_map(|(key, history)| {
-                let newest = history.last().filter(|e| e.version > merged)?;
-                Some((key.clone(), newest.object.clone()))
-            })
-            // Deleting what the parent does not have would change nothing.
-            .filter(|(key, object)| {
-                object.is_some() || self.resolve(parent_id, key, LIVE).is_some()
-            })
-            .collect();
+        let changed = self.merge_changes(fork, into)?;
+        let (fork_id, parent_id) = (self.bucket_id(fork)?, self.bucket_id(into)?);
         let now = nanos(self.clock.now());
         let mut writes = Vec::with_capacity(changed.len());
         for (key, object) in changed {

@@ -336,6 +336,8 @@ async fn a_scoped_key_needs_write_on_the_parent_and_read_on_the_fork_to_merge() 
     let merge_hdr = [("x-tigris-merge-source-bucket", "prod-try")];
     let denied = signed(&emu, key, "PUT", "/prod", &merge_hdr).await;
     assert_eq!(denied.status, 403, "{}", denied.body);
+    // A rebase would bring this into the fork: a write of prod-try/new.
+    put(&s3, "prod", "new", "v").await;
     let denied = signed(
         &emu,
         key,
