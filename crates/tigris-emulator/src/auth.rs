@@ -379,10 +379,8 @@ impl S3Access for AccessHook {
     }
 
     async fn delete_object(&self, req: &mut S3Request<DeleteObjectInput>) -> S3Result<()> {
-        // Purging a soft-deleted version drops a version for good.
-        if req.input.version_id.is_some()
-            && crate::s3::is_true(&req.headers, crate::header::SOFT_DELETE)
-        {
+        // Deleting a version (or purging a soft-deleted one) drops that version, as on AWS.
+        if req.input.version_id.as_deref().is_some_and(|v| v != "null") {
             let need = [(
                 "s3:DeleteObjectVersion".to_owned(),
                 object_arn(&req.input.bucket, &req.input.key),
@@ -400,7 +398,12 @@ impl S3Access for AccessHook {
         let bucket = req.input.bucket.clone();
         let mut denied = Vec::new();
         req.input.delete.objects.retain(|id| {
-            let need = [("s3:DeleteObject".to_owned(), object_arn(&bucket, &id.key))];
+            let action = if id.version_id.as_deref().is_some_and(|v| v != "null") {
+                "s3:DeleteObjectVersion"
+            } else {
+                "s3:DeleteObject"
+            };
+            let need = [(action.to_owned(), object_arn(&bucket, &id.key))];
             let allowed = requester.first_denied(&need).is_none();
             if !allowed {
                 denied.push(id.key.clone());

@@ -17,12 +17,18 @@ pub(crate) enum Touch {
 }
 
 impl Store {
-    /// Every object a read of `id` at `version` sees, by key.
-    fn visible(&self, id: BucketId, version: u64) -> BTreeMap<String, Arc<Object>> {
+    /// Every object under `prefix` a read of `id` at `version` sees, by key.
+    pub(super) fn visible(
+        &self,
+        id: BucketId,
+        version: u64,
+        prefix: &str,
+    ) -> BTreeMap<String, Arc<Object>> {
         let mut out = BTreeMap::new();
         let mut after: Option<String> = None;
         loop {
             let query = ListQuery {
+                prefix,
                 after: after.as_deref(),
                 max_keys: 1000,
                 version,
@@ -44,7 +50,10 @@ impl Store {
         at: Option<u64>,
     ) -> Result<Vec<String>, StoreError> {
         let id = self.bucket_id(source)?;
-        Ok(self.visible(id, at.unwrap_or(LIVE)).into_keys().collect())
+        Ok(self
+            .visible(id, at.unwrap_or(LIVE), "")
+            .into_keys()
+            .collect())
     }
 
     /// The changes `fork` made since it was made (or last merged) that a merge writes into
@@ -105,8 +114,8 @@ impl Store {
                 "{fork} is not a fork; only a fork can be rebased"
             )));
         };
-        let before = self.visible(point.parent, point.version);
-        let now = self.visible(point.parent, LIVE);
+        let before = self.visible(point.parent, point.version, "");
+        let now = self.visible(point.parent, LIVE, "");
         let own = &self.buckets[&id].objects;
         let mut keys: Vec<&String> = before.keys().chain(now.keys()).collect();
         keys.sort_unstable();
