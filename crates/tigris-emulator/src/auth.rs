@@ -8,8 +8,8 @@ use http::{HeaderMap, StatusCode};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::{
-    CopyObjectInput, CopySource, CreateBucketInput, DeleteObjectInput, DeleteObjectsInput,
-    PostObjectInput,
+    CopyObjectInput, CopySource, CreateBucketInput, DeleteBucketInput, DeleteObjectInput,
+    DeleteObjectsInput, PostObjectInput, RestoreObjectInput,
 };
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result, s3_error};
@@ -384,6 +384,31 @@ impl S3Access for AccessHook {
             let need = [(
                 "s3:DeleteObjectVersion".to_owned(),
                 object_arn(&req.input.bucket, &req.input.key),
+            )];
+            self.requester(req)?.require(&need)?;
+        }
+        Ok(())
+    }
+
+    async fn restore_object(&self, req: &mut S3Request<RestoreObjectInput>) -> S3Result<()> {
+        // Restoring a soft-deleted version writes it as the key's live object, replacing
+        // whatever is there: a put of the key, as well as the restore.
+        let need = [(
+            "s3:PutObject".to_owned(),
+            object_arn(&req.input.bucket, &req.input.key),
+        )];
+        self.requester(req)?.require(&need)
+    }
+
+    async fn delete_bucket(&self, req: &mut S3Request<DeleteBucketInput>) -> S3Result<()> {
+        // `X-Tigris-Soft-Delete: false` (or a retention) overrides the bucket's soft-delete
+        // setting for this delete, which is changing that setting: s3:PutBucketVersioning,
+        // as the PATCH that turns soft delete off needs. Checked from the header alone, so
+        // nothing about the bucket is looked up first.
+        if req.headers.contains_key(crate::header::SOFT_DELETE) {
+            let need = [(
+                policy::s3_action("PutBucketSoftDelete"),
+                format!("arn:aws:s3:::{}", req.input.bucket),
             )];
             self.requester(req)?.require(&need)?;
         }

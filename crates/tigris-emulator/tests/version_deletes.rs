@@ -325,3 +325,61 @@ async fn version_deletes_survive_a_restart_with_a_data_dir() {
     assert_eq!(read(&s3, "docs", "doc").await.as_deref(), Some("v1"));
     assert_eq!(object_versions(&s3, "docs", "doc").await, [ids[1].clone()]);
 }
+
+#[tokio::test]
+async fn deleting_a_version_on_a_soft_delete_bucket_keeps_it_restorable() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket()
+        .bucket("soft")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-tigris-soft-delete", "true");
+        })
+        .send()
+        .await
+        .unwrap();
+    put(&s3, "soft", "k", "kept").await;
+    let id = object_versions(&s3, "soft", "k").await[0].clone();
+    s3.delete_object()
+        .bucket("soft")
+        .key("k")
+        .version_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(&s3, "soft", "k").await, None);
+    s3.restore_object()
+        .bucket("soft")
+        .key("k")
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut()
+                .insert("x-tigris-restore-type", "soft-delete");
+            r.headers_mut()
+                .insert("x-tigris-restore-version", id.clone());
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(&s3, "soft", "k").await.as_deref(), Some("kept"));
+}
+
+#[tokio::test]
+async fn copy_object_copies_the_version_its_source_names() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    snapshot_bucket(&s3, "docs").await;
+    put(&s3, "docs", "doc", "v1").await;
+    snapshot(&s3, "docs").await;
+    put(&s3, "docs", "doc", "v2").await;
+    let old = object_versions(&s3, "docs", "doc").await[1].clone();
+    s3.copy_object()
+        .bucket("docs")
+        .key("copy")
+        .copy_source(format!("docs/doc?versionId={old}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(&s3, "docs", "copy").await.as_deref(), Some("v1"));
+}
