@@ -327,7 +327,7 @@ async fn version_deletes_survive_a_restart_with_a_data_dir() {
 }
 
 #[tokio::test]
-async fn deleting_a_version_on_a_soft_delete_bucket_keeps_it_restorable() {
+async fn deleting_an_old_version_on_a_soft_delete_bucket_keeps_it_restorable() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
     s3.create_bucket()
@@ -335,20 +335,23 @@ async fn deleting_a_version_on_a_soft_delete_bucket_keeps_it_restorable() {
         .customize()
         .mutate_request(|r| {
             r.headers_mut().insert("x-tigris-soft-delete", "true");
+            r.headers_mut().insert("X-Tigris-Enable-Snapshot", "true");
         })
         .send()
         .await
         .unwrap();
-    put(&s3, "soft", "k", "kept").await;
-    let id = object_versions(&s3, "soft", "k").await[0].clone();
+    put(&s3, "soft", "k", "old").await;
+    snapshot(&s3, "soft").await;
+    put(&s3, "soft", "k", "live").await;
+    let old = object_versions(&s3, "soft", "k").await[1].clone();
     s3.delete_object()
         .bucket("soft")
         .key("k")
-        .version_id(&id)
+        .version_id(&old)
         .send()
         .await
         .unwrap();
-    assert_eq!(read(&s3, "soft", "k").await, None);
+    assert_eq!(read(&s3, "soft", "k").await.as_deref(), Some("live"));
     s3.restore_object()
         .bucket("soft")
         .key("k")
@@ -356,13 +359,12 @@ async fn deleting_a_version_on_a_soft_delete_bucket_keeps_it_restorable() {
         .mutate_request(move |r| {
             r.headers_mut()
                 .insert("x-tigris-restore-type", "soft-delete");
-            r.headers_mut()
-                .insert("x-tigris-restore-version", id.clone());
+            r.headers_mut().insert("x-tigris-restore-version", old.clone());
         })
         .send()
         .await
         .unwrap();
-    assert_eq!(read(&s3, "soft", "k").await.as_deref(), Some("kept"));
+    assert_eq!(read(&s3, "soft", "k").await.as_deref(), Some("old"));
 }
 
 #[tokio::test]
