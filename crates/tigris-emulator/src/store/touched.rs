@@ -16,6 +16,9 @@ pub(crate) enum Touch {
     Delete(String),
 }
 
+/// Per key, the object a merge puts (or `None`: a delete).
+pub(super) type Changes = Vec<(String, Option<Arc<Object>>)>;
+
 impl Store {
     /// Every object under `prefix` a read of `id` at `version` sees, by key.
     pub(super) fn visible(
@@ -63,7 +66,7 @@ impl Store {
         &self,
         fork: &str,
         into: &str,
-    ) -> Result<Vec<(String, Option<Arc<Object>>)>, StoreError> {
+    ) -> Result<Changes, StoreError> {
         let fork_id = self.bucket_id(fork)?;
         let parent_id = self.bucket_id(into)?;
         let Some(point) = &self.buckets[&fork_id].fork else {
