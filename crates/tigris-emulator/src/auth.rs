@@ -106,7 +106,8 @@ fn list_bucket(bucket: &str) -> (String, String) {
 /// What a fork (`CreateBucket` with `X-Tigris-Fork-Source-Bucket`), a merge (`PUT /{parent}`
 /// with `X-Tigris-Merge-Source-Bucket`) or a rebase (`PUT /{fork}` with `X-Tigris-Rebase: true`)
 /// needs before any bucket is looked up: the listing of each bucket it reads or rewrites that
-/// the request names (the fork's source; a merge's fork; the fork a rebase moves).
+/// the request names (the fork's source; a merge's fork; the fork a rebase moves), and for a
+/// merge the snapshot of the parent it takes.
 /// A key without these learns nothing, not even whether the buckets exist. The objects are
 /// checked one by one later, under the store lock ([`require_fork`], [`require_merge`],
 /// [`require_rebase`]).
@@ -127,6 +128,13 @@ fn fork_merge_rebase_gates(bucket: &str, headers: &HeaderMap) -> S3Result<Vec<(S
     }
     if let Some(fork) = named(crate::header::MERGE_SOURCE_BUCKET)? {
         needs.push(list_bucket(&fork));
+        // A merge ends with a snapshot of the parent, authorized as that snapshot would be
+        // (`CreateBucket` with `X-Tigris-Snapshot`), so even a merge with nothing to write
+        // needs a right on the parent.
+        needs.push((
+            "s3:CreateBucket".to_owned(),
+            format!("arn:aws:s3:::{bucket}"),
+        ));
     } else if crate::s3::is_true(headers, crate::header::REBASE) {
         needs.push(list_bucket(bucket));
     }

@@ -370,6 +370,7 @@ async fn a_scoped_key_needs_write_on_the_parent_and_read_on_the_fork_to_merge() 
     let merger = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":["s3:PutObject","s3:DeleteObject"],
          "Resource":["arn:aws:s3:::prod/*"]},
+        {"Effect":"Allow","Action":"s3:CreateBucket","Resource":"arn:aws:s3:::prod"},
         {"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],
          "Resource":["arn:aws:s3:::prod-try","arn:aws:s3:::prod-try/*"]}]}"#;
     let (id3, secret3, _) = scoped_key(&emu, "merger", merger).await;

@@ -228,6 +228,8 @@ async fn check(doc: String) -> Result<(), TestCaseError> {
     ];
     let merge_plan = [
         ("GET", "/dst?list-type=2"),
+        // The snapshot of the parent a merge ends with: CreateBucket on it (409 if allowed).
+        ("PUT", "/src"),
         ("GET", "/dst/pub/c"),
         ("PUT", "/src/pub/c"),
         ("GET", "/dst/secret/d"),

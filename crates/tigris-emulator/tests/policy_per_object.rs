@@ -253,3 +253,27 @@ async fn a_patch_by_a_key_with_no_rights_does_not_reveal_whether_the_bucket_exis
     }
     assert_eq!(statuses, [403, 403]);
 }
+
+#[tokio::test]
+async fn a_merge_with_nothing_to_write_still_needs_the_right_to_snapshot_the_parent() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    snapshot_bucket(&s3, "parent").await;
+    assert_eq!(fork_as(&emu, &root(&emu), "work", "parent").await, 200);
+    let fork_only = key_with(
+        &emu,
+        &[r#"{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::work","arn:aws:s3:::work/*"]}"#.to_owned()],
+    )
+    .await;
+    assert_eq!(merge_as(&emu, &fork_only, "work", "parent").await, 403);
+    let snapshots = s3
+        .list_buckets()
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-tigris-snapshot", "parent");
+        })
+        .send()
+        .await
+        .unwrap();
+    assert!(snapshots.buckets().is_empty(), "{snapshots:?}");
+}

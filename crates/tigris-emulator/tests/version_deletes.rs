@@ -359,7 +359,8 @@ async fn deleting_an_old_version_on_a_soft_delete_bucket_keeps_it_restorable() {
         .mutate_request(move |r| {
             r.headers_mut()
                 .insert("x-tigris-restore-type", "soft-delete");
-            r.headers_mut().insert("x-tigris-restore-version", old.clone());
+            r.headers_mut()
+                .insert("x-tigris-restore-version", old.clone());
         })
         .send()
         .await

@@ -62,11 +62,7 @@ impl Store {
     /// The changes `fork` made since it was made (or last merged) that a merge writes into
     /// `into`, its direct parent: per key the fork's object (a put) or `None` (a delete of what
     /// the parent has). Refuses a bucket that is no fork, or a target that is not its parent.
-    pub(crate) fn merge_changes(
-        &self,
-        fork: &str,
-        into: &str,
-    ) -> Result<Changes, StoreError> {
+    pub(crate) fn merge_changes(&self, fork: &str, into: &str) -> Result<Changes, StoreError> {
         let fork_id = self.bucket_id(fork)?;
         let parent_id = self.bucket_id(into)?;
         let Some(point) = &self.buckets[&fork_id].fork else {
