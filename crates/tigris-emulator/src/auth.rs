@@ -8,8 +8,8 @@ use http::{HeaderMap, StatusCode};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::{
-    CopyObjectInput, CopySource, CreateBucketInput, DeleteObjectInput, DeleteObjectsInput,
-    PostObjectInput,
+    CopyObjectInput, CopySource, CreateBucketInput, DeleteBucketInput, DeleteObjectInput,
+    DeleteObjectsInput, PostObjectInput, RestoreObjectInput,
 };
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result, s3_error};
@@ -103,22 +103,42 @@ fn list_bucket(bucket: &str) -> (String, String) {
     ("s3:ListBucket".into(), format!("arn:aws:s3:::{bucket}"))
 }
 
-/// The resources a fork reads: the source bucket's listing and every object in it (a fork
-/// serves them all, at the snapshot if one is named).
-fn fork_source_resources(headers: &HeaderMap) -> S3Result<Vec<(String, String)>> {
-    let Some(source) = headers.get(crate::header::FORK_SOURCE_BUCKET) else {
-        return Ok(Vec::new());
+/// What a fork (`CreateBucket` with `X-Tigris-Fork-Source-Bucket`), a merge (`PUT /{parent}`
+/// with `X-Tigris-Merge-Source-Bucket`) or a rebase (`PUT /{fork}` with `X-Tigris-Rebase: true`)
+/// needs before any bucket is looked up: the listing of each bucket it reads or rewrites that
+/// the request names (the fork's source; a merge's fork; the fork a rebase moves), and for a
+/// merge the snapshot of the parent it takes.
+/// A key without these learns nothing, not even whether the buckets exist. The objects are
+/// checked one by one later, under the store lock ([`require_fork`], [`require_merge`],
+/// [`require_rebase`]).
+fn fork_merge_rebase_gates(bucket: &str, headers: &HeaderMap) -> S3Result<Vec<(String, String)>> {
+    let named = |name: &str| -> S3Result<Option<String>> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map(str::to_owned)
+                    .map_err(|_| s3_error!(InvalidArgument, "{name} is not a bucket name"))
+            })
+            .transpose()
     };
-    let source = source.to_str().map_err(|_| {
-        s3_error!(
-            InvalidArgument,
-            "X-Tigris-Fork-Source-Bucket is not a bucket name"
-        )
-    })?;
-    Ok(vec![
-        list_bucket(source),
-        ("s3:GetObject".into(), object_arn(source, "*")),
-    ])
+    let mut needs = Vec::new();
+    if let Some(source) = named(crate::header::FORK_SOURCE_BUCKET)? {
+        needs.push(list_bucket(&source));
+    }
+    if let Some(fork) = named(crate::header::MERGE_SOURCE_BUCKET)? {
+        needs.push(list_bucket(&fork));
+        // A merge ends with a snapshot of the parent, authorized as that snapshot would be
+        // (`CreateBucket` with `X-Tigris-Snapshot`), so even a merge with nothing to write
+        // needs a right on the parent.
+        needs.push((
+            "s3:CreateBucket".to_owned(),
+            format!("arn:aws:s3:::{bucket}"),
+        ));
+    } else if crate::s3::is_true(headers, crate::header::REBASE) {
+        needs.push(list_bucket(bucket));
+    }
+    Ok(needs)
 }
 
 fn is_merge_or_rebase(headers: &HeaderMap) -> bool {
@@ -126,54 +146,81 @@ fn is_merge_or_rebase(headers: &HeaderMap) -> bool {
         || crate::s3::is_true(headers, crate::header::REBASE)
 }
 
-/// Reading a whole bucket: its listing and every object in it.
-fn read_all(bucket: &str) -> [(String, String); 2] {
-    [
-        list_bucket(bucket),
-        ("s3:GetObject".into(), object_arn(bucket, "*")),
-    ]
+/// The requester the access hook put in the request, for checks the handler makes under the
+/// store lock. Missing only if the hook did not run, which is refused.
+fn requester_of(extensions: &http::Extensions) -> S3Result<&Requester> {
+    extensions
+        .get::<Requester>()
+        .ok_or_else(|| s3_error!(AccessDenied, "the request was not authorized"))
 }
 
-/// Changing any object of a bucket: a put or a delete of any key.
-fn write_all(bucket: &str) -> [(String, String); 2] {
-    [
-        ("s3:PutObject".into(), object_arn(bucket, "*")),
-        ("s3:DeleteObject".into(), object_arn(bucket, "*")),
-    ]
+/// A fork of `source` exposes each of `keys` (every object visible where it forks): the key
+/// must be allowed to read each one, as it would to read them one by one.
+pub(crate) fn require_fork(
+    extensions: &http::Extensions,
+    source: &str,
+    keys: &[String],
+) -> S3Result<()> {
+    let requester = requester_of(extensions)?;
+    if requester.is_root() {
+        return Ok(());
+    }
+    let needs: Vec<(String, String)> = keys
+        .iter()
+        .map(|key| ("s3:GetObject".to_owned(), object_arn(source, key)))
+        .collect();
+    requester.require(&needs)
 }
 
-/// What a merge (`PUT /{parent}` with `X-Tigris-Merge-Source-Bucket`) or a rebase (`PUT /{fork}`
-/// with `X-Tigris-Rebase: true`) touches. A merge reads the fork and may put or delete any key
-/// of the parent. A rebase changes what every key of the fork reads, to the parent's present:
-/// it reads the parent and writes the fork. An unknown fork needs nothing more (the handler
-/// answers `NoSuchBucket`).
-fn merge_and_rebase_resources(
-    shared: &Shared,
-    bucket: &str,
-    headers: &HeaderMap,
-) -> S3Result<Vec<(String, String)>> {
-    let mut needs = Vec::new();
-    if let Some(fork) = headers.get(crate::header::MERGE_SOURCE_BUCKET) {
-        let fork = fork.to_str().map_err(|_| {
-            s3_error!(
-                InvalidArgument,
-                "X-Tigris-Merge-Source-Bucket is not a bucket name"
-            )
-        })?;
-        needs.extend(read_all(fork));
-        needs.extend(write_all(bucket));
-    } else if crate::s3::is_true(headers, crate::header::REBASE) {
-        let parent = shared
-            .store()
-            .bucket(bucket)
-            .ok()
-            .and_then(|b| b.fork.as_ref().map(|f| f.parent_name.clone()));
-        if let Some(parent) = parent {
-            needs.extend(read_all(&parent));
-            needs.extend(write_all(bucket));
+/// The plain reads and writes of bucket `to` that `touches` stand for, copying from `from`: a
+/// put reads the object from `from` and puts it in `to`; a delete deletes it from `to`.
+fn touch_needs(from: &str, to: &str, touches: &[crate::store::Touch]) -> Vec<(String, String)> {
+    use crate::store::Touch;
+    let mut needs = Vec::with_capacity(touches.len() * 2);
+    for touch in touches {
+        match touch {
+            Touch::Put(key) => {
+                needs.push(("s3:GetObject".to_owned(), object_arn(from, key)));
+                needs.push(("s3:PutObject".to_owned(), object_arn(to, key)));
+            }
+            Touch::Delete(key) => needs.push(("s3:DeleteObject".to_owned(), object_arn(to, key))),
         }
     }
-    Ok(needs)
+    needs
+}
+
+/// A merge of `fork` into `parent` writes each of `touches` into the parent: each put needs
+/// `s3:GetObject` on the fork's object and `s3:PutObject` on the parent's key, each delete
+/// `s3:DeleteObject` on the parent's key.
+pub(crate) fn require_merge(
+    extensions: &http::Extensions,
+    parent: &str,
+    fork: &str,
+    touches: &[crate::store::Touch],
+) -> S3Result<()> {
+    let requester = requester_of(extensions)?;
+    if requester.is_root() {
+        return Ok(());
+    }
+    requester.require(&touch_needs(fork, parent, touches))
+}
+
+/// A rebase of `fork` onto its parent's present changes what the fork shows for each of
+/// `touches`: `s3:ListBucket` on the parent, then per key `s3:GetObject` on the parent's object
+/// and `s3:PutObject` on the fork's key (a put), or `s3:DeleteObject` on the fork's key.
+pub(crate) fn require_rebase(
+    extensions: &http::Extensions,
+    fork: &str,
+    parent: &str,
+    touches: &[crate::store::Touch],
+) -> S3Result<()> {
+    let requester = requester_of(extensions)?;
+    if requester.is_root() {
+        return Ok(());
+    }
+    let mut needs = vec![list_bucket(parent)];
+    needs.extend(touch_needs(parent, fork, touches));
+    requester.require(&needs)
 }
 
 /// The requester's identity and context, as the policy evaluator needs them.
@@ -181,6 +228,7 @@ fn merge_and_rebase_resources(
 /// The key's policies are read once, when the requester is made, so a request that checks many
 /// resources (each key of a DeleteObjects or a bundle) evaluates them without taking the IAM
 /// lock again, and never while it holds another lock.
+#[derive(Clone)]
 pub(crate) struct Requester {
     root: bool,
     policies: Vec<Arc<policy::PolicyDocument>>,
@@ -199,7 +247,7 @@ impl Requester {
                 shared.iam().policies_of(access_key)
             },
             peer,
-            now: SystemTime::now(),
+            now: shared.clock().now(),
         }
     }
 
@@ -298,18 +346,22 @@ impl S3Access for AccessHook {
             }
             None => {}
         }
+        if let Some(query) = cx.uri().query()
+            && crate::presign::is_presigned(Some(query))
+        {
+            crate::presign::check_presigned(query, cx.headers())?;
+        }
         let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
         authorize(&self.0, &access_key, &op, cx.s3_path(), cx.headers(), peer)
     }
 
     async fn create_bucket(&self, req: &mut S3Request<CreateBucketInput>) -> S3Result<()> {
         let requester = self.requester(req)?;
-        requester.require(&fork_source_resources(&req.headers)?)?;
-        requester.require(&merge_and_rebase_resources(
-            &self.0,
-            &req.input.bucket,
-            &req.headers,
-        )?)
+        requester.require(&fork_merge_rebase_gates(&req.input.bucket, &req.headers)?)?;
+        // The objects a fork, merge or rebase touches are checked by the handler, under the
+        // store lock it changes them with.
+        req.extensions.insert(requester);
+        Ok(())
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
@@ -335,13 +387,36 @@ impl S3Access for AccessHook {
     }
 
     async fn delete_object(&self, req: &mut S3Request<DeleteObjectInput>) -> S3Result<()> {
-        // Purging a soft-deleted version drops a version for good.
-        if req.input.version_id.is_some()
-            && crate::s3::is_true(&req.headers, crate::header::SOFT_DELETE)
-        {
+        // Deleting a version (or purging a soft-deleted one) drops that version, as on AWS.
+        if req.input.version_id.as_deref().is_some_and(|v| v != "null") {
             let need = [(
                 "s3:DeleteObjectVersion".to_owned(),
                 object_arn(&req.input.bucket, &req.input.key),
+            )];
+            self.requester(req)?.require(&need)?;
+        }
+        Ok(())
+    }
+
+    async fn restore_object(&self, req: &mut S3Request<RestoreObjectInput>) -> S3Result<()> {
+        // Restoring a soft-deleted version writes it as the key's live object, replacing
+        // whatever is there: a put of the key, as well as the restore.
+        let need = [(
+            "s3:PutObject".to_owned(),
+            object_arn(&req.input.bucket, &req.input.key),
+        )];
+        self.requester(req)?.require(&need)
+    }
+
+    async fn delete_bucket(&self, req: &mut S3Request<DeleteBucketInput>) -> S3Result<()> {
+        // `X-Tigris-Soft-Delete: false` (or a retention) overrides the bucket's soft-delete
+        // setting for this delete, which is changing that setting: s3:PutBucketVersioning,
+        // as the PATCH that turns soft delete off needs. Checked from the header alone, so
+        // nothing about the bucket is looked up first.
+        if req.headers.contains_key(crate::header::SOFT_DELETE) {
+            let need = [(
+                policy::s3_action("PutBucketSoftDelete"),
+                format!("arn:aws:s3:::{}", req.input.bucket),
             )];
             self.requester(req)?.require(&need)?;
         }
@@ -356,7 +431,12 @@ impl S3Access for AccessHook {
         let bucket = req.input.bucket.clone();
         let mut denied = Vec::new();
         req.input.delete.objects.retain(|id| {
-            let need = [("s3:DeleteObject".to_owned(), object_arn(&bucket, &id.key))];
+            let action = if id.version_id.as_deref().is_some_and(|v| v != "null") {
+                "s3:DeleteObjectVersion"
+            } else {
+                "s3:DeleteObject"
+            };
+            let need = [(action.to_owned(), object_arn(&bucket, &id.key))];
             let allowed = requester.first_denied(&need).is_none();
             if !allowed {
                 denied.push(id.key.clone());

@@ -16,8 +16,10 @@
 //! bounded channel, in slices, so neither the tar nor an entry is assembled in memory.
 //!
 //! Emulator choices where Tigris documents nothing: a key the signer may not read is skipped
-//! with reason `AccessDenied` (fail mode: `403`); reads at a snapshot are not supported
-//! (Tigris documents none for bundles).
+//! with reason `AccessDenied` (fail mode: `403`), and a request whose keys the signer may read
+//! none of is `403 AccessDenied` before the bucket is looked up; a key holding a NUL byte is
+//! skipped with reason `InvalidKeyName` (a tar name ends at its first NUL, so it would read as
+//! another key); reads at a snapshot are not supported (Tigris documents none for bundles).
 
 use std::io::Write;
 use std::pin::Pin;
@@ -500,6 +502,10 @@ pub(crate) fn resolve(
             if !may_read(key) {
                 return Entry::Skipped(key.clone(), "AccessDenied");
             }
+            // A tar name ends at its first NUL, so `a\0b` would read as an entry `a`.
+            if key.contains('\0') {
+                return Entry::Skipped(key.clone(), "InvalidKeyName");
+            }
             match store.get(bucket, key, LIVE) {
                 Ok(object) => Entry::Found(key.clone(), object),
                 Err(_) => Entry::Skipped(key.clone(), "NoSuchKey"),
@@ -517,6 +523,14 @@ pub(crate) fn serve(
     may_read: impl Fn(&str) -> bool,
 ) -> S3Result<S3Response<Body>> {
     let request = parse(&req.headers, body)?;
+    // Authorized before the bucket is looked up: a key that may read none of the keys it
+    // names learns nothing, not even whether the bucket exists.
+    if !request.keys.iter().any(|k| may_read(k)) {
+        return Err(s3_error!(
+            AccessDenied,
+            "Access Denied: s3:GetObject on none of the requested keys of {bucket} is allowed for this key"
+        ));
+    }
     let entries = resolve(&shared.store(), bucket, &request.keys, may_read)?;
     if request.on_error == OnError::Fail {
         let missing: Vec<String> = entries

@@ -57,7 +57,7 @@ impl WriteCondition {
                     "If-Match was given but the key does not exist: {key}"
                 ));
             };
-            if !etag_matches(cond, &object.etag) {
+            if !etag_matches_strongly(cond, &object.etag) {
                 return Err(precondition_failed("If-Match", key));
             }
         }
@@ -83,7 +83,7 @@ impl SourceCondition {
         let match_ok = self
             .if_match
             .as_ref()
-            .map(|c| etag_matches(c, &source.etag));
+            .map(|c| etag_matches_strongly(c, &source.etag));
         let none_match_ok = self
             .if_none_match
             .as_ref()
@@ -150,10 +150,20 @@ pub(crate) fn check_live(
     condition.check(key, current.as_deref())
 }
 
+/// The weak comparison (RFC 9110), which `If-None-Match` uses: `W/"x"` matches `"x"`.
 pub(crate) fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
     match condition {
         ETagCondition::Any => true,
         ETagCondition::ETag(tag) => tag.value() == etag,
+    }
+}
+
+/// The strong comparison, which `If-Match` uses (as S3 does): a weak tag `W/"x"` never
+/// matches, whatever its value.
+pub(crate) fn etag_matches_strongly(condition: &ETagCondition, etag: &str) -> bool {
+    match condition {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(tag) => tag.as_strong() == Some(etag),
     }
 }
 
@@ -208,6 +218,22 @@ mod tests {
         assert!(c.check("k", Some(&obj("b"))).is_err());
         let missing = c.check("k", None).unwrap_err();
         assert_eq!(*missing.code(), s3s::S3ErrorCode::NoSuchKey);
+    }
+
+    #[test]
+    fn if_match_compares_strongly_and_if_none_match_weakly() {
+        let a = obj("a");
+        let weak = ETagCondition::ETag(ETag::Weak(a.etag.clone()));
+        let if_match = WriteCondition {
+            if_match: Some(weak.clone()),
+            ..Default::default()
+        };
+        assert!(if_match.check("k", Some(&a)).is_err());
+        let if_none_match = WriteCondition {
+            if_none_match: Some(weak),
+            ..Default::default()
+        };
+        assert!(if_none_match.check("k", Some(&a)).is_err());
     }
 
     #[test]

@@ -133,6 +133,7 @@ impl Iam {
 
     fn token(&mut self, prefix: &str, len: usize) -> String {
         self.counter += 1;
+        // The wall clock here is entropy for the token, not a time anything is judged by.
         let seed = format!("{}:{:?}", self.counter, SystemTime::now());
         let digest = hex::encode(Sha256::digest(seed.as_bytes()));
         format!("{prefix}{}", &digest[..len])
@@ -330,6 +331,7 @@ fn iso(t: SystemTime) -> String {
 }
 
 fn request_id() -> String {
+    // Entropy for the id, not a time anything is judged by.
     let seed = format!("{:?}", SystemTime::now());
     hex::encode(&Sha256::digest(seed.as_bytes())[..16])
 }
@@ -449,6 +451,7 @@ pub(crate) fn handle(
         shared,
         &access_key,
         &action,
+        &params,
         parts.extensions.get::<crate::auth::PeerAddr>(),
     ) {
         return error_response(status, code, &message);
@@ -560,35 +563,89 @@ impl Iam {
     }
 }
 
-/// Only the root key, or a key whose attached policies allow `iam:<Action>`, may call IAM
-/// actions. The resource is `*`: the emulator has one account and no IAM resource ARNs to scope
-/// by.
+/// The user ARN of `name` (on Tigris an access key id is its user's name).
+fn user_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:user/{name}")
+}
+
+/// The resources an IAM action acts on, as AWS IAM authorizes them: the user (an access key's
+/// actions and attachments name the user that owns the key: `UserName`, else the key itself,
+/// else the caller) or the policy ARN. Read from the same parameters the action reads; a
+/// listing of every key needs the action on each key it would list. An action with no
+/// resource of its own (`ListPolicies`, unknown actions) is checked against `*`.
+fn iam_resources(
+    iam: &Iam,
+    caller: &str,
+    action: &str,
+    p: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let param = |name: &str| p.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    match action {
+        "CreateAccessKey" => vec![user_arn(param("UserName").unwrap_or(caller))],
+        "DeleteAccessKey" => vec![user_arn(
+            param("UserName").or(param("AccessKeyId")).unwrap_or(caller),
+        )],
+        "ListAccessKeys" => match param("UserName") {
+            Some(user) => vec![user_arn(user)],
+            None => {
+                let mut all: Vec<String> = iam.keys.keys().map(|k| user_arn(k)).collect();
+                all.push(user_arn(caller));
+                all
+            }
+        },
+        "AttachUserPolicy" | "DetachUserPolicy" | "ListAttachedUserPolicies" => {
+            vec![user_arn(param("UserName").unwrap_or(caller))]
+        }
+        "CreatePolicy" => {
+            let path = param("Path").unwrap_or("/");
+            let name = param("PolicyName").unwrap_or("");
+            vec![format!("arn:aws:iam::{ACCOUNT}:policy{path}{name}")]
+        }
+        "GetPolicy" | "DeletePolicy" => vec![param("PolicyArn").unwrap_or("*").to_owned()],
+        _ => vec!["*".to_owned()],
+    }
+}
+
+/// Only the root key, or a key whose attached policies allow `iam:<Action>` on every resource
+/// the action acts on ([`iam_resources`]), may call IAM actions. Policies are evaluated at the
+/// emulator's clock, as S3 requests are.
 fn authorize(
     shared: &Shared,
     access_key: &str,
     action: &str,
+    params: &BTreeMap<String, String>,
     peer: Option<&crate::auth::PeerAddr>,
 ) -> Result<(), IamError> {
     if access_key == shared.root_access_key {
         return Ok(());
     }
-    let policies = shared.iam().policies_of(access_key);
-    let iam_action = format!("iam:{action}");
-    let ctx = crate::policy::RequestContext {
-        action: &iam_action,
-        resource: "*",
-        now: SystemTime::now(),
-        source_ip: peer.map(|p| p.0.ip()),
+    let (policies, resources) = {
+        let iam = shared.iam();
+        (
+            iam.policies_of(access_key),
+            iam_resources(&iam, access_key, action, params),
+        )
     };
-    if crate::policy::allowed(policies.iter().map(|p| &**p), &ctx) {
-        Ok(())
-    } else {
-        Err(IamError(
-            403,
-            "AccessDenied",
-            format!("User {access_key} is not authorized to perform: {iam_action}"),
-        ))
+    let iam_action = format!("iam:{action}");
+    let now = shared.clock().now();
+    for resource in &resources {
+        let ctx = crate::policy::RequestContext {
+            action: &iam_action,
+            resource,
+            now,
+            source_ip: peer.map(|p| p.0.ip()),
+        };
+        if !crate::policy::allowed(policies.iter().map(|p| &**p), &ctx) {
+            return Err(IamError(
+                403,
+                "AccessDenied",
+                format!(
+                    "User {access_key} is not authorized to perform: {iam_action} on resource: {resource}"
+                ),
+            ));
+        }
     }
+    Ok(())
 }
 
 fn required<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, IamError> {
@@ -616,7 +673,7 @@ fn run(
             let user = optional(p, "UserName", USER_NAME)?;
             let id = format!("tid_{}", iam.token("", 24).to_uppercase());
             let secret = iam.token("tsec_", 40);
-            let created = SystemTime::now();
+            let created = shared.clock().now();
             iam.keys.insert(id.clone(), KeyMeta { created });
             shared.keys().insert(id.clone(), secret.clone());
             let user = user.unwrap_or(&id);
@@ -687,7 +744,7 @@ fn run(
                 id,
                 path,
                 description,
-                created: SystemTime::now(),
+                created: shared.clock().now(),
                 document: Arc::new(document),
                 text: text.to_owned(),
             };

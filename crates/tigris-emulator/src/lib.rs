@@ -51,16 +51,19 @@
 //! - Bundles: `POST /{bucket}?bundle` answers the named objects (JSON or XML key list, at most
 //!   5,000) as one streamed tar in request order, skip or fail mode for missing keys, `none`,
 //!   `gzip` or `zstd` compression, counts as HTTP trailers; `s3:GetObject` is checked per key.
-//!   Presigned URLs: query-string SigV4 (`X-Amz-Expires` enforced, as from any SDK's
-//!   presigner) and Tigris's presign endpoint (`POST /?func=presign`, GET or PUT, up to 90
-//!   days, `version_id` to pin a GET); object version ids are the write versions that snapshot
-//!   reads answer in `x-amz-version-id` and that `?versionId=` takes on GetObject and HeadObject.
+//!   Presigned URLs: query-string SigV4 (`X-Amz-Expires` enforced, 1 s to 7 days, and every
+//!   `x-amz-*` / `x-tigris-*` header must be signed, as from any SDK's presigner) and Tigris's
+//!   presign endpoint (`POST /?func=presign`, GET or PUT, up to 90 days, `version_id` to pin a
+//!   GET); object version ids are the write versions that snapshot reads answer in
+//!   `x-amz-version-id` and that `?versionId=` takes on GetObject, HeadObject, CopyObject's
+//!   source, DeleteObject and DeleteObjects (which delete that version).
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
 //!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
-//!   S3 requests signed with such a key are authorized against its attached policies (actions and
-//!   resources with wildcards, explicit and implicit deny, `aws:CurrentTime` date conditions,
-//!   `aws:SourceIp`); the root key may do everything. Parameters are validated as AWS IAM
+//!   S3 and IAM requests signed with such a key are authorized against its attached policies
+//!   (actions and resources with wildcards, explicit and implicit deny, `aws:CurrentTime` date
+//!   conditions at the emulator's clock, `aws:SourceIp`); IAM actions against the user or policy
+//!   ARN they act on; the root key may do everything. Parameters are validated as AWS IAM
 //!   constrains them (`Path`, `Description`, `PolicyName`, `UserName`, `PolicyArn`:
 //!   `400 ValidationError`; the 6144-character `PolicySize` quota: `409 LimitExceeded`) and
 //!   every echoed value is XML-escaped.

@@ -488,16 +488,21 @@ impl s3s::route::S3Route for PatchBucket {
         // Every key is validated before anything changes; unknown keys are refused.
         let mut settings = crate::settings::SettingsPatch::from_headers(&req.headers)?;
         let mut notifications = None;
-        let mut soft_delete = None;
+        let mut soft_delete_body = None;
         if !body.iter().all(u8::is_ascii_whitespace) {
             let value: Value = serde_json::from_slice(&body)
                 .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
             let Value::Object(mut keys) = value else {
                 return Err(invalid("the body must be a JSON object"));
             };
-            // `soft_delete` is the store's own setting (soft_delete.rs), checked here with the rest.
-            let current = self.0.store().bucket(&bucket)?.soft_delete;
-            soft_delete = crate::soft_delete::take_patch(&mut keys, current)?;
+            // `soft_delete` is the store's own setting (soft_delete.rs); its check needs the
+            // bucket's current retention, so it is read once the request is authorized.
+            if let Some(value) = keys.remove("soft_delete") {
+                soft_delete_body = Some(serde_json::Map::from_iter([(
+                    "soft_delete".to_owned(),
+                    value,
+                )]));
+            }
             for (key, value) in keys {
                 if key == "object_notifications" {
                     parse_config(&value)?;
@@ -516,15 +521,23 @@ impl s3s::route::S3Route for PatchBucket {
             .into_iter()
             .map(crate::settings::SettingsAction::operation)
             .collect();
-        if soft_delete.is_some() {
+        if soft_delete_body.is_some() {
             operations.push("PutBucketSoftDelete");
         }
         if notifications.is_some() || operations.is_empty() {
             operations.push("PatchBucket");
         }
+        // Authorized before the bucket is looked up, so a key without rights learns nothing.
         for op in operations {
             crate::auth::authorize(&self.0, &access_key, op, &path, &req.headers, peer)?;
         }
+        let soft_delete = match soft_delete_body {
+            Some(mut body) => {
+                let current = self.0.store().bucket(&bucket)?.soft_delete;
+                crate::soft_delete::take_patch(&mut body, current)?
+            }
+            None => None,
+        };
         if !settings.is_empty() {
             let mut store = self.0.store();
             let next = settings.apply_to(&store.bucket(&bucket)?.settings);

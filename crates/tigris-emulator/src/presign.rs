@@ -17,6 +17,13 @@ use crate::state::Shared;
 /// Tigris's ceiling on a presigned URL's lifetime: 90 days.
 pub(crate) const MAX_EXPIRES_IN: u64 = 90 * 24 * 60 * 60;
 
+/// SigV4's ceiling on `X-Amz-Expires` (7 days), as S3 enforces it on any presigned URL.
+pub(crate) const MAX_SIGV4_EXPIRES: u64 = 7 * 24 * 60 * 60;
+
+/// The signed query parameter that marks a URL this endpoint made, whose lifetime may be up to
+/// [`MAX_EXPIRES_IN`]; it is covered by the signature, so only the key's holder can add it.
+const ENDPOINT_MARK: &str = "X-Tigris-Presign";
+
 /// Presign request bodies are a few hundred bytes; anything far larger is refused unread.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -168,6 +175,7 @@ fn sign_url(p: &Presign, secret: &str, host: &str, now: SystemTime) -> String {
         ("X-Amz-Date".into(), stamp.clone()),
         ("X-Amz-Expires".into(), p.expires_in.to_string()),
         ("X-Amz-SignedHeaders".into(), "host".into()),
+        (ENDPOINT_MARK.into(), "1".into()),
     ];
     if let Some(v) = p.version_id {
         query.push(("versionId".into(), v.to_string()));
@@ -191,6 +199,51 @@ fn sign_url(p: &Presign, secret: &str, host: &str, now: SystemTime) -> String {
     }
     let signature = hex::encode(hmac(&key, to_sign.as_bytes()));
     format!("http://{host}{path}?{canonical_query}&X-Amz-Signature={signature}")
+}
+
+/// The value of query parameter `name` (percent-decoded), if present.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = urlencoding::decode(k).ok()?;
+        (k == name).then(|| urlencoding::decode(v).ok().map(|v| v.into_owned()))?
+    })
+}
+
+/// Whether a request's query makes it a presigned (query-string SigV4) request.
+pub(crate) fn is_presigned(query: Option<&str>) -> bool {
+    query.is_some_and(|q| query_param(q, "X-Amz-Signature").is_some())
+}
+
+/// What S3 checks on a presigned request beyond its signature (which s3s verifies): the
+/// lifetime is 1 second to 7 days (up to 90 days for a URL from this endpoint), and every
+/// `x-amz-*` or `x-tigris-*` header sent is one the signature covers — an unsigned one could
+/// turn a presigned PUT into a copy or a rename. Both are `403 AccessDenied`.
+pub(crate) fn check_presigned(query: &str, headers: &http::HeaderMap) -> S3Result<()> {
+    let max = if query_param(query, ENDPOINT_MARK).as_deref() == Some("1") {
+        MAX_EXPIRES_IN
+    } else {
+        MAX_SIGV4_EXPIRES
+    };
+    let expires = query_param(query, "X-Amz-Expires").and_then(|v| v.parse::<u64>().ok());
+    if !expires.is_some_and(|e| (1..=max).contains(&e)) {
+        return Err(s3_error!(
+            AccessDenied,
+            "X-Amz-Expires must be a number of seconds from 1 to {max}"
+        ));
+    }
+    let signed = query_param(query, "X-Amz-SignedHeaders").unwrap_or_default();
+    let signed: Vec<String> = signed.split(';').map(str::to_ascii_lowercase).collect();
+    if let Some(name) = headers.keys().map(http::HeaderName::as_str).find(|name| {
+        (name.starts_with("x-amz-") || name.starts_with("x-tigris-"))
+            && !signed.iter().any(|s| s == name)
+    }) {
+        return Err(s3_error!(
+            AccessDenied,
+            "There were headers present in the request which were not signed: {name}"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,9 +21,13 @@ use crate::persist::{Journal, RecordRef};
 use crate::settings::Settings;
 
 mod soft_delete;
+mod touched;
+mod versions;
 mod view;
 pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
 use soft_delete::{Deleted, DeletedBucket};
+pub(crate) use touched::Touch;
+pub(crate) use versions::VersionDeleted;
 pub(crate) use view::{BucketView, DiffRow, Kind as DiffKind, time_of};
 
 /// Reads at this version see the newest state.
@@ -198,6 +202,23 @@ pub(crate) enum Change {
     Rebase {
         fork: u64,
         version: u64,
+    },
+    /// One version of `key` dropped from `bucket`'s own history (DeleteObject with a version
+    /// id); an object version is kept as soft-deleted until `expires_at` when that is set.
+    DeleteVersion {
+        bucket: u64,
+        key: String,
+        version: u64,
+        deleted_at: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<u64>,
+    },
+    /// A fork no longer shows the version of `key` it inherits: a deletion at `tombstone`,
+    /// below the fork's own entries (see `store/versions.rs`).
+    HideInherited {
+        bucket: u64,
+        key: String,
+        tombstone: u64,
     },
     /// Soft delete turned on (with its retention in days) or off (`None`).
     SoftDeleteSetting {
@@ -398,6 +419,9 @@ fn prune_history(history: &mut Vec<Entry>, pins: &[u64], has_parent: bool, freed
         let last = history.len() - 1;
         let mut keep = vec![false; history.len()];
         keep[last] = true;
+        // A fork's oldest deletion is its floor: it hides what the fork inherits, whatever is
+        // written above it (see `store/versions.rs`).
+        keep[0] |= has_parent && history[0].object.is_none();
         for &pin in pins {
             // The first entry newer than the pin; the one before it is what the pin reads.
             let after = history.partition_point(|e| e.version <= pin);
@@ -701,6 +725,18 @@ impl Store {
                 // The old base no longer pins the parent's history (unless a snapshot reads it).
                 self.collect_chain(parent);
             }
+            Change::DeleteVersion {
+                bucket,
+                key,
+                version,
+                deleted_at,
+                expires_at,
+            } => self.apply_delete_version(bucket, key, version, deleted_at, expires_at)?,
+            Change::HideInherited {
+                bucket,
+                key,
+                tombstone,
+            } => self.apply_hide_inherited(bucket, key, tombstone)?,
             soft @ (Change::SoftDeleteSetting { .. }
             | Change::SoftDeleteObject { .. }
             | Change::DeletedRetained { .. }
@@ -1137,32 +1173,8 @@ impl Store {
     /// the key, the parent's is deleted. Costs O(keys the fork wrote), whatever the parent
     /// holds: only the fork's own level is walked.
     pub(crate) fn merge_fork(&mut self, fork: &str, into: &str) -> Result<u64, StoreError> {
-        let fork_id = self.bucket_id(fork)?;
-        let parent_id = self.bucket_id(into)?;
-        let Some(point) = &self.buckets[&fork_id].fork else {
-            return Err(StoreError::Invalid(format!(
-                "{fork} is not a fork, so there is nothing to merge into {into}"
-            )));
-        };
-        if point.parent != parent_id {
-            return Err(StoreError::Invalid(format!(
-                "{into} is not the parent of {fork}; a fork merges into its direct parent, {}",
-                self.buckets[&point.parent].name
-            )));
-        }
-        let merged = point.merged;
-        let changed: Vec<(String, Option<Arc<Object>>)> = self.buckets[&fork_id]
-            .objects
-            .iter()
-            .filter_map(|(key, history)| {
-                let newest = history.last().filter(|e| e.version > merged)?;
-                Some((key.clone(), newest.object.clone()))
-            })
-            // Deleting what the parent does not have would change nothing.
-            .filter(|(key, object)| {
-                object.is_some() || self.resolve(parent_id, key, LIVE).is_some()
-            })
-            .collect();
+        let changed = self.merge_changes(fork, into)?;
+        let (fork_id, parent_id) = (self.bucket_id(fork)?, self.bucket_id(into)?);
         let now = nanos(self.clock.now());
         let mut writes = Vec::with_capacity(changed.len());
         for (key, object) in changed {

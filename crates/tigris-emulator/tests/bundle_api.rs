@@ -226,3 +226,60 @@ async fn bad_requests_are_refused_before_streaming() {
     assert_eq!(bundle(&emu, (&id, &secret), &refs, &[]).await.status, 400);
     assert_eq!(bundle(&emu, (&id, &secret), &[""], &[]).await.status, 400);
 }
+
+#[tokio::test]
+async fn a_key_with_a_nul_byte_is_skipped_with_a_reason_instead_of_posing_as_another_key() {
+    let (emu, _) = setup().await;
+    let s3 = client(&emu);
+    for (key, body) in [("report.pdf", "real"), ("report.pdf\0.evil", "evil")] {
+        s3.put_object()
+            .bucket("data")
+            .key(key)
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (id, secret) = root(&emu);
+    let got = bundle(
+        &emu,
+        (&id, &secret),
+        &["report.pdf", "report.pdf\0.evil"],
+        &[],
+    )
+    .await;
+    assert_eq!(got.status, 200);
+    let listed = entries(&got.body);
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["report.pdf", "__bundle_errors.json"]);
+    assert_eq!(listed[0].1, b"real");
+    let report: Value = serde_json::from_slice(&listed[1].1).unwrap();
+    assert_eq!(
+        report,
+        json!({"skipped": [{"key": "report.pdf\0.evil", "reason": "InvalidKeyName"}]})
+    );
+}
+
+#[tokio::test]
+async fn a_key_with_no_rights_gets_the_same_answer_for_a_missing_and_an_existing_bucket() {
+    let (emu, _) = setup().await;
+    let doc = policy(&["s3:GetObject"], "elsewhere", None);
+    let (id, secret, _) = scoped_key(&emu, "nobody", &doc).await;
+    let mut statuses = Vec::new();
+    for path in ["/data?bundle", "/no-such-bucket?bundle"] {
+        let resp = signed_request(
+            &emu,
+            (&id, &secret),
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("x-tigris-bundle-format", "tar"),
+            ],
+            br#"{"keys":["a.txt"]}"#,
+        )
+        .await;
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, [403, 403]);
+}

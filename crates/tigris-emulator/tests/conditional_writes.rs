@@ -368,3 +368,36 @@ async fn delete_if_match_deletes_only_the_version_it_names() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_weak_etag_does_not_satisfy_if_match_on_put() {
+    let (_emu, s3) = setup().await;
+    let current = put(&s3, "doc", "v1").await;
+    let err = s3
+        .put_object()
+        .bucket("data")
+        .key("doc")
+        .if_match(format!("W/{current}"))
+        .body(ByteStream::from_static(b"v2"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err).as_deref(), Some("PreconditionFailed"));
+    assert_eq!(get(&s3, "doc").await, "v1");
+}
+
+#[tokio::test]
+async fn a_weak_etag_does_not_satisfy_if_match_on_delete() {
+    let (_emu, s3) = setup().await;
+    let current = put(&s3, "doc", "v1").await;
+    let err = s3
+        .delete_object()
+        .bucket("data")
+        .key("doc")
+        .if_match(format!("W/{current}"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err).as_deref(), Some("PreconditionFailed"));
+    assert_eq!(get(&s3, "doc").await, "v1");
+}

@@ -336,6 +336,8 @@ async fn a_scoped_key_needs_write_on_the_parent_and_read_on_the_fork_to_merge() 
     let merge_hdr = [("x-tigris-merge-source-bucket", "prod-try")];
     let denied = signed(&emu, key, "PUT", "/prod", &merge_hdr).await;
     assert_eq!(denied.status, 403, "{}", denied.body);
+    // A rebase would bring this into the fork: a write of prod-try/new.
+    put(&s3, "prod", "new", "v").await;
     let denied = signed(
         &emu,
         key,
@@ -368,6 +370,7 @@ async fn a_scoped_key_needs_write_on_the_parent_and_read_on_the_fork_to_merge() 
     let merger = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":["s3:PutObject","s3:DeleteObject"],
          "Resource":["arn:aws:s3:::prod/*"]},
+        {"Effect":"Allow","Action":"s3:CreateBucket","Resource":"arn:aws:s3:::prod"},
         {"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],
          "Resource":["arn:aws:s3:::prod-try","arn:aws:s3:::prod-try/*"]}]}"#;
     let (id3, secret3, _) = scoped_key(&emu, "merger", merger).await;

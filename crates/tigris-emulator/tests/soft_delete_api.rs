@@ -676,3 +676,60 @@ async fn a_fork_with_soft_delete_on_deletes_by_marker_and_the_parent_keeps_its_o
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn restoring_over_a_live_object_needs_put_rights_on_the_key() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    create_soft(&s3, "soft", "true").await;
+    put(&s3, "soft", "k", "old").await;
+    s3.delete_object()
+        .bucket("soft")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    put(&s3, "soft", "k", "live").await;
+    let doc = policy(
+        &[
+            "s3:ListBucket",
+            "s3:ListBucketVersions",
+            "s3:RestoreObject",
+            "s3:GetObject",
+        ],
+        "soft",
+        None,
+    );
+    let (id, secret, _) = scoped_key(&emu, "restorer", &doc).await;
+    let scoped = client_with(&emu, &id, &secret);
+    assert_eq!(
+        restore(&scoped, "soft", "k", None).await.unwrap_err(),
+        "AccessDenied"
+    );
+    assert_eq!(read(&s3, "soft", "k").await.as_deref(), Some("live"));
+}
+
+#[tokio::test]
+async fn a_delete_bucket_only_key_cannot_hard_delete_a_soft_delete_bucket() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    create_soft(&s3, "soft", "true").await;
+    let doc = policy(&["s3:DeleteBucket"], "soft", None);
+    let (id, secret, _) = scoped_key(&emu, "deleter", &doc).await;
+    let scoped = client_with(&emu, &id, &secret);
+    let hard = scoped
+        .delete_bucket()
+        .bucket("soft")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-tigris-soft-delete", "false");
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(hard.code(), Some("AccessDenied"));
+    s3.head_bucket().bucket("soft").send().await.unwrap();
+    // The plain delete honours the bucket's setting: kept, restorable.
+    scoped.delete_bucket().bucket("soft").send().await.unwrap();
+    assert_eq!(deleted_bucket_names(&emu).await, ["soft"]);
+}

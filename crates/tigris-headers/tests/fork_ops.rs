@@ -274,6 +274,7 @@ async fn a_key_scoped_to_the_fork_is_denied_the_merge_and_the_parents_fork_listi
 
     let merger = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":["s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::prod/*"},
+        {"Effect":"Allow","Action":"s3:CreateBucket","Resource":"arn:aws:s3:::prod"},
         {"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],
          "Resource":["arn:aws:s3:::prod-exp","arn:aws:s3:::prod-exp/*"]}]}"#;
     let tigris = scoped_transport(&env, merger).await;

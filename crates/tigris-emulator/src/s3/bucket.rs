@@ -19,10 +19,16 @@ pub(super) async fn create_bucket(
             .insert(header::SNAPSHOT_VERSION, hv(&version.to_string())?);
         Ok(resp)
     };
+    // Each object a merge writes, a rebase changes or a fork exposes is authorized here, under
+    // the lock the change is made with.
     if let Some(fork) = header_str(h, header::MERGE_SOURCE_BUCKET) {
+        let touches = store.merge_touches(fork, bucket)?;
+        crate::auth::require_merge(&req.extensions, bucket, fork, &touches)?;
         return snapshot_answer(store.merge_fork(fork, bucket)?);
     }
     if is_true(h, header::REBASE) {
+        let (parent, touches) = store.rebase_touches(bucket)?;
+        crate::auth::require_rebase(&req.extensions, bucket, &parent, &touches)?;
         return snapshot_answer(store.rebase_fork(bucket)?);
     }
     if let Some(name) = header_str(h, header::SNAPSHOT).and_then(snapshot_request) {
@@ -41,6 +47,8 @@ pub(super) async fn create_bucket(
             .filter(|v| !v.is_empty())
             .map(|v| parse_version(v, header::FORK_SOURCE_SNAPSHOT))
             .transpose()?;
+        let exposed = store.fork_exposes(source, at)?;
+        crate::auth::require_fork(&req.extensions, source, &exposed)?;
         store.fork_bucket(bucket, source, at)?;
     } else {
         let settings = crate::settings::from_create_headers(h)?;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::conditional::{self, SourceCondition, WriteCondition};
+use crate::store::VersionDeleted;
 
 pub(super) async fn put_object(
     backend: &Backend,
@@ -48,7 +49,7 @@ pub(super) async fn get_object(
         input.version_id.as_deref(),
     )?;
     if let Some(cond) = &input.if_match
-        && !etag_matches(cond, &object.etag)
+        && !crate::conditional::etag_matches_strongly(cond, &object.etag)
     {
         return Err(s3_error!(
             PreconditionFailed,
@@ -160,6 +161,9 @@ pub(super) async fn delete_object(
         return purged;
     }
     let input = req.input;
+    if let Some(version) = input.version_id.as_deref().filter(|v| *v != "null") {
+        return delete_version(backend, &input.bucket, &input.key, version);
+    }
     let condition = WriteCondition {
         if_match: input.if_match,
         if_none_match: None,
@@ -186,6 +190,46 @@ pub(super) async fn delete_object(
     ))
 }
 
+/// DeleteObject with a version id: drops that version (see `store/versions.rs`), answering
+/// the id and whether it was a delete marker. An id that names no listed version of the key
+/// changes nothing and answers 204 too, as S3 does for a version already gone.
+fn delete_version(
+    backend: &Backend,
+    bucket: &str,
+    key: &str,
+    version: &str,
+) -> S3Result<S3Response<DeleteObjectOutput>> {
+    let found = drop_version(backend, bucket, key, version)?;
+    let mut resp = S3Response::with_status(
+        DeleteObjectOutput {
+            version_id: Some(version.to_owned()),
+            delete_marker: (found == VersionDeleted::DeleteMarker).then_some(true),
+            ..Default::default()
+        },
+        StatusCode::NO_CONTENT,
+    );
+    resp.headers.insert("x-amz-version-id", hv(version)?);
+    Ok(resp)
+}
+
+/// Drops `version` of `key`; an id that is no number names no version.
+fn drop_version(
+    backend: &Backend,
+    bucket: &str,
+    key: &str,
+    version: &str,
+) -> S3Result<VersionDeleted> {
+    let Ok(parsed) = version.parse::<u64>() else {
+        backend.shared.store().bucket(bucket)?;
+        return Ok(VersionDeleted::Missing);
+    };
+    let found = backend.shared.store().delete_version(bucket, key, parsed)?;
+    if matches!(found, VersionDeleted::Object | VersionDeleted::Inherited) {
+        backend.emit(bucket, key, crate::notify::EventName::Delete, None);
+    }
+    Ok(found)
+}
+
 pub(super) async fn delete_objects(
     backend: &Backend,
     req: S3Request<DeleteObjectsInput>,
@@ -206,6 +250,18 @@ pub(super) async fn delete_objects(
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
     for id in input.delete.objects {
+        if let Some(version) = id.version_id.filter(|v| v != "null") {
+            let found = drop_version(backend, &input.bucket, &id.key, &version)?;
+            if !quiet {
+                deleted.push(DeletedObject {
+                    key: Some(id.key),
+                    version_id: Some(version),
+                    delete_marker: (found == VersionDeleted::DeleteMarker).then_some(true),
+                    ..Default::default()
+                });
+            }
+            continue;
+        }
         if backend
             .shared
             .store()
@@ -258,7 +314,7 @@ pub(super) async fn copy_object(
     let CopySource::Bucket {
         bucket: src_bucket,
         key: src_key,
-        ..
+        version_id: src_version,
     } = &input.copy_source
     else {
         return Err(s3_error!(
@@ -274,7 +330,16 @@ pub(super) async fn copy_object(
     }
     // Source conditions, destination conditions and the write hold the one store lock.
     let mut store = backend.shared.store();
-    let source = store.get(src_bucket, src_key, version)?;
+    // `?versionId=` on the copy source copies exactly that version.
+    let source = match src_version.as_deref().filter(|v| *v != "null") {
+        Some(id) => {
+            let parsed = id.parse::<u64>().map_err(|_| {
+                s3_error!(NoSuchVersion, "The specified version does not exist: {id}")
+            })?;
+            store.get_version(src_bucket, src_key, parsed)?
+        }
+        None => store.get(src_bucket, src_key, version)?,
+    };
     source_condition.check(src_key, &source)?;
     let replace = input
         .metadata_directive

@@ -160,7 +160,7 @@ pub(super) async fn list_object_versions(
                 .collect()
         } else {
             store
-                .own_versions(&input.bucket, prefix)?
+                .listed_versions(&input.bucket, prefix)?
                 .into_iter()
                 .map(|v| Row {
                     key: v.key,

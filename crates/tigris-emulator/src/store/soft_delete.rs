@@ -9,7 +9,7 @@
 use super::*;
 
 /// Nanoseconds in a day.
-const DAY_NANOS: u64 = 86_400 * 1_000_000_000;
+pub(super) const DAY_NANOS: u64 = 86_400 * 1_000_000_000;
 
 /// The retention Tigris allows, in days, and what `X-Tigris-Soft-Delete: true` means.
 pub(crate) const MIN_RETENTION_DAYS: u32 = 7;
@@ -69,7 +69,7 @@ pub(crate) fn check_retention(days: u32) -> Result<u32, SoftDeleteError> {
 }
 
 impl Store {
-    fn now_nanos(&self) -> u64 {
+    pub(super) fn now_nanos(&self) -> u64 {
         nanos(self.clock.now())
     }
 
@@ -293,7 +293,7 @@ impl Store {
         self.freed.push(version);
     }
 
-    fn hold(&mut self, version: u64) {
+    pub(super) fn hold(&mut self, version: u64) {
         *self.held.entry(version).or_default() += 1;
     }
 
