@@ -112,8 +112,18 @@ impl Shared {
             for record in records {
                 match record {
                     Record::Store(change) => {
-                        if let crate::store::Change::DeleteBucket { name, .. } = &change {
-                            shared.notifier.forget(name);
+                        // A deleted bucket's notification settings go with it, soft deletes
+                        // included, as when the deletion was live.
+                        match &change {
+                            crate::store::Change::DeleteBucket { name, .. } => {
+                                shared.notifier.forget(name);
+                            }
+                            crate::store::Change::SoftDeleteBucket { id, .. } => {
+                                if let Some(name) = store.name_of(*id) {
+                                    shared.notifier.forget(&name);
+                                }
+                            }
+                            _ => {}
                         }
                         store
                             .apply(change)

@@ -523,6 +523,11 @@ impl Store {
             .ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))
     }
 
+    /// The name of bucket `id` (live or soft-deleted), while the store holds it.
+    pub(crate) fn name_of(&self, id: u64) -> Option<String> {
+        self.buckets.get(&BucketId(id)).map(|b| b.name.clone())
+    }
+
     pub(crate) fn bucket(&self, name: &str) -> Result<&Bucket, StoreError> {
         let id = self.bucket_id(name)?;
         Ok(&self.buckets[&id])
