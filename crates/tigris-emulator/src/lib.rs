@@ -272,6 +272,7 @@ pub struct EmulatorBuilder {
     credentials: RootCredentials,
     limits: server::Limits,
     data_dir: Option<PathBuf>,
+    discard_unjournaled_bodies: bool,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -281,6 +282,10 @@ impl fmt::Debug for EmulatorBuilder {
             .field("credentials", &self.credentials)
             .field("limits", &self.limits)
             .field("data_dir", &self.data_dir)
+            .field(
+                "discard_unjournaled_bodies",
+                &self.discard_unjournaled_bodies,
+            )
             .finish()
     }
 }
@@ -295,6 +300,7 @@ impl Default for EmulatorBuilder {
             },
             limits: server::Limits::default(),
             data_dir: None,
+            discard_unjournaled_bodies: false,
         }
     }
 }
@@ -400,6 +406,22 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Lets the data directory's object bodies that no journal record names be deleted at
+    /// startup (default: kept, and a missing or empty `journal.redb` beside bodies in
+    /// `objects/` refuses to start, since starting would serve an empty store). Set it to start
+    /// empty on purpose after the journal was lost.
+    ///
+    /// ```
+    /// let builder = tigris_emulator::Emulator::builder()
+    ///     .data_dir("/tmp/tigris-data")
+    ///     .discard_unjournaled_bodies(true);
+    /// # drop(builder);
+    /// ```
+    pub fn discard_unjournaled_bodies(mut self, discard: bool) -> Self {
+        self.discard_unjournaled_bodies = discard;
+        self
+    }
+
     /// Opens the data directory (if any), binds the listener and starts serving on the current
     /// Tokio runtime.
     ///
@@ -414,8 +436,9 @@ impl EmulatorBuilder {
         let shared = match &self.data_dir {
             Some(dir) => {
                 let dir = dir.clone();
+                let discard = self.discard_unjournaled_bodies;
                 // Replay reads every retained body: keep that off the async workers.
-                tokio::task::spawn_blocking(move || Shared::open(id, secret, &dir))
+                tokio::task::spawn_blocking(move || Shared::open(id, secret, &dir, discard))
                     .await
                     .map_err(std::io::Error::other)?
                     .map_err(|e| {

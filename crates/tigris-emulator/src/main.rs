@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
-                       [--max-connections N] [--data-dir DIR]
+                       [--max-connections N] [--data-dir DIR [--discard-unjournaled-bodies]]
 
 Serves a local Tigris-compatible S3 endpoint until interrupted (Ctrl-C). In memory by
 default; with --data-dir the state is kept in DIR and survives restarts, even kill -9.
@@ -20,7 +20,11 @@ Options:
   --max-connections N  connections served at once; more get 503 SlowDown (default 512)
   --data-dir DIR       keep buckets, objects, snapshots, forks, IAM keys and policies and
                        notification settings in DIR (created if missing); every change is
-                       on disk before it is answered. In-progress multipart uploads are not kept
+                       on disk before it is answered. In-progress multipart uploads are not kept.
+                       A missing or empty DIR/journal.redb beside object bodies in DIR/objects is
+                       refused (starting would serve an empty store)
+  --discard-unjournaled-bodies
+                       start anyway, and delete the object bodies no journal record names
   -h, --help           print this help
 
 Logs go to stderr; RUST_LOG sets the level (default: warn, info for the emulator, and off for
@@ -34,6 +38,7 @@ struct Args {
     secret_key: String,
     max_connections: Option<usize>,
     data_dir: Option<PathBuf>,
+    discard_unjournaled_bodies: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -44,10 +49,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         secret_key: tigris_emulator::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
         max_connections: None,
         data_dir: None,
+        discard_unjournaled_bodies: false,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--discard-unjournaled-bodies" {
+            parsed.discard_unjournaled_bodies = true;
+            continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -121,7 +131,9 @@ async fn main() -> ExitCode {
         builder = builder.max_connections(max);
     }
     if let Some(dir) = &args.data_dir {
-        builder = builder.data_dir(dir);
+        builder = builder
+            .data_dir(dir)
+            .discard_unjournaled_bodies(args.discard_unjournaled_bodies);
     }
     let emu = match builder.start().await {
         Ok(emu) => emu,

@@ -82,3 +82,138 @@ async fn a_restored_bucket_comes_back_without_its_webhook_with_or_without_a_rest
         emu.shutdown().await;
     }
 }
+
+/// A data directory with bucket `kept` holding `k` = `body`, closed.
+async fn dir_with_one_object(body: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path()).await;
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("kept").send().await.unwrap();
+    s3.put_object()
+        .bucket("kept")
+        .key("k")
+        .body(ByteStream::from(body.as_bytes().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    emu.shutdown().await;
+    dir
+}
+
+fn body_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join("objects"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_missing_journal_beside_object_bodies_refuses_to_start_and_deletes_nothing() {
+    let dir = dir_with_one_object("precious").await;
+    std::fs::remove_file(dir.path().join("journal.redb")).unwrap();
+    let err = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("journal.redb"), "{message}");
+    assert!(message.contains("objects"), "{message}");
+    assert_eq!(body_files(dir.path()).len(), 1, "the body is still there");
+}
+
+#[tokio::test]
+async fn an_empty_journal_beside_object_bodies_refuses_to_start() {
+    let dir = dir_with_one_object("precious").await;
+    std::fs::write(dir.path().join("journal.redb"), b"").unwrap();
+    let err = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("journal.redb"), "{err}");
+    assert_eq!(body_files(dir.path()).len(), 1, "the body is still there");
+}
+
+#[tokio::test]
+async fn discarding_unjournaled_bodies_when_asked_starts_empty() {
+    let dir = dir_with_one_object("precious").await;
+    std::fs::remove_file(dir.path().join("journal.redb")).unwrap();
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .discard_unjournaled_bodies(true)
+        .start()
+        .await
+        .unwrap();
+    assert!(emu.inventory().is_empty());
+    assert!(body_files(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_flipped_byte_in_a_body_file_is_an_error_not_the_wrong_bytes() {
+    let dir = dir_with_one_object("the original body").await;
+    let file = body_files(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[4] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let emu = start(dir.path()).await;
+    let got = client(&emu)
+        .get_object()
+        .bucket("kept")
+        .key("k")
+        .send()
+        .await;
+    let err = got.map(|_| ()).expect_err("a damaged body is not served");
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    assert_eq!(status, Some(500), "{err:?}");
+}
+
+/// One access key with a policy attached, through IAM.
+async fn key_policy_attach(iam: &aws_sdk_iam::Client, i: usize) {
+    let key = iam.create_access_key().send().await.unwrap();
+    let id = key.access_key().unwrap().access_key_id().to_owned();
+    let document = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::bucket-{i}/*"]}}]}}"#
+    );
+    let policy = iam
+        .create_policy()
+        .policy_name(format!("policy-{i}"))
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name(&id)
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+fn journal_size(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join("journal.redb")).unwrap().len()
+}
+
+#[tokio::test]
+async fn iam_changes_journal_the_change_not_the_whole_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path()).await;
+    let iam = iam(&emu);
+    const SETS: usize = 100;
+    for i in 0..SETS {
+        key_policy_attach(&iam, i).await;
+    }
+    let running = journal_size(dir.path());
+    emu.shutdown().await;
+    let emu = start(dir.path()).await;
+    let compacted = journal_size(dir.path());
+    println!(
+        "{SETS} key+policy+attach sets: journal {running} bytes, {compacted} after the restart's compaction"
+    );
+    assert_eq!(emu.inventory().access_keys.len(), SETS);
+    assert_eq!(emu.inventory().attachments.len(), SETS);
+    // Whole-state records grow with the square of the sets (tens of MB here); change records
+    // with the sets.
+    assert!(running < 8 << 20, "{running} bytes");
+    assert!(compacted <= running, "{compacted} > {running}");
+}
