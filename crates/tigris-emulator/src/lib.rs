@@ -146,7 +146,13 @@
 //! A snapshot or a fork is one small record: nothing is copied on disk either. The body of a
 //! version that is freed (overwritten, deleted, no longer pinned) is deleted once the change
 //! that freed it is journaled; a crash in between leaves a file that the next start removes.
-//! The journal itself grows until the next start compacts it.
+//! The journal itself grows until the next start compacts it (and shrinks the file). IAM and
+//! notification-settings changes are journaled before they are applied, like store changes; a
+//! rename or a soft-delete restore is one record. A failed journal write reopens the journal
+//! for the next one. Bodies are checked against their recorded MD5 when read back; a damaged
+//! one is an error on read, not wrong bytes. A missing or empty journal beside object bodies
+//! refuses to start ([`EmulatorBuilder::discard_unjournaled_bodies`] overrides), and body files
+//! no journal record names are never deleted unless asked.
 //!
 //! Emulator choices: in-progress multipart uploads are not kept (a restart forgets them; complete
 //! them before stopping). Reads are served from memory, so the data must fit in RAM. One emulator
