@@ -324,6 +324,10 @@ impl S3Access for AccessHook {
         let Some(access_key) = cx.credentials().map(|c| c.access_key.clone()) else {
             return Err(s3_error!(AccessDenied, "Signature is required"));
         };
+        // A form upload's signature is verified from here on (server.rs reads its rest).
+        if let Some(verified) = cx.extensions_mut().get::<crate::server::Verified>() {
+            verified.set();
+        }
         let op = cx.s3_op().name().to_owned();
         let bucket = match cx.s3_path() {
             S3Path::Root => None,

@@ -456,7 +456,7 @@ pub(crate) fn handle(
     ) {
         return error_response(status, code, &message);
     }
-    let result = run(shared, &action, &params).and_then(|r| persist(shared, &action).map(|()| r));
+    let result = run(shared, &action, &params);
     if let Some((failure, Timing::After)) = &injected {
         if failure.drop_connection {
             return crate::server::dropped();
@@ -470,22 +470,18 @@ pub(crate) fn handle(
     }
 }
 
-/// Records the IAM state in the data directory after an action that changed it.
-fn persist(shared: &Shared, action: &str) -> Result<(), IamError> {
-    const CHANGES: [&str; 6] = [
-        "CreateAccessKey",
-        "DeleteAccessKey",
-        "CreatePolicy",
-        "DeletePolicy",
-        "AttachUserPolicy",
-        "DetachUserPolicy",
-    ];
-    if !CHANGES.contains(&action) {
-        return Ok(());
-    }
+/// Journals `change`, then applies it to `iam` (whose lock the caller holds, so changes reach
+/// the journal in the order they are applied). A change the journal refused is not applied.
+fn commit(
+    shared: &Shared,
+    iam: &mut Iam,
+    change: crate::persist::IamChange,
+) -> Result<(), IamError> {
     shared
-        .persist_iam()
-        .map_err(|e| IamError(500, "ServiceFailure", format!("the data directory: {e}")))
+        .journal_iam(&change)
+        .map_err(|e| IamError(500, "ServiceFailure", format!("the data directory: {e}")))?;
+    iam.apply(change, &mut shared.keys())
+        .map_err(|e| IamError(500, "ServiceFailure", e))
 }
 
 impl Iam {
@@ -525,6 +521,74 @@ impl Iam {
                 .collect(),
             counter: self.counter,
         }
+    }
+
+    /// Applies one journaled change (live, after it is journaled, and at replay); the keys and
+    /// secrets go to `keys`. Errors only for a replayed policy document that does not parse.
+    pub(crate) fn apply(
+        &mut self,
+        change: crate::persist::IamChange,
+        keys: &mut crate::state::Keys,
+    ) -> Result<(), String> {
+        use crate::persist::IamChange;
+        use crate::store::version_time;
+        match change {
+            IamChange::CreateAccessKey { key, counter } => {
+                self.counter = self.counter.max(counter);
+                let created = version_time(key.created);
+                self.keys.insert(key.id.clone(), KeyMeta { created });
+                keys.insert(key.id, key.secret);
+            }
+            IamChange::DeleteAccessKey { id } => {
+                self.keys.remove(&id);
+                self.attachments.remove(&id);
+                keys.remove(&id);
+            }
+            IamChange::CreatePolicy { policy: p, counter } => {
+                self.counter = self.counter.max(counter);
+                let document = PolicyDocument::parse(&p.document)
+                    .map_err(|e| format!("policy {}: {e}", p.arn))?;
+                let policy = Policy {
+                    name: p.name,
+                    id: p.id,
+                    path: p.path,
+                    description: p.description,
+                    created: version_time(p.created),
+                    document: Arc::new(document),
+                    text: p.document,
+                };
+                self.policies.insert(p.arn, policy);
+            }
+            IamChange::DeletePolicy { arn } => {
+                self.policies.remove(&arn);
+            }
+            IamChange::AttachUserPolicy { user, arn } => {
+                self.attachments.entry(user).or_default().insert(arn);
+            }
+            IamChange::DetachUserPolicy { user, arn } => {
+                if let Some(set) = self.attachments.get_mut(&user) {
+                    set.remove(&arn);
+                    if set.is_empty() {
+                        self.attachments.remove(&user);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the whole state with a dump (what compaction journals); the keys this IAM made
+    /// leave `keys`, the dump's come in.
+    pub(crate) fn replace_with(
+        &mut self,
+        dump: crate::persist::IamDump,
+        keys: &mut crate::state::Keys,
+    ) -> Result<(), String> {
+        for id in self.keys.keys() {
+            keys.remove(id);
+        }
+        *self = Self::restore(dump, keys)?;
+        Ok(())
     }
 
     /// Rebuilds IAM from a dump; the keys and secrets go to `keys`.
@@ -674,8 +738,17 @@ fn run(
             let id = format!("tid_{}", iam.token("", 24).to_uppercase());
             let secret = iam.token("tsec_", 40);
             let created = shared.clock().now();
-            iam.keys.insert(id.clone(), KeyMeta { created });
-            shared.keys().insert(id.clone(), secret.clone());
+            let key = crate::persist::KeyDump {
+                id: id.clone(),
+                secret: secret.clone(),
+                created: crate::store::nanos(created),
+            };
+            let counter = iam.counter;
+            commit(
+                shared,
+                &mut iam,
+                crate::persist::IamChange::CreateAccessKey { key, counter },
+            )?;
             let user = user.unwrap_or(&id);
             Ok(Some(format!(
                 "<AccessKey><UserName>{}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\
@@ -687,13 +760,13 @@ fn run(
         "DeleteAccessKey" => {
             optional(p, "UserName", USER_NAME)?;
             let id = required(p, "AccessKeyId")?;
-            if iam.keys.remove(id).is_none() {
+            if !iam.keys.contains_key(id) {
                 return Err(no_such_entity(format!(
                     "The Access Key with id {id} cannot be found"
                 )));
             }
-            iam.attachments.remove(id);
-            shared.keys().remove(id);
+            let change = crate::persist::IamChange::DeleteAccessKey { id: id.to_owned() };
+            commit(shared, &mut iam, change)?;
             Ok(None)
         }
         "ListAccessKeys" => {
@@ -749,7 +822,24 @@ fn run(
                 text: text.to_owned(),
             };
             let xml = policy_xml(&iam, &arn, &policy);
-            iam.policies.insert(arn, policy);
+            let record = crate::persist::PolicyDump {
+                arn,
+                name: policy.name,
+                id: policy.id,
+                path: policy.path,
+                description: policy.description,
+                created: crate::store::nanos(policy.created),
+                document: policy.text,
+            };
+            let counter = iam.counter;
+            commit(
+                shared,
+                &mut iam,
+                crate::persist::IamChange::CreatePolicy {
+                    policy: record,
+                    counter,
+                },
+            )?;
             Ok(Some(format!("<Policy>{xml}</Policy>")))
         }
         "GetPolicy" => {
@@ -775,7 +865,10 @@ fn run(
                     "Cannot delete a policy attached to entities".into(),
                 ));
             }
-            iam.policies.remove(arn);
+            let change = crate::persist::IamChange::DeletePolicy {
+                arn: arn.to_owned(),
+            };
+            commit(shared, &mut iam, change)?;
             Ok(None)
         }
         "ListPolicies" => {
@@ -801,24 +894,30 @@ fn run(
                     "Policy {arn} does not exist or is not attachable"
                 )));
             }
-            iam.attachments
-                .entry(user.to_owned())
-                .or_default()
-                .insert(arn.to_owned());
+            let change = crate::persist::IamChange::AttachUserPolicy {
+                user: user.to_owned(),
+                arn: arn.to_owned(),
+            };
+            commit(shared, &mut iam, change)?;
             Ok(None)
         }
         "DetachUserPolicy" => {
             let user = checked(p, "UserName", USER_NAME)?;
             let arn = checked(p, "PolicyArn", POLICY_ARN)?;
-            let removed = iam
+            let attached = iam
                 .attachments
-                .get_mut(user)
-                .is_some_and(|set| set.remove(arn));
-            if !removed {
+                .get(user)
+                .is_some_and(|set| set.contains(arn));
+            if !attached {
                 return Err(no_such_entity(format!(
                     "Policy {arn} is not attached to user {user}"
                 )));
             }
+            let change = crate::persist::IamChange::DetachUserPolicy {
+                user: user.to_owned(),
+                arn: arn.to_owned(),
+            };
+            commit(shared, &mut iam, change)?;
             Ok(None)
         }
         "ListAttachedUserPolicies" => {
@@ -1027,6 +1126,35 @@ mod tests {
             prop_assert!(resp.status().as_u16() < 500, "{}", resp.status());
             prop_assert!(xml_safe(&body_text(&resp)));
         }
+    }
+
+    #[test]
+    fn a_change_the_journal_refuses_answers_500_and_is_not_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Arc::new(
+            Shared::open(
+                crate::DEFAULT_ACCESS_KEY_ID.to_owned(),
+                crate::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+                dir.path(),
+                false,
+            )
+            .unwrap(),
+        );
+        let (parts, body) = signed("http://localhost/", b"Action=CreateAccessKey").into_parts();
+        let created = body_text(&handle(&shared, &parts, &body));
+        let id = created
+            .split_once("<AccessKeyId>")
+            .and_then(|(_, r)| r.split_once('<'))
+            .map(|(id, _)| id.to_owned())
+            .expect("a key was made");
+        // Every later journal write fails.
+        shared.close();
+        let form = format!("Action=DeleteAccessKey&AccessKeyId={id}");
+        let (parts, body) = signed("http://localhost/", form.as_bytes()).into_parts();
+        let resp = handle(&shared, &parts, &body);
+        assert_eq!(resp.status(), 500, "{}", body_text(&resp));
+        assert!(shared.keys().secret(&id).is_some(), "the key still signs");
+        assert_eq!(shared.iam().inventory().0, vec![id]);
     }
 
     /// A request signed with the root key, as `aws-sdk-iam` would sign it.

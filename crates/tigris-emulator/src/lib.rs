@@ -154,7 +154,13 @@
 //! A snapshot or a fork is one small record: nothing is copied on disk either. The body of a
 //! version that is freed (overwritten, deleted, no longer pinned) is deleted once the change
 //! that freed it is journaled; a crash in between leaves a file that the next start removes.
-//! The journal itself grows until the next start compacts it.
+//! The journal itself grows until the next start compacts it (and shrinks the file). IAM and
+//! notification-settings changes are journaled before they are applied, like store changes; a
+//! rename or a soft-delete restore is one record. A failed journal write reopens the journal
+//! for the next one. Bodies are checked against their recorded MD5 when read back; a damaged
+//! one is an error on read, not wrong bytes. A missing or empty journal beside object bodies
+//! refuses to start ([`EmulatorBuilder::discard_unjournaled_bodies`] overrides), and body files
+//! no journal record names are never deleted unless asked.
 //!
 //! Emulator choices: in-progress multipart uploads are not kept (a restart forgets them; complete
 //! them before stopping). Reads are served from memory, so the data must fit in RAM. One emulator
@@ -284,6 +290,7 @@ pub struct EmulatorBuilder {
     limits: server::Limits,
     data_dir: Option<PathBuf>,
     console: ConsoleAccess,
+    discard_unjournaled_bodies: bool,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -294,6 +301,10 @@ impl fmt::Debug for EmulatorBuilder {
             .field("limits", &self.limits)
             .field("data_dir", &self.data_dir)
             .field("console", &self.console)
+            .field(
+                "discard_unjournaled_bodies",
+                &self.discard_unjournaled_bodies,
+            )
             .finish()
     }
 }
@@ -309,6 +320,7 @@ impl Default for EmulatorBuilder {
             limits: server::Limits::default(),
             data_dir: None,
             console: ConsoleAccess::default(),
+            discard_unjournaled_bodies: false,
         }
     }
 }
@@ -428,6 +440,22 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Lets the data directory's object bodies that no journal record names be deleted at
+    /// startup (default: kept, and a missing or empty `journal.redb` beside bodies in
+    /// `objects/` refuses to start, since starting would serve an empty store). Set it to start
+    /// empty on purpose after the journal was lost.
+    ///
+    /// ```
+    /// let builder = tigris_emulator::Emulator::builder()
+    ///     .data_dir("/tmp/tigris-data")
+    ///     .discard_unjournaled_bodies(true);
+    /// # drop(builder);
+    /// ```
+    pub fn discard_unjournaled_bodies(mut self, discard: bool) -> Self {
+        self.discard_unjournaled_bodies = discard;
+        self
+    }
+
     /// Opens the data directory (if any), binds the listener and starts serving on the current
     /// Tokio runtime.
     ///
@@ -442,8 +470,9 @@ impl EmulatorBuilder {
         let mut shared = match &self.data_dir {
             Some(dir) => {
                 let dir = dir.clone();
+                let discard = self.discard_unjournaled_bodies;
                 // Replay reads every retained body: keep that off the async workers.
-                tokio::task::spawn_blocking(move || Shared::open(id, secret, &dir))
+                tokio::task::spawn_blocking(move || Shared::open(id, secret, &dir, discard))
                     .await
                     .map_err(std::io::Error::other)?
                     .map_err(|e| {

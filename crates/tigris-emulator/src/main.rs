@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 Usage: tigris-emulator [--host ADDR] [--port PORT] [--access-key ID] [--secret-key SECRET]
-                       [--max-connections N] [--data-dir DIR] [--console | --no-console]
+                       [--max-connections N] [--data-dir DIR [--discard-unjournaled-bodies]]
+                       [--console | --no-console]
 
 Serves a local Tigris-compatible S3 endpoint until interrupted (Ctrl-C). In memory by
 default; with --data-dir the state is kept in DIR and survives restarts, even kill -9.
@@ -22,7 +23,11 @@ Options:
   --max-connections N  connections served at once; more get 503 SlowDown (default 512)
   --data-dir DIR       keep buckets, objects, snapshots, forks, IAM keys and policies and
                        notification settings in DIR (created if missing); every change is
-                       on disk before it is answered. In-progress multipart uploads are not kept
+                       on disk before it is answered. In-progress multipart uploads are not kept.
+                       A missing or empty DIR/journal.redb beside object bodies in DIR/objects is
+                       refused (starting would serve an empty store)
+  --discard-unjournaled-bodies
+                       start anyway, and delete the object bodies no journal record names
   --console            serve the console to every client that reaches the port, not only
                        loopback ones (it shows names, keys and contents without credentials)
   --no-console         do not serve the console
@@ -40,6 +45,7 @@ struct Args {
     max_connections: Option<usize>,
     data_dir: Option<PathBuf>,
     console: tigris_emulator::ConsoleAccess,
+    discard_unjournaled_bodies: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -51,6 +57,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         max_connections: None,
         data_dir: None,
         console: tigris_emulator::ConsoleAccess::Loopback,
+        discard_unjournaled_bodies: false,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -62,6 +69,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             } else {
                 tigris_emulator::ConsoleAccess::Off
             };
+            continue;
+        }
+        if flag == "--discard-unjournaled-bodies" {
+            parsed.discard_unjournaled_bodies = true;
             continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -137,7 +148,9 @@ async fn main() -> ExitCode {
         builder = builder.max_connections(max);
     }
     if let Some(dir) = &args.data_dir {
-        builder = builder.data_dir(dir);
+        builder = builder
+            .data_dir(dir)
+            .discard_unjournaled_bodies(args.discard_unjournaled_bodies);
     }
     let emu = match builder.start().await {
         Ok(emu) => emu,

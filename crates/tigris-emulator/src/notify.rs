@@ -552,8 +552,8 @@ impl s3s::route::S3Route for PatchBucket {
             self.0.store().set_soft_delete(&bucket, retention)?;
         }
         if let Some(notifications) = notifications {
-            self.0.notifier.apply(&bucket, notifications.as_bytes())?;
-            self.0.persist_notify(&bucket, notifications.as_bytes())?;
+            self.0
+                .set_notifications(&bucket, notifications.as_bytes())?;
         }
         if let Some((failure, crate::faults::Timing::After)) = &injected {
             self.0.drop_later(&req.extensions, failure);

@@ -34,8 +34,11 @@ const OBJECTS_DIR: &str = "objects";
 pub(crate) enum Record {
     /// A change to buckets, snapshots or objects.
     Store(Change),
-    /// The whole IAM state (keys, policies, attachments) after a change; the last one wins.
+    /// The whole IAM state (keys, policies, attachments), as compaction writes it: it replaces
+    /// whatever IAM state came before.
     Iam(IamDump),
+    /// One IAM change, applied to the state before it.
+    IamChange(IamChange),
     /// A `PATCH /{bucket}` settings body that was applied.
     Notify { bucket: String, body: String },
 }
@@ -45,7 +48,37 @@ pub(crate) enum Record {
 pub(crate) enum RecordRef<'a> {
     Store(&'a Change),
     Iam(&'a IamDump),
+    IamChange(&'a IamChange),
     Notify { bucket: &'a str, body: &'a str },
+}
+
+/// One IAM change as the journal records it; [`crate::iam::Iam::apply`] applies it, live and
+/// at replay.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum IamChange {
+    /// A key made (its secret included); `counter` is the id generator's state after it.
+    CreateAccessKey {
+        key: KeyDump,
+        counter: u64,
+    },
+    DeleteAccessKey {
+        id: String,
+    },
+    CreatePolicy {
+        policy: PolicyDump,
+        counter: u64,
+    },
+    DeletePolicy {
+        arn: String,
+    },
+    AttachUserPolicy {
+        user: String,
+        arn: String,
+    },
+    DetachUserPolicy {
+        user: String,
+        arn: String,
+    },
 }
 
 /// What the IAM module keeps, in a form that survives a restart.
@@ -105,11 +138,26 @@ impl fmt::Display for PersistError {
 
 impl std::error::Error for PersistError {}
 
+/// Opens the journal database; called at start and again to recover after a failed write.
+type Opener = Box<dyn Fn() -> Result<Database, PersistError> + Send + Sync>;
+
+/// The journal database's state.
+enum Db {
+    Open(Database),
+    /// A write failed; redb refuses every later one on this handle, so the next append reopens
+    /// the file first (which recovers it to its last committed transaction).
+    Broken,
+    /// Closed by a shutdown, so a restart in the same process can reopen the file.
+    Closed,
+}
+
 /// The open data directory.
 pub(crate) struct Journal {
     dir: PathBuf,
-    /// `None` once closed by a shutdown, so a restart in the same process can reopen the file.
-    db: Mutex<Option<Database>>,
+    db: Mutex<Db>,
+    open_db: Opener,
+    /// Whether body files no journal record names may be deleted (the caller asked for it).
+    discard_unjournaled: bool,
 }
 
 impl fmt::Debug for Journal {
@@ -122,15 +170,84 @@ fn io_error(what: &Path, e: impl fmt::Display) -> PersistError {
     PersistError(format!("{}: {e}", what.display()))
 }
 
+/// What to do about a journal redb cannot read, for the error message.
+const CORRUPT_HINT: &str = "the journal file is damaged; restore journal.redb (and objects/) \
+     from a backup, or move the data directory away to start empty";
+
+/// Runs `f`, turning a panic inside redb (which it raises on some damaged pages) into an error
+/// that names `file`.
+fn guarded<T>(file: &Path, f: impl FnOnce() -> Result<T, PersistError>) -> Result<T, PersistError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(io_error(
+            file,
+            format!("cannot read the journal ({what}): {CORRUPT_HINT}"),
+        ))
+    })
+}
+
+/// Body files in `objects` (temporary files of unfinished writes excluded).
+fn body_files(objects: &Path) -> Result<usize, PersistError> {
+    let mut n = 0;
+    for entry in fs::read_dir(objects).map_err(|e| io_error(objects, e))? {
+        let entry = entry.map_err(|e| io_error(objects, e))?;
+        if !entry.file_name().to_string_lossy().ends_with(".tmp") {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 impl Journal {
     /// Opens (creating if needed) the data directory and reads its journal in order.
-    pub(crate) fn open(dir: &Path) -> Result<(Self, Vec<Record>), PersistError> {
+    ///
+    /// A journal that is missing or holds no record while `objects/` holds bodies is an error
+    /// (starting would serve an empty store and then delete every body), unless
+    /// `discard_unjournaled` says to start anyway.
+    pub(crate) fn open(
+        dir: &Path,
+        discard_unjournaled: bool,
+    ) -> Result<(Self, Vec<Record>), PersistError> {
+        let file = dir.join(JOURNAL_FILE);
+        let opener_file = file.clone();
+        Self::open_with(
+            dir,
+            discard_unjournaled,
+            Box::new(move || Database::create(&opener_file).map_err(|e| io_error(&opener_file, e))),
+        )
+    }
+
+    /// [`Journal::open`] with the database opened by `open_db`.
+    fn open_with(
+        dir: &Path,
+        discard_unjournaled: bool,
+        open_db: Opener,
+    ) -> Result<(Self, Vec<Record>), PersistError> {
         let objects = dir.join(OBJECTS_DIR);
         fs::create_dir_all(&objects).map_err(|e| io_error(&objects, e))?;
         let file = dir.join(JOURNAL_FILE);
-        let db = Database::create(&file).map_err(|e| io_error(&file, e))?;
-        let mut records = Vec::new();
-        {
+        let bodies = body_files(&objects)?;
+        let orphaned = |state: &str| {
+            PersistError(format!(
+                "{}: {bodies} object bodies in {} but {state}, so nothing says which objects \
+                 they belong to; refusing to start (an empty start would delete them). Restore \
+                 journal.redb from a backup, or move objects/ away; to start empty and delete \
+                 the bodies, pass --discard-unjournaled-bodies \
+                 (EmulatorBuilder::discard_unjournaled_bodies)",
+                dir.display(),
+                objects.display(),
+            ))
+        };
+        if bodies > 0 && !discard_unjournaled && !file.exists() {
+            return Err(orphaned("journal.redb is missing"));
+        }
+        let db = guarded(&file, &open_db)?;
+        let records = guarded(&file, || {
+            let mut records = Vec::new();
             let txn = db.begin_read().map_err(|e| io_error(&file, e))?;
             match txn.open_table(JOURNAL) {
                 Ok(table) => {
@@ -139,7 +256,10 @@ impl Journal {
                         let record = serde_json::from_slice(value.value()).map_err(|e| {
                             io_error(
                                 &file,
-                                format!("journal record {} is unreadable: {e}", seq.value()),
+                                format!(
+                                    "journal record {} is unreadable: {e}: {CORRUPT_HINT}",
+                                    seq.value()
+                                ),
                             )
                         })?;
                         records.push(record);
@@ -148,10 +268,16 @@ impl Journal {
                 Err(redb::TableError::TableDoesNotExist(_)) => {}
                 Err(e) => return Err(io_error(&file, e)),
             }
+            Ok(records)
+        })?;
+        if bodies > 0 && !discard_unjournaled && records.is_empty() {
+            return Err(orphaned("journal.redb holds no record"));
         }
         let journal = Self {
             dir: dir.to_owned(),
-            db: Mutex::new(Some(db)),
+            db: Mutex::new(Db::Open(db)),
+            open_db,
+            discard_unjournaled,
         };
         Ok((journal, records))
     }
@@ -164,16 +290,41 @@ impl Journal {
         self.dir.join(OBJECTS_DIR).join(format!("{version:020}"))
     }
 
-    /// Appends one record and returns once it is on disk.
+    /// Runs `f` in one write transaction and commits it durably. After a failed write the
+    /// database is reopened before the next one, so one error (a full disk since freed, say)
+    /// does not fail every later write.
+    fn write_txn(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<(), PersistError>,
+    ) -> Result<(), PersistError> {
+        let file = self.file();
+        let mut guard = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(*guard, Db::Broken) {
+            // Drop the failed handle first: it holds the file's lock.
+            *guard = Db::Closed;
+            *guard = Db::Open(guarded(&file, &self.open_db)?);
+            tracing::info!(file = %file.display(), "journal reopened after a failed write");
+        }
+        let Db::Open(db) = &*guard else {
+            return Err(io_error(&file, "the emulator has shut down"));
+        };
+        let result = guarded(&file, || {
+            let txn = db.begin_write().map_err(|e| io_error(&file, e))?;
+            f(&txn)?;
+            txn.commit().map_err(|e| io_error(&file, e))
+        });
+        if result.is_err() {
+            *guard = Db::Broken;
+        }
+        result
+    }
+
+    /// Appends one record and returns once it is on disk: the one path every change takes
+    /// into the journal.
     pub(crate) fn append(&self, record: &RecordRef<'_>) -> Result<(), PersistError> {
         let file = self.file();
         let value = serde_json::to_vec(record).map_err(|e| io_error(&file, e))?;
-        let guard = self.db.lock().unwrap_or_else(PoisonError::into_inner);
-        let db = guard
-            .as_ref()
-            .ok_or_else(|| io_error(&file, "the emulator has shut down"))?;
-        let txn = db.begin_write().map_err(|e| io_error(&file, e))?;
-        {
+        self.write_txn(|txn| {
             let mut table = txn.open_table(JOURNAL).map_err(|e| io_error(&file, e))?;
             let next = table
                 .last()
@@ -182,8 +333,8 @@ impl Journal {
             table
                 .insert(next, value.as_slice())
                 .map_err(|e| io_error(&file, e))?;
-        }
-        txn.commit().map_err(|e| io_error(&file, e))
+            Ok(())
+        })
     }
 
     /// Stores the body of the object written at `version`, durably, before its record is.
@@ -222,54 +373,70 @@ impl Journal {
         }
     }
 
-    /// Replaces the journal with `records` in one transaction, then deletes the bodies whose
-    /// version is not in `bodies`.
+    /// Replaces the journal with `records` in one transaction and shrinks the file to what
+    /// they take, then deletes the body files no retained version (`bodies`) reads: those of
+    /// versions the replayed journal named (`named`: freed since) and unfinished writes. A body
+    /// no record named is kept (and reported) unless the caller asked to discard such bodies.
     pub(crate) fn compact(
         &self,
         records: &[RecordRef<'_>],
         bodies: &HashSet<u64>,
+        named: &HashSet<u64>,
     ) -> Result<(), PersistError> {
         let file = self.file();
-        {
-            let guard = self.db.lock().unwrap_or_else(PoisonError::into_inner);
-            let db = guard
-                .as_ref()
-                .ok_or_else(|| io_error(&file, "the emulator has shut down"))?;
-            let txn = db.begin_write().map_err(|e| io_error(&file, e))?;
+        self.write_txn(|txn| {
             txn.delete_table(JOURNAL).map_err(|e| io_error(&file, e))?;
-            {
-                let mut table = txn.open_table(JOURNAL).map_err(|e| io_error(&file, e))?;
-                for (seq, record) in (0u64..).zip(records) {
-                    let value = serde_json::to_vec(record).map_err(|e| io_error(&file, e))?;
-                    table
-                        .insert(seq, value.as_slice())
-                        .map_err(|e| io_error(&file, e))?;
+            let mut table = txn.open_table(JOURNAL).map_err(|e| io_error(&file, e))?;
+            for (seq, record) in (0u64..).zip(records) {
+                let value = serde_json::to_vec(record).map_err(|e| io_error(&file, e))?;
+                table
+                    .insert(seq, value.as_slice())
+                    .map_err(|e| io_error(&file, e))?;
+            }
+            Ok(())
+        })?;
+        {
+            let mut guard = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Db::Open(db) = &mut *guard {
+                // Freed pages are given back to the file system; a failure only keeps them.
+                if let Err(e) = guarded(&file, || db.compact().map_err(|e| io_error(&file, e))) {
+                    tracing::warn!(error = %e, "cannot shrink the journal file");
                 }
             }
-            txn.commit().map_err(|e| io_error(&file, e))?;
         }
         let objects = self.dir.join(OBJECTS_DIR);
+        let mut kept = 0usize;
         for entry in fs::read_dir(&objects).map_err(|e| io_error(&objects, e))? {
             let entry = entry.map_err(|e| io_error(&objects, e))?;
             let name = entry.file_name();
-            let referenced = name
-                .to_str()
-                .and_then(|n| n.parse::<u64>().ok())
-                .is_some_and(|v| bodies.contains(&v));
-            if !referenced {
+            let version = name.to_str().and_then(|n| n.parse::<u64>().ok());
+            let remove = match version {
+                Some(v) if bodies.contains(&v) => false,
+                Some(v) => named.contains(&v) || self.discard_unjournaled,
+                // Temporary files of writes cut short; anything else is not ours.
+                None => name.to_string_lossy().ends_with(".tmp"),
+            };
+            if remove {
                 let path = entry.path();
                 fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+            } else if version.is_some_and(|v| !bodies.contains(&v)) {
+                kept += 1;
             }
+        }
+        if kept > 0 {
+            tracing::warn!(
+                dir = %objects.display(),
+                kept,
+                "body files no journal record names (a write cut short by a crash before its \
+                 record, or records lost) are kept; --discard-unjournaled-bodies deletes them"
+            );
         }
         Ok(())
     }
 
     /// Closes the database file; later appends fail.
     pub(crate) fn close(&self) {
-        self.db
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        *self.db.lock().unwrap_or_else(PoisonError::into_inner) = Db::Closed;
     }
 }
 
@@ -280,14 +447,14 @@ mod tests {
     #[test]
     fn a_journal_reads_back_what_was_appended_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let (journal, records) = Journal::open(dir.path()).unwrap();
+        let (journal, records) = Journal::open(dir.path(), false).unwrap();
         assert!(records.is_empty());
         for bucket in ["a", "b"] {
             let record = RecordRef::Notify { bucket, body: "{}" };
             journal.append(&record).unwrap();
         }
         journal.close();
-        let (_journal, records) = Journal::open(dir.path()).unwrap();
+        let (_journal, records) = Journal::open(dir.path(), false).unwrap();
         let buckets: Vec<_> = records
             .iter()
             .map(|r| match r {
@@ -302,17 +469,141 @@ mod tests {
     fn a_garbage_journal_file_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(JOURNAL_FILE), b"not a database at all").unwrap();
-        let err = Journal::open(dir.path()).unwrap_err();
+        let err = Journal::open(dir.path(), false).unwrap_err();
         assert!(err.to_string().contains(JOURNAL_FILE), "{err}");
+    }
+
+    /// Storage that fails every write and sync while `failing` is set, as a full disk does.
+    #[derive(Debug, Clone)]
+    struct FlakyDisk {
+        inner: Arc<redb::backends::InMemoryBackend>,
+        failing: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl FlakyDisk {
+        fn check(&self) -> io::Result<()> {
+            if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+                Err(io::Error::other("no space left on device"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl redb::StorageBackend for FlakyDisk {
+        fn len(&self) -> io::Result<u64> {
+            redb::StorageBackend::len(&*self.inner)
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+            redb::StorageBackend::read(&*self.inner, offset, out)
+        }
+        fn set_len(&self, len: u64) -> io::Result<()> {
+            self.check()?;
+            redb::StorageBackend::set_len(&*self.inner, len)
+        }
+        fn sync_data(&self) -> io::Result<()> {
+            self.check()?;
+            redb::StorageBackend::sync_data(&*self.inner)
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+            self.check()?;
+            redb::StorageBackend::write(&*self.inner, offset, data)
+        }
+    }
+
+    use std::sync::Arc;
+
+    fn notify(bucket: &str) -> RecordRef<'_> {
+        RecordRef::Notify { bucket, body: "{}" }
+    }
+
+    #[test]
+    fn after_a_failed_write_the_journal_recovers_once_the_disk_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = FlakyDisk {
+            inner: Arc::new(redb::backends::InMemoryBackend::new()),
+            failing: Arc::default(),
+        };
+        let opener = disk.clone();
+        let (journal, _) = Journal::open_with(
+            dir.path(),
+            false,
+            Box::new(move || {
+                redb::Builder::new()
+                    .create_with_backend(opener.clone())
+                    .map_err(|e| PersistError::new(e.to_string()))
+            }),
+        )
+        .unwrap();
+        journal.append(&notify("before")).unwrap();
+        disk.failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(journal.append(&notify("lost")).is_err());
+        disk.failing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        journal.append(&notify("after")).unwrap();
+        let guard = journal.db.lock().unwrap();
+        let Db::Open(db) = &*guard else {
+            panic!("the journal is open")
+        };
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(JOURNAL).unwrap();
+        let buckets: Vec<String> = table
+            .iter()
+            .unwrap()
+            .map(|row| {
+                let (_, value) = row.unwrap();
+                match serde_json::from_slice(value.value()).unwrap() {
+                    Record::Notify { bucket, .. } => bucket,
+                    other => panic!("unexpected {other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(buckets, ["before", "after"]);
+    }
+
+    #[test]
+    fn a_damaged_journal_page_is_an_error_naming_the_file_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (journal, _) = Journal::open(dir.path(), false).unwrap();
+            for i in 0..20 {
+                journal.append(&notify(&format!("bucket-{i}"))).unwrap();
+            }
+            journal.close();
+        }
+        let file = dir.path().join(JOURNAL_FILE);
+        let pristine = fs::read(&file).unwrap();
+        let mut refused = 0;
+        let pages = pristine.len() / 4096;
+        // Up to 24 pages spread over the file: the header, the tree pages, the free space.
+        for page in (0..pages).step_by(pages.div_ceil(24).max(1)) {
+            let mut damaged = pristine.clone();
+            for b in &mut damaged[page * 4096 + 64..page * 4096 + 128] {
+                *b = 0xA5;
+            }
+            fs::write(&file, &damaged).unwrap();
+            let opened = std::panic::catch_unwind(|| Journal::open(dir.path(), false).map(|_| ()));
+            let Ok(opened) = opened else {
+                panic!("page {page}: opening the damaged journal panicked");
+            };
+            if let Err(e) = opened {
+                assert!(e.to_string().contains(JOURNAL_FILE), "page {page}: {e}");
+                refused += 1;
+            }
+        }
+        assert!(refused > 0, "some damage is detected");
     }
 
     #[test]
     fn compaction_deletes_unreferenced_bodies() {
         let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(dir.path()).unwrap();
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
         journal.write_body(1, b"kept").unwrap();
         journal.write_body(2, b"freed").unwrap();
-        journal.compact(&[], &HashSet::from([1])).unwrap();
+        journal
+            .compact(&[], &HashSet::from([1]), &HashSet::from([2]))
+            .unwrap();
         assert_eq!(
             journal.read_body(1, 4).unwrap(),
             Bytes::from_static(b"kept")

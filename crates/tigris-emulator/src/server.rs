@@ -9,12 +9,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 
 use crate::auth::{AccessHook, KeyTable, PeerAddr, injected_error};
@@ -49,12 +50,20 @@ struct ClockedConfig {
 
 impl ClockedConfig {
     fn new(clock: crate::clock::Clock) -> Self {
-        let config = Arc::new(s3s::config::S3Config::default());
+        let config = Arc::new(form_limits(s3s::config::S3Config::default()));
         Self {
             clock,
             current: std::sync::Mutex::new((Duration::ZERO, config)),
         }
     }
+}
+
+/// s3s's configuration with the form fields of a POST upload bounded by [`MAX_FORM_FIELDS`]:
+/// they are read before the signature is checked.
+fn form_limits(mut config: s3s::config::S3Config) -> s3s::config::S3Config {
+    config.form_max_fields_size = MAX_FORM_FIELDS;
+    config.form_max_field_size = config.form_max_field_size.min(MAX_FORM_FIELDS);
+    config
 }
 
 impl s3s::config::S3ConfigProvider for ClockedConfig {
@@ -65,7 +74,7 @@ impl s3s::config::S3ConfigProvider for ClockedConfig {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if current.0 != offset {
-            let mut config = s3s::config::S3Config::default();
+            let mut config = form_limits(s3s::config::S3Config::default());
             let extra = u32::try_from(offset.as_secs()).unwrap_or(u32::MAX);
             config.presigned_url_max_skew_time_secs = config
                 .presigned_url_max_skew_time_secs
@@ -142,8 +151,122 @@ pub(crate) fn is_accepted_region(region: &str) -> bool {
     region == "auto" || aws_shaped || location
 }
 
-/// The most a browser form upload (POST object) may be: S3's single-upload limit.
-const MAX_FORM_UPLOAD: usize = 5 << 30;
+/// The most a browser form upload (POST object) may be: the largest `content-length-range`
+/// S3 lets a POST policy declare (5 GiB), whatever the policy says.
+const MAX_FORM_UPLOAD: u64 = 5 << 30;
+
+/// The most the form fields before the file may take (S3 answers
+/// `MaxPostPreDataLengthExceeded` past its own limit): what is held of an unauthenticated form
+/// before its signature is checked.
+pub(crate) const MAX_FORM_FIELDS: usize = 64 << 10;
+
+/// Set by the access hook once s3s has verified a request's signature: a form upload is
+/// authenticated from then on.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Verified(Arc<std::sync::atomic::AtomicBool>);
+
+impl Verified {
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves a browser form upload without reading it ahead of s3s: the body is pumped to s3s
+/// one frame at a time, so before the signature is checked the server holds at most the form
+/// fields (s3s reads them first, up to [`MAX_FORM_FIELDS`]) and one frame. A declared length
+/// over [`MAX_FORM_UPLOAD`] is refused before any byte is read. When an authenticated form is
+/// refused with its file unread (its policy failed), the rest is read and discarded before
+/// the answer, so a browser sees the 4xx instead of a reset connection; an unauthenticated one
+/// is answered at once and its connection closed.
+async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_UPLOAD) {
+        let err = s3s::S3Error::with_message(
+            s3s::S3ErrorCode::EntityTooLarge,
+            "a form upload may be at most 5 GiB, the most a POST policy can allow",
+        );
+        let mut resp = err
+            .to_http_response()
+            .unwrap_or_else(|_| plain(400, "EntityTooLarge"));
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return resp;
+    }
+    let verified = Verified::default();
+    let (mut parts, mut incoming) = req.into_parts();
+    parts.extensions.insert(verified.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<bool>();
+    let pump = tokio::spawn(async move {
+        let mut total = 0u64;
+        let mut forwarding = true;
+        let mut drain_rx = Some(drain_rx);
+        loop {
+            let Some(frame) = incoming.frame().await else {
+                return;
+            };
+            let Ok(data) = frame.map(|f| f.into_data()) else {
+                // A broken body: s3s sees the end of the stream and refuses the form.
+                return;
+            };
+            let Ok(data) = data else { continue };
+            total += data.len() as u64;
+            if total > MAX_FORM_UPLOAD {
+                let err = std::io::Error::other("the form upload is larger than 5 GiB");
+                tx.send(Err(err)).await.ok();
+                return;
+            }
+            if forwarding && tx.send(Ok(data)).await.is_err() {
+                // s3s answered without reading the rest: read on only if told to.
+                forwarding = false;
+                let drain = match drain_rx.take() {
+                    Some(rx) => rx.await.unwrap_or(false),
+                    None => false,
+                };
+                if !drain {
+                    return;
+                }
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|item| (item.map(hyper::body::Frame::data), rx))
+    });
+    let body = s3s::Body::http_body_unsync(http_body_util::StreamBody::new(stream));
+    let served = s3.call(http::Request::from_parts(parts, body)).await;
+    let authenticated = verified.get();
+    drain_tx.send(authenticated).ok();
+    if authenticated {
+        // The refusal goes out once the client has sent everything.
+        pump.await.ok();
+    }
+    let mut resp = match served {
+        Ok(resp) => resp,
+        Err(err) => {
+            tracing::warn!(?err, "request failed outside the S3 error model");
+            plain(500, "internal error")
+        }
+    };
+    if !authenticated {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
 
 /// A POST object (browser form) upload: `POST /{bucket}` with a multipart form body.
 fn is_form_upload<B>(req: &http::Request<B>) -> bool {
@@ -281,26 +404,17 @@ async fn route(
     req.extensions_mut().insert(PeerAddr(peer));
     let tag = shared.next_tag();
     req.extensions_mut().insert(tag);
-    let req = if is_form_upload(&req) {
-        // Read a browser form upload whole before s3s sees it: s3s refuses a form that breaks
-        // its policy as soon as it has read the fields, and answering with the file still
-        // unread resets the connection, so a browser would see a network error, not the 4xx.
-        let (parts, body) = req.into_parts();
-        match Limited::new(body, MAX_FORM_UPLOAD).collect().await {
-            Ok(body) => http::Request::from_parts(parts, s3s::Body::from(body.to_bytes())),
-            Err(_) => {
-                let err = s3s::S3Error::with_message(
-                    s3s::S3ErrorCode::EntityTooLarge,
-                    "the form upload is too large or broken",
-                );
-                return Ok(err
-                    .to_http_response()
-                    .unwrap_or_else(|_| plain(400, "EntityTooLarge")));
-            }
-        }
-    } else {
-        req.map(s3s::Body::from)
-    };
+    if is_form_upload(&req) {
+        let resp = form_upload(&s3, req).await;
+        return Ok(match shared.take_after(tag) {
+            Some(failure) if failure.drop_connection => dropped(),
+            Some(failure) if resp.status().is_success() => injected_error(&failure)
+                .to_http_response()
+                .unwrap_or_else(|_| plain(500, "InternalError")),
+            _ => resp,
+        });
+    }
+    let req = req.map(s3s::Body::from);
     let served = s3.call(req).await;
     let late = shared.take_after(tag);
     match served {
@@ -494,9 +608,10 @@ pub(crate) async fn serve(
             let service = hyper::service::service_fn(move |req| {
                 handle(Arc::clone(&shared), s3.clone(), peer, req)
             });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // HTTP/1.1 only: a cleartext HTTP/2 connection could hold many pending streams, each
+            // an unauthenticated request, under one connection permit.
+            let mut builder = hyper::server::conn::http1::Builder::new();
             builder
-                .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout)
                 .max_headers(limits.max_headers);

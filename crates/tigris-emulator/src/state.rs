@@ -12,7 +12,7 @@ use crate::faults::{Faults, InjectedFailure};
 use crate::iam::Iam;
 use crate::multipart::Uploads;
 use crate::notify::Notifier;
-use crate::persist::{Journal, PersistError, Record, RecordRef};
+use crate::persist::{IamChange, Journal, PersistError, Record, RecordRef};
 use crate::store::{Bucket, Store, StoreError};
 
 /// Access keys the emulator accepts, with their secrets.
@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     journal: Option<Arc<Journal>>,
     /// Who may read the console.
     pub(crate) console: crate::console::ConsoleAccess,
+    /// Held while notification settings are journaled and applied.
+    notify_order: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,6 +93,7 @@ impl Shared {
             clock,
             journal: None,
             console: crate::console::ConsoleAccess::default(),
+            notify_order: Mutex::new(()),
         }
     }
 
@@ -100,29 +103,50 @@ impl Shared {
         root_access_key: String,
         root_secret: String,
         data_dir: &Path,
+        discard_unjournaled: bool,
     ) -> Result<Self, PersistError> {
-        let mut shared = Self::new(root_access_key, root_secret);
-        let (journal, records) = Journal::open(data_dir)?;
+        let shared = Self::new(root_access_key, root_secret);
+        let (journal, records) = Journal::open(data_dir, discard_unjournaled)?;
         let corrupt = |e: &dyn std::fmt::Display| {
             PersistError::new(format!(
                 "{}: the journal does not replay: {e}",
                 data_dir.display()
             ))
         };
-        let mut iam_dump = None;
+        // The versions the journal records a body for: a body file it does not name is not
+        // deleted unless the caller asked.
+        let mut named = std::collections::HashSet::new();
         {
             let mut store = shared.store();
             for record in records {
                 match record {
                     Record::Store(change) => {
-                        if let crate::store::Change::DeleteBucket { name, .. } = &change {
-                            shared.notifier.forget(name);
+                        change.body_versions(&mut named);
+                        // A deleted bucket's notification settings go with it, soft deletes
+                        // included, as when the deletion was live.
+                        match &change {
+                            crate::store::Change::DeleteBucket { name, .. } => {
+                                shared.notifier.forget(name);
+                            }
+                            crate::store::Change::SoftDeleteBucket { id, .. } => {
+                                if let Some(name) = store.name_of(*id) {
+                                    shared.notifier.forget(&name);
+                                }
+                            }
+                            _ => {}
                         }
                         store
                             .apply(change)
                             .map_err(|e| corrupt(&format!("{e:?}")))?;
                     }
-                    Record::Iam(dump) => iam_dump = Some(dump),
+                    Record::Iam(dump) => shared
+                        .iam()
+                        .replace_with(dump, &mut shared.keys())
+                        .map_err(|e| corrupt(&e))?,
+                    Record::IamChange(change) => shared
+                        .iam()
+                        .apply(change, &mut shared.keys())
+                        .map_err(|e| corrupt(&e))?,
                     Record::Notify { bucket, body } => shared
                         .notifier
                         .apply(&bucket, body.as_bytes())
@@ -130,10 +154,6 @@ impl Shared {
                 }
             }
             store.load_bodies(|version, size| journal.read_body(version, size))?;
-        }
-        if let Some(dump) = iam_dump {
-            let iam = Iam::restore(dump, &mut shared.keys()).map_err(|e| corrupt(&e))?;
-            *shared.iam() = iam;
         }
         let journal = Arc::new(journal);
         {
@@ -148,36 +168,38 @@ impl Shared {
                     .iter()
                     .map(|(bucket, body)| RecordRef::Notify { bucket, body }),
             );
-            journal.compact(&records, &store.body_versions())?;
+            journal.compact(&records, &store.body_versions(), &named)?;
         }
         shared.store().set_journal(Arc::clone(&journal));
+        let mut shared = shared;
         shared.journal = Some(journal);
         Ok(shared)
     }
 
-    /// Journals the whole IAM state; called after each IAM change, before it is answered.
-    pub(crate) fn persist_iam(&self) -> Result<(), PersistError> {
-        let Some(journal) = &self.journal else {
-            return Ok(());
-        };
-        // Dump and append under the IAM lock, so dumps reach the journal in the order taken.
-        let iam = self.iam();
-        let dump = iam.dump(&self.keys());
-        journal.append(&RecordRef::Iam(&dump))
+    /// Journals one IAM change before it is applied; the caller holds the IAM lock, so the
+    /// journal's order is the order changes are applied in.
+    pub(crate) fn journal_iam(&self, change: &IamChange) -> Result<(), PersistError> {
+        match &self.journal {
+            Some(journal) => journal.append(&RecordRef::IamChange(change)),
+            None => Ok(()),
+        }
     }
 
-    /// Journals an applied `PATCH /{bucket}` settings body before it is answered.
-    pub(crate) fn persist_notify(&self, bucket: &str, body: &[u8]) -> s3s::S3Result<()> {
-        let Some(journal) = &self.journal else {
-            return Ok(());
-        };
-        let body = String::from_utf8_lossy(body);
-        journal
-            .append(&RecordRef::Notify {
-                bucket,
-                body: &body,
-            })
-            .map_err(|e| s3s::s3_error!(InternalError, "the data directory: {e}"))
+    /// Sets `bucket`'s notification settings from a validated `PATCH /{bucket}` body: journaled
+    /// first, then applied, both under one lock so concurrent PATCHes reach the journal in the
+    /// order they take effect.
+    pub(crate) fn set_notifications(&self, bucket: &str, body: &[u8]) -> s3s::S3Result<()> {
+        let _order = lock(&self.notify_order);
+        if let Some(journal) = &self.journal {
+            let text = String::from_utf8_lossy(body);
+            journal
+                .append(&RecordRef::Notify {
+                    bucket,
+                    body: &text,
+                })
+                .map_err(|e| s3s::s3_error!(InternalError, "the data directory: {e}"))?;
+        }
+        self.notifier.apply(bucket, body)
     }
 
     /// Closes the data directory, so it can be opened again (by a restart in this process).
@@ -237,5 +259,27 @@ impl Shared {
         f: impl FnOnce(&mut Bucket),
     ) -> Result<(), StoreError> {
         self.store().with_bucket_mut(name, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_settings_the_journal_refuses_are_not_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Shared::open("root".into(), "secret".into(), dir.path(), false).unwrap();
+        let body =
+            br#"{"object_notifications":{"enabled":true,"web_hook":"http://127.0.0.1:9/h"}}"#;
+        shared.set_notifications("b", body).unwrap();
+        assert!(shared.notifier.masked("b").is_some());
+        shared.close();
+        let off = br#"{"object_notifications":{}}"#;
+        assert!(shared.set_notifications("b", off).is_err());
+        assert!(
+            shared.notifier.masked("b").is_some(),
+            "still the journaled setting"
+        );
     }
 }

@@ -42,6 +42,20 @@ pub(crate) struct Object {
     pub(crate) last_modified: SystemTime,
     pub(crate) content_type: Option<String>,
     pub(crate) metadata: Vec<(String, String)>,
+    /// Why the body read back from the data directory cannot be served (it does not match
+    /// the checksum recorded when it was written); reads answer an error instead.
+    pub(crate) damaged: Option<String>,
+}
+
+/// Hex MD5 of `data`.
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(data))
+}
+
+/// Whether `etag` is a plain hex MD5 (not a multipart ETag `<md5>-<parts>`).
+fn is_plain_md5(etag: &str) -> bool {
+    etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl Object {
@@ -50,14 +64,14 @@ impl Object {
         content_type: Option<String>,
         metadata: Vec<(String, String)>,
     ) -> Self {
-        use md5::Digest;
-        let etag = hex::encode(md5::Md5::digest(&data));
+        let etag = md5_hex(&data);
         Self {
             data,
             etag,
             last_modified: SystemTime::now(),
             content_type,
             metadata,
+            damaged: None,
         }
     }
 
@@ -128,6 +142,14 @@ pub(crate) fn version_time(version: u64) -> SystemTime {
 pub(crate) fn nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// `object`, or an error when its body is damaged.
+fn undamaged(object: Arc<Object>) -> Result<Arc<Object>, StoreError> {
+    match &object.damaged {
+        Some(why) => Err(StoreError::Storage(why.clone())),
+        None => Ok(object),
+    }
 }
 
 /// A change to the store as the journal records it: replaying the changes in order rebuilds the
@@ -263,6 +285,44 @@ pub(crate) enum Change {
     Expire {
         now: u64,
     },
+    /// Changes that happen together (a rename's write and delete, a restore's write and purge),
+    /// applied in order: one record, so a crash leaves all of them or none.
+    Batch(Vec<Change>),
+}
+
+impl Change {
+    /// Adds the versions this change records an object body for to `out`.
+    pub(crate) fn body_versions(&self, out: &mut std::collections::HashSet<u64>) {
+        match self {
+            Change::Write {
+                version,
+                object: Some(_),
+                ..
+            }
+            | Change::Retained {
+                version,
+                object: Some(_),
+                ..
+            }
+            | Change::DeletedRetained { version, .. } => {
+                out.insert(*version);
+            }
+            Change::Merge { writes, .. } => {
+                out.extend(
+                    writes
+                        .iter()
+                        .filter(|w| w.object.is_some())
+                        .map(|w| w.version),
+                );
+            }
+            Change::Batch(changes) => {
+                for change in changes {
+                    change.body_versions(out);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// One key of a merge: a put (with the object) or a delete, at its new version in the parent.
@@ -294,6 +354,10 @@ pub(crate) struct ObjectRecord {
     content_type: Option<String>,
     metadata: Vec<(String, String)>,
     size: u64,
+    /// Hex MD5 of the body when the ETag is not one (a multipart upload's); the body read back
+    /// at startup is checked against it, or against the ETag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    md5: Option<String>,
 }
 
 impl ObjectRecord {
@@ -304,7 +368,17 @@ impl ObjectRecord {
             content_type: object.content_type.clone(),
             metadata: object.metadata.clone(),
             size: object.size(),
+            md5: (!is_plain_md5(&object.etag)).then(|| md5_hex(&object.data)),
         }
+    }
+
+    /// The size and MD5 its body must have.
+    fn expected(&self) -> (u64, Option<String>) {
+        let md5 = self
+            .md5
+            .clone()
+            .or_else(|| is_plain_md5(&self.etag).then(|| self.etag.clone()));
+        (self.size, md5)
     }
 
     /// The object with an empty body, filled in by [`Store::load_bodies`].
@@ -315,6 +389,7 @@ impl ObjectRecord {
             last_modified: version_time(self.last_modified),
             content_type: self.content_type,
             metadata: self.metadata,
+            damaged: None,
         }
     }
 }
@@ -508,6 +583,15 @@ pub(crate) struct ListQuery<'a> {
     pub(crate) version: u64,
 }
 
+/// A write with its version taken and its body on disk, not yet applied.
+#[derive(Debug)]
+struct PreparedWrite {
+    id: BucketId,
+    key: String,
+    version: u64,
+    object: Option<Object>,
+}
+
 /// All buckets, by id and by name, and the version clock.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -519,8 +603,9 @@ pub(crate) struct Store {
     journal: Option<std::sync::Arc<Journal>>,
     /// Versions whose objects the change being applied dropped, until their bodies are deleted.
     freed: Vec<u64>,
-    /// Body sizes of the objects replayed from the journal, by version, until their bodies load.
-    replayed_sizes: HashMap<u64, u64>,
+    /// Body sizes and MD5s of the objects replayed from the journal, by version, until their
+    /// bodies load.
+    replayed: HashMap<u64, (u64, Option<String>)>,
     /// Storage time: versions, creation times and `Last-Modified` read it.
     clock: crate::clock::Clock,
     /// Soft-deleted buckets by name (one per name: the newest deletion), kept in `buckets`.
@@ -547,6 +632,11 @@ impl Store {
             .get(name)
             .copied()
             .ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))
+    }
+
+    /// The name of bucket `id` (live or soft-deleted), while the store holds it.
+    pub(crate) fn name_of(&self, id: u64) -> Option<String> {
+        self.buckets.get(&BucketId(id)).map(|b| b.name.clone())
     }
 
     pub(crate) fn bucket(&self, name: &str) -> Result<&Bucket, StoreError> {
@@ -676,7 +766,7 @@ impl Store {
                 self.level_mut(bucket)?;
                 self.last_version = self.last_version.max(version);
                 if let Some(o) = &object {
-                    self.replayed_sizes.insert(version, o.size);
+                    self.replayed.insert(version, o.expected());
                 }
                 let object = object.map(|o| Arc::new(o.into_object()));
                 self.put_entry(BucketId(bucket), &key, Entry { version, object });
@@ -689,7 +779,7 @@ impl Store {
             } => {
                 self.last_version = self.last_version.max(version);
                 if let Some(o) = &object {
-                    self.replayed_sizes.insert(version, o.size);
+                    self.replayed.insert(version, o.expected());
                 }
                 let object = object.map(|o| Arc::new(o.into_object()));
                 self.level_mut(bucket)?
@@ -737,6 +827,11 @@ impl Store {
                 key,
                 tombstone,
             } => self.apply_hide_inherited(bucket, key, tombstone)?,
+            Change::Batch(changes) => {
+                for change in changes {
+                    self.apply(change)?;
+                }
+            }
             soft @ (Change::SoftDeleteSetting { .. }
             | Change::SoftDeleteObject { .. }
             | Change::DeletedRetained { .. }
@@ -787,28 +882,44 @@ impl Store {
         Ok(())
     }
 
-    /// After a replay: reads every retained object's body (`read(version, size)`).
+    /// After a replay: reads every retained object's body (`read(version, size)`) and checks
+    /// it against the MD5 recorded for it (the ETag, or the checksum a multipart object's record
+    /// carries). A body that does not match is not served: reads of it answer an error.
     pub(crate) fn load_bodies<E>(
         &mut self,
         mut read: impl FnMut(u64, u64) -> Result<Bytes, E>,
     ) -> Result<(), E> {
+        let replayed = std::mem::take(&mut self.replayed);
+        let mut load = |version: u64, object: &mut Arc<Object>| -> Result<(), E> {
+            let (size, md5) = replayed.get(&version).cloned().unwrap_or((0, None));
+            let data = read(version, size)?;
+            let object = Arc::make_mut(object);
+            match md5 {
+                Some(expected) if md5_hex(&data) != expected => {
+                    tracing::error!(
+                        version,
+                        "an object body does not match its recorded MD5; reads of it will fail"
+                    );
+                    object.damaged = Some(format!(
+                        "the stored body of version {version} does not match its checksum \
+                         (objects/{version:020} is damaged; restore it from a backup)"
+                    ));
+                    object.data = Bytes::new();
+                }
+                _ => object.data = data,
+            }
+            Ok(())
+        };
         for bucket in self.buckets.values_mut() {
             for entry in bucket.objects.values_mut().flatten() {
                 if let Some(object) = &mut entry.object {
-                    let size = self
-                        .replayed_sizes
-                        .get(&entry.version)
-                        .copied()
-                        .unwrap_or(0);
-                    Arc::make_mut(object).data = read(entry.version, size)?;
+                    load(entry.version, object)?;
                 }
             }
             for d in bucket.deleted.values_mut().flatten() {
-                let size = self.replayed_sizes.get(&d.version).copied().unwrap_or(0);
-                Arc::make_mut(&mut d.object).data = read(d.version, size)?;
+                load(d.version, &mut d.object)?;
             }
         }
-        self.replayed_sizes = HashMap::new();
         Ok(())
     }
 
@@ -1226,7 +1337,7 @@ impl Store {
                     .map(|o| o.data.clone())
                     .unwrap_or_default();
                 if data.len() as u64 != record.size {
-                    self.replayed_sizes.insert(write.version, record.size);
+                    self.replayed.insert(write.version, record.expected());
                 }
                 let mut object = record.into_object();
                 object.data = data;
@@ -1402,6 +1513,7 @@ impl Store {
         self.resolve(id, key, version)
             .cloned()
             .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
+            .and_then(undamaged)
     }
 
     /// Reads `key` from `bucket` as of `version` ([`LIVE`] for now).
@@ -1416,6 +1528,7 @@ impl Store {
         self.resolve(id, key, version)
             .cloned()
             .ok_or_else(|| StoreError::NoSuchKey(key.to_owned()))
+            .and_then(undamaged)
     }
 
     fn check_version(&self, id: BucketId, bucket: &str, version: u64) -> Result<(), StoreError> {
@@ -1432,6 +1545,36 @@ impl Store {
         key: &str,
         object: Option<Object>,
     ) -> Result<u64, StoreError> {
+        let (change, write) = self.prepare_write(bucket, key, object)?;
+        self.log_or_unwrite(&change, &[&write])?;
+        Ok(self.finish_write(write))
+    }
+
+    /// Writes `object` at `to` and deletes `from` in `bucket` (a rename), as one journal record:
+    /// after a crash both happened or neither did. Returns the version of the write.
+    pub(crate) fn rename(
+        &mut self,
+        bucket: &str,
+        from: &str,
+        to: &str,
+        object: Object,
+    ) -> Result<u64, StoreError> {
+        let (put, write) = self.prepare_write(bucket, to, Some(object))?;
+        let (delete, deletion) = self.prepare_write(bucket, from, None)?;
+        self.log_or_unwrite(&Change::Batch(vec![put, delete]), &[&write])?;
+        let version = self.finish_write(write);
+        self.finish_write(deletion);
+        Ok(version)
+    }
+
+    /// The first half of a write: a version, the body on disk (with a data directory) and the
+    /// change to journal. Nothing is applied until [`Self::finish_write`].
+    fn prepare_write(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        object: Option<Object>,
+    ) -> Result<(Change, PreparedWrite), StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
         // Every write is stamped with the store's clock, whoever built the object.
@@ -1439,26 +1582,50 @@ impl Store {
             o.last_modified = self.clock.now();
             o
         });
-        if let Some(journal) = &self.journal {
-            if let Some(o) = &object {
-                journal
-                    .write_body(version, &o.data)
-                    .map_err(|e| StoreError::Storage(e.to_string()))?;
-            }
-            self.log(&Change::Write {
-                bucket: id.0,
-                key: key.to_owned(),
-                version,
-                object: object.as_ref().map(ObjectRecord::of),
-            })?;
+        if let (Some(journal), Some(o)) = (&self.journal, &object) {
+            journal
+                .write_body(version, &o.data)
+                .map_err(|e| StoreError::Storage(e.to_string()))?;
         }
-        let entry = Entry {
+        let change = Change::Write {
+            bucket: id.0,
+            key: key.to_owned(),
             version,
-            object: object.map(Arc::new),
+            object: object.as_ref().map(ObjectRecord::of),
         };
-        self.put_entry(id, key, entry);
+        let write = PreparedWrite {
+            id,
+            key: key.to_owned(),
+            version,
+            object,
+        };
+        Ok((change, write))
+    }
+
+    /// Journals `change`; when that fails, deletes the bodies `writes` put on disk for it.
+    fn log_or_unwrite(&self, change: &Change, writes: &[&PreparedWrite]) -> Result<(), StoreError> {
+        let logged = self.log(change);
+        if logged.is_err()
+            && let Some(journal) = &self.journal
+        {
+            for w in writes.iter().filter(|w| w.object.is_some()) {
+                if let Err(e) = journal.remove_body(w.version) {
+                    tracing::warn!(version = w.version, error = %e, "cannot delete an unjournaled body");
+                }
+            }
+        }
+        logged
+    }
+
+    /// Applies a prepared write whose change is journaled; returns its version.
+    fn finish_write(&mut self, write: PreparedWrite) -> u64 {
+        let entry = Entry {
+            version: write.version,
+            object: write.object.map(Arc::new),
+        };
+        self.put_entry(write.id, &write.key, entry);
         self.release_freed();
-        Ok(version)
+        write.version
     }
 
     /// Adds a write to `key`'s history, keeping what snapshots and forks can still reach.
@@ -1840,7 +2007,7 @@ mod tests {
     fn replaying_the_journal_rebuilds_the_same_store_and_keeps_only_retained_bodies() {
         use crate::persist::Record;
         let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(dir.path()).unwrap();
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
         let journal = Arc::new(journal);
         let mut s = Store::default();
         s.set_journal(Arc::clone(&journal));
@@ -1858,7 +2025,7 @@ mod tests {
         s.delete_if_present("f1", "gone").unwrap();
         journal.close();
 
-        let (journal, records) = Journal::open(dir.path()).unwrap();
+        let (journal, records) = Journal::open(dir.path(), false).unwrap();
         let mut r = Store::default();
         for record in records {
             if let Record::Store(change) = record {
@@ -1981,7 +2148,7 @@ mod tests {
     fn merges_and_rebases_replay_from_the_journal() {
         use crate::persist::Record;
         let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(dir.path()).unwrap();
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
         let journal = Arc::new(journal);
         let mut s = Store::default();
         s.set_journal(Arc::clone(&journal));
@@ -2000,7 +2167,7 @@ mod tests {
         s.fork_bucket("f2", "p", Some(snap)).unwrap();
         journal.close();
 
-        let (journal, records) = Journal::open(dir.path()).unwrap();
+        let (journal, records) = Journal::open(dir.path(), false).unwrap();
         let mut r = Store::default();
         for record in records {
             if let Record::Store(change) = record {
@@ -2033,6 +2200,56 @@ mod tests {
         assert_eq!(etag(&r, old), etag(&s, old));
         assert_eq!(etag(&r, LIVE), etag(&s, LIVE));
         assert_ne!(etag(&r, old), etag(&r, LIVE));
+    }
+
+    /// How many records the journal in `dir` holds.
+    fn records(dir: &std::path::Path) -> usize {
+        let (journal, records) = Journal::open(dir, false).unwrap();
+        journal.close();
+        records.len()
+    }
+
+    #[test]
+    fn a_rename_is_one_journal_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
+        let journal = Arc::new(journal);
+        let mut s = Store::default();
+        s.set_journal(Arc::clone(&journal));
+        s.create_bucket("b", false).unwrap();
+        s.set_soft_delete("b", Some(7)).unwrap();
+        s.write("b", "from", obj("x")).unwrap();
+        journal.close();
+        let before = records(dir.path());
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
+        s.set_journal(Arc::new(journal));
+        s.rename("b", "from", "to", obj("x").unwrap()).unwrap();
+        s.journal.as_ref().unwrap().close();
+        assert_eq!(records(dir.path()), before + 1, "a rename is one record");
+        assert_eq!(read(&s, "b", "from", LIVE), None);
+    }
+
+    #[test]
+    fn a_soft_delete_restore_is_one_journal_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
+        let mut s = Store::default();
+        s.set_journal(Arc::new(journal));
+        s.create_bucket("b", false).unwrap();
+        s.set_soft_delete("b", Some(7)).unwrap();
+        s.write("b", "to", obj("x")).unwrap();
+        s.journal.as_ref().unwrap().close();
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
+        s.set_journal(Arc::new(journal));
+        assert!(s.delete_if_present("b", "to").unwrap());
+        s.journal.as_ref().unwrap().close();
+        let deleted = records(dir.path());
+        let (journal, _) = Journal::open(dir.path(), false).unwrap();
+        s.set_journal(Arc::new(journal));
+        s.restore_deleted("b", "to", None).unwrap();
+        s.journal.as_ref().unwrap().close();
+        assert_eq!(records(dir.path()), deleted + 1, "a restore is one record");
+        assert_eq!(read(&s, "b", "to", LIVE).as_deref(), Some("x"));
     }
 
     #[test]

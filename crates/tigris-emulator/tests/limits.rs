@@ -134,3 +134,103 @@ async fn a_hundred_metadata_headers_are_accepted_and_more_than_2_kb_is_refused()
         .unwrap_err();
     assert_eq!(err.code(), Some("MetadataTooLarge"));
 }
+
+/// The HTTP/2 connection preface (RFC 9113 §3.4) and an empty SETTINGS frame.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+#[tokio::test]
+async fn a_cleartext_http2_connection_is_not_served_as_http2() {
+    let emu = Emulator::start().await.unwrap();
+    let mut h2 = TcpStream::connect(emu.local_addr()).await.unwrap();
+    h2.write_all(H2_PREFACE).await.unwrap();
+    // The first bytes the server sends, or none when it closes.
+    let mut answer = Vec::new();
+    tokio::time::timeout(GUARD, async {
+        let mut buf = [0u8; 64];
+        while answer.len() < 9 {
+            match h2.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the server answers or closes");
+    // An HTTP/2 server answers with its SETTINGS frame (type 4 in the fourth byte); an
+    // HTTP/1.1 server answers an HTTP/1.1 error or closes.
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 "),
+        "answered {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+/// Sends a form upload's head (`Content-Length: declared`) and `body`, never the rest, and
+/// answers what the server sends before it closes the connection.
+async fn partial_form(emu: &Emulator, declared: u64, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(emu.local_addr()).await.unwrap();
+    let head = format!(
+        "POST /mine HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; boundary=b0undary\r\n\
+         Content-Length: {declared}\r\n\r\n",
+        emu.local_addr()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    // The rest never comes: only an answer given before the body ends closes this.
+    read_until_closed(&mut stream).await
+}
+
+#[tokio::test]
+async fn a_form_upload_declaring_more_than_5_gib_is_refused_before_its_body_is_read() {
+    let emu = Emulator::start().await.unwrap();
+    let answer = partial_form(&emu, 6 << 30, b"").await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("EntityTooLarge"), "{answer}");
+}
+
+#[tokio::test]
+async fn an_unsigned_form_is_refused_once_its_fields_are_read_not_after_its_file() {
+    let emu = Emulator::start().await.unwrap();
+    client(&emu)
+        .create_bucket()
+        .bucket("mine")
+        .send()
+        .await
+        .unwrap();
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("key", "k"),
+        ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+        (
+            "x-amz-credential",
+            "tid_emulator_root/20260101/auto/s3/aws4_request",
+        ),
+        ("x-amz-date", "20260101T000000Z"),
+        ("policy", "eyJjb25kaXRpb25zIjpbXX0="),
+        ("x-amz-signature", "00"),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        b"--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n",
+    );
+    body.extend(std::iter::repeat_n(b'x', 256 << 10));
+    // 64 MiB promised, 256 KiB of file sent: the signature is checked from the fields alone.
+    let answer = partial_form(&emu, 64 << 20, &body).await;
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(
+        client(&emu)
+            .list_objects_v2()
+            .bucket("mine")
+            .send()
+            .await
+            .unwrap()
+            .contents()
+            .is_empty()
+    );
+}

@@ -363,15 +363,18 @@ pub(super) async fn copy_object(
         last_modified: Some(timestamp(object.last_modified)),
         ..Default::default()
     };
-    conditional::write_if(
-        &mut store,
-        &input.bucket,
-        &input.key,
-        Some(object.clone()),
-        &destination,
-    )?;
     if rename && **src_key != *input.key {
-        store.write(src_bucket, src_key, None)?;
+        // The write and the source's deletion are one journal record.
+        conditional::check_live(&store, &input.bucket, &input.key, &destination)?;
+        store.rename(&input.bucket, src_key, &input.key, object.clone())?;
+    } else {
+        conditional::write_if(
+            &mut store,
+            &input.bucket,
+            &input.key,
+            Some(object.clone()),
+            &destination,
+        )?;
     }
     drop(store);
     if rename {

@@ -224,12 +224,17 @@ impl Store {
         let id = self.bucket_id(bucket)?;
         let deleted = self.find_deleted(id, key, version)?;
         let (deleted_version, object) = (deleted.version, Object::clone(&deleted.object));
-        let new_version = self.write(bucket, key, Some(object))?;
-        self.commit(Change::PurgeDeleted {
+        // The write and the purge are one record: a crash never leaves the object both live
+        // and listed as deleted.
+        let (put, write) = self.prepare_write(bucket, key, Some(object))?;
+        let purge = Change::PurgeDeleted {
             bucket: id.0,
             key: key.to_owned(),
             version: deleted_version,
-        })?;
+        };
+        self.log_or_unwrite(&Change::Batch(vec![put, purge.clone()]), &[&write])?;
+        let new_version = self.finish_write(write);
+        self.apply(purge)?;
         Ok(new_version)
     }
 
@@ -349,7 +354,7 @@ impl Store {
                 expires_at,
                 object,
             } => {
-                self.replayed_sizes.insert(version, object.size);
+                self.replayed.insert(version, object.expected());
                 let object = Arc::new(object.into_object());
                 self.hold(version);
                 self.level_mut(bucket)?
