@@ -124,6 +124,12 @@ impl s3s::route::S3Route for Routes {
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        // A presigned URL for a custom route is held to the same limits as for an S3 operation.
+        if let Some(query) = req.uri.query()
+            && crate::presign::is_presigned(Some(query))
+        {
+            crate::presign::check_presigned(query, &req.headers)?;
+        }
         match req.extensions.get::<Endpoint>().copied() {
             Some(Endpoint::Patch) => self.patch.call(req).await,
             Some(Endpoint::ListForks) => self.list_forks(&req),
