@@ -577,6 +577,31 @@ impl Iam {
         Ok(())
     }
 
+    /// The changes that rebuild the state as it is now, one small record each (keys with their
+    /// secrets from `keys`, then policies, then attachments): what compaction journals.
+    pub(crate) fn checkpoint(&self, keys: &crate::state::Keys) -> Vec<crate::persist::IamChange> {
+        use crate::persist::IamChange;
+        let dump = self.dump(keys);
+        let counter = dump.counter;
+        let mut changes: Vec<IamChange> = dump
+            .keys
+            .into_iter()
+            .map(|key| IamChange::CreateAccessKey { key, counter })
+            .collect();
+        changes.extend(
+            dump.policies
+                .into_iter()
+                .map(|policy| IamChange::CreatePolicy { policy, counter }),
+        );
+        for (user, arns) in dump.attachments {
+            changes.extend(arns.into_iter().map(|arn| IamChange::AttachUserPolicy {
+                user: user.clone(),
+                arn,
+            }));
+        }
+        changes
+    }
+
     /// Replaces the whole state with a dump (what compaction journals); the keys this IAM made
     /// leave `keys`, the dump's come in.
     pub(crate) fn replace_with(

@@ -34,8 +34,8 @@ const OBJECTS_DIR: &str = "objects";
 pub(crate) enum Record {
     /// A change to buckets, snapshots or objects.
     Store(Change),
-    /// The whole IAM state (keys, policies, attachments), as compaction writes it: it replaces
-    /// whatever IAM state came before.
+    /// The whole IAM state (keys, policies, attachments), as journals written before IAM
+    /// changes were records of their own hold it: it replaces whatever IAM state came before.
     Iam(IamDump),
     /// One IAM change, applied to the state before it.
     IamChange(IamChange),
@@ -47,7 +47,6 @@ pub(crate) enum Record {
 #[derive(Serialize)]
 pub(crate) enum RecordRef<'a> {
     Store(&'a Change),
-    Iam(&'a IamDump),
     IamChange(&'a IamChange),
     Notify { bucket: &'a str, body: &'a str },
 }
@@ -399,7 +398,12 @@ impl Journal {
             let mut guard = self.db.lock().unwrap_or_else(PoisonError::into_inner);
             if let Db::Open(db) = &mut *guard {
                 // Freed pages are given back to the file system; a failure only keeps them.
-                if let Err(e) = guarded(&file, || db.compact().map_err(|e| io_error(&file, e))) {
+                let shrunk = guarded(&file, || {
+                    // Each pass moves pages towards the start; the file ends where they do.
+                    while db.compact().map_err(|e| io_error(&file, e))? {}
+                    Ok(())
+                });
+                if let Err(e) = shrunk {
                     tracing::warn!(error = %e, "cannot shrink the journal file");
                 }
             }

@@ -160,6 +160,10 @@ const MAX_FORM_UPLOAD: u64 = 5 << 30;
 /// before its signature is checked.
 pub(crate) const MAX_FORM_FIELDS: usize = 64 << 10;
 
+/// The most of an unauthenticated form's body read (and discarded) after it was refused, so a
+/// browser sees the refusal rather than a reset connection.
+const MAX_UNVERIFIED_DRAIN: u64 = 8 << 20;
+
 /// Set by the access hook once s3s has verified a request's signature: a form upload is
 /// authenticated from then on.
 #[derive(Debug, Clone, Default)]
@@ -180,7 +184,8 @@ impl Verified {
 /// fields (s3s reads them first, up to [`MAX_FORM_FIELDS`]) and one frame. A declared length
 /// over [`MAX_FORM_UPLOAD`] is refused before any byte is read. When an authenticated form is
 /// refused with its file unread (its policy failed), the rest is read and discarded before
-/// the answer, so a browser sees the 4xx instead of a reset connection; an unauthenticated one
+/// the answer, so a browser sees the 4xx instead of a reset connection; so is an
+/// unauthenticated one declaring at most [`MAX_UNVERIFIED_DRAIN`]; a larger unauthenticated one
 /// is answered at once and its connection closed.
 async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
     let declared = req
@@ -246,9 +251,11 @@ async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
     });
     let body = s3s::Body::http_body_unsync(http_body_util::StreamBody::new(stream));
     let served = s3.call(http::Request::from_parts(parts, body)).await;
-    let authenticated = verified.get();
-    drain_tx.send(authenticated).ok();
-    if authenticated {
+    // A small form is read to its end even when its signature failed (an expired form, say):
+    // what is read is discarded, nothing is held.
+    let drain = verified.get() || declared.is_some_and(|n| n <= MAX_UNVERIFIED_DRAIN);
+    drain_tx.send(drain).ok();
+    if drain {
         // The refusal goes out once the client has sent everything.
         pump.await.ok();
     }
@@ -259,7 +266,7 @@ async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
             plain(500, "internal error")
         }
     };
-    if !authenticated {
+    if !drain {
         resp.headers_mut().insert(
             http::header::CONNECTION,
             http::HeaderValue::from_static("close"),

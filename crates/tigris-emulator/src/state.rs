@@ -159,10 +159,10 @@ impl Shared {
         {
             let store = shared.store();
             let changes = store.checkpoint();
-            let iam = shared.iam().dump(&shared.keys());
+            let iam = shared.iam().checkpoint(&shared.keys());
             let notify = shared.notifier.checkpoint();
             let mut records: Vec<RecordRef<'_>> = changes.iter().map(RecordRef::Store).collect();
-            records.push(RecordRef::Iam(&iam));
+            records.extend(iam.iter().map(RecordRef::IamChange));
             records.extend(
                 notify
                     .iter()
