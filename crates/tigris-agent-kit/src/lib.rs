@@ -158,7 +158,10 @@ pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
 pub use lease::{DEFAULT_LEASE_TTL, Lease, LeaseBuilder, LeaseGuard};
 pub use merge::{Merge, MergeFork, OnConflict};
 pub use pull::{DEFAULT_PULL_CONCURRENCY, Pull, PullReport};
-pub use queue::{ClaimedTask, QueueStatus, TaskQueue, TaskQueueBuilder};
+pub use queue::{
+    ClaimedTask, DeadLetter, DeadLetterPage, ListDeadLetters, QueueStatus, TaskInfo, TaskQueue,
+    TaskQueueBuilder, TaskState,
+};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
 pub use tigris_core::BucketName;

@@ -109,7 +109,9 @@ fn kit_names(leftover: &Leftover) -> Vec<Name> {
             vec![Name::Snapshot(bucket.to_string(), version.as_u64())]
         }
         Leftover::Iam(l) => iam_names(l),
-        Leftover::Lease { bucket, key } => vec![Name::Object(bucket.to_string(), key.clone())],
+        Leftover::Lease { bucket, key } | Leftover::TaskBatch { bucket, key } => {
+            vec![Name::Object(bucket.to_string(), key.clone())]
+        }
         _ => Vec::new(),
     }
 }

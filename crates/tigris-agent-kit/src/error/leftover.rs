@@ -45,6 +45,16 @@ pub enum Leftover {
         /// Its key.
         key: String,
     },
+    /// A batch object of a task queue that was written but whose registration in the queue's
+    /// index failed in a way that may have applied (and could not be read back): its tasks
+    /// are queued, or the object is unused. Look it up with `TaskQueue::task` (ids
+    /// `{batch}.{n}`); delete it with `DeleteObject` only if none of its tasks is known.
+    TaskBatch {
+        /// The bucket it is in.
+        bucket: BucketName,
+        /// Its key.
+        key: String,
+    },
 }
 
 impl fmt::Display for Leftover {
@@ -61,6 +71,9 @@ impl fmt::Display for Leftover {
             ),
             Self::Iam(leftover) => leftover.fmt(f),
             Self::Lease { bucket, key } => write!(f, "lease object {key} in bucket {bucket}"),
+            Self::TaskBatch { bucket, key } => {
+                write!(f, "task batch object {key} in bucket {bucket}")
+            }
         }
     }
 }
