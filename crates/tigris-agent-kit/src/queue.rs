@@ -457,7 +457,7 @@ impl TaskQueue {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty or too large
     /// batch, before any request. Otherwise the request's failure: when the batch object was
     /// written and queuing it may have applied, [`Error::leftovers`] names the batch
-    /// ([`Leftover::TaskBatch`]); when it certainly did not apply, the batch object is deleted.
+    /// ([`Leftover::QueueObject`]); when it certainly did not apply, the batch object is deleted.
     #[tracing::instrument(skip_all, fields(bucket = %self.shared.bucket, prefix = %self.shared.prefix))]
     pub async fn push_batch<I, P>(&self, payloads: I) -> Result<Vec<String>>
     where
@@ -579,7 +579,7 @@ impl TaskQueue {
                         return Err(e);
                     }
                 }
-                Err(e.with_leftovers(vec![Leftover::TaskBatch {
+                Err(e.with_leftovers(vec![Leftover::QueueObject {
                     bucket: self.shared.bucket.clone(),
                     key: self.key("batches", key),
                 }]))
@@ -1489,8 +1489,24 @@ impl ClaimedTask {
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| Error::from_s3(operation, Step::WriteTask, e))?;
+            .map_err(|e| {
+                let may_have_applied = Classified::from_sdk(&e).may_have_applied();
+                let err = Error::from_s3(operation, Step::WriteTask, e);
+                if may_have_applied {
+                    err.with_leftovers(vec![Leftover::QueueObject {
+                        bucket: self.queue.shared.bucket.clone(),
+                        key: self.queue.key("done", &self.id),
+                    }])
+                } else {
+                    err
+                }
+            })?;
         Ok(())
+    }
+
+    /// The key of the record [`complete`](Self::complete) writes.
+    pub fn record_key(&self) -> String {
+        self.queue.key("done", &self.id)
     }
 
     /// Gives the task up: it is queued again at once (attempt + 1), or goes to the dead

@@ -45,11 +45,11 @@ pub enum Leftover {
         /// Its key.
         key: String,
     },
-    /// A batch object of a task queue that was written but whose registration in the queue's
-    /// index failed in a way that may have applied (and could not be read back): its tasks
-    /// are queued, or the object is unused. Look it up with `TaskQueue::task` (ids
-    /// `{batch}.{n}`); delete it with `DeleteObject` only if none of its tasks is known.
-    TaskBatch {
+    /// An object of a task queue that a failed call may have left: a batch object whose
+    /// queuing failed in a way that may have applied (its tasks are queued, or the object is
+    /// unused: look its tasks up with `TaskQueue::task` before deleting it), or the record of a
+    /// task whose completion was committed but whose record write failed and may have applied.
+    QueueObject {
         /// The bucket it is in.
         bucket: BucketName,
         /// Its key.
@@ -71,8 +71,8 @@ impl fmt::Display for Leftover {
             ),
             Self::Iam(leftover) => leftover.fmt(f),
             Self::Lease { bucket, key } => write!(f, "lease object {key} in bucket {bucket}"),
-            Self::TaskBatch { bucket, key } => {
-                write!(f, "task batch object {key} in bucket {bucket}")
+            Self::QueueObject { bucket, key } => {
+                write!(f, "task queue object {key} in bucket {bucket}")
             }
         }
     }
