@@ -634,7 +634,10 @@ async fn task_push_batch(r: &Run) -> Setup {
         .map_err(|e| format!("setup: {e}"))?;
     r.begin();
     Ok(
-        match queue.push_batch([b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]).await {
+        match queue
+            .push_batch([b"a".to_vec(), b"b".to_vec(), b"c".to_vec()])
+            .await
+        {
             Ok(ids) => {
                 let batch = ids[0].rsplit_once('.').map_or("", |(b, _)| b);
                 Outcome::Ok(vec![
