@@ -277,14 +277,33 @@ fn print_report(args: &Args, rows: &[Run]) {
          reached (its lost tasks are not counted, `–`). Requests are every request the \
          embedded emulator served during the drain (pushes excluded), divided by the successful \
          claims; claim latency is one successful `claim` call (the naive queue: its two \
-         listings and its PUT). One run each, 2 shared cores:\n\n\
-         `cargo run --release -p tigris-bench --bin coordination -- --depths {} --agents {} \
-         --latencies {} --budget-secs {}`\n",
+         listings and its PUT). One run each, 2 shared cores, {} build:\n\n\
+         `cargo run{} -p tigris-bench --bin coordination -- --depths {} --agents {} \
+         --latencies {} --queues {} --budget-secs {}`\n",
         TTL.as_secs(),
         args.budget.as_secs(),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        if cfg!(debug_assertions) {
+            ""
+        } else {
+            " --release"
+        },
         join(&args.depths),
         join(&args.agents),
         join(&args.latencies),
+        args.queues
+            .iter()
+            .map(|q| match q {
+                Design::Kit => "kit",
+                Design::Previous => "previous",
+                Design::Naive => "naive",
+            })
+            .collect::<Vec<_>>()
+            .join(","),
         args.budget.as_secs(),
     );
     println!(

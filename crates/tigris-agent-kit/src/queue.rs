@@ -798,12 +798,12 @@ impl TaskQueue {
             return Ok(None);
         };
         info.payload = payload;
-        if info.state == TaskState::Done {
-            if let Some(record) = self.done_record(&operation, id).await? {
-                info.attempts = record.attempt;
-                info.claimant = Some(record.owner);
-                info.result = record.result.and_then(|r| B64.decode(r).ok());
-            }
+        if info.state == TaskState::Done
+            && let Some(record) = self.done_record(&operation, id).await?
+        {
+            info.attempts = record.attempt;
+            info.claimant = Some(record.owner);
+            info.result = record.result.and_then(|r| B64.decode(r).ok());
         }
         Ok(Some(info))
     }

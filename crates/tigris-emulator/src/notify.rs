@@ -222,13 +222,16 @@ fn parse_config(v: &Value) -> S3Result<Option<Config>> {
     }))
 }
 
-/// Per-bucket notification settings, the delivery client and one queue per webhook URL.
+/// One delivery lane of a webhook URL: its bounded queue of events.
+type Lane = tokio::sync::mpsc::Sender<(Config, Bytes)>;
+
+/// Per-bucket notification settings, the delivery client and the lanes of each webhook URL.
 #[derive(Debug)]
 pub(crate) struct Notifier {
     configs: Mutex<HashMap<String, Config>>,
     client: OnceLock<Client<HttpConnector, Full<Bytes>>>,
     /// The lanes of each webhook URL.
-    queues: Mutex<HashMap<String, Vec<tokio::sync::mpsc::Sender<(Config, Bytes)>>>>,
+    queues: Mutex<HashMap<String, Vec<Lane>>>,
     capacity: AtomicUsize,
     dropped: AtomicU64,
     /// Event times of deletions read the emulator's clock.
