@@ -1,8 +1,10 @@
 //! A fleet on a task queue: 8 agents, each on its own fork of a dataset, drain a queue of 24
-//! tasks (claims are conditional writes, so no task runs on two agents at once and each is
-//! completed once); one agent crashes holding a claim, which lapses and is claimed again; a
-//! coordinator watches the forks' result events and wakes on them instead of polling.
-//! A leader lease decides which process pushes the tasks.
+//! tasks pushed in one batch (claims are group commits on the queue's index object, so no task
+//! runs on two agents at once and each is completed once); one agent crashes holding a claim,
+//! which lapses and is claimed again; one task is poison and lands in the dead letters after
+//! its maximum attempts, from where it is re-queued once fixed; a coordinator watches the forks'
+//! result events and wakes on them instead of polling. A leader lease decides which process
+//! pushes the tasks.
 //! `cargo run -p tigris-agent-kit --example task_queue` (embedded emulator, offline).
 
 use std::collections::BTreeSet;
@@ -19,6 +21,7 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>
 const AGENTS: usize = 8;
 const TASKS: usize = 24;
 const TTL: Duration = Duration::from_secs(30);
+const MAX_ATTEMPTS: u32 = 3;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -66,14 +69,22 @@ async fn main() -> Result<()> {
         .owner("producer")
         .acquire()
         .await?;
-    let queue = kit.task_queue(control.bucket(), "jobs").ttl(TTL).open()?;
-    for i in 0..TASKS {
-        queue
-            .push_with_id(&format!("shard-{i:02}"), format!("shard {i}").into_bytes())
-            .await?;
-    }
+    let queue = kit
+        .task_queue(control.bucket(), "jobs")
+        .ttl(TTL)
+        .max_attempts(MAX_ATTEMPTS)
+        .open()?;
+    // One request for the payloads, one index commit; ids come back in claim order.
+    let ids = queue
+        .push_batch((0..TASKS).map(|i| format!("shard {i}").into_bytes()))
+        .await?;
     leader.release().await?;
-    println!("pushed {TASKS} tasks");
+    let poison = ids[TASKS / 2].clone();
+    println!(
+        "pushed {TASKS} tasks in one batch ({} … {})",
+        ids[0],
+        ids[TASKS - 1]
+    );
 
     // The coordinator: result writes on every fork arrive as webhook events.
     let token = "task-queue-demo-token";
@@ -87,25 +98,28 @@ async fn main() -> Result<()> {
         kit.set_notifications(fork, &config).await?;
     }
 
-    // Agent 0 crashes right after its first claim; the others drain what is claimable.
-    let control_bucket = control.bucket().to_string();
-    let (kit_ref, control_ref) = (&kit, &control_bucket);
-    let run = |round: usize| {
-        forks.forks().iter().enumerate().map(move |(i, fork)| {
+    // Agent 0 crashes right after its first claim; the others drain what is claimable. The
+    // poison task fails every time until it is fixed. The agents of this process share the
+    // queue's committer (`with_owner`): one index write carries all their claims.
+    let (kit_ref, queue_ref, poison_ref, forks_ref) = (&kit, &queue, &poison, &forks);
+    let run = move |round: usize| {
+        forks_ref.forks().iter().enumerate().map(move |(i, fork)| {
             let kit = kit_ref.clone();
             let fork = fork.bucket().to_string();
-            let control = control_ref.clone();
+            let queue = queue_ref.with_owner(format!("agent-{i}"));
+            let poison = poison_ref.clone();
             tokio::spawn(async move {
-                let queue = kit
-                    .task_queue(&control, "jobs")
-                    .ttl(TTL)
-                    .owner(format!("agent-{i}"))
-                    .open()?;
+                let queue = queue?;
                 let mut done = 0;
                 while let Some(task) = queue.claim().await? {
                     if round == 0 && i == 0 {
                         println!("agent-0 crashed holding {}", task.id());
                         return Ok::<_, Box<dyn std::error::Error + Send + Sync>>(done);
+                    }
+                    if task.id() == poison && round < 2 {
+                        let why = format!("corrupt shard (attempt {})", task.attempt());
+                        task.fail(&why).await?;
+                        continue;
                     }
                     let result = format!("{} by agent-{i}, attempt {}", task.id(), task.attempt());
                     kit.s3()
@@ -115,7 +129,7 @@ async fn main() -> Result<()> {
                         .body(ByteStream::from(result.into_bytes()))
                         .send()
                         .await?;
-                    task.complete().await?;
+                    task.complete_with(b"ok".to_vec()).await?;
                     done += 1;
                 }
                 Ok(done)
@@ -128,15 +142,47 @@ async fn main() -> Result<()> {
     }
     let status = queue.status().await?;
     println!(
-        "first round: {completed} completed, {} still claimed (the crashed agent's)",
-        status.claimed
+        "first round: {completed} completed, {} still claimed (the crashed agent's), {} dead",
+        status.claimed, status.dead
     );
     // Time passes (on the emulator's clock): the crashed agent's claim lapses.
-    emu.advance_clock(TTL + Duration::from_secs(2));
+    emu.advance_clock(TTL + Duration::from_secs(3));
     for agent in futures::future::join_all(run(1)).await {
         completed += agent??;
     }
-    assert!(queue.status().await?.is_drained());
+    let status = queue.status().await?;
+    assert!(status.is_drained());
+    assert_eq!(status.dead, 1);
+
+    // The poison task is in the dead letters with its last error; fixed, it is re-queued.
+    let mut letters = queue.dead_letters().into_paginator().items().send();
+    while let Some(letter) = letters.next().await {
+        let letter = letter?;
+        println!(
+            "dead letter {} after {} attempts: {}",
+            letter.id(),
+            letter.attempts(),
+            letter.last_error()
+        );
+        queue.requeue(letter.id()).await?;
+    }
+    for agent in futures::future::join_all(run(2)).await {
+        completed += agent??;
+    }
+    let status = queue.status().await?;
+    assert!(status.is_drained() && status.dead == 0 && status.done == TASKS);
+    let fixed = queue
+        .task(&poison)
+        .await?
+        .ok_or("the poison task is gone")?;
+    println!(
+        "{} is {:?} by {} (attempt {}), result {:?}",
+        fixed.id(),
+        fixed.state(),
+        fixed.claimant().unwrap_or("?"),
+        fixed.attempts(),
+        String::from_utf8_lossy(fixed.result().unwrap_or_default())
+    );
 
     // Webhooks are at least once and unordered: the coordinator counts distinct keys.
     let mut seen = BTreeSet::new();

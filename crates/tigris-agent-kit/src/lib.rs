@@ -66,7 +66,8 @@
 //!   events as a typed stream (`cargo run -p tigris-agent-kit --example coordination`).
 //! - Leases and task queues on conditional writes: [`AgentKit::lease`] → [`LeaseBuilder`] →
 //!   [`Lease`] (renew, release, or a background [`LeaseGuard`]); [`AgentKit::task_queue`] →
-//!   [`TaskQueue`] (push, claim) → [`ClaimedTask`] (renew, complete exactly once, fail).
+//!   [`TaskQueue`] (batch push, claim by group commit on one index object, dead letters,
+//!   per-task state) → [`ClaimedTask`] (renew, complete exactly once with a result, fail).
 //!   Expiry is judged by the server's clock; see [`lease`] and [`queue`] for the guarantees
 //!   and the bucket-type caveat. `examples/task_queue.rs` drains a queue with 8 agents on
 //!   forks (`cargo run -p tigris-agent-kit --example task_queue`).
@@ -158,7 +159,10 @@ pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
 pub use lease::{DEFAULT_LEASE_TTL, Lease, LeaseBuilder, LeaseGuard};
 pub use merge::{Merge, MergeFork, OnConflict};
 pub use pull::{DEFAULT_PULL_CONCURRENCY, Pull, PullReport};
-pub use queue::{ClaimedTask, QueueStatus, TaskQueue, TaskQueueBuilder};
+pub use queue::{
+    ClaimedTask, DeadLetter, DeadLetterPage, ListDeadLetters, QueueStatus, TaskInfo, TaskQueue,
+    TaskQueueBuilder, TaskState,
+};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
 pub use tigris_core::BucketName;

@@ -83,7 +83,8 @@ async fn events_of_a_workspace_reach_the_webhook_until_cleared() {
     assert_eq!(event.object().key(), "results/1.json");
 
     // A second bucket still notifying the same webhook carries the marker that proves no
-    // event for the cleared bucket is on its way (delivery to one URL is in order).
+    // event for the cleared bucket is on its way (an event is emitted only while its bucket
+    // notifies; the marker, put after the clear, arrives first).
     let marker = env
         .kit
         .create_workspace("ws-events-marker")

@@ -69,8 +69,9 @@
 //!   every echoed value is XML-escaped.
 //! - Object notifications: `PATCH /{bucket}` with `{"object_notifications": ...}` (webhook URL,
 //!   filter, token or basic auth), and delivery of Tigris webhook events on put, copy, delete and
-//!   rename: off the request path, at least once, retried with backoff, in order per webhook
-//!   URL through a bounded queue (full: the event is dropped and logged).
+//!   rename: off the request path, at least once, retried with backoff, 8 requests in flight
+//!   per webhook URL, in order per object key, through bounded lanes (full: the event is
+//!   dropped, counted and logged).
 //! - Soft delete: on at creation (`X-Tigris-Soft-Delete: true` for 7 days, or the days, 7–90)
 //!   or later (`PATCH /{bucket}` with `{"soft_delete": {"enabled", "retention_days"}}`), shown
 //!   in the bucket metadata. A delete in such a bucket keeps the object as a deleted version
@@ -385,9 +386,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// How many webhook events may wait for one webhook URL (default 1,024); when a webhook
-    /// falls further behind, new events are dropped and logged. Events for one URL are
-    /// delivered in order.
+    /// How many webhook events may wait for one webhook URL (default 8,192, spread over the
+    /// URL's 8 delivery lanes); when a webhook falls further behind, new events are dropped,
+    /// counted and logged. Events of one object key are delivered in order.
     ///
     /// ```
     /// let builder = tigris_emulator::Emulator::builder().webhook_queue_capacity(64);

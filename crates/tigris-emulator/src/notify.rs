@@ -1,11 +1,23 @@
 //! Object notifications: `PATCH /{bucket}` settings and webhook delivery.
 //!
-//! Delivery happens off the request path: events for one webhook URL go into one bounded queue
-//! (1,024 events) drained by one task, so a webhook sees its events in the order they happened.
-//! Each is POSTed at least once, retried with backoff on any non-2xx answer or transport error,
-//! each attempt bounded by a 10 s timeout. It never blocks or fails the S3 request that caused
-//! it: when a webhook falls so far behind that its queue is full, new events are dropped, each
-//! with a warning in the log, and counted. Only `http://` webhooks are delivered (the emulator has
+//! Delivery happens off the request path. Events for one webhook URL are spread over
+//! [`LANES`] delivery lanes by their bucket and object key, each lane a bounded queue drained by
+//! its own task, so up to [`LANES`] requests are in flight per URL, on kept-alive connections
+//! (one pooled HTTP/1.1 client, [`LANES`] idle connections kept per host).
+//!
+//! Order: the events of one object key (in one bucket) go through one lane, so a webhook
+//! receives them in the order they happened, each delivered (or given up) before the next is
+//! sent. Events of different keys are delivered concurrently, in no particular order (Tigris
+//! does not order them either).
+//!
+//! Each event is POSTed at least once, retried with backoff on any non-2xx answer or transport
+//! error (a receiver's `503` is its push-back: the lane waits and sends again), each attempt
+//! bounded by a 10 s timeout. Memory is bounded: a URL's lanes hold [`QUEUE_CAPACITY`] events
+//! in all by default (`webhook_queue_capacity`). The emulator never blocks or fails the S3
+//! request that caused an event: the event is emitted after the write is applied, and S3 has
+//! no way to refuse a write for its notifications, so the emulator cannot push back on the
+//! writer. When a lane is full the new event is dropped, counted (`dropped_webhook_events`)
+//! and logged with its bucket and key. Only `http://` webhooks are delivered (the emulator has
 //! no TLS client); an `https://` one is accepted and logged.
 
 use std::collections::HashMap;
@@ -32,8 +44,10 @@ const ATTEMPTS: u32 = 5;
 /// The wait before the first retry; it doubles after each.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Events waiting for one webhook URL before new ones are dropped.
-pub(crate) const QUEUE_CAPACITY: usize = 1024;
+/// Events waiting for one webhook URL (over all its lanes) before new ones are dropped.
+pub(crate) const QUEUE_CAPACITY: usize = 8192;
+/// Delivery lanes per webhook URL: requests in flight at once.
+pub(crate) const LANES: usize = 8;
 
 /// The Tigris event names the emulator emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,12 +222,16 @@ fn parse_config(v: &Value) -> S3Result<Option<Config>> {
     }))
 }
 
-/// Per-bucket notification settings, the delivery client and one queue per webhook URL.
+/// One delivery lane of a webhook URL: its bounded queue of events.
+type Lane = tokio::sync::mpsc::Sender<(Config, Bytes)>;
+
+/// Per-bucket notification settings, the delivery client and the lanes of each webhook URL.
 #[derive(Debug)]
 pub(crate) struct Notifier {
     configs: Mutex<HashMap<String, Config>>,
     client: OnceLock<Client<HttpConnector, Full<Bytes>>>,
-    queues: Mutex<HashMap<String, tokio::sync::mpsc::Sender<(Config, Bytes)>>>,
+    /// The lanes of each webhook URL.
+    queues: Mutex<HashMap<String, Vec<Lane>>>,
     capacity: AtomicUsize,
     dropped: AtomicU64,
     /// Event times of deletions read the emulator's clock.
@@ -247,34 +265,49 @@ impl Notifier {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Puts the event in its URL's queue, starting the queue's delivery task the first time.
-    fn enqueue(&self, bucket: &str, config: Config, body: Bytes) {
+    /// Puts the event in its key's lane of its URL, starting the URL's lanes the first time.
+    fn enqueue(&self, bucket: &str, key: &str, config: Config, body: Bytes) {
+        use std::hash::{Hash, Hasher};
         let url = config.url.to_string();
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        let sender = queues.entry(url.clone()).or_insert_with(|| {
-            let (tx, rx) = tokio::sync::mpsc::channel(self.capacity.load(Ordering::Relaxed));
+        let lanes = queues.entry(url.clone()).or_insert_with(|| {
+            let per_lane = self.capacity.load(Ordering::Relaxed).div_ceil(LANES).max(1);
             let client = self
                 .client
-                .get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
+                .get_or_init(|| {
+                    Client::builder(TokioExecutor::new())
+                        .pool_max_idle_per_host(LANES)
+                        .pool_idle_timeout(Duration::from_secs(90))
+                        .build_http()
+                })
                 .clone();
-            tokio::spawn(drain(client, rx, std::sync::Arc::clone(&self.stats)));
-            tx
+            (0..LANES)
+                .map(|_| {
+                    let (tx, rx) = tokio::sync::mpsc::channel(per_lane);
+                    tokio::spawn(drain(client.clone(), rx, std::sync::Arc::clone(&self.stats)));
+                    tx
+                })
+                .collect()
         });
-        match sender.try_send((config, body)) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (bucket, key).hash(&mut hasher);
+        let lane = &lanes[(hasher.finish() % lanes.len() as u64) as usize];
+        match lane.try_send((config, body)) {
             Ok(()) => self.stats.queued(&url),
             Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
                 self.stats.dropped(&url);
                 let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::warn!(
                     bucket,
+                    key,
                     url,
                     dropped,
-                    "webhook queue full ({} events): event dropped",
-                    sender.max_capacity()
+                    "webhook lane full ({} events): event dropped",
+                    lane.max_capacity()
                 );
             }
             Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
-                // The task ended (its runtime is gone); a new one starts with the next event.
+                // The lanes ended (their runtime is gone); new ones start with the next event.
                 queues.remove(&url);
             }
         }
@@ -349,7 +382,7 @@ impl Notifier {
             tracing::warn!(bucket, url = %config.url, "the emulator delivers only to http:// webhooks; event dropped");
             return;
         }
-        self.enqueue(bucket, config, Bytes::from(payload.to_string()));
+        self.enqueue(bucket, key, config, Bytes::from(payload.to_string()));
     }
 
     /// `PATCH` bodies that rebuild the current settings, bucket by bucket.
@@ -386,7 +419,7 @@ impl Notifier {
     }
 }
 
-/// Delivers one URL's events in order until the queue's sender is gone.
+/// Delivers one lane's events in order until the lane's sender is gone.
 async fn drain(
     client: Client<HttpConnector, Full<Bytes>>,
     mut queue: tokio::sync::mpsc::Receiver<(Config, Bytes)>,

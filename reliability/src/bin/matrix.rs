@@ -12,7 +12,8 @@
 //!
 //! The SDK retries as configured by default (standard, 3 attempts; the backoff shortened to
 //! 1 ms so the matrix runs in minutes). `--quick`: the first position of each distinct
-//! operation, with a 500 and a lost response only.
+//! operation, with a 500 and a lost response only. `--only TEXT`: only the workflows whose
+//! name contains TEXT.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -109,7 +110,9 @@ fn kit_names(leftover: &Leftover) -> Vec<Name> {
             vec![Name::Snapshot(bucket.to_string(), version.as_u64())]
         }
         Leftover::Iam(l) => iam_names(l),
-        Leftover::Lease { bucket, key } => vec![Name::Object(bucket.to_string(), key.clone())],
+        Leftover::Lease { bucket, key } | Leftover::QueueObject { bucket, key } => {
+            vec![Name::Object(bucket.to_string(), key.clone())]
+        }
         _ => Vec::new(),
     }
 }
@@ -585,8 +588,8 @@ async fn lease_cycle(r: &Run) -> Setup {
     })
 }
 
-/// Claims the one task of a queue and completes it: the completed claim is the result; after a
-/// failure the claim is named by the error or held by the caller.
+/// Claims the one task of a queue and completes it: the task's record is the result; after a
+/// failure the record or the index is named by the error, or the caller still holds the task.
 async fn task_cycle(r: &Run) -> Setup {
     r.bucket("coord", false).await?;
     let queue = r
@@ -612,11 +615,82 @@ async fn task_cycle(r: &Run) -> Setup {
         }
         Err(err) => return Ok(failed(&err)),
     };
-    let claim = Name::Object("coord".to_owned(), task.claim_key().to_owned());
+    let record = Name::Object("coord".to_owned(), task.record_key());
     Ok(match task.complete().await {
-        Ok(()) => Outcome::Ok(vec![claim]),
-        Err(err) => with_held(failed(&err), claim),
+        Ok(()) => Outcome::Ok(vec![record]),
+        Err(err) => failed(&err),
     })
+}
+
+/// Pushes a batch of three tasks to a new queue: its batch object and the index are the
+/// result; after a failure the error names them, or the batch was rolled back.
+async fn task_push_batch(r: &Run) -> Setup {
+    r.bucket("coord", false).await?;
+    let queue = r
+        .env
+        .kit
+        .task_queue("coord", "queue/")
+        .open()
+        .map_err(|e| format!("setup: {e}"))?;
+    r.begin();
+    Ok(
+        match queue
+            .push_batch([b"a".to_vec(), b"b".to_vec(), b"c".to_vec()])
+            .await
+        {
+            Ok(ids) => {
+                let batch = ids[0].rsplit_once('.').map_or("", |(b, _)| b);
+                Outcome::Ok(vec![
+                    Name::Object("coord".to_owned(), queue.index_key().to_owned()),
+                    Name::Object("coord".to_owned(), format!("queue/batches/{batch}")),
+                ])
+            }
+            Err(err) => failed(&err),
+        },
+    )
+}
+
+/// Claims a task and fails it on its last attempt: it lands in the dead letters (in the
+/// index), which are listed and re-queued. Nothing new is stored.
+async fn task_dead_letter(r: &Run) -> Setup {
+    r.bucket("coord", false).await?;
+    let queue = r
+        .env
+        .kit
+        .task_queue("coord", "queue/")
+        .max_attempts(1)
+        .open()
+        .map_err(|e| format!("setup: {e}"))?;
+    queue
+        .push_with_id("poison", b"bad".to_vec())
+        .await
+        .map_err(|e| format!("setup: {e}"))?;
+    r.begin();
+    let task = match queue.claim().await {
+        Ok(Some(task)) => task,
+        Ok(None) => {
+            return Ok(Outcome::Failed {
+                names: Vec::new(),
+                reported: 0,
+                error: "no task claimed".to_owned(),
+            });
+        }
+        Err(err) => return Ok(failed(&err)),
+    };
+    if let Err(err) = task.fail("poison").await {
+        return Ok(failed(&err));
+    }
+    let mut letters = queue.dead_letters().into_paginator().items().send();
+    while let Some(letter) = letters.next().await {
+        let letter = match letter {
+            Ok(letter) => letter,
+            Err(err) => return Ok(failed(&err)),
+        };
+        if let Err(err) = queue.requeue(letter.id()).await {
+            return Ok(failed(&err));
+        }
+    }
+    Ok(Outcome::Ok(Vec::new()))
 }
 
 /// A failed outcome that also names what the caller still holds.
@@ -674,6 +748,8 @@ fn workflows() -> Vec<Workflow> {
         workflow!("bundle to directory", bundle_to_directory),
         workflow!("lease acquire/renew/release", lease_cycle),
         workflow!("task claim/complete", task_cycle),
+        workflow!("task push batch", task_push_batch),
+        workflow!("task fail to dead letter, list, requeue", task_dead_letter),
     ]
 }
 
@@ -748,9 +824,9 @@ fn unnamed(run: &Run, outcome: &Outcome) -> Vec<Item> {
         .into_iter()
         // Objects are data the workflow writes on purpose (a merge's result); what must not
         // leak is the containers, credentials, and coordination records: lease objects
-        // (`locks/`) and task claims (`queue/claims/`).
+        // (`locks/`) and the task queue's index, batches and task records (`queue/`).
         .filter(|i| match i {
-            Item::Object(_, key) => key.starts_with("locks/") || key.starts_with("queue/claims/"),
+            Item::Object(_, key) => key.starts_with("locks/") || key.starts_with("queue/"),
             _ => true,
         })
         .filter(|i| !foreign.contains(i))
@@ -758,10 +834,16 @@ fn unnamed(run: &Run, outcome: &Outcome) -> Vec<Item> {
         .collect()
 }
 
-async fn run_matrix(quick: bool) -> Result<(Vec<(&'static str, Option<Row>)>, Vec<Leak>), String> {
+async fn run_matrix(
+    quick: bool,
+    only: Option<&str>,
+) -> Result<(Vec<(&'static str, Option<Row>)>, Vec<Leak>), String> {
     let mut rows = Vec::new();
     let mut leaks = Vec::new();
     for workflow in workflows() {
+        if only.is_some_and(|only| !workflow.name.contains(only)) {
+            continue;
+        }
         let Some(body) = workflow.run else {
             rows.push((workflow.name, None));
             continue;
@@ -858,7 +940,9 @@ fn sequence(requests: &[String]) -> String {
 async fn main() -> std::process::ExitCode {
     let quick = tigris_reliability::quick_from(std::env::args());
     let started = Instant::now();
-    let (rows, leaks) = match run_matrix(quick).await {
+    // `--only TEXT`: the workflows whose name contains TEXT.
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+    let (rows, leaks) = match run_matrix(quick, only.as_deref()).await {
         Ok(found) => found,
         Err(err) => {
             println!("## Fault matrix\n\nThe matrix could not run: {err}\n");

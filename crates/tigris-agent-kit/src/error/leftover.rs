@@ -45,6 +45,16 @@ pub enum Leftover {
         /// Its key.
         key: String,
     },
+    /// An object of a task queue that a failed call may have left: a batch object whose
+    /// queuing failed in a way that may have applied (its tasks are queued, or the object is
+    /// unused: look its tasks up with `TaskQueue::task` before deleting it), or the record of a
+    /// task whose completion was committed but whose record write failed and may have applied.
+    QueueObject {
+        /// The bucket it is in.
+        bucket: BucketName,
+        /// Its key.
+        key: String,
+    },
 }
 
 impl fmt::Display for Leftover {
@@ -61,6 +71,9 @@ impl fmt::Display for Leftover {
             ),
             Self::Iam(leftover) => leftover.fmt(f),
             Self::Lease { bucket, key } => write!(f, "lease object {key} in bucket {bucket}"),
+            Self::QueueObject { bucket, key } => {
+                write!(f, "task queue object {key} in bucket {bucket}")
+            }
         }
     }
 }

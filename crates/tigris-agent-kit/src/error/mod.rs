@@ -30,6 +30,18 @@ use crate::merge::Merge;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
+/// The message of a source error shared by several callers.
+#[derive(Debug)]
+struct Shared(String);
+
+impl fmt::Display for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Shared {}
+
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -327,6 +339,24 @@ impl Error {
         push_unique(&mut out.0.leftovers, leftovers);
         out.0.failures = failures;
         out
+    }
+
+    /// The same failure for another caller of a shared request (a queue's group commit):
+    /// the kind, step, reason, code, leftovers and holder, under `operation`, with the shared
+    /// error as its source.
+    pub(crate) fn clone_for(operation: &Operation, shared: &std::sync::Arc<Error>) -> Self {
+        let mut err = Self::new(shared.0.kind, operation.clone());
+        err.0.step = shared.0.step;
+        err.0.reason = shared.0.reason.clone();
+        err.0.code = shared.0.code.clone();
+        err.0.leftovers = shared.0.leftovers.clone();
+        err.0.holder = shared.0.holder.clone();
+        err.0.source = shared
+            .0
+            .source
+            .as_ref()
+            .map(|s| -> BoxError { Box::new(Shared(s.to_string())) });
+        err
     }
 
     /// Adds what rollback could not remove.
