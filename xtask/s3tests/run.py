@@ -46,7 +46,7 @@ FAMILIES = [
     ("POST object (browser forms)", r"post_object"),
     ("multipart uploads", r"multipart|upload_part"),
     ("copy", r"copy"),
-    ("tagging", r"tag"),
+    ("tagging", r"_tag|tagging|tags"),
     ("CORS", r"cors"),
     ("bucket policies", r"policy"),
     ("ACLs, ownership, public access", r"acl|public|anon|ownership|access_bucket|grant"),
@@ -54,10 +54,10 @@ FAMILIES = [
     ("checksums", r"checksum|md5"),
     ("conditional requests", r"_if_|ifmatch|ifnonematch|if_match|if_none|modified"),
     ("listing objects", r"bucket_list|listv2|list_objects|key_count|bucketv2_list"),
+    ("presigned URLs and authentication", r"presign|x_amz_expires|auth|signature"),
     ("ranged reads", r"range"),
     ("buckets (create, delete, head, list)", r"bucket_create|bucket_delete|bucket_head|create_bucket|"
      r"bucket_recreate|list_buckets|location|bucket_name|put_bucket|bucket_notexist|head_bucket"),
-    ("presigned URLs and authentication", r"presign|expire|auth|signature"),
 ]
 OTHER = "objects (put, get, head, delete, metadata)"
 

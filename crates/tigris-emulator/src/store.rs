@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::persist::{Journal, RecordRef};
 use crate::settings::Settings;
 
+mod extra;
 mod soft_delete;
+pub(crate) use extra::{BucketExtra, CorsRule, ObjectExtra};
 pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
 use soft_delete::{Deleted, DeletedBucket};
 
@@ -36,6 +38,8 @@ pub(crate) struct Object {
     pub(crate) last_modified: SystemTime,
     pub(crate) content_type: Option<String>,
     pub(crate) metadata: Vec<(String, String)>,
+    /// Stored headers, tags, ACL, checksums and part sizes.
+    pub(crate) extra: ObjectExtra,
 }
 
 impl Object {
@@ -52,6 +56,7 @@ impl Object {
             last_modified: SystemTime::now(),
             content_type,
             metadata,
+            extra: ObjectExtra::default(),
         }
     }
 
@@ -179,6 +184,12 @@ pub(crate) enum Change {
         version: u64,
         object: Option<ObjectRecord>,
     },
+    /// A bucket's S3 configuration (tags, CORS, ownership, public access block, policy): the
+    /// whole set, the last one wins.
+    BucketExtra {
+        bucket: u64,
+        extra: BucketExtra,
+    },
     /// The lifecycle configuration as S3 XML, or none.
     Lifecycle {
         bucket: u64,
@@ -271,6 +282,8 @@ pub(crate) struct ObjectRecord {
     content_type: Option<String>,
     metadata: Vec<(String, String)>,
     size: u64,
+    #[serde(default, skip_serializing_if = "ObjectExtra::is_default")]
+    extra: ObjectExtra,
 }
 
 impl ObjectRecord {
@@ -281,6 +294,7 @@ impl ObjectRecord {
             content_type: object.content_type.clone(),
             metadata: object.metadata.clone(),
             size: object.size(),
+            extra: object.extra.clone(),
         }
     }
 
@@ -292,6 +306,7 @@ impl ObjectRecord {
             last_modified: version_time(self.last_modified),
             content_type: self.content_type,
             metadata: self.metadata,
+            extra: self.extra,
         }
     }
 }
@@ -325,6 +340,8 @@ pub(crate) struct Bucket {
     pub(crate) soft_delete: Option<u32>,
     /// Placement, storage class, access and the other `PATCH /{bucket}` settings.
     pub(crate) settings: Settings,
+    /// Tags, CORS, ownership, public access block and policy.
+    pub(crate) extra: BucketExtra,
     objects: BTreeMap<String, Vec<Entry>>,
     /// Soft-deleted versions by key, oldest deletion first.
     deleted: BTreeMap<String, Vec<Deleted>>,
@@ -342,6 +359,7 @@ impl Bucket {
             lifecycle: None,
             soft_delete: None,
             settings: Settings::default(),
+            extra: BucketExtra::default(),
             objects: BTreeMap::new(),
             deleted: BTreeMap::new(),
         }
@@ -556,6 +574,35 @@ impl Store {
         Ok(())
     }
 
+    /// Changes a bucket's S3 configuration (tags, CORS, ...): journaled, then applied.
+    pub(crate) fn set_bucket_extra(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut BucketExtra),
+    ) -> Result<(), StoreError> {
+        let id = self.bucket_id(name)?;
+        let mut extra = self.buckets[&id].extra.clone();
+        f(&mut extra);
+        self.commit(Change::BucketExtra {
+            bucket: id.0,
+            extra,
+        })
+    }
+
+    /// Rewrites the live object of `key` with its extras changed by `f` (tags, ACL): same
+    /// body, ETag and Last-Modified, as S3 keeps them for these sub-resources.
+    pub(crate) fn update_extra(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        f: impl FnOnce(&mut ObjectExtra),
+    ) -> Result<(), StoreError> {
+        let mut object = (*self.get(bucket, key, LIVE)?).clone();
+        f(&mut object.extra);
+        self.write_stamped(bucket, key, Some(object), false)?;
+        Ok(())
+    }
+
     /// Records changes in `journal` from now on.
     pub(crate) fn set_journal(&mut self, journal: std::sync::Arc<Journal>) {
         self.journal = Some(journal);
@@ -671,6 +718,9 @@ impl Store {
                     .entry(key)
                     .or_default()
                     .push(Entry { version, object });
+            }
+            Change::BucketExtra { bucket, extra } => {
+                self.level_mut(bucket)?.extra = extra;
             }
             Change::Lifecycle { bucket, xml } => {
                 let lifecycle = xml.as_deref().map(parse_lifecycle).transpose()?;
@@ -805,6 +855,12 @@ impl Store {
                         xml: Some(xml),
                     });
                 }
+            }
+            if !b.extra.is_default() {
+                changes.push(Change::BucketExtra {
+                    bucket: id.0,
+                    extra: b.extra.clone(),
+                });
             }
             for (version, name) in &b.snapshots {
                 changes.push(Change::Snapshot {
@@ -1418,11 +1474,25 @@ impl Store {
         key: &str,
         object: Option<Object>,
     ) -> Result<u64, StoreError> {
+        self.write_stamped(bucket, key, object, true)
+    }
+
+    /// [`Store::write`]; with `stamp` false the object keeps its Last-Modified (a change to a
+    /// sub-resource such as its tags).
+    fn write_stamped(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        object: Option<Object>,
+        stamp: bool,
+    ) -> Result<u64, StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
         // Every write is stamped with the store's clock, whoever built the object.
         let object = object.map(|mut o| {
-            o.last_modified = self.clock.now();
+            if stamp {
+                o.last_modified = self.clock.now();
+            }
             o
         });
         if let Some(journal) = &self.journal {

@@ -9,8 +9,12 @@ pub(super) async fn put_object(
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let input = req.input;
     let metadata = metadata_vec(input.metadata)?;
+    let tags = extra::tagging_header(&req.headers)?;
     let data = collect_body(input.body, input.content_length).await?;
-    let object = Object::new(data, input.content_type, metadata);
+    let mut object = Object::new(data, input.content_type, metadata);
+    object.extra.headers = extra::stored_headers(&req.headers);
+    object.extra.tags = tags;
+    object.extra.acl = input.acl.map(|a| a.as_str().to_owned());
     let etag = object.etag.clone();
     let condition = WriteCondition {
         if_match: input.if_match,
@@ -47,19 +51,30 @@ pub(super) async fn get_object(
         &input.key,
         input.version_id.as_deref(),
     )?;
-    if let Some(cond) = &input.if_match
-        && !etag_matches(cond, &object.etag)
-    {
-        return Err(s3_error!(
-            PreconditionFailed,
-            "If-Match did not match the object's ETag"
-        ));
-    }
-    if let Some(cond) = &input.if_none_match
-        && etag_matches(cond, &object.etag)
-    {
-        return Err(s3_error!(NotModified));
-    }
+    crate::conditional::check_read(
+        &object,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
+    let headers = extra::object_headers(
+        &object.extra,
+        &[
+            ("cache-control", input.response_cache_control.clone()),
+            (
+                "content-disposition",
+                input.response_content_disposition.clone(),
+            ),
+            ("content-encoding", input.response_content_encoding.clone()),
+            ("content-language", input.response_content_language.clone()),
+            ("content-type", input.response_content_type.clone()),
+            (
+                "expires",
+                input.response_expires.as_ref().and_then(extra::http_date),
+            ),
+        ],
+    )?;
     let full = object.size();
     let (body, range, status) = match &input.range {
         // Every range of an empty object is unsatisfiable, a suffix range included.
@@ -91,7 +106,9 @@ pub(super) async fn get_object(
         version_id,
         ..Default::default()
     };
-    Ok(S3Response::with_status(output, status))
+    let mut response = S3Response::with_status(output, status);
+    response.headers = headers;
+    Ok(response)
 }
 
 pub(super) async fn head_object(
@@ -106,12 +123,15 @@ pub(super) async fn head_object(
         &input.key,
         input.version_id.as_deref(),
     )?;
-    if let Some(cond) = &input.if_none_match
-        && etag_matches(cond, &object.etag)
-    {
-        return Err(s3_error!(NotModified));
-    }
-    Ok(S3Response::new(HeadObjectOutput {
+    crate::conditional::check_read(
+        &object,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
+    let headers = extra::object_headers(&object.extra, &[])?;
+    let mut response = S3Response::new(HeadObjectOutput {
         content_length: Some(object.size() as i64),
         accept_ranges: Some("bytes".into()),
         e_tag: Some(ETag::Strong(object.etag.clone())),
@@ -120,7 +140,9 @@ pub(super) async fn head_object(
         metadata: metadata_map(&object.metadata),
         version_id,
         ..Default::default()
-    }))
+    });
+    response.headers = headers;
+    Ok(response)
 }
 
 /// The object a Get or Head reads: the version `?versionId=` names, the one visible at
@@ -280,19 +302,46 @@ pub(super) async fn copy_object(
         .metadata_directive
         .as_ref()
         .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-    let object = if replace {
-        Object::new(
+    let replace_tags = header_str(&req.headers, "x-amz-tagging-directive")
+        .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
+    // S3 refuses a copy onto itself that changes nothing (the metadata, the storage class).
+    if **src_bucket == *input.bucket
+        && **src_key == *input.key
+        && !replace
+        && !rename
+        && input.storage_class.is_none()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself \
+             without changing the object's metadata, storage class, website redirect location \
+             or encryption attributes."
+        ));
+    }
+    let mut object = if replace {
+        let mut object = Object::new(
             source.data.clone(),
             input.content_type,
             metadata_vec(input.metadata)?,
-        )
+        );
+        object.extra.headers = extra::stored_headers(&req.headers);
+        object
     } else {
-        Object::new(
+        let mut object = Object::new(
             source.data.clone(),
             source.content_type.clone(),
             source.metadata.clone(),
-        )
+        );
+        object.extra.headers = source.extra.headers.clone();
+        object
     };
+    object.extra.tags = if replace_tags {
+        extra::tagging_header(&req.headers)?
+    } else {
+        source.extra.tags.clone()
+    };
+    object.extra.checksums = source.extra.checksums.clone();
+    object.extra.acl = input.acl.map(|a| a.as_str().to_owned());
     let result = CopyObjectResult {
         e_tag: Some(ETag::Strong(object.etag.clone())),
         last_modified: Some(timestamp(object.last_modified)),
