@@ -834,3 +834,77 @@ async fn bucket_policy_status_is_public_for_a_public_read_bucket() {
         Some(true)
     );
 }
+
+#[tokio::test]
+async fn an_error_body_names_the_request_id_of_its_header() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let err = s3
+        .get_object()
+        .bucket("bkt")
+        .key("missing")
+        .send()
+        .await
+        .unwrap_err();
+    let raw = err.raw_response().unwrap();
+    let id = raw.headers().get("x-amz-request-id").unwrap().to_owned();
+    let body = String::from_utf8_lossy(raw.body().bytes().unwrap()).into_owned();
+    assert!(
+        body.contains(&format!("<RequestId>{id}</RequestId>")),
+        "{body}"
+    );
+    assert!(body.contains("<HostId>"), "{body}");
+}
+
+#[tokio::test]
+async fn list_objects_v1_echoes_an_empty_marker_and_names_owners() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k", b"x").await;
+    let listed = s3.list_objects().bucket("bkt").send().await.unwrap();
+    assert_eq!(listed.marker(), Some(""));
+    assert!(listed.contents()[0].owner().and_then(|o| o.id()).is_some());
+}
+
+#[tokio::test]
+async fn an_empty_delimiter_lists_every_key_and_is_not_echoed() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "a/b", b"x").await;
+    put(&s3, "c", b"x").await;
+    let listed = s3
+        .list_objects_v2()
+        .bucket("bkt")
+        .delimiter("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.delimiter(), None);
+    assert_eq!(listed.contents().len(), 2);
+    assert!(listed.common_prefixes().is_empty());
+}
+
+#[tokio::test]
+async fn list_objects_v2_names_owners_only_with_fetch_owner() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k", b"x").await;
+    let plain = s3.list_objects_v2().bucket("bkt").send().await.unwrap();
+    assert!(plain.contents()[0].owner().is_none());
+    let owned = s3
+        .list_objects_v2()
+        .bucket("bkt")
+        .fetch_owner(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(owned.contents()[0].owner().and_then(|o| o.id()).is_some());
+}
+
+#[tokio::test]
+async fn get_bucket_location_answers_auto() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let got = s3.get_bucket_location().bucket("bkt").send().await.unwrap();
+    assert_eq!(got.location_constraint().map(|l| l.as_str()), Some("auto"));
+}

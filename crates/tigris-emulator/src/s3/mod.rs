@@ -31,6 +31,7 @@ mod extra;
 mod list;
 mod multipart;
 mod object;
+pub(crate) mod request_id;
 mod soft_delete;
 
 use crate::header;

@@ -32,20 +32,6 @@ impl ObjectExtra {
     pub(crate) fn is_default(&self) -> bool {
         *self == Self::default()
     }
-
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(crate) fn checksum(&self, algorithm: &str) -> Option<&str> {
-        self.checksums
-            .iter()
-            .find(|(a, _)| a == algorithm)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// Per-bucket S3 configuration beyond lifecycle and Tigris's settings.
