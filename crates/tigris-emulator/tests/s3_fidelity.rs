@@ -908,3 +908,58 @@ async fn get_bucket_location_answers_auto() {
     let got = s3.get_bucket_location().bucket("bkt").send().await.unwrap();
     assert_eq!(got.location_constraint().map(|l| l.as_str()), Some("auto"));
 }
+
+#[tokio::test]
+async fn get_with_part_number_answers_that_part_and_the_parts_count() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let id = upload(&s3, "k").await;
+    let mut etags = Vec::new();
+    for (n, body) in [(1, vec![b'x'; MIB5]), (2, b"tail".to_vec())] {
+        let out = s3
+            .upload_part()
+            .bucket("bkt")
+            .key("k")
+            .upload_id(&id)
+            .part_number(n)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
+        etags.push(out.e_tag().unwrap().to_owned());
+    }
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("k")
+        .upload_id(&id)
+        .multipart_upload(completed(&[(1, &etags[0]), (2, &etags[1])]))
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("bkt")
+        .key("k")
+        .part_number(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.parts_count(), Some(2));
+    assert_eq!(&got.body.collect().await.unwrap().to_vec()[..], b"tail");
+}
+
+#[tokio::test]
+async fn get_with_a_part_number_past_the_last_part_is_416() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k", b"single").await;
+    let err = s3
+        .get_object()
+        .bucket("bkt")
+        .key("k")
+        .part_number(2)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 416);
+}

@@ -76,7 +76,35 @@ pub(super) async fn get_object(
         ],
     )?;
     let full = object.size();
+    // `?partNumber=N`: that part of a multipart object (a single PUT is one part).
+    let parts_count = object.extra.parts.len().max(1);
+    let part = match input.part_number {
+        None => None,
+        Some(n) if n < 1 || n as usize > parts_count => {
+            return Err(custom_error(
+                "InvalidPartNumber",
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "The requested partnumber is not satisfiable".to_owned(),
+            ));
+        }
+        Some(n) if object.extra.parts.is_empty() => Some((0, full, n)),
+        Some(n) => {
+            let before: u64 = object.extra.parts[..n as usize - 1].iter().sum();
+            Some((before, object.extra.parts[n as usize - 1], n))
+        }
+    };
     let (body, range, status) = match &input.range {
+        Some(_) if part.is_some() => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            ));
+        }
+        None if let Some((start, len, _)) = part => {
+            let body = object.data.slice(start as usize..(start + len) as usize);
+            let range = format!("bytes {start}-{}/{full}", (start + len).saturating_sub(1));
+            (body, Some(range), StatusCode::PARTIAL_CONTENT)
+        }
         // Every range of an empty object is unsatisfiable, a suffix range included.
         Some(_) if full == 0 => {
             return Err(s3_error!(
@@ -104,6 +132,7 @@ pub(super) async fn get_object(
         content_type: object.content_type.clone(),
         metadata: metadata_map(&object.metadata),
         version_id,
+        parts_count: part.map(|_| parts_count as i32),
         ..Default::default()
     };
     let mut response = S3Response::with_status(output, status);
