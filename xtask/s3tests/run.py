@@ -165,7 +165,7 @@ def gateway_list():
         return {l.strip() for l in f if l.strip() and not l.startswith("#")}
 
 
-def write_doc(out, emu, moto, commit, keyword):
+def write_doc(out, emu, moto, commit, keyword, profile):
     gateway = gateway_list()
     names = sorted(emu)
     by_family = collections.OrderedDict((f, []) for f, _ in FAMILIES)
@@ -183,6 +183,7 @@ def write_doc(out, emu, moto, commit, keyword):
         f"- Date: {datetime.date.today().isoformat()}; suite commit `{commit}`",
         f"- Selection: `s3tests/functional/test_s3.py -m \"{MARKERS}\"`"
         + (f" `-k \"{keyword}\"`" if keyword else ""),
+        f"- Emulator: the {profile} build of the tigris-emulator binary, in memory.",
         "- Main user: the emulator's root key; alt and tenant users: access keys made through the "
         "emulator's IAM, each with an `s3:*` policy. Every test has a fresh bucket prefix.",
         f"- **tigris-emulator: {passed} of {len(names)} passed**"
@@ -264,7 +265,8 @@ def main():
             if len(moto) < len(emu):
                 moto = None
 
-    write_doc(a.out, emu, moto, suite_commit(a.suite), a.keyword)
+    profile = os.path.basename(os.path.dirname(os.path.abspath(a.emulator)))
+    write_doc(a.out, emu, moto, suite_commit(a.suite), a.keyword, profile)
 
 
 if __name__ == "__main__":

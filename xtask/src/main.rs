@@ -33,7 +33,8 @@ Tasks:
   s3-tests [DIR] [--moto] [--debug] [-k EXPR]
                 ceph/s3-tests (a checkout in DIR) against the release emulator binary (--debug:
                 the debug build), the selection in xtask/s3tests/run.py with a fresh bucket
-                prefix per test; --moto runs the same against moto_server. Writes
+                prefix per test; --moto runs the same against moto_server (without it,
+                an earlier full moto run's results in target/s3-tests are reused). Writes
                 docs/s3-compatibility.md (not with -k: then target/s3-tests/partial.md).
                 Without DIR (CI cannot reach GitHub) it says so and succeeds.";
 
