@@ -29,7 +29,14 @@ Tasks:
                 the end-to-end suite in tests/: against an emulator it starts itself, or with
                 --live against Tigris (credentials from the environment; skipped, with the
                 missing variable names, when absent). Live resources are named with a run id
-                and swept at the end unless --keep.";
+                and swept at the end unless --keep.
+  s3-tests [DIR] [--moto] [--debug] [-k EXPR]
+                ceph/s3-tests (a checkout in DIR) against the release emulator binary (--debug:
+                the debug build), the selection in xtask/s3tests/run.py with a fresh bucket
+                prefix per test; --moto runs the same against moto_server (without it,
+                an earlier full moto run's results in target/s3-tests are reused). Writes
+                docs/s3-compatibility.md (not with -k: then target/s3-tests/partial.md).
+                Without DIR (CI cannot reach GitHub) it says so and succeeds.";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -244,6 +251,114 @@ fn compat_node(emulator: &str) -> Result<(), String> {
     let script = dir.join("storage.mjs");
     let script = script.to_str().ok_or("non-UTF-8 path")?;
     run("node", &[script, emulator], &[("NODE_NO_WARNINGS", "1")])
+}
+
+/// `cargo xtask s3-tests [DIR] [--moto] [--debug] [-k EXPR]`: see USAGE. The Python driver
+/// (`xtask/s3tests/run.py`) starts the binary, makes the alt and tenant keys, runs pytest and
+/// writes the report; this function builds the binary and prepares the virtualenv.
+fn s3_tests(args: &[String]) -> Result<(), String> {
+    let mut dir = None;
+    let mut moto = false;
+    let mut debug = false;
+    let mut keyword = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--moto" => moto = true,
+            "--debug" => debug = true,
+            "-k" => keyword = Some(rest.next().ok_or("-k needs an expression")?.clone()),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            path => dir = Some(PathBuf::from(path)),
+        }
+    }
+    let Some(dir) = dir.filter(|d| d.join("s3tests/functional/test_s3.py").exists()) else {
+        eprintln!(
+            "xtask s3-tests: no ceph/s3-tests checkout given (or it has no \
+             s3tests/functional/test_s3.py); skipped. Clone https://github.com/ceph/s3-tests \
+             and pass its directory."
+        );
+        return Ok(());
+    };
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut build = vec![
+        "build",
+        "--quiet",
+        "-p",
+        "tigris-emulator",
+        "--bin",
+        "tigris-emulator",
+    ];
+    if !debug {
+        build.push("--release");
+    }
+    run(&cargo(), &build, &[])?;
+    let emulator = target_dir()
+        .join(if debug { "debug" } else { "release" })
+        .join("tigris-emulator");
+    let work = target_dir().join("s3-tests");
+    let venv = target_dir().join("s3tests-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(
+            "python3",
+            &["-m", "venv", venv.to_str().ok_or("non-UTF-8 path")?],
+            &[],
+        )?;
+        let requirements = dir.join("requirements.txt");
+        run(
+            python.to_str().ok_or("non-UTF-8 path")?,
+            &[
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                requirements.to_str().ok_or("non-UTF-8 path")?,
+                "moto[server]",
+            ],
+            &[],
+        )?;
+    }
+    let out = if keyword.is_some() {
+        work.join("partial.md")
+    } else {
+        root().join("docs/s3-compatibility.md")
+    };
+    let driver = root().join("xtask/s3tests/run.py");
+    let path = |p: &Path| p.to_str().map(str::to_owned).ok_or("non-UTF-8 path");
+    let mut driver_args = vec![
+        path(&driver)?,
+        "--suite".to_owned(),
+        path(&dir)?,
+        "--emulator".to_owned(),
+        path(&emulator)?,
+        "--out".to_owned(),
+        path(&out)?,
+        "--work".to_owned(),
+        path(&work)?,
+    ];
+    if moto {
+        driver_args.push("--moto".to_owned());
+    }
+    if let Some(k) = keyword {
+        driver_args.push("-k".to_owned());
+        driver_args.push(k);
+    }
+    let driver_args: Vec<&str> = driver_args.iter().map(String::as_str).collect();
+    run(
+        &path(&python)?,
+        &driver_args,
+        &[("PYTHONDONTWRITEBYTECODE", "1")],
+    )?;
+    eprintln!(
+        "xtask s3-tests: wrote {} (logs in {})",
+        out.display(),
+        work.display()
+    );
+    Ok(())
 }
 
 /// The variables a live run needs. Only their names are ever printed.
@@ -586,6 +701,7 @@ fn main() -> ExitCode {
         "bench" => bench(),
         "reliability" => reliability(&args[1..]),
         "integration" => integration(&args[1..]),
+        "s3-tests" => s3_tests(&args[1..]),
         "" | "-h" | "--help" | "help" => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -322,7 +322,14 @@ pub(crate) struct AccessHook(pub(crate) Arc<Shared>);
 impl S3Access for AccessHook {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let Some(access_key) = cx.credentials().map(|c| c.access_key.clone()) else {
-            return Err(s3_error!(AccessDenied, "Signature is required"));
+            // Anonymous: reads of a public-read bucket's or object's objects, nothing else.
+            // A missing bucket is 404 for them, as on S3.
+            return match (cx.s3_op().name(), cx.s3_path()) {
+                ("GetObject" | "HeadObject", S3Path::Object { bucket, key }) => {
+                    crate::s3::anonymous_read(&self.0, bucket, key)
+                }
+                _ => Err(s3_error!(AccessDenied, "Signature is required")),
+            };
         };
         // A form upload's signature is verified from here on (server.rs reads its rest).
         if let Some(verified) = cx.extensions_mut().get::<crate::server::Verified>() {
@@ -380,6 +387,18 @@ impl S3Access for AccessHook {
             needs.push(("s3:DeleteObject".to_owned(), object_arn(bucket, key)));
         }
         requester.require(&needs)
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: &mut S3Request<s3s::dto::UploadPartCopyInput>,
+    ) -> S3Result<()> {
+        // The source is read: the key needs s3:GetObject on it too.
+        let CopySource::Bucket { bucket, key, .. } = &req.input.copy_source else {
+            return Ok(()); // the handler refuses other sources
+        };
+        let needs = [("s3:GetObject".to_owned(), object_arn(bucket, key))];
+        self.requester(req)?.require(&needs)
     }
 
     async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {

@@ -65,6 +65,52 @@ impl WriteCondition {
     }
 }
 
+/// The conditions of a GET or HEAD, as S3 answers them: a failing `If-Match` is 412 (and a
+/// passing one overrides a failing `If-Unmodified-Since`); a matching `If-None-Match` is 304
+/// (and a non-matching one overrides a failing `If-Modified-Since`). Dates compare at the
+/// one-second precision of HTTP dates.
+pub(crate) fn check_read(
+    object: &Object,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    let modified = seconds(object.last_modified);
+    match if_match {
+        Some(cond) if !etag_matches_strongly(cond, &object.etag) => {
+            return Err(s3_error!(
+                PreconditionFailed,
+                "If-Match did not match the object's ETag"
+            ));
+        }
+        Some(_) => {}
+        None => {
+            if if_unmodified_since.is_some_and(|t| modified > timestamp_seconds(t)) {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "The object was modified after If-Unmodified-Since"
+                ));
+            }
+        }
+    }
+    let not_modified = match if_none_match {
+        Some(cond) => etag_matches(cond, &object.etag),
+        None => if_modified_since.is_some_and(|t| modified <= timestamp_seconds(t)),
+    };
+    if not_modified {
+        // A 304 carries the ETag (and Last-Modified) a cache revalidates against.
+        let mut err = s3_error!(NotModified, "Not Modified");
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", object.etag)) {
+            headers.insert(http::header::ETAG, v);
+        }
+        err.set_headers(headers);
+        return Err(err);
+    }
+    Ok(())
+}
+
 /// `x-amz-copy-source-if-*` on a copy's source object.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct SourceCondition {

@@ -6,7 +6,13 @@ use std::time::SystemTime;
 use bytes::{Bytes, BytesMut};
 use md5::Digest;
 
-use crate::store::Object;
+use crate::store::{Object, ObjectExtra};
+
+/// S3's smallest part, the last one excepted.
+pub(crate) const MIN_PART_SIZE: usize = 5 << 20;
+
+/// Completed uploads remembered so a repeated CompleteMultipartUpload answers the same ETag.
+const REMEMBERED_COMPLETIONS: usize = 10_000;
 
 /// An upload in progress.
 #[derive(Debug)]
@@ -15,6 +21,9 @@ pub(crate) struct Upload {
     pub(crate) key: String,
     pub(crate) content_type: Option<String>,
     pub(crate) metadata: Vec<(String, String)>,
+    /// Stored headers, tags, ACL and checksum algorithm given at creation.
+    pub(crate) extra: ObjectExtra,
+    pub(crate) initiated: SystemTime,
     /// Part number -> (data, hex MD5).
     pub(crate) parts: BTreeMap<i32, (Bytes, String, SystemTime)>,
 }
@@ -24,6 +33,9 @@ pub(crate) struct Upload {
 pub(crate) struct Uploads {
     uploads: HashMap<String, Upload>,
     counter: u64,
+    /// Completed uploads: id -> (bucket, key, ETag), oldest first in `completed_order`.
+    completed: HashMap<String, (String, String, String)>,
+    completed_order: std::collections::VecDeque<String>,
 }
 
 /// Why a multipart step was refused.
@@ -33,6 +45,8 @@ pub(crate) enum UploadError {
     InvalidPart(i32),
     InvalidPartOrder,
     Empty,
+    /// A part other than the last is smaller than [`MIN_PART_SIZE`]: (part number, size).
+    EntityTooSmall(i32, usize),
 }
 
 impl Uploads {
@@ -68,9 +82,46 @@ impl Uploads {
         Ok(etag)
     }
 
-    /// Forgets a completed upload.
+    /// Forgets a completed upload, remembering its ETag for a repeated completion.
     pub(crate) fn finish(&mut self, id: &str) {
-        self.uploads.remove(id);
+        if let Some(upload) = self.uploads.remove(id) {
+            let etag = String::new();
+            self.completed
+                .insert(id.to_owned(), (upload.bucket, upload.key, etag));
+            self.completed_order.push_back(id.to_owned());
+            if self.completed_order.len() > REMEMBERED_COMPLETIONS
+                && let Some(old) = self.completed_order.pop_front()
+            {
+                self.completed.remove(&old);
+            }
+        }
+    }
+
+    /// Records the ETag a completed upload produced.
+    pub(crate) fn set_completed_etag(&mut self, id: &str, etag: &str) {
+        if let Some(entry) = self.completed.get_mut(id) {
+            etag.clone_into(&mut entry.2);
+        }
+    }
+
+    /// The ETag of an upload already completed for `bucket`/`key`, if it is one.
+    pub(crate) fn completed(&self, id: &str, bucket: &str, key: &str) -> Option<String> {
+        self.completed
+            .get(id)
+            .filter(|(b, k, _)| b == bucket && k == key)
+            .map(|(_, _, etag)| etag.clone())
+    }
+
+    /// The uploads in progress in `bucket`, by key then initiation time: (id, upload).
+    pub(crate) fn in_bucket(&self, bucket: &str) -> Vec<(&str, &Upload)> {
+        let mut found: Vec<(&str, &Upload)> = self
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.bucket == bucket)
+            .map(|(id, u)| (id.as_str(), u))
+            .collect();
+        found.sort_by(|a, b| (&a.1.key, a.1.initiated).cmp(&(&b.1.key, b.1.initiated)));
+        found
     }
 
     pub(crate) fn abort(&mut self, id: &str, bucket: &str, key: &str) -> Result<(), UploadError> {
@@ -98,7 +149,8 @@ impl Uploads {
         }
         let mut data = BytesMut::new();
         let mut digests = Vec::new();
-        for (number, etag) in listed {
+        let mut sizes = Vec::new();
+        for (i, (number, etag)) in listed.iter().enumerate() {
             let (bytes, stored, _) = upload
                 .parts
                 .get(number)
@@ -109,6 +161,10 @@ impl Uploads {
             {
                 return Err(UploadError::InvalidPart(*number));
             }
+            if i + 1 < listed.len() && bytes.len() < MIN_PART_SIZE {
+                return Err(UploadError::EntityTooSmall(*number, bytes.len()));
+            }
+            sizes.push(bytes.len() as u64);
             data.extend_from_slice(bytes);
             digests.extend(hex::decode(stored).unwrap_or_default());
         }
@@ -117,6 +173,8 @@ impl Uploads {
             upload.content_type.clone(),
             upload.metadata.clone(),
         );
+        object.extra = upload.extra.clone();
+        object.extra.parts = sizes;
         object.etag = format!(
             "{}-{}",
             hex::encode(md5::Md5::digest(&digests)),
@@ -136,6 +194,8 @@ mod tests {
             key: "k".into(),
             content_type: None,
             metadata: vec![],
+            extra: ObjectExtra::default(),
+            initiated: SystemTime::now(),
             parts: BTreeMap::new(),
         }
     }
@@ -144,15 +204,16 @@ mod tests {
     fn completion_concatenates_listed_parts_in_order() {
         let mut u = Uploads::default();
         let id = u.create(upload());
-        let e1 = u
-            .put_part(&id, "b", "k", 1, Bytes::from_static(b"hello "))
-            .unwrap();
+        let first = Bytes::from(vec![b'a'; MIN_PART_SIZE]);
+        let e1 = u.put_part(&id, "b", "k", 1, first).unwrap();
         u.put_part(&id, "b", "k", 2, Bytes::from_static(b"world"))
             .unwrap();
         let obj = u
             .complete(&id, "b", "k", &[(1, Some(format!("\"{e1}\""))), (2, None)])
             .unwrap();
-        assert_eq!(&obj.data[..], b"hello world");
+        assert_eq!(obj.data.len(), MIN_PART_SIZE + 5);
+        assert!(obj.data.ends_with(b"aworld"));
+        assert_eq!(obj.extra.parts, vec![MIN_PART_SIZE as u64, 5]);
         assert!(obj.etag.ends_with("-2"));
         // Until the object is written the upload stays, so a failed write can be retried.
         assert!(u.complete(&id, "b", "k", &[(1, None)]).is_ok());
@@ -161,6 +222,22 @@ mod tests {
             u.complete(&id, "b", "k", &[(1, None)]).unwrap_err(),
             UploadError::NoSuchUpload
         );
+    }
+
+    #[test]
+    fn completion_refuses_a_part_under_five_mib_that_is_not_the_last() {
+        let mut u = Uploads::default();
+        let id = u.create(upload());
+        u.put_part(&id, "b", "k", 1, Bytes::from_static(b"small"))
+            .unwrap();
+        u.put_part(&id, "b", "k", 2, Bytes::from_static(b"last"))
+            .unwrap();
+        assert_eq!(
+            u.complete(&id, "b", "k", &[(1, None), (2, None)])
+                .unwrap_err(),
+            UploadError::EntityTooSmall(1, 5)
+        );
+        assert!(u.complete(&id, "b", "k", &[(2, None)]).is_ok());
     }
 
     #[test]

@@ -430,7 +430,7 @@ async fn route(
             Some(failure) if resp.status().is_success() => Ok(injected_error(&failure)
                 .to_http_response()
                 .unwrap_or_else(|_| plain(500, "InternalError"))),
-            _ => Ok(resp),
+            _ => Ok(crate::s3::request_id::stamp(resp).await),
         },
         Err(err) => {
             tracing::warn!(?err, "request failed outside the S3 error model");

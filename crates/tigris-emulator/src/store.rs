@@ -20,10 +20,12 @@ use serde::{Deserialize, Serialize};
 use crate::persist::{Journal, RecordRef};
 use crate::settings::Settings;
 
+mod extra;
 mod soft_delete;
 mod touched;
 mod versions;
 mod view;
+pub(crate) use extra::{BucketExtra, CorsRule, ObjectExtra};
 pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
 use soft_delete::{Deleted, DeletedBucket};
 pub(crate) use touched::Touch;
@@ -42,6 +44,8 @@ pub(crate) struct Object {
     pub(crate) last_modified: SystemTime,
     pub(crate) content_type: Option<String>,
     pub(crate) metadata: Vec<(String, String)>,
+    /// Stored headers, tags, ACL, checksums and part sizes.
+    pub(crate) extra: ObjectExtra,
     /// Why the body read back from the data directory cannot be served (it does not match
     /// the checksum recorded when it was written); reads answer an error instead.
     pub(crate) damaged: Option<String>,
@@ -72,6 +76,7 @@ impl Object {
             content_type,
             metadata,
             damaged: None,
+            extra: ObjectExtra::default(),
         }
     }
 
@@ -206,6 +211,12 @@ pub(crate) enum Change {
         key: String,
         version: u64,
         object: Option<ObjectRecord>,
+    },
+    /// A bucket's S3 configuration (tags, CORS, ownership, public access block, policy): the
+    /// whole set, the last one wins.
+    BucketExtra {
+        bucket: u64,
+        extra: BucketExtra,
     },
     /// The lifecycle configuration as S3 XML, or none.
     Lifecycle {
@@ -358,6 +369,8 @@ pub(crate) struct ObjectRecord {
     /// at startup is checked against it, or against the ETag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     md5: Option<String>,
+    #[serde(default, skip_serializing_if = "ObjectExtra::is_default")]
+    extra: ObjectExtra,
 }
 
 impl ObjectRecord {
@@ -369,6 +382,7 @@ impl ObjectRecord {
             metadata: object.metadata.clone(),
             size: object.size(),
             md5: (!is_plain_md5(&object.etag)).then(|| md5_hex(&object.data)),
+            extra: object.extra.clone(),
         }
     }
 
@@ -390,6 +404,7 @@ impl ObjectRecord {
             content_type: self.content_type,
             metadata: self.metadata,
             damaged: None,
+            extra: self.extra,
         }
     }
 }
@@ -423,6 +438,8 @@ pub(crate) struct Bucket {
     pub(crate) soft_delete: Option<u32>,
     /// Placement, storage class, access and the other `PATCH /{bucket}` settings.
     pub(crate) settings: Settings,
+    /// Tags, CORS, ownership, public access block and policy.
+    pub(crate) extra: BucketExtra,
     objects: BTreeMap<String, Vec<Entry>>,
     /// Soft-deleted versions by key, oldest deletion first.
     deleted: BTreeMap<String, Vec<Deleted>>,
@@ -440,6 +457,7 @@ impl Bucket {
             lifecycle: None,
             soft_delete: None,
             settings: Settings::default(),
+            extra: BucketExtra::default(),
             objects: BTreeMap::new(),
             deleted: BTreeMap::new(),
         }
@@ -672,6 +690,35 @@ impl Store {
         Ok(())
     }
 
+    /// Changes a bucket's S3 configuration (tags, CORS, ...): journaled, then applied.
+    pub(crate) fn set_bucket_extra(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut BucketExtra),
+    ) -> Result<(), StoreError> {
+        let id = self.bucket_id(name)?;
+        let mut extra = self.buckets[&id].extra.clone();
+        f(&mut extra);
+        self.commit(Change::BucketExtra {
+            bucket: id.0,
+            extra,
+        })
+    }
+
+    /// Rewrites the live object of `key` with its extras changed by `f` (tags, ACL): same
+    /// body, ETag and Last-Modified, as S3 keeps them for these sub-resources.
+    pub(crate) fn update_extra(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        f: impl FnOnce(&mut ObjectExtra),
+    ) -> Result<(), StoreError> {
+        let mut object = (*self.get(bucket, key, LIVE)?).clone();
+        f(&mut object.extra);
+        self.write_stamped(bucket, key, Some(object), false)?;
+        Ok(())
+    }
+
     /// Records changes in `journal` from now on.
     pub(crate) fn set_journal(&mut self, journal: std::sync::Arc<Journal>) {
         self.journal = Some(journal);
@@ -787,6 +834,9 @@ impl Store {
                     .entry(key)
                     .or_default()
                     .push(Entry { version, object });
+            }
+            Change::BucketExtra { bucket, extra } => {
+                self.level_mut(bucket)?.extra = extra;
             }
             Change::Lifecycle { bucket, xml } => {
                 let lifecycle = xml.as_deref().map(parse_lifecycle).transpose()?;
@@ -954,6 +1004,12 @@ impl Store {
                         xml: Some(xml),
                     });
                 }
+            }
+            if !b.extra.is_default() {
+                changes.push(Change::BucketExtra {
+                    bucket: id.0,
+                    extra: b.extra.clone(),
+                });
             }
             for (version, name) in &b.snapshots {
                 changes.push(Change::Snapshot {
@@ -1545,7 +1601,19 @@ impl Store {
         key: &str,
         object: Option<Object>,
     ) -> Result<u64, StoreError> {
-        let (change, write) = self.prepare_write(bucket, key, object)?;
+        self.write_stamped(bucket, key, object, true)
+    }
+
+    /// [`Store::write`]; with `stamp` false the object keeps its Last-Modified (a change to a
+    /// sub-resource such as its tags).
+    fn write_stamped(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        object: Option<Object>,
+        stamp: bool,
+    ) -> Result<u64, StoreError> {
+        let (change, write) = self.prepare_write(bucket, key, object, stamp)?;
         self.log_or_unwrite(&change, &[&write])?;
         Ok(self.finish_write(write))
     }
@@ -1559,8 +1627,8 @@ impl Store {
         to: &str,
         object: Object,
     ) -> Result<u64, StoreError> {
-        let (put, write) = self.prepare_write(bucket, to, Some(object))?;
-        let (delete, deletion) = self.prepare_write(bucket, from, None)?;
+        let (put, write) = self.prepare_write(bucket, to, Some(object), true)?;
+        let (delete, deletion) = self.prepare_write(bucket, from, None, true)?;
         self.log_or_unwrite(&Change::Batch(vec![put, delete]), &[&write])?;
         let version = self.finish_write(write);
         self.finish_write(deletion);
@@ -1568,18 +1636,22 @@ impl Store {
     }
 
     /// The first half of a write: a version, the body on disk (with a data directory) and the
-    /// change to journal. Nothing is applied until [`Self::finish_write`].
+    /// change to journal. Nothing is applied until [`Self::finish_write`]; with `stamp` the
+    /// object gets the store clock's Last-Modified.
     fn prepare_write(
         &mut self,
         bucket: &str,
         key: &str,
         object: Option<Object>,
+        stamp: bool,
     ) -> Result<(Change, PreparedWrite), StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
         // Every write is stamped with the store's clock, whoever built the object.
         let object = object.map(|mut o| {
-            o.last_modified = self.clock.now();
+            if stamp {
+                o.last_modified = self.clock.now();
+            }
             o
         });
         if let (Some(journal), Some(o)) = (&self.journal, &object) {

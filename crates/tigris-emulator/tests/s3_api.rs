@@ -412,14 +412,20 @@ async fn multipart_uploads_assemble_parts_in_order() {
         .unwrap();
     let id = created.upload_id().unwrap();
     let mut parts = Vec::new();
-    for (n, chunk) in [(1, "first-"), (2, "second-"), (3, "third")] {
+    // Every part but the last is at least 5 MiB, as S3 requires.
+    const MIB5: usize = 5 << 20;
+    for (n, chunk) in [
+        (1, vec![b'1'; MIB5]),
+        (2, vec![b'2'; MIB5]),
+        (3, b"third".to_vec()),
+    ] {
         let out = s3
             .upload_part()
             .bucket("data")
             .key("big")
             .upload_id(id)
             .part_number(n)
-            .body(ByteStream::from(chunk.as_bytes().to_vec()))
+            .body(ByteStream::from(chunk))
             .send()
             .await
             .unwrap();
@@ -457,7 +463,9 @@ async fn multipart_uploads_assemble_parts_in_order() {
         "{:?}",
         done.e_tag()
     );
-    assert_eq!(get(&s3, "data", "big").await, "first-second-third");
+    let body = get(&s3, "data", "big").await;
+    assert_eq!(body.len(), 2 * MIB5 + 5);
+    assert!(body.starts_with('1') && body[MIB5..].starts_with('2') && body.ends_with("2third"));
     let err = s3
         .abort_multipart_upload()
         .bucket("data")

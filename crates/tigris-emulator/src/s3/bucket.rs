@@ -114,7 +114,10 @@ pub(super) async fn get_bucket_location(
     req: S3Request<GetBucketLocationInput>,
 ) -> S3Result<S3Response<GetBucketLocationOutput>> {
     backend.shared.store().bucket(req.input.bucket.as_str())?;
-    Ok(S3Response::new(GetBucketLocationOutput::default()))
+    // Tigris is one global region, `auto`, and answers it as the location.
+    Ok(S3Response::new(GetBucketLocationOutput {
+        location_constraint: Some(s3s::dto::BucketLocationConstraint::from_static("auto")),
+    }))
 }
 
 pub(super) async fn list_buckets(

@@ -43,6 +43,7 @@ impl Backend {
         headers: &HeaderMap,
         q: &ListQuery<'_>,
         enc: KeyEncoding,
+        owner: bool,
     ) -> S3Result<Page> {
         let version = read_version(headers)?;
         let query = ListQuery { version, ..*q };
@@ -55,6 +56,8 @@ impl Backend {
                 size: Some(o.size() as i64),
                 e_tag: Some(ETag::Strong(o.etag.clone())),
                 last_modified: Some(timestamp(o.last_modified)),
+                owner: owner.then(super::acl::owner),
+                storage_class: Some(s3s::dto::ObjectStorageClass::from_static("STANDARD")),
                 ..DtoObject::default()
             })
             .collect();
@@ -85,21 +88,25 @@ pub(super) async fn list_objects(
     let input = &req.input;
     let enc = KeyEncoding::of(input.encoding_type.as_ref());
     let prefix = input.prefix.as_deref().unwrap_or("");
+    // An empty delimiter is no delimiter, and is not echoed back.
+    let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
     let query = ListQuery {
         prefix,
-        delimiter: input.delimiter.as_deref(),
+        delimiter,
         after: input.marker.as_deref(),
         max_keys: max_keys(input.max_keys),
         version: LIVE,
     };
-    let page = backend.page(&input.bucket, &req.headers, &query, enc)?;
+    // ListObjects (v1) always names each object's owner.
+    let page = backend.page(&input.bucket, &req.headers, &query, enc, true)?;
     // S3 returns NextMarker only when a delimiter is used; clients use the last key otherwise.
-    let next_marker = enc.apply_opt(page.next.as_deref().filter(|_| input.delimiter.is_some()));
+    let next_marker = enc.apply_opt(page.next.as_deref().filter(|_| delimiter.is_some()));
     Ok(S3Response::new(ListObjectsOutput {
         name: Some(input.bucket.clone()),
-        prefix: Some(enc.apply(prefix)),
-        marker: enc.apply_opt(input.marker.as_deref()),
-        delimiter: enc.apply_opt(input.delimiter.as_deref()),
+        // As S3: v1 echoes the prefix as given, and the marker (empty when none).
+        prefix: Some(prefix.to_owned()),
+        marker: Some(enc.apply(input.marker.as_deref().unwrap_or(""))),
+        delimiter: enc.apply_opt(delimiter),
         max_keys: Some(query.max_keys as i32),
         is_truncated: Some(page.truncated),
         next_marker,
@@ -142,19 +149,21 @@ pub(super) async fn list_objects_v2(
         (None, s) => s,
     };
     let prefix = input.prefix.as_deref().unwrap_or("");
+    let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
     let query = ListQuery {
         prefix,
-        delimiter: input.delimiter.as_deref(),
+        delimiter,
         after,
         max_keys: max_keys(input.max_keys),
         version: LIVE,
     };
-    let page = backend.page(&input.bucket, &req.headers, &query, enc)?;
+    let owner = input.fetch_owner.unwrap_or(false);
+    let page = backend.page(&input.bucket, &req.headers, &query, enc, owner)?;
     let key_count = (page.contents.len() + page.prefixes.len()) as i32;
     Ok(S3Response::new(ListObjectsV2Output {
         name: Some(input.bucket.clone()),
         prefix: Some(enc.apply(prefix)),
-        delimiter: enc.apply_opt(input.delimiter.as_deref()),
+        delimiter: enc.apply_opt(delimiter),
         start_after: enc.apply_opt(input.start_after.as_deref()),
         max_keys: Some(query.max_keys as i32),
         key_count: Some(key_count),

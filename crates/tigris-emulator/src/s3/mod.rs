@@ -24,10 +24,14 @@ use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use std::collections::BTreeMap;
 
+mod acl;
+pub(crate) use acl::anonymous_read;
 mod bucket;
+mod extra;
 mod list;
 mod multipart;
 mod object;
+pub(crate) mod request_id;
 mod soft_delete;
 
 use crate::header;
@@ -112,6 +116,10 @@ impl From<UploadError> for S3Error {
                 "The parts must be listed in ascending order"
             ),
             UploadError::Empty => s3_error!(MalformedXML, "The upload must list at least one part"),
+            UploadError::EntityTooSmall(n, size) => s3_error!(
+                EntityTooSmall,
+                "Part {n} is {size} bytes; every part but the last must be at least 5 MiB"
+            ),
         }
     }
 }
@@ -168,8 +176,6 @@ fn hv(s: &str) -> S3Result<HeaderValue> {
 pub(crate) fn url_encode(s: &str) -> String {
     crate::sigv4::uri_encode(s, true)
 }
-
-use crate::conditional::etag_matches;
 
 /// Reads a request body into one buffer, sized once from `Content-Length` when the client sent
 /// it, so a PUT holds its body about once (not once as chunks and again as the joined copy). A
@@ -392,6 +398,160 @@ impl S3 for Backend {
         req: S3Request<GetBucketLifecycleConfigurationInput>,
     ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
         bucket::get_bucket_lifecycle_configuration(self, req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<s3s::dto::ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<s3s::dto::ListMultipartUploadsOutput>> {
+        multipart::list_multipart_uploads(self, req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<s3s::dto::UploadPartCopyInput>,
+    ) -> S3Result<S3Response<s3s::dto::UploadPartCopyOutput>> {
+        multipart::upload_part_copy(self, req).await
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<s3s::dto::GetBucketAclInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketAclOutput>> {
+        acl::get_bucket_acl(self, req).await
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<s3s::dto::PutBucketAclInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutBucketAclOutput>> {
+        acl::put_bucket_acl(self, req).await
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<s3s::dto::GetObjectAclInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetObjectAclOutput>> {
+        acl::get_object_acl(self, req).await
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<s3s::dto::PutObjectAclInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutObjectAclOutput>> {
+        acl::put_object_acl(self, req).await
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<s3s::dto::PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutBucketOwnershipControlsOutput>> {
+        acl::put_bucket_ownership_controls(self, req).await
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<s3s::dto::GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketOwnershipControlsOutput>> {
+        acl::get_bucket_ownership_controls(self, req).await
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<s3s::dto::DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeleteBucketOwnershipControlsOutput>> {
+        acl::delete_bucket_ownership_controls(self, req).await
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<s3s::dto::PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutPublicAccessBlockOutput>> {
+        acl::put_public_access_block(self, req).await
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<s3s::dto::GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetPublicAccessBlockOutput>> {
+        acl::get_public_access_block(self, req).await
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<s3s::dto::DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeletePublicAccessBlockOutput>> {
+        acl::delete_public_access_block(self, req).await
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<s3s::dto::GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketPolicyStatusOutput>> {
+        acl::get_bucket_policy_status(self, req).await
+    }
+
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<s3s::dto::PutBucketCorsInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutBucketCorsOutput>> {
+        acl::put_bucket_cors(self, req).await
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<s3s::dto::GetBucketCorsInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketCorsOutput>> {
+        acl::get_bucket_cors(self, req).await
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<s3s::dto::DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeleteBucketCorsOutput>> {
+        acl::delete_bucket_cors(self, req).await
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<s3s::dto::PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutObjectTaggingOutput>> {
+        extra::put_object_tagging(self, req).await
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<s3s::dto::GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetObjectTaggingOutput>> {
+        extra::get_object_tagging(self, req).await
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<s3s::dto::DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeleteObjectTaggingOutput>> {
+        extra::delete_object_tagging(self, req).await
+    }
+
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<s3s::dto::PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutBucketTaggingOutput>> {
+        extra::put_bucket_tagging(self, req).await
+    }
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<s3s::dto::GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketTaggingOutput>> {
+        extra::get_bucket_tagging(self, req).await
+    }
+
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<s3s::dto::DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeleteBucketTaggingOutput>> {
+        extra::delete_bucket_tagging(self, req).await
     }
 
     async fn delete_bucket_lifecycle(

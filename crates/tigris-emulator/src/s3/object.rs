@@ -10,8 +10,12 @@ pub(super) async fn put_object(
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let input = req.input;
     let metadata = metadata_vec(input.metadata)?;
+    let tags = extra::tagging_header(&req.headers)?;
     let data = collect_body(input.body, input.content_length).await?;
-    let object = Object::new(data, input.content_type, metadata);
+    let mut object = Object::new(data, input.content_type, metadata);
+    object.extra.headers = extra::stored_headers(&req.headers);
+    object.extra.tags = tags;
+    object.extra.acl = input.acl.map(|a| a.as_str().to_owned());
     let etag = object.etag.clone();
     let condition = WriteCondition {
         if_match: input.if_match,
@@ -48,21 +52,60 @@ pub(super) async fn get_object(
         &input.key,
         input.version_id.as_deref(),
     )?;
-    if let Some(cond) = &input.if_match
-        && !crate::conditional::etag_matches_strongly(cond, &object.etag)
-    {
-        return Err(s3_error!(
-            PreconditionFailed,
-            "If-Match did not match the object's ETag"
-        ));
-    }
-    if let Some(cond) = &input.if_none_match
-        && etag_matches(cond, &object.etag)
-    {
-        return Err(s3_error!(NotModified));
-    }
+    crate::conditional::check_read(
+        &object,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
+    let headers = extra::object_headers(
+        &object.extra,
+        &[
+            ("cache-control", input.response_cache_control.clone()),
+            (
+                "content-disposition",
+                input.response_content_disposition.clone(),
+            ),
+            ("content-encoding", input.response_content_encoding.clone()),
+            ("content-language", input.response_content_language.clone()),
+            ("content-type", input.response_content_type.clone()),
+            (
+                "expires",
+                input.response_expires.as_ref().and_then(extra::http_date),
+            ),
+        ],
+    )?;
     let full = object.size();
+    // `?partNumber=N`: that part of a multipart object (a single PUT is one part).
+    let parts_count = object.extra.parts.len().max(1);
+    let part = match input.part_number {
+        None => None,
+        Some(n) if n < 1 || n as usize > parts_count => {
+            return Err(custom_error(
+                "InvalidPartNumber",
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "The requested partnumber is not satisfiable".to_owned(),
+            ));
+        }
+        Some(n) if object.extra.parts.is_empty() => Some((0, full, n)),
+        Some(n) => {
+            let before: u64 = object.extra.parts[..n as usize - 1].iter().sum();
+            Some((before, object.extra.parts[n as usize - 1], n))
+        }
+    };
     let (body, range, status) = match &input.range {
+        Some(_) if part.is_some() => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            ));
+        }
+        None if let Some((start, len, _)) = part => {
+            let body = object.data.slice(start as usize..(start + len) as usize);
+            let range = format!("bytes {start}-{}/{full}", (start + len).saturating_sub(1));
+            (body, Some(range), StatusCode::PARTIAL_CONTENT)
+        }
         // Every range of an empty object is unsatisfiable, a suffix range included.
         Some(_) if full == 0 => {
             return Err(s3_error!(
@@ -90,9 +133,12 @@ pub(super) async fn get_object(
         content_type: object.content_type.clone(),
         metadata: metadata_map(&object.metadata),
         version_id,
+        parts_count: part.map(|_| parts_count as i32),
         ..Default::default()
     };
-    Ok(S3Response::with_status(output, status))
+    let mut response = S3Response::with_status(output, status);
+    response.headers = headers;
+    Ok(response)
 }
 
 pub(super) async fn head_object(
@@ -107,12 +153,15 @@ pub(super) async fn head_object(
         &input.key,
         input.version_id.as_deref(),
     )?;
-    if let Some(cond) = &input.if_none_match
-        && etag_matches(cond, &object.etag)
-    {
-        return Err(s3_error!(NotModified));
-    }
-    Ok(S3Response::new(HeadObjectOutput {
+    crate::conditional::check_read(
+        &object,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
+    let headers = extra::object_headers(&object.extra, &[])?;
+    let mut response = S3Response::new(HeadObjectOutput {
         content_length: Some(object.size() as i64),
         accept_ranges: Some("bytes".into()),
         e_tag: Some(ETag::Strong(object.etag.clone())),
@@ -121,7 +170,9 @@ pub(super) async fn head_object(
         metadata: metadata_map(&object.metadata),
         version_id,
         ..Default::default()
-    }))
+    });
+    response.headers = headers;
+    Ok(response)
 }
 
 /// The object a Get or Head reads: the version `?versionId=` names, the one visible at
@@ -345,19 +396,46 @@ pub(super) async fn copy_object(
         .metadata_directive
         .as_ref()
         .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-    let object = if replace {
-        Object::new(
+    let replace_tags = header_str(&req.headers, "x-amz-tagging-directive")
+        .is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
+    // S3 refuses a copy onto itself that changes nothing (the metadata, the storage class).
+    if **src_bucket == *input.bucket
+        && **src_key == *input.key
+        && !replace
+        && !rename
+        && input.storage_class.is_none()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself \
+             without changing the object's metadata, storage class, website redirect location \
+             or encryption attributes."
+        ));
+    }
+    let mut object = if replace {
+        let mut object = Object::new(
             source.data.clone(),
             input.content_type,
             metadata_vec(input.metadata)?,
-        )
+        );
+        object.extra.headers = extra::stored_headers(&req.headers);
+        object
     } else {
-        Object::new(
+        let mut object = Object::new(
             source.data.clone(),
             source.content_type.clone(),
             source.metadata.clone(),
-        )
+        );
+        object.extra.headers = source.extra.headers.clone();
+        object
     };
+    object.extra.tags = if replace_tags {
+        extra::tagging_header(&req.headers)?
+    } else {
+        source.extra.tags.clone()
+    };
+    object.extra.checksums = source.extra.checksums.clone();
+    object.extra.acl = input.acl.map(|a| a.as_str().to_owned());
     let result = CopyObjectResult {
         e_tag: Some(ETag::Strong(object.etag.clone())),
         last_modified: Some(timestamp(object.last_modified)),

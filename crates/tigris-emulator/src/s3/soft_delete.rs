@@ -192,12 +192,18 @@ pub(super) async fn list_object_versions(
         .collect();
     let truncated = rest.len() > max && max > 0;
     let page = &rest[..rest.len().min(max)];
+    // `encoding-type=url` percent-encodes every key the answer names, as the listings do.
+    let url = input
+        .encoding_type
+        .as_ref()
+        .is_some_and(|e| e.as_str() == "url");
+    let enc = |k: &str| if url { url_encode(k) } else { k.to_owned() };
     let mut versions = Vec::new();
     let mut markers = Vec::new();
     for r in page {
         match &r.object {
             Some(o) => versions.push(ObjectVersion {
-                key: Some(r.key.clone()),
+                key: Some(enc(&r.key)),
                 version_id: Some(r.version.to_string()),
                 is_latest: Some(r.is_latest),
                 size: Some(o.size() as i64),
@@ -206,7 +212,7 @@ pub(super) async fn list_object_versions(
                 ..ObjectVersion::default()
             }),
             None => markers.push(DeleteMarkerEntry {
-                key: Some(r.key.clone()),
+                key: Some(enc(&r.key)),
                 version_id: Some(r.version.to_string()),
                 is_latest: Some(r.is_latest),
                 last_modified: Some(timestamp(crate::store::version_time(r.version))),
@@ -217,12 +223,12 @@ pub(super) async fn list_object_versions(
     let last = page.last().filter(|_| truncated);
     Ok(S3Response::new(ListObjectVersionsOutput {
         name: Some(input.bucket.clone()),
-        prefix: Some(prefix.to_owned()),
-        key_marker: input.key_marker.clone(),
+        prefix: Some(enc(prefix)),
+        key_marker: input.key_marker.as_deref().map(enc),
         version_id_marker: input.version_id_marker.clone(),
         max_keys: Some(max as i32),
         is_truncated: Some(truncated),
-        next_key_marker: last.map(|r| r.key.clone()),
+        next_key_marker: last.map(|r| enc(&r.key)),
         next_version_id_marker: last.map(|r| r.version.to_string()),
         versions: Some(versions),
         delete_markers: Some(markers),

@@ -226,7 +226,7 @@ impl Store {
         let (deleted_version, object) = (deleted.version, Object::clone(&deleted.object));
         // The write and the purge are one record: a crash never leaves the object both live
         // and listed as deleted.
-        let (put, write) = self.prepare_write(bucket, key, Some(object))?;
+        let (put, write) = self.prepare_write(bucket, key, Some(object), true)?;
         let purge = Change::PurgeDeleted {
             bucket: id.0,
             key: key.to_owned(),

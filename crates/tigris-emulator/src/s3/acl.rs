@@ -1,0 +1,397 @@
+//! ACLs as Tigris has them, and the bucket sub-resources beside them: canned `private` and
+//! `public-read` on buckets (the bucket's `public` setting, as `X-Amz-Acl` on CreateBucket sets
+//! it) and on objects, read back as an owner grant (plus `AllUsers` READ when public);
+//! ownership controls, the public access block, GetBucketPolicyStatus, and CORS.
+
+use s3s::dto::{
+    AllowedHeaders, AllowedMethods, AllowedOrigins, CORSRule, DeleteBucketCorsInput,
+    DeleteBucketCorsOutput, DeleteBucketOwnershipControlsInput,
+    DeleteBucketOwnershipControlsOutput, DeletePublicAccessBlockInput,
+    DeletePublicAccessBlockOutput, ExposeHeaders, GetBucketAclInput, GetBucketAclOutput,
+    GetBucketCorsInput, GetBucketCorsOutput, GetBucketOwnershipControlsInput,
+    GetBucketOwnershipControlsOutput, GetBucketPolicyStatusInput, GetBucketPolicyStatusOutput,
+    GetObjectAclInput, GetObjectAclOutput, GetPublicAccessBlockInput, GetPublicAccessBlockOutput,
+    Grant, Grantee, ObjectOwnership, Owner, OwnershipControls, OwnershipControlsRule, Permission,
+    PolicyStatus, PublicAccessBlockConfiguration, PutBucketAclInput, PutBucketAclOutput,
+    PutBucketCorsInput, PutBucketCorsOutput, PutBucketOwnershipControlsInput,
+    PutBucketOwnershipControlsOutput, PutObjectAclInput, PutObjectAclOutput,
+    PutPublicAccessBlockInput, PutPublicAccessBlockOutput, Type,
+};
+
+use super::*;
+use crate::store::CorsRule;
+
+/// The owner every bucket and object reports: the emulator's one account (all keys are users
+/// of it, as on Tigris).
+pub(crate) const OWNER_ID: &str = "000000000000";
+pub(crate) const OWNER_NAME: &str = "tigris-emulator";
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+
+pub(crate) fn owner() -> Owner {
+    Owner {
+        id: Some(OWNER_ID.to_owned()),
+        display_name: Some(OWNER_NAME.to_owned()),
+    }
+}
+
+/// The grants of a canned ACL: the owner's FULL_CONTROL, and READ for everyone when public.
+fn grants(public: bool) -> Vec<Grant> {
+    let mut grants = vec![Grant {
+        grantee: Some(Grantee {
+            id: Some(OWNER_ID.to_owned()),
+            display_name: Some(OWNER_NAME.to_owned()),
+            type_: Type::from_static(Type::CANONICAL_USER),
+            email_address: None,
+            uri: None,
+        }),
+        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
+    }];
+    if public {
+        grants.push(Grant {
+            grantee: Some(Grantee {
+                id: None,
+                display_name: None,
+                type_: Type::from_static(Type::GROUP),
+                email_address: None,
+                uri: Some(ALL_USERS.to_owned()),
+            }),
+            permission: Some(Permission::from_static(Permission::READ)),
+        });
+    }
+    grants
+}
+
+/// Whether a canned ACL is public; Tigris offers `private` and `public-read` only.
+fn canned_public(acl: &str) -> S3Result<bool> {
+    match acl {
+        "private" => Ok(false),
+        "public-read" => Ok(true),
+        other => Err(s3_error!(
+            InvalidArgument,
+            "Tigris supports the canned ACLs private and public-read only, not {other}"
+        )),
+    }
+}
+
+/// The canned ACL an AccessControlPolicy body amounts to: public when it grants AllUsers READ.
+fn policy_public(policy: &s3s::dto::AccessControlPolicy) -> bool {
+    policy.grants.iter().flatten().any(|g| {
+        g.grantee.as_ref().and_then(|e| e.uri.as_deref()) == Some(ALL_USERS)
+            && g.permission
+                .as_ref()
+                .is_some_and(|p| p.as_str() == Permission::READ)
+    })
+}
+
+pub(super) async fn get_bucket_acl(
+    backend: &Backend,
+    req: S3Request<GetBucketAclInput>,
+) -> S3Result<S3Response<GetBucketAclOutput>> {
+    let public = backend
+        .shared
+        .store()
+        .bucket(&req.input.bucket)?
+        .settings
+        .public;
+    Ok(S3Response::new(GetBucketAclOutput {
+        grants: Some(grants(public)),
+        owner: Some(owner()),
+    }))
+}
+
+pub(super) async fn put_bucket_acl(
+    backend: &Backend,
+    req: S3Request<PutBucketAclInput>,
+) -> S3Result<S3Response<PutBucketAclOutput>> {
+    let input = req.input;
+    let public = match (&input.acl, &input.access_control_policy) {
+        (Some(acl), _) => canned_public(acl.as_str())?,
+        (None, Some(policy)) => policy_public(policy),
+        (None, None) => {
+            return Err(s3_error!(
+                MissingSecurityHeader,
+                "PutBucketAcl needs x-amz-acl or an AccessControlPolicy body"
+            ));
+        }
+    };
+    let mut store = backend.shared.store();
+    let mut settings = store.bucket(&input.bucket)?.settings.clone();
+    settings.public = public;
+    store.set_settings(&input.bucket, settings)?;
+    Ok(S3Response::new(PutBucketAclOutput::default()))
+}
+
+pub(super) async fn get_object_acl(
+    backend: &Backend,
+    req: S3Request<GetObjectAclInput>,
+) -> S3Result<S3Response<GetObjectAclOutput>> {
+    let input = req.input;
+    let object = backend
+        .shared
+        .store()
+        .get(&input.bucket, &input.key, LIVE)?;
+    let public = object.extra.acl.as_deref() == Some("public-read");
+    Ok(S3Response::new(GetObjectAclOutput {
+        grants: Some(grants(public)),
+        owner: Some(owner()),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn put_object_acl(
+    backend: &Backend,
+    req: S3Request<PutObjectAclInput>,
+) -> S3Result<S3Response<PutObjectAclOutput>> {
+    let input = req.input;
+    let public = match (&input.acl, &input.access_control_policy) {
+        (Some(acl), _) => canned_public(acl.as_str())?,
+        (None, Some(policy)) => policy_public(policy),
+        (None, None) => {
+            return Err(s3_error!(
+                MissingSecurityHeader,
+                "PutObjectAcl needs x-amz-acl or an AccessControlPolicy body"
+            ));
+        }
+    };
+    backend
+        .shared
+        .store()
+        .update_extra(&input.bucket, &input.key, |e| {
+            e.acl = public.then(|| "public-read".to_owned());
+        })?;
+    Ok(S3Response::new(PutObjectAclOutput::default()))
+}
+
+/// Whether anonymous GET/HEAD of `key` is allowed: the bucket or the object is public-read.
+pub(crate) fn anonymous_read(
+    shared: &crate::state::Shared,
+    bucket: &str,
+    key: &str,
+) -> S3Result<()> {
+    let store = shared.store();
+    let b = store.bucket(bucket)?;
+    if b.settings.public {
+        return Ok(());
+    }
+    match store.get(bucket, key, LIVE) {
+        Ok(o) if o.extra.acl.as_deref() == Some("public-read") => Ok(()),
+        _ => Err(s3_error!(AccessDenied, "Access Denied")),
+    }
+}
+
+pub(super) async fn put_bucket_ownership_controls(
+    backend: &Backend,
+    req: S3Request<PutBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+    let input = req.input;
+    let rule = input
+        .ownership_controls
+        .rules
+        .first()
+        .map(|r| r.object_ownership.as_str().to_owned())
+        .ok_or_else(|| s3_error!(MalformedXML, "OwnershipControls needs one rule"))?;
+    if ![
+        "BucketOwnerEnforced",
+        "BucketOwnerPreferred",
+        "ObjectWriter",
+    ]
+    .contains(&rule.as_str())
+    {
+        return Err(s3_error!(MalformedXML, "Unknown ObjectOwnership {rule}"));
+    }
+    backend
+        .shared
+        .store()
+        .set_bucket_extra(&input.bucket, |e| e.ownership = Some(rule))?;
+    Ok(S3Response::new(PutBucketOwnershipControlsOutput::default()))
+}
+
+pub(super) async fn get_bucket_ownership_controls(
+    backend: &Backend,
+    req: S3Request<GetBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+    let store = backend.shared.store();
+    let Some(rule) = store.bucket(&req.input.bucket)?.extra.ownership.clone() else {
+        return Err(custom_error(
+            "OwnershipControlsNotFoundError",
+            StatusCode::NOT_FOUND,
+            "The bucket ownership controls were not found".to_owned(),
+        ));
+    };
+    Ok(S3Response::new(GetBucketOwnershipControlsOutput {
+        ownership_controls: Some(OwnershipControls {
+            rules: vec![OwnershipControlsRule {
+                object_ownership: ObjectOwnership::from(rule),
+            }],
+        }),
+    }))
+}
+
+pub(super) async fn delete_bucket_ownership_controls(
+    backend: &Backend,
+    req: S3Request<DeleteBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+    backend
+        .shared
+        .store()
+        .set_bucket_extra(&req.input.bucket, |e| e.ownership = None)?;
+    Ok(S3Response::with_status(
+        DeleteBucketOwnershipControlsOutput::default(),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+pub(super) async fn put_public_access_block(
+    backend: &Backend,
+    req: S3Request<PutPublicAccessBlockInput>,
+) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+    let input = req.input;
+    let c = &input.public_access_block_configuration;
+    let block = [
+        c.block_public_acls.unwrap_or(false),
+        c.ignore_public_acls.unwrap_or(false),
+        c.block_public_policy.unwrap_or(false),
+        c.restrict_public_buckets.unwrap_or(false),
+    ];
+    backend
+        .shared
+        .store()
+        .set_bucket_extra(&input.bucket, |e| e.public_access_block = Some(block))?;
+    Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
+}
+
+pub(super) async fn get_public_access_block(
+    backend: &Backend,
+    req: S3Request<GetPublicAccessBlockInput>,
+) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+    let store = backend.shared.store();
+    let Some([acls, ignore, policy, restrict]) =
+        store.bucket(&req.input.bucket)?.extra.public_access_block
+    else {
+        return Err(custom_error(
+            "NoSuchPublicAccessBlockConfiguration",
+            StatusCode::NOT_FOUND,
+            "The public access block configuration was not found".to_owned(),
+        ));
+    };
+    Ok(S3Response::new(GetPublicAccessBlockOutput {
+        public_access_block_configuration: Some(PublicAccessBlockConfiguration {
+            block_public_acls: Some(acls),
+            ignore_public_acls: Some(ignore),
+            block_public_policy: Some(policy),
+            restrict_public_buckets: Some(restrict),
+        }),
+    }))
+}
+
+pub(super) async fn delete_public_access_block(
+    backend: &Backend,
+    req: S3Request<DeletePublicAccessBlockInput>,
+) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+    backend
+        .shared
+        .store()
+        .set_bucket_extra(&req.input.bucket, |e| e.public_access_block = None)?;
+    Ok(S3Response::with_status(
+        DeletePublicAccessBlockOutput::default(),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+pub(super) async fn get_bucket_policy_status(
+    backend: &Backend,
+    req: S3Request<GetBucketPolicyStatusInput>,
+) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+    let public = backend
+        .shared
+        .store()
+        .bucket(&req.input.bucket)?
+        .settings
+        .public;
+    Ok(S3Response::new(GetBucketPolicyStatusOutput {
+        policy_status: Some(PolicyStatus {
+            is_public: Some(public),
+        }),
+    }))
+}
+
+pub(super) async fn put_bucket_cors(
+    backend: &Backend,
+    req: S3Request<PutBucketCorsInput>,
+) -> S3Result<S3Response<PutBucketCorsOutput>> {
+    let input = req.input;
+    let mut rules = Vec::new();
+    for r in input.cors_configuration.cors_rules {
+        if r.allowed_origins.is_empty() || r.allowed_methods.is_empty() {
+            return Err(s3_error!(
+                MalformedXML,
+                "A CORSRule needs an AllowedOrigin and an AllowedMethod"
+            ));
+        }
+        for m in &r.allowed_methods {
+            if !["GET", "PUT", "POST", "DELETE", "HEAD"].contains(&m.as_str()) {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Found unsupported HTTP method in CORS config. Unsupported method is {m}"
+                ));
+            }
+        }
+        rules.push(CorsRule {
+            id: r.id,
+            allowed_origins: r.allowed_origins,
+            allowed_methods: r.allowed_methods,
+            allowed_headers: r.allowed_headers.unwrap_or_default(),
+            expose_headers: r.expose_headers.unwrap_or_default(),
+            max_age_seconds: r.max_age_seconds,
+        });
+    }
+    backend
+        .shared
+        .store()
+        .set_bucket_extra(&input.bucket, |e| e.cors = Some(rules))?;
+    Ok(S3Response::new(PutBucketCorsOutput::default()))
+}
+
+pub(super) async fn get_bucket_cors(
+    backend: &Backend,
+    req: S3Request<GetBucketCorsInput>,
+) -> S3Result<S3Response<GetBucketCorsOutput>> {
+    let store = backend.shared.store();
+    let Some(rules) = &store.bucket(&req.input.bucket)?.extra.cors else {
+        return Err(s3_error!(
+            NoSuchCORSConfiguration,
+            "The CORS configuration does not exist"
+        ));
+    };
+    let rules = rules
+        .iter()
+        .map(|r| CORSRule {
+            id: r.id.clone(),
+            allowed_origins: AllowedOrigins::from(r.allowed_origins.clone()),
+            allowed_methods: AllowedMethods::from(r.allowed_methods.clone()),
+            allowed_headers: (!r.allowed_headers.is_empty())
+                .then(|| AllowedHeaders::from(r.allowed_headers.clone())),
+            expose_headers: (!r.expose_headers.is_empty())
+                .then(|| ExposeHeaders::from(r.expose_headers.clone())),
+            max_age_seconds: r.max_age_seconds,
+        })
+        .collect();
+    Ok(S3Response::new(GetBucketCorsOutput {
+        cors_rules: Some(rules),
+    }))
+}
+
+pub(super) async fn delete_bucket_cors(
+    backend: &Backend,
+    req: S3Request<DeleteBucketCorsInput>,
+) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+    backend
+        .shared
+        .store()
+        .set_bucket_extra(&req.input.bucket, |e| e.cors = None)?;
+    Ok(S3Response::with_status(
+        DeleteBucketCorsOutput::default(),
+        StatusCode::NO_CONTENT,
+    ))
+}
