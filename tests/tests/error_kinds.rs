@@ -6,9 +6,9 @@ use aws_credential_types::Credentials;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_types::SdkConfig;
 use tigris_agent_kit::AgentKit;
+use tigris_core::config;
 use tigris_core::{BucketName, ErrorKind};
 use tigris_emulator::{Emulator, Fault};
-use tigris_headers::config::TigrisConfig;
 use tigris_headers::prelude::*;
 use tigris_iam::{Role, TigrisIam};
 use tigris_notify::{Notifications, SignedTransport};
@@ -31,7 +31,7 @@ const ANSWERS: &[(u16, &str, ErrorKind)] = &[
 
 fn sdk(endpoint: &str, emu: &Emulator) -> SdkConfig {
     let root = emu.root_credentials();
-    TigrisConfig::builder()
+    config::builder()
         .endpoint_url(endpoint)
         .credentials(Credentials::new(
             root.access_key_id(),
@@ -52,13 +52,14 @@ async fn kinds_through_every_crate(
     inject: impl Fn(&str),
 ) -> Vec<(&'static str, ErrorKind)> {
     let sdk = sdk(endpoint, emu);
-    let s3 = tigris_headers::config::s3_client(&sdk);
+    let s3 = tigris_core::config::s3_client(&sdk);
     let bucket: BucketName = "kinds-bucket".parse().unwrap();
     let mut kinds = Vec::new();
 
     inject("CreateBucket");
     let err = s3
-        .create_snapshot(bucket.as_str())
+        .create_snapshot()
+        .bucket(bucket.as_str())
         .send()
         .await
         .unwrap_err();
@@ -95,7 +96,7 @@ async fn kinds_through_every_crate(
 async fn the_same_service_answer_is_the_same_kind_in_every_crate() {
     let emu = Emulator::start().await.unwrap();
     let root = sdk(&emu.endpoint(), &emu);
-    tigris_headers::config::s3_client(&root)
+    tigris_core::config::s3_client(&root)
         .create_bucket()
         .bucket("kinds-bucket")
         .enable_snapshots()

@@ -15,7 +15,7 @@ use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use futures::StreamExt;
 use tigris_agent_kit::AgentKit;
-use tigris_headers::config::TigrisConfig;
+use tigris_core::config;
 
 const AGENTS: usize = 32;
 const TASKS: usize = 1_000;
@@ -52,7 +52,7 @@ async fn main() -> Result<(), BoxError> {
         None,
         "bench",
     );
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(emu.endpoint())
         .credentials(creds)
         .build();

@@ -285,8 +285,12 @@ impl ListCheckpoints {
         let snapshots = self
             .kit
             .s3()
-            .list_snapshots(&bucket)
-            .send_all()
+            .list_snapshots()
+            .bucket(&bucket)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .map_err(|e| Error::from_headers(operation, Step::ListSnapshots, e))?;
         let mut checkpoints: Vec<Checkpoint> = snapshots

@@ -291,7 +291,8 @@ pub(crate) async fn diff(
 ) -> Result<ForkDiff> {
     let info = kit
         .s3()
-        .bucket_info(&fork)
+        .bucket_info()
+        .bucket(&fork)
         .send()
         .await
         .map_err(|e| Error::from_headers(operation.clone(), Step::ReadForkPoint, e))?;

@@ -53,6 +53,7 @@ pub struct AgentKit {
 
 struct Inner {
     s3: aws_sdk_s3::Client,
+    api: tigris_api::Client,
     iam: TigrisIam,
     notifications: Notifications,
     fork_concurrency: usize,
@@ -63,6 +64,7 @@ impl fmt::Debug for AgentKit {
         // The clients hold the caller's credentials provider: show only where requests go.
         let Inner {
             s3: _,
+            api: _,
             iam,
             notifications,
             fork_concurrency,
@@ -85,7 +87,7 @@ impl AgentKit {
     }
 
     /// Starts a kit from `sdk`, the same config your S3 client is built from (for Tigris, from
-    /// [`TigrisConfig`](tigris_headers::config::TigrisConfig)).
+    /// [`TigrisConfig`](tigris_core::config::TigrisConfig)).
     pub fn builder(sdk: &SdkConfig) -> AgentKitBuilder {
         AgentKitBuilder {
             sdk: sdk.clone(),
@@ -103,6 +105,12 @@ impl AgentKit {
     /// The IAM client scoped credentials are made with.
     pub fn iam(&self) -> &TigrisIam {
         &self.inner.iam
+    }
+
+    /// The client for Tigris's own endpoints (fork listing, merge, bundles, bucket settings),
+    /// on the same signed transport as [`notifications`](Self::notifications).
+    pub fn api(&self) -> &tigris_api::Client {
+        &self.inner.api
     }
 
     /// The notifications client.
@@ -255,7 +263,7 @@ impl AgentKit {
 
 /// Configures an [`AgentKit`].
 ///
-/// - S3 client: [`tigris_headers::config::s3_client`] of the `SdkConfig` (path-style,
+/// - S3 client: [`tigris_core::config::s3_client`] of the `SdkConfig` (path-style,
 ///   checksums only when required);
 /// - IAM: [`TigrisIam`] with the `SdkConfig`'s credentials, at
 ///   [`iam_endpoint`](Self::iam_endpoint) if set, else as [`tigris_iam::TigrisIamBuilder`]
@@ -343,7 +351,8 @@ impl AgentKitBuilder {
         }
         Ok(AgentKit {
             inner: Arc::new(Inner {
-                s3: tigris_headers::config::s3_client(&self.sdk),
+                s3: tigris_core::config::s3_client(&self.sdk),
+                api: tigris_api::Client::from_transport(transport.clone(), &self.sdk),
                 iam: iam.build(),
                 notifications: Notifications::new(transport),
                 fork_concurrency: self.fork_concurrency,
@@ -382,12 +391,12 @@ impl AsBucket for Fork {
 mod tests {
     use super::*;
     use aws_sdk_s3::config::Credentials;
-    use tigris_headers::config::TigrisConfig;
+    use tigris_core::config;
 
     const SECRET: &str = "tsec_kit_secret_never_shown";
 
     fn sdk() -> SdkConfig {
-        TigrisConfig::builder()
+        config::builder()
             .endpoint_url("http://127.0.0.1:1")
             .credentials(Credentials::new("tid_kit", SECRET, None, None, "test"))
             .build()
@@ -431,9 +440,7 @@ mod tests {
 
     #[test]
     fn a_config_without_credentials_is_a_configuration_error() {
-        let sdk = TigrisConfig::builder()
-            .endpoint_url("http://127.0.0.1:1")
-            .build();
+        let sdk = config::builder().endpoint_url("http://127.0.0.1:1").build();
         let err = AgentKit::new(&sdk).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Configuration);
         assert!(std::error::Error::source(&err).is_some());

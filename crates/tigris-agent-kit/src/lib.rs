@@ -13,11 +13,11 @@
 //!
 //! use aws_sdk_s3::config::Credentials;
 //! use tigris_agent_kit::{AgentKit, NotificationConfig, Role};
-//! use tigris_headers::config::TigrisConfig;
+//! use tigris_core::config;
 //! use tigris_headers::prelude::*;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let sdk = TigrisConfig::builder()
+//! let sdk = config::builder()
 //!     .credentials(Credentials::new("tid_...", "tsec_...", None, None, "example"))
 //!     .build();
 //! let kit = AgentKit::new(&sdk)?;

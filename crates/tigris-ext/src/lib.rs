@@ -2,12 +2,16 @@
 //!
 //! # Crate organization
 //! Each layer is a module behind a default-on feature, so each keeps its own `Error`:
-//! - [`headers`] (feature `headers`): snapshots, forks, force delete, rename on `aws-sdk-s3`.
+//! - [`headers`] (feature `headers`): the `X-Tigris-*` options and operations on `aws-sdk-s3`
+//!   (snapshots, forks, force delete, rename, soft delete, metadata queries).
+//! - [`api`] (feature `api`): Tigris's own endpoints behind one `tigris_api::Client` (fork
+//!   listing, merge and rebase, bucket metadata and settings, deleted buckets, account
+//!   statistics, bundles, presigning).
 //! - [`iam`] (feature `iam`): per-bucket scoped access keys with rollback.
 //! - [`notify`] (feature `notify`): object notifications and the webhook receiving side.
 //! - [`agent_kit`] (feature `agent-kit`, the default, which enables the three others):
 //!   workspaces, parallel forks, checkpoints and coordination for fleets of agents.
-//! - [`config`]: one `SdkConfig` for Tigris from the environment.
+//! - [`config`]: the `SdkConfig` for Tigris, explicit or from the environment (always present).
 //! - [`prelude`]: the extension traits, for `use tigris_ext::prelude::*;`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -20,13 +24,18 @@ pub mod transport {
     pub use tigris_core::transport::*;
 }
 
-#[cfg(feature = "headers")]
 pub mod config;
 
 #[cfg(feature = "headers")]
 pub mod headers {
-    //! Snapshots, forks, force delete and rename on `aws-sdk-s3` operations. See [`tigris_headers`].
+    //! The `X-Tigris-*` options and operations on `aws-sdk-s3`. See [`tigris_headers`].
     pub use tigris_headers::*;
+}
+
+#[cfg(feature = "api")]
+pub mod api {
+    //! Tigris's own endpoints behind one `Client`. See [`tigris_api`].
+    pub use tigris_api::*;
 }
 
 #[cfg(feature = "iam")]

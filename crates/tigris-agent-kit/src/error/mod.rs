@@ -289,6 +289,14 @@ impl Error {
         out.with_source(err)
     }
 
+    /// A failed `tigris-api` call.
+    pub(crate) fn from_api(operation: Operation, step: Step, err: tigris_api::Error) -> Self {
+        let mut out = Self::new(err.kind(), operation);
+        out.0.step = Some(step);
+        out.0.code = err.code().map(str::to_owned);
+        out.with_source(err)
+    }
+
     /// A failed `tigris-iam` call; its leftovers become this error's.
     pub(crate) fn from_iam(operation: Operation, step: Step, err: tigris_iam::Error) -> Self {
         let mut out = Self::new(err.kind(), operation);
