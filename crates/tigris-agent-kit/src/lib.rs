@@ -123,7 +123,7 @@
 //! - **Credentials can expire** ([`CreateWorkspace::credentials_expire_at`]), and
 //!   `Debug` never shows a secret.
 //! - Checkpoint times come from the server (the version's timestamp, or the listing), not the
-//!   client clock; [`AgentKit::list_checkpoints`] follows every page and sorts newest first.
+//!   client clock; [`AgentKit::list_checkpoints`] pages as the SDK does (`into_paginator()`).
 //!
 //! # Tigris vs S3
 //! Snapshots, forks, force delete and notifications are Tigris extensions
@@ -148,7 +148,10 @@ mod undo;
 mod validate;
 mod workspace;
 
-pub use checkpoint::{Checkpoint, CreateCheckpoint, ListCheckpoints, Restore};
+pub use checkpoint::{
+    Checkpoint, CheckpointPage, CreateCheckpoint, ListCheckpoints, ListCheckpointsItems,
+    ListCheckpointsPaginator, Restore,
+};
 pub use diff::{Change, ChangeKind, Conflict, DiffFork, ForkDiff, ObjectSummary};
 pub use error::{Error, ErrorKind, Leftover, Result, Step};
 pub use fork::{

@@ -327,7 +327,7 @@ async fn a_failure_at_any_credentials_step_deletes_the_bucket_and_every_iam_reso
             .source()
             .and_then(|s| s.downcast_ref::<tigris_iam::Error>())
             .expect("the IAM error is the source");
-        assert_eq!(iam.operation().map(|o| o.as_str()), Some(operation));
+        assert_eq!(iam.operation(), Some(operation));
         env.assert_only(&[]).await;
     }
 }

@@ -103,7 +103,9 @@ async fn a_put_or_post_without_a_body_says_content_length_zero_and_a_get_does_no
         .map(|r| {
             (
                 r.method.clone(),
-                r.headers.get("content-length").map(|v| v.to_str().unwrap().to_owned()),
+                r.headers
+                    .get("content-length")
+                    .map(|v| v.to_str().unwrap().to_owned()),
                 r.headers.contains_key("transfer-encoding"),
             )
         })
