@@ -22,7 +22,7 @@ use crate::workspace::{CreateWorkspace, Workspace};
 ///
 /// 32, so that a set of up to 32 forks is made in one wave: the snapshot, then every fork at
 /// once, two round trips in all. Measured with `cargo run --release -p tigris-bench --bin
-/// forks` (20 ms per request): `create_forks(32)` takes 5 waves at the old default of 8 and
+/// forks` (20 ms per request): `create_forks(32)` takes 5 waves at a concurrency of 8 and
 /// one at 32: 114 ms at 8 (2.85x the 40 ms floor), 49 ms at 32 (1.22x), no better at 64
 /// (see `docs/benchmarks.md`, forks section). Each fork is one `CreateBucket`
 /// (plus three IAM calls with credentials), a small request, so 32 in flight stays well

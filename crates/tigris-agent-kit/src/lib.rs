@@ -74,14 +74,11 @@
 //! - Re-exported names: [`BucketName`], [`SnapshotVersion`], [`SnapshotName`], [`Role`],
 //!   [`ScopedAccessKey`].
 //!
-//! # Compared with the Python and TypeScript kits
-//! The same workflows as `@tigrisdata/agent-kit` and the Python `tigris-boto3-ext` agent-kit
-//! pull request, with these differences:
-//! - **Nothing leaks.** A workspace whose TTL or credentials step fails is deleted again (the
-//!   Python version leaks it on a TTL failure; the TypeScript one ignores both failures). A
+//! # Guarantees
+//! - **Nothing leaks.** A workspace whose TTL or credentials step fails is deleted again. A
 //!   fork whose credentials fail is deleted and reported, not kept without credentials. A fork
-//!   set's teardown deletes the snapshot the set took (both leak it). Rollback and teardown
-//!   failures are returned as [`Leftover`]s, never suppressed.
+//!   set's teardown deletes the snapshot the set took. Rollback and teardown failures are
+//!   returned as [`Leftover`]s, never suppressed.
 //! - **Lost responses are checked.** A bucket-creating `CreateBucket` (workspace, fork,
 //!   restore) that fails ambiguously (see below) is followed by a `HeadBucket`, and a bucket it
 //!   made anyway is removed again.

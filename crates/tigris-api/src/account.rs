@@ -289,7 +289,7 @@ impl ListBucketsDetailedFluentBuilder {
     }
 }
 
-fn parse_page(body: &[u8], stats: bool, operation: &Operation) -> Result<BucketsPage> {
+pub(crate) fn parse_page(body: &[u8], stats: bool, operation: &Operation) -> Result<BucketsPage> {
     let unexpected = |reason| Error::unexpected_response(operation.clone(), reason);
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| unexpected("the response body is not the expected JSON").with_source(e))?;

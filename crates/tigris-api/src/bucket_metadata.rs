@@ -209,7 +209,7 @@ impl BucketMetadata {
         &self.extra
     }
 
-    fn parse(body: &[u8], with_size: bool, operation: &Operation) -> Result<Self> {
+    pub(crate) fn parse(body: &[u8], with_size: bool, operation: &Operation) -> Result<Self> {
         let unexpected = |reason| Error::unexpected_response(operation.clone(), reason);
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| unexpected("the response body is not the expected JSON").with_source(e))?;

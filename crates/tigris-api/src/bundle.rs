@@ -627,7 +627,7 @@ fn pax_path(data: &[u8]) -> Option<String> {
     path
 }
 
-fn parse_report(data: &[u8]) -> Vec<SkippedKey> {
+pub(crate) fn parse_report(data: &[u8]) -> Vec<SkippedKey> {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return Vec::new();
     };

@@ -187,7 +187,7 @@ impl ListDeletedBucketsItems {
 }
 
 /// Reads Tigris's JSON bucket listing; a single bucket may come as an object, none as null.
-fn parse_deleted_page(body: &[u8]) -> Option<DeletedBucketsPage> {
+pub(crate) fn parse_deleted_page(body: &[u8]) -> Option<DeletedBucketsPage> {
     let json: Value = serde_json::from_slice(body).ok()?;
     let entries = match json.get("Buckets").and_then(|b| b.get("Bucket")) {
         None | Some(Value::Null) => Vec::new(),

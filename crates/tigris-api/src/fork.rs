@@ -133,14 +133,14 @@ fn unexpected(operation: &Operation, reason: &'static str) -> Error {
     Error::unexpected_response(operation.clone(), reason)
 }
 
-fn parse_json(response: &TigrisResponse, operation: &Operation) -> Result<Value> {
-    serde_json::from_slice(response.body()).map_err(|e| {
+fn parse_json(body: &[u8], operation: &Operation) -> Result<Value> {
+    serde_json::from_slice(body).map_err(|e| {
         unexpected(operation, "the response body is not the expected JSON").with_source(e)
     })
 }
 
-fn parse_page(response: &TigrisResponse, operation: &Operation) -> Result<ForksPage> {
-    let body = parse_json(response, operation)?;
+pub(crate) fn parse_page(body: &[u8], operation: &Operation) -> Result<ForksPage> {
+    let body = parse_json(body, operation)?;
     let entries = match body.get("Buckets").and_then(|b| b.get("Bucket")) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(entries)) => entries.iter().collect(),
@@ -294,7 +294,7 @@ impl ListForksFluentBuilder {
             .send(&request)
             .await
             .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-        parse_page(&response, &operation)
+        parse_page(response.body(), &operation)
     }
 }
 

@@ -61,6 +61,14 @@ pub mod presigned_post;
 pub mod update_bucket;
 mod wire;
 
+#[cfg(test)]
+mod no_panic;
+
 pub use client::Client;
 pub use error::{Error, ErrorKind, Result};
 pub use tigris_core::pagination::PaginationStream;
+
+/// Compiles the README's example as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
