@@ -408,6 +408,13 @@ impl BucketMetadataFluentBuilder {
     }
 }
 
+impl crate::Client {
+    /// Reads the Tigris metadata of a bucket. See [`BucketMetadataFluentBuilder`].
+    pub fn bucket_metadata(&self) -> BucketMetadataFluentBuilder {
+        BucketMetadataFluentBuilder::new(self.transport.clone(), String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,12 +477,5 @@ mod tests {
             let err = parse(&body, false).unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::UnexpectedResponse);
         }
-    }
-}
-
-impl crate::Client {
-    /// Reads the Tigris metadata of a bucket. See [`BucketMetadataFluentBuilder`].
-    pub fn bucket_metadata(&self) -> BucketMetadataFluentBuilder {
-        BucketMetadataFluentBuilder::new(self.transport.clone(), String::new())
     }
 }

@@ -652,6 +652,13 @@ pub(crate) fn parse_report(data: &[u8]) -> Vec<SkippedKey> {
         .unwrap_or_default()
 }
 
+impl crate::Client {
+    /// Fetches many objects of a bucket as one streamed tar. See [`BundleFluentBuilder`].
+    pub fn bundle(&self) -> BundleFluentBuilder {
+        BundleFluentBuilder::new(self.transport.clone(), String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,12 +692,5 @@ mod tests {
         let record = b"28 path=some/very/long/name\n";
         assert_eq!(pax_path(record).as_deref(), Some("some/very/long/name"));
         assert_eq!(pax_path(b"99 path=x\n"), None);
-    }
-}
-
-impl crate::Client {
-    /// Fetches many objects of a bucket as one streamed tar. See [`BundleFluentBuilder`].
-    pub fn bundle(&self) -> BundleFluentBuilder {
-        BundleFluentBuilder::new(self.transport.clone(), String::new())
     }
 }

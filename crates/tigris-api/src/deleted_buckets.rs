@@ -266,6 +266,25 @@ impl RestoreBucketFluentBuilder {
     }
 }
 
+impl crate::Client {
+    /// Lists the account's soft-deleted buckets. See [`ListDeletedBucketsFluentBuilder`].
+    pub fn list_deleted_buckets(&self) -> ListDeletedBucketsFluentBuilder {
+        ListDeletedBucketsFluentBuilder {
+            transport: self.transport.clone(),
+            max_buckets: None,
+            continuation_token: None,
+        }
+    }
+
+    /// Restores a soft-deleted bucket with its objects. See [`RestoreBucketFluentBuilder`].
+    pub fn restore_bucket(&self) -> RestoreBucketFluentBuilder {
+        RestoreBucketFluentBuilder {
+            transport: self.transport.clone(),
+            bucket: String::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,24 +307,5 @@ mod tests {
         assert!(empty.buckets().is_empty() && empty.continuation_token().is_none());
         assert!(parse_deleted_page(b"<xml/>").is_none());
         assert!(parse_deleted_page(br#"{"Buckets": {"Bucket": [{"NoName": 1}]}}"#).is_none());
-    }
-}
-
-impl crate::Client {
-    /// Lists the account's soft-deleted buckets. See [`ListDeletedBucketsFluentBuilder`].
-    pub fn list_deleted_buckets(&self) -> ListDeletedBucketsFluentBuilder {
-        ListDeletedBucketsFluentBuilder {
-            transport: self.transport.clone(),
-            max_buckets: None,
-            continuation_token: None,
-        }
-    }
-
-    /// Restores a soft-deleted bucket with its objects. See [`RestoreBucketFluentBuilder`].
-    pub fn restore_bucket(&self) -> RestoreBucketFluentBuilder {
-        RestoreBucketFluentBuilder {
-            transport: self.transport.clone(),
-            bucket: String::new(),
-        }
     }
 }

@@ -520,6 +520,23 @@ impl RebaseForkFluentBuilder {
     }
 }
 
+impl crate::Client {
+    /// Lists the buckets forked from a bucket. See [`ListForksFluentBuilder`].
+    pub fn list_forks(&self) -> ListForksFluentBuilder {
+        ListForksFluentBuilder::new(self.transport.clone(), String::new())
+    }
+
+    /// Merges a fork into its parent. See [`MergeForkFluentBuilder`].
+    pub fn merge_fork(&self) -> MergeForkFluentBuilder {
+        MergeForkFluentBuilder::new(self.transport.clone(), String::new())
+    }
+
+    /// Moves a fork's base to its parent's present. See [`RebaseForkFluentBuilder`].
+    pub fn rebase_fork(&self) -> RebaseForkFluentBuilder {
+        RebaseForkFluentBuilder::new(self.transport.clone(), String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,22 +583,5 @@ mod tests {
             let err = parse_fork_info(Some(&info), &op()).unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::UnexpectedResponse, "{info}");
         }
-    }
-}
-
-impl crate::Client {
-    /// Lists the buckets forked from a bucket. See [`ListForksFluentBuilder`].
-    pub fn list_forks(&self) -> ListForksFluentBuilder {
-        ListForksFluentBuilder::new(self.transport.clone(), String::new())
-    }
-
-    /// Merges a fork into its parent. See [`MergeForkFluentBuilder`].
-    pub fn merge_fork(&self) -> MergeForkFluentBuilder {
-        MergeForkFluentBuilder::new(self.transport.clone(), String::new())
-    }
-
-    /// Moves a fork's base to its parent's present. See [`RebaseForkFluentBuilder`].
-    pub fn rebase_fork(&self) -> RebaseForkFluentBuilder {
-        RebaseForkFluentBuilder::new(self.transport.clone(), String::new())
     }
 }

@@ -366,6 +366,13 @@ impl PresignUrlFluentBuilder {
     }
 }
 
+impl crate::Client {
+    /// A presigned GET (or, with `.put()`, PUT) URL from Tigris's presign endpoint. See [`PresignUrlFluentBuilder`].
+    pub fn presign_url(&self) -> PresignUrlFluentBuilder {
+        PresignUrlFluentBuilder::new(self.transport.clone(), String::new(), String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,12 +390,5 @@ mod tests {
         let debug = format!("{url:?}");
         assert!(!debug.contains("tsec_very_secret"), "{debug}");
         assert!(debug.contains("**redacted**"), "{debug}");
-    }
-}
-
-impl crate::Client {
-    /// A presigned GET (or, with `.put()`, PUT) URL from Tigris's presign endpoint. See [`PresignUrlFluentBuilder`].
-    pub fn presign_url(&self) -> PresignUrlFluentBuilder {
-        PresignUrlFluentBuilder::new(self.transport.clone(), String::new(), String::new())
     }
 }

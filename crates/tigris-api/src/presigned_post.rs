@@ -377,6 +377,15 @@ impl fmt::Debug for PresignedPost {
     }
 }
 
+impl crate::Client {
+    /// A browser upload form (an S3 POST policy) for one key, signed locally with the
+    /// credentials of the client's `SdkConfig` for its region and posted to the bucket's URL at
+    /// its endpoint; no request is sent. See [`PresignedPostFluentBuilder`].
+    pub fn presigned_post(&self) -> PresignedPostFluentBuilder {
+        PresignedPostFluentBuilder::new(&self.sdk, String::new(), String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,14 +461,5 @@ mod tests {
             !shown.contains("TOKEN") && !shown.contains("SECRET"),
             "{shown}"
         );
-    }
-}
-
-impl crate::Client {
-    /// A browser upload form (an S3 POST policy) for one key, signed locally with the
-    /// credentials of the client's `SdkConfig` for its region and posted to the bucket's URL at
-    /// its endpoint; no request is sent. See [`PresignedPostFluentBuilder`].
-    pub fn presigned_post(&self) -> PresignedPostFluentBuilder {
-        PresignedPostFluentBuilder::new(&self.sdk, String::new(), String::new())
     }
 }
