@@ -87,7 +87,7 @@ impl AgentKit {
     }
 
     /// Starts a kit from `sdk`, the same config your S3 client is built from (for Tigris, from
-    /// [`TigrisConfig`](tigris_core::config::TigrisConfig)).
+    /// [`tigris_core::config::builder`]).
     pub fn builder(sdk: &SdkConfig) -> AgentKitBuilder {
         AgentKitBuilder {
             sdk: sdk.clone(),

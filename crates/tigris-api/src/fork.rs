@@ -1,7 +1,8 @@
 //! Forks beyond creating them: list a bucket's forks (with their lineage), merge a fork into its
 //! parent, rebase a fork onto its parent's present. Start from
-//! [`TigrisTransportExt`](crate::TigrisTransportExt); forks are created with
-//! [`CreateBucketExt`](crate::CreateBucketExt).
+//! [`Client::list_forks`](crate::Client::list_forks), [`Client::merge_fork`](crate::Client::merge_fork)
+//! and [`Client::rebase_fork`](crate::Client::rebase_fork); forks are created with
+//! `tigris_headers::CreateBucketExt`.
 //!
 //! These are Tigris endpoints outside the S3 API, so they go through the workspace's
 //! [`SignedTransport`] (SigV4 for service `s3`, the `SdkConfig`'s HTTP client, retries and

@@ -57,7 +57,7 @@ enum ContentType {
     StartsWith(String),
 }
 
-/// Builds a presigned POST for one key of one bucket; from [`PresignedPost::builder`].
+/// Builds a presigned POST for one key of one bucket; from [`Client::presigned_post`](crate::Client::presigned_post).
 ///
 /// Defaults: valid for one hour, any size, any content type, no metadata. `send()` checks the
 /// input first (bucket name, key, expiry between 1 s and 7 days, `min <= max`, metadata names)

@@ -3,8 +3,8 @@
 //! options ([`regions`](crate::CreateBucketExt::regions),
 //! [`storage_class`](crate::CreateBucketExt::storage_class),
 //! [`public_listing`](crate::CreateBucketExt::public_listing)), change them later with
-//! [`TigrisTransportExt::update_bucket`](crate::TigrisTransportExt::update_bucket), and read them
-//! back with [`bucket_metadata`](crate::TigrisTransportExt::bucket_metadata).
+//! `tigris_api::Client::update_bucket`, and read them back with
+//! `tigris_api::Client::bucket_metadata`.
 //!
 //! [`CreateBucketExt`]: crate::CreateBucketExt
 

@@ -3,14 +3,14 @@
 //!
 //! - Turn it on when creating a bucket, with [`SoftDeleteCreateExt::enable_soft_delete`]
 //!   (`X-Tigris-Soft-Delete: <days>`), or later, on or off, with
-//!   [`SoftDeleteTransportExt::set_soft_delete`] (`PATCH /{bucket}` with `soft_delete`).
+//!   `tigris_api::Client::update_bucket` (`PATCH /{bucket}` with `soft_delete`).
 //! - See what was deleted with [`SoftDeleteViewExt::soft_deleted`] on `list_objects_v2` (the
 //!   deleted keys) and `list_object_versions` (their versions, with the ids to restore or purge).
 //! - Bring an object back with [`TigrisClientExt::restore_deleted_object`](crate::TigrisClientExt::restore_deleted_object) (RestoreObject
 //!   with `X-Tigris-Restore-Type: soft-delete`), or drop one deleted version for good with
 //!   [`TigrisClientExt::purge_deleted_object`](crate::TigrisClientExt::purge_deleted_object).
-//! - Deleted buckets: [`SoftDeleteTransportExt::list_deleted_buckets`] (`GET /?OnlyDeleted=true`)
-//!   and [`SoftDeleteTransportExt::restore_bucket`] (`POST /{bucket}?restore`).
+//! - Deleted buckets are listed and restored through `tigris_api::Client`
+//!   (`list_deleted_buckets`, `restore_bucket`).
 //!
 //! A bucket deleted (force delete included) while soft delete is on is restorable with its
 //! objects for the window, and its name stays reserved meanwhile. To delete one for good, turn

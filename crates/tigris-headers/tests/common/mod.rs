@@ -1,5 +1,5 @@
 //! Shared set-up: an in-process emulator (SigV4 verified on every request) and clients built
-//! with this crate's own `TigrisConfig`.
+//! with `tigris_core::config::builder()`.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
