@@ -1,5 +1,5 @@
 //! A bucket's Tigris metadata from `GET /{bucket}?metadata`: placement, type, fork lineage,
-//! soft delete, notifications and more. [`bucket_info`](crate::bucket_info) is the cheaper
+//! soft delete, notifications and more. `tigris_headers::bucket_info` is the cheaper
 //! HeadBucket variant when the snapshot and fork flags are all you need.
 
 use std::time::SystemTime;

@@ -22,7 +22,8 @@
 //! # let emu = tigris_emulator::Emulator::start().await?;
 //! # let sdk = tigris_test_support::root_sdk_config(&emu, aws_sdk_s3::config::retry::RetryConfig::standard());
 //! use tigris_core::config::s3_client;
-//! use tigris_headers::soft_delete::{Retention, SoftDeleteClientExt, SoftDeleteCreateExt, SoftDeleteViewExt};
+//! use tigris_headers::TigrisClientExt;
+//! use tigris_headers::soft_delete::{Retention, SoftDeleteCreateExt, SoftDeleteViewExt};
 //!
 //! let s3 = s3_client(&sdk);
 //! s3.create_bucket().bucket("datasets").enable_soft_delete(Retention::days(30)?).send().await?;
@@ -169,7 +170,7 @@ pub type ListObjectVersionsOperation = CustomizableOperation<
 ///
 /// On `list_objects_v2` each deleted key once (its most recent deletion); on
 /// `list_object_versions` every deleted version, the most recent deletion of a key marked
-/// latest, with the version ids that [`SoftDeleteClientExt`] takes.
+/// latest, with the version ids that [`TigrisClientExt`](crate::TigrisClientExt) takes.
 pub trait SoftDeleteViewExt: sealed::Sealed {
     /// The customized operation this returns.
     type Operation;
