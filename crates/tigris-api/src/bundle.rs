@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! # async fn demo(tigris: tigris_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! use tigris_headers::bundle::Compression;
+//! use tigris_api::bundle::Compression;
 //! use tokio::io::AsyncReadExt;
 //!
 //! let mut bundle = tigris
@@ -102,7 +102,7 @@ pub struct SkippedKey {
 ///
 /// ```no_run
 /// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
-/// use tigris_headers::bundle::OnError;
+/// use tigris_api::bundle::OnError;
 ///
 /// let bundle = tigris.bundle().bucket("datasets").key("a.json").key("b.json").on_error(OnError::Fail).send().await?;
 /// let report = bundle.write_to_dir("/tmp/sandbox").await?;

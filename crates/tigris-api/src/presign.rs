@@ -64,7 +64,7 @@ impl PresignMethod {
 /// with [`expose_secret`](Self::expose_secret).
 ///
 /// ```
-/// # use tigris_headers::presign::KeySecret;
+/// # use tigris_api::presign::KeySecret;
 /// let secret = KeySecret::from("tsec_abc".to_owned());
 /// assert_eq!(format!("{secret:?}"), "KeySecret(**redacted**)");
 /// assert_eq!(secret.expose_secret(), "tsec_abc");
@@ -96,7 +96,7 @@ impl fmt::Debug for KeySecret {
 /// The URL is a bearer credential until it expires: whoever holds it may do what it grants.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_headers::SignedTransport) -> Result<(), tigris_api::Error> {
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 ///
 /// let upload = tigris.presign_url().bucket("assets").key("incoming/photo.jpg").put().send().await?;
 /// println!("PUT {} (or {:?})", upload.url(), upload.custom_domain_url());
@@ -154,7 +154,7 @@ impl PresignedUrl {
 /// `s3:GetObject` (or `s3:PutObject`) on the object.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_headers::SignedTransport) -> Result<(), tigris_api::Error> {
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 /// use std::time::Duration;
 ///
 /// let old = tigris
