@@ -406,6 +406,28 @@ impl ListCheckpointsItems {
     }
 }
 
+impl AgentKit {
+    /// Starts taking a checkpoint (a snapshot) of `bucket`. See [`CreateCheckpoint`].
+    pub fn checkpoint(&self, bucket: impl AsRef<str>) -> CreateCheckpoint {
+        CreateCheckpoint::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    /// Starts restoring `bucket` as it was at checkpoint `version`, into a new bucket. See
+    /// [`Restore`].
+    pub fn restore(&self, bucket: impl AsRef<str>, version: impl AsRef<str>) -> Restore {
+        Restore::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            version.as_ref().to_owned(),
+        )
+    }
+
+    /// Starts listing the checkpoints of `bucket`. See [`ListCheckpoints`].
+    pub fn list_checkpoints(&self, bucket: impl AsRef<str>) -> ListCheckpoints {
+        ListCheckpoints::new(self.clone(), bucket.as_ref().to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

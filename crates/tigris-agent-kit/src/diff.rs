@@ -436,3 +436,18 @@ impl<'a> Listing<'a> {
         }
     }
 }
+
+impl AgentKit {
+    /// Starts computing what `fork` changed since its fork point, what its parent changed
+    /// meanwhile, and where they conflict. See [`DiffFork`].
+    ///
+    /// ```no_run
+    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+    /// let diff = kit.diff("datasets-exp").send().await?;
+    /// println!("{} changes, {} conflicts", diff.fork_changes().len(), diff.conflicts().len());
+    /// # Ok(()) }
+    /// ```
+    pub fn diff(&self, fork: impl AsRef<str>) -> DiffFork {
+        DiffFork::new(self.clone(), fork.as_ref().to_owned())
+    }
+}

@@ -8,14 +8,7 @@ use tigris_core::BucketName;
 use tigris_iam::TigrisIam;
 use tigris_notify::{NotificationConfig, Notifications, SignedTransport};
 
-use crate::checkpoint::{CreateCheckpoint, ListCheckpoints, Restore};
-use crate::diff::DiffFork;
 use crate::error::{Error, Operation, Result, Step};
-use crate::fork::{CreateForks, Fork};
-use crate::lease::LeaseBuilder;
-use crate::merge::MergeFork;
-use crate::queue::TaskQueueBuilder;
-use crate::workspace::{CreateWorkspace, Workspace};
 
 /// How many forks [`create_forks`](AgentKit::create_forks) makes (and tears down) at once,
 /// unless [`AgentKitBuilder::fork_concurrency`] says otherwise.
@@ -34,7 +27,7 @@ pub const DEFAULT_FORK_CONCURRENCY: usize = 32;
 /// [`SdkConfig`].
 ///
 /// Cheap to clone (an `Arc`): clones share the clients and their connection pools. The handles
-/// it returns ([`Workspace`], [`ForkSet`](crate::ForkSet)) hold a clone, so they can tear
+/// it returns ([`Workspace`](crate::Workspace), [`ForkSet`](crate::ForkSet)) hold a clone, so they can tear
 /// themselves down.
 ///
 /// ```no_run
@@ -123,84 +116,8 @@ impl AgentKit {
         self.inner.fork_concurrency
     }
 
-    /// Starts creating a workspace: a bucket for one agent. See [`CreateWorkspace`].
-    pub fn create_workspace(&self, bucket: impl AsRef<str>) -> CreateWorkspace {
-        CreateWorkspace::new(self.clone(), bucket.as_ref().to_owned())
-    }
-
-    /// Starts creating `count` forks of `base` from one snapshot of it. See [`CreateForks`].
-    pub fn create_forks(&self, base: impl AsRef<str>, count: usize) -> CreateForks {
-        CreateForks::new(self.clone(), base.as_ref().to_owned(), count)
-    }
-
-    /// Starts taking a checkpoint (a snapshot) of `bucket`. See [`CreateCheckpoint`].
-    pub fn checkpoint(&self, bucket: impl AsRef<str>) -> CreateCheckpoint {
-        CreateCheckpoint::new(self.clone(), bucket.as_ref().to_owned())
-    }
-
-    /// Starts restoring `bucket` as it was at checkpoint `version`, into a new bucket. See
-    /// [`Restore`].
-    pub fn restore(&self, bucket: impl AsRef<str>, version: impl AsRef<str>) -> Restore {
-        Restore::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            version.as_ref().to_owned(),
-        )
-    }
-
-    /// Starts computing what `fork` changed since its fork point, what its parent changed
-    /// meanwhile, and where they conflict. See [`DiffFork`].
-    ///
-    /// ```no_run
-    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-    /// let diff = kit.diff("datasets-exp").send().await?;
-    /// println!("{} changes, {} conflicts", diff.fork_changes().len(), diff.conflicts().len());
-    /// # Ok(()) }
-    /// ```
-    pub fn diff(&self, fork: impl AsRef<str>) -> DiffFork {
-        DiffFork::new(self.clone(), fork.as_ref().to_owned())
-    }
-
-    /// Starts merging `fork` into its parent, behind a checkpoint of the parent. See
-    /// [`MergeFork`].
-    ///
-    /// ```no_run
-    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-    /// let merged = kit.merge("datasets-exp").send().await?;
-    /// println!("merged as {}; undo from {}", merged.version(), merged.checkpoint().version());
-    /// # Ok(()) }
-    /// ```
-    pub fn merge(&self, fork: impl AsRef<str>) -> MergeFork {
-        MergeFork::new(self.clone(), fork.as_ref().to_owned())
-    }
-
-    /// Starts listing the checkpoints of `bucket`. See [`ListCheckpoints`].
-    pub fn list_checkpoints(&self, bucket: impl AsRef<str>) -> ListCheckpoints {
-        ListCheckpoints::new(self.clone(), bucket.as_ref().to_owned())
-    }
-
-    /// Starts acquiring the lease `key` in `bucket`: mutual exclusion between agents on a
-    /// conditional write. See [`LeaseBuilder`] and [`crate::lease`].
-    pub fn lease(&self, bucket: impl AsRef<str>, key: impl AsRef<str>) -> LeaseBuilder {
-        LeaseBuilder::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            key.as_ref().to_owned(),
-        )
-    }
-
-    /// Opens the task queue under `prefix` in `bucket`: push tasks, claim them exactly once.
-    /// See [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].
-    pub fn task_queue(&self, bucket: impl AsRef<str>, prefix: impl AsRef<str>) -> TaskQueueBuilder {
-        TaskQueueBuilder::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            prefix.as_ref().to_owned(),
-        )
-    }
-
     /// Makes Tigris POST an event to the config's webhook for every matching object change in
-    /// the bucket of `target` (a [`Workspace`], a [`Fork`] or a [`BucketName`]), replacing its
+    /// the bucket of `target` (a [`Workspace`](crate::Workspace), a [`Fork`](crate::Fork) or a [`BucketName`]), replacing its
     /// previous notification settings.
     ///
     /// The config was validated when it was built (URL scheme and host, token or basic auth),
@@ -361,7 +278,8 @@ impl AgentKitBuilder {
     }
 }
 
-/// Something that names a bucket: a [`BucketName`], a [`Workspace`] or a [`Fork`].
+/// Something that names a bucket: a [`BucketName`], a [`Workspace`](crate::Workspace) or a
+/// [`Fork`](crate::Fork).
 ///
 /// Lets [`AgentKit::set_notifications`] and [`AgentKit::clear_notifications`] take any of them.
 pub trait AsBucket {
@@ -372,18 +290,6 @@ pub trait AsBucket {
 impl AsBucket for BucketName {
     fn bucket(&self) -> &BucketName {
         self
-    }
-}
-
-impl AsBucket for Workspace {
-    fn bucket(&self) -> &BucketName {
-        Workspace::bucket(self)
-    }
-}
-
-impl AsBucket for Fork {
-    fn bucket(&self) -> &BucketName {
-        Fork::bucket(self)
     }
 }
 

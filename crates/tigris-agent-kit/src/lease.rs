@@ -586,3 +586,15 @@ impl Drop for LeaseGuard {
         }
     }
 }
+
+impl AgentKit {
+    /// Starts acquiring the lease `key` in `bucket`: mutual exclusion between agents on a
+    /// conditional write. See [`LeaseBuilder`] and [`crate::lease`].
+    pub fn lease(&self, bucket: impl AsRef<str>, key: impl AsRef<str>) -> LeaseBuilder {
+        LeaseBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            key.as_ref().to_owned(),
+        )
+    }
+}

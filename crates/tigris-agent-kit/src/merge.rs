@@ -241,3 +241,18 @@ pub(crate) async fn merge(
         }
     }
 }
+
+impl AgentKit {
+    /// Starts merging `fork` into its parent, behind a checkpoint of the parent. See
+    /// [`MergeFork`].
+    ///
+    /// ```no_run
+    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+    /// let merged = kit.merge("datasets-exp").send().await?;
+    /// println!("merged as {}; undo from {}", merged.version(), merged.checkpoint().version());
+    /// # Ok(()) }
+    /// ```
+    pub fn merge(&self, fork: impl AsRef<str>) -> MergeFork {
+        MergeFork::new(self.clone(), fork.as_ref().to_owned())
+    }
+}

@@ -727,3 +727,15 @@ fn shuffle<T>(items: &mut [T], state: &mut u64) {
         items.swap(i, j);
     }
 }
+
+impl AgentKit {
+    /// Opens the task queue under `prefix` in `bucket`: push tasks, claim them exactly once.
+    /// See [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].
+    pub fn task_queue(&self, bucket: impl AsRef<str>, prefix: impl AsRef<str>) -> TaskQueueBuilder {
+        TaskQueueBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            prefix.as_ref().to_owned(),
+        )
+    }
+}
