@@ -12,8 +12,8 @@ use aws_credential_types::Credentials;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_types::SdkConfig;
 use tigris_core::BucketName;
+use tigris_core::config::{self, s3_client};
 use tigris_emulator::Emulator;
-use tigris_headers::config::{TigrisConfig, s3_client};
 
 /// Set to `1` to run against live Tigris.
 pub const LIVE_VAR: &str = "TIGRIS_IT_LIVE";
@@ -75,7 +75,7 @@ impl Target {
             assert!(missing.is_empty(), "live run without {missing:?}");
             let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
             let endpoint = env("AWS_ENDPOINT_URL_S3")
-                .unwrap_or_else(|| tigris_headers::config::DEFAULT_ENDPOINT.into());
+                .unwrap_or_else(|| tigris_core::config::DEFAULT_ENDPOINT.into());
             let iam_endpoint = env("TIGRIS_IAM_ENDPOINT")
                 .unwrap_or_else(|| tigris_iam::DEFAULT_IAM_ENDPOINT.into());
             let creds = Credentials::new(
@@ -85,7 +85,7 @@ impl Target {
                 None,
                 "environment",
             );
-            let sdk = TigrisConfig::builder()
+            let sdk = config::builder()
                 .endpoint_url(endpoint)
                 .credentials(creds)
                 .build();

@@ -34,7 +34,8 @@ async fn a_default_workspace_has_snapshots_enabled() {
     let ws = kit.create_workspace(t.bucket("ws")).send().await.unwrap();
     assert!(
         t.s3()
-            .bucket_info(ws.bucket().as_str())
+            .bucket_info()
+            .bucket(ws.bucket().as_str())
             .send()
             .await
             .unwrap()
@@ -55,7 +56,8 @@ async fn a_workspace_without_snapshots_is_a_plain_bucket() {
         .unwrap();
     let info = t
         .s3()
-        .bucket_info(ws.bucket().as_str())
+        .bucket_info()
+        .bucket(ws.bucket().as_str())
         .send()
         .await
         .unwrap();
@@ -294,8 +296,12 @@ async fn fork_teardown_removes_non_empty_forks_and_is_idempotent() {
     }
     set.teardown().await.unwrap();
     let snapshots = s3
-        .list_snapshots(base.bucket().as_str())
-        .send_all()
+        .list_snapshots()
+        .bucket(base.bucket().as_str())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
         .await
         .unwrap();
     assert!(
@@ -358,7 +364,15 @@ async fn checkpoints_are_listed_newest_first() {
     for name in ["one", "two", "three"] {
         made.push(kit.checkpoint(ws.bucket()).name(name).send().await.unwrap());
     }
-    let listed = kit.list_checkpoints(ws.bucket()).send().await.unwrap();
+    let mut listed = kit
+        .list_checkpoints(ws.bucket())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    listed.sort_by(|a, b| b.version().cmp(a.version()));
     let names: Vec<_> = listed
         .iter()
         .map(|c| c.name().unwrap_or_default().to_owned())

@@ -13,9 +13,8 @@ use aws_credential_types::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use futures::StreamExt;
+use tigris_core::config::{self, s3_client};
 use tigris_emulator::Emulator;
-use tigris_headers::config::{TigrisConfig, s3_client};
-use tigris_headers::{SignedTransport, TigrisTransportExt};
 use tokio::io::AsyncReadExt;
 
 const SMALL_COUNT: usize = 1_000;
@@ -28,16 +27,17 @@ const BIG_OBJECTS: usize = 256;
 const BIG_SIZE: usize = 4 * 1024 * 1024;
 
 fn sdk(endpoint: &str, key: &str, secret: &str) -> aws_types::SdkConfig {
-    TigrisConfig::builder()
+    config::builder()
         .endpoint_url(endpoint)
         .credentials(Credentials::new(key, secret, None, None, "bench"))
         .build()
 }
 
 /// Reads every entry to its end, keeping nothing; answers the bytes read.
-async fn drain(tigris: &SignedTransport, bucket: &str, keys: Vec<String>) -> u64 {
+async fn drain(tigris: &tigris_api::Client, bucket: &str, keys: Vec<String>) -> u64 {
     let mut bundle = tigris
-        .bundle(bucket)
+        .bundle()
+        .bucket(bucket)
         .keys(keys)
         .send()
         .await
@@ -89,7 +89,7 @@ async fn latency_comparison() -> (Duration, Duration) {
         .collect::<Vec<_>>()
         .await;
     emu.faults().set_latency(LATENCY);
-    let tigris = SignedTransport::new(&sdk).expect("transport");
+    let tigris = tigris_api::Client::new(&sdk).expect("transport");
     let start = Instant::now();
     let bytes = drain(&tigris, "small", keys.clone()).await;
     let one_bundle = start.elapsed();
@@ -145,7 +145,7 @@ async fn memory_of_a_big_bundle() -> Result<(u64, u64, u64), String> {
                 .map_err(|e| format!("{e:?}"))?;
             keys.push(key);
         }
-        let tigris = SignedTransport::new(&sdk).map_err(|e| e.to_string())?;
+        let tigris = tigris_api::Client::new(&sdk).map_err(|e| e.to_string())?;
         if !tigris_bench::reset_peak("self") || !tigris_bench::reset_peak(&pid) {
             return Err("could not reset VmHWM".to_owned());
         }

@@ -31,7 +31,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use futures::StreamExt;
 use tigris_agent_kit::AgentKit;
 use tigris_agent_kit::queue::legacy;
-use tigris_headers::config::TigrisConfig;
+use tigris_core::config;
 
 const TTL: Duration = Duration::from_secs(2);
 /// How long an idle agent waits before it polls again.
@@ -162,7 +162,7 @@ async fn main() -> Result<(), BoxError> {
         None,
         "bench",
     );
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(emu.endpoint())
         .credentials(creds)
         .build();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::Credentials;
 use tigris_agent_kit::{AgentKit, Role};
-use tigris_headers::config::TigrisConfig;
+use tigris_core::config;
 
 const FORKS: usize = 16;
 const LATENCY: Duration = Duration::from_millis(20);
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None,
         "bench",
     );
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(emu.endpoint())
         .credentials(creds)
         .build();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_s3::primitives::ByteStream;
 use tigris_agent_kit::{AgentKit, EventName, NotificationConfig, Role, WebhookAuth};
-use tigris_headers::config::{TigrisConfig, s3_client};
+use tigris_core::config::{self, s3_client};
 use tigris_notify::receiver::WebhookReceiver;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -23,7 +23,7 @@ async fn main() -> Result<()> {
         None,
         "example",
     );
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(emu.endpoint())
         .credentials(creds)
         .build();

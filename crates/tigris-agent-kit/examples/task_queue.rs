@@ -13,7 +13,7 @@ use std::time::Duration;
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use tigris_agent_kit::{AgentKit, EventName, NotificationConfig, WebhookAuth};
-use tigris_headers::config::TigrisConfig;
+use tigris_core::config;
 use tigris_notify::receiver::WebhookReceiver;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -34,7 +34,7 @@ async fn main() -> Result<()> {
         None,
         "example",
     );
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(emu.endpoint())
         .credentials(creds)
         .build();

@@ -90,7 +90,7 @@ async fn settle(
     makes: Makes<'_>,
     err: Error,
 ) -> Error {
-    match kit.s3().bucket_info(bucket).send().await {
+    match kit.s3().bucket_info().bucket(bucket).send().await {
         Ok(info) if makes.matches(&info) => {
             if matches!(makes, Makes::Bucket { .. }) && !is_empty(kit, bucket).await {
                 // A bucket this call just made holds nothing yet: one with objects was there
@@ -244,7 +244,7 @@ pub(crate) async fn create_snapshot(
     let mut attempt = 1;
     loop {
         let sent_at = std::time::SystemTime::now();
-        let mut create = once.create_snapshot(bucket);
+        let mut create = once.create_snapshot().bucket(bucket);
         if let Some(name) = name {
             create = create.name(name);
         }
@@ -262,7 +262,16 @@ pub(crate) async fn create_snapshot(
             let created_after = sent_at
                 .checked_sub(SNAPSHOT_CLOCK_MARGIN)
                 .unwrap_or(std::time::UNIX_EPOCH);
-            match kit.s3().list_snapshots(bucket).send_all().await {
+            match kit
+                .s3()
+                .list_snapshots()
+                .bucket(bucket)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+            {
                 Ok(all) => {
                     let found: Vec<Leftover> = all
                         .iter()

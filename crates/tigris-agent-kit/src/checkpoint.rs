@@ -245,61 +245,186 @@ impl Restore {
     }
 }
 
-/// Lists a bucket's checkpoints; from [`AgentKit::list_checkpoints`].
+/// Lists a bucket's checkpoints a page at a time; from [`AgentKit::list_checkpoints`].
 ///
-/// `ListBuckets` with `X-Tigris-Snapshot: <bucket>`, every page, each entry parsed into a
-/// [`Checkpoint`]; newest first.
+/// `ListBuckets` with `X-Tigris-Snapshot: <bucket>`, each entry parsed into a [`Checkpoint`],
+/// in the order Tigris lists them. `send()` reads one page; `into_paginator()` walks them all,
+/// as the SDK's paginators do.
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-/// for checkpoint in kit.list_checkpoints("agent-7-scratch").send().await? {
+/// let mut checkpoints = kit.list_checkpoints("agent-7-scratch").into_paginator().items().send();
+/// while let Some(checkpoint) = checkpoints.try_next().await? {
 ///     println!("{} {:?}", checkpoint.version(), checkpoint.name());
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[must_use = "nothing is listed until send() is awaited"]
 pub struct ListCheckpoints {
     kit: AgentKit,
     bucket: String,
+    max_checkpoints: Option<i32>,
+    continuation_token: Option<String>,
+}
+
+/// One page of a bucket's checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointPage {
+    checkpoints: Vec<Checkpoint>,
+    continuation_token: Option<String>,
+}
+
+impl CheckpointPage {
+    /// The checkpoints on this page.
+    pub fn checkpoints(&self) -> &[Checkpoint] {
+        &self.checkpoints
+    }
+
+    /// The token of the next page; `None` on the last.
+    pub fn continuation_token(&self) -> Option<&str> {
+        self.continuation_token.as_deref()
+    }
+
+    /// The checkpoints, owned.
+    pub fn into_checkpoints(self) -> Vec<Checkpoint> {
+        self.checkpoints
+    }
 }
 
 impl ListCheckpoints {
     pub(crate) fn new(kit: AgentKit, bucket: String) -> Self {
-        Self { kit, bucket }
+        Self {
+            kit,
+            bucket,
+            max_checkpoints: None,
+            continuation_token: None,
+        }
     }
 
-    /// Lists every checkpoint, newest first.
+    /// At most this many checkpoints per page (1 to 10,000).
+    pub fn max_checkpoints(mut self, max: i32) -> Self {
+        self.max_checkpoints = Some(max);
+        self
+    }
+
+    /// Continues after the page that returned `token`.
+    pub fn continuation_token(mut self, token: impl Into<String>) -> Self {
+        self.continuation_token = Some(token.into());
+        self
+    }
+
+    /// Pages through the whole listing, as the SDK's paginators do: `.send()` streams pages,
+    /// `.items().send()` streams their entries.
+    pub fn into_paginator(self) -> ListCheckpointsPaginator {
+        ListCheckpointsPaginator { builder: self }
+    }
+
+    /// Reads one page of checkpoints.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid bucket name; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown
-    /// bucket; [`ErrorKind::UnexpectedResponse`](crate::ErrorKind::UnexpectedResponse) for an entry that is not a
-    /// snapshot; otherwise the service's refusal.
+    /// invalid bucket name or page size; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for
+    /// an unknown bucket; [`ErrorKind::UnexpectedResponse`](crate::ErrorKind::UnexpectedResponse)
+    /// for an entry that is not a snapshot; otherwise the service's refusal.
     #[tracing::instrument(skip_all, fields(bucket = %self.bucket))]
-    pub async fn send(self) -> Result<Vec<Checkpoint>> {
+    pub async fn send(self) -> Result<CheckpointPage> {
         let operation = Operation::ListCheckpoints {
             bucket: self.bucket.clone(),
         };
         let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
-        let snapshots = self
-            .kit
-            .s3()
-            .list_snapshots(&bucket)
-            .send_all()
+        let mut list = self.kit.s3().list_snapshots().bucket(&bucket);
+        if let Some(max) = self.max_checkpoints {
+            list = list.max_buckets(max);
+        }
+        if let Some(token) = self.continuation_token {
+            list = list.continuation_token(token);
+        }
+        let page = list
+            .send()
             .await
             .map_err(|e| Error::from_headers(operation, Step::ListSnapshots, e))?;
-        let mut checkpoints: Vec<Checkpoint> = snapshots
+        let continuation_token = page.continuation_token().map(str::to_owned);
+        let checkpoints = page
+            .into_snapshots()
             .into_iter()
             .map(|s| Checkpoint {
                 created: s.created().unwrap_or_else(|| version_time(s.version())),
                 version: s.version().clone(),
                 name: s.name().map(str::to_owned),
             })
-            .collect();
-        checkpoints.sort_by(|a, b| b.version.cmp(&a.version));
+            .collect::<Vec<_>>();
         tracing::debug!(count = checkpoints.len(), "checkpoints listed");
-        Ok(checkpoints)
+        Ok(CheckpointPage {
+            checkpoints,
+            continuation_token,
+        })
+    }
+}
+
+/// Pages through a bucket's checkpoints; from [`ListCheckpoints::into_paginator`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send() is called"]
+pub struct ListCheckpointsPaginator {
+    builder: ListCheckpoints,
+}
+
+impl ListCheckpointsPaginator {
+    /// A stream of pages, each one request made as the stream is read. It ends after the last
+    /// page or after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<CheckpointPage>> {
+        let builder = self.builder;
+        tigris_core::pagination::pages(
+            builder.continuation_token.clone(),
+            move |token| {
+                let mut builder = builder.clone();
+                builder.continuation_token = token;
+                async move { builder.send().await }
+            },
+            |page| page.continuation_token.clone(),
+        )
+    }
+
+    /// The checkpoints of every page, one at a time; read them with `.items().send()`.
+    pub fn items(self) -> ListCheckpointsItems {
+        ListCheckpointsItems { pages: self }
+    }
+}
+
+/// The checkpoints of every page of a listing; from [`ListCheckpointsPaginator::items`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send() is called"]
+pub struct ListCheckpointsItems {
+    pages: ListCheckpointsPaginator,
+}
+
+impl ListCheckpointsItems {
+    /// A stream of checkpoints, fetching pages as it is read; it ends after the last one or
+    /// after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<Checkpoint>> {
+        tigris_core::pagination::items(self.pages.send(), CheckpointPage::into_checkpoints)
+    }
+}
+
+impl AgentKit {
+    /// Starts taking a checkpoint (a snapshot) of `bucket`. See [`CreateCheckpoint`].
+    pub fn checkpoint(&self, bucket: impl AsRef<str>) -> CreateCheckpoint {
+        CreateCheckpoint::new(self.clone(), bucket.as_ref().to_owned())
+    }
+
+    /// Starts restoring `bucket` as it was at checkpoint `version`, into a new bucket. See
+    /// [`Restore`].
+    pub fn restore(&self, bucket: impl AsRef<str>, version: impl AsRef<str>) -> Restore {
+        Restore::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            version.as_ref().to_owned(),
+        )
+    }
+
+    /// Starts listing the checkpoints of `bucket`. See [`ListCheckpoints`].
+    pub fn list_checkpoints(&self, bucket: impl AsRef<str>) -> ListCheckpoints {
+        ListCheckpoints::new(self.clone(), bucket.as_ref().to_owned())
     }
 }
 

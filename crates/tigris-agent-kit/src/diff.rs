@@ -291,7 +291,8 @@ pub(crate) async fn diff(
 ) -> Result<ForkDiff> {
     let info = kit
         .s3()
-        .bucket_info(&fork)
+        .bucket_info()
+        .bucket(&fork)
         .send()
         .await
         .map_err(|e| Error::from_headers(operation.clone(), Step::ReadForkPoint, e))?;
@@ -433,5 +434,20 @@ impl<'a> Listing<'a> {
         } else {
             None
         }
+    }
+}
+
+impl AgentKit {
+    /// Starts computing what `fork` changed since its fork point, what its parent changed
+    /// meanwhile, and where they conflict. See [`DiffFork`].
+    ///
+    /// ```no_run
+    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+    /// let diff = kit.diff("datasets-exp").send().await?;
+    /// println!("{} changes, {} conflicts", diff.fork_changes().len(), diff.conflicts().len());
+    /// # Ok(()) }
+    /// ```
+    pub fn diff(&self, fork: impl AsRef<str>) -> DiffFork {
+        DiffFork::new(self.clone(), fork.as_ref().to_owned())
     }
 }

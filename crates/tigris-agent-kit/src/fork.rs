@@ -807,6 +807,19 @@ impl Drop for ForkSet {
     }
 }
 
+impl AgentKit {
+    /// Starts creating `count` forks of `base` from one snapshot of it. See [`CreateForks`].
+    pub fn create_forks(&self, base: impl AsRef<str>, count: usize) -> CreateForks {
+        CreateForks::new(self.clone(), base.as_ref().to_owned(), count)
+    }
+}
+
+impl crate::kit::AsBucket for Fork {
+    fn bucket(&self) -> &BucketName {
+        Fork::bucket(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

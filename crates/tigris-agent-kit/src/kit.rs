@@ -8,21 +8,14 @@ use tigris_core::BucketName;
 use tigris_iam::TigrisIam;
 use tigris_notify::{NotificationConfig, Notifications, SignedTransport};
 
-use crate::checkpoint::{CreateCheckpoint, ListCheckpoints, Restore};
-use crate::diff::DiffFork;
 use crate::error::{Error, Operation, Result, Step};
-use crate::fork::{CreateForks, Fork};
-use crate::lease::LeaseBuilder;
-use crate::merge::MergeFork;
-use crate::queue::TaskQueueBuilder;
-use crate::workspace::{CreateWorkspace, Workspace};
 
 /// How many forks [`create_forks`](AgentKit::create_forks) makes (and tears down) at once,
 /// unless [`AgentKitBuilder::fork_concurrency`] says otherwise.
 ///
 /// 32, so that a set of up to 32 forks is made in one wave: the snapshot, then every fork at
 /// once, two round trips in all. Measured with `cargo run --release -p tigris-bench --bin
-/// forks` (20 ms per request): `create_forks(32)` takes 5 waves at the old default of 8 and
+/// forks` (20 ms per request): `create_forks(32)` takes 5 waves at a concurrency of 8 and
 /// one at 32: 114 ms at 8 (2.85x the 40 ms floor), 49 ms at 32 (1.22x), no better at 64
 /// (see `docs/benchmarks.md`, forks section). Each fork is one `CreateBucket`
 /// (plus three IAM calls with credentials), a small request, so 32 in flight stays well
@@ -34,7 +27,7 @@ pub const DEFAULT_FORK_CONCURRENCY: usize = 32;
 /// [`SdkConfig`].
 ///
 /// Cheap to clone (an `Arc`): clones share the clients and their connection pools. The handles
-/// it returns ([`Workspace`], [`ForkSet`](crate::ForkSet)) hold a clone, so they can tear
+/// it returns ([`Workspace`](crate::Workspace), [`ForkSet`](crate::ForkSet)) hold a clone, so they can tear
 /// themselves down.
 ///
 /// ```no_run
@@ -53,6 +46,7 @@ pub struct AgentKit {
 
 struct Inner {
     s3: aws_sdk_s3::Client,
+    api: tigris_api::Client,
     iam: TigrisIam,
     notifications: Notifications,
     fork_concurrency: usize,
@@ -63,6 +57,7 @@ impl fmt::Debug for AgentKit {
         // The clients hold the caller's credentials provider: show only where requests go.
         let Inner {
             s3: _,
+            api: _,
             iam,
             notifications,
             fork_concurrency,
@@ -85,7 +80,7 @@ impl AgentKit {
     }
 
     /// Starts a kit from `sdk`, the same config your S3 client is built from (for Tigris, from
-    /// [`TigrisConfig`](tigris_headers::config::TigrisConfig)).
+    /// [`tigris_core::config::builder`]).
     pub fn builder(sdk: &SdkConfig) -> AgentKitBuilder {
         AgentKitBuilder {
             sdk: sdk.clone(),
@@ -105,6 +100,12 @@ impl AgentKit {
         &self.inner.iam
     }
 
+    /// The client for Tigris's own endpoints (fork listing, merge, bundles, bucket settings),
+    /// on the same signed transport as [`notifications`](Self::notifications).
+    pub fn api(&self) -> &tigris_api::Client {
+        &self.inner.api
+    }
+
     /// The notifications client.
     pub fn notifications(&self) -> &Notifications {
         &self.inner.notifications
@@ -115,84 +116,8 @@ impl AgentKit {
         self.inner.fork_concurrency
     }
 
-    /// Starts creating a workspace: a bucket for one agent. See [`CreateWorkspace`].
-    pub fn create_workspace(&self, bucket: impl AsRef<str>) -> CreateWorkspace {
-        CreateWorkspace::new(self.clone(), bucket.as_ref().to_owned())
-    }
-
-    /// Starts creating `count` forks of `base` from one snapshot of it. See [`CreateForks`].
-    pub fn create_forks(&self, base: impl AsRef<str>, count: usize) -> CreateForks {
-        CreateForks::new(self.clone(), base.as_ref().to_owned(), count)
-    }
-
-    /// Starts taking a checkpoint (a snapshot) of `bucket`. See [`CreateCheckpoint`].
-    pub fn checkpoint(&self, bucket: impl AsRef<str>) -> CreateCheckpoint {
-        CreateCheckpoint::new(self.clone(), bucket.as_ref().to_owned())
-    }
-
-    /// Starts restoring `bucket` as it was at checkpoint `version`, into a new bucket. See
-    /// [`Restore`].
-    pub fn restore(&self, bucket: impl AsRef<str>, version: impl AsRef<str>) -> Restore {
-        Restore::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            version.as_ref().to_owned(),
-        )
-    }
-
-    /// Starts computing what `fork` changed since its fork point, what its parent changed
-    /// meanwhile, and where they conflict. See [`DiffFork`].
-    ///
-    /// ```no_run
-    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-    /// let diff = kit.diff("datasets-exp").send().await?;
-    /// println!("{} changes, {} conflicts", diff.fork_changes().len(), diff.conflicts().len());
-    /// # Ok(()) }
-    /// ```
-    pub fn diff(&self, fork: impl AsRef<str>) -> DiffFork {
-        DiffFork::new(self.clone(), fork.as_ref().to_owned())
-    }
-
-    /// Starts merging `fork` into its parent, behind a checkpoint of the parent. See
-    /// [`MergeFork`].
-    ///
-    /// ```no_run
-    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-    /// let merged = kit.merge("datasets-exp").send().await?;
-    /// println!("merged as {}; undo from {}", merged.version(), merged.checkpoint().version());
-    /// # Ok(()) }
-    /// ```
-    pub fn merge(&self, fork: impl AsRef<str>) -> MergeFork {
-        MergeFork::new(self.clone(), fork.as_ref().to_owned())
-    }
-
-    /// Starts listing the checkpoints of `bucket`. See [`ListCheckpoints`].
-    pub fn list_checkpoints(&self, bucket: impl AsRef<str>) -> ListCheckpoints {
-        ListCheckpoints::new(self.clone(), bucket.as_ref().to_owned())
-    }
-
-    /// Starts acquiring the lease `key` in `bucket`: mutual exclusion between agents on a
-    /// conditional write. See [`LeaseBuilder`] and [`crate::lease`].
-    pub fn lease(&self, bucket: impl AsRef<str>, key: impl AsRef<str>) -> LeaseBuilder {
-        LeaseBuilder::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            key.as_ref().to_owned(),
-        )
-    }
-
-    /// Opens the task queue under `prefix` in `bucket`: push tasks, claim them exactly once.
-    /// See [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].
-    pub fn task_queue(&self, bucket: impl AsRef<str>, prefix: impl AsRef<str>) -> TaskQueueBuilder {
-        TaskQueueBuilder::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            prefix.as_ref().to_owned(),
-        )
-    }
-
     /// Makes Tigris POST an event to the config's webhook for every matching object change in
-    /// the bucket of `target` (a [`Workspace`], a [`Fork`] or a [`BucketName`]), replacing its
+    /// the bucket of `target` (a [`Workspace`](crate::Workspace), a [`Fork`](crate::Fork) or a [`BucketName`]), replacing its
     /// previous notification settings.
     ///
     /// The config was validated when it was built (URL scheme and host, token or basic auth),
@@ -255,7 +180,7 @@ impl AgentKit {
 
 /// Configures an [`AgentKit`].
 ///
-/// - S3 client: [`tigris_headers::config::s3_client`] of the `SdkConfig` (path-style,
+/// - S3 client: [`tigris_core::config::s3_client`] of the `SdkConfig` (path-style,
 ///   checksums only when required);
 /// - IAM: [`TigrisIam`] with the `SdkConfig`'s credentials, at
 ///   [`iam_endpoint`](Self::iam_endpoint) if set, else as [`tigris_iam::TigrisIamBuilder`]
@@ -343,7 +268,8 @@ impl AgentKitBuilder {
         }
         Ok(AgentKit {
             inner: Arc::new(Inner {
-                s3: tigris_headers::config::s3_client(&self.sdk),
+                s3: tigris_core::config::s3_client(&self.sdk),
+                api: tigris_api::Client::from_transport(transport.clone(), &self.sdk),
                 iam: iam.build(),
                 notifications: Notifications::new(transport),
                 fork_concurrency: self.fork_concurrency,
@@ -352,7 +278,8 @@ impl AgentKitBuilder {
     }
 }
 
-/// Something that names a bucket: a [`BucketName`], a [`Workspace`] or a [`Fork`].
+/// Something that names a bucket: a [`BucketName`], a [`Workspace`](crate::Workspace) or a
+/// [`Fork`](crate::Fork).
 ///
 /// Lets [`AgentKit::set_notifications`] and [`AgentKit::clear_notifications`] take any of them.
 pub trait AsBucket {
@@ -366,28 +293,16 @@ impl AsBucket for BucketName {
     }
 }
 
-impl AsBucket for Workspace {
-    fn bucket(&self) -> &BucketName {
-        Workspace::bucket(self)
-    }
-}
-
-impl AsBucket for Fork {
-    fn bucket(&self) -> &BucketName {
-        Fork::bucket(self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_s3::config::Credentials;
-    use tigris_headers::config::TigrisConfig;
+    use tigris_core::config;
 
     const SECRET: &str = "tsec_kit_secret_never_shown";
 
     fn sdk() -> SdkConfig {
-        TigrisConfig::builder()
+        config::builder()
             .endpoint_url("http://127.0.0.1:1")
             .credentials(Credentials::new("tid_kit", SECRET, None, None, "test"))
             .build()
@@ -431,9 +346,7 @@ mod tests {
 
     #[test]
     fn a_config_without_credentials_is_a_configuration_error() {
-        let sdk = TigrisConfig::builder()
-            .endpoint_url("http://127.0.0.1:1")
-            .build();
+        let sdk = config::builder().endpoint_url("http://127.0.0.1:1").build();
         let err = AgentKit::new(&sdk).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Configuration);
         assert!(std::error::Error::source(&err).is_some());

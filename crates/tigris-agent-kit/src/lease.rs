@@ -47,7 +47,7 @@ pub const MAX_TTL: Duration = Duration::from_secs(86_400);
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let emu = tigris_emulator::Emulator::start().await?;
 /// # let root = emu.root_credentials();
-/// # let sdk = tigris_headers::config::TigrisConfig::builder()
+/// # let sdk = tigris_core::config::builder()
 /// #     .endpoint_url(emu.endpoint())
 /// #     .credentials(aws_sdk_s3::config::Credentials::new(
 /// #         root.access_key_id(), root.secret_access_key(), None, None, "doc"))
@@ -393,7 +393,7 @@ impl Lease {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emu = tigris_emulator::Emulator::start().await?;
     /// # let root = emu.root_credentials();
-    /// # let sdk = tigris_headers::config::TigrisConfig::builder()
+    /// # let sdk = tigris_core::config::builder()
     /// #     .endpoint_url(emu.endpoint())
     /// #     .credentials(aws_sdk_s3::config::Credentials::new(
     /// #         root.access_key_id(), root.secret_access_key(), None, None, "doc"))
@@ -584,5 +584,17 @@ impl Drop for LeaseGuard {
         if let Some(task) = &self.task {
             task.abort();
         }
+    }
+}
+
+impl AgentKit {
+    /// Starts acquiring the lease `key` in `bucket`: mutual exclusion between agents on a
+    /// conditional write. See [`LeaseBuilder`] and [`crate::lease`].
+    pub fn lease(&self, bucket: impl AsRef<str>, key: impl AsRef<str>) -> LeaseBuilder {
+        LeaseBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            key.as_ref().to_owned(),
+        )
     }
 }

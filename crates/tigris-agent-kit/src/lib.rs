@@ -13,11 +13,11 @@
 //!
 //! use aws_sdk_s3::config::Credentials;
 //! use tigris_agent_kit::{AgentKit, NotificationConfig, Role};
-//! use tigris_headers::config::TigrisConfig;
+//! use tigris_core::config;
 //! use tigris_headers::prelude::*;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let sdk = TigrisConfig::builder()
+//! let sdk = config::builder()
 //!     .credentials(Credentials::new("tid_...", "tsec_...", None, None, "example"))
 //!     .build();
 //! let kit = AgentKit::new(&sdk)?;
@@ -75,14 +75,11 @@
 //! - Re-exported names: [`BucketName`], [`SnapshotVersion`], [`SnapshotName`], [`Role`],
 //!   [`ScopedAccessKey`].
 //!
-//! # Compared with the Python and TypeScript kits
-//! The same workflows as `@tigrisdata/agent-kit` and the Python `tigris-boto3-ext` agent-kit
-//! pull request, with these differences:
-//! - **Nothing leaks.** A workspace whose TTL or credentials step fails is deleted again (the
-//!   Python version leaks it on a TTL failure; the TypeScript one ignores both failures). A
+//! # Guarantees
+//! - **Nothing leaks.** A workspace whose TTL or credentials step fails is deleted again. A
 //!   fork whose credentials fail is deleted and reported, not kept without credentials. A fork
-//!   set's teardown deletes the snapshot the set took (both leak it). Rollback and teardown
-//!   failures are returned as [`Leftover`]s, never suppressed.
+//!   set's teardown deletes the snapshot the set took. Rollback and teardown failures are
+//!   returned as [`Leftover`]s, never suppressed.
 //! - **Lost responses are checked.** A bucket-creating `CreateBucket` (workspace, fork,
 //!   restore) that fails ambiguously (see below) is followed by a `HeadBucket`, and a bucket it
 //!   made anyway is removed again.
@@ -124,7 +121,7 @@
 //! - **Credentials can expire** ([`CreateWorkspace::credentials_expire_at`]), and
 //!   `Debug` never shows a secret.
 //! - Checkpoint times come from the server (the version's timestamp, or the listing), not the
-//!   client clock; [`AgentKit::list_checkpoints`] follows every page and sorts newest first.
+//!   client clock; [`AgentKit::list_checkpoints`] pages as the SDK does (`into_paginator()`).
 //!
 //! # Tigris vs S3
 //! Snapshots, forks, force delete and notifications are Tigris extensions
@@ -149,7 +146,10 @@ mod undo;
 mod validate;
 mod workspace;
 
-pub use checkpoint::{Checkpoint, CreateCheckpoint, ListCheckpoints, Restore};
+pub use checkpoint::{
+    Checkpoint, CheckpointPage, CreateCheckpoint, ListCheckpoints, ListCheckpointsItems,
+    ListCheckpointsPaginator, Restore,
+};
 pub use diff::{Change, ChangeKind, Conflict, DiffFork, ForkDiff, ObjectSummary};
 pub use error::{Error, ErrorKind, Leftover, Result, Step};
 pub use fork::{

@@ -177,10 +177,10 @@ pub(crate) async fn merge(
         crate::ambiguous::create_snapshot(kit, &parent, Some(name.as_ref()), operation).await?;
     tracing::debug!(%checkpoint, "parent checkpointed");
     let merged = kit
-        .notifications()
-        .transport()
-        .merge_fork(diff.fork())
-        .into(&parent)
+        .api()
+        .merge_fork()
+        .fork(diff.fork())
+        .parent(&parent)
         .send()
         .await;
     match merged {
@@ -196,7 +196,7 @@ pub(crate) async fn merge(
             let may_have_applied = err
                 .status()
                 .is_none_or(|status| answer_may_have_applied(status, err.code()));
-            let err = Error::from_headers(operation.clone(), Step::Merge, err);
+            let err = Error::from_api(operation.clone(), Step::Merge, err);
             if may_have_applied {
                 // The checkpoint is the way back if the merge went through; a merge that went
                 // through also made a snapshot of the parent, after the checkpoint, whose
@@ -205,7 +205,16 @@ pub(crate) async fn merge(
                     bucket: parent.clone(),
                     version: checkpoint.clone(),
                 }];
-                match kit.s3().list_snapshots(&parent).send_all().await {
+                match kit
+                    .s3()
+                    .list_snapshots()
+                    .bucket(&parent)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                {
                     Ok(all) => leftovers.extend(
                         all.iter()
                             .filter(|s| s.version().as_u64() > checkpoint.as_u64())
@@ -230,5 +239,20 @@ pub(crate) async fn merge(
                 Err(err.with_leftovers(leftovers).rolled_back())
             }
         }
+    }
+}
+
+impl AgentKit {
+    /// Starts merging `fork` into its parent, behind a checkpoint of the parent. See
+    /// [`MergeFork`].
+    ///
+    /// ```no_run
+    /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
+    /// let merged = kit.merge("datasets-exp").send().await?;
+    /// println!("merged as {}; undo from {}", merged.version(), merged.checkpoint().version());
+    /// # Ok(()) }
+    /// ```
+    pub fn merge(&self, fork: impl AsRef<str>) -> MergeFork {
+        MergeFork::new(self.clone(), fork.as_ref().to_owned())
     }
 }

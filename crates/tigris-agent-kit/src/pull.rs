@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use futures::{StreamExt, TryStreamExt};
-use tigris_headers::TigrisTransportExt;
-use tigris_headers::bundle::{MAX_KEYS, SkippedKey};
+use tigris_api::bundle::{MAX_KEYS, SkippedKey};
 
 use crate::error::{Error, Operation, Result, Step};
 use crate::kit::AgentKit;
@@ -110,24 +109,24 @@ impl Pull {
                     .filter_map(|o| o.key().map(str::to_owned)),
             );
         }
-        let transport = self.kit.notifications().transport().clone();
+        let api = self.kit.api().clone();
         let dir = self.dir.clone();
         let reports: Vec<_> =
             futures::stream::iter(keys.chunks(self.batch).map(<[String]>::to_vec))
                 .map(|batch| {
-                    let (transport, dir, operation) =
-                        (transport.clone(), dir.clone(), operation.clone());
+                    let (api, dir, operation) = (api.clone(), dir.clone(), operation.clone());
                     let bucket = bucket.as_str().to_owned();
                     async move {
-                        let written = transport
-                            .bundle(&bucket)
+                        let written = api
+                            .bundle()
+                            .bucket(&bucket)
                             .keys(batch)
                             .send()
                             .await
-                            .map_err(|e| Error::from_headers(operation.clone(), Step::Bundle, e))?
+                            .map_err(|e| Error::from_api(operation.clone(), Step::Bundle, e))?
                             .write_to_dir(&dir)
                             .await
-                            .map_err(|e| Error::from_headers(operation, Step::Bundle, e))?;
+                            .map_err(|e| Error::from_api(operation, Step::Bundle, e))?;
                         Ok::<_, Error>(written)
                     }
                 })

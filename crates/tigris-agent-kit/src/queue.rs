@@ -221,7 +221,7 @@ fn default_owner() -> String {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let emu = tigris_emulator::Emulator::start().await?;
 /// # let root = emu.root_credentials();
-/// # let sdk = tigris_headers::config::TigrisConfig::builder()
+/// # let sdk = tigris_core::config::builder()
 /// #     .endpoint_url(emu.endpoint())
 /// #     .credentials(aws_sdk_s3::config::Credentials::new(
 /// #         root.access_key_id(), root.secret_access_key(), None, None, "doc"))
@@ -840,7 +840,7 @@ impl TaskQueue {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emu = tigris_emulator::Emulator::start().await?;
     /// # let root = emu.root_credentials();
-    /// # let sdk = tigris_headers::config::TigrisConfig::builder()
+    /// # let sdk = tigris_core::config::builder()
     /// #     .endpoint_url(emu.endpoint())
     /// #     .credentials(aws_sdk_s3::config::Credentials::new(
     /// #         root.access_key_id(), root.secret_access_key(), None, None, "doc"))
@@ -1567,5 +1567,16 @@ fn check_id(operation: &Operation, id: &str) -> Result<()> {
                  ending in . and digits"
             ),
         ))
+    }
+}
+impl AgentKit {
+    /// Opens the task queue under `prefix` in `bucket`: push tasks, claim them exactly once.
+    /// See [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].
+    pub fn task_queue(&self, bucket: impl AsRef<str>, prefix: impl AsRef<str>) -> TaskQueueBuilder {
+        TaskQueueBuilder::new(
+            self.clone(),
+            bucket.as_ref().to_owned(),
+            prefix.as_ref().to_owned(),
+        )
     }
 }

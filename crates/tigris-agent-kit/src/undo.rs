@@ -6,6 +6,7 @@
 //! is unwound here too, once `ambiguous` has found it.
 
 use aws_sdk_s3::error::DisplayErrorContext;
+use tigris_api::update_bucket::SoftDeleteSetting;
 use tigris_core::BucketName;
 use tigris_headers::SnapshotVersion;
 use tigris_headers::prelude::*;
@@ -115,11 +116,11 @@ pub(crate) async fn delete_for_good(
     bucket: &BucketName,
     operation: Operation,
 ) -> Result<(), Vec<Error>> {
-    let transport = kit.notifications().transport();
-    let soft_delete = match transport.bucket_metadata(bucket).send().await {
+    let api = kit.api();
+    let soft_delete = match api.bucket_metadata().bucket(bucket).send().await {
         Ok(metadata) => metadata.soft_delete(),
         Err(err) => {
-            let err = Error::from_headers(operation, Step::ReadSoftDelete, err);
+            let err = Error::from_api(operation, Step::ReadSoftDelete, err);
             return if err.is_not_found() {
                 Ok(())
             } else {
@@ -128,13 +129,13 @@ pub(crate) async fn delete_for_good(
         }
     };
     if soft_delete.enabled {
-        transport
-            .set_soft_delete(bucket)
-            .enabled(false)
+        api.update_bucket()
+            .bucket(bucket)
+            .soft_delete(SoftDeleteSetting::Disabled)
             .send()
             .await
             .map_err(|e| {
-                vec![Error::from_headers(
+                vec![Error::from_api(
                     operation.clone(),
                     Step::DisableSoftDelete,
                     e,
@@ -147,13 +148,13 @@ pub(crate) async fn delete_for_good(
     };
     let mut failures = vec![err];
     if soft_delete.enabled {
-        let again = transport.set_soft_delete(bucket);
-        let again = match soft_delete.retention_days {
-            Some(days) => again.retention_days(days),
-            None => again.enabled(true),
+        let setting = match soft_delete.retention_days {
+            Some(retention_days) => SoftDeleteSetting::Enabled { retention_days },
+            None => SoftDeleteSetting::EnabledKeepingRetention,
         };
+        let again = api.update_bucket().bucket(bucket).soft_delete(setting);
         if let Err(e) = again.send().await {
-            failures.push(Error::from_headers(operation, Step::RestoreSoftDelete, e));
+            failures.push(Error::from_api(operation, Step::RestoreSoftDelete, e));
         }
     }
     Err(failures)
@@ -167,7 +168,13 @@ pub(crate) async fn delete_snapshot(
     version: &SnapshotVersion,
     operation: Operation,
 ) -> Result<(), Error> {
-    let result = kit.s3().delete_snapshot(bucket, version).send().await;
+    let result = kit
+        .s3()
+        .delete_snapshot()
+        .bucket(bucket)
+        .version(version)
+        .send()
+        .await;
     match result {
         Ok(()) => {
             tracing::debug!(%bucket, %version, "snapshot deleted");

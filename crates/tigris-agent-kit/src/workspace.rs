@@ -395,3 +395,16 @@ impl Drop for Workspace {
         }
     }
 }
+
+impl AgentKit {
+    /// Starts creating a workspace: a bucket for one agent. See [`CreateWorkspace`].
+    pub fn create_workspace(&self, bucket: impl AsRef<str>) -> CreateWorkspace {
+        CreateWorkspace::new(self.clone(), bucket.as_ref().to_owned())
+    }
+}
+
+impl crate::kit::AsBucket for Workspace {
+    fn bucket(&self) -> &BucketName {
+        Workspace::bucket(self)
+    }
+}

@@ -89,7 +89,16 @@ async fn checkpoints_are_listed_newest_first_with_names_and_server_times() {
     assert_eq!(second.name(), Some("the second one"));
     assert_eq!(first.name(), None);
 
-    let listed = env.kit.list_checkpoints("ws-list").send().await.unwrap();
+    let mut listed = env
+        .kit
+        .list_checkpoints("ws-list")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    listed.sort_by(|a, b| b.version().cmp(a.version()));
     assert_eq!(listed.len(), 3);
     let versions: Vec<_> = listed.iter().map(|c| c.version().clone()).collect();
     assert_eq!(
@@ -128,6 +137,7 @@ async fn a_bucket_without_checkpoints_lists_none() {
             .send()
             .await
             .unwrap()
+            .checkpoints()
             .is_empty()
     );
     ws.teardown().await.unwrap();
@@ -244,6 +254,44 @@ async fn a_lost_restore_whose_rollback_fails_reports_the_bucket_really_there() {
         .unwrap();
     ws.teardown().await.unwrap();
     env.assert_only(&[]).await;
+}
+
+#[tokio::test]
+async fn checkpoints_page_by_page_and_item_by_item_cover_every_checkpoint_once() {
+    let env = Env::start().await;
+    let ws = env.kit.create_workspace("ws-pages").send().await.unwrap();
+    let mut taken = Vec::new();
+    for _ in 0..5 {
+        let checkpoint = env.kit.checkpoint(ws.bucket()).send().await.unwrap();
+        taken.push(checkpoint.version().clone());
+    }
+    let pages = env
+        .kit
+        .list_checkpoints(ws.bucket())
+        .max_checkpoints(2)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    let sizes: Vec<_> = pages.iter().map(|p| p.checkpoints().len()).collect();
+    assert_eq!(sizes, [2, 2, 1]);
+    let mut items: Vec<_> = env
+        .kit
+        .list_checkpoints(ws.bucket())
+        .max_checkpoints(2)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.version().clone())
+        .collect();
+    items.sort();
+    assert_eq!(items, taken);
+    ws.teardown().await.unwrap();
 }
 
 #[tokio::test]

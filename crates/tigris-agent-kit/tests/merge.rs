@@ -14,7 +14,13 @@ async fn base_and_fork(env: &Env) {
     env.put("base", "keep", "k").await;
     env.put("base", "edit", "old").await;
     env.put("base", "drop", "d").await;
-    let version = env.s3.create_snapshot("base").send().await.unwrap();
+    let version = env
+        .s3
+        .create_snapshot()
+        .bucket("base")
+        .send()
+        .await
+        .unwrap();
     env.s3
         .create_bucket()
         .bucket("exp")

@@ -5,19 +5,19 @@ mod common;
 
 use common::Env;
 use tigris_agent_kit::{Leftover, Step};
+use tigris_api::update_bucket::SoftDeleteSetting;
 use tigris_headers::ErrorKind;
-use tigris_headers::SignedTransport;
-use tigris_headers::prelude::*;
 
 async fn soft_delete_workspace(
     env: &Env,
     name: &str,
-) -> (tigris_agent_kit::Workspace, SignedTransport) {
+) -> (tigris_agent_kit::Workspace, tigris_api::Client) {
     let ws = env.kit.create_workspace(name).send().await.unwrap();
-    let tigris = SignedTransport::new(&env.sdk).unwrap();
+    let tigris = tigris_api::Client::new(&env.sdk).unwrap();
     tigris
-        .set_soft_delete(name)
-        .retention_days(30)
+        .update_bucket()
+        .bucket(name)
+        .soft_delete(SoftDeleteSetting::Enabled { retention_days: 30 })
         .send()
         .await
         .unwrap();
@@ -44,13 +44,21 @@ async fn teardown_of_a_soft_delete_workspace_leaves_nothing_restorable() {
     assert!(
         tigris
             .list_deleted_buckets()
-            .send_all()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .unwrap()
             .is_empty(),
         "not kept as a deleted bucket"
     );
-    let err = tigris.restore_bucket("ws-soft").send().await.unwrap_err();
+    let err = tigris
+        .restore_bucket()
+        .bucket("ws-soft")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     // The name is free at once, as after any real delete.
     env.s3
@@ -88,7 +96,8 @@ async fn a_failed_delete_turns_soft_delete_back_on_and_a_second_teardown_finishe
         }]
     );
     let setting = tigris
-        .bucket_metadata("ws-retry")
+        .bucket_metadata()
+        .bucket("ws-retry")
         .send()
         .await
         .unwrap()
@@ -105,7 +114,10 @@ async fn a_failed_delete_turns_soft_delete_back_on_and_a_second_teardown_finishe
     assert!(
         tigris
             .list_deleted_buckets()
-            .send_all()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .unwrap()
             .is_empty()
@@ -133,7 +145,8 @@ async fn a_setting_that_cannot_be_read_keeps_the_bucket_and_reports_it() {
     );
     assert!(
         tigris
-            .bucket_metadata("ws-unread")
+            .bucket_metadata()
+            .bucket("ws-unread")
             .send()
             .await
             .unwrap()
@@ -144,7 +157,10 @@ async fn a_setting_that_cannot_be_read_keeps_the_bucket_and_reports_it() {
     assert!(
         tigris
             .list_deleted_buckets()
-            .send_all()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .unwrap()
             .is_empty()

@@ -27,7 +27,7 @@ async fn a_workspace_gets_its_ttl_rule_and_credentials_and_teardown_removes_ever
         .unwrap();
 
     assert!(ws.snapshots_enabled());
-    let info = env.s3.bucket_info("ws-full").send().await.unwrap();
+    let info = env.s3.bucket_info().bucket("ws-full").send().await.unwrap();
     assert!(info.snapshots_enabled(), "snapshots are on by default");
     let lifecycle = env
         .s3
@@ -74,7 +74,13 @@ async fn snapshots_can_be_turned_off() {
         .unwrap();
     assert!(!ws.snapshots_enabled());
     assert!(ws.credentials().is_none());
-    let info = env.s3.bucket_info("ws-plain").send().await.unwrap();
+    let info = env
+        .s3
+        .bucket_info()
+        .bucket("ws-plain")
+        .send()
+        .await
+        .unwrap();
     assert!(!info.snapshots_enabled());
     ws.teardown().await.unwrap();
 }
@@ -321,7 +327,7 @@ async fn a_failure_at_any_credentials_step_deletes_the_bucket_and_every_iam_reso
             .source()
             .and_then(|s| s.downcast_ref::<tigris_iam::Error>())
             .expect("the IAM error is the source");
-        assert_eq!(iam.operation().map(|o| o.as_str()), Some(operation));
+        assert_eq!(iam.operation(), Some(operation));
         env.assert_only(&[]).await;
     }
 }
@@ -500,7 +506,6 @@ async fn a_bucket_that_cannot_be_deleted_is_a_failure_and_a_leftover() {
 
 #[tokio::test]
 async fn a_protected_bucket_is_kept_and_reported_with_its_credentials_revoked() {
-    use tigris_headers::TigrisTransportExt;
     let env = Env::start().await;
     let ws = env
         .kit
@@ -510,9 +515,10 @@ async fn a_protected_bucket_is_kept_and_reported_with_its_credentials_revoked() 
         .await
         .unwrap();
     env.put("ws-protected", "a.txt", "a").await;
-    let tigris = tigris_headers::SignedTransport::new(&env.sdk).unwrap();
+    let tigris = tigris_api::Client::new(&env.sdk).unwrap();
     tigris
-        .update_bucket("ws-protected")
+        .update_bucket()
+        .bucket("ws-protected")
         .delete_protection(true)
         .send()
         .await
@@ -536,7 +542,8 @@ async fn a_protected_bucket_is_kept_and_reported_with_its_credentials_revoked() 
     assert_eq!(env.buckets().await, ["ws-protected"]);
 
     tigris
-        .update_bucket("ws-protected")
+        .update_bucket()
+        .bucket("ws-protected")
         .delete_protection(false)
         .send()
         .await

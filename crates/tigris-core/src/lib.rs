@@ -3,22 +3,21 @@
 //! # Crate organization
 //! - [`BucketName`]: a bucket name checked against Tigris's rules.
 //! - [`DEFAULT_ENDPOINT`], [`DEFAULT_REGION`]: where Tigris is, defined once.
+//! - [`config`]: the `SdkConfig` builder for Tigris, [`s3_client`](config::s3_client) and the
+//!   one [`default_http_client`].
 //! - [`error`]: the one [`ErrorKind`] of the workspace and [`Classified`](error::Classified),
 //!   the one reading of a failed request (kind, and whether it may have been applied).
+//! - [`pagination`]: the SDK's paginator streams, which every listing of the workspace returns.
 //! - [`transport`]: [`SignedTransport`](transport::SignedTransport), SigV4-signed requests to
 //!   Tigris's JSON/XML endpoints on the `SdkConfig`'s HTTP client, retry and timeout settings.
-//!
-//! # Renamed
-//! This crate was `tigris-types`; its `failure` module is now [`error`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod config;
 pub mod error;
+pub mod pagination;
 pub mod transport;
 
 pub use error::ErrorKind;
-
-use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// The Tigris S3 endpoint (IAM is served at `https://iam.storageapi.dev`).
 pub const DEFAULT_ENDPOINT: &str = "https://t3.storage.dev";
@@ -29,20 +28,7 @@ pub const DEFAULT_REGION: &str = "auto";
 /// The Tigris IAM endpoint.
 pub const DEFAULT_IAM_ENDPOINT: &str = "https://iam.storageapi.dev";
 
-/// An HTTPS client on rustls with the ring provider (the workspace's one TLS stack); it also
-/// speaks plain `http://`, which the local emulator uses.
-///
-/// ```
-/// let client = tigris_core::default_http_client();
-/// # drop(client);
-/// ```
-pub fn default_http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
+pub use config::default_http_client;
 
 use std::fmt;
 use std::str::FromStr;

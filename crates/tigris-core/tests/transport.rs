@@ -90,6 +90,37 @@ async fn requests_are_path_style_and_signed_for_s3_with_the_payload_hash() {
 }
 
 #[tokio::test]
+async fn a_put_or_post_without_a_body_says_content_length_zero_and_a_get_does_not() {
+    let server = TestServer::start(|_, _| response(200, "")).await;
+    let transport = transport(&server.endpoint(), fast_retries(1));
+    for method in [Method::PUT, Method::POST, Method::GET] {
+        let request = TigrisRequest::new(method).bucket("my-bucket".parse().unwrap());
+        transport.send(&request).await.unwrap();
+    }
+    let requests = server.requests();
+    let lengths: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.headers
+                    .get("content-length")
+                    .map(|v| v.to_str().unwrap().to_owned()),
+                r.headers.contains_key("transfer-encoding"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lengths,
+        [
+            (Method::PUT, Some("0".to_owned()), false),
+            (Method::POST, Some("0".to_owned()), false),
+            (Method::GET, None, false),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn query_parameters_are_encoded_and_bare_names_stay_bare() {
     let server = TestServer::start(|_, _| response(200, r#"{"name":"b"}"#)).await;
     let request = TigrisRequest::new(Method::GET)

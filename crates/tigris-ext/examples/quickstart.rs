@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tigris_ext::agent_kit::{
     AgentKit, ForkSet, NotificationConfig, OnConflict, Role, WebhookAuth, Workspace,
 };
-use tigris_ext::config::{TigrisConfig, from_env};
+use tigris_ext::config::{self, from_env};
 use tigris_ext::notify::receiver::WebhookReceiver;
 use tigris_ext::prelude::*;
 
@@ -87,7 +87,7 @@ async fn main() -> Result<()> {
                 None,
                 "emulator",
             );
-            let sdk = TigrisConfig::builder()
+            let sdk = config::builder()
                 .endpoint_url(emu.endpoint())
                 .credentials(creds)
                 .build();

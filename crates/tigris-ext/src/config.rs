@@ -6,8 +6,9 @@ use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
 
 pub use tigris_core::DEFAULT_IAM_ENDPOINT;
-pub use tigris_headers::config::{
-    DEFAULT_ENDPOINT, DEFAULT_REGION, TigrisConfig, TigrisConfigBuilder, s3_client, s3_config,
+pub use tigris_core::config::{
+    DEFAULT_ENDPOINT, DEFAULT_REGION, TigrisConfigBuilder, builder, default_http_client, s3_client,
+    s3_config,
 };
 
 /// The environment variable naming the IAM endpoint, read by [`iam_endpoint_from_env`] (and by
@@ -79,7 +80,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, Mi
     let endpoint = first(&ENDPOINT_VARS, &get).unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
     let region = first(&["AWS_REGION", "AWS_DEFAULT_REGION"], &get)
         .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-    Ok(TigrisConfig::builder()
+    Ok(builder()
         .endpoint_url(endpoint)
         .region(region)
         .credentials(Credentials::new(access, secret, token, None, "environment"))

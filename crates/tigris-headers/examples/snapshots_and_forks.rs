@@ -3,8 +3,8 @@
 
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
+use tigris_core::config::{self, s3_client};
 use tigris_headers::BucketName;
-use tigris_headers::config::{TigrisConfig, s3_client};
 use tigris_headers::prelude::*;
 
 async fn read(
@@ -28,7 +28,7 @@ async fn read(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let emu = tigris_emulator::Emulator::start().await?;
     let root = emu.root_credentials();
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(emu.endpoint())
         .credentials(Credentials::new(
             root.access_key_id(),
@@ -53,7 +53,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     let v1 = s3
-        .create_snapshot("notes")
+        .create_snapshot()
+        .bucket("notes")
         .name("first-draft")
         .send()
         .await?;
@@ -95,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         read(&s3, "notes-experiment", "plan.txt").await?,
         read(&s3, "notes", "plan.txt").await?
     );
-    let info = s3.bucket_info("notes-experiment").send().await?;
+    let info = s3.bucket_info().bucket("notes-experiment").send().await?;
     println!(
         "notes-experiment: fork of {:?} at {:?}, snapshots enabled: {}",
         info.fork_parent().map(BucketName::as_str),
@@ -103,7 +104,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         info.snapshots_enabled()
     );
 
-    for snapshot in s3.list_snapshots("notes").send_all().await? {
+    for snapshot in s3
+        .list_snapshots()
+        .bucket("notes")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await?
+    {
         println!(
             "snapshot {} named {:?}",
             snapshot.version(),

@@ -5,8 +5,8 @@ use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
 use crate::header::{self, CaptureHeaders};
+use crate::names::bucket_name;
 use crate::names::{BucketName, SnapshotVersion};
-use crate::snapshot::bucket_name;
 
 const INFO_HEADERS: &[&str] = &[
     header::ENABLE_SNAPSHOT,
@@ -21,7 +21,7 @@ const INFO_HEADERS: &[&str] = &[
 /// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), tigris_headers::Error> {
 /// use tigris_headers::TigrisClientExt;
 ///
-/// let info = s3.bucket_info("datasets-experiment").send().await?;
+/// let info = s3.bucket_info().bucket("datasets-experiment").send().await?;
 /// if let Some(parent) = info.fork_parent() {
 ///     println!("forked from {parent} at {:?}", info.fork_snapshot());
 /// }
@@ -111,6 +111,12 @@ pub struct BucketInfoFluentBuilder {
 impl BucketInfoFluentBuilder {
     pub(crate) fn new(client: Client, bucket: String) -> Self {
         Self { client, bucket }
+    }
+
+    /// The bucket to read (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
     }
 
     /// Validates the bucket name, then reads the settings.

@@ -67,7 +67,7 @@ pub trait CreateBucketExt: sealed::Sealed {
     /// use tigris_headers::prelude::*;
     ///
     /// let source = "datasets".parse()?;
-    /// let version = s3.create_snapshot("datasets").send().await?;
+    /// let version = s3.create_snapshot().bucket("datasets").send().await?;
     /// s3.create_bucket().bucket("datasets-restore").fork_of_snapshot(&source, &version).send().await?;
     /// # Ok(()) }
     /// ```

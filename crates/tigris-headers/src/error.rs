@@ -4,7 +4,7 @@
 //! # async fn demo(s3: aws_sdk_s3::Client) {
 //! use tigris_headers::{ErrorKind, TigrisClientExt};
 //!
-//! match s3.create_snapshot("datasets").send().await {
+//! match s3.create_snapshot().bucket("datasets").send().await {
 //!     Ok(version) => println!("snapshot {version}"),
 //!     Err(e) if e.kind() == ErrorKind::NotFound => println!("no such bucket"),
 //!     Err(e) => eprintln!("{e} (code {:?}, HTTP {:?})", e.code(), e.status()),
@@ -49,35 +49,6 @@ pub(crate) enum Operation {
         from: String,
         to: String,
     },
-    PresignPost {
-        bucket: String,
-        key: String,
-    },
-    ListForks {
-        bucket: String,
-    },
-    BucketMetadata {
-        bucket: String,
-    },
-    MergeFork {
-        fork: String,
-        parent: Option<String>,
-    },
-    RebaseFork {
-        fork: String,
-    },
-    Bundle {
-        bucket: String,
-        keys: usize,
-    },
-    Presign {
-        bucket: String,
-        key: String,
-        method: &'static str,
-    },
-    SoftDeleteSetting {
-        bucket: String,
-    },
     RestoreDeletedObject {
         bucket: String,
         key: String,
@@ -87,15 +58,21 @@ pub(crate) enum Operation {
         key: String,
         version: String,
     },
-    ListDeletedBuckets,
-    RestoreBucket {
-        bucket: String,
-    },
-    UpdateBucket {
-        bucket: String,
-    },
-    ListBuckets,
-    AccountStats,
+}
+
+impl Operation {
+    /// The operation's name, as [`Error::operation`] reports it.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::CreateSnapshot { .. } => "CreateSnapshot",
+            Self::ListSnapshots { .. } => "ListSnapshots",
+            Self::DeleteSnapshot { .. } => "DeleteSnapshot",
+            Self::BucketInfo { .. } => "BucketInfo",
+            Self::RenameObject { .. } => "MoveObject",
+            Self::RestoreDeletedObject { .. } => "RestoreDeletedObject",
+            Self::PurgeDeletedObject { .. } => "PurgeDeletedObject",
+        }
+    }
 }
 
 impl fmt::Display for Operation {
@@ -116,39 +93,6 @@ impl fmt::Display for Operation {
             Self::RenameObject { bucket, from, to } => {
                 write!(f, "renaming {from:?} to {to:?} in bucket {bucket:?}")
             }
-            Self::PresignPost { bucket, key } => {
-                write!(
-                    f,
-                    "presigning a POST upload of {key:?} to bucket {bucket:?}"
-                )
-            }
-            Self::ListForks { bucket } => write!(f, "listing the forks of bucket {bucket:?}"),
-            Self::BucketMetadata { bucket } => {
-                write!(f, "reading the metadata of bucket {bucket:?}")
-            }
-            Self::MergeFork {
-                fork,
-                parent: Some(parent),
-            } => write!(f, "merging fork {fork:?} into bucket {parent:?}"),
-            Self::MergeFork { fork, parent: None } => write!(f, "merging fork {fork:?}"),
-            Self::RebaseFork { fork } => write!(f, "rebasing fork {fork:?}"),
-            Self::Bundle { bucket, keys } => {
-                write!(f, "bundling {keys} objects of bucket {bucket:?}")
-            }
-            Self::Presign {
-                bucket,
-                key,
-                method,
-            } => write!(
-                f,
-                "presigning a {method} URL for {key:?} in bucket {bucket:?}"
-            ),
-            Self::SoftDeleteSetting { bucket } if bucket.is_empty() => {
-                f.write_str("setting soft delete")
-            }
-            Self::SoftDeleteSetting { bucket } => {
-                write!(f, "setting soft delete on bucket {bucket:?}")
-            }
             Self::RestoreDeletedObject { bucket, key } => {
                 write!(f, "restoring deleted {key:?} in bucket {bucket:?}")
             }
@@ -160,13 +104,6 @@ impl fmt::Display for Operation {
                 f,
                 "purging deleted version {version:?} of {key:?} in bucket {bucket:?}"
             ),
-            Self::ListDeletedBuckets => f.write_str("listing deleted buckets"),
-            Self::RestoreBucket { bucket } => write!(f, "restoring deleted bucket {bucket:?}"),
-            Self::UpdateBucket { bucket } => {
-                write!(f, "updating the settings of bucket {bucket:?}")
-            }
-            Self::ListBuckets => f.write_str("listing the account's buckets"),
-            Self::AccountStats => f.write_str("reading the account's storage statistics"),
         }
     }
 }
@@ -189,7 +126,6 @@ struct Inner {
     status: Option<u16>,
     request_id: Option<String>,
     source: Option<BoxError>,
-    missing_keys: Vec<String>,
 }
 
 impl Error {
@@ -202,13 +138,23 @@ impl Error {
             status: None,
             request_id: None,
             source: None,
-            missing_keys: Vec::new(),
         }
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
+    }
+
+    /// The operation that failed, as named in the crate's docs (`"CreateSnapshot"`,
+    /// `"MoveObject"`, ...); `None` for an error not tied to one (a name parsed on its own).
+    pub fn operation(&self) -> Option<&'static str> {
+        self.0.operation.as_ref().map(Operation::name)
+    }
+
+    /// Whether the same request may succeed if sent again: the failure is transient.
+    pub fn is_retryable(&self) -> bool {
+        self.0.kind.is_retryable()
     }
 
     /// The error code the service answered with (`"NoSuchBucket"`, `"BucketNotEmpty"`, ...),
@@ -240,19 +186,20 @@ impl Error {
         }))
     }
 
+    /// A value rejected on its own, before it is part of an operation.
+    pub(crate) fn invalid_value(reason: &'static str, source: impl Into<BoxError>) -> Self {
+        Self(Box::new(Inner {
+            reason: Some(reason),
+            source: Some(source.into()),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+    }
+
     pub(crate) fn invalid_argument(operation: Operation, reason: &'static str) -> Self {
         Self(Box::new(Inner {
             operation: Some(operation),
             reason: Some(reason),
             ..Self::inner(ErrorKind::InvalidInput)
-        }))
-    }
-
-    pub(crate) fn configuration(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::Configuration)
         }))
     }
 
@@ -271,66 +218,9 @@ impl Error {
         }))
     }
 
-    /// The same failure, reported as part of `operation`.
-    pub(crate) fn with_operation(mut self, operation: Operation) -> Self {
-        self.0.operation = Some(operation);
-        self
-    }
-
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.0.source = Some(source.into());
         self
-    }
-
-    /// Classifies an SDK error once, here; the SDK error is kept as the source.
-    pub(crate) fn transient(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::Transient)
-        }))
-    }
-
-    /// A local file-system failure, classified by what the OS said.
-    pub(crate) fn local_io(
-        operation: Operation,
-        reason: &'static str,
-        err: &std::io::Error,
-    ) -> Self {
-        let kind = match err.kind() {
-            std::io::ErrorKind::PermissionDenied => ErrorKind::AccessDenied,
-            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
-            std::io::ErrorKind::AlreadyExists => ErrorKind::Conflict,
-            _ => ErrorKind::Service,
-        };
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(kind)
-        }))
-    }
-
-    /// The keys a bundle in fail mode named that do not exist (code `BundleKeyNotFound`);
-    /// empty for every other error.
-    pub fn missing_keys(&self) -> &[String] {
-        &self.0.missing_keys
-    }
-
-    /// A bundle request's error, with the missing keys of a `BundleKeyNotFound`.
-    pub(crate) fn from_bundle<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
-    where
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
-        let missing = err
-            .raw_response()
-            .and_then(|r| r.body().bytes())
-            .map(|body| xml_keys(&String::from_utf8_lossy(body)))
-            .unwrap_or_default();
-        let mut error = Self::from_sdk(operation, err);
-        if error.code() == Some("BundleKeyNotFound") {
-            error.0.missing_keys = missing;
-        }
-        error
     }
 
     pub(crate) fn from_sdk<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
@@ -351,28 +241,6 @@ impl Error {
             ..Self::inner(kind)
         }))
     }
-}
-
-/// The `<Key>` values of an XML document (the `<MissingKeys>` of `BundleKeyNotFound`).
-fn xml_keys(xml: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut rest = xml;
-    while let Some(start) = rest.find("<Key>") {
-        let after = &rest[start + 5..];
-        let Some(end) = after.find("</Key>") else {
-            break;
-        };
-        keys.push(
-            after[..end]
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\"")
-                .replace("&apos;", "'")
-                .replace("&amp;", "&"),
-        );
-        rest = &after[end + 6..];
-    }
-    keys
 }
 
 impl fmt::Display for Error {

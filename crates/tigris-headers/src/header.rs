@@ -34,12 +34,6 @@ pub(crate) const RENAME: &str = "x-tigris-rename";
 pub(crate) const CAS: &str = "x-tigris-cas";
 /// ListObjectsV2: a metadata query (`WHERE … [ORDER BY …]`).
 pub(crate) const QUERY: &str = "x-tigris-query";
-/// CreateBucket on a fork's parent: merge that fork into it.
-pub(crate) const MERGE_SOURCE_BUCKET: &str = "x-tigris-merge-source-bucket";
-/// CreateBucket on a fork: move its base to the parent's present (`true`).
-pub(crate) const REBASE: &str = "x-tigris-rebase";
-/// `GET /` (JSON bucket listing): list the forks of the named bucket.
-pub(crate) const FORK: &str = "x-tigris-fork";
 /// CreateBucket: soft delete on (`true` or the retention in days). DeleteObject (with a
 /// version id: purge), ListObjectsV2, ListObjectVersions: the soft-delete view (`true`).
 pub(crate) const SOFT_DELETE: &str = "x-tigris-soft-delete";

@@ -270,6 +270,22 @@ macro_rules! string_conversions {
 string_conversions!(SnapshotVersion);
 string_conversions!(SnapshotName);
 
+/// Validates a bucket name given as a string, for an operation's error context. An unset
+/// bucket (`""`) says which setter is missing.
+pub(crate) fn bucket_name(
+    raw: &str,
+    operation: impl FnOnce() -> crate::error::Operation,
+) -> crate::Result<BucketName> {
+    if raw.is_empty() {
+        return Err(crate::Error::invalid_argument(
+            operation(),
+            "no bucket was given: set it with .bucket(..)",
+        ));
+    }
+    BucketName::new(raw)
+        .map_err(|e| crate::Error::invalid_input(operation(), "the bucket name is invalid", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

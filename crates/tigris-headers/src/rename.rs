@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
 use crate::header::{self, AddHeaders};
-use crate::snapshot::bucket_name;
+use crate::names::bucket_name;
 
 /// The longest object key S3 and Tigris accept, in bytes.
 const MAX_KEY_BYTES: usize = 1024;
@@ -43,7 +43,7 @@ pub(crate) fn encode_key(key: &str) -> String {
 /// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), tigris_headers::Error> {
 /// use tigris_headers::TigrisClientExt;
 ///
-/// s3.move_object("datasets").from_key("incoming/report 1.csv").to_key("done/report 1.csv").send().await?;
+/// s3.move_object().bucket("datasets").from_key("incoming/report 1.csv").to_key("done/report 1.csv").send().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -63,6 +63,12 @@ impl MoveObjectFluentBuilder {
             from_key: None,
             to_key: None,
         }
+    }
+
+    /// The bucket the object is in (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
     }
 
     /// The object's current key (required).

@@ -9,13 +9,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
 use crate::header::{self, AddHeaders, CaptureHeaders};
-use crate::names::{BucketName, SnapshotName, SnapshotVersion};
-
-/// Validates a bucket name given as a string, for an operation's error context.
-pub(crate) fn bucket_name(raw: &str, operation: impl FnOnce() -> Operation) -> Result<BucketName> {
-    BucketName::new(raw)
-        .map_err(|e| Error::invalid_input(operation(), "the bucket name is invalid", e))
-}
+use crate::names::{BucketName, SnapshotName, SnapshotVersion, bucket_name};
 
 /// Takes a snapshot of a bucket; from [`TigrisClientExt::create_snapshot`](crate::TigrisClientExt::create_snapshot).
 ///
@@ -27,7 +21,7 @@ pub(crate) fn bucket_name(raw: &str, operation: impl FnOnce() -> Operation) -> R
 /// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), tigris_headers::Error> {
 /// use tigris_headers::TigrisClientExt;
 ///
-/// let version = s3.create_snapshot("datasets").name("before-cleanup").send().await?;
+/// let version = s3.create_snapshot().bucket("datasets").name("before-cleanup").send().await?;
 /// println!("snapshot {version}");
 /// # Ok(()) }
 /// ```
@@ -46,6 +40,12 @@ impl CreateSnapshotFluentBuilder {
             bucket,
             name: None,
         }
+    }
+
+    /// The bucket to snapshot (required); it must have snapshots enabled.
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
     }
 
     /// Labels the snapshot; the label must be a valid [`SnapshotName`], checked by `send()`.
@@ -180,15 +180,15 @@ fn parse_entry(entry: &str) -> Option<(SnapshotVersion, Option<String>)> {
 /// # async fn demo(s3: aws_sdk_s3::Client) -> Result<(), tigris_headers::Error> {
 /// use tigris_headers::TigrisClientExt;
 ///
-/// for snapshot in s3.list_snapshots("datasets").send_all().await? {
+/// for snapshot in s3.list_snapshots().bucket("datasets").into_paginator().items().send().try_collect().await? {
 ///     println!("{} {:?}", snapshot.version(), snapshot.name());
 /// }
-/// let first_page = s3.list_snapshots("datasets").max_buckets(10).send().await?;
+/// let first_page = s3.list_snapshots().bucket("datasets").max_buckets(10).send().await?;
 /// # let _ = first_page;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() or .send_all() is awaited"]
+#[must_use = "does nothing until .send() or .into_paginator().items().send().try_collect() is awaited"]
 pub struct ListSnapshotsFluentBuilder {
     client: Client,
     bucket: String,
@@ -207,6 +207,12 @@ impl ListSnapshotsFluentBuilder {
             max_buckets: None,
             continuation_token: None,
         }
+    }
+
+    /// The bucket whose snapshots to list (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
     }
 
     /// At most this many snapshots per page (1 to [`MAX_PAGE_SIZE`](Self::MAX_PAGE_SIZE)).
@@ -257,35 +263,10 @@ impl ListSnapshotsFluentBuilder {
         .await
     }
 
-    /// Lists every snapshot, following continuation tokens from the first page (or from the
-    /// token set on this builder).
-    ///
-    /// # Errors
-    /// As [`send`](Self::send); also [`ErrorKind::UnexpectedResponse`](crate::ErrorKind::UnexpectedResponse)
-    /// if the service hands out the same continuation token twice.
-    pub async fn send_all(self) -> Result<Vec<SnapshotInfo>> {
-        let span = tracing::debug_span!("list_snapshots", bucket = %self.bucket);
-        async {
-            let bucket = self.validate()?;
-            let mut all = Vec::new();
-            let mut token = self.continuation_token.clone();
-            loop {
-                let page = self.page(&bucket, token.as_deref()).await?;
-                all.extend(page.snapshots);
-                match page.continuation_token {
-                    None => return Ok(all),
-                    Some(next) if token.as_deref() == Some(next.as_str()) => {
-                        return Err(Error::unexpected_response(
-                            self.operation(),
-                            "the service returned the same continuation token twice",
-                        ));
-                    }
-                    next => token = next,
-                }
-            }
-        }
-        .instrument(span)
-        .await
+    /// Pages through the whole listing, as the SDK's paginators do: `.send()` streams pages,
+    /// `.items().send()` streams their entries.
+    pub fn into_paginator(self) -> ListSnapshotsPaginator {
+        ListSnapshotsPaginator { builder: self }
     }
 
     async fn page(&self, bucket: &BucketName, token: Option<&str>) -> Result<SnapshotPage> {
@@ -335,6 +316,50 @@ impl ListSnapshotsFluentBuilder {
     }
 }
 
+/// Pages through a snapshot listing; from [`ListSnapshotsFluentBuilder::into_paginator`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send() is called"]
+pub struct ListSnapshotsPaginator {
+    builder: ListSnapshotsFluentBuilder,
+}
+
+impl ListSnapshotsPaginator {
+    /// A stream of pages, each one request made as the stream is read. It ends after the last
+    /// page or after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<SnapshotPage>> {
+        let builder = self.builder;
+        tigris_core::pagination::pages(
+            builder.continuation_token.clone(),
+            move |token| {
+                let mut builder = builder.clone();
+                builder.continuation_token = token;
+                async move { builder.send().await }
+            },
+            |page| page.continuation_token.clone(),
+        )
+    }
+
+    /// The snapshots of every page, one at a time; read them with `.items().send()`.
+    pub fn items(self) -> ListSnapshotsItems {
+        ListSnapshotsItems { pages: self }
+    }
+}
+
+/// The snapshots of every page of a listing; from [`ListSnapshotsPaginator::items`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send() is called"]
+pub struct ListSnapshotsItems {
+    pages: ListSnapshotsPaginator,
+}
+
+impl ListSnapshotsItems {
+    /// A stream of snapshots, fetching pages as it is read; it ends after the last one or
+    /// after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<SnapshotInfo>> {
+        tigris_core::pagination::items(self.pages.send(), SnapshotPage::into_snapshots)
+    }
+}
+
 /// Deletes one snapshot; from [`TigrisClientExt::delete_snapshot`](crate::TigrisClientExt::delete_snapshot).
 ///
 /// Sends `DeleteBucket` with `X-Tigris-Snapshot-Version: <version>`.
@@ -349,7 +374,7 @@ impl ListSnapshotsFluentBuilder {
 /// # -> Result<(), tigris_headers::Error> {
 /// use tigris_headers::TigrisClientExt;
 ///
-/// s3.delete_snapshot("datasets", &version).send().await?;
+/// s3.delete_snapshot().bucket("datasets").version(&version).send().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -367,6 +392,18 @@ impl DeleteSnapshotFluentBuilder {
             bucket,
             version,
         }
+    }
+
+    /// The bucket the snapshot belongs to (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
+    }
+
+    /// The snapshot version to delete (required).
+    pub fn version(mut self, version: impl AsRef<str>) -> Self {
+        self.version = version.as_ref().to_owned();
+        self
     }
 
     /// Validates the input, then deletes the snapshot. The bucket and its other snapshots stay.

@@ -3,14 +3,14 @@
 //!
 //! - Turn it on when creating a bucket, with [`SoftDeleteCreateExt::enable_soft_delete`]
 //!   (`X-Tigris-Soft-Delete: <days>`), or later, on or off, with
-//!   [`SoftDeleteTransportExt::set_soft_delete`] (`PATCH /{bucket}` with `soft_delete`).
+//!   `tigris_api::Client::update_bucket` (`PATCH /{bucket}` with `soft_delete`).
 //! - See what was deleted with [`SoftDeleteViewExt::soft_deleted`] on `list_objects_v2` (the
 //!   deleted keys) and `list_object_versions` (their versions, with the ids to restore or purge).
-//! - Bring an object back with [`SoftDeleteClientExt::restore_deleted_object`] (RestoreObject
+//! - Bring an object back with [`TigrisClientExt::restore_deleted_object`](crate::TigrisClientExt::restore_deleted_object) (RestoreObject
 //!   with `X-Tigris-Restore-Type: soft-delete`), or drop one deleted version for good with
-//!   [`SoftDeleteClientExt::purge_deleted_object`].
-//! - Deleted buckets: [`SoftDeleteTransportExt::list_deleted_buckets`] (`GET /?OnlyDeleted=true`)
-//!   and [`SoftDeleteTransportExt::restore_bucket`] (`POST /{bucket}?restore`).
+//!   [`TigrisClientExt::purge_deleted_object`](crate::TigrisClientExt::purge_deleted_object).
+//! - Deleted buckets are listed and restored through `tigris_api::Client`
+//!   (`list_deleted_buckets`, `restore_bucket`).
 //!
 //! A bucket deleted (force delete included) while soft delete is on is restorable with its
 //! objects for the window, and its name stays reserved meanwhile. To delete one for good, turn
@@ -21,8 +21,9 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let emu = tigris_emulator::Emulator::start().await?;
 //! # let sdk = tigris_test_support::root_sdk_config(&emu, aws_sdk_s3::config::retry::RetryConfig::standard());
-//! use tigris_headers::config::s3_client;
-//! use tigris_headers::soft_delete::{Retention, SoftDeleteClientExt, SoftDeleteCreateExt, SoftDeleteViewExt};
+//! use tigris_core::config::s3_client;
+//! use tigris_headers::TigrisClientExt;
+//! use tigris_headers::soft_delete::{Retention, SoftDeleteCreateExt, SoftDeleteViewExt};
 //!
 //! let s3 = s3_client(&sdk);
 //! s3.create_bucket().bucket("datasets").enable_soft_delete(Retention::days(30)?).send().await?;
@@ -31,13 +32,12 @@
 //!
 //! let deleted = s3.list_object_versions().bucket("datasets").soft_deleted().send().await?;
 //! let version = deleted.versions()[0].version_id().unwrap_or_default().to_owned();
-//! s3.restore_deleted_object("datasets", "a.csv").version_id(version).send().await?;
+//! s3.restore_deleted_object().bucket("datasets").key("a.csv").version_id(version).send().await?;
 //! assert!(s3.get_object().bucket("datasets").key("a.csv").send().await.is_ok());
 //! # Ok(()) }
 //! ```
 
 use std::fmt;
-use std::time::SystemTime;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::client::customize::CustomizableOperation;
@@ -48,15 +48,12 @@ use aws_sdk_s3::operation::list_object_versions::{
 };
 use aws_sdk_s3::operation::list_objects_v2::builders::ListObjectsV2FluentBuilder;
 use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Error, ListObjectsV2Output};
-use http::{HeaderValue, Method};
-use serde_json::{Value, json};
-use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
 use crate::create_bucket::CreateBucketOperation;
 use crate::error::{Error, Operation, Result};
 use crate::header::{self, AddHeaders, CaptureHeaders};
-use crate::snapshot::bucket_name;
+use crate::names::bucket_name;
 
 /// How long deleted objects and buckets are kept: a whole number of days from
 /// [`MIN_DAYS`](Self::MIN_DAYS) to [`MAX_DAYS`](Self::MAX_DAYS), checked when it is made.
@@ -125,13 +122,7 @@ impl std::error::Error for InvalidRetention {}
 
 impl From<InvalidRetention> for Error {
     fn from(err: InvalidRetention) -> Self {
-        Error::invalid_input(
-            Operation::SoftDeleteSetting {
-                bucket: String::new(),
-            },
-            "the soft-delete retention must be 7 to 90 days",
-            err,
-        )
+        Error::invalid_value("the soft-delete retention must be 7 to 90 days", err)
     }
 }
 
@@ -179,7 +170,7 @@ pub type ListObjectVersionsOperation = CustomizableOperation<
 ///
 /// On `list_objects_v2` each deleted key once (its most recent deletion); on
 /// `list_object_versions` every deleted version, the most recent deletion of a key marked
-/// latest, with the version ids that [`SoftDeleteClientExt`] takes.
+/// latest, with the version ids that [`TigrisClientExt`](crate::TigrisClientExt) takes.
 pub trait SoftDeleteViewExt: sealed::Sealed {
     /// The customized operation this returns.
     type Operation;
@@ -216,55 +207,6 @@ impl SoftDeleteViewExt for ListObjectVersionsOperation {
     }
 }
 
-/// Restoring and purging soft-deleted objects, on the S3 client.
-pub trait SoftDeleteClientExt: sealed::Sealed {
-    /// Brings a deleted object back as `key`'s live object. See
-    /// [`RestoreDeletedObjectFluentBuilder`].
-    fn restore_deleted_object(
-        &self,
-        bucket: impl AsRef<str>,
-        key: impl AsRef<str>,
-    ) -> RestoreDeletedObjectFluentBuilder;
-
-    /// Drops deleted version `version_id` of `key` for good. See
-    /// [`PurgeDeletedObjectFluentBuilder`].
-    fn purge_deleted_object(
-        &self,
-        bucket: impl AsRef<str>,
-        key: impl AsRef<str>,
-        version_id: impl AsRef<str>,
-    ) -> PurgeDeletedObjectFluentBuilder;
-}
-
-impl SoftDeleteClientExt for Client {
-    fn restore_deleted_object(
-        &self,
-        bucket: impl AsRef<str>,
-        key: impl AsRef<str>,
-    ) -> RestoreDeletedObjectFluentBuilder {
-        RestoreDeletedObjectFluentBuilder {
-            client: self.clone(),
-            bucket: bucket.as_ref().to_owned(),
-            key: key.as_ref().to_owned(),
-            version_id: None,
-        }
-    }
-
-    fn purge_deleted_object(
-        &self,
-        bucket: impl AsRef<str>,
-        key: impl AsRef<str>,
-        version_id: impl AsRef<str>,
-    ) -> PurgeDeletedObjectFluentBuilder {
-        PurgeDeletedObjectFluentBuilder {
-            client: self.clone(),
-            bucket: bucket.as_ref().to_owned(),
-            key: key.as_ref().to_owned(),
-            version_id: version_id.as_ref().to_owned(),
-        }
-    }
-}
-
 fn check_key(key: &str, operation: impl Fn() -> Operation) -> Result<()> {
     if key.is_empty() {
         return Err(Error::invalid_argument(
@@ -281,7 +223,7 @@ fn check_key(key: &str, operation: impl Fn() -> Operation) -> Result<()> {
     Ok(())
 }
 
-/// Restores a soft-deleted object; from [`SoftDeleteClientExt::restore_deleted_object`].
+/// Restores a soft-deleted object; from [`TigrisClientExt::restore_deleted_object`](crate::TigrisClientExt::restore_deleted_object).
 ///
 /// Sends `RestoreObject` (no restore request body) with `X-Tigris-Restore-Type: soft-delete`
 /// and, with [`version_id`](Self::version_id), `X-Tigris-Restore-Version`; without one the
@@ -305,6 +247,27 @@ pub struct RestoredObject {
 }
 
 impl RestoreDeletedObjectFluentBuilder {
+    pub(crate) fn new(client: Client) -> Self {
+        Self {
+            client,
+            bucket: String::new(),
+            key: String::new(),
+            version_id: None,
+        }
+    }
+
+    /// The bucket (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
+    }
+
+    /// The key of the deleted object (required).
+    pub fn key(mut self, key: impl AsRef<str>) -> Self {
+        self.key = key.as_ref().to_owned();
+        self
+    }
+
     /// The deleted version to restore (from the soft-delete view of `list_object_versions`).
     pub fn version_id(mut self, version_id: impl Into<String>) -> Self {
         self.version_id = Some(version_id.into());
@@ -361,7 +324,7 @@ impl RestoreDeletedObjectFluentBuilder {
 }
 
 /// Drops one soft-deleted version for good; from
-/// [`SoftDeleteClientExt::purge_deleted_object`].
+/// [`TigrisClientExt::purge_deleted_object`](crate::TigrisClientExt::purge_deleted_object).
 ///
 /// Sends `DeleteObject` with the version id and `X-Tigris-Soft-Delete: true`. Without the
 /// header a `DeleteObject` would delete the live object instead, so this is its own entry point.
@@ -375,6 +338,33 @@ pub struct PurgeDeletedObjectFluentBuilder {
 }
 
 impl PurgeDeletedObjectFluentBuilder {
+    pub(crate) fn new(client: Client) -> Self {
+        Self {
+            client,
+            bucket: String::new(),
+            key: String::new(),
+            version_id: String::new(),
+        }
+    }
+
+    /// The bucket (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
+    }
+
+    /// The key of the deleted object (required).
+    pub fn key(mut self, key: impl AsRef<str>) -> Self {
+        self.key = key.as_ref().to_owned();
+        self
+    }
+
+    /// The deleted version to drop (required).
+    pub fn version_id(mut self, version_id: impl AsRef<str>) -> Self {
+        self.version_id = version_id.as_ref().to_owned();
+        self
+    }
+
     /// Validates the input, then purges.
     ///
     /// # Errors
@@ -416,364 +406,8 @@ impl PurgeDeletedObjectFluentBuilder {
     }
 }
 
-/// Soft delete's endpoints outside the S3 API, on the [`SignedTransport`].
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let emu = tigris_emulator::Emulator::start().await?;
-/// # let sdk = tigris_test_support::root_sdk_config(&emu, aws_sdk_s3::config::retry::RetryConfig::standard());
-/// use tigris_headers::SignedTransport;
-/// use tigris_headers::soft_delete::SoftDeleteTransportExt;
-///
-/// # tigris_headers::config::s3_client(&sdk).create_bucket().bucket("logs").send().await?;
-/// let tigris = SignedTransport::new(&sdk)?;
-/// tigris.set_soft_delete("logs").retention_days(14).send().await?;
-/// # tigris_headers::config::s3_client(&sdk).delete_bucket().bucket("logs").send().await?;
-/// let deleted = tigris.list_deleted_buckets().send().await?;
-/// assert_eq!(deleted.buckets()[0].name(), "logs");
-/// tigris.restore_bucket("logs").send().await?;
-/// # Ok(()) }
-/// ```
-pub trait SoftDeleteTransportExt: sealed::Sealed {
-    /// Turns soft delete on or off for `bucket`. See [`SetSoftDeleteFluentBuilder`].
-    fn set_soft_delete(&self, bucket: impl AsRef<str>) -> SetSoftDeleteFluentBuilder;
-
-    /// Lists the account's soft-deleted buckets. See [`ListDeletedBucketsFluentBuilder`].
-    fn list_deleted_buckets(&self) -> ListDeletedBucketsFluentBuilder;
-
-    /// Restores the soft-deleted `bucket` with its objects. See [`RestoreBucketFluentBuilder`].
-    fn restore_bucket(&self, bucket: impl AsRef<str>) -> RestoreBucketFluentBuilder;
-}
-
-impl SoftDeleteTransportExt for SignedTransport {
-    fn set_soft_delete(&self, bucket: impl AsRef<str>) -> SetSoftDeleteFluentBuilder {
-        SetSoftDeleteFluentBuilder {
-            transport: self.clone(),
-            bucket: bucket.as_ref().to_owned(),
-            enabled: None,
-            retention_days: None,
-        }
-    }
-
-    fn list_deleted_buckets(&self) -> ListDeletedBucketsFluentBuilder {
-        ListDeletedBucketsFluentBuilder {
-            transport: self.clone(),
-            max_buckets: None,
-            continuation_token: None,
-        }
-    }
-
-    fn restore_bucket(&self, bucket: impl AsRef<str>) -> RestoreBucketFluentBuilder {
-        RestoreBucketFluentBuilder {
-            transport: self.clone(),
-            bucket: bucket.as_ref().to_owned(),
-        }
-    }
-}
-
-/// Turns soft delete on or off; from [`SoftDeleteTransportExt::set_soft_delete`].
-///
-/// Sends `PATCH /{bucket}` with `{"soft_delete": {"enabled": true, "retention_days": N}}` or
-/// `{"soft_delete": {"enabled": false}}`; no other setting changes. Objects and buckets already
-/// deleted keep the window they were deleted with. Tigris says the change can take up to tens
-/// of seconds to reach every delete.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct SetSoftDeleteFluentBuilder {
-    transport: SignedTransport,
-    bucket: String,
-    enabled: Option<bool>,
-    retention_days: Option<u32>,
-}
-
-impl SetSoftDeleteFluentBuilder {
-    /// On (`true`, with the bucket's current retention or Tigris's default) or off (`false`).
-    pub fn enabled(mut self, enabled: bool) -> Self {
-        self.enabled = Some(enabled);
-        self
-    }
-
-    /// On, keeping deleted data `days` days (7 to 90, checked by `send()`).
-    pub fn retention_days(mut self, days: u32) -> Self {
-        self.retention_days = Some(days);
-        self
-    }
-
-    /// On, for `retention`.
-    pub fn retention(self, retention: Retention) -> Self {
-        self.retention_days(retention.as_days())
-    }
-
-    fn body(&self, operation: impl Fn() -> Operation) -> Result<Value> {
-        let invalid = |reason| Err(Error::invalid_argument(operation(), reason));
-        match (self.enabled, self.retention_days) {
-            (None, None) => invalid("say whether soft delete is on (enabled or retention_days)"),
-            (Some(false), Some(_)) => {
-                invalid("retention_days only applies when enabling soft delete")
-            }
-            (Some(false), None) => Ok(json!({"soft_delete": {"enabled": false}})),
-            (Some(true), None) => Ok(json!({"soft_delete": {"enabled": true}})),
-            (_, Some(days)) => {
-                let days = Retention::days(days).map_err(|e| {
-                    Error::invalid_input(
-                        operation(),
-                        "the soft-delete retention must be 7 to 90 days",
-                        e,
-                    )
-                })?;
-                Ok(json!({"soft_delete": {"enabled": true, "retention_days": days.as_days()}}))
-            }
-        }
-    }
-
-    /// Validates the input, then changes the setting.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid bucket name, a retention outside 7 to 90 days, a retention with
-    /// `enabled(false)`, or nothing set; otherwise the service's refusal.
-    pub async fn send(self) -> Result<()> {
-        let span = tracing::debug_span!("set_soft_delete", bucket = %self.bucket);
-        async {
-            let operation = || Operation::SoftDeleteSetting {
-                bucket: self.bucket.clone(),
-            };
-            let bucket = bucket_name(&self.bucket, operation)?;
-            let body = self.body(operation)?;
-            let request = TigrisRequest::new(Method::PATCH)
-                .bucket(bucket)
-                .header(
-                    http::header::ACCEPT,
-                    HeaderValue::from_static("application/json"),
-                )
-                .json(body.to_string());
-            self.transport
-                .send(&request)
-                .await
-                .map_err(|e| Error::from_sdk(operation(), e))?;
-            tracing::debug!("soft-delete setting changed");
-            Ok(())
-        }
-        .instrument(span)
-        .await
-    }
-}
-
-/// Lists soft-deleted buckets, a page at a time; from
-/// [`SoftDeleteTransportExt::list_deleted_buckets`].
-///
-/// Sends `GET /?OnlyDeleted=true[&max-buckets=N][&continuation-token=T]` with
-/// `Accept: application/json`.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct ListDeletedBucketsFluentBuilder {
-    transport: SignedTransport,
-    max_buckets: Option<u32>,
-    continuation_token: Option<String>,
-}
-
-/// A soft-deleted bucket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeletedBucket {
-    name: String,
-    created: Option<SystemTime>,
-    deleted: Option<SystemTime>,
-    retention_days: Option<u32>,
-}
-
-impl DeletedBucket {
-    /// The bucket's name (reserved until it is restored or its window ends).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// When the bucket was first created (`InitialCreatedDate`).
-    pub fn created(&self) -> Option<SystemTime> {
-        self.created
-    }
-
-    /// Its last change, in practice its deletion (`CreationDate`).
-    pub fn deleted(&self) -> Option<SystemTime> {
-        self.deleted
-    }
-
-    /// The window it is kept for, when Tigris says.
-    pub fn retention_days(&self) -> Option<u32> {
-        self.retention_days
-    }
-}
-
-/// One page of deleted buckets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeletedBucketsPage {
-    buckets: Vec<DeletedBucket>,
-    continuation_token: Option<String>,
-}
-
-impl DeletedBucketsPage {
-    /// The buckets on this page.
-    pub fn buckets(&self) -> &[DeletedBucket] {
-        &self.buckets
-    }
-
-    /// The token for the next page; `None` on the last.
-    pub fn continuation_token(&self) -> Option<&str> {
-        self.continuation_token.as_deref()
-    }
-}
-
-impl ListDeletedBucketsFluentBuilder {
-    /// At most this many buckets per page (at least 1).
-    pub fn max_buckets(mut self, max: u32) -> Self {
-        self.max_buckets = Some(max);
-        self
-    }
-
-    /// Continue after the page that answered this token.
-    pub fn continuation_token(mut self, token: impl Into<String>) -> Self {
-        self.continuation_token = Some(token.into());
-        self
-    }
-
-    /// Fetches one page.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for
-    /// `max_buckets(0)`; [`ErrorKind::UnexpectedResponse`](crate::ErrorKind::UnexpectedResponse)
-    /// when the answer is not the listing; otherwise the service's refusal.
-    pub async fn send(&self) -> Result<DeletedBucketsPage> {
-        let span = tracing::debug_span!("list_deleted_buckets");
-        async {
-            let operation = || Operation::ListDeletedBuckets;
-            let mut request = TigrisRequest::new(Method::GET)
-                .query_param("OnlyDeleted", "true")
-                .header(
-                    http::header::ACCEPT,
-                    HeaderValue::from_static("application/json"),
-                );
-            if let Some(max) = self.max_buckets {
-                if max == 0 {
-                    return Err(Error::invalid_argument(
-                        operation(),
-                        "max_buckets must be at least 1",
-                    ));
-                }
-                request = request.query_param("max-buckets", max.to_string());
-            }
-            if let Some(token) = self.continuation_token.as_deref().filter(|t| !t.is_empty()) {
-                request = request.query_param("continuation-token", token);
-            }
-            let response = self
-                .transport
-                .send(&request)
-                .await
-                .map_err(|e| Error::from_sdk(operation(), e))?;
-            parse_deleted_page(response.body()).ok_or_else(|| {
-                Error::unexpected_response(operation(), "the answer is not a bucket listing")
-            })
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// Every deleted bucket, following continuation tokens.
-    ///
-    /// # Errors
-    /// The first page's failure, as [`send`](Self::send).
-    pub async fn send_all(mut self) -> Result<Vec<DeletedBucket>> {
-        let mut all = Vec::new();
-        loop {
-            let page = self.send().await?;
-            all.extend(page.buckets);
-            match page.continuation_token {
-                Some(t) if self.continuation_token.as_ref() != Some(&t) => {
-                    self.continuation_token = Some(t);
-                }
-                _ => return Ok(all),
-            }
-        }
-    }
-}
-
-/// Reads Tigris's JSON bucket listing; a single bucket may come as an object, none as null.
-fn parse_deleted_page(body: &[u8]) -> Option<DeletedBucketsPage> {
-    let json: Value = serde_json::from_slice(body).ok()?;
-    let entries = match json.get("Buckets").and_then(|b| b.get("Bucket")) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(one @ Value::Object(_)) => vec![one.clone()],
-        Some(_) => return None,
-    };
-    let buckets = entries
-        .iter()
-        .map(|e| {
-            Some(DeletedBucket {
-                name: e.get("Name")?.as_str()?.to_owned(),
-                created: crate::fork::timestamp(e.get("InitialCreatedDate")),
-                deleted: crate::fork::timestamp(e.get("CreationDate")),
-                retention_days: e
-                    .get("SoftDeleteInfo")
-                    .and_then(|s| s.get("RetentionDays"))
-                    .and_then(Value::as_u64)
-                    .and_then(|d| u32::try_from(d).ok()),
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    let continuation_token = json
-        .get("ContinuationToken")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
-    Some(DeletedBucketsPage {
-        buckets,
-        continuation_token,
-    })
-}
-
-/// Restores a soft-deleted bucket with its objects; from
-/// [`SoftDeleteTransportExt::restore_bucket`]. Sends `POST /{bucket}?restore`.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct RestoreBucketFluentBuilder {
-    transport: SignedTransport,
-    bucket: String,
-}
-
-impl RestoreBucketFluentBuilder {
-    /// Validates the name, then restores.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid name; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when no deleted bucket
-    /// of that name is in its window; a refusal (`InvalidArgument`) when the bucket is live.
-    pub async fn send(self) -> Result<()> {
-        let span = tracing::debug_span!("restore_bucket", bucket = %self.bucket);
-        async {
-            let operation = || Operation::RestoreBucket {
-                bucket: self.bucket.clone(),
-            };
-            let bucket = bucket_name(&self.bucket, operation)?;
-            // Repeating a restore that was applied answers InvalidArgument: not idempotent.
-            let request = TigrisRequest::new(Method::POST)
-                .bucket(bucket)
-                .query_param("restore", "");
-            self.transport
-                .send(&request)
-                .await
-                .map_err(|e| Error::from_sdk(operation(), e))?;
-            tracing::debug!("bucket restored");
-            Ok(())
-        }
-        .instrument(span)
-        .await
-    }
-}
-
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for aws_sdk_s3::Client {}
-    impl Sealed for tigris_core::transport::SignedTransport {}
     impl Sealed for super::CreateBucketFluentBuilder {}
     impl Sealed for super::CreateBucketOperation {}
     impl Sealed for super::ListObjectsV2FluentBuilder {}
@@ -785,26 +419,6 @@ mod sealed {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deleted_listings_read_arrays_single_objects_and_null() {
-        let page = parse_deleted_page(
-            br#"{"ContinuationToken": "t", "Buckets": {"Bucket": {"Name": "a",
-                "InitialCreatedDate": "2026-01-02T03:04:05Z", "CreationDate": "2026-01-03T00:00:00Z",
-                "SoftDeleteInfo": {"Enabled": true, "RetentionDays": 9}}}}"#,
-        )
-        .unwrap();
-        assert_eq!(page.buckets()[0].name(), "a");
-        assert_eq!(page.buckets()[0].retention_days(), Some(9));
-        assert!(page.buckets()[0].created() < page.buckets()[0].deleted());
-        assert_eq!(page.continuation_token(), Some("t"));
-        let empty =
-            parse_deleted_page(br#"{"ContinuationToken": "", "Buckets": {"Bucket": null}}"#)
-                .unwrap();
-        assert!(empty.buckets().is_empty() && empty.continuation_token().is_none());
-        assert!(parse_deleted_page(b"<xml/>").is_none());
-        assert!(parse_deleted_page(br#"{"Buckets": {"Bucket": [{"NoName": 1}]}}"#).is_none());
-    }
 
     #[test]
     fn retention_errors_say_the_range() {

@@ -73,7 +73,8 @@ async fn rename_moves_an_object() {
 
     let out = env
         .s3
-        .move_object("files")
+        .move_object()
+        .bucket("files")
         .from_key("old.txt")
         .to_key("new.txt")
         .send()
@@ -92,7 +93,8 @@ async fn rename_moves_nested_keys() {
     env.put("files", "inbox/2026/report.csv", "a,b").await;
 
     env.s3
-        .move_object("files")
+        .move_object()
+        .bucket("files")
         .from_key("inbox/2026/report.csv")
         .to_key("archive/2026/11/report.csv")
         .send()
@@ -123,7 +125,8 @@ async fn rename_handles_keys_with_special_characters() {
         env.put("files", from, &body).await;
 
         env.s3
-            .move_object("files")
+            .move_object()
+            .bucket("files")
             .from_key(*from)
             .to_key(*to)
             .send()
@@ -142,7 +145,8 @@ async fn rename_overwrites_an_existing_destination() {
     env.put("files", "dst.txt", "old").await;
 
     env.s3
-        .move_object("files")
+        .move_object()
+        .bucket("files")
         .from_key("src.txt")
         .to_key("dst.txt")
         .send()
@@ -159,7 +163,8 @@ async fn rename_of_a_missing_object_is_not_found() {
 
     let err = env
         .s3
-        .move_object("files")
+        .move_object()
+        .bucket("files")
         .from_key("missing.txt")
         .to_key("x.txt")
         .send()

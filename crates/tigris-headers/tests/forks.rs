@@ -123,7 +123,7 @@ async fn fork_options_chain_with_enable_snapshots() {
         .await
         .unwrap();
 
-    let info = env.s3.bucket_info("child").send().await.unwrap();
+    let info = env.s3.bucket_info().bucket("child").send().await.unwrap();
     assert_eq!(info.fork_parent(), Some(&parent));
     assert!(info.snapshots_enabled());
 }
@@ -133,7 +133,7 @@ async fn bucket_info_of_a_regular_bucket_has_no_tigris_features() {
     let env = TestEnv::start().await;
     env.create_bucket("plain").await;
 
-    let info = env.s3.bucket_info("plain").send().await.unwrap();
+    let info = env.s3.bucket_info().bucket("plain").send().await.unwrap();
     assert!(!info.snapshots_enabled());
     assert_eq!(info.fork_parent(), None);
     assert_eq!(info.fork_snapshot(), None);
@@ -148,7 +148,7 @@ async fn bucket_info_of_a_snapshot_bucket_stays_enabled_after_snapshots() {
         env.snapshot("snaps").await;
     }
 
-    let info = env.s3.bucket_info("snaps").send().await.unwrap();
+    let info = env.s3.bucket_info().bucket("snaps").send().await.unwrap();
     assert!(info.snapshots_enabled());
     assert_eq!(info.fork_parent(), None);
     assert_eq!(info.fork_snapshot(), None);
@@ -167,7 +167,7 @@ async fn bucket_info_of_a_fork_from_a_snapshot_names_parent_and_snapshot() {
         .await
         .unwrap();
 
-    let info = env.s3.bucket_info("child").send().await.unwrap();
+    let info = env.s3.bucket_info().bucket("child").send().await.unwrap();
     assert!(info.snapshots_enabled(), "forks inherit snapshots");
     assert_eq!(info.fork_parent(), Some(&parent));
     assert_eq!(info.fork_snapshot(), Some(&version));
@@ -186,7 +186,7 @@ async fn bucket_info_of_a_fork_from_now_still_has_a_snapshot() {
         .await
         .unwrap();
 
-    let info = env.s3.bucket_info("child").send().await.unwrap();
+    let info = env.s3.bucket_info().bucket("child").send().await.unwrap();
     assert!(info.snapshots_enabled());
     assert_eq!(info.fork_parent(), Some(&name("parent")));
     assert!(info.fork_snapshot().is_some_and(|v| !v.as_str().is_empty()));
@@ -198,7 +198,8 @@ async fn bucket_info_of_a_parent_after_a_fork_says_it_is_a_fork_parent() {
     let parent = env.create_snapshot_bucket("parent").await;
     assert!(
         !env.s3
-            .bucket_info("parent")
+            .bucket_info()
+            .bucket("parent")
             .send()
             .await
             .unwrap()
@@ -212,7 +213,7 @@ async fn bucket_info_of_a_parent_after_a_fork_says_it_is_a_fork_parent() {
         .await
         .unwrap();
 
-    let info = env.s3.bucket_info("parent").send().await.unwrap();
+    let info = env.s3.bucket_info().bucket("parent").send().await.unwrap();
     assert!(info.is_fork_parent());
     assert_eq!(info.fork_parent(), None);
 }
@@ -221,7 +222,13 @@ async fn bucket_info_of_a_parent_after_a_fork_says_it_is_a_fork_parent() {
 async fn bucket_info_of_a_missing_bucket_is_not_found() {
     let env = TestEnv::start().await;
 
-    let err = env.s3.bucket_info("missing").send().await.unwrap_err();
+    let err = env
+        .s3
+        .bucket_info()
+        .bucket("missing")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.status(), Some(404));
 }

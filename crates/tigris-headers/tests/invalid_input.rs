@@ -35,21 +35,50 @@ async fn invalid_bucket_names_fail_before_any_request() {
         "a..b",
         "-dash",
     ] {
-        let err = assert_rejected_locally(&env, before, env.s3.create_snapshot(bad).send().await);
+        let err = assert_rejected_locally(
+            &env,
+            before,
+            env.s3.create_snapshot().bucket(bad).send().await,
+        );
         assert_eq!(
             err.to_string(),
             format!("creating a snapshot of bucket {bad:?} failed: the bucket name is invalid")
         );
         assert!(std::error::Error::source(&err).is_some_and(|s| s.to_string().contains(bad)));
-        assert_rejected_locally(&env, before, env.s3.list_snapshots(bad).send().await);
-        assert_rejected_locally(&env, before, env.s3.list_snapshots(bad).send_all().await);
-        assert_rejected_locally(&env, before, env.s3.delete_snapshot(bad, "1").send().await);
-        assert_rejected_locally(&env, before, env.s3.bucket_info(bad).send().await);
+        assert_rejected_locally(
+            &env,
+            before,
+            env.s3.list_snapshots().bucket(bad).send().await,
+        );
         assert_rejected_locally(
             &env,
             before,
             env.s3
-                .move_object(bad)
+                .list_snapshots()
+                .bucket(bad)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await,
+        );
+        assert_rejected_locally(
+            &env,
+            before,
+            env.s3
+                .delete_snapshot()
+                .bucket(bad)
+                .version("1")
+                .send()
+                .await,
+        );
+        assert_rejected_locally(&env, before, env.s3.bucket_info().bucket(bad).send().await);
+        assert_rejected_locally(
+            &env,
+            before,
+            env.s3
+                .move_object()
+                .bucket(bad)
                 .from_key("a")
                 .to_key("b")
                 .send()
@@ -69,7 +98,12 @@ async fn empty_or_malformed_snapshot_versions_fail_before_any_request() {
         let err = assert_rejected_locally(
             &env,
             before,
-            env.s3.delete_snapshot("snaps", bad).send().await,
+            env.s3
+                .delete_snapshot()
+                .bucket("snaps")
+                .version(bad)
+                .send()
+                .await,
         );
         assert!(
             err.to_string().contains("the snapshot version is invalid"),
@@ -82,8 +116,12 @@ async fn empty_or_malformed_snapshot_versions_fail_before_any_request() {
     );
     assert_eq!(
         env.s3
-            .list_snapshots("snaps")
-            .send_all()
+            .list_snapshots()
+            .bucket("snaps")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .unwrap()
             .len(),
@@ -101,7 +139,12 @@ async fn snapshot_names_tigris_cannot_represent_fail_before_any_request() {
         let err = assert_rejected_locally(
             &env,
             before,
-            env.s3.create_snapshot("snaps").name(bad).send().await,
+            env.s3
+                .create_snapshot()
+                .bucket("snaps")
+                .name(bad)
+                .send()
+                .await,
         );
         assert!(
             err.to_string().contains("the snapshot name is invalid"),
@@ -119,32 +162,52 @@ async fn bad_page_sizes_and_keys_fail_before_any_request() {
     assert_rejected_locally(
         &env,
         before,
-        env.s3.list_snapshots("snaps").max_buckets(0).send().await,
-    );
-    assert_rejected_locally(
-        &env,
-        before,
         env.s3
-            .list_snapshots("snaps")
-            .max_buckets(10_001)
-            .send_all()
+            .list_snapshots()
+            .bucket("snaps")
+            .max_buckets(0)
+            .send()
             .await,
     );
     assert_rejected_locally(
         &env,
         before,
-        env.s3.move_object("snaps").from_key("a").send().await,
-    );
-    assert_rejected_locally(
-        &env,
-        before,
-        env.s3.move_object("snaps").to_key("a").send().await,
+        env.s3
+            .list_snapshots()
+            .bucket("snaps")
+            .max_buckets(10_001)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
     );
     assert_rejected_locally(
         &env,
         before,
         env.s3
-            .move_object("snaps")
+            .move_object()
+            .bucket("snaps")
+            .from_key("a")
+            .send()
+            .await,
+    );
+    assert_rejected_locally(
+        &env,
+        before,
+        env.s3
+            .move_object()
+            .bucket("snaps")
+            .to_key("a")
+            .send()
+            .await,
+    );
+    assert_rejected_locally(
+        &env,
+        before,
+        env.s3
+            .move_object()
+            .bucket("snaps")
             .from_key("")
             .to_key("a")
             .send()
@@ -154,7 +217,8 @@ async fn bad_page_sizes_and_keys_fail_before_any_request() {
         &env,
         before,
         env.s3
-            .move_object("snaps")
+            .move_object()
+            .bucket("snaps")
             .from_key("same")
             .to_key("same")
             .send()
@@ -165,7 +229,8 @@ async fn bad_page_sizes_and_keys_fail_before_any_request() {
         &env,
         before,
         env.s3
-            .move_object("snaps")
+            .move_object()
+            .bucket("snaps")
             .from_key(&long)
             .to_key("a")
             .send()
@@ -197,7 +262,8 @@ async fn unreachable_endpoint_is_transient_while_invalid_input_is_not() {
     let offline = env.client_for_closed_port().await;
 
     let err = offline
-        .create_snapshot("valid-bucket")
+        .create_snapshot()
+        .bucket("valid-bucket")
         .send()
         .await
         .unwrap_err();
@@ -205,7 +271,8 @@ async fn unreachable_endpoint_is_transient_while_invalid_input_is_not() {
     assert_eq!(err.status(), None);
 
     let err = offline
-        .create_snapshot("Invalid_Bucket")
+        .create_snapshot()
+        .bucket("Invalid_Bucket")
         .send()
         .await
         .unwrap_err();

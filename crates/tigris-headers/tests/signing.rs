@@ -70,7 +70,8 @@ async fn enable_snapshot_header_is_signed() {
         .unwrap();
     assert!(
         env.s3
-            .bucket_info("snaps")
+            .bucket_info()
+            .bucket("snaps")
             .send()
             .await
             .unwrap()
@@ -128,7 +129,8 @@ async fn fork_source_header_is_signed() {
         .unwrap();
     assert_eq!(
         env.s3
-            .bucket_info("child")
+            .bucket_info()
+            .bucket("child")
             .send()
             .await
             .unwrap()
@@ -166,7 +168,8 @@ async fn fork_source_snapshot_header_is_signed() {
         .unwrap();
     assert_eq!(
         env.s3
-            .bucket_info("child")
+            .bucket_info()
+            .bucket("child")
             .send()
             .await
             .unwrap()
@@ -183,7 +186,8 @@ async fn create_snapshot_header_is_signed() {
 
     let err = env
         .client_with(tamper.clone())
-        .create_snapshot("snaps")
+        .create_snapshot()
+        .bucket("snaps")
         .name("real")
         .send()
         .await
@@ -192,20 +196,34 @@ async fn create_snapshot_header_is_signed() {
     assert_signed(&tamper, "true; name=real");
     assert!(
         env.s3
-            .list_snapshots("snaps")
-            .send_all()
+            .list_snapshots()
+            .bucket("snaps")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .unwrap()
             .is_empty()
     );
 
     env.s3
-        .create_snapshot("snaps")
+        .create_snapshot()
+        .bucket("snaps")
         .name("real")
         .send()
         .await
         .unwrap();
-    let listed = env.s3.list_snapshots("snaps").send_all().await.unwrap();
+    let listed = env
+        .s3
+        .list_snapshots()
+        .bucket("snaps")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(
         listed.iter().map(|s| s.name()).collect::<Vec<_>>(),
         [Some("real")]
@@ -222,7 +240,8 @@ async fn list_snapshots_header_is_signed() {
 
     let err = env
         .client_with(tamper.clone())
-        .list_snapshots("snaps")
+        .list_snapshots()
+        .bucket("snaps")
         .send()
         .await
         .unwrap_err();
@@ -231,7 +250,8 @@ async fn list_snapshots_header_is_signed() {
 
     assert_eq!(
         env.s3
-            .list_snapshots("snaps")
+            .list_snapshots()
+            .bucket("snaps")
             .send()
             .await
             .unwrap()
@@ -376,7 +396,9 @@ async fn snapshot_version_header_on_delete_snapshot_is_signed() {
 
     let err = env
         .client_with(tamper.clone())
-        .delete_snapshot("snaps", &version)
+        .delete_snapshot()
+        .bucket("snaps")
+        .version(&version)
         .send()
         .await
         .unwrap_err();
@@ -385,8 +407,12 @@ async fn snapshot_version_header_on_delete_snapshot_is_signed() {
     assert!(env.bucket_exists("snaps").await);
     assert_eq!(
         env.s3
-            .list_snapshots("snaps")
-            .send_all()
+            .list_snapshots()
+            .bucket("snaps")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .unwrap()
             .len(),
@@ -394,14 +420,20 @@ async fn snapshot_version_header_on_delete_snapshot_is_signed() {
     );
 
     env.s3
-        .delete_snapshot("snaps", &version)
+        .delete_snapshot()
+        .bucket("snaps")
+        .version(&version)
         .send()
         .await
         .unwrap();
     assert!(
         env.s3
-            .list_snapshots("snaps")
-            .send_all()
+            .list_snapshots()
+            .bucket("snaps")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .unwrap()
             .is_empty()
@@ -447,7 +479,8 @@ async fn rename_header_is_signed() {
 
     let err = env
         .client_with(tamper.clone())
-        .move_object("files")
+        .move_object()
+        .bucket("files")
         .from_key("a.txt")
         .to_key("b.txt")
         .send()
@@ -462,7 +495,8 @@ async fn rename_header_is_signed() {
     );
 
     env.s3
-        .move_object("files")
+        .move_object()
+        .bucket("files")
         .from_key("a.txt")
         .to_key("b.txt")
         .send()

@@ -23,7 +23,8 @@ async fn create_bucket_with_snapshots_enabled() {
     assert!(env.bucket_exists("snap-bucket").await);
     assert!(
         env.s3
-            .bucket_info("snap-bucket")
+            .bucket_info()
+            .bucket("snap-bucket")
             .send()
             .await
             .unwrap()
@@ -38,16 +39,24 @@ async fn named_and_unnamed_snapshots_have_distinct_versions() {
 
     let named = env
         .s3
-        .create_snapshot("snap-bucket")
+        .create_snapshot()
+        .bucket("snap-bucket")
         .name("v1")
         .send()
         .await
         .unwrap();
-    let unnamed = env.s3.create_snapshot("snap-bucket").send().await.unwrap();
+    let unnamed = env
+        .s3
+        .create_snapshot()
+        .bucket("snap-bucket")
+        .send()
+        .await
+        .unwrap();
     let typed_name: SnapshotName = "nightly".parse().unwrap();
     let named_again = env
         .s3
-        .create_snapshot("snap-bucket")
+        .create_snapshot()
+        .bucket("snap-bucket")
         .name(&typed_name)
         .send()
         .await
@@ -71,21 +80,35 @@ async fn list_snapshots_returns_exactly_the_snapshots_taken_with_names_and_times
 
     let first = env
         .s3
-        .create_snapshot("snap-bucket")
+        .create_snapshot()
+        .bucket("snap-bucket")
         .name("first")
         .send()
         .await
         .unwrap();
-    let second = env.s3.create_snapshot("snap-bucket").send().await.unwrap();
+    let second = env
+        .s3
+        .create_snapshot()
+        .bucket("snap-bucket")
+        .send()
+        .await
+        .unwrap();
     let third = env
         .s3
-        .create_snapshot("snap-bucket")
+        .create_snapshot()
+        .bucket("snap-bucket")
         .name("test snapshot name")
         .send()
         .await
         .unwrap();
 
-    let page = env.s3.list_snapshots("snap-bucket").send().await.unwrap();
+    let page = env
+        .s3
+        .list_snapshots()
+        .bucket("snap-bucket")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.continuation_token(), None);
     let mut listed: Vec<_> = page
         .snapshots()
@@ -119,7 +142,8 @@ async fn list_snapshots_pages_follow_continuation_tokens() {
 
     let first = env
         .s3
-        .list_snapshots("snap-bucket")
+        .list_snapshots()
+        .bucket("snap-bucket")
         .max_buckets(2)
         .send()
         .await
@@ -128,7 +152,8 @@ async fn list_snapshots_pages_follow_continuation_tokens() {
     let token = first.continuation_token().expect("more pages").to_owned();
     let second = env
         .s3
-        .list_snapshots("snap-bucket")
+        .list_snapshots()
+        .bucket("snap-bucket")
         .max_buckets(2)
         .continuation_token(token)
         .send()
@@ -144,9 +169,13 @@ async fn list_snapshots_pages_follow_continuation_tokens() {
 
     let mut all: Vec<_> = env
         .s3
-        .list_snapshots("snap-bucket")
+        .list_snapshots()
+        .bucket("snap-bucket")
         .max_buckets(2)
-        .send_all()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
         .await
         .unwrap()
         .into_iter()
@@ -163,8 +192,12 @@ async fn list_snapshots_of_a_bucket_without_snapshots_is_empty() {
 
     let all = env
         .s3
-        .list_snapshots("snap-bucket")
-        .send_all()
+        .list_snapshots()
+        .bucket("snap-bucket")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
         .await
         .unwrap();
     assert!(all.is_empty());
@@ -177,7 +210,8 @@ async fn snapshot_of_a_bucket_without_snapshots_enabled_is_refused() {
 
     let err = env
         .s3
-        .create_snapshot("plain-bucket")
+        .create_snapshot()
+        .bucket("plain-bucket")
         .send()
         .await
         .unwrap_err();
@@ -192,7 +226,8 @@ async fn snapshot_of_a_missing_bucket_is_not_found_and_says_which() {
 
     let err = env
         .s3
-        .create_snapshot("no-such-bucket")
+        .create_snapshot()
+        .bucket("no-such-bucket")
         .send()
         .await
         .unwrap_err();
@@ -216,7 +251,8 @@ async fn bucket_with_history(env: &TestEnv) -> tigris_headers::SnapshotVersion {
     env.put("history", "data/a.txt", "alpha").await;
     let version = env
         .s3
-        .create_snapshot("history")
+        .create_snapshot()
+        .bucket("history")
         .name("before-update")
         .send()
         .await
@@ -384,15 +420,21 @@ async fn delete_snapshot_removes_only_that_snapshot() {
     let doomed = env.snapshot("snap-bucket").await;
 
     env.s3
-        .delete_snapshot("snap-bucket", &doomed)
+        .delete_snapshot()
+        .bucket("snap-bucket")
+        .version(&doomed)
         .send()
         .await
         .unwrap();
 
     let listed: Vec<_> = env
         .s3
-        .list_snapshots("snap-bucket")
-        .send_all()
+        .list_snapshots()
+        .bucket("snap-bucket")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
         .await
         .unwrap()
         .into_iter()
@@ -410,7 +452,9 @@ async fn delete_unknown_snapshot_is_not_found() {
 
     let err = env
         .s3
-        .delete_snapshot("snap-bucket", "12345")
+        .delete_snapshot()
+        .bucket("snap-bucket")
+        .version("12345")
         .send()
         .await
         .unwrap_err();
@@ -426,7 +470,13 @@ async fn create_snapshot_retries_transient_failures_and_reads_the_last_answer() 
         .faults()
         .fail_next("CreateBucket", 1, 503, "ServiceUnavailable");
 
-    let version = env.s3.create_snapshot("snap-bucket").send().await.unwrap();
+    let version = env
+        .s3
+        .create_snapshot()
+        .bucket("snap-bucket")
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(
         env.emu.faults().count("CreateBucket"),
@@ -435,8 +485,12 @@ async fn create_snapshot_retries_transient_failures_and_reads_the_last_answer() 
     );
     let listed = env
         .s3
-        .list_snapshots("snap-bucket")
-        .send_all()
+        .list_snapshots()
+        .bucket("snap-bucket")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
         .await
         .unwrap();
     assert_eq!(
@@ -455,7 +509,8 @@ async fn create_snapshot_reports_persistent_server_errors_as_transient() {
 
     let err = env
         .s3
-        .create_snapshot("snap-bucket")
+        .create_snapshot()
+        .bucket("snap-bucket")
         .send()
         .await
         .unwrap_err();

@@ -187,6 +187,7 @@ struct Inner {
     operation: Option<Operation>,
     code: Option<String>,
     request_id: Option<String>,
+    status: Option<u16>,
     leftovers: Vec<Leftover>,
     /// Whether the service may have carried out the request although it failed.
     may_have_applied: bool,
@@ -199,9 +200,15 @@ impl Error {
         self.0.kind
     }
 
-    /// The IAM call that failed; `None` when nothing was sent.
-    pub fn operation(&self) -> Option<Operation> {
-        self.0.operation
+    /// The IAM call that failed (`"CreateAccessKey"`, `"CreatePolicy"`, ...); `None` when
+    /// nothing was sent.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.0.operation.map(Operation::as_str)
+    }
+
+    /// The HTTP status of the service's answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
     }
 
     /// The error code the service answered with (`NoSuchEntity`, `ServiceFailure`, ...).
@@ -233,6 +240,7 @@ impl Error {
             operation: None,
             code: None,
             request_id: None,
+            status: None,
             leftovers: Vec::new(),
             may_have_applied: false,
             source: None,
@@ -248,6 +256,7 @@ impl Error {
             operation: Some(operation),
             code: None,
             request_id: None,
+            status: None,
             leftovers: Vec::new(),
             may_have_applied: true,
             source: Some(format!("the {operation} reply has no {missing}").into()),
@@ -274,6 +283,7 @@ impl Error {
             operation: Some(operation),
             code,
             request_id,
+            status: classified.status(),
             leftovers: Vec::new(),
             may_have_applied,
             source: Some(Box::new(err)),
@@ -314,6 +324,7 @@ impl Error {
             operation: None,
             code: None,
             request_id: None,
+            status: None,
             leftovers,
             may_have_applied: false,
             source: Some(

@@ -58,8 +58,8 @@
 //!   `$TIGRIS_IAM_ENDPOINT`).
 //! - [`CreateScopedKey`]: the builder behind [`TigrisIam::create_scoped_key`].
 //! - [`ScopedAccessKey`], [`SecretAccessKey`]: what creation returns.
-//! - [`Role`]: `Editor` (`s3:*`) or `ReadOnly` (`s3:GetObject`, `s3:ListBucket`,
-//!   `s3:GetBucketLocation`).
+//! - [`Role`]: `Editor` (`s3:*`) or `ReadOnly` (`s3:GetObject`, `s3:ListBucket`), each
+//!   naming only [`SUPPORTED_ACTIONS`].
 //! - [`Error`], [`ErrorKind`], [`Operation`], [`Leftover`]: one error type for every call.
 //!
 //! Bucket names are [`tigris_core::BucketName`]s, validated before any request.
@@ -75,7 +75,7 @@ pub use client::{DEFAULT_IAM_ENDPOINT, TigrisIam, TigrisIamBuilder};
 pub use create::{CreateScopedKey, KEY_CLOCK_MARGIN, MAX_KEY_NAME_LEN};
 pub use error::{Error, ErrorKind, Leftover, Operation, Result};
 pub use key::{ScopedAccessKey, SecretAccessKey};
-pub use policy::{Role, UnknownRole};
+pub use policy::{Role, SUPPORTED_ACTIONS, UnknownRole};
 pub use tigris_core::BucketName;
 
 #[doc = include_str!("../README.md")]

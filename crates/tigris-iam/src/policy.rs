@@ -6,12 +6,48 @@ use std::str::FromStr;
 use serde::Serialize;
 use tigris_core::BucketName;
 
+/// The policy actions Tigris accepts (its IAM documentation's full list); a policy naming any
+/// other action is refused when it is created. `s3:*` and other wildcards are accepted too.
+/// Every [`Role`]'s actions are on this list.
+pub const SUPPORTED_ACTIONS: &[&str] = &[
+    "s3:AbortMultipartUpload",
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:DeleteObject",
+    "s3:DeleteObjectTagging",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicyStatus",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketTagging",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetObject",
+    "s3:GetObjectAcl",
+    "s3:GetObjectTagging",
+    "s3:ListAllMyBuckets",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts",
+    "s3:PutAccelerateConfiguration",
+    "s3:PutBucketAcl",
+    "s3:PutBucketCORS",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketTagging",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectTagging",
+    "s3:RestoreObject",
+];
+
 /// What a scoped key may do in its buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Role {
-    /// Read objects and list the bucket: `s3:GetObject`, `s3:ListBucket`,
-    /// `s3:GetBucketLocation`. The default, as the least privilege.
+    /// Read objects and list the bucket: `s3:GetObject`, `s3:ListBucket`. The default, as the
+    /// least privilege.
     #[default]
     ReadOnly,
     /// Everything in the bucket: `s3:*`.
@@ -27,7 +63,7 @@ impl Role {
     /// ```
     pub fn actions(self) -> &'static [&'static str] {
         match self {
-            Self::ReadOnly => &["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+            Self::ReadOnly => &["s3:GetObject", "s3:ListBucket"],
             Self::Editor => &["s3:*"],
         }
     }
@@ -143,6 +179,20 @@ impl PolicyDocument {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_role_names_only_actions_tigris_supports() {
+        for role in [Role::ReadOnly, Role::Editor] {
+            for action in role.actions() {
+                let wildcard = action.ends_with('*');
+                assert!(
+                    wildcard || SUPPORTED_ACTIONS.contains(action),
+                    "{role} names {action}, which Tigris refuses"
+                );
+            }
+        }
+        assert!(!SUPPORTED_ACTIONS.contains(&"s3:GetBucketLocation"));
+    }
+
     fn bucket(name: &str) -> BucketName {
         BucketName::new(name).unwrap()
     }
@@ -161,7 +211,7 @@ mod tests {
         let doc = PolicyDocument::scoped(&[bucket("ws-1")], Role::ReadOnly, None).to_json();
         assert_eq!(
             doc,
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::ws-1","arn:aws:s3:::ws-1/*"]}]}"#
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::ws-1","arn:aws:s3:::ws-1/*"]}]}"#
         );
     }
 
@@ -181,7 +231,7 @@ mod tests {
         let doc = PolicyDocument::scoped(&[bucket("ws-1")], Role::ReadOnly, expiry).to_json();
         assert_eq!(
             doc,
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::ws-1","arn:aws:s3:::ws-1/*"],"Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-02T03:04:05Z"}}}]}"#
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::ws-1","arn:aws:s3:::ws-1/*"],"Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-02T03:04:05Z"}}}]}"#
         );
     }
 

@@ -29,6 +29,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    operation: Option<&'static str>,
     code: Option<String>,
     status: Option<u16>,
     request_id: Option<String>,
@@ -40,6 +41,7 @@ impl Error {
         Self {
             kind,
             message: message.into(),
+            operation: None,
             code: None,
             status: None,
             request_id: None,
@@ -49,6 +51,11 @@ impl Error {
 
     pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    pub(crate) fn with_operation(mut self, operation: &'static str) -> Self {
+        self.operation = Some(operation);
+        self
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -69,6 +76,7 @@ impl Error {
         Self {
             kind: classified.kind(),
             message,
+            operation: None,
             code: classified.take_code(),
             status: classified.status(),
             request_id: classified.request_id().map(str::to_owned),
@@ -79,6 +87,12 @@ impl Error {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// The call that failed (`"SetNotifications"`, `"ClearNotifications"`); `None` for an error
+    /// not tied to a request (a config or webhook body rejected locally).
+    pub fn operation(&self) -> Option<&'static str> {
+        self.operation
     }
 
     /// The error code Tigris answered with (`InvalidArgument`, `NoSuchBucket`, ...), if any.

@@ -38,17 +38,6 @@
 //! - [`WebhookToken`] / [`WebhookPassword`]: the webhook secrets, redacted in `Debug`.
 //! - [`error`]: [`Error`] and [`ErrorKind`] (the workspace's, from `tigris-core`).
 //!
-//! # Renamed
-//! The transport moved to `tigris_core::transport` (re-exported here as [`SignedTransport`]):
-//! it now sends through the `SdkConfig`'s HTTP client and takes its retries and timeouts from
-//! the `SdkConfig`'s `RetryConfig` and `TimeoutConfig`, so `RetryPolicy`,
-//! `SignedTransportBuilder::{connect_timeout, request_timeout, retry_policy}` are gone.
-//! [`ErrorKind`] is the workspace's: `Service(ServiceError)` became the classified kinds with
-//! [`Error::code`] and [`Error::status`]; `Transport` and `Timeout` became
-//! [`ErrorKind::Transient`]; `Credentials` became [`ErrorKind::Configuration`]; `Unauthorized`
-//! became [`ErrorKind::AccessDenied`] and `InvalidPayload` [`ErrorKind::InvalidInput`].
-//! `Error::kind` returns the kind by value.
-//!
 //! # Tigris vs S3
 //! S3's `PutBucketNotificationConfiguration` is not supported by Tigris; its notifications are
 //! plain HTTP POSTs of JSON to one URL per bucket, optionally filtered with a SQL-like `WHERE`

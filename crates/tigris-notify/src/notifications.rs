@@ -73,10 +73,16 @@ impl Notifications {
             .bucket(bucket.clone())
             .json(body);
         self.transport.send(&request).await.map_err(|e| {
+            let operation = if verb == "clearing" {
+                "ClearNotifications"
+            } else {
+                "SetNotifications"
+            };
             Error::from_transport(
                 format_args!("{verb} the notifications of bucket {:?}", bucket.as_str()),
                 e,
             )
+            .with_operation(operation)
         })?;
         Ok(())
     }

@@ -1,6 +1,11 @@
 //! Shared test set-up for the workspace's crates: in one call, an in-process
 //! [`Emulator`] (SigV4 verified, over loopback), a root [`SdkConfig`] built with
-//! [`TigrisConfig`], root S3 and IAM clients and an [`AgentKit`].
+//! `tigris_core::config::builder()`, root S3 and IAM clients and, with the feature
+//! `agent-kit`, an agent kit.
+//!
+//! Layered by features, so a crate's tests build only the layers below it: the base needs
+//! only `tigris-core` and the emulator; `notify` adds [`WebhookSink`] (on `tigris-notify`);
+//! `agent-kit` adds the kit to [`TestEnv`] and the clients signing as its scoped keys.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -13,12 +18,13 @@ pub mod scripted;
 
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{Credentials, Intercept};
-use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
+#[cfg(feature = "agent-kit")]
 use tigris_agent_kit::{AgentKit, AgentKitBuilder, ScopedAccessKey};
+pub use tigris_core::config::default_http_client;
+use tigris_core::config::{self, s3_client, s3_config};
 pub use tigris_emulator::Emulator;
-use tigris_headers::config::{TigrisConfig, s3_client, s3_config};
 
 /// A running emulator, a root SDK configuration, root clients and a kit on it.
 #[derive(Debug)]
@@ -32,15 +38,18 @@ pub struct TestEnv {
     /// IAM as root.
     pub iam: aws_sdk_iam::Client,
     /// An agent kit built from [`TestEnv::sdk`].
+    #[cfg(feature = "agent-kit")]
     pub kit: AgentKit,
 }
 
+#[cfg(feature = "agent-kit")]
 type Configure = Box<dyn FnOnce(AgentKitBuilder) -> AgentKitBuilder>;
 
 /// Options for [`TestEnv`]; [`TestEnv::builder`].
 pub struct TestEnvBuilder {
     retry: RetryConfig,
     wrap_http: Option<Box<dyn FnOnce(SharedHttpClient) -> SharedHttpClient>>,
+    #[cfg(feature = "agent-kit")]
     configure_kit: Option<Configure>,
 }
 
@@ -68,6 +77,7 @@ impl TestEnvBuilder {
         self
     }
 
+    #[cfg(feature = "agent-kit")]
     /// Customises the kit's builder (after the IAM endpoint is set to the emulator's).
     pub fn configure_kit(
         mut self,
@@ -87,11 +97,14 @@ impl TestEnvBuilder {
             http = wrap(http);
         }
         let sdk = root_sdk_config_with(&emu, self.retry, http);
-        let mut kit = AgentKit::builder(&sdk).iam_endpoint(emu.endpoint());
-        if let Some(configure) = self.configure_kit {
-            kit = configure(kit);
-        }
-        let kit = kit.build().expect("the kit builds");
+        #[cfg(feature = "agent-kit")]
+        let kit = {
+            let mut kit = AgentKit::builder(&sdk).iam_endpoint(emu.endpoint());
+            if let Some(configure) = self.configure_kit {
+                kit = configure(kit);
+            }
+            kit.build().expect("the kit builds")
+        };
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&sdk)
                 .endpoint_url(emu.endpoint())
@@ -102,6 +115,7 @@ impl TestEnvBuilder {
             emu,
             sdk,
             iam,
+            #[cfg(feature = "agent-kit")]
             kit,
         }
     }
@@ -118,6 +132,7 @@ impl TestEnv {
         TestEnvBuilder {
             retry: RetryConfig::disabled(),
             wrap_http: None,
+            #[cfg(feature = "agent-kit")]
             configure_kit: None,
         }
     }
@@ -133,6 +148,7 @@ impl TestEnv {
     }
 
     /// An S3 client signing as `key` (retries disabled).
+    #[cfg(feature = "agent-kit")]
     pub fn s3_as(&self, key: &ScopedAccessKey) -> aws_sdk_s3::Client {
         self.s3_signed_as(key.to_credentials())
     }
@@ -158,7 +174,7 @@ pub async fn s3_for_closed_port(emu: &Emulator) -> aws_sdk_s3::Client {
     let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
     drop(listener);
     s3_client(
-        &TigrisConfig::builder()
+        &config::builder()
             .endpoint_url(endpoint)
             .credentials(root_credentials(emu))
             .retry_config(RetryConfig::disabled())
@@ -166,14 +182,14 @@ pub async fn s3_for_closed_port(emu: &Emulator) -> aws_sdk_s3::Client {
     )
 }
 
-/// The root `SdkConfig` for `emu` as a user builds one with `TigrisConfig` (the default HTTP
+/// The root `SdkConfig` for `emu` as a user builds one with `tigris_core::config::builder()` (the default HTTP
 /// client), with `retry`.
 pub fn root_sdk_config(emu: &Emulator, retry: RetryConfig) -> SdkConfig {
     root_sdk_config_with(emu, retry, default_http_client())
 }
 
 fn root_sdk_config_with(emu: &Emulator, retry: RetryConfig, http: SharedHttpClient) -> SdkConfig {
-    TigrisConfig::builder()
+    config::builder()
         .endpoint_url(emu.endpoint())
         .credentials(root_credentials(emu))
         .retry_config(retry)
@@ -184,7 +200,7 @@ fn root_sdk_config_with(emu: &Emulator, retry: RetryConfig, http: SharedHttpClie
 /// An S3 client on `emu` signing with `credentials` (retries disabled).
 pub fn s3_signed_as(emu: &Emulator, credentials: Credentials) -> aws_sdk_s3::Client {
     s3_client(
-        &TigrisConfig::builder()
+        &config::builder()
             .endpoint_url(emu.endpoint())
             .credentials(credentials)
             .retry_config(RetryConfig::disabled())
@@ -204,15 +220,6 @@ pub fn root_credentials(emu: &Emulator) -> Credentials {
     )
 }
 
-/// The HTTP client the SDK uses by default here: rustls with ring.
-pub fn default_http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
 /// A webhook endpoint on loopback for tests, on [`tigris_notify::receiver::WebhookReceiver`]
 /// with bearer-token auth.
 ///
@@ -220,6 +227,7 @@ pub fn default_http_client() -> SharedHttpClient {
 /// without sleeping: it writes a marker object to a bucket whose notifications point here and
 /// waits for the marker's event. This relies on the emulator delivering the events for one
 /// webhook URL in the order they happened (first in, first out), which it documents.
+#[cfg(feature = "notify")]
 #[derive(Debug)]
 pub struct WebhookSink {
     receiver: tigris_notify::receiver::WebhookReceiver,
@@ -227,10 +235,13 @@ pub struct WebhookSink {
 }
 
 /// How long a test waits for an event that should come before it fails.
+#[cfg(feature = "notify")]
 const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+#[cfg(feature = "notify")]
 const SINK_TOKEN: &str = "test-support-webhook-token";
 
+#[cfg(feature = "notify")]
 impl WebhookSink {
     /// Listens on a free loopback port.
     pub async fn start() -> Self {

@@ -10,9 +10,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_smithy_types::retry::RetryConfig;
 use tigris_agent_kit::{AgentKit, MAX_FORKS, NotificationConfig, Role};
 use tigris_core::ErrorKind;
-use tigris_core::transport::SignedTransport;
-use tigris_headers::TigrisTransportExt;
-use tigris_headers::presigned_post::PresignedPost;
 use tigris_headers::query::MetadataQuery;
 use tigris_test_support::{Emulator, root_sdk_config};
 
@@ -118,7 +115,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     let kit = AgentKit::builder(&sdk)
         .iam_endpoint(emu.endpoint())
         .build()?;
-    let transport = SignedTransport::new(&sdk)?;
+    let transport = tigris_api::Client::new(&sdk)?;
     let ws = kit
         .create_workspace("bad-input-ws")
         .credentials(Role::Editor)
@@ -598,16 +595,21 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "update_bucket with nothing set",
-        "TigrisTransportExt::update_bucket(..).send()",
-        transport.update_bucket(bucket.as_str()).send().await
+        "tigris_api::Client::update_bucket(..).send()",
+        transport
+            .update_bucket()
+            .bucket(bucket.as_str())
+            .send()
+            .await
     );
     case!(
         rows,
         emu,
         "update_bucket with cache control `a\\nb`",
-        "TigrisTransportExt::update_bucket(..).cache_control(..).send()",
+        "tigris_api::Client::update_bucket(..).cache_control(..).send()",
         transport
-            .update_bucket(bucket.as_str())
+            .update_bucket()
+            .bucket(bucket.as_str())
             .cache_control("a\nb")
             .send()
             .await
@@ -641,16 +643,17 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "bundle with no keys",
-        "TigrisTransportExt::bundle(..).send()",
-        transport.bundle(bucket.as_str()).send().await
+        "tigris_api::Client::bundle(..).send()",
+        transport.bundle().bucket(bucket.as_str()).send().await
     );
     case!(
         rows,
         emu,
         "bundle with an empty key",
-        "TigrisTransportExt::bundle(..).send()",
+        "tigris_api::Client::bundle(..).send()",
         transport
-            .bundle(bucket.as_str())
+            .bundle()
+            .bucket(bucket.as_str())
             .key("a")
             .key("")
             .send()
@@ -659,11 +662,12 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     case!(
         rows,
         emu,
-        format!("bundle of {} keys", tigris_headers::bundle::MAX_KEYS + 1),
-        "TigrisTransportExt::bundle(..).send()",
+        format!("bundle of {} keys", tigris_api::bundle::MAX_KEYS + 1),
+        "tigris_api::Client::bundle(..).send()",
         transport
-            .bundle(bucket.as_str())
-            .keys((0..=tigris_headers::bundle::MAX_KEYS).map(|i| format!("k{i}")))
+            .bundle()
+            .bucket(bucket.as_str())
+            .keys((0..=tigris_api::bundle::MAX_KEYS).map(|i| format!("k{i}")))
             .send()
             .await
     );
@@ -671,9 +675,10 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "bundle past the request-size limit",
-        "TigrisTransportExt::bundle(..).send()",
+        "tigris_api::Client::bundle(..).send()",
         transport
-            .bundle(bucket.as_str())
+            .bundle()
+            .bucket(bucket.as_str())
             .keys((0..4_900).map(|i| format!("{i}-{}", "k".repeat(1_100))))
             .send()
             .await
@@ -682,8 +687,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "bundle of bucket `B`",
-        "TigrisTransportExt::bundle(..).send()",
-        transport.bundle("B").key("a").send().await
+        "tigris_api::Client::bundle(..).send()",
+        transport.bundle().bucket("B").key("a").send().await
     );
 
     // Presigned URLs and forms.
@@ -691,16 +696,23 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "presigned URL for an empty key",
-        "TigrisTransportExt::presign_url(..).send()",
-        transport.presign_url(bucket.as_str(), "").send().await
+        "tigris_api::Client::presign_url(..).send()",
+        transport
+            .presign_url()
+            .bucket(bucket.as_str())
+            .key("")
+            .send()
+            .await
     );
     case!(
         rows,
         emu,
         "presigned URL for a 1,025-byte key",
-        "TigrisTransportExt::presign_url(..).send()",
+        "tigris_api::Client::presign_url(..).send()",
         transport
-            .presign_url(bucket.as_str(), "k".repeat(1025))
+            .presign_url()
+            .bucket(bucket.as_str())
+            .key("k".repeat(1025))
             .send()
             .await
     );
@@ -710,7 +722,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         "presigned URL expiring in 0 s",
         "PresignUrlFluentBuilder::expires_in(0).send()",
         transport
-            .presign_url(bucket.as_str(), "k")
+            .presign_url()
+            .bucket(bucket.as_str())
+            .key("k")
             .expires_in(Duration::ZERO)
             .send()
             .await
@@ -721,7 +735,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         "presigned URL expiring in 91 days",
         "PresignUrlFluentBuilder::expires_in(..).send()",
         transport
-            .presign_url(bucket.as_str(), "k")
+            .presign_url()
+            .bucket(bucket.as_str())
+            .key("k")
             .expires_in(Duration::from_secs(91 * 86_400))
             .send()
             .await
@@ -732,7 +748,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         "presigned PUT at a snapshot",
         "PresignUrlFluentBuilder::put().at_snapshot(..).send()",
         transport
-            .presign_url(bucket.as_str(), "k")
+            .presign_url()
+            .bucket(bucket.as_str())
+            .key("k")
             .put()
             .at_snapshot("1")
             .send()
@@ -744,7 +762,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         "presigned GET at snapshot `x`",
         "PresignUrlFluentBuilder::at_snapshot(..).send()",
         transport
-            .presign_url(bucket.as_str(), "k")
+            .presign_url()
+            .bucket(bucket.as_str())
+            .key("k")
             .at_snapshot("x")
             .send()
             .await
@@ -753,22 +773,30 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "presigned URL for bucket `a..b`",
-        "TigrisTransportExt::presign_url(..).send()",
-        transport.presign_url("a..b", "k").send().await
+        "tigris_api::Client::presign_url(..).send()",
+        transport.presign_url().bucket("a..b").key("k").send().await
     );
     case!(
         rows,
         emu,
         "presigned POST for bucket `Up`",
-        "PresignedPost::builder(..).send()",
-        PresignedPost::builder(&sdk, "Up", "k").send().await
+        "tigris_api::Client::presigned_post().send()",
+        transport
+            .presigned_post()
+            .bucket("Up")
+            .key("k")
+            .send()
+            .await
     );
     case!(
         rows,
         emu,
         "presigned POST expiring in 0 s",
-        "PresignedPost::builder(..).expires_in(0).send()",
-        PresignedPost::builder(&sdk, bucket.as_str(), "k")
+        "tigris_api::Client::presigned_post().expires_in(0).send()",
+        transport
+            .presigned_post()
+            .bucket(bucket.as_str())
+            .key("k")
             .expires_in(Duration::ZERO)
             .send()
             .await
@@ -777,8 +805,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "presigned POST length range 10..1",
-        "PresignedPost::builder(..).content_length_range(10, 1).send()",
-        PresignedPost::builder(&sdk, bucket.as_str(), "k")
+        "tigris_api::Client::presigned_post().content_length_range(10, 1).send()",
+        transport
+            .presigned_post()
+            .bucket(bucket.as_str())
+            .key("k")
             .content_length_range(10, 1)
             .send()
             .await
@@ -787,8 +818,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "presigned POST for an empty key",
-        "PresignedPost::builder(..).send()",
-        PresignedPost::builder(&sdk, bucket.as_str(), "")
+        "tigris_api::Client::presigned_post().send()",
+        transport
+            .presigned_post()
+            .bucket(bucket.as_str())
+            .key("")
             .send()
             .await
     );

@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::retry::RetryConfig;
 use tigris_agent_kit::{AgentKit, Leftover, Role};
-use tigris_headers::config::{TigrisConfig, s3_client};
+use tigris_core::config::{self, s3_client};
 use tigris_headers::prelude::*;
 use tigris_test_support::default_http_client;
 
@@ -390,7 +390,7 @@ async fn run(seed: u64, kills: usize) -> Result<(String, bool), BoxError> {
                 None,
                 "crash",
             );
-            let sdk = TigrisConfig::builder()
+            let sdk = config::builder()
                 .endpoint_url(&endpoint)
                 .credentials(creds)
                 .retry_config(RetryConfig::disabled())

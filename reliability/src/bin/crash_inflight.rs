@@ -17,7 +17,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use aws_smithy_types::retry::RetryConfig;
-use tigris_headers::config::{TigrisConfig, s3_client};
+use tigris_core::config::{self, s3_client};
 use tigris_headers::prelude::*;
 use tigris_headers::soft_delete::Retention;
 use tigris_notify::{NotificationConfig, Notifications, SignedTransport};
@@ -90,6 +90,7 @@ struct Clients {
     s3: aws_sdk_s3::Client,
     iam: aws_sdk_iam::Client,
     notifications: Arc<Notifications>,
+    api: tigris_api::Client,
 }
 
 fn clients(endpoint: &str, retries: bool) -> Result<Clients, BoxError> {
@@ -105,7 +106,7 @@ fn clients(endpoint: &str, retries: bool) -> Result<Clients, BoxError> {
     } else {
         RetryConfig::disabled()
     };
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(endpoint)
         .credentials(creds)
         .retry_config(retry)
@@ -122,6 +123,7 @@ fn clients(endpoint: &str, retries: bool) -> Result<Clients, BoxError> {
         s3: s3_client(&sdk),
         iam: aws_sdk_iam::Client::from_conf(iam_conf),
         notifications: Arc::new(Notifications::new(SignedTransport::new(&sdk)?)),
+        api: tigris_api::Client::new(&sdk)?,
     })
 }
 
@@ -285,7 +287,8 @@ async fn step(c: &Clients, server: &Server, w: &mut Writer) -> Result<(), BoxErr
                 Some(at) => {
                     w.pending = Some(next.clone());
                     server.before_request();
-                    c.s3.move_object(&bucket)
+                    c.s3.move_object()
+                        .bucket(&bucket)
                         .from_key(&at)
                         .to_key(&next)
                         .send()
@@ -315,7 +318,7 @@ async fn step(c: &Clients, server: &Server, w: &mut Writer) -> Result<(), BoxErr
         "snapshot" => {
             w.pending = Some(tag.clone());
             server.before_request();
-            c.s3.create_snapshot(&bucket).name(&tag).send().await?;
+            c.s3.create_snapshot().bucket(&bucket).name(&tag).send().await?;
             w.made.push(tag);
         }
         "fork" => {
@@ -335,10 +338,10 @@ async fn step(c: &Clients, server: &Server, w: &mut Writer) -> Result<(), BoxErr
             put(c, &fork, "merged", &tag).await?;
             w.pending = Some(tag.clone());
             server.before_request();
-            c.notifications
-                .transport()
-                .merge_fork(&fork)
-                .into(format!("crash-mp{}", w.id))
+            c.api
+                .merge_fork()
+                .fork(&fork)
+                .parent(format!("crash-mp{}", w.id))
                 .send()
                 .await?;
             w.value = Some(tag);
@@ -485,9 +488,9 @@ async fn check(c: &Clients, w: &mut Writer) -> Result<Vec<String>, BoxError> {
         ),
         "notification settings" => {
             let meta = c
-                .notifications
-                .transport()
-                .bucket_metadata(format!("crash-nt{}", w.id))
+                .api
+                .bucket_metadata()
+                .bucket(format!("crash-nt{}", w.id))
                 .send()
                 .await?;
             let url = meta.notifications().and_then(|n| n.url.clone());
@@ -522,7 +525,7 @@ async fn check(c: &Clients, w: &mut Writer) -> Result<Vec<String>, BoxError> {
             w.gone.clear();
         }
         "snapshot" => {
-            let page = c.s3.list_snapshots(&bucket).send().await?;
+            let page = c.s3.list_snapshots().bucket(&bucket).send().await?;
             let names: BTreeSet<String> = page
                 .snapshots()
                 .iter()

@@ -86,7 +86,7 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
         kit: AgentKit::builder(&sdk)
             .iam_endpoint(emu.endpoint())
             .build()?,
-        s3: tigris_headers::config::s3_client(&sdk),
+        s3: tigris_core::config::s3_client(&sdk),
         emu,
     };
     let mut setup = Latencies::default();

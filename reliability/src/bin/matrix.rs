@@ -25,7 +25,6 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use tigris_agent_kit::{Leftover, Role};
 use tigris_emulator::Fault;
-use tigris_headers::SignedTransport;
 use tigris_headers::prelude::*;
 use tigris_test_support::TestEnv;
 
@@ -547,9 +546,9 @@ async fn bundle_to_directory(r: &Run) -> Setup {
         r.put("data", key).await?;
     }
     let dir = tempfile::tempdir().map_err(|e| format!("setup: {e}"))?;
-    let transport = SignedTransport::new(&r.env.sdk).map_err(|e| format!("setup: {e}"))?;
+    let transport = tigris_api::Client::new(&r.env.sdk).map_err(|e| format!("setup: {e}"))?;
     r.begin();
-    let written = match transport.bundle("data").keys(keys).send().await {
+    let written = match transport.bundle().bucket("data").keys(keys).send().await {
         Ok(stream) => stream.write_to_dir(dir.path()).await,
         Err(err) => Err(err),
     };

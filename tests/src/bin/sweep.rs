@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use aws_credential_types::Credentials;
-use tigris_headers::config::{TigrisConfig, s3_client};
+use tigris_core::config::{self, s3_client};
 use tigris_headers::prelude::*;
 use tigris_integration_tests::{LIVE_CREDENTIALS, RUN_PREFIX};
 
@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
         None,
         "environment",
     );
-    let mut config = TigrisConfig::builder().credentials(creds);
+    let mut config = config::builder().credentials(creds);
     if let Some(endpoint) = env("AWS_ENDPOINT_URL_S3") {
         config = config.endpoint_url(endpoint);
     }

@@ -81,6 +81,8 @@ struct Inner {
     step: Option<Step>,
     reason: Option<Cow<'static, str>>,
     code: Option<String>,
+    status: Option<u16>,
+    request_id: Option<String>,
     leftovers: Vec<Leftover>,
     failures: Vec<Error>,
     /// The keys a refused merge would have overwritten.
@@ -102,6 +104,8 @@ impl Error {
             step: None,
             reason: None,
             code: None,
+            status: None,
+            request_id: None,
             leftovers: Vec::new(),
             failures: Vec::new(),
             conflicts: Vec::new(),
@@ -116,6 +120,21 @@ impl Error {
     /// [`failures`](Self::failures), the kind of the first.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
+    }
+
+    /// The kit call that failed (`"CreateWorkspace"`, `"Merge"`, `"AcquireLease"`, ...).
+    pub fn operation(&self) -> Option<&'static str> {
+        Some(self.0.operation.name())
+    }
+
+    /// The HTTP status of the service's answer to the failed step, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// The request id the service gave for the failed step, for support requests.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
     }
 
     /// The step that failed; `None` for input rejected before any request, and for an error
@@ -286,6 +305,8 @@ impl Error {
         let mut out = Self::new(kind, operation);
         out.0.step = Some(step);
         out.0.code = code;
+        out.0.status = classified.status();
+        out.0.request_id = classified.request_id().map(str::to_owned);
         out.with_source(err)
     }
 
@@ -298,6 +319,18 @@ impl Error {
         let mut out = Self::new(err.kind(), operation);
         out.0.step = Some(step);
         out.0.code = err.code().map(str::to_owned);
+        out.0.status = err.status();
+        out.0.request_id = err.request_id().map(str::to_owned);
+        out.with_source(err)
+    }
+
+    /// A failed `tigris-api` call.
+    pub(crate) fn from_api(operation: Operation, step: Step, err: tigris_api::Error) -> Self {
+        let mut out = Self::new(err.kind(), operation);
+        out.0.step = Some(step);
+        out.0.code = err.code().map(str::to_owned);
+        out.0.status = err.status();
+        out.0.request_id = err.request_id().map(str::to_owned);
         out.with_source(err)
     }
 
@@ -306,6 +339,8 @@ impl Error {
         let mut out = Self::new(err.kind(), operation);
         out.0.step = Some(step);
         out.0.code = err.code().map(str::to_owned);
+        out.0.status = err.status();
+        out.0.request_id = err.request_id().map(str::to_owned);
         out.0.leftovers = err.leftovers().iter().cloned().map(Leftover::Iam).collect();
         out.with_source(err)
     }
@@ -319,6 +354,8 @@ impl Error {
         let mut out = Self::new(err.kind(), operation);
         out.0.step = step;
         out.0.code = err.code().map(str::to_owned);
+        out.0.status = err.status();
+        out.0.request_id = err.request_id().map(str::to_owned);
         out.with_source(err)
     }
 

@@ -136,6 +136,38 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
+    /// The kit call's name, as [`Error::operation`](crate::Error::operation) reports it.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Build => "Build",
+            Self::NotificationConfig => "NotificationConfig",
+            Self::CreateWorkspace { .. } => "CreateWorkspace",
+            Self::TeardownWorkspace { .. } => "TeardownWorkspace",
+            Self::CreateForks { .. } => "CreateForks",
+            Self::CreateFork { .. } => "CreateFork",
+            Self::TeardownForks { .. } => "TeardownForks",
+            Self::TeardownFork { .. } => "TeardownFork",
+            Self::Checkpoint { .. } => "Checkpoint",
+            Self::Restore { .. } => "Restore",
+            Self::ListCheckpoints { .. } => "ListCheckpoints",
+            Self::SetNotifications { .. } => "SetNotifications",
+            Self::ClearNotifications { .. } => "ClearNotifications",
+            Self::Diff { .. } => "Diff",
+            Self::Merge { .. } => "Merge",
+            Self::Promote { .. } => "Promote",
+            Self::Pull { .. } => "Pull",
+            Self::AcquireLease { .. } => "AcquireLease",
+            Self::RenewLease { .. } => "RenewLease",
+            Self::ReleaseLease { .. } => "ReleaseLease",
+            Self::PushTask { .. } => "PushTask",
+            Self::ClaimTask { .. } => "ClaimTask",
+            Self::RenewClaim { .. } => "RenewClaim",
+            Self::CompleteTask { .. } => "CompleteTask",
+            Self::FailTask { .. } => "FailTask",
+            Self::QueueStatus { .. } => "QueueStatus",
+        }
+    }
+
     pub(crate) fn bucket(&self) -> Option<&str> {
         match self {
             Self::Build | Self::NotificationConfig => None,

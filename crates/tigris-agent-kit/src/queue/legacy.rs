@@ -151,7 +151,7 @@ impl TaskQueueBuilder {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let emu = tigris_emulator::Emulator::start().await?;
 /// # let root = emu.root_credentials();
-/// # let sdk = tigris_headers::config::TigrisConfig::builder()
+/// # let sdk = tigris_core::config::builder()
 /// #     .endpoint_url(emu.endpoint())
 /// #     .credentials(aws_sdk_s3::config::Credentials::new(
 /// #         root.access_key_id(), root.secret_access_key(), None, None, "doc"))

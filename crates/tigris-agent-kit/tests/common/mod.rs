@@ -145,8 +145,12 @@ impl Env {
     /// The snapshot versions of `bucket`.
     pub(crate) async fn snapshots(&self, bucket: &str) -> Vec<String> {
         self.s3
-            .list_snapshots(bucket)
-            .send_all()
+            .list_snapshots()
+            .bucket(bucket)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
             .await
             .expect("list snapshots")
             .iter()

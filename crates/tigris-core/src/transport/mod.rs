@@ -60,7 +60,7 @@ use aws_types::SdkConfig;
 use aws_types::SigningName;
 use aws_types::region::SigningRegion;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use crate::{DEFAULT_ENDPOINT, DEFAULT_REGION};
 
@@ -324,6 +324,13 @@ fn serialize(request: TigrisRequest) -> Result<HttpRequest, BoxError> {
     *http_request.method_mut() = request.method.clone();
     *http_request.uri_mut() = request.path_and_query().parse()?;
     *http_request.headers_mut() = request.headers;
+    // A PUT or POST without a body says so, as the released clients do; without it some
+    // servers wait for a body or refuse the request (411).
+    if request.body.is_empty() && matches!(request.method, Method::PUT | Method::POST) {
+        http_request
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
     Ok(HttpRequest::try_from(http_request)?)
 }
 

@@ -1,5 +1,5 @@
 //! Shared set-up: an in-process emulator (SigV4 verified on every request) and clients built
-//! with this crate's own `TigrisConfig`.
+//! with `tigris_core::config::builder()`.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -13,8 +13,8 @@ use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_types::SdkConfig;
+use tigris_core::config::s3_config;
 use tigris_emulator::Emulator;
-use tigris_headers::config::s3_config;
 use tigris_headers::prelude::*;
 use tigris_headers::{BucketName, SnapshotVersion};
 
@@ -76,7 +76,8 @@ impl TestEnv {
 
     pub(crate) async fn snapshot(&self, bucket: &str) -> SnapshotVersion {
         self.s3
-            .create_snapshot(bucket)
+            .create_snapshot()
+            .bucket(bucket)
             .send()
             .await
             .expect("create snapshot")

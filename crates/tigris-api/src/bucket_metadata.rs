@@ -1,5 +1,5 @@
 //! A bucket's Tigris metadata from `GET /{bucket}?metadata`: placement, type, fork lineage,
-//! soft delete, notifications and more. [`bucket_info`](crate::bucket_info) is the cheaper
+//! soft delete, notifications and more. `tigris_headers::bucket_info` is the cheaper
 //! HeadBucket variant when the snapshot and fork flags are all you need.
 
 use std::time::SystemTime;
@@ -10,8 +10,9 @@ use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::fork::{ForkParent, parse_fork_info, timestamp};
-use crate::snapshot::bucket_name;
+use crate::fork::ForkParent;
+use crate::wire::bucket_name;
+use crate::wire::{parse_fork_info, timestamp};
 
 /// What kind of bucket Tigris says it is (`type` in the metadata).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,10 +85,9 @@ pub struct SizeEstimate {
 /// [`extra`](Self::extra), so a new Tigris field never makes the call fail.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_core::transport::SignedTransport) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::TigrisTransportExt;
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 ///
-/// let metadata = tigris.bucket_metadata("datasets").send().await?;
+/// let metadata = tigris.bucket_metadata().bucket("datasets").send().await?;
 /// if metadata.has_children() {
 ///     println!("datasets has forks; delete them first");
 /// }
@@ -148,7 +148,7 @@ impl BucketMetadata {
     }
 
     /// Whether other buckets were forked from this one. Tigris refreshes this asynchronously,
-    /// so it can lag a new fork; [`list_forks`](crate::TigrisTransportExt::list_forks) is current.
+    /// so it can lag a new fork; [`list_forks`](crate::Client::list_forks) is current.
     pub fn has_children(&self) -> bool {
         self.has_children
     }
@@ -209,7 +209,7 @@ impl BucketMetadata {
         &self.extra
     }
 
-    fn parse(body: &[u8], with_size: bool, operation: &Operation) -> Result<Self> {
+    pub(crate) fn parse(body: &[u8], with_size: bool, operation: &Operation) -> Result<Self> {
         let unexpected = |reason| Error::unexpected_response(operation.clone(), reason);
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| unexpected("the response body is not the expected JSON").with_source(e))?;
@@ -339,7 +339,7 @@ fn parse_notifications(v: &Value) -> NotificationSettings {
 }
 
 /// Reads a bucket's Tigris metadata; from
-/// [`TigrisTransportExt::bucket_metadata`](crate::TigrisTransportExt::bucket_metadata).
+/// [`Client::bucket_metadata`](crate::Client::bucket_metadata).
 ///
 /// Sends `GET /{bucket}?metadata` (with `&with-size=true` when asked) with
 /// `Accept: application/json`.
@@ -358,6 +358,12 @@ impl BucketMetadataFluentBuilder {
             bucket,
             with_size: false,
         }
+    }
+
+    /// The bucket to read (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
     }
 
     /// Also asks for size estimates (more work for Tigris; off by default).
@@ -399,6 +405,13 @@ impl BucketMetadataFluentBuilder {
         }
         .instrument(span)
         .await
+    }
+}
+
+impl crate::Client {
+    /// Reads the Tigris metadata of a bucket. See [`BucketMetadataFluentBuilder`].
+    pub fn bucket_metadata(&self) -> BucketMetadataFluentBuilder {
+        BucketMetadataFluentBuilder::new(self.transport.clone(), String::new())
     }
 }
 

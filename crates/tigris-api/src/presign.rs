@@ -1,5 +1,5 @@
 //! Presigned GET and PUT URLs from Tigris's presign endpoint (`POST /?func=presign`). Start
-//! from [`TigrisTransportExt::presign_url`](crate::TigrisTransportExt::presign_url).
+//! from [`Client::presign_url`](crate::Client::presign_url).
 //!
 //! aws-sdk-s3's own `presigned()` also works against Tigris and needs no request. This
 //! endpoint adds what only Tigris knows: a URL on the bucket's custom domain, if it has one,
@@ -9,11 +9,10 @@
 //! ```no_run
 //! # async fn demo(sdk: &aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use tigris_headers::{SignedTransport, TigrisTransportExt};
 //!
-//! let tigris = SignedTransport::new(sdk)?;
+//! let tigris = tigris_api::Client::new(sdk)?;
 //! let link = tigris
-//!     .presign_url("assets", "report.pdf")
+//!     .presign_url().bucket("assets").key("report.pdf")
 //!     .expires_in(Duration::from_secs(600))
 //!     .send()
 //!     .await?;
@@ -30,9 +29,8 @@ use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::header;
-use crate::names::SnapshotVersion;
-use crate::snapshot::bucket_name;
+use crate::wire::bucket_name;
+use tigris_headers::SnapshotVersion;
 
 /// The longest a Tigris presigned URL may stay valid: 90 days.
 pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(90 * 24 * 60 * 60);
@@ -66,7 +64,7 @@ impl PresignMethod {
 /// with [`expose_secret`](Self::expose_secret).
 ///
 /// ```
-/// # use tigris_headers::presign::KeySecret;
+/// # use tigris_api::presign::KeySecret;
 /// let secret = KeySecret::from("tsec_abc".to_owned());
 /// assert_eq!(format!("{secret:?}"), "KeySecret(**redacted**)");
 /// assert_eq!(secret.expose_secret(), "tsec_abc");
@@ -98,10 +96,9 @@ impl fmt::Debug for KeySecret {
 /// The URL is a bearer credential until it expires: whoever holds it may do what it grants.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_headers::SignedTransport) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::TigrisTransportExt;
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 ///
-/// let upload = tigris.presign_url("assets", "incoming/photo.jpg").put().send().await?;
+/// let upload = tigris.presign_url().bucket("assets").key("incoming/photo.jpg").put().send().await?;
 /// println!("PUT {} (or {:?})", upload.url(), upload.custom_domain_url());
 /// # Ok(()) }
 /// ```
@@ -149,7 +146,7 @@ impl PresignedUrl {
 }
 
 /// Asks Tigris for a presigned URL; from
-/// [`TigrisTransportExt::presign_url`](crate::TigrisTransportExt::presign_url).
+/// [`Client::presign_url`](crate::Client::presign_url).
 ///
 /// A GET for one hour unless told otherwise. Inputs are checked before any request: the bucket
 /// name, a key of 1 to 1024 bytes, an expiry from 1 second to [`MAX_EXPIRES_IN`], a snapshot
@@ -157,12 +154,11 @@ impl PresignedUrl {
 /// `s3:GetObject` (or `s3:PutObject`) on the object.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_headers::SignedTransport) -> Result<(), tigris_headers::Error> {
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 /// use std::time::Duration;
-/// use tigris_headers::TigrisTransportExt;
 ///
 /// let old = tigris
-///     .presign_url("assets", "config.json")
+///     .presign_url().bucket("assets").key("config.json")
 ///     .at_snapshot("1792757954482613190")
 ///     .expires_in(Duration::from_secs(7 * 24 * 3600))
 ///     .send()
@@ -191,6 +187,18 @@ impl PresignUrlFluentBuilder {
             expires_in: DEFAULT_EXPIRES_IN,
             snapshot: None,
         }
+    }
+
+    /// The bucket (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
+    }
+
+    /// The object key (required).
+    pub fn key(mut self, key: impl AsRef<str>) -> Self {
+        self.key = key.as_ref().to_owned();
+        self
     }
 
     /// A URL to download the object (the default).
@@ -328,7 +336,7 @@ impl PresignUrlFluentBuilder {
     /// `X-Tigris-Snapshot-Version`.
     async fn version_at(
         &self,
-        bucket: crate::BucketName,
+        bucket: tigris_headers::BucketName,
         snapshot: &SnapshotVersion,
     ) -> Result<String> {
         let op = || self.operation();
@@ -337,7 +345,10 @@ impl PresignUrlFluentBuilder {
         let request = TigrisRequest::new(Method::HEAD)
             .bucket(bucket)
             .key(self.key.clone())
-            .header(HeaderName::from_static(header::SNAPSHOT_VERSION), value);
+            .header(
+                HeaderName::from_static(crate::wire::SNAPSHOT_VERSION),
+                value,
+            );
         let response = self
             .transport
             .send(&request)
@@ -352,6 +363,13 @@ impl PresignUrlFluentBuilder {
             .ok_or_else(|| {
                 Error::unexpected_response(op(), "the object at the snapshot has no version id")
             })
+    }
+}
+
+impl crate::Client {
+    /// A presigned GET (or, with `.put()`, PUT) URL from Tigris's presign endpoint. See [`PresignUrlFluentBuilder`].
+    pub fn presign_url(&self) -> PresignUrlFluentBuilder {
+        PresignUrlFluentBuilder::new(self.transport.clone(), String::new(), String::new())
     }
 }
 

@@ -11,7 +11,8 @@ use tracing::Instrument;
 
 use crate::bucket_metadata::BucketType;
 use crate::error::{Error, Operation, Result};
-use crate::fork::{ForkParent, parse_fork_info, timestamp};
+use crate::fork::ForkParent;
+use crate::wire::{parse_fork_info, timestamp};
 
 /// The page size [`AccountStatsFluentBuilder`] walks the account with, as the released
 /// clients do.
@@ -163,7 +164,7 @@ pub struct BucketsPage {
 }
 
 /// Lists the account's buckets with placement, type, visibility and lineage; from
-/// [`TigrisTransportExt::list_buckets_detailed`](crate::TigrisTransportExt::list_buckets_detailed).
+/// [`Client::list_buckets_detailed`](crate::Client::list_buckets_detailed).
 ///
 /// Sends `GET /?IncludeRegionsInfo=true&IncludeTypeInfo=true&IncludeVisibility=true&IncludeForkInfo=true`
 /// with `Accept: application/json`, and `IncludeStats=true` with [`with_stats`](Self::with_stats).
@@ -172,16 +173,15 @@ pub struct BucketsPage {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let emu = tigris_emulator::Emulator::start().await?;
-/// # let sdk = tigris_headers::config::TigrisConfig::builder().endpoint_url(emu.endpoint())
+/// # let sdk = tigris_core::config::builder().endpoint_url(emu.endpoint())
 /// #     .credentials(aws_sdk_s3::config::Credentials::new(emu.root_credentials().access_key_id(),
 /// #         emu.root_credentials().secret_access_key(), None, None, "doc")).build();
-/// # let s3 = tigris_headers::config::s3_client(&sdk);
+/// # let s3 = tigris_core::config::s3_client(&sdk);
 /// use tigris_headers::bucket_settings::Region;
 /// use tigris_headers::prelude::*;
-/// use tigris_headers::SignedTransport;
 ///
 /// s3.create_bucket().bucket("eu-data").regions(Region::Fra).send().await?;
-/// let tigris = SignedTransport::new(&sdk)?;
+/// let tigris = tigris_api::Client::new(&sdk)?;
 /// let page = tigris.list_buckets_detailed().send().await?;
 /// assert_eq!(page.buckets[0].regions(), ["fra"]);
 /// # Ok(()) }
@@ -229,6 +229,12 @@ impl ListBucketsDetailedFluentBuilder {
     pub fn continuation_token(mut self, token: impl Into<String>) -> Self {
         self.continuation_token = Some(token.into());
         self
+    }
+
+    /// Pages through the whole listing, as the SDK's paginators do: `.send()` streams pages,
+    /// `.items().send()` streams their entries.
+    pub fn into_paginator(self) -> ListBucketsDetailedPaginator {
+        ListBucketsDetailedPaginator { builder: self }
     }
 
     /// Validates the page size, then reads one page.
@@ -283,7 +289,7 @@ impl ListBucketsDetailedFluentBuilder {
     }
 }
 
-fn parse_page(body: &[u8], stats: bool, operation: &Operation) -> Result<BucketsPage> {
+pub(crate) fn parse_page(body: &[u8], stats: bool, operation: &Operation) -> Result<BucketsPage> {
     let unexpected = |reason| Error::unexpected_response(operation.clone(), reason);
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| unexpected("the response body is not the expected JSON").with_source(e))?;
@@ -314,8 +320,52 @@ fn parse_page(body: &[u8], stats: bool, operation: &Operation) -> Result<Buckets
     })
 }
 
+/// Pages through the detailed bucket listing; from [`ListBucketsDetailedFluentBuilder::into_paginator`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send() is called"]
+pub struct ListBucketsDetailedPaginator {
+    builder: ListBucketsDetailedFluentBuilder,
+}
+
+impl ListBucketsDetailedPaginator {
+    /// A stream of pages, each one request made as the stream is read. It ends after the last
+    /// page or after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<BucketsPage>> {
+        let builder = self.builder;
+        tigris_core::pagination::pages(
+            builder.continuation_token.clone(),
+            move |token| {
+                let mut builder = builder.clone();
+                builder.continuation_token = token;
+                async move { builder.send().await }
+            },
+            |page| page.continuation_token.clone(),
+        )
+    }
+
+    /// The buckets of every page, one at a time; read them with `.items().send()`.
+    pub fn items(self) -> ListBucketsDetailedItems {
+        ListBucketsDetailedItems { pages: self }
+    }
+}
+
+/// The buckets of every page of a listing; from [`ListBucketsDetailedPaginator::items`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send() is called"]
+pub struct ListBucketsDetailedItems {
+    pages: ListBucketsDetailedPaginator,
+}
+
+impl ListBucketsDetailedItems {
+    /// A stream of buckets, fetching pages as it is read; it ends after the last one or
+    /// after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<BucketEntry>> {
+        tigris_core::pagination::items(self.pages.send(), |page: BucketsPage| page.buckets)
+    }
+}
+
 /// The account's storage statistics; from
-/// [`TigrisTransportExt::account_stats`](crate::TigrisTransportExt::account_stats).
+/// [`Client::account_stats`](crate::Client::account_stats).
 ///
 /// Tigris computes statistics per listing request, for the buckets that page holds, so this
 /// walks the account 50 buckets a request and sums the pages, as the released Python and
@@ -325,15 +375,14 @@ fn parse_page(body: &[u8], stats: bool, operation: &Operation) -> Result<Buckets
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let emu = tigris_emulator::Emulator::start().await?;
-/// # let sdk = tigris_headers::config::TigrisConfig::builder().endpoint_url(emu.endpoint())
+/// # let sdk = tigris_core::config::builder().endpoint_url(emu.endpoint())
 /// #     .credentials(aws_sdk_s3::config::Credentials::new(emu.root_credentials().access_key_id(),
 /// #         emu.root_credentials().secret_access_key(), None, None, "doc")).build();
-/// # let s3 = tigris_headers::config::s3_client(&sdk);
-/// use tigris_headers::{SignedTransport, TigrisTransportExt};
+/// # let s3 = tigris_core::config::s3_client(&sdk);
 ///
 /// s3.create_bucket().bucket("logs").send().await?;
 /// s3.put_object().bucket("logs").key("a").body(b"12345".to_vec().into()).send().await?;
-/// let stats = SignedTransport::new(&sdk)?.account_stats().send().await?;
+/// let stats = tigris_api::Client::new(&sdk)?.account_stats().send().await?;
 /// assert_eq!((stats.active_buckets, stats.total_storage_bytes), (1, 5));
 /// # Ok(()) }
 /// ```
@@ -379,5 +428,18 @@ impl AccountStatsFluentBuilder {
                 next => token = next,
             }
         }
+    }
+}
+
+impl crate::Client {
+    /// Lists the account's buckets with placement, type, visibility and lineage. See
+    /// [`ListBucketsDetailedFluentBuilder`].
+    pub fn list_buckets_detailed(&self) -> ListBucketsDetailedFluentBuilder {
+        ListBucketsDetailedFluentBuilder::new(self.transport.clone())
+    }
+
+    /// The account's storage statistics. See [`AccountStatsFluentBuilder`].
+    pub fn account_stats(&self) -> AccountStatsFluentBuilder {
+        AccountStatsFluentBuilder::new(self.transport.clone())
     }
 }

@@ -8,13 +8,12 @@
 //! stream is read to its end. A stream that ends early is an error, never a shorter entry.
 //!
 //! ```no_run
-//! # async fn demo(tigris: tigris_core::transport::SignedTransport) -> Result<(), Box<dyn std::error::Error>> {
-//! use tigris_headers::bundle::Compression;
-//! use tigris_headers::TigrisTransportExt;
+//! # async fn demo(tigris: tigris_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use tigris_api::bundle::Compression;
 //! use tokio::io::AsyncReadExt;
 //!
 //! let mut bundle = tigris
-//!     .bundle("datasets")
+//!     .bundle().bucket("datasets")
 //!     .keys(["train/0001.json", "train/0002.json"])
 //!     .compression(Compression::Zstd)
 //!     .send()
@@ -41,7 +40,7 @@ use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, ReadBuf};
 
 use crate::error::{Error, Operation, Result};
-use crate::snapshot::bucket_name;
+use crate::wire::bucket_name;
 
 /// The most keys one bundle may name.
 pub const MAX_KEYS: usize = 5_000;
@@ -95,18 +94,17 @@ pub struct SkippedKey {
     pub reason: String,
 }
 
-/// Builds a bundle request; from [`TigrisTransportExt::bundle`](crate::TigrisTransportExt::bundle).
+/// Builds a bundle request; from [`Client::bundle`](crate::Client::bundle).
 ///
 /// `send()` checks the input first — a valid bucket name, 1 to [`MAX_KEYS`] keys, none empty,
 /// a request body of at most [`MAX_REQUEST_BYTES`] — and answers
 /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) without sending anything.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_core::transport::SignedTransport) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::bundle::OnError;
-/// use tigris_headers::TigrisTransportExt;
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
+/// use tigris_api::bundle::OnError;
 ///
-/// let bundle = tigris.bundle("datasets").key("a.json").key("b.json").on_error(OnError::Fail).send().await?;
+/// let bundle = tigris.bundle().bucket("datasets").key("a.json").key("b.json").on_error(OnError::Fail).send().await?;
 /// let report = bundle.write_to_dir("/tmp/sandbox").await?;
 /// println!("{} files written", report.written.len());
 /// # Ok(()) }
@@ -130,6 +128,12 @@ impl BundleFluentBuilder {
             on_error: OnError::Skip,
             compression: Compression::None,
         }
+    }
+
+    /// The bucket the objects are in (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
     }
 
     /// Adds one key; entries come back in the order keys were added.
@@ -623,7 +627,7 @@ fn pax_path(data: &[u8]) -> Option<String> {
     path
 }
 
-fn parse_report(data: &[u8]) -> Vec<SkippedKey> {
+pub(crate) fn parse_report(data: &[u8]) -> Vec<SkippedKey> {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return Vec::new();
     };
@@ -646,6 +650,13 @@ fn parse_report(data: &[u8]) -> Vec<SkippedKey> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl crate::Client {
+    /// Fetches many objects of a bucket as one streamed tar. See [`BundleFluentBuilder`].
+    pub fn bundle(&self) -> BundleFluentBuilder {
+        BundleFluentBuilder::new(self.transport.clone(), String::new())
+    }
 }
 
 #[cfg(test)]

@@ -3,19 +3,18 @@
 
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use tigris_headers::bucket_metadata::BucketType;
-use tigris_headers::bucket_settings::{
-    Access, MultiRegion, Region, Regions, SoftDeleteSetting, StorageClass,
-};
-use tigris_headers::config::TigrisConfig;
+use tigris_api::ErrorKind;
+use tigris_api::bucket_metadata::BucketType;
+use tigris_api::update_bucket::SoftDeleteSetting;
+use tigris_core::config;
+use tigris_headers::bucket_settings::{Access, MultiRegion, Region, Regions, StorageClass};
 use tigris_headers::prelude::*;
-use tigris_headers::{ErrorKind, SignedTransport};
 
 mod common;
 use common::TestEnv;
 
-fn transport(env: &TestEnv) -> SignedTransport {
-    SignedTransport::new(&env.sdk).unwrap()
+fn transport(env: &TestEnv) -> tigris_api::Client {
+    env.api.clone()
 }
 
 #[tokio::test]
@@ -29,7 +28,8 @@ async fn every_setting_sent_reads_back_through_bucket_metadata() {
         .unwrap();
     let tigris = transport(&env);
     tigris
-        .update_bucket("assets")
+        .update_bucket()
+        .bucket("assets")
         .regions(Regions::dual(Region::Iad, Region::Fra).unwrap())
         .storage_class(StorageClass::GlacierIr)
         .cache_control("max-age=3600")
@@ -42,7 +42,12 @@ async fn every_setting_sent_reads_back_through_bucket_metadata() {
         .send()
         .await
         .unwrap();
-    let m = tigris.bucket_metadata("assets").send().await.unwrap();
+    let m = tigris
+        .bucket_metadata()
+        .bucket("assets")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(m.regions(), ["iad", "fra"]);
     assert_eq!(m.storage_class(), Some("GLACIER_IR"));
     assert_eq!(m.cache_control(), Some("max-age=3600"));
@@ -59,28 +64,36 @@ async fn every_setting_sent_reads_back_through_bucket_metadata() {
 
     // A later update changes only what it sets.
     tigris
-        .update_bucket("assets")
+        .update_bucket()
+        .bucket("assets")
         .regions(MultiRegion::Eur)
         .clear_additional_headers()
         .cache_control("")
         .send()
         .await
         .unwrap();
-    let m = tigris.bucket_metadata("assets").send().await.unwrap();
+    let m = tigris
+        .bucket_metadata()
+        .bucket("assets")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(m.regions(), ["eur"]);
     assert!(m.additional_headers().is_empty());
     assert_eq!(m.cache_control(), None);
     assert_eq!(m.storage_class(), Some("GLACIER_IR"));
     assert!(m.delete_protection());
     tigris
-        .update_bucket("assets")
+        .update_bucket()
+        .bucket("assets")
         .regions(Regions::Global)
         .send()
         .await
         .unwrap();
     assert!(
         tigris
-            .bucket_metadata("assets")
+            .bucket_metadata()
+            .bucket("assets")
             .send()
             .await
             .unwrap()
@@ -117,10 +130,20 @@ async fn creation_options_place_the_bucket_and_set_its_class() {
         .await
         .unwrap();
     let tigris = transport(&env);
-    let m = tigris.bucket_metadata("archive").send().await.unwrap();
+    let m = tigris
+        .bucket_metadata()
+        .bucket("archive")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(m.regions(), ["iad", "sjc"]);
     assert_eq!(m.storage_class(), Some("STANDARD_IA"));
-    let m = tigris.bucket_metadata("snaps").send().await.unwrap();
+    let m = tigris
+        .bucket_metadata()
+        .bucket("snaps")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         (m.regions(), m.snapshots_enabled()),
         (&["syd".to_owned()][..], true)
@@ -146,42 +169,52 @@ async fn bad_or_contradictory_settings_send_no_request() {
     let tigris = transport(&env);
     let before = env.requests();
     let cases = [
-        tigris.update_bucket("assets"),
-        tigris.update_bucket("no"),
+        tigris.update_bucket().bucket("assets"),
+        tigris.update_bucket().bucket("no"),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .storage_class(StorageClass::Glacier)
             .storage_class(StorageClass::Standard),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .access(Access::Public)
             .access(Access::Private),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .regions(Region::Iad)
             .regions(MultiRegion::Usa),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .cache_control("max-age=1\r\nX-Evil: 1"),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .additional_header("Bad Name", "v"),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .additional_header("X-A", "line\nbreak"),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .additional_header("X-A", "1")
             .additional_header("X-A", "2"),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .additional_header("X-A", "1")
             .clear_additional_headers(),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .soft_delete(SoftDeleteSetting::Enabled { retention_days: 6 }),
         tigris
-            .update_bucket("assets")
+            .update_bucket()
+            .bucket("assets")
             .soft_delete(SoftDeleteSetting::Enabled { retention_days: 91 }),
     ];
     for case in cases {
@@ -201,7 +234,8 @@ async fn bad_or_contradictory_settings_send_no_request() {
     assert_eq!(env.emu.faults().count("PatchBucket"), 0);
     // The same values set once are fine.
     tigris
-        .update_bucket("assets")
+        .update_bucket()
+        .bucket("assets")
         .storage_class(StorageClass::Glacier)
         .storage_class(StorageClass::Glacier)
         .send()
@@ -245,7 +279,8 @@ async fn a_protected_bucket_refuses_force_delete_until_protection_is_off() {
         .unwrap();
     let tigris = transport(&env);
     tigris
-        .update_bucket("vault")
+        .update_bucket()
+        .bucket("vault")
         .delete_protection(true)
         .send()
         .await
@@ -261,9 +296,17 @@ async fn a_protected_bucket_refuses_force_delete_until_protection_is_off() {
     let classified = tigris_core::error::Classified::from_sdk(&err);
     assert_eq!(classified.code(), Some("BucketProtected"));
     assert_eq!(classified.kind(), ErrorKind::Conflict);
-    assert!(tigris.bucket_metadata("vault").send().await.is_ok());
+    assert!(
+        tigris
+            .bucket_metadata()
+            .bucket("vault")
+            .send()
+            .await
+            .is_ok()
+    );
     tigris
-        .update_bucket("vault")
+        .update_bucket()
+        .bucket("vault")
         .delete_protection(false)
         .send()
         .await
@@ -377,7 +420,7 @@ async fn a_key_without_settings_rights_is_refused() {
         .send()
         .await
         .unwrap();
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(env.emu.endpoint())
         .credentials(Credentials::new(
             key.access_key_id(),
@@ -387,29 +430,40 @@ async fn a_key_without_settings_rights_is_refused() {
             "test",
         ))
         .build();
-    let tigris = SignedTransport::new(&sdk).unwrap();
+    let tigris = tigris_api::Client::new(&sdk).unwrap();
     for update in [
-        tigris.update_bucket("shared").delete_protection(true),
         tigris
-            .update_bucket("shared")
+            .update_bucket()
+            .bucket("shared")
+            .delete_protection(true),
+        tigris
+            .update_bucket()
+            .bucket("shared")
             .storage_class(StorageClass::Glacier),
         tigris
-            .update_bucket("shared")
+            .update_bucket()
+            .bucket("shared")
             .custom_domain("a.example.com"),
     ] {
         let err = update.send().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
     }
     tigris
-        .update_bucket("shared")
+        .update_bucket()
+        .bucket("shared")
         .allow_object_acl(true)
         .send()
         .await
         .unwrap();
     let err = tigris.list_buckets_detailed().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
-    let root = SignedTransport::new(&env.sdk).unwrap();
-    let m = root.bucket_metadata("shared").send().await.unwrap();
+    let root = tigris_api::Client::new(&env.sdk).unwrap();
+    let m = root
+        .bucket_metadata()
+        .bucket("shared")
+        .send()
+        .await
+        .unwrap();
     assert!(!m.delete_protection());
     assert!(m.allow_object_acl());
 }
@@ -450,8 +504,13 @@ async fn settings_sent_as_the_released_clients_send_them_read_back_here() {
         ],
         r#"{"acl_settings": {"allow_object_acl": true}, "storage_class": "STANDARD_IA", "object_regions": "iad,sjc", "cache_control": "max-age=60", "website": {"domain_name": "cdn.example.com"}, "additional_http_headers": {"X-Content-Type-Options": "nosniff"}}"#,
     );
-    tigris.send(&python).await.unwrap();
-    let m = tigris.bucket_metadata("shared").send().await.unwrap();
+    tigris.transport().send(&python).await.unwrap();
+    let m = tigris
+        .bucket_metadata()
+        .bucket("shared")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(m.regions(), ["iad", "sjc"]);
     assert_eq!(m.storage_class(), Some("STANDARD_IA"));
     assert_eq!(m.cache_control(), Some("max-age=60"));
@@ -472,8 +531,13 @@ async fn settings_sent_as_the_released_clients_send_them_read_back_here() {
         ],
         r#"{"object_regions":"usa","protection":{"protected":true},"additional_http_headers":null}"#,
     );
-    tigris.send(&node).await.unwrap();
-    let m = tigris.bucket_metadata("shared").send().await.unwrap();
+    tigris.transport().send(&node).await.unwrap();
+    let m = tigris
+        .bucket_metadata()
+        .bucket("shared")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(m.regions(), ["usa"]);
     assert!(m.delete_protection() && !m.public_listing());
     assert!(m.additional_headers().is_empty());
@@ -488,14 +552,16 @@ async fn snapshots_can_be_turned_on_later_but_not_off_for_a_fork_parent() {
     env.s3.create_bucket().bucket("later").send().await.unwrap();
     let tigris = transport(&env);
     tigris
-        .update_bucket("later")
+        .update_bucket()
+        .bucket("later")
         .snapshots_enabled(true)
         .send()
         .await
         .unwrap();
     assert!(
         env.s3
-            .bucket_info("later")
+            .bucket_info()
+            .bucket("later")
             .send()
             .await
             .unwrap()
@@ -509,7 +575,8 @@ async fn snapshots_can_be_turned_on_later_but_not_off_for_a_fork_parent() {
         .await
         .unwrap();
     let err = tigris
-        .update_bucket("later")
+        .update_bucket()
+        .bucket("later")
         .snapshots_enabled(false)
         .send()
         .await
@@ -517,7 +584,8 @@ async fn snapshots_can_be_turned_on_later_but_not_off_for_a_fork_parent() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(
         tigris
-            .bucket_metadata("later")
+            .bucket_metadata()
+            .bucket("later")
             .send()
             .await
             .unwrap()

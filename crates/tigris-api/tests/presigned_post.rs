@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use tigris_headers::presigned_post::PresignedPost;
+
+use tigris_api::presigned_post::PresignedPost;
 
 mod common;
 use common::TestEnv;
@@ -68,7 +69,10 @@ async fn env_with_bucket() -> TestEnv {
 }
 
 async fn form(env: &TestEnv) -> PresignedPost {
-    PresignedPost::builder(&env.sdk, "uploads", "avatars/a 1.txt")
+    env.api
+        .presigned_post()
+        .bucket("uploads")
+        .key("avatars/a 1.txt")
         .content_length_range(1, 64)
         .content_type("text/plain")
         .metadata("owner", "user-42")
@@ -172,7 +176,11 @@ async fn forms_outside_the_policy_are_refused_and_store_nothing() {
 #[tokio::test]
 async fn an_expired_form_is_refused() {
     let env = env_with_bucket().await;
-    let post = PresignedPost::builder(&env.sdk, "uploads", "late.txt")
+    let post = env
+        .api
+        .presigned_post()
+        .bucket("uploads")
+        .key("late.txt")
         // Signed ten minutes ago (within the clock-skew allowance), valid for five.
         .start_time(SystemTime::now() - Duration::from_secs(600))
         .expires_in(Duration::from_secs(300))

@@ -7,11 +7,11 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use common::TestEnv;
-use tigris_headers::presign::{MAX_EXPIRES_IN, PresignMethod};
-use tigris_headers::{ErrorKind, SignedTransport, TigrisTransportExt};
+use tigris_api::ErrorKind;
+use tigris_api::presign::{MAX_EXPIRES_IN, PresignMethod};
 
-fn transport(env: &TestEnv) -> SignedTransport {
-    SignedTransport::new(&env.sdk).unwrap()
+fn transport(env: &TestEnv) -> tigris_api::Client {
+    env.api.clone()
 }
 
 /// Sends `method url` with `body` and no credentials, as `curl` would; status and body.
@@ -43,7 +43,9 @@ async fn presigned_get_url_downloads_the_object_without_credentials() {
     env.create_bucket("assets").await;
     env.put("assets", "dir/report 1.txt", "quarterly").await;
     let link = transport(&env)
-        .presign_url("assets", "dir/report 1.txt")
+        .presign_url()
+        .bucket("assets")
+        .key("dir/report 1.txt")
         .expires_in(Duration::from_secs(600))
         .send()
         .await
@@ -63,7 +65,9 @@ async fn presigned_put_url_uploads_the_object() {
     let env = TestEnv::start().await;
     env.create_bucket("assets").await;
     let link = transport(&env)
-        .presign_url("assets", "incoming/photo.jpg")
+        .presign_url()
+        .bucket("assets")
+        .key("incoming/photo.jpg")
         .put()
         .send()
         .await
@@ -78,7 +82,9 @@ async fn ninety_day_urls_are_accepted() {
     env.create_bucket("assets").await;
     env.put("assets", "k", "v").await;
     let link = transport(&env)
-        .presign_url("assets", "k")
+        .presign_url()
+        .bucket("assets")
+        .key("k")
         .expires_in(MAX_EXPIRES_IN)
         .send()
         .await
@@ -95,7 +101,9 @@ async fn snapshot_pinned_get_reads_the_object_as_it_was() {
     env.put("assets", "config.json", "v2").await;
     let tigris = transport(&env);
     let old = tigris
-        .presign_url("assets", "config.json")
+        .presign_url()
+        .bucket("assets")
+        .key("config.json")
         .at_snapshot(version.as_str())
         .send()
         .await
@@ -103,7 +111,9 @@ async fn snapshot_pinned_get_reads_the_object_as_it_was() {
     assert!(old.version_id().is_some());
     assert_eq!(fetch("GET", old.url(), "").await, (200, "v1".into()));
     let live = tigris
-        .presign_url("assets", "config.json")
+        .presign_url()
+        .bucket("assets")
+        .key("config.json")
         .send()
         .await
         .unwrap();
@@ -126,7 +136,9 @@ async fn snapshot_pin_of_a_key_deleted_before_the_snapshot_is_not_found() {
     let version = env.snapshot("assets").await;
     env.put("assets", "gone.txt", "back again").await;
     let err = transport(&env)
-        .presign_url("assets", "gone.txt")
+        .presign_url()
+        .bucket("assets")
+        .key("gone.txt")
         .at_snapshot(version.as_str())
         .send()
         .await
@@ -138,7 +150,9 @@ async fn snapshot_pin_of_a_key_deleted_before_the_snapshot_is_not_found() {
 async fn missing_bucket_is_not_found() {
     let env = TestEnv::start().await;
     let err = transport(&env)
-        .presign_url("nowhere", "k")
+        .presign_url()
+        .bucket("nowhere")
+        .key("k")
         .send()
         .await
         .unwrap_err();
@@ -152,19 +166,29 @@ async fn invalid_inputs_fail_before_any_request() {
     let before = env.requests();
     let cases = [
         tigris
-            .presign_url("assets", "k")
+            .presign_url()
+            .bucket("assets")
+            .key("k")
             .expires_in(Duration::from_millis(500)),
         tigris
-            .presign_url("assets", "k")
+            .presign_url()
+            .bucket("assets")
+            .key("k")
             .expires_in(MAX_EXPIRES_IN + Duration::from_secs(1)),
-        tigris.presign_url("Not A Bucket", "k"),
-        tigris.presign_url("assets", ""),
-        tigris.presign_url("assets", "k".repeat(1025)),
+        tigris.presign_url().bucket("Not A Bucket").key("k"),
+        tigris.presign_url().bucket("assets").key(""),
+        tigris.presign_url().bucket("assets").key("k".repeat(1025)),
         tigris
-            .presign_url("assets", "k")
+            .presign_url()
+            .bucket("assets")
+            .key("k")
             .put()
             .at_snapshot("1792757954482613190"),
-        tigris.presign_url("assets", "k").at_snapshot("yesterday"),
+        tigris
+            .presign_url()
+            .bucket("assets")
+            .key("k")
+            .at_snapshot("yesterday"),
     ];
     for case in cases {
         let err = case.send().await.unwrap_err();

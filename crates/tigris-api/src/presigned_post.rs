@@ -11,11 +11,13 @@
 //! `aws_sdk_s3::Client` does not expose its credentials provider.
 //!
 //! ```no_run
-//! # async fn demo(sdk: aws_types::SdkConfig) -> Result<(), tigris_headers::Error> {
+//! # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 //! use std::time::Duration;
-//! use tigris_headers::presigned_post::PresignedPost;
 //!
-//! let post = PresignedPost::builder(&sdk, "uploads", "avatars/user-42.png")
+//! let post = tigris
+//!     .presigned_post()
+//!     .bucket("uploads")
+//!     .key("avatars/user-42.png")
 //!     .expires_in(Duration::from_secs(600))
 //!     .content_length_range(1, 5 * 1024 * 1024)
 //!     .content_type("image/png")
@@ -40,7 +42,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Operation, Result};
-use crate::snapshot::bucket_name;
+use crate::wire::bucket_name;
 
 /// The longest validity SigV4 allows for a signature: 7 days.
 pub const MAX_EXPIRY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -55,7 +57,7 @@ enum ContentType {
     StartsWith(String),
 }
 
-/// Builds a presigned POST for one key of one bucket; from [`PresignedPost::builder`].
+/// Builds a presigned POST for one key of one bucket; from [`Client::presigned_post`](crate::Client::presigned_post).
 ///
 /// Defaults: valid for one hour, any size, any content type, no metadata. `send()` checks the
 /// input first (bucket name, key, expiry between 1 s and 7 days, `min <= max`, metadata names)
@@ -63,10 +65,11 @@ enum ContentType {
 /// the network; it then resolves the client's credentials (no request is sent to S3).
 ///
 /// ```no_run
-/// # async fn demo(sdk: aws_types::SdkConfig) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::presigned_post::PresignedPost;
-///
-/// let post = PresignedPost::builder(&sdk, "uploads", "report.csv")
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
+/// let post = tigris
+///     .presigned_post()
+///     .bucket("uploads")
+///     .key("report.csv")
 ///     .content_type_starts_with("text/")
 ///     .send()
 ///     .await?;
@@ -87,7 +90,7 @@ pub struct PresignedPostFluentBuilder {
 }
 
 impl PresignedPostFluentBuilder {
-    fn new(sdk: &SdkConfig, bucket: String, key: String) -> Self {
+    pub(crate) fn new(sdk: &SdkConfig, bucket: String, key: String) -> Self {
         Self {
             sdk: sdk.clone(),
             bucket,
@@ -98,6 +101,18 @@ impl PresignedPostFluentBuilder {
             metadata: Vec::new(),
             start_time: None,
         }
+    }
+
+    /// The bucket to upload to (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
+    }
+
+    /// The key of the uploaded object (required).
+    pub fn key(mut self, key: impl AsRef<str>) -> Self {
+        self.key = key.as_ref().to_owned();
+        self
     }
 
     /// How long the form may be used, from now: 1 second to [`MAX_EXPIRY`] (default one hour).
@@ -183,7 +198,7 @@ impl PresignedPostFluentBuilder {
     }
 
     /// Where the form is posted: the bucket's path-style URL at the `SdkConfig`'s endpoint,
-    /// as [`config::s3_client`](crate::config::s3_client) addresses it.
+    /// as [`config::s3_client`](tigris_core::config::s3_client) addresses it.
     fn bucket_url(&self) -> String {
         let endpoint = self
             .sdk
@@ -324,17 +339,6 @@ pub struct PresignedPost {
 }
 
 impl PresignedPost {
-    /// Starts a presigned POST for `key` in `bucket`, signed with `sdk`'s credentials for its
-    /// region (Tigris: `auto`) and posted to the bucket's URL at `sdk`'s endpoint, addressed as
-    /// [`config::s3_client`](crate::config::s3_client) does.
-    pub fn builder(
-        sdk: &SdkConfig,
-        bucket: impl Into<String>,
-        key: impl Into<String>,
-    ) -> PresignedPostFluentBuilder {
-        PresignedPostFluentBuilder::new(sdk, bucket.into(), key.into())
-    }
-
     /// The URL to POST the form to (the bucket's URL).
     pub fn url(&self) -> &str {
         &self.url
@@ -373,16 +377,25 @@ impl fmt::Debug for PresignedPost {
     }
 }
 
+impl crate::Client {
+    /// A browser upload form (an S3 POST policy) for one key, signed locally with the
+    /// credentials of the client's `SdkConfig` for its region and posted to the bucket's URL at
+    /// its endpoint; no request is sent. See [`PresignedPostFluentBuilder`].
+    pub fn presigned_post(&self) -> PresignedPostFluentBuilder {
+        PresignedPostFluentBuilder::new(&self.sdk, String::new(), String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sdk() -> SdkConfig {
-        crate::config::TigrisConfig::builder().build()
+        tigris_core::config::builder().build()
     }
 
     fn builder() -> PresignedPostFluentBuilder {
-        PresignedPost::builder(&sdk(), "uploads", "k")
+        PresignedPostFluentBuilder::new(&sdk(), "uploads".into(), "k".into())
     }
 
     #[test]
@@ -392,8 +405,8 @@ mod tests {
             builder().expires_in(MAX_EXPIRY + Duration::from_secs(1)),
             builder().content_length_range(10, 1),
             builder().metadata("bad name", "v"),
-            PresignedPost::builder(&sdk(), "No_Such", "k"),
-            PresignedPost::builder(&sdk(), "uploads", ""),
+            PresignedPostFluentBuilder::new(&sdk(), "No_Such".into(), "k".into()),
+            PresignedPostFluentBuilder::new(&sdk(), "uploads".into(), String::new()),
         ];
         for case in cases {
             let err = case.validate().unwrap_err();

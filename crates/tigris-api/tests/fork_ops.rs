@@ -4,12 +4,12 @@ mod common;
 
 use aws_sdk_s3::config::Credentials;
 use common::TestEnv;
-use tigris_headers::config::TigrisConfig;
+use tigris_api::ErrorKind;
+use tigris_core::config;
 use tigris_headers::prelude::*;
-use tigris_headers::{ErrorKind, SignedTransport};
 
-fn transport(env: &TestEnv) -> SignedTransport {
-    SignedTransport::new(&env.sdk).unwrap()
+fn transport(env: &TestEnv) -> tigris_api::Client {
+    env.api.clone()
 }
 
 async fn fork(env: &TestEnv, name: &str, parent: &str) {
@@ -28,7 +28,8 @@ async fn list_forks_pages_through_every_fork_with_its_lineage() {
     env.create_snapshot_bucket("source").await;
     let version = env
         .s3
-        .create_snapshot("source")
+        .create_snapshot()
+        .bucket("source")
         .name("v1")
         .send()
         .await
@@ -46,7 +47,8 @@ async fn list_forks_pages_through_every_fork_with_its_lineage() {
     let tigris = transport(&env);
 
     let first = tigris
-        .list_forks("source")
+        .list_forks()
+        .bucket("source")
         .max_buckets(2)
         .send()
         .await
@@ -55,7 +57,8 @@ async fn list_forks_pages_through_every_fork_with_its_lineage() {
     assert!(first.continuation_token().is_some());
 
     let mut pages = tigris
-        .list_forks("source")
+        .list_forks()
+        .bucket("source")
         .max_buckets(1)
         .into_paginator()
         .send();
@@ -66,9 +69,12 @@ async fn list_forks_pages_through_every_fork_with_its_lineage() {
     assert_eq!(names, ["source-0", "source-1", "source-2"]);
 
     let forks = tigris
-        .list_forks("source")
+        .list_forks()
+        .bucket("source")
         .into_paginator()
         .items()
+        .send()
+        .try_collect()
         .await
         .unwrap();
     let parent = &forks[0].parents()[0];
@@ -84,10 +90,15 @@ async fn list_forks_of_a_bucket_without_forks_is_empty_and_of_an_unknown_one_den
     let env = TestEnv::start().await;
     env.create_snapshot_bucket("alone").await;
     let tigris = transport(&env);
-    let page = tigris.list_forks("alone").send().await.unwrap();
+    let page = tigris.list_forks().bucket("alone").send().await.unwrap();
     assert!(page.forks().is_empty());
     assert_eq!(page.continuation_token(), None);
-    let err = tigris.list_forks("missing").send().await.unwrap_err();
+    let err = tigris
+        .list_forks()
+        .bucket("missing")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
 }
 
@@ -100,7 +111,8 @@ async fn bucket_metadata_reports_type_lineage_children_and_size() {
     let tigris = transport(&env);
 
     let parent = tigris
-        .bucket_metadata("meta")
+        .bucket_metadata()
+        .bucket("meta")
         .with_size()
         .send()
         .await
@@ -113,12 +125,18 @@ async fn bucket_metadata_reports_type_lineage_children_and_size() {
     assert_eq!(parent.size().unwrap().objects, Some(1));
     assert_eq!(parent.size().unwrap().bytes, Some(5));
 
-    let child = tigris.bucket_metadata("meta-child").send().await.unwrap();
+    let child = tigris
+        .bucket_metadata()
+        .bucket("meta-child")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(child.fork_parents()[0].bucket().as_str(), "meta");
     assert_eq!(child.size(), None);
 
     let err = tigris
-        .bucket_metadata("no-such-bucket")
+        .bucket_metadata()
+        .bucket("no-such-bucket")
         .send()
         .await
         .unwrap_err();
@@ -143,14 +161,24 @@ async fn merge_fork_into_parent_applies_the_forks_changes_and_returns_a_snapshot
         .unwrap();
 
     let version = transport(&env)
-        .merge_fork("prod-exp")
-        .into("prod")
+        .merge_fork()
+        .fork("prod-exp")
+        .parent("prod")
         .send()
         .await
         .unwrap();
     assert_eq!(env.keys("prod").await, ["config.json", "new.txt"]);
     assert_eq!(env.get("prod", "config.json").await, "v2");
-    let snapshots = env.s3.list_snapshots("prod").send_all().await.unwrap();
+    let snapshots = env
+        .s3
+        .list_snapshots()
+        .bucket("prod")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
     assert!(snapshots.iter().any(|s| s.version() == &version));
 }
 
@@ -160,15 +188,15 @@ async fn merge_fork_refuses_bad_input_before_any_request() {
     let tigris = transport(&env);
     let before = env.requests();
     for builder in [
-        tigris.merge_fork("Bad_Name").into("prod"),
-        tigris.merge_fork("prod-exp").into("x"),
-        tigris.merge_fork("prod-exp"),
-        tigris.merge_fork("prod").into("prod"),
+        tigris.merge_fork().fork("Bad_Name").parent("prod"),
+        tigris.merge_fork().fork("prod-exp").parent("x"),
+        tigris.merge_fork().fork("prod-exp"),
+        tigris.merge_fork().fork("prod").parent("prod"),
     ] {
         let err = builder.send().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     }
-    let err = tigris.rebase_fork("no").send().await.unwrap_err();
+    let err = tigris.rebase_fork().fork("no").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(env.requests(), before);
 }
@@ -180,8 +208,9 @@ async fn merge_into_a_bucket_that_is_not_the_parent_is_refused() {
     env.create_snapshot_bucket("staging").await;
     fork(&env, "prod-exp", "prod").await;
     let err = transport(&env)
-        .merge_fork("prod-exp")
-        .into("staging")
+        .merge_fork()
+        .fork("prod-exp")
+        .parent("staging")
         .send()
         .await
         .unwrap_err();
@@ -199,18 +228,27 @@ async fn rebase_fork_moves_it_onto_the_parents_present() {
     env.put("base", "shared.txt", "new").await;
     let tigris = transport(&env);
 
-    let version = tigris.rebase_fork("base-work").send().await.unwrap();
+    let version = tigris.rebase_fork().fork("base-work").send().await.unwrap();
     assert_eq!(env.get("base-work", "shared.txt").await, "new");
     assert_eq!(env.get("base-work", "mine.txt").await, "m");
-    let info = env.s3.bucket_info("base-work").send().await.unwrap();
+    let info = env
+        .s3
+        .bucket_info()
+        .bucket("base-work")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(info.fork_snapshot(), Some(&version));
-    let forks = tigris.list_forks("base").send().await.unwrap();
+    let forks = tigris.list_forks().bucket("base").send().await.unwrap();
     assert_eq!(forks.forks()[0].snapshot(), Some(&version));
 }
 
 /// A key with one policy attached (the key id is the user name, as on Tigris), and a
 /// transport signing with it.
-async fn scoped_transport(env: &tigris_test_support::TestEnv, document: &str) -> SignedTransport {
+async fn scoped_transport(
+    env: &tigris_test_support::TestEnv,
+    document: &str,
+) -> tigris_api::Client {
     let key = env.iam.create_access_key().send().await.unwrap();
     let key = key.access_key().unwrap();
     let policy = env
@@ -228,7 +266,7 @@ async fn scoped_transport(env: &tigris_test_support::TestEnv, document: &str) ->
         .send()
         .await
         .unwrap();
-    let sdk = TigrisConfig::builder()
+    let sdk = config::builder()
         .endpoint_url(env.emu.endpoint())
         .credentials(Credentials::new(
             key.access_key_id(),
@@ -238,7 +276,7 @@ async fn scoped_transport(env: &tigris_test_support::TestEnv, document: &str) ->
             "test",
         ))
         .build();
-    SignedTransport::new(&sdk).unwrap()
+    tigris_api::Client::new(&sdk).unwrap()
 }
 
 #[tokio::test]
@@ -262,15 +300,21 @@ async fn a_key_scoped_to_the_fork_is_denied_the_merge_and_the_parents_fork_listi
         "Resource":["arn:aws:s3:::prod-exp","arn:aws:s3:::prod-exp/*"]}]}"#;
     let tigris = scoped_transport(&env, fork_only).await;
     let err = tigris
-        .merge_fork("prod-exp")
-        .into("prod")
+        .merge_fork()
+        .fork("prod-exp")
+        .parent("prod")
         .send()
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
-    let err = tigris.list_forks("prod").send().await.unwrap_err();
+    let err = tigris.list_forks().bucket("prod").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
-    tigris.bucket_metadata("prod-exp").send().await.unwrap();
+    tigris
+        .bucket_metadata()
+        .bucket("prod-exp")
+        .send()
+        .await
+        .unwrap();
 
     let merger = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":["s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::prod/*"},
@@ -279,8 +323,9 @@ async fn a_key_scoped_to_the_fork_is_denied_the_merge_and_the_parents_fork_listi
          "Resource":["arn:aws:s3:::prod-exp","arn:aws:s3:::prod-exp/*"]}]}"#;
     let tigris = scoped_transport(&env, merger).await;
     tigris
-        .merge_fork("prod-exp")
-        .into("prod")
+        .merge_fork()
+        .fork("prod-exp")
+        .parent("prod")
         .send()
         .await
         .unwrap();

@@ -1,7 +1,8 @@
 //! Forks beyond creating them: list a bucket's forks (with their lineage), merge a fork into its
 //! parent, rebase a fork onto its parent's present. Start from
-//! [`TigrisTransportExt`](crate::TigrisTransportExt); forks are created with
-//! [`CreateBucketExt`](crate::CreateBucketExt).
+//! [`Client::list_forks`](crate::Client::list_forks), [`Client::merge_fork`](crate::Client::merge_fork)
+//! and [`Client::rebase_fork`](crate::Client::rebase_fork); forks are created with
+//! `tigris_headers::CreateBucketExt`.
 //!
 //! These are Tigris endpoints outside the S3 API, so they go through the workspace's
 //! [`SignedTransport`] (SigV4 for service `s3`, the `SdkConfig`'s HTTP client, retries and
@@ -9,25 +10,23 @@
 
 use std::time::SystemTime;
 
-use aws_smithy_async::future::pagination_stream::PaginationStream;
-use aws_smithy_async::future::pagination_stream::fn_stream::FnStream;
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use tigris_core::transport::{SignedTransport, TigrisRequest, TigrisResponse};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::header;
-use crate::names::{BucketName, SnapshotVersion};
-use crate::snapshot::bucket_name;
+use tigris_headers::{BucketName, SnapshotVersion};
+
+use crate::wire::bucket_name;
+use crate::wire::{parse_fork_info, timestamp};
 
 /// One step of a bucket's ancestry: the bucket it was forked from, and as of which version.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_core::transport::SignedTransport) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::TigrisTransportExt;
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 ///
-/// let metadata = tigris.bucket_metadata("datasets-exp").send().await?;
+/// let metadata = tigris.bucket_metadata().bucket("datasets-exp").send().await?;
 /// for parent in metadata.fork_parents() {
 ///     println!("{} at {:?} ({:?})", parent.bucket(), parent.snapshot(), parent.snapshot_name());
 /// }
@@ -36,11 +35,11 @@ use crate::snapshot::bucket_name;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ForkParent {
-    bucket: BucketName,
-    snapshot: Option<SnapshotVersion>,
-    snapshot_name: Option<String>,
-    forked_at: Option<SystemTime>,
-    snapshot_created_at: Option<SystemTime>,
+    pub(crate) bucket: BucketName,
+    pub(crate) snapshot: Option<SnapshotVersion>,
+    pub(crate) snapshot_name: Option<String>,
+    pub(crate) forked_at: Option<SystemTime>,
+    pub(crate) snapshot_created_at: Option<SystemTime>,
 }
 
 impl ForkParent {
@@ -135,78 +134,14 @@ fn unexpected(operation: &Operation, reason: &'static str) -> Error {
     Error::unexpected_response(operation.clone(), reason)
 }
 
-/// Reads an RFC 3339 timestamp; anything else is `None`, as the released clients treat it.
-pub(crate) fn timestamp(value: Option<&Value>) -> Option<SystemTime> {
-    let text = value?.as_str()?;
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(SystemTime::from)
-}
-
-/// Parses a `ForkInfo` block: (has children, parents). `Parents` may be null or absent.
-pub(crate) fn parse_fork_info(
-    info: Option<&Value>,
-    operation: &Operation,
-) -> Result<(bool, Vec<ForkParent>)> {
-    let Some(info) = info.filter(|v| !v.is_null()) else {
-        return Ok((false, Vec::new()));
-    };
-    let has_children = info
-        .get("HasChildren")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let parents = match info.get("Parents") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(parents)) => parents
-            .iter()
-            .map(|p| parse_parent(p, operation))
-            .collect::<Result<_>>()?,
-        Some(_) => return Err(unexpected(operation, "ForkInfo.Parents is not a list")),
-    };
-    Ok((has_children, parents))
-}
-
-fn parse_parent(parent: &Value, operation: &Operation) -> Result<ForkParent> {
-    let bucket = parent
-        .get("BucketName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| unexpected(operation, "a fork parent has no BucketName"))?;
-    let bucket = BucketName::new(bucket).map_err(|e| {
-        unexpected(operation, "a fork parent's BucketName is not a bucket name").with_source(e)
-    })?;
-    // `<version>` or `<version>; name=<name>`, as snapshot listings name snapshots.
-    let label = parent.get("Snapshot").and_then(Value::as_str).unwrap_or("");
-    let (version, name) = match label.split_once("; name=") {
-        Some((v, n)) => (v, Some(n)),
-        None => (label, None),
-    };
-    let snapshot = match version.trim() {
-        "" => None,
-        v => Some(SnapshotVersion::new(v).map_err(|e| {
-            unexpected(
-                operation,
-                "a fork parent's Snapshot is not a snapshot version",
-            )
-            .with_source(e)
-        })?),
-    };
-    Ok(ForkParent {
-        bucket,
-        snapshot,
-        snapshot_name: name.filter(|n| !n.is_empty()).map(str::to_owned),
-        forked_at: timestamp(parent.get("ForkCreatedAt")),
-        snapshot_created_at: timestamp(parent.get("SnapshotCreatedAt")),
-    })
-}
-
-fn parse_json(response: &TigrisResponse, operation: &Operation) -> Result<Value> {
-    serde_json::from_slice(response.body()).map_err(|e| {
+fn parse_json(body: &[u8], operation: &Operation) -> Result<Value> {
+    serde_json::from_slice(body).map_err(|e| {
         unexpected(operation, "the response body is not the expected JSON").with_source(e)
     })
 }
 
-fn parse_page(response: &TigrisResponse, operation: &Operation) -> Result<ForksPage> {
-    let body = parse_json(response, operation)?;
+pub(crate) fn parse_page(body: &[u8], operation: &Operation) -> Result<ForksPage> {
+    let body = parse_json(body, operation)?;
     let entries = match body.get("Buckets").and_then(|b| b.get("Bucket")) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(entries)) => entries.iter().collect(),
@@ -255,7 +190,7 @@ fn header_value(value: &str, operation: &Operation) -> Result<HeaderValue> {
 }
 
 /// Lists the buckets forked from a bucket; from
-/// [`TigrisTransportExt::list_forks`](crate::TigrisTransportExt::list_forks).
+/// [`Client::list_forks`](crate::Client::list_forks).
 ///
 /// Sends `GET /?max-buckets=N&continuation-token=T` with `X-Tigris-Fork: <bucket>` and
 /// `Accept: application/json`. Tigris answers `403 AccessDenied` for a bucket that does not
@@ -263,10 +198,9 @@ fn header_value(value: &str, operation: &Operation) -> Result<HeaderValue> {
 /// empty list for a bucket without forks.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_core::transport::SignedTransport) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::TigrisTransportExt;
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 ///
-/// let mut pages = tigris.list_forks("datasets").max_buckets(100).into_paginator().send();
+/// let mut pages = tigris.list_forks().bucket("datasets").max_buckets(100).into_paginator().send();
 /// while let Some(page) = pages.next().await {
 ///     for fork in page?.forks() {
 ///         println!("{} from {:?}", fork.name(), fork.snapshot());
@@ -293,6 +227,12 @@ impl ListForksFluentBuilder {
         }
     }
 
+    /// The bucket whose forks to list (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = bucket.as_ref().to_owned();
+        self
+    }
+
     /// At most this many forks per page (at least 1, checked by `send()`).
     pub fn max_buckets(mut self, max_buckets: u32) -> Self {
         self.max_buckets = Some(max_buckets);
@@ -305,7 +245,8 @@ impl ListForksFluentBuilder {
         self
     }
 
-    /// Pages through the whole listing, like the SDK's `into_paginator()`.
+    /// Pages through the whole listing, as the SDK's paginators do: `.send()` streams pages,
+    /// `.items().send()` streams their entries.
     pub fn into_paginator(self) -> ListForksPaginator {
         ListForksPaginator { builder: self }
     }
@@ -334,7 +275,7 @@ impl ListForksFluentBuilder {
                 HeaderValue::from_static("application/json"),
             )
             .header(
-                HeaderName::from_static(header::FORK),
+                HeaderName::from_static(crate::wire::FORK),
                 header_value(bucket.as_str(), &operation)?,
             );
         if let Some(max) = self.max_buckets {
@@ -354,7 +295,7 @@ impl ListForksFluentBuilder {
             .send(&request)
             .await
             .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-        parse_page(&response, &operation)
+        parse_page(response.body(), &operation)
     }
 }
 
@@ -366,41 +307,39 @@ pub struct ListForksPaginator {
 }
 
 impl ListForksPaginator {
-    /// A stream of pages, each a request, fetched as the stream is read. It ends after the
-    /// last page or the first error. Collect every fork with
-    /// `.send().try_collect().await` (pages) or [`ListForksPaginator::items`].
-    pub fn send(self) -> PaginationStream<Result<ForksPage>> {
-        let mut builder = self.builder;
-        PaginationStream::new(FnStream::new(move |tx| {
-            Box::pin(async move {
-                loop {
-                    let page = builder.send_inner().await;
-                    let next = match &page {
-                        Ok(p) => p.continuation_token.clone(),
-                        Err(_) => None,
-                    };
-                    if tx.send(page).await.is_err() {
-                        return;
-                    }
-                    match next {
-                        // A token equal to the one just sent would loop forever.
-                        Some(token) if builder.continuation_token.as_ref() != Some(&token) => {
-                            builder.continuation_token = Some(token);
-                        }
-                        _ => return,
-                    }
-                }
-            })
-        }))
+    /// A stream of pages, each one request made as the stream is read. It ends after the last
+    /// page or after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<ForksPage>> {
+        let builder = self.builder;
+        tigris_core::pagination::pages(
+            builder.continuation_token.clone(),
+            move |token| {
+                let mut builder = builder.clone();
+                builder.continuation_token = token;
+                async move { builder.send().await }
+            },
+            |page| page.continuation_token.clone(),
+        )
     }
 
-    /// Every fork across all pages, in name order.
-    ///
-    /// # Errors
-    /// The first page's failure, as [`ListForksFluentBuilder::send`].
-    pub async fn items(self) -> Result<Vec<Fork>> {
-        let pages = self.send().try_collect().await?;
-        Ok(pages.into_iter().flat_map(ForksPage::into_forks).collect())
+    /// The forks of every page, one at a time; read them with `.items().send()`.
+    pub fn items(self) -> ListForksItems {
+        ListForksItems { pages: self }
+    }
+}
+
+/// The forks of every page of a listing; from [`ListForksPaginator::items`].
+#[derive(Debug, Clone)]
+#[must_use = "does nothing until .send() is called"]
+pub struct ListForksItems {
+    pages: ListForksPaginator,
+}
+
+impl ListForksItems {
+    /// A stream of forks, fetching pages as it is read; it ends after the last one or
+    /// after the first error, which it yields.
+    pub fn send(self) -> tigris_core::pagination::PaginationStream<Result<Fork>> {
+        tigris_core::pagination::items(self.pages.send(), ForksPage::into_forks)
     }
 }
 
@@ -408,7 +347,7 @@ impl ListForksPaginator {
 fn snapshot_version(response: &TigrisResponse, operation: &Operation) -> Result<SnapshotVersion> {
     let raw = response
         .headers()
-        .get(header::SNAPSHOT_VERSION)
+        .get(crate::wire::SNAPSHOT_VERSION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             unexpected(
@@ -426,7 +365,7 @@ fn snapshot_version(response: &TigrisResponse, operation: &Operation) -> Result<
 }
 
 /// Merges a fork into its direct parent; from
-/// [`TigrisTransportExt::merge_fork`](crate::TigrisTransportExt::merge_fork).
+/// [`Client::merge_fork`](crate::Client::merge_fork).
 ///
 /// Sends `PUT /{parent}` with `X-Tigris-Merge-Source-Bucket: <fork>` and returns the
 /// `x-tigris-snapshot-version` Tigris answers: a snapshot of the parent with the fork's changes
@@ -435,10 +374,9 @@ fn snapshot_version(response: &TigrisResponse, operation: &Operation) -> Result<
 /// state. Not retried after a failure that may have come after the merge was applied.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_core::transport::SignedTransport) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::TigrisTransportExt;
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 ///
-/// let version = tigris.merge_fork("datasets-exp").into("datasets").send().await?;
+/// let version = tigris.merge_fork().fork("datasets-exp").parent("datasets").send().await?;
 /// println!("datasets now includes the experiment, as snapshot {version}");
 /// # Ok(()) }
 /// ```
@@ -459,12 +397,14 @@ impl MergeForkFluentBuilder {
         }
     }
 
-    /// The bucket to merge into: the fork's direct parent. Required.
-    #[allow(
-        clippy::should_implement_trait,
-        reason = "reads as `merge_fork(fork).into(parent)`; takes an argument, unlike Into::into"
-    )]
-    pub fn into(mut self, parent: impl AsRef<str>) -> Self {
+    /// The fork to merge (required).
+    pub fn fork(mut self, fork: impl AsRef<str>) -> Self {
+        self.fork = fork.as_ref().to_owned();
+        self
+    }
+
+    /// The bucket to merge into: the fork's direct parent (required).
+    pub fn parent(mut self, parent: impl AsRef<str>) -> Self {
         self.parent = Some(parent.as_ref().to_owned());
         self
     }
@@ -473,9 +413,9 @@ impl MergeForkFluentBuilder {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid name, a missing [`into`](Self::into), or a fork merged into itself;
+    /// invalid name, a missing [`parent`](Self::parent), or a fork merged into itself;
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when a bucket does not exist;
-    /// otherwise the service's refusal (`InvalidArgument` when `into` is not the fork's parent).
+    /// otherwise the service's refusal (`InvalidArgument` when `parent` is not the fork's parent).
     pub async fn send(self) -> Result<SnapshotVersion> {
         let span = tracing::debug_span!("merge_fork", fork = %self.fork, parent = ?self.parent);
         async {
@@ -500,7 +440,7 @@ impl MergeForkFluentBuilder {
             let request = TigrisRequest::new(Method::PUT)
                 .bucket(parent)
                 .header(
-                    HeaderName::from_static(header::MERGE_SOURCE_BUCKET),
+                    HeaderName::from_static(crate::wire::MERGE_SOURCE_BUCKET),
                     header_value(fork.as_str(), &operation)?,
                 )
                 .idempotent(false);
@@ -519,16 +459,15 @@ impl MergeForkFluentBuilder {
 }
 
 /// Moves a fork's base to its parent's present, keeping the fork's own writes on top; from
-/// [`TigrisTransportExt::rebase_fork`](crate::TigrisTransportExt::rebase_fork).
+/// [`Client::rebase_fork`](crate::Client::rebase_fork).
 ///
 /// Sends `PUT /{fork}` with `X-Tigris-Rebase: true` and returns the
 /// `x-tigris-snapshot-version` Tigris answers: the parent version the fork now reads through to.
 ///
 /// ```no_run
-/// # async fn demo(tigris: tigris_core::transport::SignedTransport) -> Result<(), tigris_headers::Error> {
-/// use tigris_headers::TigrisTransportExt;
+/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
 ///
-/// let base = tigris.rebase_fork("datasets-exp").send().await?;
+/// let base = tigris.rebase_fork().fork("datasets-exp").send().await?;
 /// println!("datasets-exp now forks datasets as of {base}");
 /// # Ok(()) }
 /// ```
@@ -542,6 +481,12 @@ pub struct RebaseForkFluentBuilder {
 impl RebaseForkFluentBuilder {
     pub(crate) fn new(transport: SignedTransport, fork: String) -> Self {
         Self { transport, fork }
+    }
+
+    /// The fork to rebase (required).
+    pub fn fork(mut self, fork: impl AsRef<str>) -> Self {
+        self.fork = fork.as_ref().to_owned();
+        self
     }
 
     /// Validates the name, then rebases and returns the fork's new base version.
@@ -560,7 +505,7 @@ impl RebaseForkFluentBuilder {
             let request = TigrisRequest::new(Method::PUT)
                 .bucket(fork)
                 .header(
-                    HeaderName::from_static(header::REBASE),
+                    HeaderName::from_static(crate::wire::REBASE),
                     HeaderValue::from_static("true"),
                 )
                 .idempotent(false);
@@ -573,6 +518,23 @@ impl RebaseForkFluentBuilder {
         }
         .instrument(span)
         .await
+    }
+}
+
+impl crate::Client {
+    /// Lists the buckets forked from a bucket. See [`ListForksFluentBuilder`].
+    pub fn list_forks(&self) -> ListForksFluentBuilder {
+        ListForksFluentBuilder::new(self.transport.clone(), String::new())
+    }
+
+    /// Merges a fork into its parent. See [`MergeForkFluentBuilder`].
+    pub fn merge_fork(&self) -> MergeForkFluentBuilder {
+        MergeForkFluentBuilder::new(self.transport.clone(), String::new())
+    }
+
+    /// Moves a fork's base to its parent's present. See [`RebaseForkFluentBuilder`].
+    pub fn rebase_fork(&self) -> RebaseForkFluentBuilder {
+        RebaseForkFluentBuilder::new(self.transport.clone(), String::new())
     }
 }
 

@@ -3,18 +3,15 @@
 //!
 //! ```no_run
 //! use aws_sdk_s3::config::Credentials;
-//! use tigris_headers::config::{s3_client, TigrisConfig};
+//! use tigris_core::config::{self, s3_client};
 //!
-//! let sdk = TigrisConfig::builder()
+//! let sdk = config::builder()
 //!     .credentials(Credentials::new("tid_...", "tsec_...", None, None, "example"))
 //!     .build();
 //! let s3 = s3_client(&sdk);
 //! # let _ = s3;
 //! ```
 //!
-//! # Renamed
-//! `TigrisConfig::builder()` now returns a [`TigrisConfigBuilder`], whose `build()` returns the
-//! `SdkConfig`; before, `TigrisConfig` was itself the builder.
 //!
 //! Keep the [`SdkConfig`]: `aws_sdk_s3::Config::credentials_provider()` always returns `None`,
 //! so the S3 client cannot hand its credentials to other clients (IAM, signed requests).
@@ -28,9 +25,11 @@ use aws_sdk_s3::config::{
 };
 use aws_types::SdkConfig;
 
-pub use tigris_core::{DEFAULT_ENDPOINT, DEFAULT_REGION};
+use aws_smithy_http_client::tls;
 
-/// Where a Tigris configuration starts: [`TigrisConfig::builder`].
+pub use crate::{DEFAULT_ENDPOINT, DEFAULT_IAM_ENDPOINT, DEFAULT_REGION};
+
+/// Starts a Tigris configuration from the Tigris defaults; see [`TigrisConfigBuilder`].
 ///
 /// The configuration itself is the SDK's own [`SdkConfig`], so every SDK client and config
 /// builder takes it as it is (`aws_sdk_s3::config::Builder::from(&sdk)`,
@@ -38,9 +37,9 @@ pub use tigris_core::{DEFAULT_ENDPOINT, DEFAULT_REGION};
 ///
 /// ```no_run
 /// use aws_sdk_s3::config::Credentials;
-/// use tigris_headers::config::{s3_client, TigrisConfig};
+/// use tigris_core::config::{self, s3_client};
 ///
-/// let sdk = TigrisConfig::builder()
+/// let sdk = config::builder()
 ///     .endpoint_url("http://127.0.0.1:9000")
 ///     .credentials(Credentials::new("access-key", "secret", None, None, "static"))
 ///     .build();
@@ -48,18 +47,27 @@ pub use tigris_core::{DEFAULT_ENDPOINT, DEFAULT_REGION};
 /// let s3 = s3_client(&sdk);
 /// # drop(s3);
 /// ```
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub struct TigrisConfig;
-
-impl TigrisConfig {
-    /// Starts from the Tigris defaults.
-    pub fn builder() -> TigrisConfigBuilder {
-        TigrisConfigBuilder::default()
-    }
+pub fn builder() -> TigrisConfigBuilder {
+    TigrisConfigBuilder::default()
 }
 
-/// Builds the [`SdkConfig`] for Tigris; start from [`TigrisConfig::builder`].
+/// An HTTPS client on rustls with the ring provider (the workspace's one TLS stack); it also
+/// speaks plain `http://`, which the local emulator uses. Every configuration built by
+/// [`builder`] uses it unless given another.
+///
+/// ```
+/// let client = tigris_core::config::default_http_client();
+/// # drop(client);
+/// ```
+pub fn default_http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// Builds the [`SdkConfig`] for Tigris; start from [`builder`].
 ///
 /// Defaults: endpoint [`DEFAULT_ENDPOINT`], region [`DEFAULT_REGION`], the latest behavior
 /// version, standard retries, an HTTPS client on rustls with the ring crypto provider, and
@@ -121,9 +129,7 @@ impl TigrisConfigBuilder {
 
     /// The configuration, ready for [`s3_client`] (or any other SDK client).
     pub fn build(self) -> SdkConfig {
-        let http_client = self
-            .http_client
-            .unwrap_or_else(tigris_core::default_http_client);
+        let http_client = self.http_client.unwrap_or_else(default_http_client);
         let mut builder = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(
@@ -148,8 +154,8 @@ impl TigrisConfigBuilder {
 /// when required. Add your own settings before `build()`.
 ///
 /// ```no_run
-/// # let sdk = tigris_headers::config::TigrisConfig::builder().build();
-/// let conf = tigris_headers::config::s3_config(&sdk).app_name(
+/// # let sdk = tigris_core::config::builder().build();
+/// let conf = tigris_core::config::s3_config(&sdk).app_name(
 ///     aws_sdk_s3::config::AppName::new("my-agent").expect("valid app name"),
 /// );
 /// let s3 = aws_sdk_s3::Client::from_conf(conf.build());
@@ -165,8 +171,8 @@ pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
 /// An S3 client for Tigris from `sdk`, configured by [`s3_config`].
 ///
 /// ```no_run
-/// # let sdk = tigris_headers::config::TigrisConfig::builder().build();
-/// let s3 = tigris_headers::config::s3_client(&sdk);
+/// # let sdk = tigris_core::config::builder().build();
+/// let s3 = tigris_core::config::s3_client(&sdk);
 /// # let _ = s3;
 /// ```
 pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
@@ -179,7 +185,7 @@ mod tests {
 
     #[test]
     fn defaults_point_at_tigris() {
-        let sdk = TigrisConfig::builder().build();
+        let sdk = builder().build();
         assert_eq!(sdk.endpoint_url(), Some(DEFAULT_ENDPOINT));
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some(DEFAULT_REGION));
         assert_eq!(
@@ -196,7 +202,7 @@ mod tests {
 
     #[test]
     fn s3_config_uses_path_style_and_checksums_when_required() {
-        let sdk = TigrisConfig::builder()
+        let sdk = builder()
             .endpoint_url("http://127.0.0.1:1")
             .region("eu")
             .credentials(Credentials::new("ak", "sk", None, None, "test"))

@@ -2,15 +2,14 @@
 //! compression, writing to a directory safely, and a stream cut mid-entry.
 
 use aws_sdk_s3::primitives::ByteStream;
-use tigris_headers::bundle::{Compression, OnError};
-use tigris_headers::prelude::*;
-use tigris_headers::{ErrorKind, SignedTransport};
+use tigris_api::ErrorKind;
+use tigris_api::bundle::{Compression, OnError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
 use common::TestEnv;
 
-async fn env_with_objects() -> (TestEnv, SignedTransport, Vec<u8>) {
+async fn env_with_objects() -> (TestEnv, tigris_api::Client, Vec<u8>) {
     let env = TestEnv::start().await;
     env.s3.create_bucket().bucket("data").send().await.unwrap();
     let big: Vec<u8> = (0..300_007u32).map(|i| (i % 253) as u8).collect();
@@ -28,7 +27,7 @@ async fn env_with_objects() -> (TestEnv, SignedTransport, Vec<u8>) {
             .await
             .unwrap();
     }
-    let tigris = SignedTransport::new(&env.sdk).unwrap();
+    let tigris = tigris_api::Client::new(&env.sdk).unwrap();
     (env, tigris, big)
 }
 
@@ -37,7 +36,8 @@ async fn entries_stream_in_request_order_with_the_skipped_keys_reported() {
     let (_env, tigris, big) = env_with_objects().await;
     for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
         let mut bundle = tigris
-            .bundle("data")
+            .bundle()
+            .bucket("data")
             .keys(["dir/big.bin", "missing", "a.txt"])
             .compression(compression)
             .send()
@@ -67,7 +67,8 @@ async fn entries_stream_in_request_order_with_the_skipped_keys_reported() {
 async fn an_entry_left_unread_is_skipped_over() {
     let (_env, tigris, _) = env_with_objects().await;
     let mut bundle = tigris
-        .bundle("data")
+        .bundle()
+        .bucket("data")
         .keys(["dir/big.bin", "a.txt"])
         .send()
         .await
@@ -85,7 +86,8 @@ async fn an_entry_left_unread_is_skipped_over() {
 async fn fail_mode_is_a_not_found_error_listing_the_missing_keys() {
     let (_env, tigris, _) = env_with_objects().await;
     let err = tigris
-        .bundle("data")
+        .bundle()
+        .bucket("data")
         .keys(["a.txt", "gone-1", "gone-2"])
         .on_error(OnError::Fail)
         .send()
@@ -102,12 +104,13 @@ async fn bad_input_is_refused_before_any_request() {
     let before = env.requests();
     let too_many: Vec<String> = (0..5001).map(|i| format!("k{i}")).collect();
     for builder in [
-        tigris.bundle("data"),
-        tigris.bundle("data").keys(too_many),
-        tigris.bundle("data").key(""),
-        tigris.bundle("No_Such").key("a"),
+        tigris.bundle().bucket("data"),
+        tigris.bundle().bucket("data").keys(too_many),
+        tigris.bundle().bucket("data").key(""),
+        tigris.bundle().bucket("No_Such").key("a"),
         tigris
-            .bundle("data")
+            .bundle()
+            .bucket("data")
             .key("k".repeat(1024 * 1024))
             .keys(["k".repeat(4 * 1024 * 1024)]),
     ] {
@@ -123,7 +126,8 @@ async fn writing_to_a_directory_never_leaves_it() {
     let dir = std::env::temp_dir().join(format!("bundle-test-{}", std::process::id()));
     let sandbox = dir.join("sandbox");
     let report = tigris
-        .bundle("data")
+        .bundle()
+        .bucket("data")
         .keys(["a.txt", "dir/big.bin", "../escape.txt", "missing"])
         .send()
         .await
@@ -196,8 +200,14 @@ async fn a_stream_cut_inside_an_entry_is_an_error_not_a_short_entry() {
     let raw = raw_tar(&env).await;
     let endpoint = cut_server(raw.clone(), 100_000).await;
     let sdk = env.sdk.to_builder().endpoint_url(endpoint).build();
-    let cut = SignedTransport::new(&sdk).unwrap();
-    let mut bundle = cut.bundle("data").key("dir/big.bin").send().await.unwrap();
+    let cut = tigris_api::Client::new(&sdk).unwrap();
+    let mut bundle = cut
+        .bundle()
+        .bucket("data")
+        .key("dir/big.bin")
+        .send()
+        .await
+        .unwrap();
     let mut entry = bundle.next_entry().await.unwrap().unwrap();
     let mut data = Vec::new();
     let err = entry.read_to_end(&mut data).await.unwrap_err();
@@ -215,15 +225,21 @@ async fn a_stream_cut_inside_an_entry_is_an_error_not_a_short_entry() {
     // Cut inside a header: next_entry fails instead of answering "no more entries".
     let endpoint = cut_server(raw, 300).await;
     let sdk = env.sdk.to_builder().endpoint_url(endpoint).build();
-    let cut = SignedTransport::new(&sdk).unwrap();
-    let mut bundle = cut.bundle("data").key("dir/big.bin").send().await.unwrap();
+    let cut = tigris_api::Client::new(&sdk).unwrap();
+    let mut bundle = cut
+        .bundle()
+        .bucket("data")
+        .key("dir/big.bin")
+        .send()
+        .await
+        .unwrap();
     let err = bundle.next_entry().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
 }
 
 /// The emulator's raw tar answer for `dir/big.bin`.
 async fn raw_tar(env: &TestEnv) -> Vec<u8> {
-    let tigris = SignedTransport::new(&env.sdk).unwrap();
+    let tigris = tigris_api::Client::new(&env.sdk).unwrap();
     let request = tigris_core::transport::TigrisRequest::new(http::Method::POST)
         .bucket("data".parse().unwrap())
         .query_param("bundle", "")
@@ -232,5 +248,11 @@ async fn raw_tar(env: &TestEnv) -> Vec<u8> {
             http::HeaderValue::from_static("tar"),
         )
         .json(r#"{"keys":["dir/big.bin"]}"#);
-    tigris.send(&request).await.unwrap().into_body().to_vec()
+    tigris
+        .transport()
+        .send(&request)
+        .await
+        .unwrap()
+        .into_body()
+        .to_vec()
 }

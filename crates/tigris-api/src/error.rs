@@ -1,0 +1,503 @@
+//! The crate's one error type: what was attempted, what kind of failure, and the cause.
+//!
+//! ```no_run
+//! # async fn demo(tigris: tigris_api::Client) {
+//! use tigris_api::ErrorKind;
+//!
+//! match tigris.bucket_metadata().bucket("datasets").send().await {
+//!     Ok(metadata) => println!("{:?}", metadata.regions()),
+//!     Err(e) if e.kind() == ErrorKind::AccessDenied => println!("not yours, or no such bucket"),
+//!     Err(e) => eprintln!("{e} (code {:?}, HTTP {:?})", e.code(), e.status()),
+//! }
+//! # }
+//! ```
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+use tigris_core::error::Classified;
+use tigris_headers::names::{InvalidBucketName, InvalidName, NameKind};
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub use tigris_core::ErrorKind;
+
+/// The Tigris operation an [`Error`] belongs to, with the names it was about.
+#[derive(Debug, Clone)]
+pub(crate) enum Operation {
+    PresignPost {
+        bucket: String,
+        key: String,
+    },
+    ListForks {
+        bucket: String,
+    },
+    BucketMetadata {
+        bucket: String,
+    },
+    MergeFork {
+        fork: String,
+        parent: Option<String>,
+    },
+    RebaseFork {
+        fork: String,
+    },
+    Bundle {
+        bucket: String,
+        keys: usize,
+    },
+    Presign {
+        bucket: String,
+        key: String,
+        method: &'static str,
+    },
+    ListDeletedBuckets,
+    RestoreBucket {
+        bucket: String,
+    },
+    UpdateBucket {
+        bucket: String,
+    },
+    ListBuckets,
+    AccountStats,
+    NewClient,
+}
+
+impl Operation {
+    /// The operation's name, as [`Error::operation`] reports it.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::PresignPost { .. } => "PresignPost",
+            Self::ListForks { .. } => "ListForks",
+            Self::BucketMetadata { .. } => "BucketMetadata",
+            Self::MergeFork { .. } => "MergeFork",
+            Self::RebaseFork { .. } => "RebaseFork",
+            Self::Bundle { .. } => "Bundle",
+            Self::Presign { .. } => "PresignUrl",
+            Self::ListDeletedBuckets => "ListDeletedBuckets",
+            Self::RestoreBucket { .. } => "RestoreBucket",
+            Self::UpdateBucket { .. } => "UpdateBucket",
+            Self::ListBuckets => "ListBucketsDetailed",
+            Self::AccountStats => "AccountStats",
+            Self::NewClient => "NewClient",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PresignPost { bucket, key } => {
+                write!(
+                    f,
+                    "presigning a POST upload of {key:?} to bucket {bucket:?}"
+                )
+            }
+            Self::ListForks { bucket } => write!(f, "listing the forks of bucket {bucket:?}"),
+            Self::BucketMetadata { bucket } => {
+                write!(f, "reading the metadata of bucket {bucket:?}")
+            }
+            Self::MergeFork {
+                fork,
+                parent: Some(parent),
+            } => write!(f, "merging fork {fork:?} into bucket {parent:?}"),
+            Self::MergeFork { fork, parent: None } => write!(f, "merging fork {fork:?}"),
+            Self::RebaseFork { fork } => write!(f, "rebasing fork {fork:?}"),
+            Self::Bundle { bucket, keys } => {
+                write!(f, "bundling {keys} objects of bucket {bucket:?}")
+            }
+            Self::Presign {
+                bucket,
+                key,
+                method,
+            } => write!(
+                f,
+                "presigning a {method} URL for {key:?} in bucket {bucket:?}"
+            ),
+            Self::ListDeletedBuckets => f.write_str("listing deleted buckets"),
+            Self::RestoreBucket { bucket } => write!(f, "restoring deleted bucket {bucket:?}"),
+            Self::UpdateBucket { bucket } => {
+                write!(f, "updating the settings of bucket {bucket:?}")
+            }
+            Self::ListBuckets => f.write_str("listing the account's buckets"),
+            Self::AccountStats => f.write_str("reading the account's storage statistics"),
+            Self::NewClient => f.write_str("setting up the Tigris API client"),
+        }
+    }
+}
+
+/// The error of every operation in this crate.
+///
+/// `Display` is one sentence naming what was attempted and why it failed; the underlying error
+/// (an SDK error, or the validation error of a name) is available through
+/// [`source()`](std::error::Error::source) and is never repeated in the message.
+#[derive(Debug)]
+pub struct Error(Box<Inner>);
+
+// Boxed, so that `Result<T, Error>` stays one pointer wide on the error side.
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    operation: Option<Operation>,
+    reason: Option<&'static str>,
+    code: Option<String>,
+    status: Option<u16>,
+    request_id: Option<String>,
+    source: Option<BoxError>,
+    missing_keys: Vec<String>,
+}
+
+impl Error {
+    fn inner(kind: ErrorKind) -> Inner {
+        Inner {
+            kind,
+            operation: None,
+            reason: None,
+            code: None,
+            status: None,
+            request_id: None,
+            source: None,
+            missing_keys: Vec::new(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The operation that failed, as named in the crate's docs (`"ListForks"`,
+    /// `"UpdateBucket"`, ...); `None` for an error not tied to one (an invalid name parsed on
+    /// its own).
+    pub fn operation(&self) -> Option<&'static str> {
+        self.0.operation.as_ref().map(Operation::name)
+    }
+
+    /// Whether the same request may succeed if sent again: the failure is transient.
+    pub fn is_retryable(&self) -> bool {
+        self.0.kind.is_retryable()
+    }
+
+    /// The error code the service answered with (`"NoSuchBucket"`, `"BucketNotEmpty"`, ...),
+    /// when it answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+
+    /// The HTTP status of the service's answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// The request id the service gave, useful when asking Tigris support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    pub(crate) fn invalid_input(
+        operation: Operation,
+        reason: &'static str,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            source: Some(source.into()),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+    }
+
+    pub(crate) fn invalid_argument(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+    }
+
+    pub(crate) fn configuration(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::Configuration)
+        }))
+    }
+
+    pub(crate) fn from_config(err: tigris_core::transport::ConfigError) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(Operation::NewClient),
+            ..Self::inner(err.kind())
+        }))
+        .with_source(err)
+    }
+
+    pub(crate) fn unexpected_response(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::UnexpectedResponse)
+        }))
+    }
+
+    /// The same failure, reported as part of `operation`.
+    pub(crate) fn with_operation(mut self, operation: Operation) -> Self {
+        self.0.operation = Some(operation);
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
+    /// Classifies an SDK error once, here; the SDK error is kept as the source.
+    pub(crate) fn transient(operation: Operation, reason: &'static str) -> Self {
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::Transient)
+        }))
+    }
+
+    /// A local file-system failure, classified by what the OS said.
+    pub(crate) fn local_io(
+        operation: Operation,
+        reason: &'static str,
+        err: &std::io::Error,
+    ) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::PermissionDenied => ErrorKind::AccessDenied,
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            std::io::ErrorKind::AlreadyExists => ErrorKind::Conflict,
+            _ => ErrorKind::Service,
+        };
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            reason: Some(reason),
+            ..Self::inner(kind)
+        }))
+    }
+
+    /// The keys a bundle in fail mode named that do not exist (code `BundleKeyNotFound`);
+    /// empty for every other error.
+    pub fn missing_keys(&self) -> &[String] {
+        &self.0.missing_keys
+    }
+
+    /// A bundle request's error, with the missing keys of a `BundleKeyNotFound`.
+    pub(crate) fn from_bundle<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let missing = err
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .map(|body| xml_keys(&String::from_utf8_lossy(body)))
+            .unwrap_or_default();
+        let mut error = Self::from_sdk(operation, err);
+        if error.code() == Some("BundleKeyNotFound") {
+            error.0.missing_keys = missing;
+        }
+        error
+    }
+
+    pub(crate) fn from_sdk<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let mut classified = Classified::from_sdk(&err);
+        let kind = classified.kind();
+        let code = classified.take_code();
+        let status = classified.status();
+        let request_id = classified.request_id().map(str::to_owned);
+        Self(Box::new(Inner {
+            operation: Some(operation),
+            code,
+            status,
+            request_id,
+            source: Some(Box::new(err)),
+            ..Self::inner(kind)
+        }))
+    }
+}
+
+/// The `<Key>` values of an XML document (the `<MissingKeys>` of `BundleKeyNotFound`).
+fn xml_keys(xml: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<Key>") {
+        let after = &rest[start + 5..];
+        let Some(end) = after.find("</Key>") else {
+            break;
+        };
+        keys.push(
+            after[..end]
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&"),
+        );
+        rest = &after[end + 6..];
+    }
+    keys
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        if let Some(operation) = &inner.operation {
+            write!(f, "{operation} failed: ")?;
+        }
+        if let Some(reason) = inner.reason {
+            return f.write_str(reason);
+        }
+        match (inner.kind, &inner.code, inner.status) {
+            (ErrorKind::Transient, None, None) => {
+                f.write_str("the service could not be reached or did not answer in time")
+            }
+            (ErrorKind::InvalidInput, None, None) => f.write_str("the request could not be built"),
+            (ErrorKind::UnexpectedResponse, None, _) => {
+                f.write_str("the response could not be read")
+            }
+            (_, Some(code), Some(status)) => {
+                write!(f, "the service answered {code} (HTTP {status})")
+            }
+            (_, Some(code), None) => write!(f, "the service answered {code}"),
+            (_, None, Some(status)) => write!(f, "the service answered HTTP {status}"),
+            (_, None, None) => f.write_str("the service refused the request"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0
+            .source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+    }
+}
+
+impl From<InvalidName> for Error {
+    fn from(err: InvalidName) -> Self {
+        let reason = match err.kind() {
+            NameKind::SnapshotName => "invalid snapshot name",
+            NameKind::SnapshotVersion => "invalid snapshot version",
+            _ => "invalid name",
+        };
+        Self(Box::new(Inner {
+            reason: Some(reason),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+        .with_source(err)
+    }
+}
+
+impl From<InvalidBucketName> for Error {
+    fn from(err: InvalidBucketName) -> Self {
+        Self(Box::new(Inner {
+            reason: Some("invalid bucket name"),
+            ..Self::inner(ErrorKind::InvalidInput)
+        }))
+        .with_source(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tigris_headers::{BucketName, SnapshotName};
+
+    fn bucket_op() -> Operation {
+        Operation::BucketMetadata {
+            bucket: "datasets".into(),
+        }
+    }
+
+    #[test]
+    fn display_names_the_attempt_and_never_the_source() {
+        let source = "Bad_Name".parse::<BucketName>().unwrap_err();
+        let err = Error::invalid_input(bucket_op(), "the bucket name is invalid", source.clone());
+        assert_eq!(
+            err.to_string(),
+            "reading the metadata of bucket \"datasets\" failed: the bucket name is invalid"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        let shown = err.source().expect("source kept").to_string();
+        assert_eq!(shown, source.to_string());
+        assert!(!err.to_string().contains(&shown));
+    }
+
+    #[test]
+    fn display_of_each_operation_reads_as_a_sentence() {
+        let cases = [
+            (
+                Operation::ListForks {
+                    bucket: "b1".into(),
+                },
+                "listing the forks of bucket \"b1\"",
+            ),
+            (
+                Operation::MergeFork {
+                    fork: "f".into(),
+                    parent: Some("b1".into()),
+                },
+                "merging fork \"f\" into bucket \"b1\"",
+            ),
+            (
+                Operation::Presign {
+                    bucket: "b1".into(),
+                    key: "a b".into(),
+                    method: "GET",
+                },
+                "presigning a GET URL for \"a b\" in bucket \"b1\"",
+            ),
+        ];
+        for (operation, expected) in cases {
+            let err = Error::unexpected_response(operation, "the response was odd");
+            assert_eq!(
+                err.to_string(),
+                format!("{expected} failed: the response was odd")
+            );
+        }
+    }
+
+    #[test]
+    fn service_errors_show_code_and_status() {
+        let err = Error(Box::new(Inner {
+            code: Some("NoSuchBucket".into()),
+            status: Some(404),
+            operation: Some(bucket_op()),
+            ..Error::inner(ErrorKind::NotFound)
+        }));
+        assert_eq!(
+            err.to_string(),
+            "reading the metadata of bucket \"datasets\" failed: the service answered NoSuchBucket (HTTP 404)"
+        );
+        assert_eq!(err.code(), Some("NoSuchBucket"));
+        assert_eq!(err.status(), Some(404));
+    }
+
+    #[test]
+    fn errors_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+    }
+
+    #[test]
+    fn name_errors_convert_to_invalid_input() {
+        let err: Error = SnapshotName::new("a;b").unwrap_err().into();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.to_string(), "invalid snapshot name");
+        assert!(err.source().is_some());
+        let err: Error = "A".parse::<BucketName>().unwrap_err().into();
+        assert_eq!(err.to_string(), "invalid bucket name");
+    }
+}
