@@ -1235,7 +1235,7 @@ impl Shared {
         };
         let mut cache = self.cache.lock().await;
         let mut fresh = false;
-        for _ in 0..MAX_ROUNDS {
+        for round in 0..MAX_ROUNDS {
             let (index, etag) = match cache.take() {
                 Some(cached) => cached,
                 None => {
@@ -1262,8 +1262,11 @@ impl Shared {
                     *cache = Some((next, Some(new_etag)));
                     return Ok((outcomes, sent));
                 }
-                // Beaten: read again and re-apply.
+                // Beaten: back off (jittered, growing with the rounds lost, so committers of
+                // separately opened handles do not beat each other in lockstep), read again
+                // and re-apply.
                 Ok(None) => {
+                    tokio::time::sleep(beaten_backoff(round)).await;
                     fresh = true;
                     *cache = Some(self.read(&operation).await?);
                 }
@@ -1569,6 +1572,15 @@ fn check_id(operation: &Operation, id: &str) -> Result<()> {
         ))
     }
 }
+/// How long a committer whose write was beaten `round + 1` times in a row waits before it
+/// reads the index again: a random time up to 1 ms doubled per round, at most 64 ms.
+fn beaten_backoff(round: usize) -> Duration {
+    let cap_us = 1_000u64 << round.min(6);
+    let token = cas::new_token();
+    let random = u64::from_str_radix(&token[..12], 16).unwrap_or(cap_us / 2);
+    Duration::from_micros(random % cap_us)
+}
+
 impl AgentKit {
     /// Opens the task queue under `prefix` in `bucket`: push tasks, claim them exactly once.
     /// See [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].

@@ -372,8 +372,10 @@ async fn the_sdk_timeout_config_bounds_each_attempt_and_slow_answers_are_retried
 
 #[tokio::test]
 async fn timeouts_that_persist_are_transient_and_may_have_applied() {
-    let server = TestServer::start(|_, _| delayed(600, response(200, ""))).await;
-    let err = with_attempt_timeout(&server.endpoint(), Duration::from_millis(100), 2)
+    // Generous margins: an attempt timeout also covers connecting and writing, and on a loaded
+    // machine a 100 ms budget can expire before the second attempt reaches the server.
+    let server = TestServer::start(|_, _| delayed(10_000, response(200, ""))).await;
+    let err = with_attempt_timeout(&server.endpoint(), Duration::from_millis(1_000), 2)
         .send(&patch_bucket())
         .await
         .unwrap_err();

@@ -284,7 +284,11 @@ impl Notifier {
             (0..LANES)
                 .map(|_| {
                     let (tx, rx) = tokio::sync::mpsc::channel(per_lane);
-                    tokio::spawn(drain(client.clone(), rx, std::sync::Arc::clone(&self.stats)));
+                    tokio::spawn(drain(
+                        client.clone(),
+                        rx,
+                        std::sync::Arc::clone(&self.stats),
+                    ));
                     tx
                 })
                 .collect()

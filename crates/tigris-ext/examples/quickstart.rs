@@ -108,9 +108,7 @@ async fn main() -> Result<()> {
         format!("the emulator at {}", sdk.endpoint_url().unwrap_or("?"))
     };
     steps.done(format!("connected to {where_}"), t);
-    if let Some(url) = emulator.as_ref().and_then(|e| e.console_url()) {
-        println!("    see it at {url} (while the quickstart runs)");
-    }
+    let console = emulator.as_ref().and_then(|e| e.console_url());
 
     let run = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() % 100_000_000;
     let mut made = Made::default();
@@ -119,15 +117,26 @@ async fn main() -> Result<()> {
         eprintln!("a step failed: {err}; removing what the quickstart made so far");
         made.clean_up(&kit).await;
     }
+    // `-- --serve` keeps the embedded emulator (and its console) up until Ctrl-C.
+    let serve = std::env::args().any(|a| a == "--serve");
+    if outcome.is_ok() {
+        println!(
+            "done in {:.1} ms",
+            steps.started.elapsed().as_secs_f64() * 1e3
+        );
+    }
     if let Some(emu) = emulator {
+        if let Some(url) = &console {
+            if serve {
+                println!("see it at {url} (Ctrl-C stops the emulator)");
+                tokio::signal::ctrl_c().await?;
+            } else {
+                println!("see it at {url} (with `-- --serve`, it stays up after the story)");
+            }
+        }
         emu.shutdown().await;
     }
-    outcome?;
-    println!(
-        "done in {:.1} ms",
-        steps.started.elapsed().as_secs_f64() * 1e3
-    );
-    Ok(())
+    outcome
 }
 
 /// What the story has made so far, so a failure half-way can still clean up (on live Tigris

@@ -318,7 +318,11 @@ async fn step(c: &Clients, server: &Server, w: &mut Writer) -> Result<(), BoxErr
         "snapshot" => {
             w.pending = Some(tag.clone());
             server.before_request();
-            c.s3.create_snapshot().bucket(&bucket).name(&tag).send().await?;
+            c.s3.create_snapshot()
+                .bucket(&bucket)
+                .name(&tag)
+                .send()
+                .await?;
             w.made.push(tag);
         }
         "fork" => {
