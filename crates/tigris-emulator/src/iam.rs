@@ -404,6 +404,10 @@ pub(crate) fn is_iam_request<B>(req: &http::Request<B>) -> bool {
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// The SigV4 services an IAM request may be signed for: `iam` (the AWS SDKs) and `s3` (Tigris's
+/// own `@tigrisdata/iam`, which signs its IAM calls as `s3`). Either is verified in full.
+const SIGNING_SERVICES: &[&str] = &["iam", "s3"];
+
 /// Verifies and serves one IAM Query request.
 pub(crate) fn handle(
     shared: &Arc<Shared>,
@@ -411,11 +415,11 @@ pub(crate) fn handle(
     body: &Bytes,
 ) -> http::Response<s3s::Body> {
     let secret = |ak: &str| shared.keys().secret(ak).map(str::to_owned);
-    let mut verified = sigv4::verify(parts, body, "iam", SystemTime::now(), secret);
+    let mut verified = sigv4::verify(parts, body, SIGNING_SERVICES, SystemTime::now(), secret);
     if verified == Err(sigv4::SigError::Skewed) {
         // After a test advanced the emulator's clock, an SDK that corrected its signing time by
         // the `Date` it read signs with the emulator's time: accept either clock.
-        verified = sigv4::verify(parts, body, "iam", shared.clock().now(), secret);
+        verified = sigv4::verify(parts, body, SIGNING_SERVICES, shared.clock().now(), secret);
     }
     let access_key = match verified {
         Ok(key) => key,
