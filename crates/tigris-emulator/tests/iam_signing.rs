@@ -19,6 +19,17 @@ async fn tigris_iam_call(
     secret: Option<&str>,
     body: &str,
 ) -> (u16, String) {
+    let (status, _, text) = tigris_iam_call_typed(emu, service, secret, body).await;
+    (status, text)
+}
+
+/// [`tigris_iam_call`], answering (status, content-type, body).
+async fn tigris_iam_call_typed(
+    emu: &Emulator,
+    service: &str,
+    secret: Option<&str>,
+    body: &str,
+) -> (u16, String, String) {
     let uri = format!("{}/", emu.endpoint());
     let root = emu.root_credentials();
     let creds = aws_credential_types::Credentials::new(
@@ -62,8 +73,17 @@ async fn tigris_iam_call(
         .await
         .unwrap();
     let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     let text = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&text).into_owned())
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&text).into_owned(),
+    )
 }
 
 const CREATE_KEY: &str = "Action=CreateAccessKey&Version=2010-05-08";
@@ -102,4 +122,49 @@ async fn an_iam_call_signed_for_another_service_is_refused() {
     }
     let listed = common::iam(&emu).list_access_keys().send().await.unwrap();
     assert!(listed.access_key_metadata().is_empty(), "no key was made");
+}
+
+#[tokio::test]
+async fn a_refused_signature_is_answered_as_json_to_a_client_that_accepts_json() {
+    let emu = Emulator::start().await.unwrap();
+    let (status, content_type, text) =
+        tigris_iam_call_typed(&emu, "s3", Some("not-the-secret"), CREATE_KEY).await;
+    assert_eq!(status, 403, "{text}");
+    assert_eq!(content_type, "application/json");
+    let error: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(error["Code"], "SignatureDoesNotMatch", "{text}");
+    assert!(
+        error["Message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_action_is_answered_as_json_with_its_message_to_a_client_that_accepts_json() {
+    let emu = Emulator::start().await.unwrap();
+    let body = "Action=DeleteAccessKey&Version=2010-05-08&AccessKeyId=tid_nosuchkey";
+    let (status, content_type, text) = tigris_iam_call_typed(&emu, "s3", None, body).await;
+    assert_eq!(status, 404, "{text}");
+    assert_eq!(content_type, "application/json");
+    let error: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(error["Code"], "NoSuchEntity", "{text}");
+    assert!(
+        error["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("tid_nosuchkey")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_aws_sdk_still_reads_iam_errors_as_xml() {
+    let emu = Emulator::start().await.unwrap();
+    let err = common::iam(&emu)
+        .delete_access_key()
+        .access_key_id("tid_nosuchkey")
+        .send()
+        .await
+        .unwrap_err();
+    let err = err.into_service_error();
+    assert!(err.is_no_such_entity_exception(), "{err:?}");
 }
