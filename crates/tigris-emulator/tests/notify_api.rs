@@ -681,3 +681,48 @@ async fn settings_without_auth_show_no_auth_field() {
     assert_eq!(shown["filter"], "", "{shown}");
     assert_eq!(shown["enabled"], true, "{shown}");
 }
+
+#[tokio::test]
+async fn a_kept_token_and_a_disabled_state_survive_a_restart_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let config = json!({"enabled": true, "web_hook": url, "filter": "", "auth": {"token": "kept"}});
+    bucket_with_notifications(&emu, config).await;
+    let mut sent = shown_notifications(&emu).await;
+    sent["enabled"] = json!(false);
+    set(&emu, sent).await;
+    emu.shutdown().await;
+
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let shown = shown_notifications(&emu).await;
+    assert_eq!(shown["enabled"], false, "{shown}");
+    set(&emu, json!({"enabled": true})).await;
+    let etag = put_k(&client(&emu), b"after the restart").await;
+    let (auth, payload) = next_event(&mut rx).await;
+    assert_eq!(auth.as_deref(), Some("Bearer kept"));
+    assert_eq!(payload["events"][0]["object"]["eTag"], etag.as_str());
+}
+
+#[tokio::test]
+async fn switching_on_settings_that_were_never_set_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    client(&emu)
+        .create_bucket()
+        .bucket("events")
+        .send()
+        .await
+        .unwrap();
+    let body = json!({"object_notifications": {"enabled": true}});
+    let (status, text) = patch(&emu, "events", &body, None, false).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("no notification settings"), "{text}");
+}
