@@ -350,6 +350,44 @@ fn xml_response(status: u16, body: String, request_id: &str) -> http::Response<s
     resp
 }
 
+/// Whether the request asks for JSON (`Accept: application/json`), as Tigris's own
+/// `@tigrisdata/iam` does; the AWS SDKs and CLIs ask for none and read XML.
+fn wants_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("application/json"))
+}
+
+/// An IAM error in the form the request asks for: JSON `{"Code", "Message", "RequestId"}`
+/// (`application/json`) when it accepts JSON, which `@tigrisdata/iam` reads its `Message`
+/// from; otherwise the AWS Query XML `ErrorResponse` of [`error_response`].
+pub(crate) fn error_answer(
+    headers: &http::HeaderMap,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> http::Response<s3s::Body> {
+    if !wants_json(headers) {
+        return error_response(status, code, message);
+    }
+    let id = request_id();
+    let body = serde_json::json!({ "Code": code, "Message": message, "RequestId": id });
+    let mut resp = http::Response::new(s3s::Body::from(body.to_string()));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(id) = http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-amzn-requestid", id);
+    }
+    resp
+}
+
+/// An IAM error as AWS Query XML (`ErrorResponse`).
 pub(crate) fn error_response(status: u16, code: &str, message: &str) -> http::Response<s3s::Body> {
     let kind = if status >= 500 { "Receiver" } else { "Sender" };
     let id = request_id();
@@ -404,6 +442,10 @@ pub(crate) fn is_iam_request<B>(req: &http::Request<B>) -> bool {
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// The SigV4 services an IAM request may be signed for: `iam` (the AWS SDKs) and `s3` (Tigris's
+/// own `@tigrisdata/iam`, which signs its IAM calls as `s3`). Either is verified in full.
+const SIGNING_SERVICES: &[&str] = &["iam", "s3"];
+
 /// Verifies and serves one IAM Query request.
 pub(crate) fn handle(
     shared: &Arc<Shared>,
@@ -411,11 +453,11 @@ pub(crate) fn handle(
     body: &Bytes,
 ) -> http::Response<s3s::Body> {
     let secret = |ak: &str| shared.keys().secret(ak).map(str::to_owned);
-    let mut verified = sigv4::verify(parts, body, "iam", SystemTime::now(), secret);
+    let mut verified = sigv4::verify(parts, body, SIGNING_SERVICES, SystemTime::now(), secret);
     if verified == Err(sigv4::SigError::Skewed) {
         // After a test advanced the emulator's clock, an SDK that corrected its signing time by
         // the `Date` it read signs with the emulator's time: accept either clock.
-        verified = sigv4::verify(parts, body, "iam", shared.clock().now(), secret);
+        verified = sigv4::verify(parts, body, SIGNING_SERVICES, shared.clock().now(), secret);
     }
     let access_key = match verified {
         Ok(key) => key,
@@ -425,7 +467,7 @@ pub(crate) fn handle(
             } else {
                 403
             };
-            return error_response(status, e.code(), e.message());
+            return error_answer(&parts.headers, status, e.code(), e.message());
         }
     };
     let mut params: BTreeMap<String, String> =
@@ -441,7 +483,8 @@ pub(crate) fn handle(
         if failure.drop_connection {
             return crate::server::dropped();
         }
-        return error_response(
+        return error_answer(
+            &parts.headers,
             failure.status,
             &failure.code,
             "injected by the emulator's fault injection",
@@ -454,7 +497,7 @@ pub(crate) fn handle(
         &params,
         parts.extensions.get::<crate::auth::PeerAddr>(),
     ) {
-        return error_response(status, code, &message);
+        return error_answer(&parts.headers, status, code, &message);
     }
     let result = run(shared, &action, &params);
     if let Some((failure, Timing::After)) = &injected {
@@ -462,11 +505,13 @@ pub(crate) fn handle(
             return crate::server::dropped();
         }
         let message = "injected by the emulator's fault injection, after the action ran";
-        return error_response(failure.status, &failure.code, message);
+        return error_answer(&parts.headers, failure.status, &failure.code, message);
     }
     match result {
         Ok(result) => ok_response(&action, result),
-        Err(IamError(status, code, message)) => error_response(status, code, &message),
+        Err(IamError(status, code, message)) => {
+            error_answer(&parts.headers, status, code, &message)
+        }
     }
 }
 

@@ -71,7 +71,8 @@
 //!   filter, token or basic auth), and delivery of Tigris webhook events on put, copy, delete and
 //!   rename: off the request path, at least once, retried with backoff, 8 requests in flight
 //!   per webhook URL, in order per object key, through bounded lanes (full: the event is
-//!   dropped, counted and logged).
+//!   dropped, counted and logged). `enabled: false` keeps the settings without delivering; a
+//!   `********` token or basic-auth password (as `?metadata` masks it) keeps the stored secret.
 //! - Soft delete: on at creation (`X-Tigris-Soft-Delete: true` for 7 days, or the days, 7–90)
 //!   or later (`PATCH /{bucket}` with `{"soft_delete": {"enabled", "retention_days"}}`), shown
 //!   in the bucket metadata. A delete in such a bucket keeps the object as a deleted version

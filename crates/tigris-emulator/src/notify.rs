@@ -147,6 +147,8 @@ fn base64_encode(data: &[u8]) -> String {
 
 #[derive(Debug, Clone)]
 struct Config {
+    /// `enabled: false` keeps the settings but delivers nothing.
+    enabled: bool,
     url: http::Uri,
     filter: Filter,
     auth: Auth,
@@ -158,14 +160,23 @@ fn invalid(msg: impl std::fmt::Display) -> s3s::S3Error {
     s3_error!(InvalidArgument, "{msg}")
 }
 
-/// Parses the `object_notifications` value; `None` clears (an empty object, or enabled=false).
+/// What the metadata endpoint shows in place of a stored token or basic-auth password; sent
+/// back in a `PATCH` it means "keep the stored secret", as Tigris does.
+const MASK: &str = "********";
+
+/// Parses the `object_notifications` value; `None` clears (an empty object).
 fn parse_config(v: &Value) -> S3Result<Option<Config>> {
     let Value::Object(map) = v else {
         return Err(invalid("object_notifications must be an object"));
     };
-    if map.is_empty() || map.get("enabled") == Some(&Value::Bool(false)) {
+    if map.is_empty() {
         return Ok(None);
     }
+    let enabled = match map.get("enabled") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(on)) => *on,
+        Some(_) => return Err(invalid("enabled must be true or false")),
+    };
     for key in map.keys() {
         if !["enabled", "web_hook", "filter", "auth"].contains(&key.as_str()) {
             return Err(invalid(format!(
@@ -215,11 +226,57 @@ fn parse_config(v: &Value) -> S3Result<Option<Config>> {
         Some(_) => return Err(invalid("auth must be an object")),
     };
     Ok(Some(Config {
+        enabled,
         url: uri,
         filter,
         auth,
         source: v.clone(),
     }))
+}
+
+/// Resolves an `object_notifications` value against the stored `current` settings, as the
+/// official clients send it back after reading `?metadata`: a masked `token` or `basic_pass`
+/// ([`MASK`]) takes the stored secret, and a value of only `enabled` switches the stored
+/// settings on or off. Fails when a masked secret has no stored secret of the same kind.
+fn resolve(value: Value, current: Option<&Config>) -> S3Result<Value> {
+    let Value::Object(mut map) = value else {
+        return Err(invalid("object_notifications must be an object"));
+    };
+    if let (Some(Value::Bool(on)), true) = (map.get("enabled"), map.len() == 1) {
+        let Some(current) = current else {
+            return Err(invalid(
+                "there are no notification settings to switch on or off; send web_hook",
+            ));
+        };
+        let mut kept = current.source.clone();
+        kept["enabled"] = Value::Bool(*on);
+        return Ok(kept);
+    }
+    if let Some(Value::Object(auth)) = map.get_mut("auth") {
+        for (field, what) in [("token", "token"), ("basic_pass", "basic-auth password")] {
+            if auth.get(field).and_then(Value::as_str) != Some(MASK) {
+                continue;
+            }
+            let stored = match current.map(|c| &c.auth) {
+                Some(Auth::Token(t)) if field == "token" => t.clone(),
+                Some(Auth::Basic(_, p)) if field == "basic_pass" => p.clone(),
+                _ => {
+                    return Err(invalid(format!(
+                        "auth.{field} is the mask {MASK:?} but no {what} is stored to keep"
+                    )));
+                }
+            };
+            auth.insert(field.to_owned(), Value::String(stored));
+        }
+    }
+    Ok(Value::Object(map))
+}
+
+/// Whether `value` is only `{"enabled": bool}`: a switch of the stored settings.
+fn is_switch(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|m| m.len() == 1 && m.get("enabled").is_some_and(Value::is_boolean))
 }
 
 /// One delivery lane of a webhook URL: its bounded queue of events.
@@ -321,9 +378,26 @@ impl Notifier {
         self.configs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Resolves masked secrets and enable-only updates in a `PATCH /{bucket}` JSON body
+    /// against the bucket's stored settings (see [`resolve`]); other keys pass unchanged.
+    pub(crate) fn resolve_body(&self, bucket: &str, body: &[u8]) -> S3Result<Vec<u8>> {
+        let settings: Value = serde_json::from_slice(body)
+            .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
+        let Value::Object(mut settings) = settings else {
+            return Err(invalid("the body must be a JSON object"));
+        };
+        if let Some(value) = settings.remove("object_notifications") {
+            let resolved = resolve(value, self.configs().get(bucket))?;
+            parse_config(&resolved)?;
+            settings.insert("object_notifications".into(), resolved);
+        }
+        Ok(Value::Object(settings).to_string().into_bytes())
+    }
+
     /// Applies a `PATCH /{bucket}` JSON body.
     pub(crate) fn apply(&self, bucket: &str, body: &[u8]) -> S3Result<()> {
-        let settings: Value = serde_json::from_slice(body)
+        let body = self.resolve_body(bucket, body)?;
+        let settings: Value = serde_json::from_slice(&body)
             .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
         let Value::Object(settings) = settings else {
             return Err(invalid("the body must be a JSON object"));
@@ -359,7 +433,7 @@ impl Notifier {
         let Some(config) = self.configs().get(bucket).cloned() else {
             return;
         };
-        if !config.filter.matches(key, event, object) {
+        if !config.enabled || !config.filter.matches(key, event, object) {
             return;
         }
         let time =
@@ -404,14 +478,30 @@ impl Notifier {
     }
 
     /// The `object_notifications` settings of `bucket` as the metadata endpoint shows them:
-    /// the token and the basic-auth password masked, as Tigris does.
+    /// `{enabled, web_hook, filter, auth?}`, with the token and the basic-auth password masked
+    /// as Tigris does, and `auth` left out when there is none (the official CLI cannot read
+    /// `auth: null`).
     pub(crate) fn masked(&self, bucket: &str) -> Option<Value> {
-        let mut shown = self.configs().get(bucket)?.source.clone();
-        if let Some(Value::Object(auth)) = shown.get_mut("auth") {
-            for secret in ["token", "basic_pass"] {
-                if let Some(v) = auth.get_mut(secret) {
-                    *v = Value::String("********".into());
-                }
+        let configs = self.configs();
+        let config = configs.get(bucket)?;
+        let text = |field: &str| {
+            config
+                .source
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut shown = json!({
+            "enabled": config.enabled,
+            "web_hook": text("web_hook"),
+            "filter": text("filter"),
+        });
+        match &config.auth {
+            Auth::None => {}
+            Auth::Token(_) => shown["auth"] = json!({ "token": MASK }),
+            Auth::Basic(user, _) => {
+                shown["auth"] = json!({ "basic_user": user, "basic_pass": MASK })
             }
         }
         Some(shown)
@@ -542,7 +632,10 @@ impl s3s::route::S3Route for PatchBucket {
             }
             for (key, value) in keys {
                 if key == "object_notifications" {
-                    parse_config(&value)?;
+                    // A masked secret is checked against the stored one once authorized.
+                    if !is_switch(&value) {
+                        parse_config(&value)?;
+                    }
                     notifications = Some(json!({ "object_notifications": value }).to_string());
                 } else if !settings.take(&key, &value)? {
                     return Err(s3_error!(
@@ -567,6 +660,11 @@ impl s3s::route::S3Route for PatchBucket {
         // Authorized before the bucket is looked up, so a key without rights learns nothing.
         for op in operations {
             crate::auth::authorize(&self.0, &access_key, op, &path, &req.headers, peer)?;
+        }
+        if let Some(notifications) = &notifications {
+            self.0
+                .notifier
+                .resolve_body(&bucket, notifications.as_bytes())?;
         }
         let soft_delete = match soft_delete_body {
             Some(mut body) => {

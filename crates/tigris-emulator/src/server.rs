@@ -365,7 +365,8 @@ async fn route(
     let wrong_region = signing_region(&req).filter(|r| !is_accepted_region(r));
     if iam::is_iam_request(&req) {
         if let Some(region) = wrong_region {
-            return Ok(iam::error_response(
+            return Ok(iam::error_answer(
+                req.headers(),
                 400,
                 "SignatureDoesNotMatch",
                 &format!("the request is signed for region '{region}'; sign for 'auto'"),
@@ -375,7 +376,8 @@ async fn route(
         let body = match Limited::new(body, MAX_IAM_BODY).collect().await {
             Ok(body) => body.to_bytes(),
             Err(_) => {
-                return Ok(iam::error_response(
+                return Ok(iam::error_answer(
+                    &parts.headers,
                     400,
                     "RequestEntityTooLarge",
                     "the request body is too large or broken",

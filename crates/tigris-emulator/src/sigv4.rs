@@ -193,19 +193,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Verifies a SigV4-signed request for a non-S3 service; returns the access key id.
+/// Verifies a SigV4-signed request for a non-S3 endpoint; returns the access key id.
 ///
-/// `secret_for` looks the signing key's secret up.
+/// The credential scope's service must be one of `services`; `secret_for` looks the signing
+/// key's secret up.
 pub(crate) fn verify(
     parts: &http::request::Parts,
     body: &[u8],
-    expected_service: &str,
+    services: &[&str],
     now: SystemTime,
     secret_for: impl FnOnce(&str) -> Option<String>,
 ) -> Result<String, SigError> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let auth = parse_authorization(header("authorization").ok_or(SigError::Missing)?)?;
-    if auth.service != expected_service {
+    if !services.contains(&auth.service) {
         return Err(SigError::Incomplete);
     }
     let amz_date = header("x-amz-date").ok_or(SigError::Incomplete)?;
@@ -293,20 +294,20 @@ mod tests {
         let at = parse_amz_date("20150830T123600Z").unwrap();
         let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
         assert_eq!(
-            verify(&parts, b"", "service", at, |_| Some(secret.into())),
+            verify(&parts, b"", &["service"], at, |_| Some(secret.into())),
             Ok("AKIDEXAMPLE".into())
         );
         assert_eq!(
-            verify(&parts, b"", "service", at, |_| Some("other".into())),
+            verify(&parts, b"", &["service"], at, |_| Some("other".into())),
             Err(SigError::Mismatch)
         );
         let later = at + Duration::from_secs(3600);
         assert_eq!(
-            verify(&parts, b"", "service", later, |_| Some(secret.into())),
+            verify(&parts, b"", &["service"], later, |_| Some(secret.into())),
             Err(SigError::Skewed)
         );
         assert_eq!(
-            verify(&parts, b"", "iam", at, |_| Some(secret.into())),
+            verify(&parts, b"", &["iam"], at, |_| Some(secret.into())),
             Err(SigError::Incomplete)
         );
     }
@@ -434,7 +435,7 @@ mod tests {
                 }
                 parts.headers.insert("host", http::HeaderValue::from_static("localhost"));
                 let now = parse_amz_date(&date).unwrap_or(SystemTime::UNIX_EPOCH);
-                let _ = verify(&parts, &body, "iam", now, |_| Some("secret".into()));
+                let _ = verify(&parts, &body, &["iam"], now, |_| Some("secret".into()));
             }
 
             /// A well-formed header whose scope matches the date, so the canonical request and
@@ -463,7 +464,7 @@ mod tests {
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let (parts, ()) = req.into_parts();
                 if let Some(now) = parse_amz_date(&date) {
-                    let got = verify(&parts, &body, "iam", now, |_| Some("secret".into()));
+                    let got = verify(&parts, &body, &["iam"], now, |_| Some("secret".into()));
                     // Non-ASCII header values read as no header at all (`Missing`).
                     prop_assert!(got.is_err(), "{got:?}");
                 }

@@ -190,6 +190,9 @@ impl Shared {
     /// order they take effect.
     pub(crate) fn set_notifications(&self, bucket: &str, body: &[u8]) -> s3s::S3Result<()> {
         let _order = lock(&self.notify_order);
+        // Masked secrets and on/off switches are resolved against the stored settings
+        // before journaling, so the journal replays without them.
+        let body = &self.notifier.resolve_body(bucket, body)?;
         if let Some(journal) = &self.journal {
             let text = String::from_utf8_lossy(body);
             journal

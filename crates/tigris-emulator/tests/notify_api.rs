@@ -548,3 +548,181 @@ async fn a_webhook_that_stops_answering_fills_a_bounded_queue_and_requests_go_on
     assert!((4..=19).contains(&dropped), "dropped {dropped}");
     held.abort();
 }
+
+/// `GET /events?metadata` signed by the root key: the bucket's `object_notifications`.
+async fn shown_notifications(emu: &Emulator) -> Value {
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let resp = common::signed_request(emu, key, "GET", "/events?metadata", &[], b"").await;
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let metadata: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        metadata.get("cors").is_none_or(|c| c != &json!({})),
+        "the official CLI cannot read cors: {{}}: {metadata}"
+    );
+    metadata["object_notifications"].clone()
+}
+
+/// PATCHes `config` as `object_notifications` and expects 200.
+async fn set(emu: &Emulator, config: Value) {
+    let body = json!({ "object_notifications": config });
+    let (status, text) = patch(emu, "events", &body, None, false).await;
+    assert_eq!(status, 200, "{text}");
+}
+
+/// Puts `events/k` with `body`; answers its ETag without quotes.
+async fn put_k(s3: &aws_sdk_s3::Client, body: &'static [u8]) -> String {
+    let out = s3
+        .put_object()
+        .bucket("events")
+        .key("k")
+        .body(ByteStream::from_static(body))
+        .send()
+        .await
+        .unwrap();
+    out.e_tag().unwrap().trim_matches('"').to_owned()
+}
+
+#[tokio::test]
+async fn a_masked_token_sent_back_keeps_delivering_with_the_stored_token() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let config =
+        json!({"enabled": true, "web_hook": url, "filter": "", "auth": {"token": "real-token"}});
+    let s3 = bucket_with_notifications(&emu, config).await;
+    let shown = shown_notifications(&emu).await;
+    assert_eq!(shown["auth"], json!({"token": "********"}));
+    // What the official CLI sends for `set-notifications --filter ...`: the metadata it read,
+    // masked token included, with the new filter.
+    let mut sent = shown.clone();
+    sent["filter"] = json!("WHERE `key` REGEXP \"^k\"");
+    set(&emu, sent).await;
+    put_k(&s3, b"x").await;
+    let (auth, _) = next_event(&mut rx).await;
+    assert_eq!(auth.as_deref(), Some("Bearer real-token"));
+    assert_eq!(
+        shown_notifications(&emu).await["filter"],
+        "WHERE `key` REGEXP \"^k\""
+    );
+}
+
+#[tokio::test]
+async fn a_masked_basic_password_sent_back_keeps_the_stored_password() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let config = json!({"enabled": true, "web_hook": url, "filter": "",
+        "auth": {"basic_user": "u", "basic_pass": "p"}});
+    let s3 = bucket_with_notifications(&emu, config).await;
+    let shown = shown_notifications(&emu).await;
+    assert_eq!(
+        shown["auth"],
+        json!({"basic_user": "u", "basic_pass": "********"})
+    );
+    set(&emu, shown).await;
+    put_k(&s3, b"x").await;
+    let (auth, _) = next_event(&mut rx).await;
+    assert_eq!(auth.as_deref(), Some("Basic dTpw"), "u:p");
+}
+
+#[tokio::test]
+async fn disabled_settings_deliver_nothing_and_are_kept_to_be_enabled_again() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let config =
+        json!({"enabled": true, "web_hook": url, "filter": "", "auth": {"token": "real-token"}});
+    let s3 = bucket_with_notifications(&emu, config).await;
+    // `set-notifications --disable`, then `--enable`, as the official CLI sends them.
+    let mut sent = shown_notifications(&emu).await;
+    sent["enabled"] = json!(false);
+    set(&emu, sent).await;
+    let shown = shown_notifications(&emu).await;
+    assert_eq!(shown["enabled"], false);
+    assert_eq!(shown["web_hook"], url.as_str());
+    put_k(&s3, b"while disabled").await;
+    let mut sent = shown;
+    sent["enabled"] = json!(true);
+    set(&emu, sent).await;
+    let etag = put_k(&s3, b"enabled again").await;
+    // One key's events go through one lane in order: had the write made while disabled been
+    // queued, it would arrive first.
+    let (auth, payload) = next_event(&mut rx).await;
+    assert_eq!(payload["events"][0]["object"]["eTag"], etag.as_str());
+    assert_eq!(auth.as_deref(), Some("Bearer real-token"));
+}
+
+#[tokio::test]
+async fn a_masked_token_with_no_stored_token_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, _rx) = receiver(0).await;
+    bucket_with_notifications(&emu, json!({"enabled": true, "web_hook": url})).await;
+    let body = json!({"object_notifications":
+        {"enabled": true, "web_hook": url, "auth": {"token": "********"}}});
+    let (status, text) = patch(&emu, "events", &body, None, false).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("no token is stored"), "{text}");
+    assert!(shown_notifications(&emu).await.get("auth").is_none());
+}
+
+#[tokio::test]
+async fn settings_without_auth_show_no_auth_field() {
+    let emu = Emulator::start().await.unwrap();
+    let (url, _rx) = receiver(0).await;
+    bucket_with_notifications(
+        &emu,
+        json!({"enabled": true, "web_hook": url, "auth": null}),
+    )
+    .await;
+    let shown = shown_notifications(&emu).await;
+    assert!(
+        shown.get("auth").is_none(),
+        "auth: null breaks the CLI: {shown}"
+    );
+    assert_eq!(shown["filter"], "", "{shown}");
+    assert_eq!(shown["enabled"], true, "{shown}");
+}
+
+#[tokio::test]
+async fn a_kept_token_and_a_disabled_state_survive_a_restart_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, mut rx) = receiver(0).await;
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let config = json!({"enabled": true, "web_hook": url, "filter": "", "auth": {"token": "kept"}});
+    bucket_with_notifications(&emu, config).await;
+    let mut sent = shown_notifications(&emu).await;
+    sent["enabled"] = json!(false);
+    set(&emu, sent).await;
+    emu.shutdown().await;
+
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let shown = shown_notifications(&emu).await;
+    assert_eq!(shown["enabled"], false, "{shown}");
+    set(&emu, json!({"enabled": true})).await;
+    let etag = put_k(&client(&emu), b"after the restart").await;
+    let (auth, payload) = next_event(&mut rx).await;
+    assert_eq!(auth.as_deref(), Some("Bearer kept"));
+    assert_eq!(payload["events"][0]["object"]["eTag"], etag.as_str());
+}
+
+#[tokio::test]
+async fn switching_on_settings_that_were_never_set_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    client(&emu)
+        .create_bucket()
+        .bucket("events")
+        .send()
+        .await
+        .unwrap();
+    let body = json!({"object_notifications": {"enabled": true}});
+    let (status, text) = patch(&emu, "events", &body, None, false).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("no notification settings"), "{text}");
+}
