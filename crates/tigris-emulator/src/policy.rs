@@ -356,6 +356,13 @@ pub(crate) fn s3_action(operation: &str) -> String {
         "ListObjectVersions" => "ListBucketVersions",
         "ListDeletedBuckets" => "ListAllMyBuckets",
         "RestoreBucket" => "CreateBucket",
+        // IAM has no delete action for these sub-resources: removing one is a put, as on AWS.
+        "GetBucketCors" => "GetBucketCORS",
+        "PutBucketCors" | "DeleteBucketCors" => "PutBucketCORS",
+        "DeleteBucketTagging" => "PutBucketTagging",
+        "DeleteBucketOwnershipControls" => "PutBucketOwnershipControls",
+        "GetPublicAccessBlock" => "GetBucketPublicAccessBlock",
+        "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "PutBucketPublicAccessBlock",
         other => other,
     };
     format!("s3:{action}")
@@ -365,6 +372,25 @@ pub(crate) fn s3_action(operation: &str) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn sub_resource_deletes_need_the_put_action_iam_names() {
+        for (operation, action) in [
+            ("PutBucketCors", "s3:PutBucketCORS"),
+            ("DeleteBucketCors", "s3:PutBucketCORS"),
+            ("GetBucketCors", "s3:GetBucketCORS"),
+            ("DeleteBucketTagging", "s3:PutBucketTagging"),
+            (
+                "DeleteBucketOwnershipControls",
+                "s3:PutBucketOwnershipControls",
+            ),
+            ("DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+            ("GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+            ("PutObjectTagging", "s3:PutObjectTagging"),
+        ] {
+            assert_eq!(s3_action(operation), action, "{operation}");
+        }
+    }
 
     fn ctx<'a>(action: &'a str, resource: &'a str) -> RequestContext<'a> {
         RequestContext {
