@@ -45,14 +45,14 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 fn parse_all(body: &[u8]) {
     let bucket = || "b".to_owned();
-    let _ = crate::fork::parse_page(body, &Operation::ListForks { bucket: bucket() });
-    let _ = crate::account::parse_page(body, true, &Operation::ListBuckets);
+    let _ = crate::list_forks::parse_page(body, &Operation::ListForks { bucket: bucket() });
+    let _ = crate::list_buckets_detailed::parse_page(body, true, &Operation::ListBuckets);
     let _ = crate::bucket_metadata::BucketMetadata::parse(
         body,
         true,
         &Operation::BucketMetadata { bucket: bucket() },
     );
-    let _ = crate::deleted_buckets::parse_deleted_page(body);
+    let _ = crate::list_deleted_buckets::parse_deleted_page(body);
     let _ = crate::bundle::parse_report(body);
 }
 
