@@ -469,6 +469,27 @@ pub(crate) fn lost(operation: Operation, step: Step, key: &str, seen: Option<&Se
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A lease object is read from a bucket anyone with write access can write: any body
+        /// decodes to a record or to nothing, never a panic, and a record encodes back the same.
+        #[test]
+        fn any_lease_body_decodes_without_panicking(
+            body in prop_oneof![
+                ".{0,200}",
+                prop::collection::vec(
+                    "(owner|token|ttl-ms|seq|state|attempt|note)(: ?)?(.{0,10}|[0-9]{0,22}|held|done|failed)",
+                    0..9,
+                )
+                .prop_map(|lines| format!("{MAGIC}\n{}", lines.join("\n"))),
+            ],
+        ) {
+            if let Some(record) = Record::decode(&body) {
+                prop_assert_eq!(Record::decode(&record.encode()), Some(record));
+            }
+        }
+    }
 
     #[test]
     fn records_round_trip_and_foreign_bodies_are_refused() {

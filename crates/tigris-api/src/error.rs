@@ -300,7 +300,7 @@ impl Error {
 }
 
 /// The `<Key>` values of an XML document (the `<MissingKeys>` of `BundleKeyNotFound`).
-fn xml_keys(xml: &str) -> Vec<String> {
+pub(crate) fn xml_keys(xml: &str) -> Vec<String> {
     let mut keys = Vec::new();
     let mut rest = xml;
     while let Some(start) = rest.find("<Key>") {
