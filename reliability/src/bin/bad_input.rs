@@ -145,7 +145,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("bucket name `{name}` ({rule})"),
-            "AgentKit::create_workspace(..).send()",
+            "AgentKit::create_workspace().bucket(..).send()",
             kit.create_workspace().bucket(name).send().await
         );
     }
@@ -153,42 +153,42 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "fork base `Bad_Base`",
-        "AgentKit::create_forks(..).send()",
+        "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks().base("Bad_Base").count(2).send().await
     );
     case!(
         rows,
         emu,
         "checkpoint of bucket `a..b`",
-        "AgentKit::checkpoint(..).send()",
+        "AgentKit::checkpoint().bucket(..).send()",
         kit.checkpoint().bucket("a..b").send().await
     );
     case!(
         rows,
         emu,
         "restore from bucket `ab`",
-        "AgentKit::restore(..).send()",
+        "AgentKit::restore().bucket(..).version(..).send()",
         kit.restore().bucket("ab").version("1").send().await
     );
     case!(
         rows,
         emu,
         "diff of fork `UPPER`",
-        "AgentKit::diff(..).send()",
+        "AgentKit::diff().fork(..).send()",
         kit.diff().fork("UPPER").send().await
     );
     case!(
         rows,
         emu,
         "merge of fork `-x-`",
-        "AgentKit::merge(..).send()",
+        "AgentKit::merge().fork(..).send()",
         kit.merge().fork("-x-").send().await
     );
     case!(
         rows,
         emu,
         "pull of bucket `xn--p`",
-        "AgentKit::pull(..).send()",
+        "AgentKit::pull().bucket(..).destination(..).send()",
         kit.pull()
             .bucket("xn--p")
             .destination(std::env::temp_dir().join("bad-input-pull"))
@@ -203,7 +203,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "default fork names past 63 characters (base of 60)",
-        "AgentKit::create_forks(..).send()",
+        "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks().base(&base60).count(2).send().await
     );
     case!(
@@ -290,7 +290,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("snapshot version `{version}` ({what})"),
-            "AgentKit::restore(..).send()",
+            "AgentKit::restore().bucket(..).version(..).send()",
             kit.restore()
                 .bucket(bucket.as_str())
                 .version(version)
@@ -316,7 +316,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "fork count 0",
-        "AgentKit::create_forks(..).send()",
+        "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks()
             .base(bucket.as_str())
             .count(0)
@@ -327,7 +327,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         format!("fork count {}", MAX_FORKS + 1),
-        "AgentKit::create_forks(..).send()",
+        "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks()
             .base(bucket.as_str())
             .count(MAX_FORKS + 1)
@@ -596,7 +596,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("lease TTL {ttl:?} ({what})"),
-            "AgentKit::lease(..).ttl(..).acquire()",
+            "AgentKit::lease().bucket(..).key(..).ttl(..).acquire()",
             kit.lease()
                 .bucket(bucket.as_str())
                 .key("locks/l")
@@ -608,7 +608,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("task-queue claim TTL {ttl:?} ({what})"),
-            "AgentKit::task_queue(..).ttl(..).open()",
+            "AgentKit::task_queue().bucket(..).ttl(..).open()",
             kit.task_queue()
                 .bucket(bucket.as_str())
                 .prefix("queue/")
