@@ -11,7 +11,7 @@ use s3s::path::S3Path;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Value, json};
 
-use crate::notify::PatchBucket;
+use crate::api::patch::PatchBucket;
 use crate::state::Shared;
 use crate::store::{Lineage, Store, version_time};
 
