@@ -41,22 +41,34 @@
 //! | many objects as one tar | [`bundle`](Client::bundle) | `POST /{bucket}?bundle` |
 //! | presigned GET/PUT URL | [`presign_url`](Client::presign_url) | `POST /?func=presign` |
 //! | browser upload form | [`presigned_post`](Client::presigned_post) | signed locally, no request |
+//! | CORS rules | [`set_cors`](Client::set_cors), [`get_cors`](Client::get_cors), [`clear_cors`](Client::clear_cors) | `PATCH /{bucket}` `cors`; `?metadata` |
+//! | lifecycle rules (TTL, transitions) | [`set_lifecycle_rules`](Client::set_lifecycle_rules), [`get_lifecycle_rules`](Client::get_lifecycle_rules) | `PATCH /{bucket}` `lifecycle_rules`; `?metadata` |
+//! | object access | [`set_object_access`](Client::set_object_access), [`get_object_access`](Client::get_object_access) | `PUT`/`GET /{bucket}/{key}?acl` |
+//! | bucket access | [`set_bucket_access`](Client::set_bucket_access), [`get_bucket_access`](Client::get_bucket_access) | `PATCH /{bucket}` + `X-Amz-Acl`; `GET /{bucket}?acl` |
+//! | presigned multipart upload | [`create_presigned_multipart_upload`](Client::create_presigned_multipart_upload), [`presign_upload_parts`](Client::presign_upload_parts), [`complete_multipart_upload`](Client::complete_multipart_upload), [`abort_multipart_upload`](Client::abort_multipart_upload) | CreateMultipartUpload, UploadPart URLs signed locally, CompleteMultipartUpload |
 //!
 //! # Crate organization
 //! One module per operation family, each adding its own `impl Client`: [`fork`],
 //! [`bucket_metadata`], [`update_bucket`], [`account`], [`deleted_buckets`], [`bundle`],
-//! [`presign`], [`presigned_post`]. [`error`] holds the crate's [`Error`].
+//! [`presign`], [`presigned_post`], [`cors`], [`lifecycle`], [`object_access`],
+//! [`bucket_access`], [`presigned_multipart`]. [`error`] holds the crate's [`Error`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
 pub mod account;
+mod acl_xml;
+pub mod bucket_access;
 pub mod bucket_metadata;
 pub mod bundle;
 mod client;
+pub mod cors;
 pub mod deleted_buckets;
 pub mod error;
 pub mod fork;
+pub mod lifecycle;
+pub mod object_access;
 pub mod presign;
+pub mod presigned_multipart;
 pub mod presigned_post;
 pub mod update_bucket;
 mod wire;
