@@ -37,7 +37,7 @@
 //! | detailed bucket listing | [`list_buckets_detailed`](Client::list_buckets_detailed) | `GET /` (JSON) |
 //! | deleted buckets | [`list_deleted_buckets`](Client::list_deleted_buckets) | `GET /?OnlyDeleted=true` |
 //! | restore a deleted bucket | [`restore_bucket`](Client::restore_bucket) | `POST /{bucket}?restore` |
-//! | account statistics | [`account_stats`](Client::account_stats) | `GET /?stats` |
+//! | account statistics | [`account_stats`](Client::account_stats) | `GET /` (JSON) + `IncludeStats=true`, summed over the pages |
 //! | many objects as one tar | [`bundle`](Client::bundle) | `POST /{bucket}?bundle` |
 //! | presigned GET/PUT URL | [`presign_url`](Client::presign_url) | `POST /?func=presign` |
 //! | browser upload form | [`presigned_post`](Client::presigned_post) | signed locally, no request |
@@ -48,28 +48,47 @@
 //! | presigned multipart upload | [`create_presigned_multipart_upload`](Client::create_presigned_multipart_upload), [`presign_upload_parts`](Client::presign_upload_parts), [`complete_multipart_upload`](Client::complete_multipart_upload), [`abort_multipart_upload`](Client::abort_multipart_upload) | CreateMultipartUpload, UploadPart URLs signed locally, CompleteMultipartUpload |
 //!
 //! # Crate organization
-//! One module per operation family, each adding its own `impl Client`: [`fork`],
-//! [`bucket_metadata`], [`update_bucket`], [`account`], [`deleted_buckets`], [`bundle`],
-//! [`presign`], [`presigned_post`], [`cors`], [`lifecycle`], [`object_access`],
-//! [`bucket_access`], [`presigned_multipart`]. [`error`] holds the crate's [`Error`].
+//! One module per operation, named after the `Client` method and adding its own
+//! `impl Client` with that method, its builder, its paginator if it lists, and the types it
+//! answers with: [`list_forks`], [`merge_fork`], [`rebase_fork`], [`bucket_metadata`],
+//! [`update_bucket`], [`list_buckets_detailed`], [`list_deleted_buckets`], [`restore_bucket`],
+//! [`account_stats`], [`bundle`], [`presign`] (`presign_url`), [`presigned_post`],
+//! [`set_cors`], [`get_cors`], [`clear_cors`], [`set_lifecycle_rules`],
+//! [`get_lifecycle_rules`], [`set_object_access`], [`get_object_access`],
+//! [`set_bucket_access`], [`get_bucket_access`], [`create_presigned_multipart_upload`],
+//! [`presign_upload_parts`], [`complete_multipart_upload`], [`abort_multipart_upload`]. An
+//! operation added later gets its own file the same way. [`error`] holds the crate's
+//! [`Error`]; the wire helpers the operations share are private.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
-pub mod account;
+pub mod abort_multipart_upload;
+pub mod account_stats;
 mod acl_xml;
-pub mod bucket_access;
 pub mod bucket_metadata;
 pub mod bundle;
+pub mod clear_cors;
+pub mod complete_multipart_upload;
+pub mod create_presigned_multipart_upload;
 mod client;
-pub mod cors;
-pub mod deleted_buckets;
 pub mod error;
-pub mod fork;
-pub mod lifecycle;
-pub mod object_access;
+pub mod get_bucket_access;
+pub mod get_cors;
+pub mod get_lifecycle_rules;
+pub mod get_object_access;
+pub mod list_buckets_detailed;
+pub mod list_deleted_buckets;
+pub mod list_forks;
+pub mod merge_fork;
 pub mod presign;
-pub mod presigned_multipart;
+pub mod presign_upload_parts;
 pub mod presigned_post;
+pub mod rebase_fork;
+pub mod restore_bucket;
+pub mod set_bucket_access;
+pub mod set_cors;
+pub mod set_lifecycle_rules;
+pub mod set_object_access;
 pub mod update_bucket;
 mod wire;
 

@@ -1,6 +1,6 @@
 //! A bucket's lifecycle rules: expiry (TTL) and storage-class transitions, as Tigris's own
-//! clients set them: [`Client::set_lifecycle_rules`](crate::Client::set_lifecycle_rules) and
-//! [`Client::get_lifecycle_rules`](crate::Client::get_lifecycle_rules).
+//! clients set them: [`Client::set_lifecycle_rules`](crate::Client::set_lifecycle_rules); read them
+//! with [`Client::get_lifecycle_rules`](crate::Client::get_lifecycle_rules).
 //!
 //! The rules go in the settings `PATCH /{bucket}` (`lifecycle_rules`, always the whole list),
 //! and are read back from `GET /{bucket}?metadata`. Each rule applies to the objects under an
@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
-//! use tigris_api::lifecycle::{LifecycleRule, When};
+//! use tigris_api::set_lifecycle_rules::{LifecycleRule, When};
 //! use tigris_headers::bucket_settings::StorageClass;
 //!
 //! let ttl = LifecycleRule::new().prefix("tmp/").expiration(When::Days(7));
@@ -46,7 +46,7 @@ pub const MAX_RULE_ID_CHARS: usize = 36;
 /// A calendar day (UTC), as lifecycle rules name dates (`YYYY-MM-DD`).
 ///
 /// ```
-/// use tigris_api::lifecycle::LifecycleDate;
+/// use tigris_api::set_lifecycle_rules::LifecycleDate;
 ///
 /// let day: LifecycleDate = "2027-06-01".parse().unwrap();
 /// assert_eq!(day.to_string(), "2027-06-01");
@@ -174,7 +174,7 @@ impl When {
 /// 1 to 36 characters.
 ///
 /// ```
-/// use tigris_api::lifecycle::{LifecycleRule, When};
+/// use tigris_api::set_lifecycle_rules::{LifecycleRule, When};
 /// use tigris_headers::bucket_settings::StorageClass;
 ///
 /// let rule = LifecycleRule::new().transition(StorageClass::GlacierIr, When::Days(30));
@@ -412,7 +412,7 @@ impl LifecycleRule {
 /// #     .credentials(aws_sdk_s3::config::Credentials::new(emu.root_credentials().access_key_id(),
 /// #         emu.root_credentials().secret_access_key(), None, None, "doc")).build();
 /// # tigris_core::config::s3_client(&sdk).create_bucket().bucket("scratch").send().await?;
-/// use tigris_api::lifecycle::{LifecycleRule, When};
+/// use tigris_api::set_lifecycle_rules::{LifecycleRule, When};
 ///
 /// let tigris = tigris_api::Client::new(&sdk)?;
 /// let ttl = LifecycleRule::new().expiration(When::Days(1));
@@ -503,52 +503,6 @@ impl SetLifecycleRulesFluentBuilder {
     }
 }
 
-/// Reads a bucket's lifecycle rules; from
-/// [`Client::get_lifecycle_rules`](crate::Client::get_lifecycle_rules).
-///
-/// Reads `GET /{bucket}?metadata` and answers its `lifecycle_rules`, in order, with the ids
-/// they were given; empty when there are none.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct GetLifecycleRulesFluentBuilder {
-    client: crate::Client,
-    bucket: String,
-}
-
-impl GetLifecycleRulesFluentBuilder {
-    /// The bucket (required).
-    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
-        self.bucket = bucket.as_ref().to_owned();
-        self
-    }
-
-    /// Reads the rules.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid bucket name; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown
-    /// bucket; [`ErrorKind::UnexpectedResponse`](crate::ErrorKind::UnexpectedResponse) when
-    /// `lifecycle_rules` is not a list of rules.
-    pub async fn send(self) -> Result<Vec<LifecycleRule>> {
-        let operation = Operation::GetLifecycle {
-            bucket: self.bucket.clone(),
-        };
-        let metadata = self
-            .client
-            .bucket_metadata()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map_err(|e| e.with_operation(operation.clone()))?;
-        if metadata.extra().contains_key("lifecycle_rules") {
-            return Err(Error::unexpected_response(
-                operation,
-                "lifecycle_rules is not a list of lifecycle rules",
-            ));
-        }
-        Ok(metadata.lifecycle_rules().to_vec())
-    }
-}
 
 impl crate::Client {
     /// Replaces a bucket's lifecycle rules. See [`SetLifecycleRulesFluentBuilder`].
@@ -557,14 +511,6 @@ impl crate::Client {
             transport: self.transport.clone(),
             bucket: String::new(),
             rules: Vec::new(),
-        }
-    }
-
-    /// Reads a bucket's lifecycle rules. See [`GetLifecycleRulesFluentBuilder`].
-    pub fn get_lifecycle_rules(&self) -> GetLifecycleRulesFluentBuilder {
-        GetLifecycleRulesFluentBuilder {
-            client: self.clone(),
-            bucket: String::new(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Presigned multipart uploads, for browsers uploading large files without credentials, as
+//! Starts a presigned multipart upload, for browsers uploading large files without credentials, as
 //! `@tigrisdata/storage` offers them: the server starts the upload and hands out one presigned
 //! URL per part; the browser PUTs each part to its URL and reports the `ETag`s back; the server
 //! completes the upload.
@@ -12,7 +12,7 @@
 //! - [`Client::abort_multipart_upload`](crate::Client::abort_multipart_upload): gives it up.
 //!
 //! A browser reading the `ETag` of a cross-origin PUT needs the bucket's CORS rules to expose
-//! it ([`CorsRule::expose_header`](crate::cors::CorsRule::expose_header)).
+//! it ([`CorsRule::expose_header`](crate::set_cors::CorsRule::expose_header)).
 //!
 //! ```no_run
 //! # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
@@ -42,7 +42,6 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use http::HeaderValue;
 use tigris_core::error::Classified;
 use tracing::Instrument;
@@ -123,27 +122,7 @@ impl PresignedMultipartUpload {
     }
 }
 
-/// A completed upload; from [`CompleteMultipartUploadFluentBuilder::send`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CompletedUpload {
-    etag: Option<String>,
-    version_id: Option<String>,
-}
-
-impl CompletedUpload {
-    /// The object's ETag (a multipart ETag: `"<md5 of the parts' md5s>-<parts>"`).
-    pub fn etag(&self) -> Option<&str> {
-        self.etag.as_deref()
-    }
-
-    /// The object's version id, when the bucket keeps versions.
-    pub fn version_id(&self) -> Option<&str> {
-        self.version_id.as_deref()
-    }
-}
-
-fn check_expiry(expires_in: Duration, operation: &Operation) -> Result<()> {
+pub(crate) fn check_expiry(expires_in: Duration, operation: &Operation) -> Result<()> {
     if expires_in < Duration::from_secs(1) || expires_in > MAX_PART_URL_EXPIRY {
         return Err(Error::invalid_input(
             operation.clone(),
@@ -156,7 +135,7 @@ fn check_expiry(expires_in: Duration, operation: &Operation) -> Result<()> {
     Ok(())
 }
 
-fn check_part_number(number: u32, operation: &Operation) -> Result<()> {
+pub(crate) fn check_part_number(number: u32, operation: &Operation) -> Result<()> {
     if number == 0 || number > MAX_PARTS {
         return Err(Error::invalid_input(
             operation.clone(),
@@ -168,7 +147,7 @@ fn check_part_number(number: u32, operation: &Operation) -> Result<()> {
 }
 
 /// Presigns UploadPart for each of `numbers`; signed locally, no request.
-async fn presign_parts(
+pub(crate) async fn presign_parts(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
@@ -421,287 +400,6 @@ impl CreatePresignedMultipartUploadFluentBuilder {
     }
 }
 
-/// Presigns more part URLs for an upload already started; from
-/// [`Client::presign_upload_parts`](crate::Client::presign_upload_parts). Signed locally: no
-/// request.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct PresignUploadPartsFluentBuilder {
-    client: crate::Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
-    part_numbers: Vec<u32>,
-    expires_in: Duration,
-}
-
-impl PresignUploadPartsFluentBuilder {
-    /// The bucket (required).
-    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
-        self.bucket = bucket.as_ref().to_owned();
-        self
-    }
-
-    /// The object key (required).
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = key.into();
-        self
-    }
-
-    /// The upload's id (required).
-    pub fn upload_id(mut self, upload_id: impl Into<String>) -> Self {
-        self.upload_id = upload_id.into();
-        self
-    }
-
-    /// The part numbers to presign (1 to 10,000 each; at least one).
-    pub fn part_numbers(mut self, numbers: impl IntoIterator<Item = u32>) -> Self {
-        self.part_numbers.extend(numbers);
-        self
-    }
-
-    /// How long the URLs stay valid (default [`DEFAULT_PART_URL_EXPIRY`], at most
-    /// [`MAX_PART_URL_EXPIRY`]).
-    pub fn expires_in(mut self, expires_in: Duration) -> Self {
-        self.expires_in = expires_in;
-        self
-    }
-
-    /// Signs the URLs, in the order the part numbers were given.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid bucket name
-    /// or key, no upload id, no part number or one outside 1 to 10,000, or an expiry outside 1
-    /// second to 7 days; [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) when the
-    /// client's credentials cannot be resolved.
-    pub async fn send(self) -> Result<Vec<PresignedPart>> {
-        let operation = Operation::PresignParts {
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-        };
-        bucket_name(&self.bucket, || operation.clone())?;
-        object_key(&self.key, || operation.clone())?;
-        if self.upload_id.is_empty() {
-            return Err(Error::invalid_argument(
-                operation,
-                "no upload id was given: set it with .upload_id(..)",
-            ));
-        }
-        if self.part_numbers.is_empty() {
-            return Err(Error::invalid_argument(
-                operation,
-                "no part number was given: set them with .part_numbers(..)",
-            ));
-        }
-        for &n in &self.part_numbers {
-            check_part_number(n, &operation)?;
-        }
-        check_expiry(self.expires_in, &operation)?;
-        let s3 = tigris_core::config::s3_client(&self.client.sdk);
-        presign_parts(
-            &s3,
-            &self.bucket,
-            &self.key,
-            &self.upload_id,
-            self.part_numbers.iter().copied(),
-            self.expires_in,
-            &operation,
-        )
-        .await
-    }
-}
-
-/// Completes a multipart upload from its parts' ETags; from
-/// [`Client::complete_multipart_upload`](crate::Client::complete_multipart_upload).
-///
-/// The parts are sent in part-number order whatever order they were given in. Checked before
-/// any request: at least one part, numbers 1 to 10,000 and unique, ETags not empty.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct CompleteMultipartUploadFluentBuilder {
-    client: crate::Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
-    parts: Vec<(u32, String)>,
-}
-
-impl CompleteMultipartUploadFluentBuilder {
-    /// The bucket (required).
-    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
-        self.bucket = bucket.as_ref().to_owned();
-        self
-    }
-
-    /// The object key (required).
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = key.into();
-        self
-    }
-
-    /// The upload's id (required).
-    pub fn upload_id(mut self, upload_id: impl Into<String>) -> Self {
-        self.upload_id = upload_id.into();
-        self
-    }
-
-    /// Adds a part: its number and the `ETag` its upload answered.
-    pub fn part(mut self, part_number: u32, etag: impl Into<String>) -> Self {
-        self.parts.push((part_number, etag.into()));
-        self
-    }
-
-    /// Adds parts as (number, ETag) pairs.
-    pub fn parts<I, S>(mut self, parts: I) -> Self
-    where
-        I: IntoIterator<Item = (u32, S)>,
-        S: Into<String>,
-    {
-        self.parts
-            .extend(parts.into_iter().map(|(n, e)| (n, e.into())));
-        self
-    }
-
-    /// Completes the upload.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for bad
-    /// input (see the type's docs), and from Tigris for an ETag that does not match a part
-    /// (`InvalidPart`) or a part too small (`EntityTooSmall`);
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown upload.
-    pub async fn send(self) -> Result<CompletedUpload> {
-        let span = tracing::debug_span!("complete_multipart_upload", bucket = %self.bucket, key = %self.key);
-        async {
-            let operation = Operation::CompleteMultipart {
-                bucket: self.bucket.clone(),
-                key: self.key.clone(),
-            };
-            bucket_name(&self.bucket, || operation.clone())?;
-            object_key(&self.key, || operation.clone())?;
-            if self.upload_id.is_empty() {
-                return Err(Error::invalid_argument(
-                    operation,
-                    "no upload id was given: set it with .upload_id(..)",
-                ));
-            }
-            if self.parts.is_empty() {
-                return Err(Error::invalid_argument(
-                    operation,
-                    "no part was given: add each with .part(number, etag)",
-                ));
-            }
-            let mut parts = self.parts.clone();
-            parts.sort_by_key(|(n, _)| *n);
-            for (i, (n, etag)) in parts.iter().enumerate() {
-                check_part_number(*n, &operation)?;
-                if i > 0 && parts[i - 1].0 == *n {
-                    return Err(Error::invalid_input(
-                        operation,
-                        "a part is given twice",
-                        Invalid(format!("part number {n} is given twice")),
-                    ));
-                }
-                if etag.trim_matches('"').is_empty() {
-                    return Err(Error::invalid_input(
-                        operation,
-                        "a part has no ETag",
-                        Invalid(format!("part {n} has an empty ETag")),
-                    ));
-                }
-            }
-            let completed = CompletedMultipartUpload::builder()
-                .set_parts(Some(
-                    parts
-                        .iter()
-                        .map(|(n, etag)| {
-                            CompletedPart::builder()
-                                .part_number(i32::try_from(*n).unwrap_or(i32::MAX))
-                                .e_tag(etag)
-                                .build()
-                        })
-                        .collect(),
-                ))
-                .build();
-            let s3 = tigris_core::config::s3_client(&self.client.sdk);
-            let out = s3
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .upload_id(&self.upload_id)
-                .multipart_upload(completed)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-            Ok(CompletedUpload {
-                etag: out.e_tag().map(str::to_owned),
-                version_id: out.version_id().map(str::to_owned),
-            })
-        }
-        .instrument(span)
-        .await
-    }
-}
-
-/// Gives up a multipart upload, dropping its parts; from
-/// [`Client::abort_multipart_upload`](crate::Client::abort_multipart_upload).
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct AbortMultipartUploadFluentBuilder {
-    client: crate::Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
-}
-
-impl AbortMultipartUploadFluentBuilder {
-    /// The bucket (required).
-    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
-        self.bucket = bucket.as_ref().to_owned();
-        self
-    }
-
-    /// The object key (required).
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = key.into();
-        self
-    }
-
-    /// The upload's id (required).
-    pub fn upload_id(mut self, upload_id: impl Into<String>) -> Self {
-        self.upload_id = upload_id.into();
-        self
-    }
-
-    /// Aborts the upload.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid bucket name or key or no upload id;
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown upload.
-    pub async fn send(self) -> Result<()> {
-        let operation = Operation::AbortMultipart {
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-        };
-        bucket_name(&self.bucket, || operation.clone())?;
-        object_key(&self.key, || operation.clone())?;
-        if self.upload_id.is_empty() {
-            return Err(Error::invalid_argument(
-                operation,
-                "no upload id was given: set it with .upload_id(..)",
-            ));
-        }
-        let s3 = tigris_core::config::s3_client(&self.client.sdk);
-        s3.abort_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&self.upload_id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(operation, e))?;
-        Ok(())
-    }
-}
 
 impl crate::Client {
     /// Starts a multipart upload and presigns its part URLs. See
@@ -714,39 +412,6 @@ impl crate::Client {
             parts: 0,
             expires_in: DEFAULT_PART_URL_EXPIRY,
             content_type: None,
-        }
-    }
-
-    /// Presigns more part URLs for a started upload. See [`PresignUploadPartsFluentBuilder`].
-    pub fn presign_upload_parts(&self) -> PresignUploadPartsFluentBuilder {
-        PresignUploadPartsFluentBuilder {
-            client: self.clone(),
-            bucket: String::new(),
-            key: String::new(),
-            upload_id: String::new(),
-            part_numbers: Vec::new(),
-            expires_in: DEFAULT_PART_URL_EXPIRY,
-        }
-    }
-
-    /// Completes a multipart upload. See [`CompleteMultipartUploadFluentBuilder`].
-    pub fn complete_multipart_upload(&self) -> CompleteMultipartUploadFluentBuilder {
-        CompleteMultipartUploadFluentBuilder {
-            client: self.clone(),
-            bucket: String::new(),
-            key: String::new(),
-            upload_id: String::new(),
-            parts: Vec::new(),
-        }
-    }
-
-    /// Aborts a multipart upload. See [`AbortMultipartUploadFluentBuilder`].
-    pub fn abort_multipart_upload(&self) -> AbortMultipartUploadFluentBuilder {
-        AbortMultipartUploadFluentBuilder {
-            client: self.clone(),
-            bucket: String::new(),
-            key: String::new(),
-            upload_id: String::new(),
         }
     }
 }
