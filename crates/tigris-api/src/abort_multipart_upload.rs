@@ -65,7 +65,6 @@ impl AbortMultipartUploadFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Aborts a multipart upload. See [`AbortMultipartUploadFluentBuilder`].
     pub fn abort_multipart_upload(&self) -> AbortMultipartUploadFluentBuilder {

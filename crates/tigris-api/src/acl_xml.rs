@@ -29,12 +29,15 @@ mod tests {
 
     #[test]
     fn an_all_users_read_grant_is_public_and_an_owner_grant_alone_private() {
-        let owner = "<Grant><Grantee><ID>1</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>";
+        let owner =
+            "<Grant><Grantee><ID>1</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>";
         let all = format!(
             "<Grant><Grantee><URI>{ALL_USERS}</URI></Grantee><Permission>READ</Permission></Grant>"
         );
         let doc = |grants: &str| {
-            format!("<AccessControlPolicy><AccessControlList>{grants}</AccessControlList></AccessControlPolicy>")
+            format!(
+                "<AccessControlPolicy><AccessControlList>{grants}</AccessControlList></AccessControlPolicy>"
+            )
         };
         assert_eq!(access_of(&doc(owner)), Some(Access::Private));
         assert_eq!(

@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
-use crate::set_cors::CorsRule;
 use crate::error::{Error, Operation, Result};
 use crate::list_forks::ForkParent;
+use crate::set_cors::CorsRule;
 use crate::set_lifecycle_rules::LifecycleRule;
 use crate::wire::bucket_name;
 use crate::wire::{parse_fork_info, timestamp};

@@ -45,7 +45,6 @@ impl ClearCorsFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Removes a bucket's CORS rules. See [`ClearCorsFluentBuilder`].
     pub fn clear_cors(&self) -> ClearCorsFluentBuilder {

@@ -159,7 +159,6 @@ impl CompleteMultipartUploadFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Completes a multipart upload. See [`CompleteMultipartUploadFluentBuilder`].
     pub fn complete_multipart_upload(&self) -> CompleteMultipartUploadFluentBuilder {

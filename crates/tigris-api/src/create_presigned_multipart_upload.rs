@@ -325,9 +325,8 @@ impl CreatePresignedMultipartUploadFluentBuilder {
                 .set_content_type(self.content_type.clone())
                 .customize()
                 .config_override(
-                    aws_sdk_s3::Config::builder().retry_config(
-                        aws_sdk_s3::config::retry::RetryConfig::disabled(),
-                    ),
+                    aws_sdk_s3::Config::builder()
+                        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()),
                 )
                 .send()
                 .await;
@@ -399,7 +398,6 @@ impl CreatePresignedMultipartUploadFluentBuilder {
         Ok(ids)
     }
 }
-
 
 impl crate::Client {
     /// Starts a multipart upload and presigns its part URLs. See

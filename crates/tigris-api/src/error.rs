@@ -213,10 +213,9 @@ impl fmt::Display for Operation {
                 f,
                 "starting a presigned multipart upload of {key:?} to bucket {bucket:?}"
             ),
-            Self::PresignParts { bucket, key } => write!(
-                f,
-                "presigning part uploads of {key:?} to bucket {bucket:?}"
-            ),
+            Self::PresignParts { bucket, key } => {
+                write!(f, "presigning part uploads of {key:?} to bucket {bucket:?}")
+            }
             Self::CompleteMultipart { bucket, key } => write!(
                 f,
                 "completing the multipart upload of {key:?} to bucket {bucket:?}"

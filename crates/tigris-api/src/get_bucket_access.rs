@@ -54,7 +54,6 @@ impl GetBucketAccessFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Reads whether a bucket is public. See [`GetBucketAccessFluentBuilder`].
     pub fn get_bucket_access(&self) -> GetBucketAccessFluentBuilder {

@@ -50,7 +50,6 @@ impl GetCorsFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Reads a bucket's CORS rules. See [`GetCorsFluentBuilder`].
     pub fn get_cors(&self) -> GetCorsFluentBuilder {

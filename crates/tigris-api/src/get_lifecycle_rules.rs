@@ -51,7 +51,6 @@ impl GetLifecycleRulesFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Reads a bucket's lifecycle rules. See [`GetLifecycleRulesFluentBuilder`].
     pub fn get_lifecycle_rules(&self) -> GetLifecycleRulesFluentBuilder {

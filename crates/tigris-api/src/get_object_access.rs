@@ -65,7 +65,6 @@ impl GetObjectAccessFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Reads whether one object is public. See [`GetObjectAccessFluentBuilder`].
     pub fn get_object_access(&self) -> GetObjectAccessFluentBuilder {

@@ -99,7 +99,6 @@ impl PresignUploadPartsFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Presigns more part URLs for a started upload. See [`PresignUploadPartsFluentBuilder`].
     pub fn presign_upload_parts(&self) -> PresignUploadPartsFluentBuilder {

@@ -104,7 +104,6 @@ impl SetBucketAccessFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Makes a bucket public or private. See [`SetBucketAccessFluentBuilder`].
     pub fn set_bucket_access(&self) -> SetBucketAccessFluentBuilder {

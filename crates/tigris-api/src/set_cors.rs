@@ -169,9 +169,7 @@ impl CorsRule {
         }
         for origin in &self.allowed_origins {
             if !valid_origin(origin) {
-                return Some(format!(
-                    "origin {origin:?} has spaces or more than one `*`"
-                ));
+                return Some(format!("origin {origin:?} has spaces or more than one `*`"));
             }
         }
         for method in &self.allowed_methods {
@@ -378,7 +376,6 @@ impl SetCorsFluentBuilder {
         .await
     }
 }
-
 
 impl crate::Client {
     /// Replaces a bucket's CORS rules. See [`SetCorsFluentBuilder`].

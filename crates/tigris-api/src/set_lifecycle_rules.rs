@@ -94,7 +94,13 @@ fn bad_date(year: i32, month: u8, day: u8) -> Error {
 
 impl fmt::Display for LifecycleDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year(), self.month(), self.day())
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.year(),
+            self.month(),
+            self.day()
+        )
     }
 }
 
@@ -308,10 +314,7 @@ impl LifecycleRule {
             ));
         }
         if self.id.chars().any(char::is_control) {
-            return Some(format!(
-                "rule id {:?} holds a control character",
-                self.id
-            ));
+            return Some(format!("rule id {:?} holds a control character", self.id));
         }
         if self.prefix.as_deref() == Some("") {
             return Some("the prefix is empty: leave it unset for the whole bucket".into());
@@ -384,7 +387,10 @@ impl LifecycleRule {
             .and_then(Value::as_str)
             .filter(|p| !p.is_empty())
             .map(str::to_owned);
-        let enabled = v.get("status").and_then(Value::as_u64).is_none_or(|s| s == 1);
+        let enabled = v
+            .get("status")
+            .and_then(Value::as_u64)
+            .is_none_or(|s| s == 1);
         Some(Self {
             id,
             prefix,
@@ -503,7 +509,6 @@ impl SetLifecycleRulesFluentBuilder {
     }
 }
 
-
 impl crate::Client {
     /// Replaces a bucket's lifecycle rules. See [`SetLifecycleRulesFluentBuilder`].
     pub fn set_lifecycle_rules(&self) -> SetLifecycleRulesFluentBuilder {
@@ -539,7 +544,9 @@ mod tests {
             ),
             (LifecycleRule::new().expiration(days).prefix(""), "prefix"),
             (
-                LifecycleRule::new().expiration(days).with_id("x".repeat(37)),
+                LifecycleRule::new()
+                    .expiration(days)
+                    .with_id("x".repeat(37)),
                 "36",
             ),
             (LifecycleRule::new().expiration(days).with_id(""), "1 to 36"),

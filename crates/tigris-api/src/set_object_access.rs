@@ -65,7 +65,8 @@ impl SetObjectAccessFluentBuilder {
     /// Tigris answers ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a missing
     /// bucket or object).
     pub async fn send(self) -> Result<()> {
-        let span = tracing::debug_span!("set_object_access", bucket = %self.bucket, key = %self.key);
+        let span =
+            tracing::debug_span!("set_object_access", bucket = %self.bucket, key = %self.key);
         async {
             let operation = Operation::SetObjectAccess {
                 bucket: self.bucket.clone(),
@@ -98,7 +99,6 @@ impl SetObjectAccessFluentBuilder {
         .await
     }
 }
-
 
 impl crate::Client {
     /// Makes one object public or private. See [`SetObjectAccessFluentBuilder`].

@@ -587,6 +587,10 @@ impl Emulator {
         if let Err(e) = self.shared.store().expire() {
             tracing::warn!(error = ?e, "cannot purge expired soft-deleted data");
         }
+        // Lifecycle rules due by the new time expire or move objects now.
+        if let Err(e) = self.shared.store().apply_lifecycle() {
+            tracing::warn!(error = ?e, "cannot apply lifecycle rules");
+        }
     }
 
     /// Now, by the emulator's storage clock (the wall clock plus every
@@ -637,6 +641,7 @@ impl Emulator {
                 .extend(keys.into_iter().map(|k| (bucket.clone(), k)));
             inventory.buckets.push(bucket);
         }
+        inventory.multipart_uploads = self.shared.uploads().all();
         inventory
     }
 
@@ -692,6 +697,8 @@ pub struct Inventory {
     pub policies: Vec<String>,
     /// `(user, policy ARN)` attachments; the user is an access key id.
     pub attachments: Vec<(String, String)>,
+    /// `(bucket, key, upload id)` of every multipart upload in progress.
+    pub multipart_uploads: Vec<(String, String, String)>,
 }
 
 impl Inventory {

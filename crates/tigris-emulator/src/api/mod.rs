@@ -2,5 +2,7 @@
 //! soft delete's bucket listing and restore.
 
 pub(crate) mod bundle;
+pub(crate) mod cors;
+pub(crate) mod lifecycle;
 pub(crate) mod presign;
 pub(crate) mod soft_delete;

@@ -21,6 +21,7 @@ use crate::store::persist::{Journal, RecordRef};
 use crate::store::settings::Settings;
 
 mod extra;
+mod lifecycle;
 pub(crate) mod multipart;
 pub(crate) mod persist;
 pub(crate) mod settings;
