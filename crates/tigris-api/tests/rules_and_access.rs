@@ -12,7 +12,6 @@ use tigris_api::ErrorKind;
 use tigris_api::set_cors::CorsRule;
 use tigris_api::set_lifecycle_rules::{LifecycleRule, When};
 use tigris_headers::bucket_settings::{Access, StorageClass};
-use tigris_headers::prelude::*;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 

@@ -45,11 +45,12 @@ impl Store {
     pub(crate) fn apply_lifecycle(&mut self) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut work: Vec<(String, Vec<Plan>)> = Vec::new();
-        for b in self.buckets.values() {
+        for (id, b) in &self.buckets {
             let Some(config) = &b.lifecycle else {
                 continue;
             };
-            if self.deleted_buckets.get(&b.name).is_some() {
+            // Only live buckets: a soft-deleted one keeps its level but not its name.
+            if self.by_name.get(&b.name) != Some(id) {
                 continue;
             }
             let plans = config
