@@ -48,7 +48,7 @@ impl PresignUploadPartsFluentBuilder {
         self
     }
 
-    /// How long the URLs stay valid (default [`DEFAULT_PART_URL_EXPIRY`](crate::create_presigned_multipart_upload::DEFAULT_PART_URL_EXPIRY), at most
+    /// How long the URLs stay valid (default [`DEFAULT_PART_URL_EXPIRY`], at most
     /// [`MAX_PART_URL_EXPIRY`](crate::create_presigned_multipart_upload::MAX_PART_URL_EXPIRY)).
     pub fn expires_in(mut self, expires_in: Duration) -> Self {
         self.expires_in = expires_in;
