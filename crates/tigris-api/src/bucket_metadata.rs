@@ -11,6 +11,8 @@ use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
 use crate::list_forks::ForkParent;
+use crate::set_cors::CorsRule;
+use crate::set_lifecycle_rules::LifecycleRule;
 use crate::wire::bucket_name;
 use crate::wire::{parse_fork_info, timestamp};
 
@@ -81,7 +83,7 @@ pub struct SizeEstimate {
 
 /// A bucket's Tigris metadata; from [`BucketMetadataFluentBuilder::send`].
 ///
-/// Fields this crate does not model (lifecycle rules, CORS, shares, ...) are kept as JSON in
+/// Fields this crate does not model (shares, ...) are kept as JSON in
 /// [`extra`](Self::extra), so a new Tigris field never makes the call fail.
 ///
 /// ```no_run
@@ -112,6 +114,8 @@ pub struct BucketMetadata {
     delete_protection: bool,
     additional_headers: Vec<(String, String)>,
     notifications: Option<NotificationSettings>,
+    cors_rules: Vec<CorsRule>,
+    lifecycle_rules: Vec<LifecycleRule>,
     size: Option<SizeEstimate>,
     extra: Map<String, Value>,
 }
@@ -199,6 +203,21 @@ impl BucketMetadata {
         self.notifications.as_ref()
     }
 
+    /// The CORS rules, in order ([`Client::set_cors`](crate::Client::set_cors)); empty when
+    /// there are none (or when `cors` is not a list of rules: it is then kept in
+    /// [`extra`](Self::extra)).
+    pub fn cors_rules(&self) -> &[CorsRule] {
+        &self.cors_rules
+    }
+
+    /// The lifecycle rules, in order
+    /// ([`Client::set_lifecycle_rules`](crate::Client::set_lifecycle_rules)); empty when there
+    /// are none (or when `lifecycle_rules` is not a list of rules: it is then kept in
+    /// [`extra`](Self::extra)).
+    pub fn lifecycle_rules(&self) -> &[LifecycleRule] {
+        &self.lifecycle_rules
+    }
+
     /// Size estimates, when asked for with [`BucketMetadataFluentBuilder::with_size`].
     pub fn size(&self) -> Option<SizeEstimate> {
         self.size
@@ -281,6 +300,30 @@ impl BucketMetadata {
         let notifications = take("object_notifications")
             .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
             .map(|v| parse_notifications(&v));
+        let mut unreadable = Vec::new();
+        let cors = take("cors");
+        let cors_rules = match &cors {
+            None => Some(Vec::new()),
+            Some(v) => match v.get("rules") {
+                None | Some(Value::Null) => Some(Vec::new()),
+                Some(Value::Array(rules)) => rules.iter().map(CorsRule::from_wire).collect(),
+                Some(_) => None,
+            },
+        };
+        let cors_rules = cors_rules.unwrap_or_else(|| {
+            unreadable.extend(cors.map(|v| ("cors", v)));
+            Vec::new()
+        });
+        let lifecycle = take("lifecycle_rules");
+        let lifecycle_rules = match &lifecycle {
+            None => Some(Vec::new()),
+            Some(Value::Array(rules)) => rules.iter().map(LifecycleRule::from_wire).collect(),
+            Some(_) => None,
+        };
+        let lifecycle_rules = lifecycle_rules.unwrap_or_else(|| {
+            unreadable.extend(lifecycle.map(|v| ("lifecycle_rules", v)));
+            Vec::new()
+        });
         let size = if with_size {
             let mut number = |key: &str| take(key).and_then(|v| v.as_u64());
             Some(SizeEstimate {
@@ -291,6 +334,9 @@ impl BucketMetadata {
         } else {
             None
         };
+        for (key, value) in unreadable {
+            map.insert(key.to_owned(), value);
+        }
         Ok(Self {
             name,
             created,
@@ -307,6 +353,8 @@ impl BucketMetadata {
             delete_protection,
             additional_headers,
             notifications,
+            cors_rules,
+            lifecycle_rules,
             size,
             extra: map,
         })
@@ -439,7 +487,8 @@ mod tests {
                 "acl_settings": {"allow_object_acl": true}, "cache_control": "max-age=60",
                 "website": {"domain_name": "cdn.example.com"},
                 "object_notifications": {"enabled": true, "web_hook": "https://h", "auth": {"token": "****"}},
-                "lifecycle_rules": [{"id": "x"}], "estimated_size": 5}),
+                "lifecycle_rules": [{"id": "x", "expiration": {"days": 2}}], "estimated_size": 5,
+                "cors": {"rules": [{"allowedOrigin": ["*"], "allowedMethods": ["GET"]}]}}),
             true,
         )
         .unwrap();
@@ -454,7 +503,9 @@ mod tests {
         assert_eq!(m.custom_domain(), Some("cdn.example.com"));
         assert_eq!(m.notifications().unwrap().auth, NotificationAuth::Token);
         assert_eq!(m.size().unwrap().bytes, Some(5));
-        assert!(m.extra().contains_key("lifecycle_rules"));
+        assert_eq!(m.lifecycle_rules()[0].id(), "x");
+        assert_eq!(m.cors_rules()[0].get_allowed_origins(), ["*"]);
+        assert!(!m.extra().contains_key("lifecycle_rules"));
         assert!(!m.extra().contains_key("estimated_size"));
     }
 

@@ -67,6 +67,51 @@ pub(crate) enum Operation {
     ListBuckets,
     AccountStats,
     NewClient,
+    SetCors {
+        bucket: String,
+    },
+    GetCors {
+        bucket: String,
+    },
+    ClearCors {
+        bucket: String,
+    },
+    SetLifecycle {
+        bucket: String,
+    },
+    GetLifecycle {
+        bucket: String,
+    },
+    SetObjectAccess {
+        bucket: String,
+        key: String,
+    },
+    GetObjectAccess {
+        bucket: String,
+        key: String,
+    },
+    SetBucketAccess {
+        bucket: String,
+    },
+    GetBucketAccess {
+        bucket: String,
+    },
+    CreateMultipart {
+        bucket: String,
+        key: String,
+    },
+    PresignParts {
+        bucket: String,
+        key: String,
+    },
+    CompleteMultipart {
+        bucket: String,
+        key: String,
+    },
+    AbortMultipart {
+        bucket: String,
+        key: String,
+    },
 }
 
 impl Operation {
@@ -86,6 +131,19 @@ impl Operation {
             Self::ListBuckets => "ListBucketsDetailed",
             Self::AccountStats => "AccountStats",
             Self::NewClient => "NewClient",
+            Self::SetCors { .. } => "SetCors",
+            Self::GetCors { .. } => "GetCors",
+            Self::ClearCors { .. } => "ClearCors",
+            Self::SetLifecycle { .. } => "SetLifecycleRules",
+            Self::GetLifecycle { .. } => "GetLifecycleRules",
+            Self::SetObjectAccess { .. } => "SetObjectAccess",
+            Self::GetObjectAccess { .. } => "GetObjectAccess",
+            Self::SetBucketAccess { .. } => "SetBucketAccess",
+            Self::GetBucketAccess { .. } => "GetBucketAccess",
+            Self::CreateMultipart { .. } => "CreatePresignedMultipartUpload",
+            Self::PresignParts { .. } => "PresignUploadParts",
+            Self::CompleteMultipart { .. } => "CompleteMultipartUpload",
+            Self::AbortMultipart { .. } => "AbortMultipartUpload",
         }
     }
 }
@@ -128,6 +186,44 @@ impl fmt::Display for Operation {
             Self::ListBuckets => f.write_str("listing the account's buckets"),
             Self::AccountStats => f.write_str("reading the account's storage statistics"),
             Self::NewClient => f.write_str("setting up the Tigris API client"),
+            Self::SetCors { bucket } => write!(f, "setting the CORS rules of bucket {bucket:?}"),
+            Self::GetCors { bucket } => write!(f, "reading the CORS rules of bucket {bucket:?}"),
+            Self::ClearCors { bucket } => {
+                write!(f, "clearing the CORS rules of bucket {bucket:?}")
+            }
+            Self::SetLifecycle { bucket } => {
+                write!(f, "setting the lifecycle rules of bucket {bucket:?}")
+            }
+            Self::GetLifecycle { bucket } => {
+                write!(f, "reading the lifecycle rules of bucket {bucket:?}")
+            }
+            Self::SetObjectAccess { bucket, key } => {
+                write!(f, "setting the access of {key:?} in bucket {bucket:?}")
+            }
+            Self::GetObjectAccess { bucket, key } => {
+                write!(f, "reading the access of {key:?} in bucket {bucket:?}")
+            }
+            Self::SetBucketAccess { bucket } => {
+                write!(f, "setting the access of bucket {bucket:?}")
+            }
+            Self::GetBucketAccess { bucket } => {
+                write!(f, "reading the access of bucket {bucket:?}")
+            }
+            Self::CreateMultipart { bucket, key } => write!(
+                f,
+                "starting a presigned multipart upload of {key:?} to bucket {bucket:?}"
+            ),
+            Self::PresignParts { bucket, key } => {
+                write!(f, "presigning part uploads of {key:?} to bucket {bucket:?}")
+            }
+            Self::CompleteMultipart { bucket, key } => write!(
+                f,
+                "completing the multipart upload of {key:?} to bucket {bucket:?}"
+            ),
+            Self::AbortMultipart { bucket, key } => write!(
+                f,
+                "aborting the multipart upload of {key:?} to bucket {bucket:?}"
+            ),
         }
     }
 }
@@ -145,6 +241,7 @@ pub struct Error(Box<Inner>);
 struct Inner {
     report: ErrorReport<Operation>,
     missing_keys: Vec<String>,
+    leftover_uploads: Vec<String>,
 }
 
 impl Error {
@@ -152,6 +249,7 @@ impl Error {
         Self(Box::new(Inner {
             report,
             missing_keys: Vec::new(),
+            leftover_uploads: Vec::new(),
         }))
     }
 
@@ -192,6 +290,29 @@ impl Error {
     /// empty for every other error.
     pub fn missing_keys(&self) -> &[String] {
         &self.0.missing_keys
+    }
+
+    /// The ids of multipart uploads a failed
+    /// [`create_presigned_multipart_upload`](crate::Client::create_presigned_multipart_upload)
+    /// may have started and could not abort: abort them
+    /// ([`abort_multipart_upload`](crate::Client::abort_multipart_upload)) or let the bucket's
+    /// cleanup take them. Empty for every other error.
+    pub fn leftover_uploads(&self) -> &[String] {
+        &self.0.leftover_uploads
+    }
+
+    pub(crate) fn with_leftover_uploads(mut self, ids: Vec<String>) -> Self {
+        self.0.leftover_uploads = ids;
+        self
+    }
+
+    /// An invalid value checked on its own, outside any operation.
+    pub(crate) fn invalid_value(reason: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::new(
+            ErrorReport::new(ErrorKind::InvalidInput)
+                .with_reason(reason)
+                .with_source(source),
+        )
     }
 
     fn of(kind: ErrorKind, operation: Operation, reason: &'static str) -> Self {
@@ -239,10 +360,12 @@ impl Error {
         let Inner {
             report,
             missing_keys,
+            leftover_uploads,
         } = *self.0;
         self.0 = Box::new(Inner {
             report: report.with_operation(operation),
             missing_keys,
+            leftover_uploads,
         });
         self
     }
@@ -251,10 +374,12 @@ impl Error {
         let Inner {
             report,
             missing_keys,
+            leftover_uploads,
         } = *self.0;
         self.0 = Box::new(Inner {
             report: report.with_source(source),
             missing_keys,
+            leftover_uploads,
         });
         self
     }

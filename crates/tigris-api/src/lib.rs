@@ -41,31 +41,54 @@
 //! | many objects as one tar | [`bundle`](Client::bundle) | `POST /{bucket}?bundle` |
 //! | presigned GET/PUT URL | [`presign_url`](Client::presign_url) | `POST /?func=presign` |
 //! | browser upload form | [`presigned_post`](Client::presigned_post) | signed locally, no request |
+//! | CORS rules | [`set_cors`](Client::set_cors), [`get_cors`](Client::get_cors), [`clear_cors`](Client::clear_cors) | `PATCH /{bucket}` `cors`; `?metadata` |
+//! | lifecycle rules (TTL, transitions) | [`set_lifecycle_rules`](Client::set_lifecycle_rules), [`get_lifecycle_rules`](Client::get_lifecycle_rules) | `PATCH /{bucket}` `lifecycle_rules`; `?metadata` |
+//! | object access | [`set_object_access`](Client::set_object_access), [`get_object_access`](Client::get_object_access) | `PUT`/`GET /{bucket}/{key}?acl` |
+//! | bucket access | [`set_bucket_access`](Client::set_bucket_access), [`get_bucket_access`](Client::get_bucket_access) | `PATCH /{bucket}` + `X-Amz-Acl`; `GET /{bucket}?acl` |
+//! | presigned multipart upload | [`create_presigned_multipart_upload`](Client::create_presigned_multipart_upload), [`presign_upload_parts`](Client::presign_upload_parts), [`complete_multipart_upload`](Client::complete_multipart_upload), [`abort_multipart_upload`](Client::abort_multipart_upload) | CreateMultipartUpload, UploadPart URLs signed locally, CompleteMultipartUpload |
 //!
 //! # Crate organization
 //! One module per operation, named after the `Client` method and adding its own
 //! `impl Client` with that method, its builder, its paginator if it lists, and the types it
 //! answers with: [`list_forks`], [`merge_fork`], [`rebase_fork`], [`bucket_metadata`],
 //! [`update_bucket`], [`list_buckets_detailed`], [`list_deleted_buckets`], [`restore_bucket`],
-//! [`account_stats`], [`bundle`], [`presign`] (`presign_url`), [`presigned_post`]. An
+//! [`account_stats`], [`bundle`], [`presign`] (`presign_url`), [`presigned_post`],
+//! [`set_cors`], [`get_cors`], [`clear_cors`], [`set_lifecycle_rules`],
+//! [`get_lifecycle_rules`], [`set_object_access`], [`get_object_access`],
+//! [`set_bucket_access`], [`get_bucket_access`], [`create_presigned_multipart_upload`],
+//! [`presign_upload_parts`], [`complete_multipart_upload`], [`abort_multipart_upload`]. An
 //! operation added later gets its own file the same way. [`error`] holds the crate's
 //! [`Error`]; the wire helpers the operations share are private.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
+pub mod abort_multipart_upload;
 pub mod account_stats;
+mod acl_xml;
 pub mod bucket_metadata;
 pub mod bundle;
+pub mod clear_cors;
 mod client;
+pub mod complete_multipart_upload;
+pub mod create_presigned_multipart_upload;
 pub mod error;
+pub mod get_bucket_access;
+pub mod get_cors;
+pub mod get_lifecycle_rules;
+pub mod get_object_access;
 pub mod list_buckets_detailed;
 pub mod list_deleted_buckets;
 pub mod list_forks;
 pub mod merge_fork;
 pub mod presign;
+pub mod presign_upload_parts;
 pub mod presigned_post;
 pub mod rebase_fork;
 pub mod restore_bucket;
+pub mod set_bucket_access;
+pub mod set_cors;
+pub mod set_lifecycle_rules;
+pub mod set_object_access;
 pub mod update_bucket;
 mod wire;
 

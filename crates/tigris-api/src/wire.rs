@@ -144,6 +144,38 @@ fn parse_parent(parent: &Value, operation: &Operation) -> Result<ForkParent> {
     })
 }
 
+/// Why an input was refused before any request: one sentence naming the value.
+#[derive(Debug)]
+pub(crate) struct Invalid(pub(crate) String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// The largest object key S3 and Tigris accept, in bytes.
+pub(crate) const MAX_KEY_BYTES: usize = 1024;
+
+/// Validates an object key: 1 to 1024 bytes.
+pub(crate) fn object_key(raw: &str, operation: impl FnOnce() -> Operation) -> Result<()> {
+    if raw.is_empty() {
+        return Err(Error::invalid_argument(
+            operation(),
+            "no key was given: set it with .key(..)",
+        ));
+    }
+    if raw.len() > MAX_KEY_BYTES {
+        return Err(Error::invalid_argument(
+            operation(),
+            "the key is longer than 1024 bytes",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

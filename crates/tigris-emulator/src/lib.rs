@@ -19,7 +19,8 @@
 //! # What it implements
 //! - S3: buckets; objects (put, get with ranges and conditions, head, delete, multi-delete,
 //!   copy); multipart uploads; ListObjects and ListObjectsV2 with prefix, delimiter, pagination and
-//!   `encoding-type=url`; lifecycle configuration; standard error codes in S3 XML.
+//!   `encoding-type=url`; lifecycle configuration; CORS (preflight `OPTIONS` and the headers of
+//!   answers to requests with an `Origin`); standard error codes in S3 XML.
 //! - Conditional writes, checked under the store lock together with the write they guard (so of
 //!   N concurrent `If-None-Match: *` PUTs of a key exactly one succeeds): `If-Match` and
 //!   `If-None-Match` (an ETag or `*`) on PutObject, CompleteMultipartUpload and CopyObject's
@@ -179,7 +180,8 @@
 //! `404 NoSuchSnapshot`; forking or snapshotting a bucket without snapshots enabled fails with
 //! `400 InvalidArgument`. A merge applies, per key the fork changed since it was made or last
 //! merged, the fork's state to the parent (the fork wins), then snapshots the parent; merging
-//! into anything but the direct parent is `400 InvalidArgument`. Lifecycle rules are stored and returned but objects never expire.
+//! into anything but the direct parent is `400 InvalidArgument`. Lifecycle rules (S3 XML or `lifecycle_rules` in `PATCH /{bucket}`) expire objects and
+//! move them to colder storage classes when the clock is advanced ([`Emulator::advance_clock`]).
 //! Soft delete, where Tigris is silent: a deleted object's window is fixed when it is deleted
 //! (turning soft delete off, or changing the retention, leaves earlier deletions as they were);
 //! a restored object is a new write (new version id, `Last-Modified` now) that replaces a live
@@ -587,6 +589,10 @@ impl Emulator {
         if let Err(e) = self.shared.store().expire() {
             tracing::warn!(error = ?e, "cannot purge expired soft-deleted data");
         }
+        // Lifecycle rules due by the new time expire or move objects now.
+        if let Err(e) = self.shared.store().apply_lifecycle() {
+            tracing::warn!(error = ?e, "cannot apply lifecycle rules");
+        }
     }
 
     /// Now, by the emulator's storage clock (the wall clock plus every
@@ -637,6 +643,7 @@ impl Emulator {
                 .extend(keys.into_iter().map(|k| (bucket.clone(), k)));
             inventory.buckets.push(bucket);
         }
+        inventory.multipart_uploads = self.shared.uploads().all();
         inventory
     }
 
@@ -692,6 +699,8 @@ pub struct Inventory {
     pub policies: Vec<String>,
     /// `(user, policy ARN)` attachments; the user is an access key id.
     pub attachments: Vec<(String, String)>,
+    /// `(bucket, key, upload id)` of every multipart upload in progress.
+    pub multipart_uploads: Vec<(String, String, String)>,
 }
 
 impl Inventory {

@@ -869,6 +869,356 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
 
+    // CORS rules (tigris_api::cors).
+    use tigris_api::set_cors::CorsRule;
+    let any = || CorsRule::new().allowed_origin("*").allowed_methods(["GET"]);
+    for (input, rule) in [
+        (
+            "CORS rule without an origin",
+            CorsRule::new().allowed_methods(["GET"]),
+        ),
+        (
+            "CORS rule without a method",
+            CorsRule::new().allowed_origin("*"),
+        ),
+        (
+            "CORS origin with two `*`",
+            CorsRule::new()
+                .allowed_origin("https://*.*.example.com")
+                .allowed_methods(["GET"]),
+        ),
+        (
+            "CORS origin with a space",
+            CorsRule::new()
+                .allowed_origin("https://a b")
+                .allowed_methods(["GET"]),
+        ),
+        (
+            "CORS `*` origin with another",
+            any().allowed_origin("https://a.example"),
+        ),
+        (
+            "CORS method `FETCH`",
+            CorsRule::new()
+                .allowed_origin("*")
+                .allowed_methods(["FETCH"]),
+        ),
+        (
+            "CORS allowed header `bad header`",
+            any().allowed_header("bad header"),
+        ),
+        ("CORS exposed header `x-*`", any().expose_header("x-*")),
+        ("CORS max age 0 s", any().max_age(Duration::ZERO)),
+    ] {
+        case!(
+            rows,
+            emu,
+            input,
+            "tigris_api::Client::set_cors().rule(..).send()",
+            transport
+                .set_cors()
+                .bucket(bucket.as_str())
+                .rule(rule)
+                .send()
+                .await
+        );
+    }
+    case!(
+        rows,
+        emu,
+        "CORS with no rule",
+        "tigris_api::Client::set_cors().send()",
+        transport.set_cors().bucket(bucket.as_str()).send().await
+    );
+    case!(
+        rows,
+        emu,
+        "CORS with 101 rules",
+        "tigris_api::Client::set_cors().rules(..).send()",
+        transport
+            .set_cors()
+            .bucket(bucket.as_str())
+            .rules(std::iter::repeat_n(any(), 101))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "CORS read of bucket `a..b`",
+        "tigris_api::Client::get_cors().send()",
+        transport.get_cors().bucket("a..b").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "CORS clear of bucket `B`",
+        "tigris_api::Client::clear_cors().send()",
+        transport.clear_cors().bucket("B").send().await
+    );
+
+    // Lifecycle rules (tigris_api::lifecycle).
+    use tigris_api::set_lifecycle_rules::{LifecycleRule, When};
+    use tigris_headers::bucket_settings::StorageClass;
+    let ttl = || LifecycleRule::new().expiration(When::Days(1));
+    for (input, rule) in [
+        (
+            "lifecycle rule with neither expiry nor transition",
+            LifecycleRule::new(),
+        ),
+        (
+            "lifecycle expiry after 0 days",
+            LifecycleRule::new().expiration(When::Days(0)),
+        ),
+        (
+            "lifecycle transition after 0 days",
+            LifecycleRule::new().transition(StorageClass::Glacier, When::Days(0)),
+        ),
+        (
+            "lifecycle transition to STANDARD",
+            LifecycleRule::new().transition(StorageClass::Standard, When::Days(1)),
+        ),
+        ("lifecycle rule with an empty prefix", ttl().prefix("")),
+        (
+            "lifecycle rule id of 37 characters",
+            ttl().with_id("i".repeat(37)),
+        ),
+        ("lifecycle rule with an empty id", ttl().with_id("")),
+    ] {
+        case!(
+            rows,
+            emu,
+            input,
+            "tigris_api::Client::set_lifecycle_rules().rule(..).send()",
+            transport
+                .set_lifecycle_rules()
+                .bucket(bucket.as_str())
+                .rule(rule)
+                .send()
+                .await
+        );
+    }
+    case!(
+        rows,
+        emu,
+        "lifecycle rule id used twice",
+        "tigris_api::Client::set_lifecycle_rules().rules(..).send()",
+        transport
+            .set_lifecycle_rules()
+            .bucket(bucket.as_str())
+            .rules([ttl().with_id("same"), ttl().with_id("same")])
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "11 lifecycle rules",
+        "tigris_api::Client::set_lifecycle_rules().rules(..).send()",
+        transport
+            .set_lifecycle_rules()
+            .bucket(bucket.as_str())
+            .rules((0..11).map(|_| ttl()))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "lifecycle date `2027-02-30`",
+        "\"..\".parse::<LifecycleDate>()",
+        "2027-02-30".parse::<tigris_api::set_lifecycle_rules::LifecycleDate>()
+    );
+    case!(
+        rows,
+        emu,
+        "lifecycle read of bucket `ab`",
+        "tigris_api::Client::get_lifecycle_rules().send()",
+        transport.get_lifecycle_rules().bucket("ab").send().await
+    );
+
+    // Object and bucket access.
+    use tigris_headers::bucket_settings::Access;
+    case!(
+        rows,
+        emu,
+        "object access with no access given",
+        "tigris_api::Client::set_object_access().send()",
+        transport
+            .set_object_access()
+            .bucket(bucket.as_str())
+            .key("k")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "object access for an empty key",
+        "tigris_api::Client::set_object_access().send()",
+        transport
+            .set_object_access()
+            .bucket(bucket.as_str())
+            .key("")
+            .access(Access::Public)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "object access read of a 1025-byte key",
+        "tigris_api::Client::get_object_access().send()",
+        transport
+            .get_object_access()
+            .bucket(bucket.as_str())
+            .key("k".repeat(1025))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "bucket access with no access given",
+        "tigris_api::Client::set_bucket_access().send()",
+        transport
+            .set_bucket_access()
+            .bucket(bucket.as_str())
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "bucket access read of bucket `My-Bucket`",
+        "tigris_api::Client::get_bucket_access().send()",
+        transport
+            .get_bucket_access()
+            .bucket("My-Bucket")
+            .send()
+            .await
+    );
+
+    // Presigned multipart uploads.
+    let create = || {
+        transport
+            .create_presigned_multipart_upload()
+            .bucket(bucket.as_str())
+            .key("big")
+    };
+    case!(
+        rows,
+        emu,
+        "presigned multipart upload of 0 parts",
+        "tigris_api::Client::create_presigned_multipart_upload().send()",
+        create().send().await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned multipart upload of 10,001 parts",
+        "tigris_api::Client::create_presigned_multipart_upload().parts(..).send()",
+        create().parts(10_001).send().await
+    );
+    case!(
+        rows,
+        emu,
+        "part URLs valid for 8 days",
+        "tigris_api::Client::create_presigned_multipart_upload().expires_in(..).send()",
+        create()
+            .parts(1)
+            .expires_in(Duration::from_secs(8 * 24 * 3600))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "presigned multipart content type with a newline",
+        "tigris_api::Client::create_presigned_multipart_upload().content_type(..).send()",
+        create().parts(1).content_type("a\nb").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "part URLs for part 0",
+        "tigris_api::Client::presign_upload_parts().send()",
+        transport
+            .presign_upload_parts()
+            .bucket(bucket.as_str())
+            .key("big")
+            .upload_id("u")
+            .part_numbers([0])
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "part URLs without an upload id",
+        "tigris_api::Client::presign_upload_parts().send()",
+        transport
+            .presign_upload_parts()
+            .bucket(bucket.as_str())
+            .key("big")
+            .part_numbers([1])
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "multipart completion with part 1 twice",
+        "tigris_api::Client::complete_multipart_upload().send()",
+        transport
+            .complete_multipart_upload()
+            .bucket(bucket.as_str())
+            .key("big")
+            .upload_id("u")
+            .parts([(1, "\"a\""), (1, "\"b\"")])
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "multipart completion with an empty ETag",
+        "tigris_api::Client::complete_multipart_upload().send()",
+        transport
+            .complete_multipart_upload()
+            .bucket(bucket.as_str())
+            .key("big")
+            .upload_id("u")
+            .part(1, "\"\"")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "multipart completion with no part",
+        "tigris_api::Client::complete_multipart_upload().send()",
+        transport
+            .complete_multipart_upload()
+            .bucket(bucket.as_str())
+            .key("big")
+            .upload_id("u")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "multipart abort without an upload id",
+        "tigris_api::Client::abort_multipart_upload().send()",
+        transport
+            .abort_multipart_upload()
+            .bucket(bucket.as_str())
+            .key("big")
+            .send()
+            .await
+    );
+
     ws.teardown().await?;
     emu.shutdown().await;
     Ok(rows)

@@ -39,6 +39,7 @@ enum Item {
     Policy(String),
     Attachment(String, String),
     Object(String, String),
+    Upload(String, String, String),
 }
 
 impl std::fmt::Display for Item {
@@ -50,6 +51,7 @@ impl std::fmt::Display for Item {
             Self::Policy(p) => write!(f, "policy {p}"),
             Self::Attachment(u, p) => write!(f, "attachment of {p} to {u}"),
             Self::Object(b, k) => write!(f, "object {b}/{k}"),
+            Self::Upload(b, k, id) => write!(f, "multipart upload {id} of {b}/{k}"),
         }
     }
 }
@@ -66,6 +68,8 @@ enum Name {
     MaybeKey(Vec<String>),
     /// An object (a lease or a task claim).
     Object(String, String),
+    /// A multipart upload, by id.
+    Upload(String),
 }
 
 impl Name {
@@ -82,6 +86,7 @@ impl Name {
             }
             (Self::MaybeKey(ids), Item::Key(i) | Item::Attachment(i, _)) => ids.contains(i),
             (Self::Object(b, k), Item::Object(i, j)) => b == i && k == j,
+            (Self::Upload(id), Item::Upload(_, _, i)) => id == i,
             _ => false,
         }
     }
@@ -207,6 +212,11 @@ impl Run {
                 .map(|(u, p)| Item::Attachment(u, p)),
         );
         items.extend(inv.objects.into_iter().map(|(b, k)| Item::Object(b, k)));
+        items.extend(
+            inv.multipart_uploads
+                .into_iter()
+                .map(|(b, k, id)| Item::Upload(b, k, id)),
+        );
         items
     }
 
@@ -577,6 +587,94 @@ async fn bundle_to_directory(r: &Run) -> Setup {
     })
 }
 
+/// A presigned multipart upload: create (with its part URLs), each part PUT to its URL
+/// without credentials, complete. Afterwards no upload is left in progress unless the error
+/// names it (`Error::leftover_uploads`) or the caller holds its id (a create that succeeded).
+async fn presigned_multipart(r: &Run) -> Setup {
+    r.bucket("media", false).await?;
+    let api = tigris_api::Client::new(&r.env.sdk).map_err(|e| format!("setup: {e}"))?;
+    r.begin();
+    let upload = match api
+        .create_presigned_multipart_upload()
+        .bucket("media")
+        .key("big")
+        .parts(1)
+        .send()
+        .await
+    {
+        Ok(upload) => upload,
+        Err(err) => {
+            let names: Vec<Name> = err
+                .leftover_uploads()
+                .iter()
+                .map(|id| Name::Upload(id.clone()))
+                .collect();
+            return Ok(Outcome::Failed {
+                reported: names.len(),
+                names,
+                error: err.to_string(),
+            });
+        }
+    };
+    let held = Name::Upload(upload.upload_id().to_owned());
+    let url = upload.parts()[0].url().to_owned();
+    let etag = tokio::task::spawn_blocking(move || put_unsigned(&url, b"part"))
+        .await
+        .map_err(|e| format!("part upload: {e}"))?;
+    let done = match etag {
+        Some(etag) => {
+            api.complete_multipart_upload()
+                .bucket("media")
+                .key("big")
+                .upload_id(upload.upload_id())
+                .part(1, etag)
+                .send()
+                .await
+        }
+        None => {
+            return Ok(Outcome::Failed {
+                names: vec![held],
+                reported: 0,
+                error: "the part upload failed".into(),
+            });
+        }
+    };
+    Ok(match done {
+        Ok(_) => Outcome::Ok(Vec::new()),
+        Err(err) => Outcome::Failed {
+            names: vec![held],
+            reported: 0,
+            error: err.to_string(),
+        },
+    })
+}
+
+/// PUTs `body` to a presigned URL with no credentials; the ETag of a 200 answer.
+fn put_unsigned(url: &str, body: &[u8]) -> Option<String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/')?);
+    let mut conn = std::net::TcpStream::connect(host).ok()?;
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).ok()?;
+    conn.write_all(body).ok()?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).ok()?;
+    if answer.split(' ').nth(1) != Some("200") {
+        return None;
+    }
+    answer
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.eq_ignore_ascii_case("etag"))
+        })
+        .map(|(_, v)| v.trim().to_owned())
+}
+
 /// Acquires a lease, renews it and releases it: afterwards the lease object is gone, or the
 /// error names it (or the caller still holds the lease).
 async fn lease_cycle(r: &Run) -> Setup {
@@ -767,6 +865,10 @@ fn workflows() -> Vec<Workflow> {
         workflow!("scoped key create", key_create),
         workflow!("scoped key revoke", key_revoke),
         workflow!("bundle to directory", bundle_to_directory),
+        workflow!(
+            "presigned multipart upload (create, part URL, complete)",
+            presigned_multipart
+        ),
         workflow!("lease acquire/renew/release", lease_cycle),
         workflow!("task claim/complete", task_cycle),
         workflow!("task push batch", task_push_batch),

@@ -60,6 +60,8 @@ impl s3s::route::S3Route for PatchBucket {
         let mut settings = crate::store::settings::SettingsPatch::from_headers(&req.headers)?;
         let mut notifications = None;
         let mut soft_delete_body = None;
+        let mut cors = None;
+        let mut lifecycle = None;
         if !body.iter().all(u8::is_ascii_whitespace) {
             let value: Value = serde_json::from_slice(&body)
                 .map_err(|e| invalid(format!("the body is not valid JSON: {e}")))?;
@@ -75,7 +77,11 @@ impl s3s::route::S3Route for PatchBucket {
                 )]));
             }
             for (key, value) in keys {
-                if key == "object_notifications" {
+                if key == "cors" {
+                    cors = Some(crate::api::cors::from_patch(&value)?);
+                } else if key == "lifecycle_rules" {
+                    lifecycle = Some(crate::api::lifecycle::from_patch(&value)?);
+                } else if key == "object_notifications" {
                     // A masked secret is checked against the stored one once authorized.
                     if !is_switch(&value) {
                         parse_config(&value)?;
@@ -97,6 +103,12 @@ impl s3s::route::S3Route for PatchBucket {
             .collect();
         if soft_delete_body.is_some() {
             operations.push("PutBucketSoftDelete");
+        }
+        if cors.is_some() {
+            operations.push("PutBucketCors");
+        }
+        if lifecycle.is_some() {
+            operations.push("PutBucketLifecycleConfiguration");
         }
         if notifications.is_some() || operations.is_empty() {
             operations.push("PatchBucket");
@@ -129,6 +141,14 @@ impl s3s::route::S3Route for PatchBucket {
         }
         if let Some(retention) = soft_delete {
             self.0.store().set_soft_delete(&bucket, retention)?;
+        }
+        if let Some(rules) = cors {
+            self.0
+                .store()
+                .set_bucket_extra(&bucket, |e| e.cors = rules)?;
+        }
+        if let Some(config) = lifecycle {
+            crate::api::lifecycle::set(&self.0, &bucket, config)?;
         }
         if let Some(notifications) = notifications {
             self.0

@@ -331,6 +331,12 @@ impl Routes {
         if let Value::Object(map) = &mut body {
             b.settings.write_metadata(map);
         }
+        if let Some(rules) = &b.extra.cors {
+            body["cors"] = crate::api::cors::metadata(rules);
+        }
+        if let Some(config) = &b.lifecycle {
+            body["lifecycle_rules"] = crate::api::lifecycle::metadata(config);
+        }
         if let Some(notifications) = self.shared.notifier.masked(&bucket) {
             body["object_notifications"] = notifications;
         }

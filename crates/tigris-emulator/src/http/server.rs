@@ -386,6 +386,11 @@ async fn route(
         };
         return Ok(iam::handle(&shared, &parts, &body));
     }
+    if let Some(resp) =
+        crate::api::cors::preflight(&shared, req.method(), req.uri().path(), req.headers())
+    {
+        return Ok(resp);
+    }
     if is_trailer_upload(req.headers()) {
         // Tigris refuses the aws-chunked uploads with trailing checksums that newer SDKs send by
         // default; refusing them here too catches a client not configured for Tigris.
@@ -423,8 +428,18 @@ async fn route(
             _ => resp,
         });
     }
+    let cors_request = req.headers().contains_key(http::header::ORIGIN).then(|| {
+        (
+            req.method().clone(),
+            req.uri().path().to_owned(),
+            req.headers().clone(),
+        )
+    });
     let req = req.map(s3s::Body::from);
-    let served = s3.call(req).await;
+    let mut served = s3.call(req).await;
+    if let (Some((method, path, headers)), Ok(resp)) = (&cors_request, &mut served) {
+        crate::api::cors::decorate(&shared, method, path, headers, resp.headers_mut());
+    }
     let late = shared.take_after(tag);
     match served {
         Ok(resp) => match late {

@@ -127,11 +127,13 @@ pub(super) async fn get_object_acl(
     req: S3Request<GetObjectAclInput>,
 ) -> S3Result<S3Response<GetObjectAclOutput>> {
     let input = req.input;
-    let object = backend
-        .shared
-        .store()
-        .get(&input.bucket, &input.key, LIVE)?;
-    let public = object.extra.acl.as_deref() == Some("public-read");
+    let store = backend.shared.store();
+    let object = store.get(&input.bucket, &input.key, LIVE)?;
+    // The object's own ACL if it has one, else its bucket's access.
+    let public = match object.extra.acl.as_deref() {
+        Some(acl) => acl == "public-read",
+        None => store.bucket(&input.bucket)?.settings.public,
+    };
     Ok(S3Response::new(GetObjectAclOutput {
         grants: Some(grants(public)),
         owner: Some(owner()),
@@ -158,7 +160,7 @@ pub(super) async fn put_object_acl(
         .shared
         .store()
         .update_extra(&input.bucket, &input.key, |e| {
-            e.acl = public.then(|| "public-read".to_owned());
+            e.acl = Some(if public { "public-read" } else { "private" }.to_owned());
         })?;
     Ok(S3Response::new(PutObjectAclOutput::default()))
 }
@@ -170,13 +172,19 @@ pub(crate) fn anonymous_read(
     key: &str,
 ) -> S3Result<()> {
     let store = shared.store();
-    let b = store.bucket(bucket)?;
-    if b.settings.public {
-        return Ok(());
-    }
-    match store.get(bucket, key, LIVE) {
-        Ok(o) if o.extra.acl.as_deref() == Some("public-read") => Ok(()),
-        _ => Err(s3_error!(AccessDenied, "Access Denied")),
+    let public_bucket = store.bucket(bucket)?.settings.public;
+    // An object's own ACL (PutObjectAcl, or public-read on upload) decides; else its bucket.
+    let public = match store.get(bucket, key, LIVE) {
+        Ok(o) => match o.extra.acl.as_deref() {
+            Some(acl) => acl == "public-read",
+            None => public_bucket,
+        },
+        Err(_) => public_bucket,
+    };
+    if public {
+        Ok(())
+    } else {
+        Err(s3_error!(AccessDenied, "Access Denied"))
     }
 }
 

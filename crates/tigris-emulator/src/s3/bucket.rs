@@ -176,34 +176,11 @@ pub(super) async fn put_bucket_lifecycle_configuration(
     req: S3Request<PutBucketLifecycleConfigurationInput>,
 ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
     let input = req.input;
-    let config = input
+    let mut config = input
         .lifecycle_configuration
         .ok_or_else(|| s3_error!(MalformedXML, "missing LifecycleConfiguration"))?;
-    if config.rules.len() > 10 {
-        return Err(s3_error!(
-            InvalidArgument,
-            "A bucket can have at most 10 lifecycle rules"
-        ));
-    }
-    for rule in &config.rules {
-        if rule.id.as_ref().is_some_and(|id| id.len() > 36) {
-            return Err(s3_error!(
-                InvalidArgument,
-                "A lifecycle rule ID can be at most 36 characters"
-            ));
-        }
-        if let Some(days) = rule.expiration.as_ref().and_then(|e| e.days)
-            && days <= 0
-        {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Expiration days must be a positive integer"
-            ));
-        }
-    }
-    backend
-        .shared
-        .store_mut_bucket(&input.bucket, |b| b.lifecycle = Some(config))?;
+    crate::api::lifecycle::validate(&mut config)?;
+    crate::api::lifecycle::set(&backend.shared, &input.bucket, Some(config))?;
     Ok(S3Response::new(
         PutBucketLifecycleConfigurationOutput::default(),
     ))

@@ -57,7 +57,12 @@ impl Backend {
                 e_tag: Some(ETag::Strong(o.etag.clone())),
                 last_modified: Some(timestamp(o.last_modified)),
                 owner: owner.then(super::acl::owner),
-                storage_class: Some(s3s::dto::ObjectStorageClass::from_static("STANDARD")),
+                storage_class: Some(s3s::dto::ObjectStorageClass::from(
+                    o.extra
+                        .storage_class
+                        .clone()
+                        .unwrap_or_else(|| "STANDARD".to_owned()),
+                )),
                 ..DtoObject::default()
             })
             .collect();

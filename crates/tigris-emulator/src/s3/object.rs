@@ -15,7 +15,7 @@ pub(super) async fn put_object(
     let mut object = Object::new(data, input.content_type, metadata);
     object.extra.headers = extra::stored_headers(&req.headers);
     object.extra.tags = tags;
-    object.extra.acl = input.acl.map(|a| a.as_str().to_owned());
+    object.extra.acl = upload_acl(input.acl.as_ref().map(|a| a.as_str()));
     let etag = object.etag.clone();
     let condition = WriteCondition {
         if_match: input.if_match,
@@ -134,6 +134,11 @@ pub(super) async fn get_object(
         metadata: metadata_map(&object.metadata),
         version_id,
         parts_count: part.map(|_| parts_count as i32),
+        storage_class: object
+            .extra
+            .storage_class
+            .clone()
+            .map(s3s::dto::StorageClass::from),
         ..Default::default()
     };
     let mut response = S3Response::with_status(output, status);
@@ -169,6 +174,11 @@ pub(super) async fn head_object(
         content_type: object.content_type.clone(),
         metadata: metadata_map(&object.metadata),
         version_id,
+        storage_class: object
+            .extra
+            .storage_class
+            .clone()
+            .map(s3s::dto::StorageClass::from),
         ..Default::default()
     });
     response.headers = headers;
@@ -435,7 +445,7 @@ pub(super) async fn copy_object(
         source.extra.tags.clone()
     };
     object.extra.checksums = source.extra.checksums.clone();
-    object.extra.acl = input.acl.map(|a| a.as_str().to_owned());
+    object.extra.acl = upload_acl(input.acl.as_ref().map(|a| a.as_str()));
     let result = CopyObjectResult {
         e_tag: Some(ETag::Strong(object.etag.clone())),
         last_modified: Some(timestamp(object.last_modified)),
@@ -474,4 +484,10 @@ pub(super) async fn copy_object(
         copy_object_result: Some(result),
         ..Default::default()
     }))
+}
+
+/// The ACL an upload's `x-amz-acl` records: `private` is the default (the object follows its
+/// bucket, as Tigris's CLI sends it on every upload), any other canned ACL is the object's own.
+pub(super) fn upload_acl(acl: Option<&str>) -> Option<String> {
+    acl.filter(|a| *a != "private").map(str::to_owned)
 }

@@ -26,6 +26,10 @@ pub(crate) struct ObjectExtra {
     /// Sizes of the parts of a multipart object, in part order; empty for a single PUT.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) parts: Vec<u64>,
+    /// The storage class a lifecycle transition moved the object to; `None` is the class it
+    /// was written with (STANDARD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) storage_class: Option<String>,
 }
 
 impl ObjectExtra {

@@ -24,6 +24,7 @@ mod buckets;
 mod change;
 mod extra;
 mod forks;
+mod lifecycle;
 mod list;
 mod model;
 pub(crate) mod multipart;

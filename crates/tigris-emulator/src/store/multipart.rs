@@ -113,6 +113,17 @@ impl Uploads {
     }
 
     /// The uploads in progress in `bucket`, by key then initiation time: (id, upload).
+    /// `(bucket, key, upload id)` of every upload in progress, sorted.
+    pub(crate) fn all(&self) -> Vec<(String, String, String)> {
+        let mut all: Vec<_> = self
+            .uploads
+            .iter()
+            .map(|(id, u)| (u.bucket.clone(), u.key.clone(), id.clone()))
+            .collect();
+        all.sort();
+        all
+    }
+
     pub(crate) fn in_bucket(&self, bucket: &str) -> Vec<(&str, &Upload)> {
         let mut found: Vec<(&str, &Upload)> = self
             .uploads

@@ -1,0 +1,554 @@
+//! CORS (preflight and answers, rules from S3 XML or Tigris JSON), lifecycle rules (validation,
+//! JSON and XML as one configuration, expiry and transitions by the emulator's clock, kept in
+//! the journal) and access (public buckets, object ACLs), one behaviour per test.
+
+use std::time::Duration;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, CorsConfiguration, CorsRule, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, ObjectCannedAcl,
+};
+use http_body_util::BodyExt;
+use tigris_emulator::Emulator;
+
+mod common;
+use common::{client, signed_request};
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+async fn setup(emu: &Emulator) -> aws_sdk_s3::Client {
+    let s3 = client(emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    s3
+}
+
+async fn put(s3: &aws_sdk_s3::Client, key: &str) {
+    s3.put_object()
+        .bucket("bkt")
+        .key(key)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// One unsigned HTTP/1.1 request: status and the answer's head, lower-cased.
+async fn unsigned(
+    emu: &Emulator,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = emu.local_addr().to_string();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let head = text.split("\r\n\r\n").next().unwrap().to_owned();
+    (status, head)
+}
+
+async fn patch(emu: &Emulator, body: &str) -> u16 {
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    signed_request(
+        emu,
+        key,
+        "PATCH",
+        "/bkt",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+async fn metadata(emu: &Emulator) -> serde_json::Value {
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let resp = signed_request(
+        emu,
+        key,
+        "GET",
+        "/bkt?metadata",
+        &[("accept", "application/json")],
+        b"",
+    )
+    .await;
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&body).unwrap()
+}
+
+async fn xml_cors(s3: &aws_sdk_s3::Client, origins: &[&str], methods: &[&str]) {
+    let mut rule = CorsRule::builder();
+    for o in origins {
+        rule = rule.allowed_origins(*o);
+    }
+    for m in methods {
+        rule = rule.allowed_methods(*m);
+    }
+    let config = CorsConfiguration::builder()
+        .cors_rules(rule.allowed_headers("content-type").build().unwrap())
+        .build()
+        .unwrap();
+    s3.put_bucket_cors()
+        .bucket("bkt")
+        .cors_configuration(config)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_preflight_without_origin_is_400() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    xml_cors(&s3, &["*"], &["GET"]).await;
+    assert_eq!(unsigned(&emu, "OPTIONS", "/bkt/k", &[]).await.0, 400);
+}
+
+#[tokio::test]
+async fn a_preflight_a_rule_allows_is_answered_without_a_signature() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    xml_cors(&s3, &["https://*.example.com"], &["GET", "PUT"]).await;
+    let (status, head) = unsigned(
+        &emu,
+        "OPTIONS",
+        "/bkt/k",
+        &[
+            ("Origin", "https://app.example.com"),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "Content-Type"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example.com"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-methods: get, put"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn a_preflight_from_an_origin_no_rule_allows_is_403() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    xml_cors(&s3, &["https://app.example.com"], &["GET"]).await;
+    let asked = [
+        ("Origin", "https://evil.example.com"),
+        ("Access-Control-Request-Method", "GET"),
+    ];
+    assert_eq!(unsigned(&emu, "OPTIONS", "/bkt/k", &asked).await.0, 403);
+}
+
+#[tokio::test]
+async fn a_preflight_asking_for_a_header_no_rule_allows_is_403() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    xml_cors(&s3, &["*"], &["GET"]).await;
+    let asked = [
+        ("Origin", "https://a.example"),
+        ("Access-Control-Request-Method", "GET"),
+        ("Access-Control-Request-Headers", "x-custom"),
+    ];
+    assert_eq!(unsigned(&emu, "OPTIONS", "/bkt/k", &asked).await.0, 403);
+}
+
+#[tokio::test]
+async fn a_preflight_to_a_missing_bucket_is_404() {
+    let emu = Emulator::start().await.unwrap();
+    let asked = [
+        ("Origin", "https://a"),
+        ("Access-Control-Request-Method", "GET"),
+    ];
+    assert_eq!(unsigned(&emu, "OPTIONS", "/missing/k", &asked).await.0, 404);
+}
+
+#[tokio::test]
+async fn an_answer_to_a_request_with_an_allowed_origin_carries_the_rule_headers() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k").await;
+    s3.put_object_acl()
+        .bucket("bkt")
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    xml_cors(&s3, &["*"], &["GET"]).await;
+    let (status, head) = unsigned(&emu, "GET", "/bkt/k", &[("Origin", "https://a.example")]).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    let (_, plain) = unsigned(&emu, "GET", "/bkt/k", &[]).await;
+    assert!(!plain.contains("access-control-allow-origin"), "{plain}");
+}
+
+#[tokio::test]
+async fn cors_rules_patched_in_json_are_what_get_bucket_cors_answers() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let body = r#"{"cors":{"rules":[{"allowedOrigin":["https://a"],"allowedMethods":["GET","PATCH"],"allowedHeaders":[],"exposeHeaders":["ETag"],"maxAge":600}]}}"#;
+    assert_eq!(patch(&emu, body).await, 200);
+    let got = s3.get_bucket_cors().bucket("bkt").send().await.unwrap();
+    assert_eq!(got.cors_rules()[0].allowed_methods(), ["GET", "PATCH"]);
+    assert_eq!(got.cors_rules()[0].expose_headers(), ["ETag"]);
+    assert_eq!(metadata(&emu).await["cors"]["rules"][0]["maxAge"], 600);
+}
+
+#[tokio::test]
+async fn cors_null_in_a_patch_clears_the_rules() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    xml_cors(&s3, &["*"], &["GET"]).await;
+    assert_eq!(patch(&emu, r#"{"cors":null}"#).await, 200);
+    let err = s3.get_bucket_cors().bucket("bkt").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchCORSConfiguration"));
+    assert!(metadata(&emu).await.get("cors").is_none());
+}
+
+#[tokio::test]
+async fn a_cors_rule_with_an_unknown_method_in_a_patch_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    setup(&emu).await;
+    let body = r#"{"cors":{"rules":[{"allowedOrigin":["*"],"allowedMethods":["FETCH"]}]}}"#;
+    assert_eq!(patch(&emu, body).await, 400);
+}
+
+fn rule(id: Option<&str>, prefix: &str, days: i32) -> LifecycleRule {
+    LifecycleRule::builder()
+        .set_id(id.map(str::to_owned))
+        .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+        .status(ExpirationStatus::Enabled)
+        .expiration(LifecycleExpiration::builder().days(days).build())
+        .build()
+        .unwrap()
+}
+
+async fn put_lifecycle(s3: &aws_sdk_s3::Client, rules: Vec<LifecycleRule>) -> Result<(), String> {
+    s3.put_bucket_lifecycle_configuration()
+        .bucket("bkt")
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| e.code().unwrap_or("").to_owned())
+}
+
+#[tokio::test]
+async fn lifecycle_rules_without_an_id_are_given_one() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put_lifecycle(&s3, vec![rule(None, "a/", 1), rule(None, "b/", 2)])
+        .await
+        .unwrap();
+    let got = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("bkt")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        got.rules()
+            .iter()
+            .all(|r| r.id().is_some_and(|id| !id.is_empty()))
+    );
+}
+
+#[tokio::test]
+async fn two_lifecycle_rules_with_one_id_are_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let got = put_lifecycle(
+        &s3,
+        vec![rule(Some("x"), "a/", 1), rule(Some("x"), "b/", 2)],
+    )
+    .await;
+    assert_eq!(got, Err("InvalidArgument".to_owned()));
+}
+
+#[tokio::test]
+async fn a_lifecycle_expiry_date_not_at_midnight_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let date = aws_sdk_s3::primitives::DateTime::from_secs(1_900_000_000 + 3600);
+    let mut r = rule(Some("x"), "a/", 1);
+    r.expiration = Some(LifecycleExpiration::builder().date(date).build());
+    assert_eq!(
+        put_lifecycle(&s3, vec![r]).await,
+        Err("InvalidArgument".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn lifecycle_rules_patched_in_json_read_back_with_their_ids_in_both_apis() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let rules = r#"[{"id":"tmp-ttl","expiration":{"days":7,"enabled":true},"filter":{"prefix":"tmp/"},"status":1}]"#;
+    assert_eq!(
+        patch(&emu, &format!(r#"{{"lifecycle_rules":{rules}}}"#)).await,
+        200
+    );
+    let expected: serde_json::Value = serde_json::from_str(rules).unwrap();
+    assert_eq!(metadata(&emu).await["lifecycle_rules"], expected);
+    let got = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("bkt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.rules()[0].id(), Some("tmp-ttl"));
+    assert_eq!(got.rules()[0].expiration().and_then(|e| e.days()), Some(7));
+}
+
+#[tokio::test]
+async fn lifecycle_rules_on_a_snapshot_bucket_are_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket()
+        .bucket("bkt")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-tigris-enable-snapshot", "true");
+        })
+        .send()
+        .await
+        .unwrap();
+    let body = r#"{"lifecycle_rules":[{"id":"a","expiration":{"days":1},"status":1}]}"#;
+    assert_eq!(patch(&emu, body).await, 400);
+}
+
+#[tokio::test]
+async fn an_expiry_rule_deletes_objects_under_its_prefix_once_the_clock_passes_it() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "tmp/a").await;
+    put(&s3, "keep/b").await;
+    put_lifecycle(&s3, vec![rule(None, "tmp/", 1)])
+        .await
+        .unwrap();
+    emu.advance_clock(DAY / 2);
+    assert!(
+        s3.head_object()
+            .bucket("bkt")
+            .key("tmp/a")
+            .send()
+            .await
+            .is_ok()
+    );
+    emu.advance_clock(2 * DAY);
+    assert!(
+        s3.head_object()
+            .bucket("bkt")
+            .key("tmp/a")
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        s3.head_object()
+            .bucket("bkt")
+            .key("keep/b")
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_expiry_rule_deletes_nothing() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "tmp/a").await;
+    let body =
+        r#"{"lifecycle_rules":[{"id":"a","expiration":{"days":1,"enabled":false},"status":2}]}"#;
+    assert_eq!(patch(&emu, body).await, 200);
+    emu.advance_clock(3 * DAY);
+    assert!(
+        s3.head_object()
+            .bucket("bkt")
+            .key("tmp/a")
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_transition_rule_changes_the_storage_class_objects_report() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "logs/1").await;
+    let body = r#"{"lifecycle_rules":[{"id":"a","transitions":[{"storage_class":"GLACIER_IR","days":1}],"status":1}]}"#;
+    assert_eq!(patch(&emu, body).await, 200);
+    emu.advance_clock(2 * DAY);
+    let head = s3
+        .head_object()
+        .bucket("bkt")
+        .key("logs/1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.storage_class().map(|c| c.as_str()), Some("GLACIER_IR"));
+    let listed = s3.list_objects_v2().bucket("bkt").send().await.unwrap();
+    assert_eq!(
+        listed.contents()[0].storage_class().map(|c| c.as_str()),
+        Some("GLACIER_IR")
+    );
+}
+
+#[tokio::test]
+async fn an_object_expired_by_a_rule_stays_gone_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "tmp/a").await;
+    put_lifecycle(&s3, vec![rule(None, "tmp/", 1)])
+        .await
+        .unwrap();
+    emu.advance_clock(2 * DAY);
+    emu.shutdown().await;
+    let emu = Emulator::builder()
+        .data_dir(dir.path())
+        .start()
+        .await
+        .unwrap();
+    let s3 = client(&emu);
+    let listed = s3.list_objects_v2().bucket("bkt").send().await.unwrap();
+    assert!(listed.contents().is_empty(), "{listed:?}");
+}
+
+#[tokio::test]
+async fn a_patch_with_an_empty_body_and_x_amz_acl_makes_the_bucket_public() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k").await;
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 403);
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let resp = signed_request(
+        &emu,
+        key,
+        "PATCH",
+        "/bkt",
+        &[
+            ("content-type", "application/json"),
+            ("x-amz-acl", "public-read"),
+        ],
+        b"{}",
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn an_anonymous_put_to_a_public_bucket_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    s3.put_bucket_acl()
+        .bucket("bkt")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned(&emu, "PUT", "/bkt/k", &[]).await.0, 403);
+    assert!(
+        s3.head_object()
+            .bucket("bkt")
+            .key("k")
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn put_object_acl_private_keeps_an_object_of_a_public_bucket_from_anonymous_reads() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k").await;
+    s3.put_bucket_acl()
+        .bucket("bkt")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    s3.put_object_acl()
+        .bucket("bkt")
+        .key("k")
+        .acl(ObjectCannedAcl::Private)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 403);
+}
+
+#[tokio::test]
+async fn an_upload_marked_private_follows_its_public_bucket() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    s3.put_bucket_acl()
+        .bucket("bkt")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("bkt")
+        .key("k")
+        .acl(ObjectCannedAcl::Private)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn get_object_acl_of_an_object_in_a_public_bucket_grants_all_users_read() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k").await;
+    s3.put_bucket_acl()
+        .bucket("bkt")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let acl = s3
+        .get_object_acl()
+        .bucket("bkt")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acl.grants().len(), 2, "{acl:?}");
+}
