@@ -572,7 +572,12 @@ async fn push_all(
     tasks: usize,
 ) -> Result<(), BoxError> {
     if design == Design::Kit {
-        let queue = kit.task_queue(bucket, "jobs").ttl(TTL).open()?;
+        let queue = kit
+            .task_queue()
+            .bucket(bucket)
+            .prefix("jobs")
+            .ttl(TTL)
+            .open()?;
         // One at a time: the order of the batches is the order of the tasks.
         for start in (0..tasks).step_by(BATCH) {
             let end = (start + BATCH).min(tasks);
@@ -610,7 +615,12 @@ async fn drain_kit(
     deadline: tokio::time::Instant,
     rec: &Arc<Recorder>,
 ) -> Result<(), BoxError> {
-    let queue = kit.task_queue(bucket, "jobs").ttl(TTL).open()?;
+    let queue = kit
+        .task_queue()
+        .bucket(bucket)
+        .prefix("jobs")
+        .ttl(TTL)
+        .open()?;
     let kills = killed(agents);
     let handles = (0..agents).map(|i| {
         let rec = Arc::clone(rec);

@@ -7,29 +7,12 @@ use s3s::path::S3Path;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Map, Value, json};
 
+use crate::http::admit::admit;
 use crate::state::Shared;
 use crate::store::{DEFAULT_RETENTION_DAYS, check_retention};
 
 /// Deleted-bucket listing pages hold at most this many buckets.
 const MAX_BUCKETS: usize = 10_000;
-
-/// Faults and the policy check for a request named `op` on `path`.
-fn admit(shared: &Shared, req: &S3Request<Body>, op: &str, path: &S3Path) -> S3Result<()> {
-    let access_key = req
-        .credentials
-        .as_ref()
-        .map(|c| c.access_key.clone())
-        .unwrap_or_default();
-    let bucket = match path {
-        S3Path::Root => None,
-        S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(&**bucket),
-    };
-    if let Some((failure, _)) = shared.faults.on_request(op, bucket, &req.headers) {
-        return Err(crate::auth::injected_error(&failure));
-    }
-    let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
-    crate::auth::authorize(shared, &access_key, op, path, &req.headers, peer)
-}
 
 /// Whether a request is the deleted-bucket listing.
 pub(crate) fn is_deleted_listing(method: &http::Method, uri: &http::Uri) -> bool {
@@ -93,8 +76,8 @@ pub(crate) fn list_deleted_buckets(
         .map(|b| {
             json!({
                 "Name": b.name,
-                "CreationDate": crate::routes::rfc3339(b.deleted_at),
-                "InitialCreatedDate": crate::routes::rfc3339(b.created),
+                "CreationDate": crate::http::routes::rfc3339(b.deleted_at),
+                "InitialCreatedDate": crate::http::routes::rfc3339(b.created),
                 "SoftDeleteInfo": {
                     "Enabled": true,
                     "RetentionDays": b.retention_days,
@@ -102,7 +85,7 @@ pub(crate) fn list_deleted_buckets(
             })
         })
         .collect();
-    Ok(crate::routes::json_response(&json!({
+    Ok(crate::http::routes::json_response(&json!({
         "ContinuationToken": token,
         "Buckets": { "Bucket": buckets },
     })))
@@ -121,7 +104,7 @@ pub(crate) fn restore_bucket(
     };
     admit(shared, req, "RestoreBucket", &path)?;
     shared.store().restore_bucket(bucket)?;
-    Ok(crate::routes::json_response(&json!({
+    Ok(crate::http::routes::json_response(&json!({
         "Bucket": bucket,
         "Restore": "success",
     })))
