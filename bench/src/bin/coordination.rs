@@ -10,16 +10,28 @@
 //! or a delay added to every request by the embedded emulator), 5 % of the agents (rounded up)
 //! are killed holding their first claim; their claims lapse after the real TTL ([`TTL`], by
 //! the emulator's clock, not advanced here) and survivors claim those tasks again. The naive
-//! queue has no kills (it has no lapse to recover from). A run stops at its time budget: the
-//! queues whose claims cost grows with depth do not drain 100,000 tasks in any reasonable
-//! time, and their rows show the rate they reached before the budget ran out.
+//! queue has no kills (it has no lapse to recover from).
+//!
+//! Budgets: the previous design and the naive queue list the queue for every claim, so their
+//! drains cost O(n²) requests and do not finish 10,000 or 100,000 tasks in any reasonable
+//! time. Each of their runs stops at `--budget-secs` (claims in flight are cancelled at that
+//! instant) and its row says so: "stopped after N claims", with the rate and the requests per
+//! claim it had reached. The kit's runs have their own budget (`--kit-budget-secs`), meant to
+//! be large enough to drain.
+//!
+//! Rates: a run's claims per second are counted over its hand-out phase, from the start to the
+//! first claim of the last task never claimed before (for a stopped run, to the budget); the
+//! requests per claim over the same span. The wait for the killed agents' claims to lapse (TTL
+//! plus 2 s of clock slack) and the idle polling during it are in the drain's time and in its
+//! requests per task, not in the rate: that wait does not depend on the depth, and counting it
+//! in the rate would make the shallow queues look slow for a reason unrelated to their claims.
 //!
 //! Prints a Markdown section; `cargo xtask bench` collects it into `docs/benchmarks.md`.
 //!
 //! ```text
 //! cargo run --release -p tigris-bench --bin coordination -- \
 //!     [--depths 1000,10000,100000] [--agents 32,128] [--latencies 0,20] \
-//!     [--queues kit,previous,naive] [--budget-secs 60]
+//!     [--queues kit,previous,naive] [--budget-secs 15] [--kit-budget-secs 900]
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -32,6 +44,8 @@ use futures::StreamExt;
 use tigris_agent_kit::AgentKit;
 use tigris_agent_kit::queue::legacy;
 use tigris_core::config;
+use tigris_emulator::Emulator;
+use tigris_headers::prelude::*;
 
 const TTL: Duration = Duration::from_secs(2);
 /// How long an idle agent waits before it polls again.
@@ -56,6 +70,14 @@ impl Design {
             Self::Naive => "naive list-then-put",
         }
     }
+
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Kit => "kit",
+            Self::Previous => "previous",
+            Self::Naive => "naive",
+        }
+    }
 }
 
 struct Args {
@@ -63,7 +85,10 @@ struct Args {
     agents: Vec<usize>,
     latencies: Vec<u64>,
     queues: Vec<Design>,
+    /// The budget of a run of the previous design or the naive queue.
     budget: Duration,
+    /// The budget of a run of the kit's queue.
+    kit_budget: Duration,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -72,7 +97,8 @@ fn parse_args() -> Result<Args, BoxError> {
         agents: vec![32, 128],
         latencies: vec![0, 20],
         queues: vec![Design::Kit, Design::Previous, Design::Naive],
-        budget: Duration::from_secs(60),
+        budget: Duration::from_secs(15),
+        kit_budget: Duration::from_secs(900),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,6 +114,7 @@ fn parse_args() -> Result<Args, BoxError> {
             "--agents" => args.agents = numbers()?.into_iter().map(|n| n as usize).collect(),
             "--latencies" => args.latencies = numbers()?,
             "--budget-secs" => args.budget = Duration::from_secs(value.parse()?),
+            "--kit-budget-secs" => args.kit_budget = Duration::from_secs(value.parse()?),
             "--queues" => {
                 args.queues = value
                     .split(',')
@@ -112,6 +139,58 @@ struct Stats {
     latencies: Vec<Duration>,
     runs: HashMap<String, usize>,
     completions: HashMap<String, usize>,
+    /// At the first claim of the latest task never claimed before: the time since the
+    /// drain started, the requests served since and the claims made since.
+    handed_out: (Duration, u64, usize),
+}
+
+/// The agents' shared record of a drain.
+struct Recorder {
+    emu: Arc<Emulator>,
+    started: Instant,
+    /// The emulator's request count when the drain started.
+    before: u64,
+    stats: Mutex<Stats>,
+}
+
+impl Recorder {
+    fn new(emu: &Arc<Emulator>) -> Arc<Self> {
+        Arc::new(Self {
+            emu: Arc::clone(emu),
+            started: Instant::now(),
+            before: emu.faults().total(),
+            stats: Mutex::new(Stats::default()),
+        })
+    }
+
+    fn claimed(&self, id: &str, latency: Duration) {
+        let mut s = self.stats.lock().unwrap();
+        s.claims += 1;
+        s.latencies.push(latency);
+        let first = {
+            let runs = s.runs.entry(id.to_owned()).or_default();
+            *runs += 1;
+            *runs == 1
+        };
+        if first {
+            let requests = self.emu.faults().total() - self.before;
+            s.handed_out = (self.started.elapsed(), requests, s.claims);
+        }
+    }
+
+    fn completed(&self, id: String) {
+        *self
+            .stats
+            .lock()
+            .unwrap()
+            .completions
+            .entry(id)
+            .or_default() += 1;
+    }
+
+    fn requests(&self) -> u64 {
+        self.emu.faults().total() - self.before
+    }
 }
 
 #[derive(Debug)]
@@ -125,6 +204,8 @@ struct Run {
     elapsed: Duration,
     claims: usize,
     completed: usize,
+    /// The hand-out phase: its length, requests and claims.
+    handout: (Duration, u64, usize),
     p50: Duration,
     p99: Duration,
     duplicate_runs: usize,
@@ -133,12 +214,28 @@ struct Run {
 }
 
 impl Run {
+    /// Over the hand-out phase for a drained run, over the whole run for a stopped one.
     fn claims_per_sec(&self) -> f64 {
-        self.claims as f64 / self.elapsed.as_secs_f64()
+        if self.drained {
+            self.handout.2 as f64 / self.handout.0.as_secs_f64().max(1e-3)
+        } else {
+            self.claims as f64 / self.elapsed.as_secs_f64()
+        }
     }
 
+    /// Over the same span as [`claims_per_sec`](Self::claims_per_sec).
     fn requests_per_claim(&self) -> f64 {
-        self.requests as f64 / self.claims.max(1) as f64
+        if self.drained {
+            self.handout.1 as f64 / self.handout.2.max(1) as f64
+        } else {
+            self.requests as f64 / self.claims.max(1) as f64
+        }
+    }
+
+    /// Every request of a drained run, lapse recovery and idle polls included.
+    fn requests_per_task(&self) -> Option<f64> {
+        self.drained
+            .then(|| self.requests as f64 / self.tasks.max(1) as f64)
     }
 
     fn lost(&self) -> Option<usize> {
@@ -150,10 +247,18 @@ fn killed(agents: usize) -> usize {
     agents.div_ceil(20)
 }
 
+/// `/proc/loadavg`'s three load averages, when there is one.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args = parse_args()?;
-    let emu = tigris_emulator::Emulator::start().await?;
+    let emu = Arc::new(Emulator::start().await?);
     let root = emu.root_credentials();
     let creds = Credentials::new(
         root.access_key_id(),
@@ -168,6 +273,8 @@ async fn main() -> Result<(), BoxError> {
         .build();
     let kit = AgentKit::new(&sdk)?;
 
+    let load_before = load_average();
+    let began = Instant::now();
     let mut rows = Vec::new();
     let mut n = 0;
     for &latency_ms in &args.latencies {
@@ -181,23 +288,31 @@ async fn main() -> Result<(), BoxError> {
                     let pushed = Instant::now();
                     push_all(&kit, &bucket, design, tasks).await?;
                     eprintln!(
-                        "{} ms, {tasks} tasks, {agents} agents, {}: pushed in {:.1} s",
+                        "{} ms, {tasks} tasks, {agents} agents, {}: pushed in {:.1} s (load {})",
                         latency_ms,
                         design.label(),
-                        pushed.elapsed().as_secs_f64()
+                        pushed.elapsed().as_secs_f64(),
+                        load_average(),
                     );
                     emu.faults().set_latency(Duration::from_millis(latency_ms));
-                    let before = emu.faults().total();
-                    let started = Instant::now();
-                    let deadline = started + args.budget;
-                    let stats = match design {
-                        Design::Kit => drain_kit(&kit, &bucket, agents, deadline).await?,
-                        Design::Previous => drain_previous(&kit, &bucket, agents, deadline).await?,
-                        Design::Naive => drain_naive(&kit, &bucket, agents, deadline).await?,
+                    let budget = if design == Design::Kit {
+                        args.kit_budget
+                    } else {
+                        args.budget
                     };
-                    let elapsed = started.elapsed();
-                    let requests = emu.faults().total() - before;
+                    let rec = Recorder::new(&emu);
+                    let deadline = tokio::time::Instant::from_std(rec.started + budget);
+                    match design {
+                        Design::Kit => drain_kit(&kit, &bucket, agents, deadline, &rec).await?,
+                        Design::Previous => {
+                            drain_previous(&kit, &bucket, agents, deadline, &rec).await?
+                        }
+                        Design::Naive => drain_naive(&kit, &bucket, agents, deadline, &rec).await?,
+                    }
+                    let elapsed = rec.started.elapsed();
+                    let requests = rec.requests();
                     emu.faults().set_latency(Duration::ZERO);
+                    let stats = std::mem::take(&mut *rec.stats.lock().unwrap());
                     let run =
                         summarize(design, latency_ms, tasks, agents, elapsed, requests, stats);
                     eprintln!(
@@ -213,13 +328,27 @@ async fn main() -> Result<(), BoxError> {
                         assert_eq!(run.lost(), Some(0), "no task lost: {run:?}");
                         assert_eq!(run.duplicate_completions, 0, "exactly once: {run:?}");
                     }
+                    if design == Design::Kit && !run.drained {
+                        eprintln!("  the kit's queue did not drain within its budget");
+                    }
                     rows.push(run);
+                    // The bucket's objects and the emulator's memory of them go.
+                    kit.s3()
+                        .delete_bucket()
+                        .bucket(&bucket)
+                        .force_delete()
+                        .send()
+                        .await?;
                 }
             }
         }
     }
-    print_report(&args, &rows);
-    emu.shutdown().await;
+    let load_after = load_average();
+    print_report(&args, &rows, &load_before, &load_after, began.elapsed());
+    drop(kit);
+    if let Ok(emu) = Arc::try_unwrap(emu) {
+        emu.shutdown().await;
+    }
     Ok(())
 }
 
@@ -251,6 +380,7 @@ fn summarize(
         elapsed,
         claims: stats.claims,
         completed,
+        handout: stats.handed_out,
         p50: pct(0.5),
         p99: pct(0.99),
         duplicate_runs: stats.runs.values().filter(|&&n| n > 1).count(),
@@ -263,30 +393,58 @@ fn summarize(
     }
 }
 
-fn print_report(args: &Args, rows: &[Run]) {
+fn latency_label(latency_ms: u64) -> String {
+    if latency_ms == 0 {
+        "loopback".to_owned()
+    } else {
+        format!("{latency_ms} ms per request")
+    }
+}
+
+fn print_report(args: &Args, rows: &[Run], load_before: &str, load_after: &str, took: Duration) {
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     println!("## Coordination: task queues at depth\n");
     println!(
-        "Agents drain a queue of 1,000 to 100,000 tasks pushed before they start. The kit's \
-         `TaskQueue` keeps one index object updated with compare-and-set and group commit (the \
-         agents of the process share one committer); the previous design writes a claim object \
-         per task and finds work by listing four prefixes; the naive queue lists tasks and \
-         claims, picks an unclaimed task at random and claims it with a plain PUT. 5 % of the \
-         agents (rounded up) are killed holding their first claim, which lapses after the TTL \
-         ({} s, plus 2 s of clock slack, real time) and is claimed again; the naive queue runs \
-         without kills. Each run stops at a budget of {} s; a run cut short shows the rate it \
-         reached (its lost tasks are not counted, `–`). Requests are every request the \
-         embedded emulator served during the drain (pushes excluded), divided by the successful \
-         claims; claim latency is one successful `claim` call (the naive queue: its two \
-         listings and its PUT). One run each, 2 shared cores, {} build:\n\n\
+        "Agents drain a queue of {} tasks pushed before they start. The kit's `TaskQueue` keeps \
+         one index object updated with compare-and-set and group commit (the agents of the \
+         process share one committer); the previous design writes a claim object per task and \
+         finds work by listing four prefixes; the naive queue lists tasks and claims, picks an \
+         unclaimed task at random and claims it with a plain PUT. 5 % of the agents (rounded \
+         up) are killed holding their first claim, which lapses after the TTL ({} s, plus 2 s \
+         of clock slack, real time) and is claimed again; the naive queue runs without kills.\n\n\
+         **Budgets.** The previous design and the naive queue list the queue for every claim \
+         (O(n²) requests to drain), so each of their runs stops at {} s, cancelling the claims \
+         in flight; such a row reads \"stopped after N claims\" and shows the rate and the \
+         requests per claim reached by then (a row stopped before its first claim shows all \
+         its requests there, as if it had made one; its lost tasks are not counted, `–`; its \
+         duplicate counts are partial). The kit's runs have a budget of {} s.\n\n\
+         **Columns.** Requests are every request the embedded emulator served during the drain \
+         (pushes excluded). For a drained run, claims/s and requests per claim are counted over \
+         the hand-out phase: from the start to the first claim of the last task never claimed \
+         before; the wait for the killed agents' claims to lapse and the idle polling during it \
+         come after, and are in the time column and in requests per task (all requests of the \
+         drain divided by the tasks). Claim latency is one successful `claim` call (the naive \
+         queue: its two listings and its PUT). Duplicate runs are tasks claimed more than once \
+         (the killed agents' tasks, for the kit); duplicate completions are tasks completed more \
+         than once.\n\n\
+         One run, {build} build, 2 cores shared with other engineers' builds: load average \
+         (1, 5, 15 min) {load_before} at the start and {load_after} at the end; {:.0} min in \
+         all. Compare the rows with each other, not with other sections.\n\n\
          `cargo run{} -p tigris-bench --bin coordination -- --depths {} --agents {} \
-         --latencies {} --queues {} --budget-secs {}`\n",
+         --latencies {} --queues {} --budget-secs {} --kit-budget-secs {}`\n",
+        args.depths
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         TTL.as_secs(),
         args.budget.as_secs(),
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
+        args.kit_budget.as_secs(),
+        took.as_secs_f64() / 60.0,
         if cfg!(debug_assertions) {
             ""
         } else {
@@ -297,38 +455,36 @@ fn print_report(args: &Args, rows: &[Run]) {
         join(&args.latencies),
         args.queues
             .iter()
-            .map(|q| match q {
-                Design::Kit => "kit",
-                Design::Previous => "previous",
-                Design::Naive => "naive",
-            })
+            .map(|q| q.flag())
             .collect::<Vec<_>>()
             .join(","),
         args.budget.as_secs(),
+        args.kit_budget.as_secs(),
     );
     println!(
-        "| latency | tasks | agents | queue | drained | time | claims/s | requests per claim | p50 claim | p99 claim | lost tasks | duplicate completions | duplicate runs |"
+        "| latency | tasks | agents | queue | drained | time | claims/s | requests per claim | requests per task | p50 claim | p99 claim | lost tasks | duplicate completions | duplicate runs |"
     );
-    println!("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for run in rows {
         println!(
-            "| {} | {} | {} | {} | {} | {:.1} s | {:.0} | {:.2} | {} | {} | {} | {} | {} |",
-            if run.latency_ms == 0 {
-                "loopback".to_owned()
-            } else {
-                format!("{} ms per request", run.latency_ms)
-            },
+            "| {} | {} | {} | {} | {} | {:.1} s | {:.0} | {:.2} | {} | {} | {} | {} | {} | {} |",
+            latency_label(run.latency_ms),
             run.tasks,
             run.agents,
             run.design.label(),
             if run.drained {
                 "yes".to_owned()
             } else {
-                format!("no ({} of {} done)", run.completed, run.tasks)
+                format!(
+                    "stopped after {} claims ({} of {} done)",
+                    run.claims, run.completed, run.tasks
+                )
             },
             run.elapsed.as_secs_f64(),
             run.claims_per_sec(),
             run.requests_per_claim(),
+            run.requests_per_task()
+                .map_or("–".to_owned(), |r| format!("{r:.2}")),
             ms(run.p50),
             ms(run.p99),
             run.lost().map_or("–".to_owned(), |n| n.to_string()),
@@ -339,34 +495,37 @@ fn print_report(args: &Args, rows: &[Run]) {
     println!();
     // The done-when checks, for the kit: depth ratios and the comparison with the naive queue.
     let kit: Vec<&Run> = rows.iter().filter(|r| r.design == Design::Kit).collect();
-    let (Some(min), Some(max)) = (args.depths.iter().min(), args.depths.iter().max()) else {
+    let (Some(&min), Some(&max)) = (args.depths.iter().min(), args.depths.iter().max()) else {
         return;
     };
+    let mark = |ok: bool| if ok { "met" } else { "**missed**" };
     for &latency_ms in &args.latencies {
         for &agents in &args.agents {
             let at = |tasks: usize| {
                 kit.iter()
                     .find(|r| r.tasks == tasks && r.agents == agents && r.latency_ms == latency_ms)
             };
-            if let (Some(small), Some(large)) = (at(*min), at(*max))
+            if let (Some(small), Some(large)) = (at(min), at(max))
                 && min != max
             {
+                let requests = large.requests_per_claim() / small.requests_per_claim();
+                let rate = large.claims_per_sec() / small.claims_per_sec();
                 println!(
-                    "- kit, {agents} agents, {}: requests per claim at {max} tasks are {:.2}x those at {min}; claims/s {:.2}x.",
-                    if latency_ms == 0 {
-                        "loopback".to_owned()
-                    } else {
-                        format!("{latency_ms} ms")
-                    },
-                    large.requests_per_claim() / small.requests_per_claim(),
-                    large.claims_per_sec() / small.claims_per_sec(),
+                    "- kit, {agents} agents, {}: requests per claim at {max} tasks are {requests:.2}x \
+                     those at {min} (goal: at most 1.2x, {}); claims/s {rate:.2}x (goal: at least \
+                     1/1.5 = 0.67x, {}).",
+                    latency_label(latency_ms),
+                    mark(requests <= 1.2),
+                    mark(rate >= 1.0 / 1.5),
                 );
             }
         }
     }
     let mut beaten = 0;
     let mut compared = 0;
+    let mut exact = true;
     for run in &kit {
+        exact &= run.drained && run.lost() == Some(0) && run.duplicate_completions == 0;
         if let Some(naive) = rows.iter().find(|r| {
             r.design == Design::Naive
                 && r.tasks == run.tasks
@@ -382,8 +541,14 @@ fn print_report(args: &Args, rows: &[Run]) {
     if compared > 0 {
         println!(
             "- The kit's claims/s are at least the naive queue's in {beaten} of {compared} \
-             configurations; every kit run that drained completed every task exactly once \
-             (checked), while the naive queue's duplicate completions are its races."
+             configurations ({}).",
+            mark(beaten == compared),
+        );
+    }
+    if !kit.is_empty() {
+        println!(
+            "- Every kit run drained with 0 lost tasks and 0 duplicate completions: {}.",
+            if exact { "yes" } else { "**no**" }
         );
     }
 }
@@ -413,17 +578,12 @@ async fn push_all(
             .prefix("jobs")
             .ttl(TTL)
             .open()?;
-        let queue = &queue;
-        let batches = (0..tasks).step_by(BATCH).map(|start| async move {
+        // One at a time: the order of the batches is the order of the tasks.
+        for start in (0..tasks).step_by(BATCH) {
             let end = (start + BATCH).min(tasks);
             queue
                 .push_batch((start..end).map(|i| format!("task {i}").into_bytes()))
-                .await
-        });
-        // One at a time: the order of the batches is the order of the tasks.
-        let mut stream = futures::stream::iter(batches).buffered(1);
-        while let Some(pushed) = stream.next().await {
-            pushed?;
+                .await?;
         }
         return Ok(());
     }
@@ -441,13 +601,20 @@ async fn push_all(
     Ok(())
 }
 
+/// Waits a poll interval, or until the deadline if that comes first; `false` at the deadline.
+async fn idle(deadline: tokio::time::Instant) -> bool {
+    let wake = tokio::time::Instant::now() + POLL;
+    tokio::time::sleep_until(wake.min(deadline)).await;
+    wake < deadline
+}
+
 async fn drain_kit(
     kit: &AgentKit,
     bucket: &str,
     agents: usize,
-    deadline: Instant,
-) -> Result<Stats, BoxError> {
-    let stats = Arc::new(Mutex::new(Stats::default()));
+    deadline: tokio::time::Instant,
+    rec: &Arc<Recorder>,
+) -> Result<(), BoxError> {
     let queue = kit
         .task_queue()
         .bucket(bucket)
@@ -456,38 +623,42 @@ async fn drain_kit(
         .open()?;
     let kills = killed(agents);
     let handles = (0..agents).map(|i| {
-        let stats = Arc::clone(&stats);
+        let rec = Arc::clone(rec);
         let queue = queue.with_owner(format!("agent-{i}"));
         tokio::spawn(async move {
             let queue = queue?;
             loop {
-                if Instant::now() >= deadline {
-                    return Ok::<(), BoxError>(());
-                }
                 let asked = Instant::now();
-                match queue.claim().await? {
+                let Ok(claimed) = tokio::time::timeout_at(deadline, queue.claim()).await else {
+                    return Ok::<(), BoxError>(());
+                };
+                match claimed? {
                     Some(task) => {
                         let id = task.id().to_owned();
-                        {
-                            let mut s = stats.lock().unwrap();
-                            s.latencies.push(asked.elapsed());
-                            s.claims += 1;
-                            *s.runs.entry(id.clone()).or_default() += 1;
-                        }
+                        rec.claimed(&id, asked.elapsed());
                         if i < kills {
                             // Killed mid-task: the claim is never completed and lapses.
                             return Ok(());
                         }
-                        match task.complete().await {
-                            Ok(()) => {
-                                *stats.lock().unwrap().completions.entry(id).or_default() += 1
-                            }
+                        let Ok(done) = tokio::time::timeout_at(deadline, task.complete()).await
+                        else {
+                            return Ok(());
+                        };
+                        match done {
+                            Ok(()) => rec.completed(id),
                             Err(e) if e.is_lease_lost() => {}
                             Err(e) => return Err(e.into()),
                         }
                     }
-                    None if queue.status().await?.is_drained() => return Ok(()),
-                    None => tokio::time::sleep(POLL).await,
+                    None => {
+                        let Ok(status) = tokio::time::timeout_at(deadline, queue.status()).await
+                        else {
+                            return Ok(());
+                        };
+                        if status?.is_drained() || !idle(deadline).await {
+                            return Ok(());
+                        }
+                    }
                 }
             }
         })
@@ -495,55 +666,57 @@ async fn drain_kit(
     for agent in futures::future::join_all(handles).await {
         agent??;
     }
-    Ok(Arc::try_unwrap(stats)
-        .map_err(|_| "stats shared")?
-        .into_inner()?)
+    Ok(())
 }
 
 async fn drain_previous(
     kit: &AgentKit,
     bucket: &str,
     agents: usize,
-    deadline: Instant,
-) -> Result<Stats, BoxError> {
-    let stats = Arc::new(Mutex::new(Stats::default()));
+    deadline: tokio::time::Instant,
+    rec: &Arc<Recorder>,
+) -> Result<(), BoxError> {
     let kills = killed(agents);
     let handles = (0..agents).map(|i| {
         let kit = kit.clone();
         let bucket = bucket.to_owned();
-        let stats = Arc::clone(&stats);
+        let rec = Arc::clone(rec);
         tokio::spawn(async move {
             let queue = legacy::builder(&kit, &bucket, "jobs")
                 .ttl(TTL)
                 .owner(format!("agent-{i}"))
                 .open()?;
             loop {
-                if Instant::now() >= deadline {
-                    return Ok::<(), BoxError>(());
-                }
                 let asked = Instant::now();
-                match queue.claim().await? {
+                let Ok(claimed) = tokio::time::timeout_at(deadline, queue.claim()).await else {
+                    return Ok::<(), BoxError>(());
+                };
+                match claimed? {
                     Some(task) => {
                         let id = task.id().to_owned();
-                        {
-                            let mut s = stats.lock().unwrap();
-                            s.latencies.push(asked.elapsed());
-                            s.claims += 1;
-                            *s.runs.entry(id.clone()).or_default() += 1;
-                        }
+                        rec.claimed(&id, asked.elapsed());
                         if i < kills {
                             return Ok(());
                         }
-                        match task.complete().await {
-                            Ok(()) => {
-                                *stats.lock().unwrap().completions.entry(id).or_default() += 1
-                            }
+                        let Ok(done) = tokio::time::timeout_at(deadline, task.complete()).await
+                        else {
+                            return Ok(());
+                        };
+                        match done {
+                            Ok(()) => rec.completed(id),
                             Err(e) if e.is_lease_lost() => {}
                             Err(e) => return Err(e.into()),
                         }
                     }
-                    None if queue.status().await?.is_drained() => return Ok(()),
-                    None => tokio::time::sleep(POLL).await,
+                    None => {
+                        let Ok(status) = tokio::time::timeout_at(deadline, queue.status()).await
+                        else {
+                            return Ok(());
+                        };
+                        if status?.is_drained() || !idle(deadline).await {
+                            return Ok(());
+                        }
+                    }
                 }
             }
         })
@@ -551,9 +724,7 @@ async fn drain_previous(
     for agent in futures::future::join_all(handles).await {
         agent??;
     }
-    Ok(Arc::try_unwrap(stats)
-        .map_err(|_| "stats shared")?
-        .into_inner()?)
+    Ok(())
 }
 
 /// Keys under `prefix`, every page.
@@ -585,64 +756,77 @@ async fn list(
     }
 }
 
+/// One naive claim: list tasks and claims, pick an unclaimed task at random, PUT its claim.
+/// `None` when every task is claimed.
+async fn naive_claim(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+    state: &mut u64,
+) -> Result<Option<String>, BoxError> {
+    let tasks = list(s3, bucket, "jobs/tasks/").await?;
+    let claimed: HashSet<_> = list(s3, bucket, "jobs/claims/")
+        .await?
+        .into_iter()
+        .collect();
+    let open: Vec<_> = tasks.iter().filter(|t| !claimed.contains(*t)).collect();
+    if open.is_empty() {
+        return Ok(None);
+    }
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    let id = open[(*state % open.len() as u64) as usize].clone();
+    s3.put_object()
+        .bucket(bucket)
+        .key(format!("jobs/claims/{id}"))
+        .body(ByteStream::from(owner.as_bytes().to_vec()))
+        .send()
+        .await?;
+    Ok(Some(id))
+}
+
 async fn drain_naive(
     kit: &AgentKit,
     bucket: &str,
     agents: usize,
-    deadline: Instant,
-) -> Result<Stats, BoxError> {
-    let stats = Arc::new(Mutex::new(Stats::default()));
+    deadline: tokio::time::Instant,
+    rec: &Arc<Recorder>,
+) -> Result<(), BoxError> {
     let handles = (0..agents).map(|i| {
         let s3 = kit.s3().clone();
         let bucket = bucket.to_owned();
-        let stats = Arc::clone(&stats);
+        let rec = Arc::clone(rec);
         tokio::spawn(async move {
+            let owner = format!("agent-{i}");
             let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (i as u64 + 1).wrapping_mul(0xff51_afd7);
             loop {
-                if Instant::now() >= deadline {
-                    return Ok::<(), BoxError>(());
-                }
                 let asked = Instant::now();
-                let tasks = list(&s3, &bucket, "jobs/tasks/").await?;
-                let claimed: HashSet<_> = list(&s3, &bucket, "jobs/claims/")
-                    .await?
-                    .into_iter()
-                    .collect();
-                let open: Vec<_> = tasks.iter().filter(|t| !claimed.contains(*t)).collect();
-                if open.is_empty() {
+                let claim = naive_claim(&s3, &bucket, &owner, &mut state);
+                let Ok(claimed) = tokio::time::timeout_at(deadline, claim).await else {
+                    return Ok::<(), BoxError>(());
+                };
+                let Some(id) = claimed? else {
                     return Ok(());
-                }
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let id = open[(state % open.len() as u64) as usize].clone();
-                s3.put_object()
-                    .bucket(&bucket)
-                    .key(format!("jobs/claims/{id}"))
-                    .body(ByteStream::from(format!("agent-{i}").into_bytes()))
-                    .send()
-                    .await?;
-                {
-                    let mut s = stats.lock().unwrap();
-                    s.latencies.push(asked.elapsed());
-                    s.claims += 1;
-                    *s.runs.entry(id.clone()).or_default() += 1;
-                }
-                s3.put_object()
+                };
+                rec.claimed(&id, asked.elapsed());
+                let done = s3
+                    .put_object()
                     .bucket(&bucket)
                     .key(format!("jobs/done/{id}"))
                     .body(ByteStream::from_static(b""))
-                    .send()
-                    .await?;
+                    .send();
+                let Ok(done) = tokio::time::timeout_at(deadline, done).await else {
+                    return Ok(());
+                };
+                done?;
                 // Every run writes the done marker: each extra run is an extra completion.
-                *stats.lock().unwrap().completions.entry(id).or_default() += 1;
+                rec.completed(id);
             }
         })
     });
     for agent in futures::future::join_all(handles).await {
         agent??;
     }
-    Ok(Arc::try_unwrap(stats)
-        .map_err(|_| "stats shared")?
-        .into_inner()?)
+    Ok(())
 }
