@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
 use crate::fork::ForkParent;
+use crate::shadow_bucket::ShadowBucket;
 use crate::wire::bucket_name;
 use crate::wire::{parse_fork_info, timestamp};
 
@@ -112,6 +113,7 @@ pub struct BucketMetadata {
     delete_protection: bool,
     additional_headers: Vec<(String, String)>,
     notifications: Option<NotificationSettings>,
+    shadow_bucket: Option<ShadowBucket>,
     size: Option<SizeEstimate>,
     extra: Map<String, Value>,
 }
@@ -199,6 +201,12 @@ impl BucketMetadata {
         self.notifications.as_ref()
     }
 
+    /// The shadow bucket the bucket reads through to (secret never included); `None` when
+    /// none is set. See [`crate::shadow_bucket`].
+    pub fn shadow_bucket(&self) -> Option<&ShadowBucket> {
+        self.shadow_bucket.as_ref()
+    }
+
     /// Size estimates, when asked for with [`BucketMetadataFluentBuilder::with_size`].
     pub fn size(&self) -> Option<SizeEstimate> {
         self.size
@@ -281,6 +289,7 @@ impl BucketMetadata {
         let notifications = take("object_notifications")
             .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
             .map(|v| parse_notifications(&v));
+        let shadow_bucket = ShadowBucket::parse(take("shadow_bucket").as_ref());
         let size = if with_size {
             let mut number = |key: &str| take(key).and_then(|v| v.as_u64());
             Some(SizeEstimate {
@@ -307,6 +316,7 @@ impl BucketMetadata {
             delete_protection,
             additional_headers,
             notifications,
+            shadow_bucket,
             size,
             extra: map,
         })

@@ -34,6 +34,9 @@
 //! | rebase a fork | [`rebase_fork`](Client::rebase_fork) | `PUT /{fork}` + `X-Tigris-Rebase` |
 //! | bucket metadata | [`bucket_metadata`](Client::bucket_metadata) | `GET /{bucket}?metadata` |
 //! | change bucket settings (soft delete included) | [`update_bucket`](Client::update_bucket) | `PATCH /{bucket}` |
+//! | set or clear a bucket's shadow | [`set_shadow_bucket`](Client::set_shadow_bucket), [`clear_shadow_bucket`](Client::clear_shadow_bucket) | `PATCH /{bucket}` (`shadow_bucket`) |
+//! | copy in what the shadow still holds | [`migrate`](Client::migrate) | ListObjectsV2 + `X-Tigris-List-Source`, HeadObject + `X-Tigris-Schedule-Migration` |
+//! | what is left to copy | [`migration_status`](Client::migration_status), [`object_migrated`](Client::object_migrated) | ListObjectsV2 + `X-Tigris-List-Source`; HeadObject's `X-Tigris-Read-Source` |
 //! | detailed bucket listing | [`list_buckets_detailed`](Client::list_buckets_detailed) | `GET /` (JSON) |
 //! | deleted buckets | [`list_deleted_buckets`](Client::list_deleted_buckets) | `GET /?OnlyDeleted=true` |
 //! | restore a deleted bucket | [`restore_bucket`](Client::restore_bucket) | `POST /{bucket}?restore` |
@@ -44,7 +47,7 @@
 //!
 //! # Crate organization
 //! One module per operation family, each adding its own `impl Client`: [`fork`],
-//! [`bucket_metadata`], [`update_bucket`], [`account`], [`deleted_buckets`], [`bundle`],
+//! [`bucket_metadata`], [`update_bucket`], [`shadow_bucket`], [`migrate`], [`account`], [`deleted_buckets`], [`bundle`],
 //! [`presign`], [`presigned_post`]. [`error`] holds the crate's [`Error`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
@@ -56,8 +59,10 @@ mod client;
 pub mod deleted_buckets;
 pub mod error;
 pub mod fork;
+pub mod migrate;
 pub mod presign;
 pub mod presigned_post;
+pub mod shadow_bucket;
 pub mod update_bucket;
 mod wire;
 
