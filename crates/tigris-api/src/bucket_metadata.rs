@@ -10,8 +10,7 @@ use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::fork::ForkParent;
-use crate::shadow_bucket::ShadowBucket;
+use crate::list_forks::ForkParent;
 use crate::wire::bucket_name;
 use crate::wire::{parse_fork_info, timestamp};
 
@@ -65,6 +64,45 @@ pub struct NotificationSettings {
     pub filter: Option<String>,
     /// How deliveries authenticate.
     pub auth: NotificationAuth,
+}
+
+/// A bucket's shadow as the metadata reports it (`shadow_bucket`); the secret is never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShadowBucket {
+    /// The source bucket's name.
+    pub source_bucket: String,
+    /// The source's S3 endpoint.
+    pub endpoint: String,
+    /// The source's region.
+    pub region: Option<String>,
+    /// The access key id used on the source.
+    pub access_key_id: Option<String>,
+    /// Whether writes and deletes also go to the source.
+    pub write_through: bool,
+}
+
+impl ShadowBucket {
+    /// Reads `shadow_bucket` from the metadata: `None` when absent or empty (off).
+    pub(crate) fn parse(value: Option<&Value>) -> Option<Self> {
+        let map = value?.as_object()?;
+        let text = |key: &str| {
+            map.get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Some(Self {
+            source_bucket: text("name")?,
+            endpoint: text("endpoint").unwrap_or_default(),
+            region: text("region"),
+            access_key_id: text("access_key"),
+            write_through: map
+                .get("write_through")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
 }
 
 /// Size estimates, present when asked for with [`BucketMetadataFluentBuilder::with_size`].
@@ -487,5 +525,17 @@ mod tests {
             let err = parse(&body, false).unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::UnexpectedResponse);
         }
+    }
+
+    #[test]
+    fn metadata_reads_the_shadow_without_a_secret_and_empty_as_off() {
+        let v = json!({"name": "src", "endpoint": "http://h", "region": "auto",
+            "access_key": "AK", "secret_key": "********", "write_through": true});
+        let s = ShadowBucket::parse(Some(&v)).unwrap();
+        assert_eq!(s.source_bucket, "src");
+        assert!(s.write_through);
+        assert_eq!(s.access_key_id.as_deref(), Some("AK"));
+        assert_eq!(ShadowBucket::parse(Some(&json!({}))), None);
+        assert_eq!(ShadowBucket::parse(None), None);
     }
 }

@@ -1,8 +1,8 @@
-//! Shadow buckets: a bucket filled lazily from another S3-compatible bucket (AWS S3, R2, GCS,
-//! MinIO, ...). Set one with [`Client::set_shadow_bucket`](crate::Client::set_shadow_bucket),
-//! remove it with [`Client::clear_shadow_bucket`](crate::Client::clear_shadow_bucket), read it
-//! back from [`BucketMetadata::shadow_bucket`](crate::bucket_metadata::BucketMetadata::shadow_bucket)
-//! (the secret is never read back). Draining the rest is [`crate::migrate`].
+//! Sets a bucket's shadow: [`Client::set_shadow_bucket`](crate::Client::set_shadow_bucket).
+//! A shadow bucket fills a bucket lazily from another S3-compatible bucket (AWS S3, R2, GCS,
+//! MinIO, ...). Remove it with [`Client::clear_shadow_bucket`](crate::Client::clear_shadow_bucket),
+//! read it back from [`BucketMetadata::shadow_bucket`](crate::bucket_metadata::BucketMetadata::shadow_bucket)
+//! (the secret is never read back), drain the rest with [`Client::migrate`](crate::Client::migrate).
 //!
 //! A read that misses in Tigris is served from the shadow and copied in; with write-through,
 //! writes go to both. Tigris refuses a Tigris bucket as the source (`Migration source cannot be
@@ -67,45 +67,6 @@ impl From<String> for ShadowSecret {
 impl fmt::Debug for ShadowSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ShadowSecret(**redacted**)")
-    }
-}
-
-/// A bucket's shadow as the metadata reports it (`shadow_bucket`); the secret is never kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ShadowBucket {
-    /// The source bucket's name.
-    pub source_bucket: String,
-    /// The source's S3 endpoint.
-    pub endpoint: String,
-    /// The source's region.
-    pub region: Option<String>,
-    /// The access key id used on the source.
-    pub access_key_id: Option<String>,
-    /// Whether writes and deletes also go to the source.
-    pub write_through: bool,
-}
-
-impl ShadowBucket {
-    /// Reads `shadow_bucket` from the metadata: `None` when absent or empty (off).
-    pub(crate) fn parse(value: Option<&Value>) -> Option<Self> {
-        let map = value?.as_object()?;
-        let text = |key: &str| {
-            map.get(key)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        Some(Self {
-            source_bucket: text("name")?,
-            endpoint: text("endpoint").unwrap_or_default(),
-            region: text("region"),
-            access_key_id: text("access_key"),
-            write_through: map
-                .get("write_through")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        })
     }
 }
 
@@ -334,7 +295,7 @@ impl SetShadowBucketFluentBuilder {
     }
 }
 
-async fn send_patch(
+pub(crate) async fn send_patch(
     transport: &SignedTransport,
     bucket: tigris_headers::BucketName,
     body: Value,
@@ -355,61 +316,11 @@ async fn send_patch(
     Ok(())
 }
 
-/// Removes a bucket's shadow (`PATCH /{bucket}` with `{"shadow_bucket": {}}`); from
-/// [`Client::clear_shadow_bucket`](crate::Client::clear_shadow_bucket). What was already
-/// copied in stays; reads stop falling through to the source.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct ClearShadowBucketFluentBuilder {
-    transport: SignedTransport,
-    bucket: String,
-}
-
-impl ClearShadowBucketFluentBuilder {
-    /// The bucket whose shadow to remove (required).
-    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
-        self.bucket = bucket.as_ref().to_owned();
-        self
-    }
-
-    /// Validates the bucket name, then clears the shadow.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid bucket name; otherwise what Tigris answers.
-    pub async fn send(self) -> Result<()> {
-        let span = tracing::debug_span!("clear_shadow_bucket", bucket = %self.bucket);
-        async {
-            let operation = Operation::SetShadowBucket {
-                bucket: self.bucket.clone(),
-            };
-            let bucket = bucket_name(&self.bucket, || operation.clone())?;
-            send_patch(
-                &self.transport,
-                bucket,
-                json!({"shadow_bucket": {}}),
-                &operation,
-            )
-            .await
-        }
-        .instrument(span)
-        .await
-    }
-}
-
 impl crate::Client {
     /// Sets a bucket's shadow: another S3-compatible bucket it reads through to. See
     /// [`SetShadowBucketFluentBuilder`].
     pub fn set_shadow_bucket(&self) -> SetShadowBucketFluentBuilder {
         SetShadowBucketFluentBuilder::new(self.transport.clone())
-    }
-
-    /// Removes a bucket's shadow. See [`ClearShadowBucketFluentBuilder`].
-    pub fn clear_shadow_bucket(&self) -> ClearShadowBucketFluentBuilder {
-        ClearShadowBucketFluentBuilder {
-            transport: self.transport.clone(),
-            bucket: String::new(),
-        }
     }
 }
 
@@ -459,17 +370,5 @@ mod tests {
         let shown = format!("{b:?}");
         assert!(!shown.contains("very-secret-value"), "{shown}");
         assert!(shown.contains("AKID"));
-    }
-
-    #[test]
-    fn metadata_reads_the_shadow_without_a_secret_and_empty_as_off() {
-        let v = json!({"name": "src", "endpoint": "http://h", "region": "auto",
-            "access_key": "AK", "secret_key": "********", "write_through": true});
-        let s = ShadowBucket::parse(Some(&v)).unwrap();
-        assert_eq!(s.source_bucket, "src");
-        assert!(s.write_through);
-        assert_eq!(s.access_key_id.as_deref(), Some("AK"));
-        assert_eq!(ShadowBucket::parse(Some(&json!({}))), None);
-        assert_eq!(ShadowBucket::parse(None), None);
     }
 }
