@@ -146,7 +146,7 @@ fn check_token(what: &str, value: &str) -> Option<String> {
 /// region without whitespace (default [`DEFAULT_REGION`]). The credentials need read and list
 /// rights on the source, and write and delete too with write-through.
 ///
-/// ```no_run
+/// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let emu = tigris_emulator::Emulator::start().await?;

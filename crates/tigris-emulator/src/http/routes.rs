@@ -371,6 +371,14 @@ impl Routes {
         if let Value::Object(map) = &mut body {
             b.settings.write_metadata(map);
         }
+        if b.settings.shadow.is_some() {
+            let p = self.shared.shadow.progress(&bucket);
+            body["shadow_bucket_migration"] = json!({
+                "objects_copied": p.copied,
+                "bytes_copied": p.bytes,
+                "failed_copies": p.failed,
+            });
+        }
         if let Some(notifications) = self.shared.notifier.masked(&bucket) {
             body["object_notifications"] = notifications;
         }
