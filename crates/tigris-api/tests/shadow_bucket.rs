@@ -397,3 +397,34 @@ async fn a_key_absent_from_both_sides_is_not_found() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn the_shadow_and_its_secret_survive_a_restart() {
+    let shadow = Emulator::start().await.unwrap();
+    let old = legacy(&shadow).await;
+    put(&old, LEGACY, "k", "v").await;
+    let dir = std::env::temp_dir().join(format!("shadow-restart-{}", std::process::id()));
+    let start = || Emulator::builder().data_dir(&dir).start();
+    let emu = start().await.unwrap();
+    let api = tigris_api::Client::new(&root_sdk_config(&emu, RetryConfig::disabled())).unwrap();
+    let s3 = s3_client(&root_sdk_config(&emu, RetryConfig::disabled()));
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    api.set_shadow_bucket()
+        .bucket(BUCKET)
+        .source_bucket(LEGACY)
+        .endpoint(shadow.endpoint())
+        .credentials(
+            shadow.root_credentials().access_key_id(),
+            shadow.root_credentials().secret_access_key(),
+        )
+        .send()
+        .await
+        .unwrap();
+    emu.shutdown().await;
+    let emu = start().await.unwrap();
+    let s3 = s3_client(&root_sdk_config(&emu, RetryConfig::disabled()));
+    // Reading through signs with the secret the journal kept.
+    assert_eq!(get(&s3, BUCKET, "k").await, "v");
+    emu.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
