@@ -240,7 +240,7 @@ impl BucketMetadata {
     }
 
     /// The shadow bucket the bucket reads through to (secret never included); `None` when
-    /// none is set. See [`crate::shadow_bucket`].
+    /// none is set. See [`Client::set_shadow_bucket`](crate::Client::set_shadow_bucket).
     pub fn shadow_bucket(&self) -> Option<&ShadowBucket> {
         self.shadow_bucket.as_ref()
     }
