@@ -43,7 +43,7 @@ const TIGRIS_HOSTS: [&str; 3] = ["storage.dev", "tigris.dev", "storageapi.dev"];
 /// A shadow bucket's secret access key. `Debug` shows `**redacted**`; there is no `Display`.
 ///
 /// ```
-/// # use tigris_api::shadow_bucket::ShadowSecret;
+/// # use tigris_api::set_shadow_bucket::ShadowSecret;
 /// let secret = ShadowSecret::from("wJalrXUtnFEMI".to_owned());
 /// assert_eq!(format!("{secret:?}"), "ShadowSecret(**redacted**)");
 /// assert_eq!(secret.expose_secret(), "wJalrXUtnFEMI");
