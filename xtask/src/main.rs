@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod adoption;
+mod layers;
 mod package;
 
 const USAGE: &str = "\
@@ -12,7 +14,8 @@ Usage: cargo xtask <task>
 
 Tasks:
   test          run every test: cargo nextest (or cargo test) on the workspace, then doctests
-  lint          cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo deny
+  lint          cargo fmt --check, the agent kit's modules without import cycles, clippy -D
+                warnings, rustdoc -D warnings, cargo deny
   compat        boto3 and the AWS CLI (independent S3/IAM clients), and the released Tigris
                 clients tigris-boto3-ext and @tigrisdata/storage, against the emulator binary
   package       crates.io readiness: MSRV, manifests, cargo package (emulator and facade
@@ -36,7 +39,14 @@ Tasks:
                 prefix per test; --moto runs the same against moto_server (without it,
                 an earlier full moto run's results in target/s3-tests are reused). Writes
                 docs/s3-compatibility.md (not with -k: then target/s3-tests/partial.md).
-                Without DIR (CI cannot reach GitHub) it says so and succeeds.";
+                Without DIR (CI cannot reach GitHub) it says so and succeeds.
+  adoption-cost [--dir DIR] [--keep]
+                cold builds, one after the other, of a fresh crate on aws-sdk-s3 + aws-sdk-iam
+                and of one on tigris-ext (default features), each with its own empty target
+                directory (in DIR, default a temporary directory, removed unless --keep);
+                writes the ratio, the load before each build and the top compile-time costs
+                from `cargo build --timings` to the \"Adoption cost\" section of
+                docs/benchmarks.md.";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -111,6 +121,7 @@ const FACADE_FEATURES: [&str; 5] = ["headers", "api", "iam", "notify", "agent-ki
 fn lint() -> Result<(), String> {
     let cargo = cargo();
     run(&cargo, &["fmt", "--all", "--check"], &[])?;
+    layers::check(&root().join("crates/tigris-agent-kit/src"))?;
     run(
         &cargo,
         &[
@@ -702,6 +713,7 @@ fn main() -> ExitCode {
         "reliability" => reliability(&args[1..]),
         "integration" => integration(&args[1..]),
         "s3-tests" => s3_tests(&args[1..]),
+        "adoption-cost" => adoption::adoption_cost(&args[1..]),
         "" | "-h" | "--help" | "help" => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -27,7 +27,7 @@ pub enum OnConflict {
 /// Merges a fork into its parent; from [`AgentKit::merge`].
 ///
 /// 1. [Diffs](AgentKit::diff) the fork (a `HeadBucket` and three listings);
-/// 2. with [conflicts](ForkDiff::conflicts), stops there unless
+/// 2. with [conflicts](crate::ForkDiff::conflicts), stops there unless
 ///    [`on_conflict`](Self::on_conflict) is [`OnConflict::Overwrite`]: nothing was changed;
 /// 3. takes a checkpoint of the parent, named `before-merge-{fork}`;
 /// 4. merges (`PUT /{parent}` with `X-Tigris-Merge-Source-Bucket`).

@@ -26,17 +26,17 @@ async fn a_builder_without_a_required_setter_fails_before_any_request() {
 
     assert_missing(kit.create_workspace().send().await, "bucket");
     assert_missing(kit.create_forks().count(2).send().await, "base");
-    assert_missing(kit.create_forks().base("b").send().await, "count");
+    assert_missing(kit.create_forks().base("bkt").send().await, "count");
     assert_missing(kit.checkpoint().name("n").send().await, "bucket");
     assert_missing(kit.restore().version("1").send().await, "bucket");
-    assert_missing(kit.restore().bucket("b").send().await, "version");
+    assert_missing(kit.restore().bucket("bkt").send().await, "version");
     assert_missing(kit.list_checkpoints().send().await, "bucket");
     assert_missing(kit.diff().send().await, "fork");
     assert_missing(kit.merge().send().await, "fork");
     assert_missing(kit.pull().destination(&dir).send().await, "bucket");
-    assert_missing(kit.pull().bucket("b").send().await, "destination");
+    assert_missing(kit.pull().bucket("bkt").send().await, "destination");
     assert_missing(kit.lease().key("k").acquire().await, "bucket");
-    assert_missing(kit.lease().bucket("b").acquire().await, "key");
+    assert_missing(kit.lease().bucket("bkt").acquire().await, "key");
     assert_missing(kit.task_queue().prefix("q/").open(), "bucket");
 
     assert_eq!(env.requests(), 0, "no request was sent");

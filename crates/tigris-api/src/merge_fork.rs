@@ -69,6 +69,12 @@ impl MergeForkFluentBuilder {
                 fork: self.fork.clone(),
                 parent: self.parent.clone(),
             };
+            if self.fork.is_empty() {
+                return Err(Error::invalid_argument(
+                    operation,
+                    "no fork was given: set it with .fork(..)",
+                ));
+            }
             let fork = bucket_name(&self.fork, || operation.clone())?;
             let Some(parent) = &self.parent else {
                 return Err(Error::invalid_argument(

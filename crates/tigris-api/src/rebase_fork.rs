@@ -52,6 +52,12 @@ impl RebaseForkFluentBuilder {
             let operation = Operation::RebaseFork {
                 fork: self.fork.clone(),
             };
+            if self.fork.is_empty() {
+                return Err(Error::invalid_argument(
+                    operation,
+                    "no fork was given: set it with .fork(..)",
+                ));
+            }
             let fork = bucket_name(&self.fork, || operation.clone())?;
             let request = TigrisRequest::new(Method::PUT)
                 .bucket(fork)

@@ -202,6 +202,24 @@ async fn merge_fork_refuses_bad_input_before_any_request() {
 }
 
 #[tokio::test]
+async fn a_merge_or_rebase_without_a_fork_names_the_missing_setter() {
+    let env = TestEnv::start().await;
+    let tigris = transport(&env);
+    let before = env.requests();
+    let merge = tigris.merge_fork().parent("prod").send().await.unwrap_err();
+    let rebase = tigris.rebase_fork().send().await.unwrap_err();
+    for err in [merge, rebase] {
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("no fork was given: set it with .fork(..)"),
+            "{err}"
+        );
+    }
+    assert_eq!(env.requests(), before);
+}
+
+#[tokio::test]
 async fn merge_into_a_bucket_that_is_not_the_parent_is_refused() {
     let env = TestEnv::start().await;
     env.create_snapshot_bucket("prod").await;

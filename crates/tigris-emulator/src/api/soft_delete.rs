@@ -7,32 +7,12 @@ use s3s::path::S3Path;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Map, Value, json};
 
+use crate::http::admit::admit;
 use crate::state::Shared;
 use crate::store::{DEFAULT_RETENTION_DAYS, check_retention};
 
 /// Deleted-bucket listing pages hold at most this many buckets.
 const MAX_BUCKETS: usize = 10_000;
-
-/// Faults and the policy check for a request named `op` on `path`.
-fn admit(shared: &Shared, req: &S3Request<Body>, op: &str, path: &S3Path) -> S3Result<()> {
-    let access_key = req
-        .credentials
-        .as_ref()
-        .map(|c| c.access_key.clone())
-        .unwrap_or_default();
-    let bucket = match path {
-        S3Path::Root => None,
-        S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(&**bucket),
-    };
-    if let Some((failure, _)) = shared.faults.on_request(op, bucket, &req.headers) {
-        return Err(crate::http::auth::injected_error(&failure));
-    }
-    let peer = req
-        .extensions
-        .get::<crate::http::auth::PeerAddr>()
-        .map(|p| p.0);
-    crate::http::auth::authorize(shared, &access_key, op, path, &req.headers, peer)
-}
 
 /// Whether a request is the deleted-bucket listing.
 pub(crate) fn is_deleted_listing(method: &http::Method, uri: &http::Uri) -> bool {

@@ -1,6 +1,7 @@
 //! The HTTP layer: the listener and outer service, SigV4 verification, request admission
 //! (fault injection, peer address, authorization) and the routing of Tigris's own endpoints.
 
+pub(crate) mod admit;
 pub(crate) mod auth;
 pub(crate) mod faults;
 pub(crate) mod routes;

@@ -11,7 +11,7 @@ use s3s::path::S3Path;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Value, json};
 
-use crate::notify::PatchBucket;
+use crate::api::patch::PatchBucket;
 use crate::state::Shared;
 use crate::store::{Lineage, Store, version_time};
 
@@ -152,27 +152,10 @@ impl s3s::route::S3Route for Routes {
 impl Routes {
     /// Faults and the policy check, as for an S3 operation named `op` on `bucket`.
     fn admit(&self, req: &S3Request<Body>, op: &str, bucket: &str) -> S3Result<()> {
-        let access_key = req
-            .credentials
-            .as_ref()
-            .map(|c| c.access_key.clone())
-            .unwrap_or_default();
-        if let Some((failure, _)) = self
-            .shared
-            .faults
-            .on_request(op, Some(bucket), &req.headers)
-        {
-            self.shared.drop_later(&req.extensions, &failure);
-            return Err(crate::http::auth::injected_error(&failure));
-        }
-        let peer = req
-            .extensions
-            .get::<crate::http::auth::PeerAddr>()
-            .map(|p| p.0);
         let path = S3Path::Bucket {
             bucket: bucket.into(),
         };
-        crate::http::auth::authorize(&self.shared, &access_key, op, &path, &req.headers, peer)
+        crate::http::admit::admit(&self.shared, req, op, &path)
     }
 
     /// `GET /` with `X-Tigris-Fork: <source>`: the buckets forked directly from `source`, in
@@ -223,30 +206,7 @@ impl Routes {
     /// `Stats` summed over the page's buckets; `OnlyForked` keeps forks only. The emulator has
     /// one owner, so `OwnedBy` selects nothing out. Needs `s3:ListAllMyBuckets`.
     fn list_buckets(&self, req: &S3Request<Body>) -> S3Result<S3Response<Body>> {
-        let access_key = req
-            .credentials
-            .as_ref()
-            .map(|c| c.access_key.clone())
-            .unwrap_or_default();
-        if let Some((failure, _)) = self
-            .shared
-            .faults
-            .on_request("ListBuckets", None, &req.headers)
-        {
-            return Err(crate::http::auth::injected_error(&failure));
-        }
-        let peer = req
-            .extensions
-            .get::<crate::http::auth::PeerAddr>()
-            .map(|p| p.0);
-        crate::http::auth::authorize(
-            &self.shared,
-            &access_key,
-            "ListBuckets",
-            &S3Path::Root,
-            &req.headers,
-            peer,
-        )?;
+        crate::http::admit::admit(&self.shared, req, "ListBuckets", &S3Path::Root)?;
         let flag = |name: &str| {
             query_value(&req.uri, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
         };
