@@ -68,6 +68,45 @@ pub struct NotificationSettings {
     pub auth: NotificationAuth,
 }
 
+/// A bucket's shadow as the metadata reports it (`shadow_bucket`); the secret is never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShadowBucket {
+    /// The source bucket's name.
+    pub source_bucket: String,
+    /// The source's S3 endpoint.
+    pub endpoint: String,
+    /// The source's region.
+    pub region: Option<String>,
+    /// The access key id used on the source.
+    pub access_key_id: Option<String>,
+    /// Whether writes and deletes also go to the source.
+    pub write_through: bool,
+}
+
+impl ShadowBucket {
+    /// Reads `shadow_bucket` from the metadata: `None` when absent or empty (off).
+    pub(crate) fn parse(value: Option<&Value>) -> Option<Self> {
+        let map = value?.as_object()?;
+        let text = |key: &str| {
+            map.get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Some(Self {
+            source_bucket: text("name")?,
+            endpoint: text("endpoint").unwrap_or_default(),
+            region: text("region"),
+            access_key_id: text("access_key"),
+            write_through: map
+                .get("write_through")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
+}
+
 /// Size estimates, present when asked for with [`BucketMetadataFluentBuilder::with_size`].
 /// Tigris updates them asynchronously; they can trail recent writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -116,6 +155,7 @@ pub struct BucketMetadata {
     notifications: Option<NotificationSettings>,
     cors_rules: Vec<CorsRule>,
     lifecycle_rules: Vec<LifecycleRule>,
+    shadow_bucket: Option<ShadowBucket>,
     size: Option<SizeEstimate>,
     extra: Map<String, Value>,
 }
@@ -216,6 +256,12 @@ impl BucketMetadata {
     /// [`extra`](Self::extra)).
     pub fn lifecycle_rules(&self) -> &[LifecycleRule] {
         &self.lifecycle_rules
+    }
+
+    /// The shadow bucket the bucket reads through to (secret never included); `None` when
+    /// none is set. See [`Client::set_shadow_bucket`](crate::Client::set_shadow_bucket).
+    pub fn shadow_bucket(&self) -> Option<&ShadowBucket> {
+        self.shadow_bucket.as_ref()
     }
 
     /// Size estimates, when asked for with [`BucketMetadataFluentBuilder::with_size`].
@@ -324,6 +370,7 @@ impl BucketMetadata {
             unreadable.extend(lifecycle.map(|v| ("lifecycle_rules", v)));
             Vec::new()
         });
+        let shadow_bucket = ShadowBucket::parse(take("shadow_bucket").as_ref());
         let size = if with_size {
             let mut number = |key: &str| take(key).and_then(|v| v.as_u64());
             Some(SizeEstimate {
@@ -355,6 +402,7 @@ impl BucketMetadata {
             notifications,
             cors_rules,
             lifecycle_rules,
+            shadow_bucket,
             size,
             extra: map,
         })
@@ -528,5 +576,17 @@ mod tests {
             let err = parse(&body, false).unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::UnexpectedResponse);
         }
+    }
+
+    #[test]
+    fn metadata_reads_the_shadow_without_a_secret_and_empty_as_off() {
+        let v = json!({"name": "src", "endpoint": "http://h", "region": "auto",
+            "access_key": "AK", "secret_key": "********", "write_through": true});
+        let s = ShadowBucket::parse(Some(&v)).unwrap();
+        assert_eq!(s.source_bucket, "src");
+        assert!(s.write_through);
+        assert_eq!(s.access_key_id.as_deref(), Some("AK"));
+        assert_eq!(ShadowBucket::parse(Some(&json!({}))), None);
+        assert_eq!(ShadowBucket::parse(None), None);
     }
 }

@@ -64,6 +64,13 @@ pub(crate) enum Operation {
     UpdateBucket {
         bucket: String,
     },
+    SetShadowBucket {
+        bucket: String,
+    },
+    Migrate {
+        bucket: String,
+        prefix: String,
+    },
     ListBuckets,
     AccountStats,
     NewClient,
@@ -128,6 +135,8 @@ impl Operation {
             Self::ListDeletedBuckets => "ListDeletedBuckets",
             Self::RestoreBucket { .. } => "RestoreBucket",
             Self::UpdateBucket { .. } => "UpdateBucket",
+            Self::SetShadowBucket { .. } => "SetShadowBucket",
+            Self::Migrate { .. } => "Migrate",
             Self::ListBuckets => "ListBucketsDetailed",
             Self::AccountStats => "AccountStats",
             Self::NewClient => "NewClient",
@@ -183,6 +192,16 @@ impl fmt::Display for Operation {
             Self::UpdateBucket { bucket } => {
                 write!(f, "updating the settings of bucket {bucket:?}")
             }
+            Self::SetShadowBucket { bucket } => {
+                write!(f, "changing the shadow bucket of bucket {bucket:?}")
+            }
+            Self::Migrate { bucket, prefix } if prefix.is_empty() => {
+                write!(f, "migrating bucket {bucket:?} from its shadow")
+            }
+            Self::Migrate { bucket, prefix } => write!(
+                f,
+                "migrating {prefix:?} of bucket {bucket:?} from its shadow"
+            ),
             Self::ListBuckets => f.write_str("listing the account's buckets"),
             Self::AccountStats => f.write_str("reading the account's storage statistics"),
             Self::NewClient => f.write_str("setting up the Tigris API client"),

@@ -34,6 +34,9 @@
 //! | rebase a fork | [`rebase_fork`](Client::rebase_fork) | `PUT /{fork}` + `X-Tigris-Rebase` |
 //! | bucket metadata | [`bucket_metadata`](Client::bucket_metadata) | `GET /{bucket}?metadata` |
 //! | change bucket settings (soft delete included) | [`update_bucket`](Client::update_bucket) | `PATCH /{bucket}` |
+//! | set or clear a bucket's shadow | [`set_shadow_bucket`](Client::set_shadow_bucket), [`clear_shadow_bucket`](Client::clear_shadow_bucket) | `PATCH /{bucket}` (`shadow_bucket`) |
+//! | copy in what the shadow still holds | [`migrate`](Client::migrate) | ListObjectsV2 + `X-Tigris-List-Source`, HeadObject + `X-Tigris-Schedule-Migration` |
+//! | what is left to copy | [`migration_status`](Client::migration_status), [`object_migrated`](Client::object_migrated) | ListObjectsV2 + `X-Tigris-List-Source`; HeadObject's `X-Tigris-Read-Source` |
 //! | detailed bucket listing | [`list_buckets_detailed`](Client::list_buckets_detailed) | `GET /` (JSON) |
 //! | deleted buckets | [`list_deleted_buckets`](Client::list_deleted_buckets) | `GET /?OnlyDeleted=true` |
 //! | restore a deleted bucket | [`restore_bucket`](Client::restore_bucket) | `POST /{bucket}?restore` |
@@ -56,7 +59,9 @@
 //! [`set_cors`], [`get_cors`], [`clear_cors`], [`set_lifecycle_rules`],
 //! [`get_lifecycle_rules`], [`set_object_access`], [`get_object_access`],
 //! [`set_bucket_access`], [`get_bucket_access`], [`create_presigned_multipart_upload`],
-//! [`presign_upload_parts`], [`complete_multipart_upload`], [`abort_multipart_upload`]. An
+//! [`presign_upload_parts`], [`complete_multipart_upload`], [`abort_multipart_upload`],
+//! [`set_shadow_bucket`], [`clear_shadow_bucket`], [`migrate`], [`migration_status`],
+//! [`object_migrated`]. An
 //! operation added later gets its own file the same way. [`error`] holds the crate's
 //! [`Error`]; the wire helpers the operations share are private.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -68,6 +73,7 @@ mod acl_xml;
 pub mod bucket_metadata;
 pub mod bundle;
 pub mod clear_cors;
+pub mod clear_shadow_bucket;
 mod client;
 pub mod complete_multipart_upload;
 pub mod create_presigned_multipart_upload;
@@ -80,6 +86,9 @@ pub mod list_buckets_detailed;
 pub mod list_deleted_buckets;
 pub mod list_forks;
 pub mod merge_fork;
+pub mod migrate;
+pub mod migration_status;
+pub mod object_migrated;
 pub mod presign;
 pub mod presign_upload_parts;
 pub mod presigned_post;
@@ -89,6 +98,7 @@ pub mod set_bucket_access;
 pub mod set_cors;
 pub mod set_lifecycle_rules;
 pub mod set_object_access;
+pub mod set_shadow_bucket;
 pub mod update_bucket;
 mod wire;
 

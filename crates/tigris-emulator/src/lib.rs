@@ -113,6 +113,14 @@
 //!   bucket's metadata size estimate (a fork counts what it reads through to); the one owner is
 //!   the root key, so `OwnedBy` filters nothing; a fork starts with default settings (the
 //!   creation headers are read for plain creation only).
+//! - Shadow buckets: `shadow_bucket` in `PATCH /{bucket}` (secret masked in `?metadata`, a
+//!   `********` keeps it); a miss on GetObject (or HeadObject with
+//!   `X-Tigris-Schedule-Migration`) is copied in from the shadow, synchronously, before the
+//!   answer; a plain HeadObject answers the shadow's headers with `X-Tigris-Read-Source:
+//!   block_shadow`; `X-Tigris-List-Source` picks the side ListObjectsV2 lists; with
+//!   `write_through`, PutObject and DeleteObject reach the shadow first. Requests to the shadow
+//!   are SigV4-signed over plain HTTP; an unreachable shadow is `503 ServiceUnavailable`, one
+//!   refusing the credentials `403 AccessDenied`, both naming it. Choices are in the README.
 //! - A read-only console in the browser at `/_console/` on the same port
 //!   ([`Emulator::console_url`]): buckets, the fork tree, each fork's changes against its
 //!   parent, objects (also at a snapshot), keys and policies, webhook deliveries, refreshed

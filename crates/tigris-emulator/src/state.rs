@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) console: crate::console::ConsoleAccess,
     /// Held while notification settings are journaled and applied.
     notify_order: Mutex<()>,
+    /// The client that reaches shadow buckets, and what each bucket copied in.
+    pub(crate) shadow: crate::s3::shadow::ShadowState,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,6 +96,7 @@ impl Shared {
             journal: None,
             console: crate::console::ConsoleAccess::default(),
             notify_order: Mutex::new(()),
+            shadow: crate::s3::shadow::ShadowState::default(),
         }
     }
 

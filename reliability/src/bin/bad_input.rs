@@ -657,6 +657,119 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
 
+    // Shadow buckets and migration.
+    let own_endpoint = emu.endpoint();
+    for (what, endpoint, source, key, secret) in [
+        ("no source bucket", "http://127.0.0.1:1", "", "AK", "SK"),
+        (
+            "source bucket `a/b`",
+            "http://127.0.0.1:1",
+            "a/b",
+            "AK",
+            "SK",
+        ),
+        ("no endpoint", "", "src", "AK", "SK"),
+        (
+            "endpoint `s3.example.com` (no scheme)",
+            "s3.example.com",
+            "src",
+            "AK",
+            "SK",
+        ),
+        (
+            "endpoint with a path",
+            "https://s3.example.com/bucket",
+            "src",
+            "AK",
+            "SK",
+        ),
+        (
+            "a Tigris endpoint",
+            "https://t3.storage.dev",
+            "src",
+            "AK",
+            "SK",
+        ),
+        ("its own endpoint", own_endpoint.as_str(), "src", "AK", "SK"),
+        ("no access key id", "http://127.0.0.1:1", "src", "", "SK"),
+        ("no secret", "http://127.0.0.1:1", "src", "AK", ""),
+        (
+            "a secret with a space",
+            "http://127.0.0.1:1",
+            "src",
+            "AK",
+            "S K",
+        ),
+    ] {
+        case!(
+            rows,
+            emu,
+            format!("set_shadow_bucket with {what}"),
+            "tigris_api::Client::set_shadow_bucket(..).send()",
+            transport
+                .set_shadow_bucket()
+                .bucket(bucket.as_str())
+                .source_bucket(source)
+                .endpoint(endpoint)
+                .credentials(key, secret)
+                .send()
+                .await
+        );
+    }
+    case!(
+        rows,
+        emu,
+        "clear_shadow_bucket of bucket `Bad_Name`",
+        "tigris_api::Client::clear_shadow_bucket(..).send()",
+        transport
+            .clear_shadow_bucket()
+            .bucket("Bad_Name")
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "migrate with a 1025-byte prefix",
+        "tigris_api::Client::migrate(..).send()",
+        transport
+            .migrate()
+            .bucket(bucket.as_str())
+            .prefix("p".repeat(1025))
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "migrate with a concurrency of 0",
+        "tigris_api::Client::migrate(..).send()",
+        transport
+            .migrate()
+            .bucket(bucket.as_str())
+            .concurrency(0)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "migration_status of no bucket",
+        "tigris_api::Client::migration_status(..).send()",
+        transport.migration_status().send().await
+    );
+    case!(
+        rows,
+        emu,
+        "object_migrated with an empty key",
+        "tigris_api::Client::object_migrated(..).send()",
+        transport
+            .object_migrated()
+            .bucket(bucket.as_str())
+            .send()
+            .await
+    );
+
     // Metadata queries.
     for (query, what) in [
         ("DROP TABLE x", "not a WHERE/ORDER BY"),

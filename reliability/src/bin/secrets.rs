@@ -410,8 +410,98 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
         .send()
         .await?;
     workspace.teardown().await?;
+    shadow_bucket(&sdk, seen).await?;
     emu.shutdown().await;
     Ok(())
 }
 
 use tigris_headers::prelude::*;
+
+/// A shadow bucket on a second emulator: its secret set, masked in the metadata, used to sign
+/// read-through requests, refused when wrong, and the errors of an unreachable shadow.
+async fn shadow_bucket(sdk: &aws_types::SdkConfig, seen: &mut Seen) -> Result<(), BoxError> {
+    let legacy = Emulator::builder()
+        .credentials(
+            "tid_reliability_legacy",
+            "tsec_reliability_shadow_secret_9b2e",
+        )
+        .start()
+        .await?;
+    seen.secret(
+        "shadow secret",
+        legacy.root_credentials().secret_access_key(),
+    );
+    let old = tigris_core::config::s3_client(&root_sdk_config(&legacy, RetryConfig::disabled()));
+    old.create_bucket().bucket("legacy").send().await?;
+    old.put_object()
+        .bucket("legacy")
+        .key("k")
+        .body(ByteStream::from_static(b"old"))
+        .send()
+        .await?;
+    let s3 = tigris_core::config::s3_client(sdk);
+    s3.create_bucket().bucket("secrets-shadowed").send().await?;
+    let tigris = tigris_api::Client::new(sdk)?;
+    let set = |secret: &str| {
+        tigris
+            .set_shadow_bucket()
+            .bucket("secrets-shadowed")
+            .source_bucket("legacy")
+            .endpoint(legacy.endpoint())
+            .credentials(legacy.root_credentials().access_key_id(), secret)
+            .write_through(true)
+    };
+    let builder = set(legacy.root_credentials().secret_access_key());
+    seen.debug("SetShadowBucketFluentBuilder", &builder);
+    builder.send().await?;
+    let metadata = tigris
+        .bucket_metadata()
+        .bucket("secrets-shadowed")
+        .send()
+        .await?;
+    seen.debug("BucketMetadata with a shadow", &metadata);
+    let read = s3
+        .get_object()
+        .bucket("secrets-shadowed")
+        .key("k")
+        .send()
+        .await?;
+    seen.debug("GetObject read through", &read);
+    let wrong = "tsec_reliability_wrong_shadow_secret_1d7a";
+    seen.secret("wrong shadow secret", wrong);
+    set(wrong).send().await?;
+    if let Err(e) = s3
+        .get_object()
+        .bucket("secrets-shadowed")
+        .key("k2")
+        .send()
+        .await
+    {
+        seen.both("GetObject with wrong shadow credentials", &e);
+        seen.debug(
+            "GetObject with wrong shadow credentials (service error)",
+            &e.into_service_error(),
+        );
+    }
+    legacy.shutdown().await;
+    if let Err(e) = s3
+        .get_object()
+        .bucket("secrets-shadowed")
+        .key("k3")
+        .send()
+        .await
+    {
+        seen.both("GetObject with the shadow down", &e);
+    }
+    let migrated = tigris.migrate().bucket("secrets-shadowed").send().await;
+    match &migrated {
+        Ok(report) => seen.debug("MigrationReport", report),
+        Err(e) => seen.both("migrate with the shadow down", e),
+    }
+    s3.delete_bucket()
+        .bucket("secrets-shadowed")
+        .force_delete()
+        .send()
+        .await?;
+    Ok(())
+}

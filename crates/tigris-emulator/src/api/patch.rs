@@ -95,6 +95,18 @@ impl s3s::route::S3Route for PatchBucket {
                 }
             }
         }
+        // Tigris refuses a Tigris bucket as a shadow; the emulator refuses itself.
+        if let Some(authority) = settings.shadow_authority() {
+            let host = req
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if authority == host {
+                return Err(invalid("Migration source cannot be Tigris endpoint"));
+            }
+        }
         // Each group of settings needs its own action; notifications keep PutBucketNotification.
         let mut operations: Vec<&str> = settings
             .distinct_actions()

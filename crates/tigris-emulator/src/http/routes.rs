@@ -337,6 +337,14 @@ impl Routes {
         if let Some(config) = &b.lifecycle {
             body["lifecycle_rules"] = crate::api::lifecycle::metadata(config);
         }
+        if b.settings.shadow.is_some() {
+            let p = self.shared.shadow.progress(&bucket);
+            body["shadow_bucket_migration"] = json!({
+                "objects_copied": p.copied,
+                "bytes_copied": p.bytes,
+                "failed_copies": p.failed,
+            });
+        }
         if let Some(notifications) = self.shared.notifier.masked(&bucket) {
             body["object_notifications"] = notifications;
         }

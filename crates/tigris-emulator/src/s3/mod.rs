@@ -34,6 +34,7 @@ mod multipart;
 mod object;
 pub(crate) mod query;
 pub(crate) mod request_id;
+pub(crate) mod shadow;
 mod soft_delete;
 
 use crate::header;
@@ -294,6 +295,9 @@ impl S3 for Backend {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        if shadow::is_live_read(&req.headers, req.input.version_id.as_deref()) {
+            shadow::copy_in(&self.shared, &req.input.bucket, &req.input.key).await?;
+        }
         object::get_object(self, req).await
     }
 
@@ -301,6 +305,20 @@ impl S3 for Backend {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        if shadow::is_live_read(&req.headers, req.input.version_id.as_deref()) {
+            let (bucket, key) = (&req.input.bucket, &req.input.key);
+            if is_true(&req.headers, shadow::SCHEDULE_MIGRATION) {
+                shadow::copy_in(&self.shared, bucket, key).await?;
+            } else if let Some(output) = shadow::head_from_shadow(&self.shared, bucket, key).await?
+            {
+                let mut response = S3Response::new(output);
+                response.headers.insert(
+                    shadow::READ_SOURCE,
+                    HeaderValue::from_static("block_shadow"),
+                );
+                return Ok(response);
+            }
+        }
         object::head_object(self, req).await
     }
 
@@ -308,6 +326,9 @@ impl S3 for Backend {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        if req.input.version_id.is_none() {
+            shadow::delete_through(&self.shared, &req.input.bucket, &req.input.key).await?;
+        }
         object::delete_object(self, req).await
     }
 
@@ -350,6 +371,11 @@ impl S3 for Backend {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        if let Some(source) = shadow::list_source(&self.shared, &req.input.bucket, &req.headers)? {
+            return Ok(S3Response::new(
+                shadow::list(&self.shared, &source, &req.input).await?,
+            ));
+        }
         list::list_objects_v2(self, req).await
     }
 

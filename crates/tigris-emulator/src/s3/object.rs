@@ -21,6 +21,7 @@ pub(super) async fn put_object(
         if_match: input.if_match,
         if_none_match: input.if_none_match,
     };
+    super::shadow::put_through(&backend.shared, &input.bucket, &input.key, &object).await?;
     conditional::write_if(
         &mut backend.shared.store(),
         &input.bucket,

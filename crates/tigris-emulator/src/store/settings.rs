@@ -39,6 +39,130 @@ pub(crate) struct Settings {
     pub(crate) protected: bool,
     /// Headers served with every object (`additional_http_headers`).
     pub(crate) additional_headers: Option<BTreeMap<String, String>>,
+    /// The shadow bucket reads fall through to (`shadow_bucket`); see `s3/shadow.rs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) shadow: Option<Box<Shadow>>,
+}
+
+/// What `?metadata` shows for a secret, and what a PATCH sends back to keep the stored one.
+pub(crate) const MASK: &str = "********";
+
+/// A bucket's shadow: another S3-compatible bucket, reached with its own credentials. `Debug`
+/// never shows the secret; `?metadata` masks it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Shadow {
+    pub(crate) name: String,
+    pub(crate) endpoint: String,
+    pub(crate) region: String,
+    pub(crate) access_key: String,
+    pub(crate) secret_key: String,
+    pub(crate) write_through: bool,
+}
+
+impl std::fmt::Debug for Shadow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shadow")
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"**redacted**")
+            .field("write_through", &self.write_through)
+            .finish()
+    }
+}
+
+impl Shadow {
+    /// The `shadow_bucket` object of `?metadata`, the secret masked.
+    pub(crate) fn masked(&self) -> Value {
+        json!({
+            "access_key": self.access_key,
+            "secret_key": MASK,
+            "region": self.region,
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "write_through": self.write_through,
+        })
+    }
+
+    /// The endpoint's `host[:port]`.
+    pub(crate) fn authority(&self) -> String {
+        self.endpoint
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().map(|a| a.as_str().to_ascii_lowercase()))
+            .unwrap_or_default()
+    }
+}
+
+/// Host suffixes of Tigris's endpoints: Tigris refuses them as a shadow source.
+const TIGRIS_HOSTS: [&str; 3] = ["storage.dev", "tigris.dev", "storageapi.dev"];
+
+/// `shadow_bucket`: `{}` clears; otherwise the five strings (and `write_through`) Tigris's
+/// clients send, checked.
+fn parse_shadow(value: &Value) -> S3Result<Option<Box<Shadow>>> {
+    let Some(map) = value.as_object() else {
+        return Err(invalid("shadow_bucket must be an object".into()));
+    };
+    if map.is_empty() {
+        return Ok(None);
+    }
+    let text = |key: &str| -> S3Result<String> {
+        match map.get(key).and_then(Value::as_str) {
+            Some(v) if !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                Ok(v.to_owned())
+            }
+            _ => Err(invalid(format!(
+                "shadow_bucket.{key} must be a non-empty string without whitespace"
+            ))),
+        }
+    };
+    let write_through = match map.get("write_through") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid("shadow_bucket.write_through must be a bool".into())),
+    };
+    let endpoint = text("endpoint")?;
+    let uri = endpoint
+        .parse::<http::Uri>()
+        .map_err(|_| invalid(format!("shadow_bucket.endpoint {endpoint:?} is not a URL")))?;
+    let host = uri
+        .authority()
+        .map(|a| a.host().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| invalid(format!("shadow_bucket.endpoint {endpoint:?} has no host")))?;
+    if TIGRIS_HOSTS
+        .iter()
+        .any(|t| host == *t || host.ends_with(&format!(".{t}")))
+    {
+        return Err(invalid("Migration source cannot be Tigris endpoint".into()));
+    }
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(s3_error!(
+                NotImplemented,
+                "the emulator reaches shadow buckets over plain http only, not {endpoint:?}"
+            ));
+        }
+        _ => {
+            return Err(invalid(format!(
+                "shadow_bucket.endpoint {endpoint:?} is not an http(s) URL"
+            )));
+        }
+    }
+    let name = text("name")?;
+    if name.contains('/') {
+        return Err(invalid(format!("shadow_bucket.name {name:?} contains '/'")));
+    }
+    Ok(Some(Box::new(Shadow {
+        name,
+        endpoint,
+        region: text("region")?,
+        access_key: text("access_key")?,
+        secret_key: text("secret_key")?,
+        write_through,
+    })))
 }
 
 impl Settings {
@@ -71,6 +195,9 @@ impl Settings {
         }
         if let Some(h) = &self.additional_headers {
             body.insert("additional_http_headers".into(), json!(h));
+        }
+        if let Some(shadow) = &self.shadow {
+            body.insert("shadow_bucket".into(), shadow.masked());
         }
     }
 }
@@ -207,6 +334,7 @@ pub(crate) struct SettingsPatch {
     custom_domain: Option<Option<String>>,
     protected: Option<bool>,
     additional_headers: Option<Option<BTreeMap<String, String>>>,
+    shadow: Option<Option<Box<Shadow>>>,
     /// `type`: 1 turns snapshots on, 0 off (applied by the store, which checks the rules).
     pub(crate) snapshots_enabled: Option<bool>,
     pub(crate) actions: Vec<SettingsAction>,
@@ -294,6 +422,10 @@ impl SettingsPatch {
                 self.additional_headers = Some(parse_headers(value)?);
                 SettingsAction::Settings
             }
+            "shadow_bucket" => {
+                self.shadow = Some(parse_shadow(value)?);
+                SettingsAction::Settings
+            }
             "type" => {
                 self.snapshots_enabled = Some(match value.as_u64() {
                     Some(0) => false,
@@ -346,7 +478,22 @@ impl SettingsPatch {
         if let Some(v) = &self.additional_headers {
             s.additional_headers.clone_from(v);
         }
+        if let Some(v) = &self.shadow {
+            let mut next = v.clone();
+            // A masked secret (as `?metadata` shows it) keeps the stored one.
+            if let (Some(n), Some(old)) = (&mut next, &current.shadow)
+                && n.secret_key == MASK
+            {
+                n.secret_key.clone_from(&old.secret_key);
+            }
+            s.shadow = next;
+        }
         s
+    }
+
+    /// The shadow endpoint's `host[:port]` this patch sets, if any.
+    pub(crate) fn shadow_authority(&self) -> Option<String> {
+        self.shadow.as_ref()?.as_ref().map(|s| s.authority())
     }
 }
 
@@ -413,6 +560,44 @@ mod tests {
     }
 
     #[test]
+    fn a_shadow_is_checked_masked_in_metadata_and_a_mask_keeps_the_secret() {
+        let body = json!({"access_key": "AK", "secret_key": "SK-secret", "region": "auto",
+            "name": "src", "endpoint": "http://127.0.0.1:9", "write_through": true});
+        let mut p = SettingsPatch::default();
+        assert!(p.take("shadow_bucket", &body).unwrap());
+        let s = p.apply_to(&Settings::default());
+        assert!(!format!("{s:?}").contains("SK-secret"));
+        let mut meta = Map::new();
+        s.write_metadata(&mut meta);
+        assert_eq!(meta["shadow_bucket"]["secret_key"], MASK);
+        assert!(!Value::Object(meta).to_string().contains("SK-secret"));
+        let mut again = SettingsPatch::default();
+        let mut masked = body.clone();
+        masked["secret_key"] = MASK.into();
+        again.take("shadow_bucket", &masked).unwrap();
+        let kept = again.apply_to(&s);
+        assert_eq!(kept.shadow.unwrap().secret_key, "SK-secret");
+        for bad in [
+            json!({"name": "src"}),
+            json!({"access_key": "AK", "secret_key": "SK", "region": "auto", "name": "src",
+                "endpoint": "https://t3.storage.dev"}),
+            json!({"access_key": "AK", "secret_key": "SK", "region": "auto", "name": "src",
+                "endpoint": "not a url"}),
+            json!([]),
+        ] {
+            assert!(
+                SettingsPatch::default()
+                    .take("shadow_bucket", &bad)
+                    .is_err(),
+                "{bad}"
+            );
+        }
+        let mut clear = SettingsPatch::default();
+        clear.take("shadow_bucket", &json!({})).unwrap();
+        assert_eq!(clear.apply_to(&s).shadow, None);
+    }
+
+    #[test]
     fn a_patch_takes_only_its_own_keys_and_checks_them() {
         let mut p = SettingsPatch::default();
         assert!(p.take("storage_class", &json!("GLACIER")).unwrap());
@@ -472,7 +657,8 @@ mod tests {
             #[test]
             fn patch_values(value in json()) {
                 for key in ["object_regions", "storage_class", "cache_control", "acl_settings",
-                            "website", "protection", "additional_http_headers", "type"] {
+                            "website", "protection", "additional_http_headers", "type",
+                            "shadow_bucket"] {
                     let mut patch = SettingsPatch::default();
                     if patch.take(key, &value).is_ok() {
                         let _ = patch.apply_to(&Settings::default());
