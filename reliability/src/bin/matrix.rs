@@ -806,10 +806,7 @@ fn workflows() -> Vec<Workflow> {
         workflow!("promote", promote),
         workflow!("scoped key create", key_create),
         workflow!("scoped key revoke", key_revoke),
-        workflow!(
-            "key with bucket roles create",
-            key_with_bucket_roles_create
-        ),
+        workflow!("key with bucket roles create", key_with_bucket_roles_create),
         workflow!("key with bucket roles delete", key_with_bucket_roles_delete),
         workflow!("bundle to directory", bundle_to_directory),
         workflow!("lease acquire/renew/release", lease_cycle),
