@@ -60,7 +60,11 @@
 //!   source, DeleteObject and DeleteObjects (which delete that version).
 //! - IAM (Query API on the same listener, `POST /`): CreateAccessKey, DeleteAccessKey,
 //!   ListAccessKeys, CreatePolicy, GetPolicy, DeletePolicy, ListPolicies, AttachUserPolicy,
-//!   DetachUserPolicy, ListAttachedUserPolicies. As on Tigris the access key id is the user name.
+//!   DetachUserPolicy, ListAttachedUserPolicies; and Tigris's own, answered in JSON as
+//!   `@tigrisdata/iam` parses them: CreateAccessKeyWithBucketsRole, UpdateAccessKeyWithBucketsRole
+//!   (a role per bucket: Editor, ReadOnly, NamespaceAdmin on `*`), RotateAccessKey, the detailed
+//!   listing `POST /?Detailed`, ListUserPolicies, and the mgmt `GET /users/whoami`. As on Tigris
+//!   the access key id is the user name.
 //!   S3 and IAM requests signed with such a key are authorized against its attached policies
 //!   (actions and resources with wildcards, explicit and implicit deny, `aws:CurrentTime` date
 //!   conditions at the emulator's clock, `aws:SourceIp`); IAM actions against the user or policy

@@ -5,6 +5,7 @@ use std::fmt;
 use aws_sdk_iam::config::Region;
 use aws_types::SdkConfig;
 
+use crate::bucket_roles::CreateKeyWithBucketRoles;
 use crate::create::CreateScopedKey;
 use crate::error::{Leftover, Result};
 use crate::key::ScopedAccessKey;
@@ -33,6 +34,9 @@ pub struct TigrisIam {
     /// The keys this client (and its clones) received lately, to tell a key whose answer was
     /// lost from a concurrent call's.
     received: std::sync::Arc<crate::create::ReceivedKeys>,
+    /// Tigris's own IAM actions (JSON answers, signed for `s3`) on the same endpoint, or why
+    /// they cannot be sent.
+    transport: Result<tigris_core::transport::SignedTransport, String>,
 }
 
 impl fmt::Debug for TigrisIam {
@@ -55,6 +59,7 @@ impl TigrisIam {
     pub fn builder(sdk: &SdkConfig) -> TigrisIamBuilder {
         TigrisIamBuilder {
             config: aws_sdk_iam::config::Builder::from(sdk),
+            transport: tigris_core::transport::SignedTransport::builder(sdk),
             sdk_has_region: sdk.region().is_some(),
             sdk_has_http_client: sdk.http_client().is_some(),
             endpoint: None,
@@ -75,9 +80,55 @@ impl TigrisIam {
         &self.received
     }
 
+    pub(crate) fn transport(&self) -> Result<&tigris_core::transport::SignedTransport> {
+        self.transport
+            .as_ref()
+            .map_err(|reason| crate::Error::configuration(reason.clone()))
+    }
+
     /// Starts creating an access key scoped to one or more buckets. See [`CreateScopedKey`].
     pub fn create_scoped_key(&self) -> CreateScopedKey {
         CreateScopedKey::new(self.clone())
+    }
+
+    /// Starts creating an access key with a role on each of its buckets, in one call to
+    /// Tigris's own IAM action. See [`CreateKeyWithBucketRoles`]; [`create_scoped_key`]
+    /// (standard AWS IAM) stays the default flow.
+    ///
+    /// [`create_scoped_key`]: Self::create_scoped_key
+    pub fn create_key_with_bucket_roles(&self) -> CreateKeyWithBucketRoles {
+        CreateKeyWithBucketRoles::new(self.clone())
+    }
+
+    /// Deletes the access key `access_key_id`; any bucket roles it has go with it. A key that
+    /// is already gone counts as deleted, so deleting twice succeeds.
+    ///
+    /// For a [`KeyWithBucketRoles`](crate::KeyWithBucketRoles). A scoped key made by
+    /// [`create_scoped_key`](Self::create_scoped_key) also has a policy: use
+    /// [`revoke`](Self::revoke) for it.
+    ///
+    /// ```no_run
+    /// # async fn demo(iam: tigris_iam::TigrisIam, key: tigris_iam::KeyWithBucketRoles) -> tigris_iam::Result<()> {
+    /// iam.delete_key(key.access_key_id()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty id, before any
+    /// request; otherwise the failed `DeleteAccessKey`, with the key in
+    /// [`Error::leftovers`](crate::Error::leftovers).
+    #[tracing::instrument(skip_all, fields(access_key_id = %access_key_id))]
+    pub async fn delete_key(&self, access_key_id: &str) -> Result<()> {
+        if access_key_id.is_empty() {
+            return Err(crate::Error::invalid_input("the access key id is empty"));
+        }
+        let unwound = UndoLog::for_key(access_key_id, None)
+            .unwind(&self.client)
+            .await;
+        match unwound.first_error {
+            None => Ok(()),
+            Some(err) => Err(err.while_revoking(access_key_id, unwound.leftovers)),
+        }
     }
 
     /// Revokes `key`: detaches its policy, deletes the policy, deletes the key.
@@ -154,7 +205,10 @@ impl TigrisIam {
 /// - region: the `SdkConfig`'s, else `auto`;
 /// - HTTP client: the `SdkConfig`'s, else HTTPS with rustls and the `ring` provider.
 ///
-/// Requests are signed with SigV4 for service `iam`.
+/// Standard IAM requests are signed with SigV4 for service `iam`; Tigris's own IAM actions
+/// ([`TigrisIam::create_key_with_bucket_roles`]) for service `s3`, as `@tigrisdata/iam` signs
+/// them, through a [`SignedTransport`](tigris_core::transport::SignedTransport) on the same
+/// `SdkConfig`.
 ///
 /// ```no_run
 /// # fn demo(sdk: &aws_types::SdkConfig) {
@@ -163,6 +217,7 @@ impl TigrisIam {
 /// ```
 pub struct TigrisIamBuilder {
     config: aws_sdk_iam::config::Builder,
+    transport: tigris_core::transport::SignedTransportBuilder,
     sdk_has_region: bool,
     sdk_has_http_client: bool,
     endpoint: Option<String>,
@@ -186,6 +241,11 @@ impl TigrisIamBuilder {
     /// Builds the client.
     pub fn build(self) -> TigrisIam {
         let endpoint = resolve_endpoint(self.endpoint);
+        let transport = self
+            .transport
+            .endpoint_url(endpoint.clone())
+            .build()
+            .map_err(|e| e.to_string());
         let mut config = self.config.endpoint_url(endpoint.clone());
         if !self.sdk_has_region {
             config = config.region(Region::from_static(DEFAULT_REGION));
@@ -197,6 +257,7 @@ impl TigrisIamBuilder {
             client: aws_sdk_iam::Client::from_conf(config.build()),
             endpoint,
             received: std::sync::Arc::default(),
+            transport,
         }
     }
 }

@@ -417,6 +417,13 @@ pub(crate) struct Received {
     recent: std::collections::VecDeque<(SystemTime, String)>,
 }
 
+impl Received {
+    /// Whether a call of this client received the key `id` lately.
+    pub(crate) fn was_received(&self, id: &str) -> bool {
+        self.recent.iter().any(|(_, r)| r == id)
+    }
+}
+
 impl Default for ReceivedKeys {
     fn default() -> Self {
         Self(tokio::sync::watch::Sender::new(Received::default()))
@@ -466,7 +473,7 @@ impl ReceivedKeys {
     }
 
     /// Waits until no call is in flight, then reads what was received.
-    async fn settled(&self) -> tokio::sync::watch::Ref<'_, Received> {
+    pub(crate) async fn settled(&self) -> tokio::sync::watch::Ref<'_, Received> {
         let mut rx = self.0.subscribe();
         // The sender lives as long as `self`, so waiting cannot fail; if it did, read as is.
         if rx.wait_for(|r| r.in_flight == 0).await.is_err() {
@@ -505,11 +512,11 @@ async fn keys_created_since(
         }
     }
     let received = tigris.received().settled().await;
-    candidates.retain(|id| !received.recent.iter().any(|(_, r)| r == id));
+    candidates.retain(|id| !received.was_received(id));
     Ok((created_after, candidates))
 }
 
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::invalid_input("the key name is empty"));
     }

@@ -35,8 +35,12 @@ pub enum Operation {
     /// succeeded although the request failed.
     ListPolicies,
     /// `ListAccessKeys`: looking for a key whose `CreateAccessKey` may have succeeded although
-    /// the request failed.
+    /// the request failed (for a key with bucket roles, Tigris's detailed listing
+    /// `POST /?Detailed`).
     ListAccessKeys,
+    /// `CreateAccessKeyWithBucketsRole`: Tigris's own action making a key with a role per
+    /// bucket.
+    CreateAccessKeyWithBucketsRole,
 }
 
 impl Operation {
@@ -51,6 +55,7 @@ impl Operation {
             Self::DeleteAccessKey => "DeleteAccessKey",
             Self::ListPolicies => "ListPolicies",
             Self::ListAccessKeys => "ListAccessKeys",
+            Self::CreateAccessKeyWithBucketsRole => "CreateAccessKeyWithBucketsRole",
         }
     }
 }
@@ -158,6 +163,8 @@ impl fmt::Display for Leftover {
 enum Context {
     /// Rejected before any request.
     Input(String),
+    /// The client cannot send the request as configured; nothing was sent.
+    Setup(String),
     /// Inside a single request, before any workflow context is added.
     Request,
     Create {
@@ -244,6 +251,50 @@ impl Error {
             leftovers: Vec::new(),
             may_have_applied: false,
             source: None,
+        }))
+    }
+
+    /// The client cannot send Tigris's own IAM requests as configured (no credentials provider,
+    /// an endpoint that is not an http(s) URL).
+    pub(crate) fn configuration(reason: impl Into<String>) -> Self {
+        Self(Box::new(Inner {
+            kind: ErrorKind::Configuration,
+            context: Context::Setup(reason.into()),
+            operation: None,
+            code: None,
+            request_id: None,
+            status: None,
+            leftovers: Vec::new(),
+            may_have_applied: false,
+            source: None,
+        }))
+    }
+
+    /// Classifies a failed request of Tigris's own IAM actions (sent through the signed
+    /// transport, answered in JSON).
+    pub(crate) fn from_transport(
+        operation: Operation,
+        err: tigris_core::transport::TransportError,
+    ) -> Self {
+        let mut classified = Classified::from_sdk(&err);
+        let kind = classified.kind();
+        let may_have_applied = classified.may_have_applied();
+        let code = classified.take_code();
+        let request_id = classified.request_id().map(str::to_owned).or_else(|| {
+            err.raw_response()
+                .and_then(|r| r.headers().get("x-amzn-requestid"))
+                .map(str::to_owned)
+        });
+        Self(Box::new(Inner {
+            kind,
+            context: Context::Request,
+            operation: Some(operation),
+            code,
+            request_id,
+            status: classified.status(),
+            leftovers: Vec::new(),
+            may_have_applied,
+            source: Some(Box::new(err)),
         }))
     }
 
@@ -362,6 +413,9 @@ impl fmt::Display for Error {
         } = &*self.0;
         match context {
             Context::Input(reason) => return write!(f, "invalid input: {reason}"),
+            Context::Setup(reason) => {
+                return write!(f, "cannot send Tigris IAM requests: {reason}");
+            }
             Context::Request => f.write_str("IAM request failed")?,
             Context::Create { name } => write!(f, "could not create scoped access key {name:?}")?,
             Context::Revoke { access_key_id } => {
@@ -386,7 +440,10 @@ impl fmt::Display for Error {
                 write!(f, "{leftover}")?;
             }
         } else if matches!(context, Context::Create { .. })
-            && *operation != Some(Operation::CreateAccessKey)
+            && !matches!(
+                operation,
+                Some(Operation::CreateAccessKey | Operation::CreateAccessKeyWithBucketsRole)
+            )
         {
             f.write_str("; everything it created was removed")?;
         }

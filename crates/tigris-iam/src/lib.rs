@@ -64,6 +64,7 @@
 //!
 //! Bucket names are [`tigris_core::BucketName`]s, validated before any request.
 
+mod bucket_roles;
 mod client;
 mod create;
 pub mod error;
@@ -71,6 +72,7 @@ mod key;
 mod policy;
 mod undo;
 
+pub use bucket_roles::{CreateKeyWithBucketRoles, KeyWithBucketRoles};
 pub use client::{DEFAULT_IAM_ENDPOINT, TigrisIam, TigrisIamBuilder};
 pub use create::{CreateScopedKey, KEY_CLOCK_MARGIN, MAX_KEY_NAME_LEN};
 pub use error::{Error, ErrorKind, Leftover, Operation, Result};

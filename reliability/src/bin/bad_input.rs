@@ -504,6 +504,55 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         iam.create_scoped_key().name("k").send().await
     );
 
+    // Keys with bucket roles (Tigris's own IAM action).
+    case!(
+        rows,
+        emu,
+        "key with bucket roles without a name",
+        "CreateKeyWithBucketRoles::send()",
+        iam.create_key_with_bucket_roles()
+            .bucket_role(bucket.clone(), Role::Editor)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "key with bucket roles without any bucket role",
+        "CreateKeyWithBucketRoles::send()",
+        iam.create_key_with_bucket_roles().name("k").send().await
+    );
+    case!(
+        rows,
+        emu,
+        "key with bucket roles, one bucket given two roles",
+        "CreateKeyWithBucketRoles::bucket_role(..).send()",
+        iam.create_key_with_bucket_roles()
+            .name("k")
+            .bucket_role(bucket.clone(), Role::Editor)
+            .bucket_role(bucket.clone(), Role::ReadOnly)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "key with bucket roles, name with a space",
+        "CreateKeyWithBucketRoles::name(..).send()",
+        iam.create_key_with_bucket_roles()
+            .name("two words")
+            .bucket_role(bucket.clone(), Role::ReadOnly)
+            .send()
+            .await
+    );
+    case!(
+        rows,
+        emu,
+        "delete_key with an empty id",
+        "TigrisIam::delete_key(\"\")",
+        iam.delete_key("").await
+    );
+
     // Webhook URLs and auth.
     for (url, what) in [
         ("", "empty"),

@@ -542,6 +542,46 @@ fn iam_failed(err: &tigris_iam::Error) -> Outcome {
     }
 }
 
+async fn key_with_bucket_roles_create(r: &Run) -> Setup {
+    r.bucket("work", false).await?;
+    r.bucket("data", false).await?;
+    r.begin();
+    match r
+        .env
+        .kit
+        .iam()
+        .create_key_with_bucket_roles()
+        .name("agent")
+        .bucket_role("work".parse().map_err(|e| format!("{e}"))?, Role::Editor)
+        .bucket_role("data".parse().map_err(|e| format!("{e}"))?, Role::ReadOnly)
+        .send()
+        .await
+    {
+        Ok(key) => Ok(Outcome::Ok(vec![Name::Key(key.access_key_id().to_owned())])),
+        Err(err) => Ok(iam_failed(&err)),
+    }
+}
+
+async fn key_with_bucket_roles_delete(r: &Run) -> Setup {
+    r.bucket("work", false).await?;
+    r.mark();
+    let key = r
+        .env
+        .kit
+        .iam()
+        .create_key_with_bucket_roles()
+        .name("agent")
+        .bucket_role("work".parse().map_err(|e| format!("{e}"))?, Role::Editor)
+        .send()
+        .await
+        .map_err(|e| format!("setup: {e}"))?;
+    r.begin();
+    match r.env.kit.iam().delete_key(key.access_key_id()).await {
+        Ok(()) => Ok(Outcome::Ok(Vec::new())),
+        Err(err) => Ok(iam_failed(&err)),
+    }
+}
+
 async fn key_revoke(r: &Run) -> Setup {
     r.bucket("work", false).await?;
     r.mark();
@@ -864,6 +904,8 @@ fn workflows() -> Vec<Workflow> {
         workflow!("promote", promote),
         workflow!("scoped key create", key_create),
         workflow!("scoped key revoke", key_revoke),
+        workflow!("key with bucket roles create", key_with_bucket_roles_create),
+        workflow!("key with bucket roles delete", key_with_bucket_roles_delete),
         workflow!("bundle to directory", bundle_to_directory),
         workflow!(
             "presigned multipart upload (create, part URL, complete)",

@@ -363,6 +363,10 @@ async fn route(
         tokio::time::sleep(latency).await;
     }
     let wrong_region = signing_region(&req).filter(|r| !is_accepted_region(r));
+    if iam::is_whoami(&req) {
+        let (parts, _) = req.into_parts();
+        return Ok(iam::whoami(&shared, &parts));
+    }
     if iam::is_iam_request(&req) {
         if let Some(region) = wrong_region {
             return Ok(iam::error_answer(

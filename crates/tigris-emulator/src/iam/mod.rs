@@ -3,6 +3,9 @@
 //! the attached policies.
 
 pub(crate) mod policy;
+mod tigris;
+
+pub(crate) use tigris::{is_whoami, whoami};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -26,6 +29,24 @@ const ACCOUNT: &str = "000000000000";
 #[derive(Debug, Clone)]
 struct KeyMeta {
     created: SystemTime,
+    /// The name given by Tigris's `CreateAccessKeyWithBucketsRole`.
+    name: Option<String>,
+    /// Tigris's bucket roles, `(bucket, role)`.
+    roles: Vec<(String, String)>,
+    /// The roles as a policy document, evaluated with the attached policies.
+    role_policy: Option<Arc<PolicyDocument>>,
+}
+
+impl KeyMeta {
+    fn new(created: SystemTime, name: Option<String>, roles: Vec<(String, String)>) -> Self {
+        let role_policy = tigris::role_policy(&roles);
+        Self {
+            created,
+            name,
+            roles,
+            role_policy,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,11 +92,16 @@ impl Iam {
     /// The documents of the policies attached to `user` (shared, not copied: this runs on every
     /// request signed with a scoped key).
     pub(crate) fn policies_of(&self, user: &str) -> Vec<Arc<PolicyDocument>> {
+        let roles = self
+            .keys
+            .get(user)
+            .and_then(|meta| meta.role_policy.as_ref().map(Arc::clone));
         self.attachments
             .get(user)
             .into_iter()
             .flatten()
             .filter_map(|arn| self.policies.get(arn).map(|p| Arc::clone(&p.document)))
+            .chain(roles)
             .collect()
     }
 
@@ -448,12 +474,26 @@ pub(crate) fn is_iam_request<B>(req: &http::Request<B>) -> bool {
 /// own `@tigrisdata/iam`, which signs its IAM calls as `s3`). Either is verified in full.
 const SIGNING_SERVICES: &[&str] = &["iam", "s3"];
 
-/// Verifies and serves one IAM Query request.
-pub(crate) fn handle(
+/// A JSON answer (`application/json`, 200).
+fn json_response(value: &serde_json::Value) -> http::Response<s3s::Body> {
+    let mut resp = http::Response::new(s3s::Body::from(value.to_string()));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(id) = http::HeaderValue::from_str(&request_id()) {
+        resp.headers_mut().insert("x-amzn-requestid", id);
+    }
+    resp
+}
+
+/// Verifies the request's SigV4 signature (for service `iam` or `s3`); the signing access key,
+/// or the error answer.
+fn verify(
     shared: &Arc<Shared>,
     parts: &http::request::Parts,
     body: &Bytes,
-) -> http::Response<s3s::Body> {
+) -> Result<String, Box<http::Response<s3s::Body>>> {
     let secret = |ak: &str| shared.keys().secret(ak).map(str::to_owned);
     let mut verified = sigv4::verify(parts, body, SIGNING_SERVICES, SystemTime::now(), secret);
     if verified == Err(sigv4::SigError::Skewed) {
@@ -461,16 +501,26 @@ pub(crate) fn handle(
         // the `Date` it read signs with the emulator's time: accept either clock.
         verified = sigv4::verify(parts, body, SIGNING_SERVICES, shared.clock().now(), secret);
     }
-    let access_key = match verified {
+    verified.map_err(|e| {
+        let status = if e == sigv4::SigError::Incomplete {
+            400
+        } else {
+            403
+        };
+        Box::new(error_answer(&parts.headers, status, e.code(), e.message()))
+    })
+}
+
+/// Verifies and serves one IAM Query request: the standard actions, and Tigris's own
+/// ([`tigris`]), dispatched on `Action` from the query or the body.
+pub(crate) fn handle(
+    shared: &Arc<Shared>,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> http::Response<s3s::Body> {
+    let access_key = match verify(shared, parts, body) {
         Ok(key) => key,
-        Err(e) => {
-            let status = if e == sigv4::SigError::Incomplete {
-                400
-            } else {
-                403
-            };
-            return error_answer(&parts.headers, status, e.code(), e.message());
-        }
+        Err(resp) => return *resp,
     };
     let mut params: BTreeMap<String, String> =
         sigv4::parse_form(std::str::from_utf8(body).unwrap_or(""))
@@ -501,7 +551,17 @@ pub(crate) fn handle(
     ) {
         return error_answer(&parts.headers, status, code, &message);
     }
-    let result = run(shared, &action, &params);
+    let json = wants_json(&parts.headers);
+    let result = match tigris::run(shared, &action, &params, json) {
+        Some(result) => result,
+        None => run(shared, &action, &params).map(|xml| {
+            if json {
+                tigris::as_json(shared, &action, &params, xml)
+            } else {
+                tigris::Reply::Xml(xml)
+            }
+        }),
+    };
     if let Some((failure, Timing::After)) = &injected {
         if failure.drop_connection {
             return crate::http::server::dropped();
@@ -510,7 +570,8 @@ pub(crate) fn handle(
         return error_answer(&parts.headers, failure.status, &failure.code, message);
     }
     match result {
-        Ok(result) => ok_response(&action, result),
+        Ok(tigris::Reply::Xml(result)) => ok_response(&action, result),
+        Ok(tigris::Reply::Json(value)) => json_response(&value),
         Err(IamError(status, code, message)) => {
             error_answer(&parts.headers, status, code, &message)
         }
@@ -545,6 +606,8 @@ impl Iam {
                         id: id.clone(),
                         secret: secret.to_owned(),
                         created: nanos(meta.created),
+                        name: meta.name.clone(),
+                        roles: meta.roles.clone(),
                     })
                 })
                 .collect(),
@@ -583,8 +646,19 @@ impl Iam {
             IamChange::CreateAccessKey { key, counter } => {
                 self.counter = self.counter.max(counter);
                 let created = version_time(key.created);
-                self.keys.insert(key.id.clone(), KeyMeta { created });
+                let meta = KeyMeta::new(created, key.name, key.roles);
+                self.keys.insert(key.id.clone(), meta);
                 keys.insert(key.id, key.secret);
+            }
+            IamChange::SetBucketRoles { id, roles } => {
+                if let Some(meta) = self.keys.get_mut(&id) {
+                    *meta = KeyMeta::new(meta.created, meta.name.take(), roles);
+                }
+            }
+            IamChange::RotateAccessKey { id, secret } => {
+                if self.keys.contains_key(&id) {
+                    keys.insert(id, secret.0);
+                }
             }
             IamChange::DeleteAccessKey { id } => {
                 self.keys.remove(&id);
@@ -678,7 +752,8 @@ impl Iam {
         };
         for key in dump.keys {
             let created = version_time(key.created);
-            iam.keys.insert(key.id.clone(), KeyMeta { created });
+            let meta = KeyMeta::new(created, key.name, key.roles);
+            iam.keys.insert(key.id.clone(), meta);
             keys.insert(key.id, key.secret);
         }
         for p in dump.policies {
@@ -724,7 +799,7 @@ fn iam_resources(
         "DeleteAccessKey" => vec![user_arn(
             param("UserName").or(param("AccessKeyId")).unwrap_or(caller),
         )],
-        "ListAccessKeys" => match param("UserName") {
+        "ListAccessKeys" => match param("UserName").or(param("KeyId")) {
             Some(user) => vec![user_arn(user)],
             None => {
                 let mut all: Vec<String> = iam.keys.keys().map(|k| user_arn(k)).collect();
@@ -732,8 +807,21 @@ fn iam_resources(
                 all
             }
         },
-        "AttachUserPolicy" | "DetachUserPolicy" | "ListAttachedUserPolicies" => {
+        "AttachUserPolicy"
+        | "DetachUserPolicy"
+        | "ListAttachedUserPolicies"
+        | "ListUserPolicies" => {
             vec![user_arn(param("UserName").unwrap_or(caller))]
+        }
+        // Tigris's own: a new key is the caller's to make, as CreateAccessKey without a user;
+        // the others act on the key they name.
+        "CreateAccessKeyWithBucketsRole" => vec![user_arn(caller)],
+        "RotateAccessKey" => vec![user_arn(param("AccessKeyId").unwrap_or(caller))],
+        "UpdateAccessKeyWithBucketsRole" => {
+            let id = param("Req")
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+                .and_then(|r| r["id"].as_str().map(str::to_owned));
+            vec![user_arn(id.as_deref().unwrap_or(caller))]
         }
         "CreatePolicy" => {
             let path = param("Path").unwrap_or("/");
@@ -817,6 +905,8 @@ fn run(
                 id: id.clone(),
                 secret: secret.clone(),
                 created: crate::store::nanos(created),
+                name: None,
+                roles: Vec::new(),
             };
             let counter = iam.counter;
             commit(
@@ -1096,6 +1186,10 @@ mod tests {
         "AttachUserPolicy",
         "DetachUserPolicy",
         "ListAttachedUserPolicies",
+        "CreateAccessKeyWithBucketsRole",
+        "UpdateAccessKeyWithBucketsRole",
+        "RotateAccessKey",
+        "ListUserPolicies",
         "",
     ];
 
@@ -1108,6 +1202,10 @@ mod tests {
             "arn:aws:iam::000000000000:policy(/[a-z]{1,2}){0,2}/[a-z]{1,3}",
             Just("$KEY".to_owned()),
             Just(r#"{"Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}"#.to_owned()),
+            Just(
+                r#"{"name":"k","id":"$KEY","buckets_role":[{"bucket":"b-1","role":"Editor"}]}"#
+                    .to_owned()
+            ),
             Just("&<>\"'\r\u{1}\u{FFFF}é€".to_owned()),
             "[\\PC\\p{Cc}]{0,8}",
             any::<String>(),
@@ -1125,6 +1223,11 @@ mod tests {
                 "PolicyArn",
                 "Path",
                 "Description",
+                "Req",
+                "KeyId",
+                "Detailed",
+                "MaxItems",
+                "Marker",
             ])
             .prop_map(str::to_owned),
             any::<String>(),

@@ -78,6 +78,27 @@ pub(crate) enum IamChange {
         user: String,
         arn: String,
     },
+    /// Tigris's `UpdateAccessKeyWithBucketsRole`: the key's bucket roles, replaced whole.
+    SetBucketRoles {
+        id: String,
+        roles: Vec<(String, String)>,
+    },
+    /// Tigris's `RotateAccessKey`: the key's new secret.
+    RotateAccessKey {
+        id: String,
+        secret: SecretText,
+    },
+}
+
+/// A secret in a journal record: written as is, never shown by `Debug`.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SecretText(pub(crate) String);
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("** redacted **")
+    }
 }
 
 /// What the IAM module keeps, in a form that survives a restart.
@@ -95,6 +116,12 @@ pub(crate) struct KeyDump {
     pub(crate) secret: String,
     /// Nanoseconds since the Unix epoch.
     pub(crate) created: u64,
+    /// The name given to Tigris's `CreateAccessKeyWithBucketsRole`; none for `CreateAccessKey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    /// `(bucket, role)` pairs: Tigris's bucket roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) roles: Vec<(String, String)>,
 }
 
 impl fmt::Debug for KeyDump {
@@ -102,6 +129,8 @@ impl fmt::Debug for KeyDump {
         f.debug_struct("KeyDump")
             .field("id", &self.id)
             .field("secret", &"** redacted **")
+            .field("name", &self.name)
+            .field("roles", &self.roles)
             .finish()
     }
 }
