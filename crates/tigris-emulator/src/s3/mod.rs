@@ -67,9 +67,11 @@ impl From<StoreError> for S3Error {
                 s3_error!(NoSuchVersion, "The specified version does not exist: {v}")
             }
             StoreError::BucketAlreadyExists(b) => {
+                // Tigris answers this for a name taken by anyone, the caller included (its
+                // gateway's s3-tests list expects it on re-creating your own bucket).
                 s3_error!(
-                    BucketAlreadyOwnedByYou,
-                    "The bucket {b} already exists and is owned by you"
+                    BucketAlreadyExists,
+                    "The requested bucket name {b} is not available"
                 )
             }
             StoreError::BucketNotEmpty(b) => {
