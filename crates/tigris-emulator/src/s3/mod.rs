@@ -6,10 +6,10 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, Bucket as DtoBucket, CommonPrefix,
-    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput,
-    CopyObjectResult, CopySource, CreateBucketInput, CreateBucketOutput,
-    CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, Bucket as DtoBucket, ChecksumMode,
+    ChecksumType, CommonPrefix, CompleteMultipartUploadInput, CompleteMultipartUploadOutput,
+    CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, CreateBucketInput,
+    CreateBucketOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
     DeleteBucketLifecycleInput, DeleteBucketLifecycleOutput, DeleteBucketOutput, DeleteObjectInput,
     DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
     GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 mod acl;
 pub(crate) use acl::anonymous_read;
 mod bucket;
+mod checksum;
 pub(crate) mod conditional;
 mod extra;
 mod list;
