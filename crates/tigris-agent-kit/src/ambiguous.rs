@@ -4,7 +4,8 @@
 //! there and is what the request makes, removed like any bucket the call created.
 //!
 //! With SDK retries on, a lost response usually reads as a conflict: the retry finds the bucket
-//! the first attempt made (`BucketAlreadyOwnedByYou`). So every attempt is watched, not only
+//! the first attempt made (`409 BucketAlreadyExists` on Tigris, which answers that for your own
+//! buckets too; `BucketAlreadyOwnedByYou` elsewhere). So every attempt is watched, not only
 //! the last.
 
 use std::sync::Arc;
@@ -325,6 +326,7 @@ mod tests {
         );
         assert!(!answer_may_have_applied(503, Some("SlowDown")));
         assert!(!answer_may_have_applied(429, None));
+        assert!(!answer_may_have_applied(409, Some("BucketAlreadyExists")));
         assert!(!answer_may_have_applied(
             409,
             Some("BucketAlreadyOwnedByYou")

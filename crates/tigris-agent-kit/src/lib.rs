@@ -97,7 +97,8 @@
 //!   someone else's and is left alone, and so is a workspace-named bucket that already holds
 //!   objects (one this call made would be empty): data that was there is never deleted. If the probe or the delete fails, the bucket is a
 //!   [`Leftover::Bucket`]. With SDK retries on, a lost response usually comes back as a
-//!   conflict on the retry (`BucketAlreadyOwnedByYou`); every attempt is watched, so that case
+//!   conflict on the retry (`409 BucketAlreadyExists` from Tigris, `BucketAlreadyOwnedByYou`
+//!   from other S3 servers); every attempt is watched, so that case
 //!   is handled the same way;
 //! - a snapshot (`CreateBucket` with `X-Tigris-Snapshot`, taken by a fork set or a
 //!   checkpoint, or a merge's checkpoint) is sent without automatic retry (a retry after a lost

@@ -229,7 +229,7 @@ async fn with_sdk_retries_a_lost_response_answered_by_a_conflict_is_still_rolled
         .unwrap_err();
     assert_eq!(env.emu.faults().count("CreateBucket"), 2);
     assert_eq!(err.step(), Some(Step::CreateBucket));
-    assert_eq!(err.code(), Some("BucketAlreadyOwnedByYou"));
+    assert_eq!(err.code(), Some("BucketAlreadyExists"));
     assert!(err.leftovers().is_empty(), "{err}");
     assert!(
         err.to_string()

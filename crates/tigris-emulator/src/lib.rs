@@ -199,7 +199,7 @@
 //! a restored object is a new write (new version id, `Last-Modified` now) that replaces a live
 //! object of the key; on a snapshot-enabled bucket a plain delete is a delete marker in the
 //! history, not a soft delete (as the TypeScript client documents); a deleted bucket's name
-//! stays reserved for its window (`BucketAlreadyOwnedByYou`), a restore of a live bucket is
+//! stays reserved for its window (`BucketAlreadyExists`), a restore of a live bucket is
 //! `400 InvalidArgument` and of an unknown or expired one `404 NoSuchBucket`;
 //! `X-Tigris-Soft-Delete` on DeleteBucket overrides the bucket's setting (`true` or days: keep
 //! it; `false`: delete for good); a soft-deleted fork still counts as a fork of its parent

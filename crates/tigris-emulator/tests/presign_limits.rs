@@ -180,3 +180,16 @@ async fn presigned_urls_valid_for_zero_seconds_are_refused() {
     let (status, body) = fetch("GET", &url, &[], b"").await;
     assert_eq!(status, 403, "{body}");
 }
+
+#[tokio::test]
+async fn presigned_urls_with_a_negative_expiry_are_refused_403_before_their_signature_is_read() {
+    let emu = Emulator::start().await.unwrap();
+    setup(&emu).await;
+    // boto3 signs `ExpiresIn=-7` as it is; a negative lifetime is refused as an out-of-range
+    // one, not as a malformed request.
+    let url = presigned_get_for(&emu, Duration::from_secs(60))
+        .replace("X-Amz-Expires=60", "X-Amz-Expires=-7");
+    let (status, body) = fetch("GET", &url, &[], b"").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("AccessDenied"), "{body}");
+}

@@ -103,7 +103,7 @@ async fn missing_things_get_standard_error_codes() {
         .unwrap_err();
     assert_eq!(err.code(), Some("NoSuchKey"));
     let err = s3.create_bucket().bucket("data").send().await.unwrap_err();
-    assert_eq!(err.code(), Some("BucketAlreadyOwnedByYou"));
+    assert_eq!(err.code(), Some("BucketAlreadyExists"));
     put(&s3, "data", "k", "v").await;
     let err = s3.delete_bucket().bucket("data").send().await.unwrap_err();
     assert_eq!(err.code(), Some("BucketNotEmpty"));

@@ -416,7 +416,7 @@ async fn a_force_deleted_soft_delete_bucket_is_restorable_with_its_objects() {
     let again = s3.create_bucket().bucket("soft").send().await.unwrap_err();
     assert_eq!(
         again.code(),
-        Some("BucketAlreadyOwnedByYou"),
+        Some("BucketAlreadyExists"),
         "the name stays reserved"
     );
 

@@ -322,6 +322,7 @@ async fn handle(
     req: http::Request<Incoming>,
 ) -> Result<Response, Dropped> {
     let clock = shared.clock().clone();
+    let unanswered_continue = expects_continue_without_body(&req);
     let Ok(mut resp) = route(shared, s3, peer, req).await;
     if resp.extensions().get::<DropConnection>().is_some() {
         return Err(Dropped);
@@ -329,7 +330,25 @@ async fn handle(
     if let Some(date) = http_date(clock.now()) {
         resp.headers_mut().insert(http::header::DATE, date);
     }
+    if unanswered_continue {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
     Ok(resp)
+}
+
+/// Whether `req` asks for `100 Continue` but has no body: hyper sends `100 Continue` when a
+/// body is first read, so this one never gets it. Its answer closes the connection: a client
+/// still waiting for the `100` (botocore sends the header on empty PUTs too) would otherwise
+/// read the final answer as the `100` and misread the next answer on the connection.
+fn expects_continue_without_body(req: &http::Request<Incoming>) -> bool {
+    use http_body::Body as _;
+    req.headers()
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+        && req.body().is_end_stream()
 }
 
 /// An HTTP-date (IMF-fixdate, RFC 9110): `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -418,6 +437,17 @@ async fn route(
         return Ok(err
             .to_http_response()
             .unwrap_or_else(|_| plain(400, "AuthorizationHeaderMalformed")));
+    }
+    // A presigned URL's lifetime is checked before s3s reads its signature: s3s refuses a
+    // negative `X-Amz-Expires` as a malformed request (400), S3 as an out-of-range one (403).
+    if let Some(query) = req.uri().query()
+        && crate::api::presign::is_presigned(Some(query))
+        && let Err(err) = crate::api::presign::check_presigned(query, req.headers())
+    {
+        let resp = err
+            .to_http_response()
+            .unwrap_or_else(|_| plain(403, "AccessDenied"));
+        return Ok(crate::s3::request_id::stamp(resp).await);
     }
     req.extensions_mut().insert(PeerAddr(peer));
     let tag = shared.next_tag();

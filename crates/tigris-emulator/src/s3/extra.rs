@@ -30,22 +30,27 @@ const MAX_TAG_KEY: usize = 128;
 const MAX_TAG_VALUE: usize = 256;
 
 /// The stored headers a write sent. `aws-chunked`, a transfer coding, is not kept as the
-/// object's Content-Encoding.
+/// object's Content-Encoding; the other codings are kept as sent (`deflate, gzip` stays so).
 pub(crate) fn stored_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     STORED_HEADERS
         .iter()
         .filter_map(|name| {
             let value = header_str(headers, name)?;
             let value = if *name == "content-encoding" {
-                let kept: Vec<&str> = value
-                    .split(',')
-                    .map(str::trim)
+                let codings: Vec<&str> = value.split(',').map(str::trim).collect();
+                let kept: Vec<&str> = codings
+                    .iter()
+                    .copied()
                     .filter(|c| !c.eq_ignore_ascii_case("aws-chunked") && !c.is_empty())
                     .collect();
                 if kept.is_empty() {
                     return None;
                 }
-                kept.join(",")
+                if kept.len() == codings.len() {
+                    value.to_owned()
+                } else {
+                    kept.join(", ")
+                }
             } else {
                 value.to_owned()
             };

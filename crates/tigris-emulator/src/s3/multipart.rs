@@ -8,22 +8,59 @@ pub(super) async fn create_multipart_upload(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
     backend.shared.store().bucket(&input.bucket)?;
-    let mut extra = crate::store::ObjectExtra {
+    let extra = crate::store::ObjectExtra {
         headers: super::extra::stored_headers(&req.headers),
         tags: super::extra::tagging_header(&req.headers)?,
         acl: input.acl.map(|a| a.as_str().to_owned()),
         ..Default::default()
     };
-    let algorithm = input.checksum_algorithm.map(|a| a.as_str().to_owned());
-    if let Some(a) = &algorithm {
-        extra.checksums.push((a.clone(), String::new()));
-    }
+    let algorithm = match input.checksum_algorithm {
+        None => None,
+        Some(a) => Some(super::checksum::algorithm(a.as_str()).ok_or_else(|| {
+            s3_error!(
+                InvalidRequest,
+                "Checksum algorithm provided is unsupported."
+            )
+        })?),
+    };
+    // S3's defaults: a composite of the parts', but CRC64NVME is only ever of the whole body;
+    // a full-object checksum only for the CRCs.
+    let kind = match (algorithm, input.checksum_type.as_ref().map(|t| t.as_str())) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            ));
+        }
+        (Some("CRC64NVME"), None) => Some(super::checksum::FULL_OBJECT),
+        (Some(_), None) => Some(super::checksum::COMPOSITE),
+        (Some(a), Some(t))
+            if t.eq_ignore_ascii_case(super::checksum::COMPOSITE) && a != "CRC64NVME" =>
+        {
+            Some(super::checksum::COMPOSITE)
+        }
+        (Some(a), Some(t))
+            if t.eq_ignore_ascii_case(super::checksum::FULL_OBJECT) && a.starts_with("CRC") =>
+        {
+            Some(super::checksum::FULL_OBJECT)
+        }
+        (Some(a), Some(t)) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The {t} checksum type cannot be used with the {a} checksum algorithm."
+            ));
+        }
+    };
     let upload = Upload {
         bucket: input.bucket.clone(),
         key: input.key.clone(),
         content_type: input.content_type,
         metadata: metadata_vec(input.metadata)?,
         extra,
+        checksum: algorithm
+            .zip(kind)
+            .map(|(a, k)| (a.to_owned(), k.to_owned())),
         initiated: std::time::SystemTime::now(),
         parts: BTreeMap::new(),
     };
@@ -32,7 +69,8 @@ pub(super) async fn create_multipart_upload(
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(upload_id),
-        checksum_algorithm: algorithm.map(s3s::dto::ChecksumAlgorithm::from),
+        checksum_algorithm: algorithm.map(s3s::dto::ChecksumAlgorithm::from_static),
+        checksum_type: kind.map(ChecksumType::from_static),
         ..Default::default()
     }))
 }
@@ -49,17 +87,28 @@ pub(super) async fn upload_part(
         ));
     }
     let data = collect_body(input.body, input.content_length).await?;
-    let etag = backend.shared.uploads().put_part(
+    let algorithm = upload_algorithm(backend, &input.upload_id, &input.bucket, &input.key)?;
+    let checksum = super::checksum::verify(&req.headers, &data, algorithm.as_deref())?;
+    let kept = checksum
+        .as_ref()
+        .filter(|(a, _)| Some(a) == algorithm.as_ref())
+        .map(|(_, v)| v.clone());
+    let etag = backend.shared.uploads().put_part_with_checksum(
         &input.upload_id,
         &input.bucket,
         &input.key,
         input.part_number,
         data,
+        kept,
     )?;
-    Ok(S3Response::new(UploadPartOutput {
+    let mut output = UploadPartOutput {
         e_tag: Some(ETag::Strong(etag)),
         ..Default::default()
-    }))
+    };
+    if let Some((algorithm, value)) = checksum {
+        super::checksum::set_checksum!(output, algorithm.as_str(), value);
+    }
+    Ok(S3Response::new(output))
 }
 
 pub(super) async fn list_parts(
@@ -80,12 +129,18 @@ pub(super) async fn list_parts(
     let parts: Vec<Part> = rest
         .into_iter()
         .take(max)
-        .map(|(n, (data, etag, at))| Part {
-            part_number: Some(*n),
-            e_tag: Some(ETag::Strong(etag.clone())),
-            size: Some(data.len() as i64),
-            last_modified: Some(timestamp(*at)),
-            ..Default::default()
+        .map(|(n, (data, etag, at, sum))| {
+            let mut part = Part {
+                part_number: Some(*n),
+                e_tag: Some(ETag::Strong(etag.clone())),
+                size: Some(data.len() as i64),
+                last_modified: Some(timestamp(*at)),
+                ..Default::default()
+            };
+            if let (Some((algorithm, _)), Some(sum)) = (&upload.checksum, sum) {
+                super::checksum::set_checksum!(part, algorithm.as_str(), sum.clone());
+            }
+            part
         })
         .collect();
     let next = truncated
@@ -98,6 +153,14 @@ pub(super) async fn list_parts(
         is_truncated: Some(truncated),
         next_part_number_marker: next,
         parts: Some(parts),
+        checksum_algorithm: upload
+            .checksum
+            .as_ref()
+            .map(|(a, _)| s3s::dto::ChecksumAlgorithm::from(a.clone())),
+        checksum_type: upload
+            .checksum
+            .as_ref()
+            .map(|(_, t)| ChecksumType::from(t.clone())),
         ..Default::default()
     }))
 }
@@ -107,15 +170,16 @@ pub(super) async fn complete_multipart_upload(
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let input = req.input;
-    let listed: Vec<(i32, Option<String>)> = input
+    let completed_parts = input
         .multipart_upload
         .and_then(|m| m.parts)
-        .unwrap_or_default()
-        .into_iter()
+        .unwrap_or_default();
+    let listed: Vec<(i32, Option<String>)> = completed_parts
+        .iter()
         .map(|p| {
             (
                 p.part_number.unwrap_or(0),
-                p.e_tag.map(|e| e.value().to_owned()),
+                p.e_tag.as_ref().map(|e| e.value().to_owned()),
             )
         })
         .collect();
@@ -125,14 +189,46 @@ pub(super) async fn complete_multipart_upload(
         .uploads()
         .completed(&input.upload_id, &input.bucket, &input.key);
     if let Some(etag) = done {
-        return Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut output = CompleteMultipartUploadOutput {
             location: Some(format!("/{}/{}", input.bucket, input.key)),
-            bucket: Some(input.bucket),
-            key: Some(input.key),
-            e_tag: Some(ETag::Strong(etag)),
+            bucket: Some(input.bucket.clone()),
+            key: Some(input.key.clone()),
+            e_tag: Some(ETag::Strong(etag.clone())),
             ..Default::default()
-        }));
+        };
+        // The checksum too, while the object it made is still the key's.
+        if let Ok(object) = backend.shared.store().get(&input.bucket, &input.key, LIVE)
+            && object.etag == etag
+        {
+            for (algorithm, value) in &object.extra.checksums {
+                output.checksum_type =
+                    Some(ChecksumType::from_static(super::checksum::kind(value)));
+                super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
+            }
+        }
+        return Ok(S3Response::new(output));
     }
+    // The upload's checksum algorithm and type, and each listed part's stored checksum; a
+    // listed checksum other than the stored one is `InvalidPart`, as on S3.
+    let (checksum, part_sums) = {
+        let uploads = backend.shared.uploads();
+        let upload = uploads.get(&input.upload_id, &input.bucket, &input.key)?;
+        let mut sums = Vec::new();
+        if let Some((algorithm, _)) = &upload.checksum {
+            for part in &completed_parts {
+                let number = part.part_number.unwrap_or(0);
+                let stored = upload.parts.get(&number).and_then(|p| p.3.clone());
+                let claimed = super::checksum::get_checksum!(part, algorithm.as_str());
+                if let (Some(claimed), Some(stored)) = (claimed, &stored)
+                    && claimed != stored
+                {
+                    return Err(UploadError::InvalidPart(number).into());
+                }
+                sums.push(stored);
+            }
+        }
+        (upload.checksum.clone(), sums)
+    };
     let condition = crate::s3::conditional::WriteCondition {
         if_match: input.if_match,
         if_none_match: input.if_none_match,
@@ -145,11 +241,25 @@ pub(super) async fn complete_multipart_upload(
         &input.key,
         &condition,
     )?;
-    let object =
+    let mut object =
         backend
             .shared
             .uploads()
             .complete(&input.upload_id, &input.bucket, &input.key, &listed)?;
+    if let Some((algorithm, kind)) = &checksum {
+        let value = object_checksum(algorithm, kind, &object, part_sums)
+            .ok_or_else(|| s3_error!(InvalidPart, "A part's checksum is not valid base64"))?;
+        if let Some((claimed_algorithm, claimed)) = super::checksum::claimed(&req.headers)?
+            && claimed_algorithm == algorithm.as_str()
+            && claimed != value
+        {
+            return Err(s3_error!(
+                BadDigest,
+                "The {algorithm} you specified did not match the calculated checksum."
+            ));
+        }
+        object.extra.checksums = vec![(algorithm.clone(), value)];
+    }
     let etag = object.etag.clone();
     crate::s3::conditional::write_if(
         &mut backend.shared.store(),
@@ -169,13 +279,55 @@ pub(super) async fn complete_multipart_upload(
         crate::notify::EventName::Multipart,
         Some(&object),
     );
-    Ok(S3Response::new(CompleteMultipartUploadOutput {
+    let mut output = CompleteMultipartUploadOutput {
         location: Some(format!("/{}/{}", input.bucket, input.key)),
         bucket: Some(input.bucket),
         key: Some(input.key),
         e_tag: Some(ETag::Strong(etag)),
         ..Default::default()
-    }))
+    };
+    for (algorithm, value) in &object.extra.checksums {
+        output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
+        super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
+    }
+    Ok(S3Response::new(output))
+}
+
+/// The checksum algorithm of upload `id`, if it was created with one.
+fn upload_algorithm(
+    backend: &Backend,
+    id: &str,
+    bucket: &str,
+    key: &str,
+) -> S3Result<Option<String>> {
+    let uploads = backend.shared.uploads();
+    let upload = uploads.get(id, bucket, key)?;
+    Ok(upload.checksum.as_ref().map(|(a, _)| a.clone()))
+}
+
+/// A completed multipart object's checksum: of its whole body (`FULL_OBJECT`), or the
+/// composite of its parts' (a part uploaded without one is computed from its bytes).
+fn object_checksum(
+    algorithm: &str,
+    kind: &str,
+    object: &crate::store::Object,
+    part_sums: Vec<Option<String>>,
+) -> Option<String> {
+    if kind == super::checksum::FULL_OBJECT {
+        return super::checksum::compute(algorithm, &object.data);
+    }
+    let mut start = 0usize;
+    let mut sums = Vec::new();
+    for (size, sum) in object.extra.parts.iter().zip(part_sums) {
+        let end = start.checked_add(usize::try_from(*size).ok()?)?;
+        let sum = match sum {
+            Some(sum) => sum,
+            None => super::checksum::compute(algorithm, object.data.get(start..end)?)?,
+        };
+        sums.push(sum);
+        start = end;
+    }
+    super::checksum::composite(algorithm, &sums)
 }
 
 pub(super) async fn abort_multipart_upload(
@@ -297,19 +449,28 @@ pub(super) async fn upload_part_copy(
             source.data.slice(first as usize..=last as usize)
         }
     };
-    let etag = backend.shared.uploads().put_part(
+    let algorithm = upload_algorithm(backend, &input.upload_id, &input.bucket, &input.key)?;
+    let sum = algorithm
+        .as_deref()
+        .and_then(|a| super::checksum::compute(a, &data));
+    let etag = backend.shared.uploads().put_part_with_checksum(
         &input.upload_id,
         &input.bucket,
         &input.key,
         input.part_number,
         data,
+        sum.clone(),
     )?;
+    let mut result = s3s::dto::CopyPartResult {
+        e_tag: Some(ETag::Strong(etag)),
+        last_modified: Some(timestamp(source.last_modified)),
+        ..Default::default()
+    };
+    if let (Some(algorithm), Some(sum)) = (algorithm, sum) {
+        super::checksum::set_checksum!(result, algorithm.as_str(), sum);
+    }
     Ok(S3Response::new(s3s::dto::UploadPartCopyOutput {
-        copy_part_result: Some(s3s::dto::CopyPartResult {
-            e_tag: Some(ETag::Strong(etag)),
-            last_modified: Some(timestamp(source.last_modified)),
-            ..Default::default()
-        }),
+        copy_part_result: Some(result),
         ..Default::default()
     }))
 }

@@ -12,8 +12,10 @@ pub(super) async fn put_object(
     let metadata = metadata_vec(input.metadata)?;
     let tags = extra::tagging_header(&req.headers)?;
     let data = collect_body(input.body, input.content_length).await?;
+    let checksum = super::checksum::verify(&req.headers, &data, None)?;
     let mut object = Object::new(data, input.content_type, metadata);
     object.extra.headers = extra::stored_headers(&req.headers);
+    object.extra.checksums = checksum.iter().cloned().collect();
     object.extra.tags = tags;
     object.extra.acl = upload_acl(input.acl.as_ref().map(|a| a.as_str()));
     let etag = object.etag.clone();
@@ -35,10 +37,15 @@ pub(super) async fn put_object(
         crate::notify::EventName::Put,
         Some(&object),
     );
-    Ok(S3Response::new(PutObjectOutput {
+    let mut output = PutObjectOutput {
         e_tag: Some(ETag::Strong(etag)),
         ..Default::default()
-    }))
+    };
+    if let Some((algorithm, value)) = checksum {
+        output.checksum_type = Some(ChecksumType::from_static(super::checksum::FULL_OBJECT));
+        super::checksum::set_checksum!(output, algorithm.as_str(), value);
+    }
+    Ok(S3Response::new(output))
 }
 
 pub(super) async fn get_object(
@@ -124,7 +131,8 @@ pub(super) async fn get_object(
         }
         None => (object.data.clone(), None, StatusCode::OK),
     };
-    let output = GetObjectOutput {
+    let whole = range.is_none() || (part.is_some() && parts_count == 1);
+    let mut output = GetObjectOutput {
         content_length: Some(body.len() as i64),
         content_range: range,
         accept_ranges: Some("bytes".into()),
@@ -142,6 +150,12 @@ pub(super) async fn get_object(
             .map(s3s::dto::StorageClass::from),
         ..Default::default()
     };
+    if whole && checksum_mode(input.checksum_mode.as_ref()) {
+        for (algorithm, value) in &object.extra.checksums {
+            output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
+            super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
+        }
+    }
     let mut response = S3Response::with_status(output, status);
     response.headers = headers;
     Ok(response)
@@ -167,8 +181,22 @@ pub(super) async fn head_object(
         input.if_unmodified_since.as_ref(),
     )?;
     let headers = extra::object_headers(&object.extra, &[])?;
-    let mut response = S3Response::new(HeadObjectOutput {
-        content_length: Some(object.size() as i64),
+    // `?partNumber=N`: that part's length and the parts count, as GET answers them.
+    let parts_count = object.extra.parts.len().max(1);
+    let length = match input.part_number {
+        None => object.size(),
+        Some(n) if n < 1 || n as usize > parts_count => {
+            return Err(custom_error(
+                "InvalidPartNumber",
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "The requested partnumber is not satisfiable".to_owned(),
+            ));
+        }
+        Some(_) if object.extra.parts.is_empty() => object.size(),
+        Some(n) => object.extra.parts[n as usize - 1],
+    };
+    let mut output = HeadObjectOutput {
+        content_length: Some(length as i64),
         accept_ranges: Some("bytes".into()),
         e_tag: Some(ETag::Strong(object.etag.clone())),
         last_modified: Some(timestamp(object.last_modified)),
@@ -180,10 +208,25 @@ pub(super) async fn head_object(
             .storage_class
             .clone()
             .map(s3s::dto::StorageClass::from),
+        parts_count: input.part_number.map(|_| parts_count as i32),
         ..Default::default()
-    });
+    };
+    if (input.part_number.is_none() || parts_count == 1)
+        && checksum_mode(input.checksum_mode.as_ref())
+    {
+        for (algorithm, value) in &object.extra.checksums {
+            output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
+            super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
+        }
+    }
+    let mut response = S3Response::new(output);
     response.headers = headers;
     Ok(response)
+}
+
+/// Whether a read asked for the object's checksum (`x-amz-checksum-mode: ENABLED`).
+fn checksum_mode(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
 }
 
 /// The object a Get or Head reads: the version `?versionId=` names, the one visible at

@@ -21,11 +21,13 @@ pub(crate) struct Upload {
     pub(crate) key: String,
     pub(crate) content_type: Option<String>,
     pub(crate) metadata: Vec<(String, String)>,
-    /// Stored headers, tags, ACL and checksum algorithm given at creation.
+    /// Stored headers, tags and ACL given at creation.
     pub(crate) extra: ObjectExtra,
+    /// The checksum algorithm and type (`COMPOSITE`, `FULL_OBJECT`) given at creation.
+    pub(crate) checksum: Option<(String, String)>,
     pub(crate) initiated: SystemTime,
-    /// Part number -> (data, hex MD5).
-    pub(crate) parts: BTreeMap<i32, (Bytes, String, SystemTime)>,
+    /// Part number -> (data, hex MD5, when, base64 checksum by the upload's algorithm).
+    pub(crate) parts: BTreeMap<i32, (Bytes, String, SystemTime, Option<String>)>,
 }
 
 /// Uploads by id.
@@ -65,6 +67,7 @@ impl Uploads {
             .ok_or(UploadError::NoSuchUpload)
     }
 
+    #[cfg(test)]
     pub(crate) fn put_part(
         &mut self,
         id: &str,
@@ -73,12 +76,25 @@ impl Uploads {
         number: i32,
         data: Bytes,
     ) -> Result<String, UploadError> {
+        self.put_part_with_checksum(id, bucket, key, number, data, None)
+    }
+
+    /// [`Uploads::put_part`], keeping the part's checksum (base64, by the upload's algorithm).
+    pub(crate) fn put_part_with_checksum(
+        &mut self,
+        id: &str,
+        bucket: &str,
+        key: &str,
+        number: i32,
+        data: Bytes,
+        checksum: Option<String>,
+    ) -> Result<String, UploadError> {
         self.get(id, bucket, key)?;
         let etag = hex::encode(md5::Md5::digest(&data));
         let upload = self.uploads.get_mut(id).ok_or(UploadError::NoSuchUpload)?;
         upload
             .parts
-            .insert(number, (data, etag.clone(), SystemTime::now()));
+            .insert(number, (data, etag.clone(), SystemTime::now(), checksum));
         Ok(etag)
     }
 
@@ -162,7 +178,7 @@ impl Uploads {
         let mut digests = Vec::new();
         let mut sizes = Vec::new();
         for (i, (number, etag)) in listed.iter().enumerate() {
-            let (bytes, stored, _) = upload
+            let (bytes, stored, _, _) = upload
                 .parts
                 .get(number)
                 .ok_or(UploadError::InvalidPart(*number))?;
@@ -206,6 +222,7 @@ mod tests {
             content_type: None,
             metadata: vec![],
             extra: ObjectExtra::default(),
+            checksum: None,
             initiated: SystemTime::now(),
             parts: BTreeMap::new(),
         }

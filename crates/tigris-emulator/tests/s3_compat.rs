@@ -1,0 +1,258 @@
+//! S3 answers ceph/s3-tests checks where the emulator answers as Tigris does: re-creating a
+//! bucket, stored content codings, `Expect: 100-continue`. One behaviour per test.
+
+use std::time::Duration;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::BucketCannedAcl;
+use tigris_emulator::Emulator;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
+use common::client;
+
+#[tokio::test]
+async fn re_creating_a_bucket_you_own_is_bucket_already_exists_as_on_tigris() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("mine").send().await.unwrap();
+    let err = s3.create_bucket().bucket("mine").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("BucketAlreadyExists"));
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 409);
+}
+
+#[tokio::test]
+async fn re_creating_a_bucket_with_an_acl_is_refused_and_keeps_its_objects() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("mine").send().await.unwrap();
+    s3.put_object()
+        .bucket("mine")
+        .key("k")
+        .body(ByteStream::from_static(b"v"))
+        .send()
+        .await
+        .unwrap();
+    let err = s3
+        .create_bucket()
+        .bucket("mine")
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("BucketAlreadyExists"));
+    let listed = s3.list_objects_v2().bucket("mine").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(1));
+}
+
+#[tokio::test]
+async fn a_content_encoding_list_is_stored_as_sent_when_it_has_no_aws_chunked() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    for (sent, kept) in [
+        ("deflate, gzip", Some("deflate, gzip")),
+        ("gzip, aws-chunked", Some("gzip")),
+        ("aws-chunked, deflate, gzip", Some("deflate, gzip")),
+        ("aws-chunked", None),
+    ] {
+        s3.put_object()
+            .bucket("bkt")
+            .key("k")
+            .content_encoding(sent)
+            .body(ByteStream::from_static(b"v"))
+            .send()
+            .await
+            .unwrap();
+        let head = s3
+            .head_object()
+            .bucket("bkt")
+            .key("k")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_encoding(), kept, "sent {sent:?}");
+    }
+}
+
+/// Sends `head` (a request without its body) and reads the first answer the server sends.
+async fn first_answer(emu: &Emulator, head: &str) -> (String, tokio::net::TcpStream) {
+    let mut stream = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 4096];
+    // A guard against a hung test, not a synchronisation.
+    let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+        .await
+        .expect("the server answers at once")
+        .unwrap();
+    (String::from_utf8_lossy(&buf[..n]).into_owned(), stream)
+}
+
+/// An empty PUT of `/bkt/k` with `Expect: 100-continue`, signed by the root key, as raw bytes.
+fn signed_empty_put(emu: &Emulator) -> String {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let root = emu.root_credentials();
+    let identity = aws_credential_types::Credentials::new(
+        root.access_key_id(),
+        root.secret_access_key(),
+        None,
+        None,
+        "test",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("auto")
+        .name("s3")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let uri = format!("{}/bkt/k", emu.endpoint());
+    let host = emu.local_addr().to_string();
+    let headers = [
+        ("host", host.as_str()),
+        ("expect", "100-continue"),
+        ("content-length", "0"),
+        (
+            "x-amz-content-sha256",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+    ];
+    let signable = SignableRequest::new(
+        "PUT",
+        &uri,
+        headers.iter().copied(),
+        SignableBody::Bytes(b""),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut req = http::Request::builder().method("PUT").uri(&uri);
+    for (name, value) in headers {
+        req = req.header(name, value);
+    }
+    let mut req = req.body(()).unwrap();
+    instructions.apply_to_request_http1x(&mut req);
+    let mut raw = String::from("PUT /bkt/k HTTP/1.1\r\n");
+    for (name, value) in req.headers() {
+        raw.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    raw.push_str("\r\n");
+    raw
+}
+
+#[tokio::test]
+async fn an_empty_put_with_expect_100_continue_gets_100_continue_or_a_closed_connection() {
+    // botocore sends `Expect: 100-continue` on an empty PUT too and then waits for `100
+    // Continue`: a final answer must close the connection, or the client misreads the next one.
+    let emu = Emulator::start().await.unwrap();
+    client(&emu)
+        .create_bucket()
+        .bucket("bkt")
+        .send()
+        .await
+        .unwrap();
+    let (answer, mut stream) = first_answer(&emu, &signed_empty_put(&emu)).await;
+    if answer.starts_with("HTTP/1.1 100") {
+        return;
+    }
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the connection")
+        .ok();
+}
+
+#[tokio::test]
+async fn a_refused_put_with_expect_100_continue_is_answered_without_waiting_for_its_body() {
+    let emu = Emulator::start().await.unwrap();
+    // Unsigned: refused before any body byte is wanted.
+    let (answer, _) = first_answer(
+        &emu,
+        &format!(
+            "PUT /bkt/k HTTP/1.1\r\nHost: {}\r\nExpect: 100-continue\r\nContent-Length: 123\r\n\r\n",
+            emu.local_addr()
+        ),
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 403") || answer.starts_with("HTTP/1.1 404"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn head_with_a_part_number_answers_the_parts_count_and_that_part_length() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = s3
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let mut parts = Vec::new();
+    for (n, body) in [(1, vec![b'a'; 5 << 20]), (2, b"tail".to_vec())] {
+        let out = s3
+            .upload_part()
+            .bucket("bkt")
+            .key("mp")
+            .upload_id(&id)
+            .part_number(n)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let head = s3
+        .head_object()
+        .bucket("bkt")
+        .key("mp")
+        .part_number(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.parts_count(), Some(2));
+    assert_eq!(head.content_length(), Some(4));
+    let plain = s3
+        .head_object()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.parts_count(), None);
+}
