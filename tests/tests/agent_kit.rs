@@ -31,7 +31,12 @@ async fn exists(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
 async fn a_default_workspace_has_snapshots_enabled() {
     let t = Target::new().await;
     let kit = t.kit();
-    let ws = kit.create_workspace(t.bucket("ws")).send().await.unwrap();
+    let ws = kit
+        .create_workspace()
+        .bucket(t.bucket("ws"))
+        .send()
+        .await
+        .unwrap();
     assert!(
         t.s3()
             .bucket_info()
@@ -49,7 +54,8 @@ async fn a_workspace_without_snapshots_is_a_plain_bucket() {
     let t = Target::new().await;
     let ws = t
         .kit()
-        .create_workspace(t.bucket("plain"))
+        .create_workspace()
+        .bucket(t.bucket("plain"))
         .snapshots(false)
         .send()
         .await
@@ -70,7 +76,8 @@ async fn a_workspace_ttl_is_a_lifecycle_rule() {
     let t = Target::new().await;
     let ws = t
         .kit()
-        .create_workspace(t.bucket("ttl"))
+        .create_workspace()
+        .bucket(t.bucket("ttl"))
         .ttl_days(1)
         .send()
         .await
@@ -98,7 +105,8 @@ async fn teardown_force_deletes_a_non_empty_workspace_and_is_idempotent() {
     let s3 = t.s3();
     let ws = t
         .kit()
-        .create_workspace(t.bucket("full"))
+        .create_workspace()
+        .bucket(t.bucket("full"))
         .send()
         .await
         .unwrap();
@@ -113,12 +121,14 @@ async fn workspace_credentials_work_on_the_workspace_only_until_teardown() {
     let t = Target::new().await;
     let kit = t.kit();
     let other = kit
-        .create_workspace(t.bucket("other"))
+        .create_workspace()
+        .bucket(t.bucket("other"))
         .send()
         .await
         .unwrap();
     let ws = kit
-        .create_workspace(t.bucket("cred"))
+        .create_workspace()
+        .bucket(t.bucket("cred"))
         .credentials(Role::Editor)
         .send()
         .await
@@ -150,11 +160,18 @@ async fn forks_are_named_in_order_and_each_sees_the_base() {
     let t = Target::new().await;
     let s3 = t.s3();
     let kit = t.kit();
-    let base = kit.create_workspace(t.bucket("base")).send().await.unwrap();
+    let base = kit
+        .create_workspace()
+        .bucket(t.bucket("base"))
+        .send()
+        .await
+        .unwrap();
     put(&s3, base.bucket().as_str(), "seed.txt", "seed").await;
     let prefix = format!("{}-exp", base.bucket());
     let set = kit
-        .create_forks(base.bucket(), 3)
+        .create_forks()
+        .base(base.bucket())
+        .count(3)
         .prefix(&prefix)
         .send()
         .await
@@ -185,8 +202,19 @@ async fn forks_are_named_in_order_and_each_sees_the_base() {
 async fn the_default_fork_prefix_names_the_base_and_the_snapshot() {
     let t = Target::new().await;
     let kit = t.kit();
-    let base = kit.create_workspace(t.bucket("dflt")).send().await.unwrap();
-    let set = kit.create_forks(base.bucket(), 1).send().await.unwrap();
+    let base = kit
+        .create_workspace()
+        .bucket(t.bucket("dflt"))
+        .send()
+        .await
+        .unwrap();
+    let set = kit
+        .create_forks()
+        .base(base.bucket())
+        .count(1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         set.forks()[0].bucket().to_string(),
         format!("{}-fork-{}-0", base.bucket(), set.snapshot())
@@ -200,10 +228,17 @@ async fn forks_are_isolated_from_each_other_and_from_the_base() {
     let t = Target::new().await;
     let s3 = t.s3();
     let kit = t.kit();
-    let base = kit.create_workspace(t.bucket("iso")).send().await.unwrap();
+    let base = kit
+        .create_workspace()
+        .bucket(t.bucket("iso"))
+        .send()
+        .await
+        .unwrap();
     put(&s3, base.bucket().as_str(), "shared.txt", "v0").await;
     let set = kit
-        .create_forks(base.bucket(), 2)
+        .create_forks()
+        .base(base.bucket())
+        .count(2)
         .prefix(format!("{}-f", base.bucket()))
         .send()
         .await
@@ -234,10 +269,17 @@ async fn read_only_fork_credentials_are_distinct_and_scoped_to_their_fork() {
     let t = Target::new().await;
     let s3 = t.s3();
     let kit = t.kit();
-    let base = kit.create_workspace(t.bucket("rof")).send().await.unwrap();
+    let base = kit
+        .create_workspace()
+        .bucket(t.bucket("rof"))
+        .send()
+        .await
+        .unwrap();
     put(&s3, base.bucket().as_str(), "seed.txt", "seed").await;
     let set = kit
-        .create_forks(base.bucket(), 2)
+        .create_forks()
+        .base(base.bucket())
+        .count(2)
         .prefix(format!("{}-f", base.bucket()))
         .credentials(Role::ReadOnly)
         .send()
@@ -280,9 +322,16 @@ async fn fork_teardown_removes_non_empty_forks_and_is_idempotent() {
     let t = Target::new().await;
     let s3 = t.s3();
     let kit = t.kit();
-    let base = kit.create_workspace(t.bucket("td")).send().await.unwrap();
+    let base = kit
+        .create_workspace()
+        .bucket(t.bucket("td"))
+        .send()
+        .await
+        .unwrap();
     let set = kit
-        .create_forks(base.bucket(), 2)
+        .create_forks()
+        .base(base.bucket())
+        .count(2)
         .prefix(format!("{}-f", base.bucket()))
         .send()
         .await
@@ -316,10 +365,16 @@ async fn a_checkpoint_restores_the_pre_mutation_bytes() {
     let t = Target::new().await;
     let s3 = t.s3();
     let kit = t.kit();
-    let ws = kit.create_workspace(t.bucket("ckpt")).send().await.unwrap();
+    let ws = kit
+        .create_workspace()
+        .bucket(t.bucket("ckpt"))
+        .send()
+        .await
+        .unwrap();
     put(&s3, ws.bucket().as_str(), "model.txt", "original").await;
     let cp = kit
-        .checkpoint(ws.bucket())
+        .checkpoint()
+        .bucket(ws.bucket())
         .name("epoch-1")
         .send()
         .await
@@ -329,7 +384,9 @@ async fn a_checkpoint_restores_the_pre_mutation_bytes() {
     put(&s3, ws.bucket().as_str(), "model.txt", "mutated").await;
     let named = format!("{}-r", ws.bucket());
     let restored = kit
-        .restore(ws.bucket(), cp.version())
+        .restore()
+        .bucket(ws.bucket())
+        .version(cp.version())
         .fork_name(&named)
         .send()
         .await
@@ -339,7 +396,13 @@ async fn a_checkpoint_restores_the_pre_mutation_bytes() {
         get(&s3, restored.as_str(), "model.txt").await.as_deref(),
         Some("original")
     );
-    let default = kit.restore(ws.bucket(), cp.version()).send().await.unwrap();
+    let default = kit
+        .restore()
+        .bucket(ws.bucket())
+        .version(cp.version())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         default.to_string(),
         format!("{}-restore-{}", ws.bucket(), cp.version())
@@ -359,13 +422,26 @@ async fn a_checkpoint_restores_the_pre_mutation_bytes() {
 async fn checkpoints_are_listed_newest_first() {
     let t = Target::new().await;
     let kit = t.kit();
-    let ws = kit.create_workspace(t.bucket("list")).send().await.unwrap();
+    let ws = kit
+        .create_workspace()
+        .bucket(t.bucket("list"))
+        .send()
+        .await
+        .unwrap();
     let mut made = Vec::new();
     for name in ["one", "two", "three"] {
-        made.push(kit.checkpoint(ws.bucket()).name(name).send().await.unwrap());
+        made.push(
+            kit.checkpoint()
+                .bucket(ws.bucket())
+                .name(name)
+                .send()
+                .await
+                .unwrap(),
+        );
     }
     let mut listed = kit
-        .list_checkpoints(ws.bucket())
+        .list_checkpoints()
+        .bucket(ws.bucket())
         .into_paginator()
         .items()
         .send()
@@ -386,7 +462,12 @@ async fn checkpoints_are_listed_newest_first() {
 async fn notifications_can_be_set_and_cleared_on_a_workspace() {
     let t = Target::new().await;
     let kit = t.kit();
-    let ws = kit.create_workspace(t.bucket("hook")).send().await.unwrap();
+    let ws = kit
+        .create_workspace()
+        .bucket(t.bucket("hook"))
+        .send()
+        .await
+        .unwrap();
     if t.is_live() {
         // Live Tigris cannot reach a webhook on this machine: set and clear are checked to be
         // accepted; the emulator run below checks what they do.
@@ -403,7 +484,8 @@ async fn notifications_can_be_set_and_cleared_on_a_workspace() {
     let s3 = t.s3();
     let mut sink = tigris_test_support::WebhookSink::start().await;
     let marker = kit
-        .create_workspace(t.bucket("hook-marker"))
+        .create_workspace()
+        .bucket(t.bucket("hook-marker"))
         .send()
         .await
         .unwrap();
@@ -441,12 +523,15 @@ async fn a_coordinator_receives_the_events_of_agents_on_forks() {
     }
     let kit = t.kit();
     let base = kit
-        .create_workspace(t.bucket("coord"))
+        .create_workspace()
+        .bucket(t.bucket("coord"))
         .send()
         .await
         .unwrap();
     let set = kit
-        .create_forks(base.bucket(), 2)
+        .create_forks()
+        .base(base.bucket())
+        .count(2)
         .prefix(format!("{}-a", base.bucket()))
         .credentials(Role::Editor)
         .send()

@@ -183,7 +183,7 @@ async fn the_console_shows_a_fleets_fork_tree_and_diffs_and_hostile_keys_as_text
     let console = env.emu.console_url().expect("the console is on by default");
 
     // The fleet: a workspace with a webhook, four forks with their own keys.
-    let ws = kit.create_workspace("fleet").send().await.unwrap();
+    let ws = kit.create_workspace().bucket("fleet").send().await.unwrap();
     let base = ws.bucket().as_str().to_owned();
     for (key, body) in [
         ("plan.md", "# plan v0"),
@@ -204,7 +204,9 @@ async fn the_console_shows_a_fleets_fork_tree_and_diffs_and_hostile_keys_as_text
         .unwrap();
     kit.set_notifications(ws.bucket(), &config).await.unwrap();
     let set = kit
-        .create_forks(ws.bucket(), 4)
+        .create_forks()
+        .base(ws.bucket())
+        .count(4)
         .prefix("fleet-agent")
         .credentials(Role::Editor)
         .send()
@@ -238,7 +240,7 @@ async fn the_console_shows_a_fleets_fork_tree_and_diffs_and_hostile_keys_as_text
         .unwrap();
     put(&agents[3], &forks[3], "shared.txt", "agent 3 was here").await;
     // Agent 0's work goes into the workspace: agent 1's plan.md now conflicts with it.
-    kit.merge(&forks[0]).send().await.unwrap();
+    kit.merge().fork(&forks[0]).send().await.unwrap();
     put(&env.s3, &base, "status.txt", "merged agent 0").await;
     let event = tokio::time::timeout(Duration::from_secs(30), receiver.next())
         .await

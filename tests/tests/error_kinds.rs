@@ -141,7 +141,12 @@ async fn readings_through_every_crate(
         .iam_endpoint(endpoint)
         .build()
         .unwrap();
-    let err = kit.create_workspace("kinds-ws").send().await.unwrap_err();
+    let err = kit
+        .create_workspace()
+        .bucket("kinds-ws")
+        .send()
+        .await
+        .unwrap_err();
     kinds.push(("tigris-agent-kit", reading!(err)));
     kinds
 }

@@ -109,7 +109,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// The features of `tigris-ext`, each checked on its own by `lint`.
-const FACADE_FEATURES: [&str; 4] = ["headers", "iam", "notify", "agent-kit"];
+const FACADE_FEATURES: [&str; 5] = ["headers", "api", "iam", "notify", "agent-kit"];
 
 fn lint() -> Result<(), String> {
     let cargo = cargo();

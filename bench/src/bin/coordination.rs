@@ -407,7 +407,12 @@ async fn push_all(
     tasks: usize,
 ) -> Result<(), BoxError> {
     if design == Design::Kit {
-        let queue = kit.task_queue(bucket, "jobs").ttl(TTL).open()?;
+        let queue = kit
+            .task_queue()
+            .bucket(bucket)
+            .prefix("jobs")
+            .ttl(TTL)
+            .open()?;
         let queue = &queue;
         let batches = (0..tasks).step_by(BATCH).map(|start| async move {
             let end = (start + BATCH).min(tasks);
@@ -443,7 +448,12 @@ async fn drain_kit(
     deadline: Instant,
 ) -> Result<Stats, BoxError> {
     let stats = Arc::new(Mutex::new(Stats::default()));
-    let queue = kit.task_queue(bucket, "jobs").ttl(TTL).open()?;
+    let queue = kit
+        .task_queue()
+        .bucket(bucket)
+        .prefix("jobs")
+        .ttl(TTL)
+        .open()?;
     let kills = killed(agents);
     let handles = (0..agents).map(|i| {
         let stats = Arc::clone(&stats);

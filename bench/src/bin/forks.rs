@@ -36,14 +36,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kit = AgentKit::builder(&sdk)
         .iam_endpoint(emu.iam_endpoint())
         .build()?;
-    let base = kit.create_workspace("bench-base").send().await?;
+    let base = kit.create_workspace().bucket("bench-base").send().await?;
     emu.faults().set_latency(LATENCY);
 
     let mut rows = Vec::new();
     for concurrency in [1, 4, 8, 16] {
         let started = Instant::now();
         let set = kit
-            .create_forks(base.bucket(), FORKS)
+            .create_forks()
+            .base(base.bucket())
+            .count(FORKS)
             .prefix(format!("bench-c{concurrency}"))
             .credentials(Role::Editor)
             .concurrency(concurrency)
@@ -63,7 +65,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for run in 0..RUNS {
             let started = Instant::now();
             let set = kit
-                .create_forks(base.bucket(), WAVE_FORKS)
+                .create_forks()
+                .base(base.bucket())
+                .count(WAVE_FORKS)
                 .prefix(format!("bench-w{concurrency}-{run}"))
                 .concurrency(concurrency)
                 .send()

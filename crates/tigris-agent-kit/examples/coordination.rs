@@ -32,7 +32,11 @@ async fn main() -> Result<()> {
         .build()?;
 
     // The shared starting point, and one fork per agent with a key for that fork only.
-    let base = kit.create_workspace("coordination-base").send().await?;
+    let base = kit
+        .create_workspace()
+        .bucket("coordination-base")
+        .send()
+        .await?;
     kit.s3()
         .put_object()
         .bucket(base.bucket().as_str())
@@ -41,7 +45,9 @@ async fn main() -> Result<()> {
         .send()
         .await?;
     let forks = kit
-        .create_forks(base.bucket(), 2)
+        .create_forks()
+        .base(base.bucket())
+        .count(2)
         .prefix("coordination-agent")
         .credentials(Role::Editor)
         .send()

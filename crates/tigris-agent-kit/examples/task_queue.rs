@@ -47,8 +47,12 @@ async fn main() -> Result<()> {
 
     // The queue lives in its own bucket (single- or multi-region on Tigris: see the lease
     // module's bucket-type caveat); the data is forked per agent.
-    let control = kit.create_workspace("fleet-control").send().await?;
-    let base = kit.create_workspace("fleet-data").send().await?;
+    let control = kit
+        .create_workspace()
+        .bucket("fleet-control")
+        .send()
+        .await?;
+    let base = kit.create_workspace().bucket("fleet-data").send().await?;
     kit.s3()
         .put_object()
         .bucket(base.bucket().as_str())
@@ -57,20 +61,26 @@ async fn main() -> Result<()> {
         .send()
         .await?;
     let forks = kit
-        .create_forks(base.bucket(), AGENTS)
+        .create_forks()
+        .base(base.bucket())
+        .count(AGENTS)
         .prefix("fleet-agent")
         .send()
         .await?;
 
     // Only the leader pushes the tasks: a lease decides who that is.
     let leader = kit
-        .lease(control.bucket(), "leases/producer")
+        .lease()
+        .bucket(control.bucket())
+        .key("leases/producer")
         .ttl(TTL)
         .owner("producer")
         .acquire()
         .await?;
     let queue = kit
-        .task_queue(control.bucket(), "jobs")
+        .task_queue()
+        .bucket(control.bucket())
+        .prefix("jobs")
         .ttl(TTL)
         .max_attempts(MAX_ATTEMPTS)
         .open()?;

@@ -1,7 +1,5 @@
 //! Checkpoints: named snapshots of a bucket, restoring one into a new bucket, and listing them.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use tigris_core::BucketName;
 use tigris_headers::prelude::*;
 use tigris_headers::{SnapshotName, SnapshotVersion};
@@ -9,53 +7,8 @@ use tigris_headers::{SnapshotName, SnapshotVersion};
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Operation, Result, Step};
 use crate::kit::AgentKit;
+use crate::types::{Checkpoint, version_time};
 use crate::validate;
-
-/// A snapshot of a bucket, as taken by [`AgentKit::checkpoint`] or listed by
-/// [`AgentKit::list_checkpoints`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Checkpoint {
-    version: SnapshotVersion,
-    name: Option<String>,
-    created: SystemTime,
-}
-
-impl Checkpoint {
-    /// The snapshot version, for [`AgentKit::restore`] and reads at the snapshot.
-    pub fn version(&self) -> &SnapshotVersion {
-        &self.version
-    }
-
-    /// The label given when it was taken, if any.
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// When it was taken, by the server's clock.
-    ///
-    /// For a checkpoint just taken this is the time its version encodes (versions are
-    /// nanoseconds since the Unix epoch, stamped by Tigris); for a listed one, the listing's
-    /// `CreationDate`, or the version's time if the listing has none.
-    pub fn created(&self) -> SystemTime {
-        self.created
-    }
-}
-
-impl Checkpoint {
-    /// A checkpoint just taken, dated by its version.
-    pub(crate) fn taken(version: SnapshotVersion, name: Option<String>) -> Self {
-        Self {
-            created: version_time(&version),
-            version,
-            name,
-        }
-    }
-}
-
-/// The time a snapshot version stands for: versions are nanoseconds since the Unix epoch.
-pub(crate) fn version_time(version: &SnapshotVersion) -> SystemTime {
-    UNIX_EPOCH + Duration::from_nanos(version.as_u64())
-}
 
 /// Takes a checkpoint; from [`AgentKit::checkpoint`].
 ///
@@ -69,9 +22,9 @@ pub(crate) fn version_time(version: &SnapshotVersion) -> SystemTime {
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-/// let before = kit.checkpoint("agent-7-scratch").name("before-refactor").send().await?;
+/// let before = kit.checkpoint().bucket("agent-7-scratch").name("before-refactor").send().await?;
 /// // ... the agent makes a mess ...
-/// let restored = kit.restore("agent-7-scratch", before.version()).send().await?;
+/// let restored = kit.restore().bucket("agent-7-scratch").version(before.version()).send().await?;
 /// println!("the old state is in {restored}");
 /// # Ok(()) }
 /// ```
@@ -79,17 +32,23 @@ pub(crate) fn version_time(version: &SnapshotVersion) -> SystemTime {
 #[must_use = "nothing is created until send() is awaited"]
 pub struct CreateCheckpoint {
     kit: AgentKit,
-    bucket: String,
+    bucket: Option<String>,
     name: Option<String>,
 }
 
 impl CreateCheckpoint {
-    pub(crate) fn new(kit: AgentKit, bucket: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            bucket,
+            bucket: None,
             name: None,
         }
+    }
+
+    /// The bucket to checkpoint (required); it must have snapshots enabled.
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = Some(bucket.as_ref().to_owned());
+        self
     }
 
     /// Labels the checkpoint; the label must be a valid [`SnapshotName`] (1 to 128
@@ -102,16 +61,17 @@ impl CreateCheckpoint {
     /// Validates the input, then takes the checkpoint.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid bucket name or label; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for no
+    /// [`bucket`](Self::bucket), an invalid bucket name or label; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for
     /// an unknown bucket; otherwise the service's refusal (a bucket without snapshots enabled
     /// is refused).
-    #[tracing::instrument(skip_all, fields(bucket = %self.bucket))]
+    #[tracing::instrument(skip_all, fields(bucket = ?self.bucket))]
     pub async fn send(self) -> Result<Checkpoint> {
         let operation = Operation::Checkpoint {
-            bucket: self.bucket.clone(),
+            bucket: self.bucket.clone().unwrap_or_default(),
         };
-        let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
+        let raw = validate::required(&operation, "bucket", self.bucket.as_deref())?;
+        let bucket = validate::bucket_name(&operation, "bucket name", raw)?;
         let name = self
             .name
             .map(|raw| {
@@ -160,19 +120,31 @@ impl CreateCheckpoint {
 #[must_use = "nothing is created until send() is awaited"]
 pub struct Restore {
     kit: AgentKit,
-    bucket: String,
-    version: String,
+    bucket: Option<String>,
+    version: Option<String>,
     fork_name: Option<String>,
 }
 
 impl Restore {
-    pub(crate) fn new(kit: AgentKit, bucket: String, version: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            bucket,
-            version,
+            bucket: None,
+            version: None,
             fork_name: None,
         }
+    }
+
+    /// The bucket the checkpoint was taken of (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = Some(bucket.as_ref().to_owned());
+        self
+    }
+
+    /// The checkpoint's snapshot version (required), as [`Checkpoint::version`] gives it.
+    pub fn version(mut self, version: impl AsRef<str>) -> Self {
+        self.version = Some(version.as_ref().to_owned());
+        self
     }
 
     /// Names the restored bucket.
@@ -184,8 +156,9 @@ impl Restore {
     /// Validates the input, then creates the restored bucket and returns its name.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid bucket name, an empty or non-numeric version, or an invalid restored-bucket
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for no
+    /// [`bucket`](Self::bucket) or [`version`](Self::version), an invalid bucket name, an empty
+    /// or non-numeric version, or an invalid restored-bucket
     /// name; [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) when that name is taken;
     /// otherwise the service's refusal. After an ambiguous failure the error is the request's
     /// own, with the restored bucket as a [`Leftover::Bucket`](crate::Leftover::Bucket) if it
@@ -195,14 +168,16 @@ impl Restore {
     /// A failed restore leaves no bucket but its leftover. The restored bucket is an ordinary
     /// bucket (with snapshots enabled) that stays until deleted; while it exists, the original
     /// cannot be deleted.
-    #[tracing::instrument(skip_all, fields(bucket = %self.bucket, version = %self.version))]
+    #[tracing::instrument(skip_all, fields(bucket = ?self.bucket, version = ?self.version))]
     pub async fn send(self) -> Result<BucketName> {
         let operation = Operation::Restore {
-            bucket: self.bucket.clone(),
-            version: self.version.clone(),
+            bucket: self.bucket.clone().unwrap_or_default(),
+            version: self.version.clone().unwrap_or_default(),
         };
-        let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
-        let version = SnapshotVersion::new(self.version.as_str()).map_err(|e| {
+        let raw = validate::required(&operation, "bucket", self.bucket.as_deref())?;
+        let bucket = validate::bucket_name(&operation, "bucket name", raw)?;
+        let raw_version = validate::required(&operation, "version", self.version.as_deref())?;
+        let version = SnapshotVersion::new(raw_version).map_err(|e| {
             Error::invalid_input(
                 operation.clone(),
                 format!(
@@ -253,7 +228,7 @@ impl Restore {
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-/// let mut checkpoints = kit.list_checkpoints("agent-7-scratch").into_paginator().items().send();
+/// let mut checkpoints = kit.list_checkpoints().bucket("agent-7-scratch").into_paginator().items().send();
 /// while let Some(checkpoint) = checkpoints.try_next().await? {
 ///     println!("{} {:?}", checkpoint.version(), checkpoint.name());
 /// }
@@ -263,7 +238,7 @@ impl Restore {
 #[must_use = "nothing is listed until send() is awaited"]
 pub struct ListCheckpoints {
     kit: AgentKit,
-    bucket: String,
+    bucket: Option<String>,
     max_checkpoints: Option<i32>,
     continuation_token: Option<String>,
 }
@@ -293,13 +268,19 @@ impl CheckpointPage {
 }
 
 impl ListCheckpoints {
-    pub(crate) fn new(kit: AgentKit, bucket: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            bucket,
+            bucket: None,
             max_checkpoints: None,
             continuation_token: None,
         }
+    }
+
+    /// The bucket whose checkpoints to list (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = Some(bucket.as_ref().to_owned());
+        self
     }
 
     /// At most this many checkpoints per page (1 to 10,000).
@@ -327,12 +308,13 @@ impl ListCheckpoints {
     /// invalid bucket name or page size; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for
     /// an unknown bucket; [`ErrorKind::UnexpectedResponse`](crate::ErrorKind::UnexpectedResponse)
     /// for an entry that is not a snapshot; otherwise the service's refusal.
-    #[tracing::instrument(skip_all, fields(bucket = %self.bucket))]
+    #[tracing::instrument(skip_all, fields(bucket = ?self.bucket))]
     pub async fn send(self) -> Result<CheckpointPage> {
         let operation = Operation::ListCheckpoints {
-            bucket: self.bucket.clone(),
+            bucket: self.bucket.clone().unwrap_or_default(),
         };
-        let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
+        let raw = validate::required(&operation, "bucket", self.bucket.as_deref())?;
+        let bucket = validate::bucket_name(&operation, "bucket name", raw)?;
         let mut list = self.kit.s3().list_snapshots().bucket(&bucket);
         if let Some(max) = self.max_checkpoints {
             list = list.max_buckets(max);
@@ -407,37 +389,19 @@ impl ListCheckpointsItems {
 }
 
 impl AgentKit {
-    /// Starts taking a checkpoint (a snapshot) of `bucket`. See [`CreateCheckpoint`].
-    pub fn checkpoint(&self, bucket: impl AsRef<str>) -> CreateCheckpoint {
-        CreateCheckpoint::new(self.clone(), bucket.as_ref().to_owned())
+    /// Starts taking a checkpoint (a snapshot) of a bucket. See [`CreateCheckpoint`].
+    pub fn checkpoint(&self) -> CreateCheckpoint {
+        CreateCheckpoint::new(self.clone())
     }
 
-    /// Starts restoring `bucket` as it was at checkpoint `version`, into a new bucket. See
+    /// Starts restoring a bucket as it was at a checkpoint, into a new bucket. See
     /// [`Restore`].
-    pub fn restore(&self, bucket: impl AsRef<str>, version: impl AsRef<str>) -> Restore {
-        Restore::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            version.as_ref().to_owned(),
-        )
+    pub fn restore(&self) -> Restore {
+        Restore::new(self.clone())
     }
 
-    /// Starts listing the checkpoints of `bucket`. See [`ListCheckpoints`].
-    pub fn list_checkpoints(&self, bucket: impl AsRef<str>) -> ListCheckpoints {
-        ListCheckpoints::new(self.clone(), bucket.as_ref().to_owned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_version_is_a_nanosecond_timestamp() {
-        let version = SnapshotVersion::new("1792493847118382304").unwrap();
-        assert_eq!(
-            version_time(&version),
-            UNIX_EPOCH + Duration::new(1_792_493_847, 118_382_304)
-        );
+    /// Starts listing the checkpoints of a bucket. See [`ListCheckpoints`].
+    pub fn list_checkpoints(&self) -> ListCheckpoints {
+        ListCheckpoints::new(self.clone())
     }
 }

@@ -1,217 +1,14 @@
 //! What a fork changed since its fork point, what its parent changed since then, and where the
 //! two collide: computed from listings, so it works the same on Tigris and on the emulator.
 
-use std::fmt;
-
-use aws_sdk_s3::types::Object;
 use tigris_core::BucketName;
 use tigris_headers::SnapshotVersion;
 use tigris_headers::prelude::*;
 
 use crate::error::{Error, Operation, Result, Step};
 use crate::kit::AgentKit;
+use crate::types::{Change, Conflict, ForkDiff, ObjectSummary};
 use crate::validate;
-
-/// An object as a listing shows it: enough to tell whether it changed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ObjectSummary {
-    etag: Option<String>,
-    size: u64,
-}
-
-impl ObjectSummary {
-    /// Its ETag, as listed (quotes included), if the listing had one.
-    pub fn etag(&self) -> Option<&str> {
-        self.etag.as_deref()
-    }
-
-    /// Its size in bytes.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn of(object: &Object) -> Self {
-        Self {
-            etag: object.e_tag().map(str::to_owned),
-            size: object
-                .size()
-                .and_then(|s| u64::try_from(s).ok())
-                .unwrap_or(0),
-        }
-    }
-}
-
-/// How a key changed between two states of a bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChangeKind {
-    /// The key is new.
-    Added,
-    /// The key is still there with another ETag (or size).
-    Modified,
-    /// The key is gone.
-    Deleted,
-}
-
-impl fmt::Display for ChangeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Added => "added",
-            Self::Modified => "modified",
-            Self::Deleted => "deleted",
-        })
-    }
-}
-
-/// One changed key: the object before (at the fork point) and after (now).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Change {
-    key: String,
-    before: Option<ObjectSummary>,
-    after: Option<ObjectSummary>,
-}
-
-impl Change {
-    /// Compares one key's two states; `None` when it did not change.
-    fn between(
-        key: &str,
-        before: Option<&ObjectSummary>,
-        after: Option<&ObjectSummary>,
-    ) -> Option<Self> {
-        if before == after {
-            return None;
-        }
-        Some(Self {
-            key: key.to_owned(),
-            before: before.cloned(),
-            after: after.cloned(),
-        })
-    }
-
-    /// The object key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// Added, modified or deleted.
-    pub fn kind(&self) -> ChangeKind {
-        match (&self.before, &self.after) {
-            (None, _) => ChangeKind::Added,
-            (Some(_), None) => ChangeKind::Deleted,
-            (Some(_), Some(_)) => ChangeKind::Modified,
-        }
-    }
-
-    /// The object at the fork point; `None` for an added key.
-    pub fn before(&self) -> Option<&ObjectSummary> {
-        self.before.as_ref()
-    }
-
-    /// The object now; `None` for a deleted key.
-    pub fn after(&self) -> Option<&ObjectSummary> {
-        self.after.as_ref()
-    }
-
-    /// The size now, or for a deleted key the size it had.
-    pub fn size(&self) -> u64 {
-        self.after
-            .as_ref()
-            .or(self.before.as_ref())
-            .map_or(0, ObjectSummary::size)
-    }
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} ({} bytes)", self.kind(), self.key, self.size())
-    }
-}
-
-/// A key both the fork and its parent changed since the fork point, to different results.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Conflict {
-    key: String,
-    fork: ChangeKind,
-    parent: ChangeKind,
-}
-
-impl Conflict {
-    /// The object key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// What the fork did to it.
-    pub fn fork(&self) -> ChangeKind {
-        self.fork
-    }
-
-    /// What the parent did to it.
-    pub fn parent(&self) -> ChangeKind {
-        self.parent
-    }
-}
-
-impl fmt::Display for Conflict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({} in the fork, {} in the parent)",
-            self.key, self.fork, self.parent
-        )
-    }
-}
-
-/// What a fork and its parent changed since the fork point; from [`AgentKit::diff`].
-///
-/// Every list is sorted by key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForkDiff {
-    fork: BucketName,
-    parent: BucketName,
-    fork_point: SnapshotVersion,
-    fork_changes: Vec<Change>,
-    parent_changes: Vec<Change>,
-    conflicts: Vec<Conflict>,
-}
-
-impl ForkDiff {
-    /// The fork.
-    pub fn fork(&self) -> &BucketName {
-        &self.fork
-    }
-
-    /// The bucket it was forked from.
-    pub fn parent(&self) -> &BucketName {
-        &self.parent
-    }
-
-    /// The parent's version the fork reads through to (its snapshot, moved by a rebase).
-    pub fn fork_point(&self) -> &SnapshotVersion {
-        &self.fork_point
-    }
-
-    /// What the fork changed: fork now against the parent at the fork point. This is what a
-    /// merge applies.
-    pub fn fork_changes(&self) -> &[Change] {
-        &self.fork_changes
-    }
-
-    /// What the parent changed: parent now against the parent at the fork point.
-    pub fn parent_changes(&self) -> &[Change] {
-        &self.parent_changes
-    }
-
-    /// The keys both changed, to different results (the same new ETag on both sides, or a
-    /// delete on both, is no conflict). A merge refuses them unless told to overwrite.
-    pub fn conflicts(&self) -> &[Conflict] {
-        &self.conflicts
-    }
-
-    /// Whether the fork changed nothing.
-    pub fn is_empty(&self) -> bool {
-        self.fork_changes.is_empty()
-    }
-}
 
 /// Computes a [`ForkDiff`]; from [`AgentKit::diff`].
 ///
@@ -226,7 +23,7 @@ impl ForkDiff {
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-/// let diff = kit.diff("datasets-exp").send().await?;
+/// let diff = kit.diff().fork("datasets-exp").send().await?;
 /// for change in diff.fork_changes() {
 ///     println!("{change}"); // "modified model.bin (1024 bytes)"
 /// }
@@ -239,17 +36,23 @@ impl ForkDiff {
 #[must_use = "nothing is read until send() is awaited"]
 pub struct DiffFork {
     kit: AgentKit,
-    fork: String,
+    fork: Option<String>,
     page_size: Option<i32>,
 }
 
 impl DiffFork {
-    pub(crate) fn new(kit: AgentKit, fork: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            fork,
+            fork: None,
             page_size: None,
         }
+    }
+
+    /// The fork to diff against its parent (required).
+    pub fn fork(mut self, fork: impl AsRef<str>) -> Self {
+        self.fork = Some(fork.as_ref().to_owned());
+        self
     }
 
     /// Asks for at most this many keys per listing page (the service's default, 1000 on
@@ -262,16 +65,17 @@ impl DiffFork {
     /// Validates the name, then reads the fork point and walks the listings.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid name or page size, and for a bucket that is not a fork;
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for no
+    /// [`fork`](Self::fork), an invalid name or page size, and for a bucket that is not a fork;
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown bucket; otherwise the
     /// failed request ([`Step::ReadForkPoint`] or [`Step::ListObjects`]).
-    #[tracing::instrument(skip_all, fields(fork = %self.fork))]
+    #[tracing::instrument(skip_all, fields(fork = ?self.fork))]
     pub async fn send(self) -> Result<ForkDiff> {
         let operation = Operation::Diff {
-            fork: self.fork.clone(),
+            fork: self.fork.clone().unwrap_or_default(),
         };
-        let fork = validate::bucket_name(&operation, "fork name", &self.fork)?;
+        let raw = validate::required(&operation, "fork", self.fork.as_deref())?;
+        let fork = validate::bucket_name(&operation, "fork name", raw)?;
         if self.page_size.is_some_and(|n| n < 1) {
             return Err(Error::invalid_input(
                 operation,
@@ -438,16 +242,16 @@ impl<'a> Listing<'a> {
 }
 
 impl AgentKit {
-    /// Starts computing what `fork` changed since its fork point, what its parent changed
+    /// Starts computing what a fork changed since its fork point, what its parent changed
     /// meanwhile, and where they conflict. See [`DiffFork`].
     ///
     /// ```no_run
     /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-    /// let diff = kit.diff("datasets-exp").send().await?;
+    /// let diff = kit.diff().fork("datasets-exp").send().await?;
     /// println!("{} changes, {} conflicts", diff.fork_changes().len(), diff.conflicts().len());
     /// # Ok(()) }
     /// ```
-    pub fn diff(&self, fork: impl AsRef<str>) -> DiffFork {
-        DiffFork::new(self.clone(), fork.as_ref().to_owned())
+    pub fn diff(&self) -> DiffFork {
+        DiffFork::new(self.clone())
     }
 }

@@ -15,7 +15,8 @@ use tracing::Instrument;
 use crate::ambiguous::{self, Makes};
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
-use crate::merge::{self, Merge, OnConflict};
+use crate::merge::{self, OnConflict};
+use crate::types::Merge;
 use crate::undo::{Undo, UndoLog, delete_for_good, delete_snapshot, force_delete};
 use crate::validate;
 
@@ -60,7 +61,7 @@ pub const MAX_SNAPSHOT_VERSION_DIGITS: usize = 19;
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
 /// use tigris_agent_kit::Role;
 ///
-/// let set = kit.create_forks("datasets", 4).credentials(Role::Editor).send().await?;
+/// let set = kit.create_forks().base("datasets").count(4).credentials(Role::Editor).send().await?;
 /// for fork in set.forks() {
 ///     println!("agent {} works in {}", fork.index(), fork.bucket());
 /// }
@@ -76,8 +77,8 @@ pub const MAX_SNAPSHOT_VERSION_DIGITS: usize = 19;
 #[must_use = "nothing is created until send() is awaited"]
 pub struct CreateForks {
     kit: AgentKit,
-    base: String,
-    count: usize,
+    base: Option<String>,
+    count: Option<usize>,
     prefix: Option<String>,
     snapshot: Option<String>,
     role: Option<Role>,
@@ -86,11 +87,11 @@ pub struct CreateForks {
 }
 
 impl CreateForks {
-    pub(crate) fn new(kit: AgentKit, base: String, count: usize) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            base,
-            count,
+            base: None,
+            count: None,
             prefix: None,
             snapshot: None,
             role: None,
@@ -99,9 +100,21 @@ impl CreateForks {
         }
     }
 
+    /// The bucket to fork (required); it must have snapshots enabled.
+    pub fn base(mut self, base: impl AsRef<str>) -> Self {
+        self.base = Some(base.as_ref().to_owned());
+        self
+    }
+
+    /// How many forks to make (required), from 1 to [`MAX_FORKS`].
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = Some(count);
+        self
+    }
+
     /// Names the forks `{prefix}-{i}` instead of `{base}-fork-{snapshot version}-{i}`.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
+    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.prefix = Some(prefix.as_ref().to_owned());
         self
     }
 
@@ -134,21 +147,20 @@ impl CreateForks {
 
     fn operation(&self) -> Operation {
         Operation::CreateForks {
-            base: self.base.clone(),
+            base: self.base.clone().unwrap_or_default(),
         }
     }
 
     /// Everything that can be checked before the first request.
     fn check(&self) -> Result<Checked> {
         let operation = self.operation();
-        let base = validate::bucket_name(&operation, "base bucket name", &self.base)?;
-        if !(1..=MAX_FORKS).contains(&self.count) {
+        let raw = validate::required(&operation, "base", self.base.as_deref())?;
+        let base = validate::bucket_name(&operation, "base bucket name", raw)?;
+        let count = validate::required(&operation, "count", self.count)?;
+        if !(1..=MAX_FORKS).contains(&count) {
             return Err(Error::invalid_input(
                 operation,
-                format!(
-                    "the fork count must be between 1 and {MAX_FORKS}, not {}",
-                    self.count
-                ),
+                format!("the fork count must be between 1 and {MAX_FORKS}, not {count}"),
             ));
         }
         let concurrency = self.concurrency.unwrap_or(self.kit.fork_concurrency());
@@ -182,7 +194,7 @@ impl CreateForks {
             (None, Some(version)) => default_prefix(&base, version.as_str()),
             (None, None) => {
                 let longest = default_prefix(&base, &"9".repeat(MAX_SNAPSHOT_VERSION_DIGITS));
-                let last = format!("{longest}-{}", self.count - 1);
+                let last = format!("{longest}-{}", count - 1);
                 if last.len() > BucketName::MAX_LEN {
                     return Err(Error::invalid_input(
                         operation,
@@ -199,10 +211,11 @@ impl CreateForks {
             }
         };
         // Every name, not just the longest: a prefix can break other rules too.
-        let names = fork_names(&operation, &prefix, self.count)?;
+        let names = fork_names(&operation, &prefix, count)?;
         let names_are_final = self.prefix.is_some() || snapshot.is_some();
         Ok(Checked {
             base,
+            count,
             snapshot,
             names: names_are_final.then_some(names),
             concurrency,
@@ -212,8 +225,8 @@ impl CreateForks {
     /// Validates the input, takes the snapshot, and creates the forks.
     ///
     /// # Errors
-    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request: an
-    ///   invalid base name, a count outside `1..=`[`MAX_FORKS`], a fork name that would be
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request: no
+    ///   [`base`](Self::base) or [`count`](Self::count), an invalid base name, a count outside `1..=`[`MAX_FORKS`], a fork name that would be
     ///   invalid, a concurrency of 0, an invalid snapshot version, an expiry that is not in the
     ///   future or without credentials;
     /// - the snapshot's failure ([`Step::CreateSnapshot`](crate::Step::CreateSnapshot)), for
@@ -228,7 +241,7 @@ impl CreateForks {
     /// The forks, their credentials and the snapshot stay until [`ForkSet::teardown`]. A failed
     /// call leaves nothing but its leftovers (a snapshot whose creation answer was lost is one,
     /// found by listing the base's snapshots).
-    #[tracing::instrument(skip_all, fields(bucket = %self.base, count = self.count))]
+    #[tracing::instrument(skip_all, fields(bucket = ?self.base, count = ?self.count))]
     pub async fn send(self) -> Result<ForkSet> {
         let checked = self.check()?;
         let operation = self.operation();
@@ -253,7 +266,7 @@ impl CreateForks {
             Some(names) => names,
             None => {
                 let prefix = default_prefix(&checked.base, snapshot.as_str());
-                match fork_names(&operation, &prefix, self.count) {
+                match fork_names(&operation, &prefix, checked.count) {
                     Ok(names) => names,
                     Err(err) => {
                         // Only a version longer than MAX_SNAPSHOT_VERSION_DIGITS gets here.
@@ -320,6 +333,7 @@ impl CreateForks {
 /// The checked input of a [`CreateForks`].
 struct Checked {
     base: BucketName,
+    count: usize,
     snapshot: Option<SnapshotVersion>,
     /// The fork names, when they do not depend on a snapshot still to be taken.
     names: Option<Vec<BucketName>>,
@@ -575,7 +589,7 @@ impl ForkSet {
     ///
     /// ```no_run
     /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-    /// let set = kit.create_forks("datasets", 4).send().await?;
+    /// let set = kit.create_forks().base("datasets").count(4).send().await?;
     /// // ... the agents work; the second one did best ...
     /// let merged = set.promote(&set.forks()[1]).send().await?;
     /// for change in merged.diff().fork_changes() {
@@ -808,9 +822,10 @@ impl Drop for ForkSet {
 }
 
 impl AgentKit {
-    /// Starts creating `count` forks of `base` from one snapshot of it. See [`CreateForks`].
-    pub fn create_forks(&self, base: impl AsRef<str>, count: usize) -> CreateForks {
-        CreateForks::new(self.clone(), base.as_ref().to_owned(), count)
+    /// Starts creating [`count`](CreateForks::count) forks of a [`base`](CreateForks::base)
+    /// bucket from one snapshot of it. See [`CreateForks`].
+    pub fn create_forks(&self) -> CreateForks {
+        CreateForks::new(self.clone())
     }
 }
 

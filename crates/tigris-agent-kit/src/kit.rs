@@ -35,7 +35,7 @@ pub const DEFAULT_FORK_CONCURRENCY: usize = 32;
 /// use tigris_agent_kit::AgentKit;
 ///
 /// let kit = AgentKit::builder(&sdk).fork_concurrency(16).build()?;
-/// let forks = kit.create_forks("datasets", 32).send().await?;
+/// let forks = kit.create_forks().base("datasets").count(32).send().await?;
 /// # let _ = forks;
 /// # Ok(()) }
 /// ```

@@ -33,12 +33,13 @@ use tokio::sync::{oneshot, watch};
 use crate::AgentKit;
 use crate::cas::{self, Condition, Record, Slot, State, Written};
 use crate::error::{Error, ErrorKind, Operation, Result, Step};
+use crate::validate;
 
 /// The TTL of a lease unless [`LeaseBuilder::ttl`] says otherwise.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
 /// The longest TTL a lease may have.
-pub const MAX_TTL: Duration = Duration::from_secs(86_400);
+pub const MAX_TTL: Duration = cas::MAX_TTL;
 
 /// Starts acquiring a lease; from [`AgentKit::lease`].
 ///
@@ -56,10 +57,10 @@ pub const MAX_TTL: Duration = Duration::from_secs(86_400);
 /// # kit.s3().create_bucket().bucket("fleet").send().await?;
 /// use std::time::Duration;
 ///
-/// let lease = kit.lease("fleet", "leases/indexer").ttl(Duration::from_secs(60))
+/// let lease = kit.lease().bucket("fleet").key("leases/indexer").ttl(Duration::from_secs(60))
 ///     .owner("agent-3").acquire().await?;
 /// // Only one agent gets here until the lease is released or lapses.
-/// let second = kit.lease("fleet", "leases/indexer").owner("agent-4").acquire().await;
+/// let second = kit.lease().bucket("fleet").key("leases/indexer").owner("agent-4").acquire().await;
 /// assert_eq!(second.unwrap_err().lease_holder(), Some("agent-3"));
 /// lease.release().await?;
 /// # Ok(()) }
@@ -67,8 +68,8 @@ pub const MAX_TTL: Duration = Duration::from_secs(86_400);
 #[must_use = "call acquire() to take the lease"]
 pub struct LeaseBuilder {
     kit: AgentKit,
-    bucket: String,
-    key: String,
+    bucket: Option<String>,
+    key: Option<String>,
     ttl: Duration,
     owner: Option<String>,
 }
@@ -85,14 +86,27 @@ impl fmt::Debug for LeaseBuilder {
 }
 
 impl LeaseBuilder {
-    pub(crate) fn new(kit: AgentKit, bucket: String, key: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            bucket,
-            key,
+            bucket: None,
+            key: None,
             ttl: DEFAULT_LEASE_TTL,
             owner: None,
         }
+    }
+
+    /// The bucket the lease object lives in (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = Some(bucket.as_ref().to_owned());
+        self
+    }
+
+    /// The lease object's key (required): agents that name the same bucket and key contend
+    /// for the same lease.
+    pub fn key(mut self, key: impl AsRef<str>) -> Self {
+        self.key = Some(key.as_ref().to_owned());
+        self
     }
 
     /// How long the lease holds without a renewal: 1 second to 1 day, default
@@ -116,30 +130,32 @@ impl LeaseBuilder {
     /// that did take the lease still returns it.
     ///
     /// # Errors
-    /// - [`ErrorKind::InvalidInput`] for a bad bucket name, key, owner or TTL, before any
-    ///   request;
+    /// - [`ErrorKind::InvalidInput`] for no [`bucket`](Self::bucket) or [`key`](Self::key), a
+    ///   bad bucket name, key, owner or TTL, before any request;
     /// - [`ErrorKind::Conflict`] when another agent holds it (its name in
     ///   [`Error::lease_holder`]) or won the race to take it over;
     /// - otherwise the request's failure; when the outcome of a write could not be read back,
     ///   the lease object is named in [`Error::leftovers`].
-    #[tracing::instrument(skip_all, fields(bucket = %self.bucket, key = %self.key))]
+    #[tracing::instrument(skip_all, fields(bucket = ?self.bucket, key = ?self.key))]
     pub async fn acquire(self) -> Result<Lease> {
         let operation = Operation::AcquireLease {
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
+            bucket: self.bucket.clone().unwrap_or_default(),
+            key: self.key.clone().unwrap_or_default(),
         };
+        let raw_bucket = validate::required(&operation, "bucket", self.bucket)?;
+        let key = validate::required(&operation, "key", self.key)?;
         let owner = self.owner.unwrap_or_else(default_owner);
-        let bucket = parse_bucket(&operation, &self.bucket)?;
-        cas::check_key(&operation, &self.key, "lease key")?;
+        let bucket = parse_bucket(&operation, &raw_bucket)?;
+        cas::check_key(&operation, &key, "lease key")?;
         cas::check_owner_and_ttl(&operation, &owner, self.ttl)?;
         let record = Record::new(&owner, self.ttl, 0);
-        let taken = try_take(&self.kit, &operation, &bucket, &self.key, record)
+        let taken = try_take(&self.kit, &operation, &bucket, &key, record)
             .await?
-            .map_err(|refused| refused.into_error(&operation, &self.key))?;
+            .map_err(|refused| refused.into_error(&operation, &key))?;
         Ok(Lease {
             kit: self.kit,
             bucket,
-            key: self.key,
+            key,
             record: taken.record,
             etag: taken.etag,
             sent: taken.sent,
@@ -402,7 +418,7 @@ impl Lease {
     /// # kit.s3().create_bucket().bucket("fleet").send().await?;
     /// use std::time::Duration;
     ///
-    /// let lease = kit.lease("fleet", "leases/leader").ttl(Duration::from_secs(30)).acquire().await?;
+    /// let lease = kit.lease().bucket("fleet").key("leases/leader").ttl(Duration::from_secs(30)).acquire().await?;
     /// let guard = lease.guard(Duration::from_secs(10));
     /// tokio::select! {
     ///     lost = guard.lost() => eprintln!("stop: {lost}"),
@@ -588,13 +604,9 @@ impl Drop for LeaseGuard {
 }
 
 impl AgentKit {
-    /// Starts acquiring the lease `key` in `bucket`: mutual exclusion between agents on a
-    /// conditional write. See [`LeaseBuilder`] and [`crate::lease`].
-    pub fn lease(&self, bucket: impl AsRef<str>, key: impl AsRef<str>) -> LeaseBuilder {
-        LeaseBuilder::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            key.as_ref().to_owned(),
-        )
+    /// Starts acquiring a lease: mutual exclusion between agents on a conditional write. See
+    /// [`LeaseBuilder`] and [`crate::lease`].
+    pub fn lease(&self) -> LeaseBuilder {
+        LeaseBuilder::new(self.clone())
     }
 }

@@ -24,18 +24,18 @@
 //!
 //! // A workspace per agent: a bucket, a TTL, a key that can only touch that bucket.
 //! let workspace = kit
-//!     .create_workspace("agent-7-scratch")
+//!     .create_workspace().bucket("agent-7-scratch")
 //!     .credentials(Role::Editor)
 //!     .credentials_expire_at(SystemTime::now() + Duration::from_secs(3600))
 //!     .send()
 //!     .await?;
 //!
 //! // Checkpoint it, let the agent work, and restore the old state next to it if needed.
-//! let before = kit.checkpoint(workspace.bucket()).name("before-run").send().await?;
-//! let restored = kit.restore(workspace.bucket(), before.version()).send().await?;
+//! let before = kit.checkpoint().bucket(workspace.bucket()).name("before-run").send().await?;
+//! let restored = kit.restore().bucket(workspace.bucket()).version(before.version()).send().await?;
 //!
 //! // Eight agents on eight copy-on-write forks of a dataset, made concurrently.
-//! let forks = kit.create_forks("datasets", 8).credentials(Role::Editor).send().await?;
+//! let forks = kit.create_forks().base("datasets").count(8).credentials(Role::Editor).send().await?;
 //!
 //! // Coordination: Tigris POSTs object events of the workspace to a webhook.
 //! let config = NotificationConfig::builder("https://agents.example.com/events")
@@ -142,27 +142,29 @@ mod fork;
 mod kit;
 mod merge;
 mod pull;
+mod types;
 mod undo;
 mod validate;
 mod workspace;
 
 pub use checkpoint::{
-    Checkpoint, CheckpointPage, CreateCheckpoint, ListCheckpoints, ListCheckpointsItems,
+    CheckpointPage, CreateCheckpoint, ListCheckpoints, ListCheckpointsItems,
     ListCheckpointsPaginator, Restore,
 };
-pub use diff::{Change, ChangeKind, Conflict, DiffFork, ForkDiff, ObjectSummary};
+pub use diff::DiffFork;
 pub use error::{Error, ErrorKind, Leftover, Result, Step};
 pub use fork::{
     CreateForks, Fork, ForkFailure, ForkSet, MAX_FORKS, MAX_SNAPSHOT_VERSION_DIGITS, Promote,
 };
 pub use kit::{AgentKit, AgentKitBuilder, AsBucket, DEFAULT_FORK_CONCURRENCY};
 pub use lease::{DEFAULT_LEASE_TTL, Lease, LeaseBuilder, LeaseGuard};
-pub use merge::{Merge, MergeFork, OnConflict};
+pub use merge::{MergeFork, OnConflict};
 pub use pull::{DEFAULT_PULL_CONCURRENCY, Pull, PullReport};
 pub use queue::{
     ClaimedTask, DeadLetter, DeadLetterPage, ListDeadLetters, QueueStatus, TaskInfo, TaskQueue,
     TaskQueueBuilder, TaskState,
 };
+pub use types::{Change, ChangeKind, Checkpoint, Conflict, ForkDiff, Merge, ObjectSummary};
 pub use workspace::{CreateWorkspace, TTL_RULE_ID, Workspace};
 
 pub use tigris_core::BucketName;

@@ -3,13 +3,12 @@
 
 use tigris_core::BucketName;
 use tigris_core::error::answer_may_have_applied;
-use tigris_headers::SnapshotVersion;
 use tigris_headers::prelude::*;
 
-use crate::checkpoint::Checkpoint;
-use crate::diff::{self, ForkDiff};
+use crate::diff;
 use crate::error::{Error, Leftover, Operation, Result, Step};
 use crate::kit::AgentKit;
+use crate::types::{Checkpoint, Merge};
 use crate::undo::{Undo, UndoLog};
 use crate::validate;
 
@@ -23,33 +22,6 @@ pub enum OnConflict {
     Refuse,
     /// Merge anyway: the fork's version of each conflicting key wins.
     Overwrite,
-}
-
-/// A merge that was applied; from [`MergeFork::send`] or [`ForkSet::promote`](crate::ForkSet::promote).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Merge {
-    version: SnapshotVersion,
-    checkpoint: Checkpoint,
-    diff: ForkDiff,
-}
-
-impl Merge {
-    /// The snapshot of the parent Tigris took with the fork's changes in it.
-    pub fn version(&self) -> &SnapshotVersion {
-        &self.version
-    }
-
-    /// The checkpoint of the parent taken just before the merge: restore it
-    /// ([`AgentKit::restore`]) to get the parent as it was.
-    pub fn checkpoint(&self) -> &Checkpoint {
-        &self.checkpoint
-    }
-
-    /// The diff the merge was decided on; its [`fork_changes`](ForkDiff::fork_changes) are
-    /// what was applied.
-    pub fn diff(&self) -> &ForkDiff {
-        &self.diff
-    }
 }
 
 /// Merges a fork into its parent; from [`AgentKit::merge`].
@@ -74,17 +46,17 @@ impl Merge {
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
 /// use tigris_agent_kit::{ErrorKind, OnConflict};
 ///
-/// let merged = match kit.merge("datasets-exp").send().await {
+/// let merged = match kit.merge().fork("datasets-exp").send().await {
 ///     Ok(merged) => merged,
 ///     Err(e) if e.kind() == ErrorKind::Conflict => {
 ///         eprintln!("both changed {:?}; merging anyway", e.conflicts());
-///         kit.merge("datasets-exp").on_conflict(OnConflict::Overwrite).send().await?
+///         kit.merge().fork("datasets-exp").on_conflict(OnConflict::Overwrite).send().await?
 ///     }
 ///     Err(e) => return Err(e),
 /// };
 /// println!("{} changes merged as {}", merged.diff().fork_changes().len(), merged.version());
 /// // Changed your mind: the parent as it was before the merge, in a new bucket.
-/// let before = kit.restore("datasets", merged.checkpoint().version()).send().await?;
+/// let before = kit.restore().bucket("datasets").version(merged.checkpoint().version()).send().await?;
 /// # let _ = before;
 /// # Ok(()) }
 /// ```
@@ -92,19 +64,25 @@ impl Merge {
 #[must_use = "nothing is merged until send() is awaited"]
 pub struct MergeFork {
     kit: AgentKit,
-    fork: String,
+    fork: Option<String>,
     on_conflict: OnConflict,
     page_size: Option<i32>,
 }
 
 impl MergeFork {
-    pub(crate) fn new(kit: AgentKit, fork: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            fork,
+            fork: None,
             on_conflict: OnConflict::default(),
             page_size: None,
         }
+    }
+
+    /// The fork to merge into its parent (required).
+    pub fn fork(mut self, fork: impl AsRef<str>) -> Self {
+        self.fork = Some(fork.as_ref().to_owned());
+        self
     }
 
     /// What to do with keys both sides changed; [`OnConflict::Refuse`] unless set.
@@ -128,12 +106,13 @@ impl MergeFork {
     /// - the checkpoint's failure ([`Step::CreateSnapshot`]);
     /// - the merge's failure ([`Step::Merge`]), with the checkpoint removed, or kept as a
     ///   leftover when the merge may have been applied.
-    #[tracing::instrument(skip_all, fields(fork = %self.fork))]
+    #[tracing::instrument(skip_all, fields(fork = ?self.fork))]
     pub async fn send(self) -> Result<Merge> {
         let operation = Operation::Merge {
-            fork: self.fork.clone(),
+            fork: self.fork.clone().unwrap_or_default(),
         };
-        let fork = validate::bucket_name(&operation, "fork name", &self.fork)?;
+        let raw = validate::required(&operation, "fork", self.fork.as_deref())?;
+        let fork = validate::bucket_name(&operation, "fork name", raw)?;
         if self.page_size.is_some_and(|n| n < 1) {
             return Err(Error::invalid_input(
                 operation,
@@ -225,7 +204,7 @@ pub(crate) async fn merge(
                     ),
                     Err(_) => leftovers.push(Leftover::MaybeSnapshot {
                         bucket: parent.clone(),
-                        created_after: crate::checkpoint::version_time(&checkpoint),
+                        created_after: crate::types::version_time(&checkpoint),
                     }),
                 }
                 Err(err.with_leftovers(leftovers))
@@ -243,16 +222,16 @@ pub(crate) async fn merge(
 }
 
 impl AgentKit {
-    /// Starts merging `fork` into its parent, behind a checkpoint of the parent. See
+    /// Starts merging a fork into its parent, behind a checkpoint of the parent. See
     /// [`MergeFork`].
     ///
     /// ```no_run
     /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-    /// let merged = kit.merge("datasets-exp").send().await?;
+    /// let merged = kit.merge().fork("datasets-exp").send().await?;
     /// println!("merged as {}; undo from {}", merged.version(), merged.checkpoint().version());
     /// # Ok(()) }
     /// ```
-    pub fn merge(&self, fork: impl AsRef<str>) -> MergeFork {
-        MergeFork::new(self.clone(), fork.as_ref().to_owned())
+    pub fn merge(&self) -> MergeFork {
+        MergeFork::new(self.clone())
     }
 }

@@ -8,6 +8,7 @@ use tigris_api::bundle::{MAX_KEYS, SkippedKey};
 
 use crate::error::{Error, Operation, Result, Step};
 use crate::kit::AgentKit;
+use crate::validate;
 
 /// Bundles fetched at once by default.
 pub const DEFAULT_PULL_CONCURRENCY: usize = 4;
@@ -22,7 +23,7 @@ pub const DEFAULT_PULL_CONCURRENCY: usize = 4;
 ///
 /// ```no_run
 /// # async fn demo(kit: tigris_agent_kit::AgentKit) -> Result<(), tigris_agent_kit::Error> {
-/// let report = kit.pull("agent-7-workspace", "/tmp/agent-7").prefix("src/").send().await?;
+/// let report = kit.pull().bucket("agent-7-workspace").destination("/tmp/agent-7").prefix("src/").send().await?;
 /// println!("{} files", report.files);
 /// # Ok(()) }
 /// ```
@@ -30,8 +31,8 @@ pub const DEFAULT_PULL_CONCURRENCY: usize = 4;
 #[must_use = "does nothing until .send() is awaited"]
 pub struct Pull {
     kit: AgentKit,
-    bucket: String,
-    dir: PathBuf,
+    bucket: Option<String>,
+    dir: Option<PathBuf>,
     prefix: Option<String>,
     concurrency: usize,
     batch: usize,
@@ -50,20 +51,33 @@ pub struct PullReport {
 }
 
 impl Pull {
-    pub(crate) fn new(kit: AgentKit, bucket: String, dir: PathBuf) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            bucket,
-            dir,
+            bucket: None,
+            dir: None,
             prefix: None,
             concurrency: DEFAULT_PULL_CONCURRENCY,
             batch: MAX_KEYS,
         }
     }
 
+    /// The bucket to copy (required): a workspace, a fork, any bucket.
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = Some(bucket.as_ref().to_owned());
+        self
+    }
+
+    /// The local directory to write into (required); it and the keys' subdirectories are
+    /// created as needed.
+    pub fn destination(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
     /// Only keys under `prefix`.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
+    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.prefix = Some(prefix.as_ref().to_owned());
         self
     }
 
@@ -82,15 +96,18 @@ impl Pull {
     /// Lists the keys, then fetches and writes them.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a bad bucket name
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for no
+    /// [`bucket`](Self::bucket) or [`destination`](Self::destination), or a bad bucket name
     /// (before any request); otherwise the failed step ([`Step::ListObjects`] or
     /// [`Step::Bundle`]). Files written before a failure stay; a file cut short by a broken
     /// stream is removed.
     pub async fn send(self) -> Result<PullReport> {
         let operation = Operation::Pull {
-            bucket: self.bucket.clone(),
+            bucket: self.bucket.clone().unwrap_or_default(),
         };
-        let bucket: tigris_core::BucketName = self.bucket.parse().map_err(|e| {
+        let raw = validate::required(&operation, "bucket", self.bucket.as_deref())?;
+        let dir = validate::required(&operation, "destination", self.dir.clone())?;
+        let bucket: tigris_core::BucketName = raw.parse().map_err(|e| {
             Error::invalid_input(operation.clone(), "the bucket name is invalid").with_source(e)
         })?;
         let s3 = self.kit.s3();
@@ -110,7 +127,6 @@ impl Pull {
             );
         }
         let api = self.kit.api().clone();
-        let dir = self.dir.clone();
         let reports: Vec<_> =
             futures::stream::iter(keys.chunks(self.batch).map(<[String]>::to_vec))
                 .map(|batch| {
@@ -144,9 +160,9 @@ impl Pull {
 }
 
 impl AgentKit {
-    /// Copies `bucket` (a workspace or a fork) into the local directory `dir`: the "hydrate an
-    /// agent's sandbox" step. See [`Pull`].
-    pub fn pull(&self, bucket: impl AsRef<str>, dir: impl Into<PathBuf>) -> Pull {
-        Pull::new(self.clone(), bucket.as_ref().to_owned(), dir.into())
+    /// Starts copying a bucket (a workspace or a fork) into a local directory: the "hydrate
+    /// an agent's sandbox" step. See [`Pull`].
+    pub fn pull(&self) -> Pull {
+        Pull::new(self.clone())
     }
 }

@@ -83,6 +83,7 @@ use crate::AgentKit;
 use crate::cas::{self, DateCapture};
 use crate::error::{Error, ErrorKind, Leftover, Operation, Result, Step};
 use crate::lease::{self, DEFAULT_LEASE_TTL};
+use crate::validate;
 
 mod index;
 #[cfg(feature = "bench-legacy-queue")]
@@ -106,7 +107,7 @@ const BATCH_CACHE: usize = 256;
 #[must_use = "call open() to get the TaskQueue"]
 pub struct TaskQueueBuilder {
     kit: AgentKit,
-    bucket: String,
+    bucket: Option<String>,
     prefix: String,
     ttl: Duration,
     owner: Option<String>,
@@ -126,15 +127,29 @@ impl fmt::Debug for TaskQueueBuilder {
 }
 
 impl TaskQueueBuilder {
-    pub(crate) fn new(kit: AgentKit, bucket: String, prefix: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            bucket,
-            prefix,
+            bucket: None,
+            prefix: String::new(),
             ttl: DEFAULT_LEASE_TTL,
             owner: None,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
         }
+    }
+
+    /// The bucket the queue's objects live in (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = Some(bucket.as_ref().to_owned());
+        self
+    }
+
+    /// The key prefix the queue's objects live under (default: the bucket's root); a `/` is
+    /// added when it does not end with one. Handles that name the same bucket and prefix
+    /// share one queue.
+    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.prefix = prefix.as_ref().to_owned();
+        self
     }
 
     /// How long a claim holds without a renewal (1 second to 1 day, default
@@ -162,14 +177,15 @@ impl TaskQueueBuilder {
     /// Checks the settings; sends nothing.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] for a bad bucket name,
+    /// [`ErrorKind::InvalidInput`] for no [`bucket`](Self::bucket), a bad bucket name,
     /// prefix (at most 512 bytes, no control characters), owner, TTL or maximum attempts.
     pub fn open(self) -> Result<TaskQueue> {
         let operation = Operation::ClaimTask {
-            bucket: self.bucket.clone(),
+            bucket: self.bucket.clone().unwrap_or_default(),
             prefix: self.prefix.clone(),
         };
-        let bucket = lease::parse_bucket(&operation, &self.bucket)?;
+        let raw = validate::required(&operation, "bucket", self.bucket.as_deref())?;
+        let bucket = lease::parse_bucket(&operation, raw)?;
         if self.prefix.len() > 512 || self.prefix.chars().any(char::is_control) {
             return Err(Error::invalid_input(
                 operation,
@@ -228,7 +244,7 @@ fn default_owner() -> String {
 /// #     .build();
 /// # let kit = tigris_agent_kit::AgentKit::new(&sdk)?;
 /// # kit.s3().create_bucket().bucket("fleet").send().await?;
-/// let queue = kit.task_queue("fleet", "jobs").open()?;
+/// let queue = kit.task_queue().bucket("fleet").prefix("jobs").open()?;
 /// let ids = queue.push_batch([b"photo-1.jpg".to_vec(), b"photo-2.jpg".to_vec()]).await?;
 ///
 /// let agent = queue.with_owner("agent-1")?;
@@ -847,7 +863,7 @@ impl TaskQueue {
     /// #     .build();
     /// # let kit = tigris_agent_kit::AgentKit::new(&sdk)?;
     /// # kit.s3().create_bucket().bucket("fleet").send().await?;
-    /// let queue = kit.task_queue("fleet", "jobs").max_attempts(1).open()?;
+    /// let queue = kit.task_queue().bucket("fleet").prefix("jobs").max_attempts(1).open()?;
     /// queue.push_with_id("poison", b"bad input".to_vec()).await?;
     /// let task = queue.claim().await?.expect("queued");
     /// task.fail("cannot parse").await?;
@@ -1582,13 +1598,9 @@ fn beaten_backoff(round: usize) -> Duration {
 }
 
 impl AgentKit {
-    /// Opens the task queue under `prefix` in `bucket`: push tasks, claim them exactly once.
-    /// See [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].
-    pub fn task_queue(&self, bucket: impl AsRef<str>, prefix: impl AsRef<str>) -> TaskQueueBuilder {
-        TaskQueueBuilder::new(
-            self.clone(),
-            bucket.as_ref().to_owned(),
-            prefix.as_ref().to_owned(),
-        )
+    /// Starts opening a task queue: push tasks, claim them exactly once. See
+    /// [`TaskQueue`](crate::TaskQueue) and [`crate::queue`].
+    pub fn task_queue(&self) -> TaskQueueBuilder {
+        TaskQueueBuilder::new(self.clone())
     }
 }

@@ -20,6 +20,17 @@ pub(crate) fn bucket_name(operation: &Operation, what: &str, raw: &str) -> Resul
     })
 }
 
+/// The value of a setter the caller must call, or an
+/// [`InvalidInput`](crate::ErrorKind::InvalidInput) error naming it.
+pub(crate) fn required<T>(operation: &Operation, setter: &str, value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| {
+        Error::invalid_input(
+            operation.clone(),
+            format!("{setter} is required: set it with .{setter}(...)"),
+        )
+    })
+}
+
 /// Checks that a credentials expiry, rounded down to the second as `tigris-iam` does, is in
 /// the future, and that there are credentials for it to apply to.
 pub(crate) fn expiry(
@@ -69,6 +80,18 @@ mod tests {
              valid bucket name: it may only contain lowercase letters, digits, '.' and '-'"
         );
         assert!(bucket_name(&op(), "bucket", "good-name").is_ok());
+    }
+
+    #[test]
+    fn a_missing_required_setter_is_named_in_the_error() {
+        let err = required::<&str>(&op(), "bucket", None).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+        assert!(
+            err.to_string()
+                .ends_with("invalid input: bucket is required: set it with .bucket(...)"),
+            "{err}"
+        );
+        assert_eq!(required(&op(), "bucket", Some("b")).unwrap(), "b");
     }
 
     #[test]

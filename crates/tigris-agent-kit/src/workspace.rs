@@ -47,7 +47,7 @@ pub const TTL_RULE_ID: &str = "workspace-ttl";
 /// use tigris_agent_kit::Role;
 ///
 /// let workspace = kit
-///     .create_workspace("agent-7-scratch")
+///     .create_workspace().bucket("agent-7-scratch")
 ///     .credentials(Role::Editor)
 ///     .credentials_expire_at(SystemTime::now() + Duration::from_secs(3600))
 ///     .send()
@@ -62,7 +62,7 @@ pub const TTL_RULE_ID: &str = "workspace-ttl";
 #[must_use = "nothing is created until send() is awaited"]
 pub struct CreateWorkspace {
     kit: AgentKit,
-    bucket: String,
+    bucket: Option<String>,
     snapshots: bool,
     ttl_days: Option<u32>,
     role: Option<Role>,
@@ -70,15 +70,21 @@ pub struct CreateWorkspace {
 }
 
 impl CreateWorkspace {
-    pub(crate) fn new(kit: AgentKit, bucket: String) -> Self {
+    pub(crate) fn new(kit: AgentKit) -> Self {
         Self {
             kit,
-            bucket,
+            bucket: None,
             snapshots: true,
             ttl_days: None,
             role: None,
             expires_at: None,
         }
+    }
+
+    /// The bucket to create for the workspace (required).
+    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
+        self.bucket = Some(bucket.as_ref().to_owned());
+        self
     }
 
     /// Whether the bucket can take snapshots (checkpoints) and be forked; on unless set to
@@ -116,8 +122,8 @@ impl CreateWorkspace {
     /// Validates the input, then creates the workspace, or nothing.
     ///
     /// # Errors
-    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request: an
-    ///   invalid bucket name, a TTL of 0 days (or more than `i32::MAX`), an expiry that is not
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request: no
+    ///   [`bucket`](Self::bucket) or an invalid bucket name, a TTL of 0 days (or more than `i32::MAX`), an expiry that is not
     ///   in the future or without credentials;
     /// - [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) when the bucket exists already (it
     ///   is left alone);
@@ -133,12 +139,13 @@ impl CreateWorkspace {
     /// [`tigris_iam::Leftover::MaybeAccessKey`]). On success, the workspace stays
     /// until [`Workspace::teardown`] (or the TTL, for its objects); dropping the handle removes
     /// nothing.
-    #[tracing::instrument(skip_all, fields(bucket = %self.bucket, snapshots = self.snapshots))]
+    #[tracing::instrument(skip_all, fields(bucket = ?self.bucket, snapshots = self.snapshots))]
     pub async fn send(self) -> Result<Workspace> {
         let operation = Operation::CreateWorkspace {
-            bucket: self.bucket.clone(),
+            bucket: self.bucket.clone().unwrap_or_default(),
         };
-        let bucket = validate::bucket_name(&operation, "bucket name", &self.bucket)?;
+        let raw = validate::required(&operation, "bucket", self.bucket.as_deref())?;
+        let bucket = validate::bucket_name(&operation, "bucket name", raw)?;
         if let Some(days) = self.ttl_days {
             if days == 0 {
                 return Err(Error::invalid_input(
@@ -398,8 +405,8 @@ impl Drop for Workspace {
 
 impl AgentKit {
     /// Starts creating a workspace: a bucket for one agent. See [`CreateWorkspace`].
-    pub fn create_workspace(&self, bucket: impl AsRef<str>) -> CreateWorkspace {
-        CreateWorkspace::new(self.clone(), bucket.as_ref().to_owned())
+    pub fn create_workspace(&self) -> CreateWorkspace {
+        CreateWorkspace::new(self.clone())
     }
 }
 

@@ -12,11 +12,18 @@ use tigris_headers::prelude::*;
 #[tokio::test]
 async fn restore_gets_the_default_name_and_the_bytes_from_before_the_mutation() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-r").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-r")
+        .send()
+        .await
+        .unwrap();
     env.put("ws-r", "state.json", "v1").await;
     let checkpoint = env
         .kit
-        .checkpoint(ws.bucket())
+        .checkpoint()
+        .bucket(ws.bucket())
         .name("before")
         .send()
         .await
@@ -26,7 +33,9 @@ async fn restore_gets_the_default_name_and_the_bytes_from_before_the_mutation() 
 
     let restored = env
         .kit
-        .restore(ws.bucket(), checkpoint.version())
+        .restore()
+        .bucket(ws.bucket())
+        .version(checkpoint.version())
         .send()
         .await
         .unwrap();
@@ -47,7 +56,9 @@ async fn restore_gets_the_default_name_and_the_bytes_from_before_the_mutation() 
 
     let named = env
         .kit
-        .restore("ws-r", checkpoint.version())
+        .restore()
+        .bucket("ws-r")
+        .version(checkpoint.version())
         .fork_name("ws-r-named")
         .send()
         .await
@@ -70,18 +81,26 @@ async fn restore_gets_the_default_name_and_the_bytes_from_before_the_mutation() 
 #[tokio::test]
 async fn checkpoints_are_listed_newest_first_with_names_and_server_times() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-list").send().await.unwrap();
-    let first = env.kit.checkpoint("ws-list").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-list")
+        .send()
+        .await
+        .unwrap();
+    let first = env.kit.checkpoint().bucket("ws-list").send().await.unwrap();
     let second = env
         .kit
-        .checkpoint("ws-list")
+        .checkpoint()
+        .bucket("ws-list")
         .name("the second one")
         .send()
         .await
         .unwrap();
     let third = env
         .kit
-        .checkpoint("ws-list")
+        .checkpoint()
+        .bucket("ws-list")
         .name("third")
         .send()
         .await
@@ -91,7 +110,8 @@ async fn checkpoints_are_listed_newest_first_with_names_and_server_times() {
 
     let mut listed = env
         .kit
-        .list_checkpoints("ws-list")
+        .list_checkpoints()
+        .bucket("ws-list")
         .into_paginator()
         .items()
         .send()
@@ -130,10 +150,17 @@ async fn checkpoints_are_listed_newest_first_with_names_and_server_times() {
 #[tokio::test]
 async fn a_bucket_without_checkpoints_lists_none() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-empty").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-empty")
+        .send()
+        .await
+        .unwrap();
     assert!(
         env.kit
-            .list_checkpoints(ws.bucket())
+            .list_checkpoints()
+            .bucket(ws.bucket())
             .send()
             .await
             .unwrap()
@@ -148,12 +175,19 @@ async fn a_bucket_without_snapshots_cannot_be_checkpointed() {
     let env = Env::start().await;
     let ws = env
         .kit
-        .create_workspace("ws-nosnap")
+        .create_workspace()
+        .bucket("ws-nosnap")
         .snapshots(false)
         .send()
         .await
         .unwrap();
-    let err = env.kit.checkpoint(ws.bucket()).send().await.unwrap_err();
+    let err = env
+        .kit
+        .checkpoint()
+        .bucket(ws.bucket())
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.step(), Some(Step::CreateSnapshot));
     assert_eq!(err.bucket(), Some("ws-nosnap"));
     ws.teardown().await.unwrap();
@@ -162,13 +196,21 @@ async fn a_bucket_without_snapshots_cannot_be_checkpointed() {
 #[tokio::test]
 async fn restoring_onto_a_taken_name_is_a_conflict_and_leaves_that_bucket_alone() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-c").send().await.unwrap();
-    let checkpoint = env.kit.checkpoint("ws-c").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-c")
+        .send()
+        .await
+        .unwrap();
+    let checkpoint = env.kit.checkpoint().bucket("ws-c").send().await.unwrap();
     env.base("taken").await;
     env.put("taken", "keep.txt", "precious").await;
     let err = env
         .kit
-        .restore("ws-c", checkpoint.version())
+        .restore()
+        .bucket("ws-c")
+        .version(checkpoint.version())
         .fork_name("taken")
         .send()
         .await
@@ -186,8 +228,14 @@ async fn restoring_onto_a_taken_name_is_a_conflict_and_leaves_that_bucket_alone(
 #[tokio::test]
 async fn a_restore_whose_creation_response_was_lost_leaves_no_bucket() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-l").send().await.unwrap();
-    let checkpoint = env.kit.checkpoint("ws-l").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-l")
+        .send()
+        .await
+        .unwrap();
+    let checkpoint = env.kit.checkpoint().bucket("ws-l").send().await.unwrap();
     env.emu.faults().inject(
         Fault::on("CreateBucket")
             .with_header("x-tigris-fork-source-bucket")
@@ -197,7 +245,9 @@ async fn a_restore_whose_creation_response_was_lost_leaves_no_bucket() {
     );
     let err = env
         .kit
-        .restore("ws-l", checkpoint.version())
+        .restore()
+        .bucket("ws-l")
+        .version(checkpoint.version())
         .fork_name("ws-l-restored")
         .send()
         .await
@@ -220,8 +270,14 @@ async fn a_restore_whose_creation_response_was_lost_leaves_no_bucket() {
 #[tokio::test]
 async fn a_lost_restore_whose_rollback_fails_reports_the_bucket_really_there() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-m").send().await.unwrap();
-    let checkpoint = env.kit.checkpoint("ws-m").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-m")
+        .send()
+        .await
+        .unwrap();
+    let checkpoint = env.kit.checkpoint().bucket("ws-m").send().await.unwrap();
     env.emu.faults().inject(
         Fault::on("CreateBucket")
             .with_header("x-tigris-fork-source-bucket")
@@ -230,7 +286,9 @@ async fn a_lost_restore_whose_rollback_fails_reports_the_bucket_really_there() {
     env.fail_next("DeleteBucket", 500, "InternalError");
     let err = env
         .kit
-        .restore("ws-m", checkpoint.version())
+        .restore()
+        .bucket("ws-m")
+        .version(checkpoint.version())
         .fork_name("ws-m-restored")
         .send()
         .await
@@ -259,15 +317,28 @@ async fn a_lost_restore_whose_rollback_fails_reports_the_bucket_really_there() {
 #[tokio::test]
 async fn checkpoints_page_by_page_and_item_by_item_cover_every_checkpoint_once() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-pages").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-pages")
+        .send()
+        .await
+        .unwrap();
     let mut taken = Vec::new();
     for _ in 0..5 {
-        let checkpoint = env.kit.checkpoint(ws.bucket()).send().await.unwrap();
+        let checkpoint = env
+            .kit
+            .checkpoint()
+            .bucket(ws.bucket())
+            .send()
+            .await
+            .unwrap();
         taken.push(checkpoint.version().clone());
     }
     let pages = env
         .kit
-        .list_checkpoints(ws.bucket())
+        .list_checkpoints()
+        .bucket(ws.bucket())
         .max_checkpoints(2)
         .into_paginator()
         .send()
@@ -278,7 +349,8 @@ async fn checkpoints_page_by_page_and_item_by_item_cover_every_checkpoint_once()
     assert_eq!(sizes, [2, 2, 1]);
     let mut items: Vec<_> = env
         .kit
-        .list_checkpoints(ws.bucket())
+        .list_checkpoints()
+        .bucket(ws.bucket())
         .max_checkpoints(2)
         .into_paginator()
         .items()
@@ -299,7 +371,8 @@ async fn listing_an_unknown_bucket_is_not_found() {
     let env = Env::start().await;
     let err = env
         .kit
-        .list_checkpoints("nowhere")
+        .list_checkpoints()
+        .bucket("nowhere")
         .send()
         .await
         .unwrap_err();
@@ -314,20 +387,61 @@ async fn invalid_input_is_rejected_before_any_request() {
     let long = format!("b{}", "a".repeat(35)); // 36 + "-restore-" + 19 digits = 64
     let version = "1792493847118382304";
     let errors = [
-        kit.checkpoint("Bad").send().await.unwrap_err(),
-        kit.checkpoint("ws-1").name("a;b").send().await.unwrap_err(),
-        kit.checkpoint("ws-1").name("k=v").send().await.unwrap_err(),
-        kit.checkpoint("ws-1").name("").send().await.unwrap_err(),
-        kit.restore("ws-1", "").send().await.unwrap_err(),
-        kit.restore("ws-1", "latest").send().await.unwrap_err(),
-        kit.restore("Bad", version).send().await.unwrap_err(),
-        kit.restore("ws-1", version)
+        kit.checkpoint().bucket("Bad").send().await.unwrap_err(),
+        kit.checkpoint()
+            .bucket("ws-1")
+            .name("a;b")
+            .send()
+            .await
+            .unwrap_err(),
+        kit.checkpoint()
+            .bucket("ws-1")
+            .name("k=v")
+            .send()
+            .await
+            .unwrap_err(),
+        kit.checkpoint()
+            .bucket("ws-1")
+            .name("")
+            .send()
+            .await
+            .unwrap_err(),
+        kit.restore()
+            .bucket("ws-1")
+            .version("")
+            .send()
+            .await
+            .unwrap_err(),
+        kit.restore()
+            .bucket("ws-1")
+            .version("latest")
+            .send()
+            .await
+            .unwrap_err(),
+        kit.restore()
+            .bucket("Bad")
+            .version(version)
+            .send()
+            .await
+            .unwrap_err(),
+        kit.restore()
+            .bucket("ws-1")
+            .version(version)
             .fork_name("No_Good")
             .send()
             .await
             .unwrap_err(),
-        kit.restore(&long, version).send().await.unwrap_err(),
-        kit.list_checkpoints("Bad").send().await.unwrap_err(),
+        kit.restore()
+            .bucket(&long)
+            .version(version)
+            .send()
+            .await
+            .unwrap_err(),
+        kit.list_checkpoints()
+            .bucket("Bad")
+            .send()
+            .await
+            .unwrap_err(),
     ];
     for err in errors {
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");

@@ -67,7 +67,13 @@ async fn next(events: &mut mpsc::UnboundedReceiver<ObjectEvent>) -> ObjectEvent 
 #[tokio::test]
 async fn events_of_a_workspace_reach_the_webhook_until_cleared() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-events").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-events")
+        .send()
+        .await
+        .unwrap();
     let auth = WebhookAuth::bearer("a-long-random-token");
     let (url, mut events) = receiver(auth).await;
     let config = NotificationConfig::builder(url)
@@ -87,7 +93,8 @@ async fn events_of_a_workspace_reach_the_webhook_until_cleared() {
     // notifies; the marker, put after the clear, arrives first).
     let marker = env
         .kit
-        .create_workspace("ws-events-marker")
+        .create_workspace()
+        .bucket("ws-events-marker")
         .send()
         .await
         .unwrap();
@@ -125,7 +132,13 @@ async fn an_unknown_bucket_is_not_found() {
 #[tokio::test]
 async fn a_refused_update_is_reported_with_its_code() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-refused").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-refused")
+        .send()
+        .await
+        .unwrap();
     env.fail_next("PatchBucket", 403, "AccessDenied");
     let err = env.kit.clear_notifications(&ws).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AccessDenied);

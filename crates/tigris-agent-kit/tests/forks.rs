@@ -17,7 +17,8 @@ async fn base_with_checkpoint(env: &Env, name: &str) -> String {
     env.base(name).await;
     env.put(name, "data.txt", "base data").await;
     env.kit
-        .checkpoint(name)
+        .checkpoint()
+        .bucket(name)
         .send()
         .await
         .unwrap()
@@ -36,7 +37,9 @@ async fn forks_get_default_names_and_distinct_keys_scoped_to_their_own_fork() {
     env.put("base", "data.txt", "before").await;
     let set = env
         .kit
-        .create_forks("base", 3)
+        .create_forks()
+        .base("base")
+        .count(3)
         .credentials(Role::Editor)
         .send()
         .await
@@ -111,7 +114,9 @@ async fn one_failed_fork_is_reported_and_the_others_are_made() {
     env.fail_next("CreateBucket", 500, "InternalError");
     let set = env
         .kit
-        .create_forks("base", 5)
+        .create_forks()
+        .base("base")
+        .count(5)
         .from_snapshot(&version)
         .prefix("exp")
         .send()
@@ -169,7 +174,9 @@ async fn a_fork_whose_creation_response_was_lost_is_a_failure_and_its_bucket_is_
     lose_fork_response(&env, "exp-2");
     let set = env
         .kit
-        .create_forks("base", 4)
+        .create_forks()
+        .base("base")
+        .count(4)
         .from_snapshot(&version)
         .prefix("exp")
         .credentials(Role::Editor)
@@ -211,7 +218,9 @@ async fn a_lost_fork_whose_rollback_fails_is_a_leftover_and_keeps_the_snapshot()
     env.fail_next("DeleteBucket", 500, "InternalError");
     let err = env
         .kit
-        .create_forks("base", 1)
+        .create_forks()
+        .base("base")
+        .count(1)
         .prefix("exp")
         .send()
         .await
@@ -257,7 +266,9 @@ async fn a_bucket_at_a_fork_name_that_is_not_that_fork_is_never_deleted_after_a_
     );
     let set = env
         .kit
-        .create_forks("base", 2)
+        .create_forks()
+        .base("base")
+        .count(2)
         .from_snapshot(&version)
         .prefix("exp")
         .send()
@@ -299,7 +310,14 @@ async fn a_snapshot_whose_response_was_lost_is_found_and_named_as_a_leftover() {
         .await;
         env.base("base").await;
         env.emu.faults().inject(lost);
-        let err = env.kit.create_forks("base", 2).send().await.unwrap_err();
+        let err = env
+            .kit
+            .create_forks()
+            .base("base")
+            .count(2)
+            .send()
+            .await
+            .unwrap_err();
         assert_eq!(err.step(), Some(Step::CreateSnapshot));
         let snapshots = env.snapshots("base").await;
         assert_eq!(snapshots.len(), 1, "never taken twice");
@@ -326,7 +344,14 @@ async fn a_snapshot_that_was_not_taken_is_sent_again() {
             .with_header("x-tigris-snapshot")
             .drop_connection(),
     );
-    let set = env.kit.create_forks("base", 1).send().await.unwrap();
+    let set = env
+        .kit
+        .create_forks()
+        .base("base")
+        .count(1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         env.snapshots("base").await,
         [set.snapshot().to_string()],
@@ -343,7 +368,9 @@ async fn a_taken_fork_name_fails_that_fork_only_and_the_existing_bucket_is_untou
     env.put("exp-1", "keep.txt", "precious").await;
     let set = env
         .kit
-        .create_forks("base", 3)
+        .create_forks()
+        .base("base")
+        .count(3)
         .prefix("exp")
         .send()
         .await
@@ -371,7 +398,9 @@ async fn a_fork_whose_credentials_fail_at_any_step_is_removed_and_reported() {
         env.fail_next(operation, 500, "ServiceFailure");
         let set = env
             .kit
-            .create_forks("base", 3)
+            .create_forks()
+            .base("base")
+            .count(3)
             .from_snapshot(&version)
             .credentials(Role::Editor)
             .send()
@@ -414,7 +443,9 @@ async fn a_fork_rollback_that_fails_leaves_a_real_leftover_that_teardown_removes
     env.fail_next("DeleteBucket", 500, "InternalError");
     let set = env
         .kit
-        .create_forks("base", 2)
+        .create_forks()
+        .base("base")
+        .count(2)
         .prefix("exp")
         .credentials(Role::ReadOnly)
         .concurrency(1)
@@ -448,7 +479,9 @@ async fn no_fork_made_is_an_error_and_the_snapshot_is_deleted() {
     env.base("exp-1").await;
     let err = env
         .kit
-        .create_forks("base", 2)
+        .create_forks()
+        .base("base")
+        .count(2)
         .prefix("exp")
         .send()
         .await
@@ -473,7 +506,9 @@ async fn a_failed_snapshot_creates_nothing() {
     env.fail_next("CreateBucket", 503, "ServiceUnavailable");
     let err = env
         .kit
-        .create_forks("base", 3)
+        .create_forks()
+        .base("base")
+        .count(3)
         .credentials(Role::Editor)
         .send()
         .await
@@ -495,7 +530,9 @@ async fn no_fork_made_and_the_snapshot_not_deletable_reports_the_snapshot_really
     env.fail_next("DeleteBucket", 500, "InternalError");
     let err = env
         .kit
-        .create_forks("base", 1)
+        .create_forks()
+        .base("base")
+        .count(1)
         .prefix("exp")
         .send()
         .await
@@ -526,7 +563,9 @@ async fn no_fork_made_with_a_fork_left_behind_keeps_and_reports_the_snapshot() {
     env.fail_next("DeleteBucket", 500, "InternalError");
     let err = env
         .kit
-        .create_forks("base", 1)
+        .create_forks()
+        .base("base")
+        .count(1)
         .prefix("exp")
         .credentials(Role::Editor)
         .send()
@@ -556,7 +595,9 @@ async fn teardown_failures_are_gathered_and_the_snapshot_waits_for_the_last_fork
     env.base("base").await;
     let set = env
         .kit
-        .create_forks("base", 3)
+        .create_forks()
+        .base("base")
+        .count(3)
         .prefix("exp")
         .credentials(Role::Editor)
         .send()
@@ -603,7 +644,9 @@ async fn forks_are_made_concurrently_within_the_bound() {
     env.emu.faults().set_latency(Duration::from_millis(100));
     let set = env
         .kit
-        .create_forks("base", 8)
+        .create_forks()
+        .base("base")
+        .count(8)
         .from_snapshot(&version)
         .prefix("par")
         .concurrency(3)
@@ -626,7 +669,9 @@ async fn the_kit_default_concurrency_applies() {
     env.emu.faults().set_latency(Duration::from_millis(50));
     let set = env
         .kit
-        .create_forks("base", 6)
+        .create_forks()
+        .base("base")
+        .count(6)
         .from_snapshot(&version)
         .prefix("par")
         .send()
@@ -647,7 +692,14 @@ async fn default_names_fit_for_the_longest_base_that_fits() {
     // 36 + "-fork-" + 19 digits + "-0" = 63 characters.
     let base = format!("b{}", "a".repeat(35));
     env.base(&base).await;
-    let set = env.kit.create_forks(&base, 1).send().await.unwrap();
+    let set = env
+        .kit
+        .create_forks()
+        .base(&base)
+        .count(1)
+        .send()
+        .await
+        .unwrap();
     let name = set.forks()[0].bucket().as_str().to_owned();
     assert_eq!(name, format!("{base}-fork-{}-0", set.snapshot()));
     assert!(name.len() <= 63, "{name}");
@@ -660,24 +712,53 @@ async fn invalid_input_is_rejected_before_any_request() {
     let long_base = format!("b{}", "a".repeat(36)); // one character too long for the default names
     let kit = &env.kit;
     let cases = [
-        (kit.create_forks("base", 0), "between 1 and 1000"),
-        (kit.create_forks("base", 1001), "between 1 and 1000"),
-        (kit.create_forks("Base", 1), "base bucket name"),
-        (kit.create_forks(&long_base, 1), "give a shorter prefix"),
-        (kit.create_forks("base", 11).prefix("p".repeat(61)), "-10\""),
-        (kit.create_forks("base", 2).prefix("Exp"), "\"Exp-0\""),
-        (kit.create_forks("base", 2).prefix(""), "\"-0\""),
-        (kit.create_forks("base", 2).concurrency(0), "concurrency"),
         (
-            kit.create_forks("base", 2).from_snapshot(""),
+            kit.create_forks().base("base").count(0),
+            "between 1 and 1000",
+        ),
+        (
+            kit.create_forks().base("base").count(1001),
+            "between 1 and 1000",
+        ),
+        (kit.create_forks().base("Base").count(1), "base bucket name"),
+        (
+            kit.create_forks().base(&long_base).count(1),
+            "give a shorter prefix",
+        ),
+        (
+            kit.create_forks()
+                .base("base")
+                .count(11)
+                .prefix("p".repeat(61)),
+            "-10\"",
+        ),
+        (
+            kit.create_forks().base("base").count(2).prefix("Exp"),
+            "\"Exp-0\"",
+        ),
+        (
+            kit.create_forks().base("base").count(2).prefix(""),
+            "\"-0\"",
+        ),
+        (
+            kit.create_forks().base("base").count(2).concurrency(0),
+            "concurrency",
+        ),
+        (
+            kit.create_forks().base("base").count(2).from_snapshot(""),
             "snapshot version",
         ),
         (
-            kit.create_forks("base", 2).from_snapshot("12ab"),
+            kit.create_forks()
+                .base("base")
+                .count(2)
+                .from_snapshot("12ab"),
             "snapshot version",
         ),
         (
-            kit.create_forks("base", 2)
+            kit.create_forks()
+                .base("base")
+                .count(2)
                 .credentials_expire_at(std::time::SystemTime::now() + Duration::from_secs(60)),
             "without credentials",
         ),
@@ -695,7 +776,9 @@ async fn an_unknown_base_fails_at_the_snapshot_and_creates_nothing() {
     let env = Env::start().await;
     let err = env
         .kit
-        .create_forks("nowhere", 2)
+        .create_forks()
+        .base("nowhere")
+        .count(2)
         .credentials(Role::Editor)
         .send()
         .await
@@ -712,7 +795,9 @@ async fn debug_output_never_contains_a_secret() {
     env.fail_next("CreatePolicy", 500, "ServiceFailure");
     let set = env
         .kit
-        .create_forks("base", 2)
+        .create_forks()
+        .base("base")
+        .count(2)
         .credentials(Role::Editor)
         .send()
         .await

@@ -25,7 +25,9 @@ async fn one_holder_at_a_time_and_release_frees_it() {
     let env = env().await;
     let a = env
         .kit
-        .lease("fleet", "leases/leader")
+        .lease()
+        .bucket("fleet")
+        .key("leases/leader")
         .ttl(TTL)
         .owner("agent-a")
         .acquire()
@@ -36,7 +38,9 @@ async fn one_holder_at_a_time_and_release_frees_it() {
     assert!(a.previous_owner().is_none());
     let err = env
         .kit
-        .lease("fleet", "leases/leader")
+        .lease()
+        .bucket("fleet")
+        .key("leases/leader")
         .owner("agent-b")
         .acquire()
         .await
@@ -48,7 +52,9 @@ async fn one_holder_at_a_time_and_release_frees_it() {
     env.emu.advance_clock(Duration::from_secs(9));
     let err = env
         .kit
-        .lease("fleet", "leases/leader")
+        .lease()
+        .bucket("fleet")
+        .key("leases/leader")
         .acquire()
         .await
         .unwrap_err();
@@ -61,7 +67,9 @@ async fn one_holder_at_a_time_and_release_frees_it() {
     );
     let b = env
         .kit
-        .lease("fleet", "leases/leader")
+        .lease()
+        .bucket("fleet")
+        .key("leases/leader")
         .owner("agent-b")
         .acquire()
         .await
@@ -74,7 +82,9 @@ async fn a_lapsed_lease_is_taken_over_and_its_old_holder_learns_it_on_renew() {
     let env = env().await;
     let mut a = env
         .kit
-        .lease("fleet", "l")
+        .lease()
+        .bucket("fleet")
+        .key("l")
         .ttl(TTL)
         .owner("a")
         .acquire()
@@ -84,7 +94,9 @@ async fn a_lapsed_lease_is_taken_over_and_its_old_holder_learns_it_on_renew() {
     env.emu.advance_clock(LAPSE);
     let b = env
         .kit
-        .lease("fleet", "l")
+        .lease()
+        .bucket("fleet")
+        .key("l")
         .ttl(TTL)
         .owner("b")
         .acquire()
@@ -107,7 +119,9 @@ async fn a_lapsed_lease_is_taken_over_and_its_old_holder_learns_it_on_renew() {
     env.emu.advance_clock(Duration::from_secs(8));
     let err = env
         .kit
-        .lease("fleet", "l")
+        .lease()
+        .bucket("fleet")
+        .key("l")
         .owner("c")
         .acquire()
         .await
@@ -120,7 +134,9 @@ async fn of_many_challengers_of_a_lapsed_lease_exactly_one_wins() {
     let env = env().await;
     let _dead = env
         .kit
-        .lease("fleet", "l")
+        .lease()
+        .bucket("fleet")
+        .key("l")
         .ttl(TTL)
         .owner("dead")
         .acquire()
@@ -130,7 +146,9 @@ async fn of_many_challengers_of_a_lapsed_lease_exactly_one_wins() {
     let attempts = (0..16).map(|i| {
         let kit = env.kit.clone();
         tokio::spawn(async move {
-            kit.lease("fleet", "l")
+            kit.lease()
+                .bucket("fleet")
+                .key("l")
                 .ttl(TTL)
                 .owner(format!("c{i}"))
                 .acquire()
@@ -171,7 +189,9 @@ async fn bad_input_is_refused_before_any_request() {
     ] {
         let err = env
             .kit
-            .lease(bucket, key)
+            .lease()
+            .bucket(bucket)
+            .key(key)
             .ttl(ttl)
             .owner(owner)
             .acquire()
@@ -179,7 +199,13 @@ async fn bad_input_is_refused_before_any_request() {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     }
-    let queue = env.kit.task_queue("fleet", "q").open().unwrap();
+    let queue = env
+        .kit
+        .task_queue()
+        .bucket("fleet")
+        .prefix("q")
+        .open()
+        .unwrap();
     let err = queue.push_with_id("a/b", b"x".to_vec()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(env.requests(), before, "no request was sent");
@@ -193,7 +219,9 @@ async fn a_lost_acquire_response_is_read_back_as_held() {
         .inject(Fault::on("PutObject").bucket("fleet").after_apply());
     let mut lease = env
         .kit
-        .lease("fleet", "l")
+        .lease()
+        .bucket("fleet")
+        .key("l")
         .owner("a")
         .acquire()
         .await
@@ -227,7 +255,9 @@ async fn a_release_that_fails_names_the_lease_object_left_behind() {
     let env = env().await;
     let lease = env
         .kit
-        .lease("fleet", "leases/x")
+        .lease()
+        .bucket("fleet")
+        .key("leases/x")
         .owner("a")
         .acquire()
         .await
@@ -260,7 +290,9 @@ async fn a_guard_renews_and_reports_the_loss() {
     let env = env().await;
     let lease = env
         .kit
-        .lease("fleet", "l")
+        .lease()
+        .bucket("fleet")
+        .key("l")
         .ttl(TTL)
         .owner("a")
         .acquire()
@@ -275,7 +307,9 @@ async fn a_guard_renews_and_reports_the_loss() {
         env.emu.advance_clock(LAPSE);
         match env
             .kit
-            .lease("fleet", "l")
+            .lease()
+            .bucket("fleet")
+            .key("l")
             .ttl(TTL)
             .owner("b")
             .acquire()

@@ -56,7 +56,7 @@ async fn a_diff_lists_the_forks_added_modified_and_deleted_keys_with_sizes() {
     env.put("exp", "new", "abc").await;
     delete(&env, "exp", "drop").await;
 
-    let diff = env.kit.diff("exp").send().await.unwrap();
+    let diff = env.kit.diff().fork("exp").send().await.unwrap();
 
     assert_eq!(diff.parent().as_str(), "base");
     assert_eq!(
@@ -84,7 +84,14 @@ async fn a_diff_walks_every_page_of_every_listing() {
     }
     let before = env.emu.faults().count("ListObjectsV2");
 
-    let diff = env.kit.diff("exp").page_size(2).send().await.unwrap();
+    let diff = env
+        .kit
+        .diff()
+        .fork("exp")
+        .page_size(2)
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(diff.fork_changes().len(), 7);
     assert_eq!(diff.parent_changes().len(), 7);
@@ -106,7 +113,7 @@ async fn keys_both_sides_changed_differently_are_conflicts_and_equal_changes_are
     env.put("base", "same", "s").await;
     env.put("base", "only-parent", "p").await;
 
-    let diff = env.kit.diff("exp").send().await.unwrap();
+    let diff = env.kit.diff().fork("exp").send().await.unwrap();
 
     let conflicts: Vec<String> = diff.conflicts().iter().map(|c| c.to_string()).collect();
     assert_eq!(
@@ -128,13 +135,13 @@ async fn keys_both_sides_changed_differently_are_conflicts_and_equal_changes_are
 async fn a_diff_of_a_bucket_that_is_no_fork_is_invalid_input() {
     let env = Env::start().await;
     env.base("base").await;
-    let err = env.kit.diff("base").send().await.unwrap_err();
+    let err = env.kit.diff().fork("base").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    let err = env.kit.diff("missing").send().await.unwrap_err();
+    let err = env.kit.diff().fork("missing").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.step(), Some(Step::ReadForkPoint));
     let requests = env.requests();
-    let err = env.kit.diff("Bad Name").send().await.unwrap_err();
+    let err = env.kit.diff().fork("Bad Name").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(env.requests(), requests, "no request was sent");
 }
@@ -148,7 +155,7 @@ async fn a_merge_applies_the_forks_changes_behind_a_checkpoint_that_restores_the
     delete(&env, "exp", "drop").await;
     env.put("base", "other", "o").await; // no conflict
 
-    let merged = env.kit.merge("exp").send().await.unwrap();
+    let merged = env.kit.merge().fork("exp").send().await.unwrap();
 
     assert_eq!(merged.diff().fork_changes().len(), 3);
     assert_eq!(merged.checkpoint().name(), Some("before-merge-exp"));
@@ -159,7 +166,9 @@ async fn a_merge_applies_the_forks_changes_behind_a_checkpoint_that_restores_the
 
     let restored = env
         .kit
-        .restore("base", merged.checkpoint().version())
+        .restore()
+        .bucket("base")
+        .version(merged.checkpoint().version())
         .fork_name("base-before")
         .send()
         .await
@@ -183,7 +192,7 @@ async fn a_merge_with_conflicts_is_refused_and_changes_nothing() {
     env.put("base", "edit", "parent").await;
     let snapshots = env.snapshots("base").await;
 
-    let err = env.kit.merge("exp").send().await.unwrap_err();
+    let err = env.kit.merge().fork("exp").send().await.unwrap_err();
 
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert_eq!(err.conflicts(), ["edit"]);
@@ -210,7 +219,8 @@ async fn overwrite_merges_despite_conflicts_and_the_fork_wins() {
 
     let merged = env
         .kit
-        .merge("exp")
+        .merge()
+        .fork("exp")
         .on_conflict(OnConflict::Overwrite)
         .send()
         .await
@@ -233,7 +243,7 @@ async fn a_refused_merge_request_removes_its_checkpoint() {
             .code("InvalidArgument"),
     );
 
-    let err = env.kit.merge("exp").send().await.unwrap_err();
+    let err = env.kit.merge().fork("exp").send().await.unwrap_err();
 
     assert_eq!(err.step(), Some(Step::Merge));
     assert!(err.leftovers().is_empty(), "{err}");
@@ -257,7 +267,7 @@ async fn a_merge_whose_response_was_lost_keeps_the_checkpoint_to_restore() {
             .after_apply(),
     );
 
-    let err = env.kit.merge("exp").send().await.unwrap_err();
+    let err = env.kit.merge().fork("exp").send().await.unwrap_err();
 
     assert_eq!(err.step(), Some(Step::Merge));
     // The checkpoint is kept, and the snapshot the merge made (its version was in the lost

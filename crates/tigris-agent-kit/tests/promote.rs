@@ -30,7 +30,9 @@ async fn set_with_winner(env: &Env) -> ForkSet {
     env.put("base", "notes.txt", "n").await;
     let set = env
         .kit
-        .create_forks("base", 3)
+        .create_forks()
+        .base("base")
+        .count(3)
         .prefix("agent")
         .credentials(Role::Editor)
         .send()
@@ -105,7 +107,9 @@ async fn a_winner_from_another_set_is_rejected_before_any_request() {
     env.base("other").await;
     let others = env
         .kit
-        .create_forks("other", 1)
+        .create_forks()
+        .base("other")
+        .count(1)
         .prefix("other-agent")
         .send()
         .await

@@ -28,7 +28,9 @@ async fn a_prefix_lands_in_the_directory_through_several_bundles() {
     let dir = temp_dir("prefix");
     let report = env
         .kit
-        .pull("workspace", &dir)
+        .pull()
+        .bucket("workspace")
+        .destination(&dir)
         .prefix("src/")
         .batch_size(10)
         .concurrency(2)
@@ -61,10 +63,24 @@ async fn a_failed_bundle_is_the_bundle_step_and_a_bad_name_sends_nothing() {
         .faults()
         .inject(Fault::on("Bundle").status(503).code("SlowDown").times(5));
     let dir = temp_dir("fail");
-    let err = env.kit.pull("workspace", &dir).send().await.unwrap_err();
+    let err = env
+        .kit
+        .pull()
+        .bucket("workspace")
+        .destination(&dir)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.step(), Some(Step::Bundle), "{err}");
     let before = env.requests();
-    let err = env.kit.pull("Not_A_Bucket", &dir).send().await.unwrap_err();
+    let err = env
+        .kit
+        .pull()
+        .bucket("Not_A_Bucket")
+        .destination(&dir)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(env.requests(), before);
     std::fs::remove_dir_all(&dir).ok();

@@ -12,7 +12,13 @@ async fn soft_delete_workspace(
     env: &Env,
     name: &str,
 ) -> (tigris_agent_kit::Workspace, tigris_api::Client) {
-    let ws = env.kit.create_workspace(name).send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket(name)
+        .send()
+        .await
+        .unwrap();
     let tigris = tigris_api::Client::new(&env.sdk).unwrap();
     tigris
         .update_bucket()
@@ -73,7 +79,13 @@ async fn teardown_of_a_soft_delete_workspace_leaves_nothing_restorable() {
 #[tokio::test]
 async fn teardown_of_a_plain_workspace_reads_the_setting_and_sends_no_patch() {
     let env = Env::start().await;
-    let ws = env.kit.create_workspace("ws-plain").send().await.unwrap();
+    let ws = env
+        .kit
+        .create_workspace()
+        .bucket("ws-plain")
+        .send()
+        .await
+        .unwrap();
     ws.teardown().await.unwrap();
     assert_eq!(env.emu.faults().count("GetBucketMetadata"), 1);
     assert_eq!(env.emu.faults().count("PatchBucket"), 0);

@@ -23,7 +23,9 @@ async fn env(bucket: &str) -> Env {
 }
 
 fn queue(kit: &AgentKit, bucket: &str, owner: &str) -> TaskQueue {
-    kit.task_queue(bucket, "jobs")
+    kit.task_queue()
+        .bucket(bucket)
+        .prefix("jobs")
         .ttl(TTL)
         .owner(owner)
         .open()
@@ -161,7 +163,9 @@ async fn a_poison_task_lands_in_the_dead_letters_after_its_maximum_attempts() {
     let env = env("queue").await;
     let q = env
         .kit
-        .task_queue("queue", "jobs")
+        .task_queue()
+        .bucket("queue")
+        .prefix("jobs")
         .ttl(TTL)
         .max_attempts(3)
         .open()
@@ -219,7 +223,9 @@ async fn a_task_whose_claims_keep_lapsing_is_dead_lettered() {
     let env = env("queue").await;
     let q = env
         .kit
-        .task_queue("queue", "jobs")
+        .task_queue()
+        .bucket("queue")
+        .prefix("jobs")
         .ttl(TTL)
         .max_attempts(2)
         .owner("crasher")
@@ -251,7 +257,9 @@ async fn dead_letters_are_listed_in_pages() {
     let env = env("queue").await;
     let q = env
         .kit
-        .task_queue("queue", "jobs")
+        .task_queue()
+        .bucket("queue")
+        .prefix("jobs")
         .ttl(TTL)
         .max_attempts(1)
         .open()
@@ -281,7 +289,9 @@ async fn a_bad_task_id_or_batch_is_refused_before_any_request() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     let err = env
         .kit
-        .task_queue("queue", "jobs")
+        .task_queue()
+        .bucket("queue")
+        .prefix("jobs")
         .max_attempts(0)
         .open()
         .unwrap_err();

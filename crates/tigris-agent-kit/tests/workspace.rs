@@ -18,7 +18,8 @@ async fn a_workspace_gets_its_ttl_rule_and_credentials_and_teardown_removes_ever
     let expires = SystemTime::now() + Duration::from_secs(3600);
     let ws = env
         .kit
-        .create_workspace("ws-full")
+        .create_workspace()
+        .bucket("ws-full")
         .ttl_days(7)
         .credentials(Role::Editor)
         .credentials_expire_at(expires)
@@ -67,7 +68,8 @@ async fn snapshots_can_be_turned_off() {
     let env = Env::start().await;
     let ws = env
         .kit
-        .create_workspace("ws-plain")
+        .create_workspace()
+        .bucket("ws-plain")
         .snapshots(false)
         .send()
         .await
@@ -91,7 +93,8 @@ async fn a_failed_create_bucket_creates_nothing() {
     env.fail_next("CreateBucket", 503, "ServiceUnavailable");
     let err = env
         .kit
-        .create_workspace("ws-1")
+        .create_workspace()
+        .bucket("ws-1")
         .ttl_days(1)
         .credentials(Role::Editor)
         .send()
@@ -126,7 +129,8 @@ async fn a_bucket_whose_creation_response_was_lost_is_deleted_again() {
     );
     let err = env
         .kit
-        .create_workspace("ws-lost")
+        .create_workspace()
+        .bucket("ws-lost")
         .ttl_days(1)
         .credentials(Role::Editor)
         .send()
@@ -157,7 +161,8 @@ async fn a_lost_creation_response_whose_rollback_fails_reports_the_bucket_really
     env.fail_next("DeleteBucket", 500, "InternalError");
     let err = env
         .kit
-        .create_workspace("ws-stuck")
+        .create_workspace()
+        .bucket("ws-stuck")
         .credentials(Role::Editor)
         .send()
         .await
@@ -187,7 +192,8 @@ async fn a_lost_creation_response_that_cannot_be_probed_reports_the_bucket() {
     env.fail_next("HeadBucket", 500, "InternalError");
     let err = env
         .kit
-        .create_workspace("ws-unknown")
+        .create_workspace()
+        .bucket("ws-unknown")
         .send()
         .await
         .unwrap_err();
@@ -216,7 +222,8 @@ async fn with_sdk_retries_a_lost_response_answered_by_a_conflict_is_still_rolled
         .inject(Fault::on("CreateBucket").after_apply());
     let err = env
         .kit
-        .create_workspace("ws-retried")
+        .create_workspace()
+        .bucket("ws-retried")
         .send()
         .await
         .unwrap_err();
@@ -238,7 +245,8 @@ async fn a_throttled_create_bucket_is_not_probed() {
     env.fail_next("CreateBucket", 503, "SlowDown");
     let err = env
         .kit
-        .create_workspace("ws-slow")
+        .create_workspace()
+        .bucket("ws-slow")
         .send()
         .await
         .unwrap_err();
@@ -265,7 +273,12 @@ async fn an_unreachable_endpoint_is_transient_and_leaves_nothing_to_report() {
         .iam_endpoint("http://127.0.0.1:1")
         .build()
         .unwrap();
-    let err = kit.create_workspace("ws-nowhere").send().await.unwrap_err();
+    let err = kit
+        .create_workspace()
+        .bucket("ws-nowhere")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
     assert_eq!(err.step(), Some(Step::CreateBucket));
     assert!(err.leftovers().is_empty(), "{err}");
@@ -278,7 +291,8 @@ async fn a_failed_ttl_step_deletes_the_bucket_again() {
     env.fail_next("PutBucketLifecycleConfiguration", 500, "InternalError");
     let err = env
         .kit
-        .create_workspace("ws-1")
+        .create_workspace()
+        .bucket("ws-1")
         .ttl_days(1)
         .credentials(Role::Editor)
         .send()
@@ -312,7 +326,8 @@ async fn a_failure_at_any_credentials_step_deletes_the_bucket_and_every_iam_reso
         let name = format!("ws-iam-{i}");
         let err = env
             .kit
-            .create_workspace(&name)
+            .create_workspace()
+            .bucket(&name)
             .ttl_days(3)
             .credentials(Role::ReadOnly)
             .send()
@@ -339,7 +354,8 @@ async fn a_rollback_that_cannot_delete_the_bucket_reports_it_and_it_is_really_th
     env.fail_next("DeleteBucket", 500, "InternalError");
     let err = env
         .kit
-        .create_workspace("ws-stuck")
+        .create_workspace()
+        .bucket("ws-stuck")
         .credentials(Role::Editor)
         .send()
         .await
@@ -367,7 +383,8 @@ async fn iam_rollback_leftovers_are_reported_with_the_bucket_rollback() {
     env.fail_next("DeletePolicy", 500, "ServiceFailure");
     let err = env
         .kit
-        .create_workspace("ws-half")
+        .create_workspace()
+        .bucket("ws-half")
         .credentials(Role::Editor)
         .send()
         .await
@@ -391,7 +408,8 @@ async fn an_existing_bucket_is_left_alone_when_the_name_is_taken() {
     env.put("taken", "keep.txt", "precious").await;
     let err = env
         .kit
-        .create_workspace("taken")
+        .create_workspace()
+        .bucket("taken")
         .credentials(Role::Editor)
         .send()
         .await
@@ -416,7 +434,8 @@ async fn teardown_twice_succeeds_both_times() {
     let env = Env::start().await;
     let ws = env
         .kit
-        .create_workspace("ws-twice")
+        .create_workspace()
+        .bucket("ws-twice")
         .credentials(Role::Editor)
         .send()
         .await
@@ -432,7 +451,8 @@ async fn teardown_deletes_the_bucket_even_when_revoking_fails_and_reports_the_ia
     let env = Env::start().await;
     let ws = env
         .kit
-        .create_workspace("ws-revoke")
+        .create_workspace()
+        .bucket("ws-revoke")
         .credentials(Role::Editor)
         .send()
         .await
@@ -465,16 +485,25 @@ async fn a_bucket_that_cannot_be_deleted_is_a_failure_and_a_leftover() {
     let env = Env::start().await;
     let ws = env
         .kit
-        .create_workspace("ws-parent")
+        .create_workspace()
+        .bucket("ws-parent")
         .credentials(Role::Editor)
         .send()
         .await
         .unwrap();
     // A restore is a fork of the workspace: Tigris will not delete a bucket with forks.
-    let checkpoint = env.kit.checkpoint(ws.bucket()).send().await.unwrap();
+    let checkpoint = env
+        .kit
+        .checkpoint()
+        .bucket(ws.bucket())
+        .send()
+        .await
+        .unwrap();
     let restored = env
         .kit
-        .restore(ws.bucket(), checkpoint.version())
+        .restore()
+        .bucket(ws.bucket())
+        .version(checkpoint.version())
         .send()
         .await
         .unwrap();
@@ -509,7 +538,8 @@ async fn a_protected_bucket_is_kept_and_reported_with_its_credentials_revoked() 
     let env = Env::start().await;
     let ws = env
         .kit
-        .create_workspace("ws-protected")
+        .create_workspace()
+        .bucket("ws-protected")
         .credentials(Role::Editor)
         .send()
         .await
@@ -558,17 +588,22 @@ async fn invalid_input_is_rejected_before_any_request() {
     let past = SystemTime::now() - Duration::from_secs(1);
     let future = SystemTime::now() + Duration::from_secs(60);
     let cases = [
-        env.kit.create_workspace("Not_A_Bucket"),
-        env.kit.create_workspace("ab"),
-        env.kit.create_workspace("a".repeat(64)),
-        env.kit.create_workspace("ws-ttl").ttl_days(0),
-        env.kit.create_workspace("ws-ttl").ttl_days(u32::MAX),
+        env.kit.create_workspace().bucket("Not_A_Bucket"),
+        env.kit.create_workspace().bucket("ab"),
+        env.kit.create_workspace().bucket("a".repeat(64)),
+        env.kit.create_workspace().bucket("ws-ttl").ttl_days(0),
         env.kit
-            .create_workspace("ws-exp")
+            .create_workspace()
+            .bucket("ws-ttl")
+            .ttl_days(u32::MAX),
+        env.kit
+            .create_workspace()
+            .bucket("ws-exp")
             .credentials(Role::Editor)
             .credentials_expire_at(past),
         env.kit
-            .create_workspace("ws-exp")
+            .create_workspace()
+            .bucket("ws-exp")
             .credentials_expire_at(future),
     ];
     for builder in cases {
@@ -586,7 +621,8 @@ async fn debug_output_never_contains_the_secret() {
     let env = Env::start().await;
     let ws = env
         .kit
-        .create_workspace("ws-debug")
+        .create_workspace()
+        .bucket("ws-debug")
         .credentials(Role::Editor)
         .send()
         .await
@@ -605,7 +641,10 @@ async fn debug_output_never_contains_the_secret() {
         format!("{:?}", env.kit),
         format!(
             "{:?}",
-            env.kit.create_workspace("x").credentials(Role::Editor)
+            env.kit
+                .create_workspace()
+                .bucket("x")
+                .credentials(Role::Editor)
         ),
     ] {
         assert!(!shown.contains(&secret), "{shown}");
@@ -632,7 +671,8 @@ async fn a_server_failure_on_a_taken_name_never_deletes_the_existing_buckets_dat
         .inject(Fault::on("CreateBucket").status(500).code("InternalError"));
     let err = env
         .kit
-        .create_workspace("mine-already")
+        .create_workspace()
+        .bucket("mine-already")
         .snapshots(false)
         .send()
         .await

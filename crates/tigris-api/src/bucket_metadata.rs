@@ -10,7 +10,7 @@ use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::fork::ForkParent;
+use crate::list_forks::ForkParent;
 use crate::wire::bucket_name;
 use crate::wire::{parse_fork_info, timestamp};
 

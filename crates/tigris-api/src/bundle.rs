@@ -244,16 +244,7 @@ impl BundleFluentBuilder {
                 async_compression::tokio::bufread::ZstdDecoder::new(reader),
             )),
         };
-        Ok(BundleStream {
-            operation,
-            reader,
-            remaining: 0,
-            padding: 0,
-            skipped: Vec::new(),
-            entries: 0,
-            bytes: 0,
-            finished: false,
-        })
+        Ok(BundleStream::new(operation, reader))
     }
 }
 
@@ -360,6 +351,20 @@ pub struct WriteReport {
 }
 
 impl BundleStream {
+    /// A bundle read from `reader`: a tar stream, then the service's report.
+    pub(crate) fn new(operation: Operation, reader: Box<dyn AsyncBufRead + Send + Unpin>) -> Self {
+        Self {
+            operation,
+            reader,
+            remaining: 0,
+            padding: 0,
+            skipped: Vec::new(),
+            entries: 0,
+            bytes: 0,
+            finished: false,
+        }
+    }
+
     fn truncated(&self, what: &'static str) -> Error {
         Error::transient(self.operation.clone(), what)
     }

@@ -18,7 +18,7 @@ use std::fmt;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use tigris_core::error::Classified;
+use tigris_core::error::ErrorReport;
 use tigris_headers::names::{InvalidBucketName, InvalidName, NameKind};
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -143,61 +143,63 @@ pub struct Error(Box<Inner>);
 // Boxed, so that `Result<T, Error>` stays one pointer wide on the error side.
 #[derive(Debug)]
 struct Inner {
-    kind: ErrorKind,
-    operation: Option<Operation>,
-    reason: Option<&'static str>,
-    code: Option<String>,
-    status: Option<u16>,
-    request_id: Option<String>,
-    source: Option<BoxError>,
+    report: ErrorReport<Operation>,
     missing_keys: Vec<String>,
 }
 
 impl Error {
-    fn inner(kind: ErrorKind) -> Inner {
-        Inner {
-            kind,
-            operation: None,
-            reason: None,
-            code: None,
-            status: None,
-            request_id: None,
-            source: None,
+    fn new(report: ErrorReport<Operation>) -> Self {
+        Self(Box::new(Inner {
+            report,
             missing_keys: Vec::new(),
-        }
+        }))
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.0.kind
+        self.0.report.kind()
     }
 
     /// The operation that failed, as named in the crate's docs (`"ListForks"`,
     /// `"UpdateBucket"`, ...); `None` for an error not tied to one (an invalid name parsed on
     /// its own).
     pub fn operation(&self) -> Option<&'static str> {
-        self.0.operation.as_ref().map(Operation::name)
+        self.0.report.operation().map(Operation::name)
     }
 
     /// Whether the same request may succeed if sent again: the failure is transient.
     pub fn is_retryable(&self) -> bool {
-        self.0.kind.is_retryable()
+        self.kind().is_retryable()
     }
 
     /// The error code the service answered with (`"NoSuchBucket"`, `"BucketNotEmpty"`, ...),
     /// when it answered with one.
     pub fn code(&self) -> Option<&str> {
-        self.0.code.as_deref()
+        self.0.report.code()
     }
 
     /// The HTTP status of the service's answer, when there was one.
     pub fn status(&self) -> Option<u16> {
-        self.0.status
+        self.0.report.status()
     }
 
     /// The request id the service gave, useful when asking Tigris support.
     pub fn request_id(&self) -> Option<&str> {
-        self.0.request_id.as_deref()
+        self.0.report.request_id()
+    }
+
+    /// The keys a bundle in fail mode named that do not exist (code `BundleKeyNotFound`);
+    /// empty for every other error.
+    pub fn missing_keys(&self) -> &[String] {
+        &self.0.missing_keys
+    }
+
+    fn of(kind: ErrorKind, operation: Operation, reason: &'static str) -> Self {
+        Self::new(
+            ErrorReport::new(kind)
+                .with_operation(operation)
+                .with_reason(reason),
+        )
     }
 
     pub(crate) fn invalid_input(
@@ -205,64 +207,56 @@ impl Error {
         reason: &'static str,
         source: impl Into<BoxError>,
     ) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            source: Some(source.into()),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
+        Self::of(ErrorKind::InvalidInput, operation, reason).with_source(source)
     }
 
     pub(crate) fn invalid_argument(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
+        Self::of(ErrorKind::InvalidInput, operation, reason)
     }
 
     pub(crate) fn configuration(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::Configuration)
-        }))
+        Self::of(ErrorKind::Configuration, operation, reason)
     }
 
     pub(crate) fn from_config(err: tigris_core::transport::ConfigError) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(Operation::NewClient),
-            ..Self::inner(err.kind())
-        }))
-        .with_source(err)
+        Self::new(
+            ErrorReport::new(err.kind())
+                .with_operation(Operation::NewClient)
+                .with_source(err),
+        )
     }
 
     pub(crate) fn unexpected_response(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::UnexpectedResponse)
-        }))
+        Self::of(ErrorKind::UnexpectedResponse, operation, reason)
+    }
+
+    pub(crate) fn transient(operation: Operation, reason: &'static str) -> Self {
+        Self::of(ErrorKind::Transient, operation, reason)
     }
 
     /// The same failure, reported as part of `operation`.
     pub(crate) fn with_operation(mut self, operation: Operation) -> Self {
-        self.0.operation = Some(operation);
+        let Inner {
+            report,
+            missing_keys,
+        } = *self.0;
+        self.0 = Box::new(Inner {
+            report: report.with_operation(operation),
+            missing_keys,
+        });
         self
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.0.source = Some(source.into());
+        let Inner {
+            report,
+            missing_keys,
+        } = *self.0;
+        self.0 = Box::new(Inner {
+            report: report.with_source(source),
+            missing_keys,
+        });
         self
-    }
-
-    /// Classifies an SDK error once, here; the SDK error is kept as the source.
-    pub(crate) fn transient(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::Transient)
-        }))
     }
 
     /// A local file-system failure, classified by what the OS said.
@@ -277,17 +271,7 @@ impl Error {
             std::io::ErrorKind::AlreadyExists => ErrorKind::Conflict,
             _ => ErrorKind::Service,
         };
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(kind)
-        }))
-    }
-
-    /// The keys a bundle in fail mode named that do not exist (code `BundleKeyNotFound`);
-    /// empty for every other error.
-    pub fn missing_keys(&self) -> &[String] {
-        &self.0.missing_keys
+        Self::of(kind, operation, reason)
     }
 
     /// A bundle request's error, with the missing keys of a `BundleKeyNotFound`.
@@ -311,24 +295,12 @@ impl Error {
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        let mut classified = Classified::from_sdk(&err);
-        let kind = classified.kind();
-        let code = classified.take_code();
-        let status = classified.status();
-        let request_id = classified.request_id().map(str::to_owned);
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            code,
-            status,
-            request_id,
-            source: Some(Box::new(err)),
-            ..Self::inner(kind)
-        }))
+        Self::new(ErrorReport::from_sdk(operation, err))
     }
 }
 
 /// The `<Key>` values of an XML document (the `<MissingKeys>` of `BundleKeyNotFound`).
-fn xml_keys(xml: &str) -> Vec<String> {
+pub(crate) fn xml_keys(xml: &str) -> Vec<String> {
     let mut keys = Vec::new();
     let mut rest = xml;
     while let Some(start) = rest.find("<Key>") {
@@ -351,37 +323,13 @@ fn xml_keys(xml: &str) -> Vec<String> {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.0;
-        if let Some(operation) = &inner.operation {
-            write!(f, "{operation} failed: ")?;
-        }
-        if let Some(reason) = inner.reason {
-            return f.write_str(reason);
-        }
-        match (inner.kind, &inner.code, inner.status) {
-            (ErrorKind::Transient, None, None) => {
-                f.write_str("the service could not be reached or did not answer in time")
-            }
-            (ErrorKind::InvalidInput, None, None) => f.write_str("the request could not be built"),
-            (ErrorKind::UnexpectedResponse, None, _) => {
-                f.write_str("the response could not be read")
-            }
-            (_, Some(code), Some(status)) => {
-                write!(f, "the service answered {code} (HTTP {status})")
-            }
-            (_, Some(code), None) => write!(f, "the service answered {code}"),
-            (_, None, Some(status)) => write!(f, "the service answered HTTP {status}"),
-            (_, None, None) => f.write_str("the service refused the request"),
-        }
+        self.0.report.fmt(f)
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.0
-            .source
-            .as_ref()
-            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+        self.0.report.source()
     }
 }
 
@@ -392,21 +340,21 @@ impl From<InvalidName> for Error {
             NameKind::SnapshotVersion => "invalid snapshot version",
             _ => "invalid name",
         };
-        Self(Box::new(Inner {
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
-        .with_source(err)
+        Self::new(
+            ErrorReport::new(ErrorKind::InvalidInput)
+                .with_reason(reason)
+                .with_source(err),
+        )
     }
 }
 
 impl From<InvalidBucketName> for Error {
     fn from(err: InvalidBucketName) -> Self {
-        Self(Box::new(Inner {
-            reason: Some("invalid bucket name"),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
-        .with_source(err)
+        Self::new(
+            ErrorReport::new(ErrorKind::InvalidInput)
+                .with_reason("invalid bucket name")
+                .with_source(err),
+        )
     }
 }
 
@@ -419,20 +367,6 @@ mod tests {
         Operation::BucketMetadata {
             bucket: "datasets".into(),
         }
-    }
-
-    #[test]
-    fn display_names_the_attempt_and_never_the_source() {
-        let source = "Bad_Name".parse::<BucketName>().unwrap_err();
-        let err = Error::invalid_input(bucket_op(), "the bucket name is invalid", source.clone());
-        assert_eq!(
-            err.to_string(),
-            "reading the metadata of bucket \"datasets\" failed: the bucket name is invalid"
-        );
-        assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        let shown = err.source().expect("source kept").to_string();
-        assert_eq!(shown, source.to_string());
-        assert!(!err.to_string().contains(&shown));
     }
 
     #[test]
@@ -470,19 +404,17 @@ mod tests {
     }
 
     #[test]
-    fn service_errors_show_code_and_status() {
-        let err = Error(Box::new(Inner {
-            code: Some("NoSuchBucket".into()),
-            status: Some(404),
-            operation: Some(bucket_op()),
-            ..Error::inner(ErrorKind::NotFound)
-        }));
+    fn service_errors_answer_code_and_status() {
+        let answer = tigris_core::error::Classified::from_answer(Some(404), Some("NoSuchBucket"));
+        let err = Error::new(ErrorReport::from_classified(bucket_op(), answer));
         assert_eq!(
             err.to_string(),
             "reading the metadata of bucket \"datasets\" failed: the service answered NoSuchBucket (HTTP 404)"
         );
+        assert_eq!(err.operation(), Some("BucketMetadata"));
         assert_eq!(err.code(), Some("NoSuchBucket"));
         assert_eq!(err.status(), Some(404));
+        assert!(err.missing_keys().is_empty());
     }
 
     #[test]

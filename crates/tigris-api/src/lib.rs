@@ -37,27 +37,35 @@
 //! | detailed bucket listing | [`list_buckets_detailed`](Client::list_buckets_detailed) | `GET /` (JSON) |
 //! | deleted buckets | [`list_deleted_buckets`](Client::list_deleted_buckets) | `GET /?OnlyDeleted=true` |
 //! | restore a deleted bucket | [`restore_bucket`](Client::restore_bucket) | `POST /{bucket}?restore` |
-//! | account statistics | [`account_stats`](Client::account_stats) | `GET /?stats` |
+//! | account statistics | [`account_stats`](Client::account_stats) | `GET /` (JSON) + `IncludeStats=true`, summed over the pages |
 //! | many objects as one tar | [`bundle`](Client::bundle) | `POST /{bucket}?bundle` |
 //! | presigned GET/PUT URL | [`presign_url`](Client::presign_url) | `POST /?func=presign` |
 //! | browser upload form | [`presigned_post`](Client::presigned_post) | signed locally, no request |
 //!
 //! # Crate organization
-//! One module per operation family, each adding its own `impl Client`: [`fork`],
-//! [`bucket_metadata`], [`update_bucket`], [`account`], [`deleted_buckets`], [`bundle`],
-//! [`presign`], [`presigned_post`]. [`error`] holds the crate's [`Error`].
+//! One module per operation, named after the `Client` method and adding its own
+//! `impl Client` with that method, its builder, its paginator if it lists, and the types it
+//! answers with: [`list_forks`], [`merge_fork`], [`rebase_fork`], [`bucket_metadata`],
+//! [`update_bucket`], [`list_buckets_detailed`], [`list_deleted_buckets`], [`restore_bucket`],
+//! [`account_stats`], [`bundle`], [`presign`] (`presign_url`), [`presigned_post`]. An
+//! operation added later gets its own file the same way. [`error`] holds the crate's
+//! [`Error`]; the wire helpers the operations share are private.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
-pub mod account;
+pub mod account_stats;
 pub mod bucket_metadata;
 pub mod bundle;
 mod client;
-pub mod deleted_buckets;
 pub mod error;
-pub mod fork;
+pub mod list_buckets_detailed;
+pub mod list_deleted_buckets;
+pub mod list_forks;
+pub mod merge_fork;
 pub mod presign;
 pub mod presigned_post;
+pub mod rebase_fork;
+pub mod restore_bucket;
 pub mod update_bucket;
 mod wire;
 

@@ -1,5 +1,5 @@
-//! Every parser of Tigris's answers takes any bytes, or any JSON shaped like the answer, and
-//! returns a value or a typed error: never a panic.
+//! Every parser of Tigris's answers takes any bytes, or any JSON, XML or tar shaped like the
+//! answer, and returns a value or a typed error: never a panic.
 
 use proptest::prelude::*;
 use serde_json::Value;
@@ -45,14 +45,14 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 fn parse_all(body: &[u8]) {
     let bucket = || "b".to_owned();
-    let _ = crate::fork::parse_page(body, &Operation::ListForks { bucket: bucket() });
-    let _ = crate::account::parse_page(body, true, &Operation::ListBuckets);
+    let _ = crate::list_forks::parse_page(body, &Operation::ListForks { bucket: bucket() });
+    let _ = crate::list_buckets_detailed::parse_page(body, true, &Operation::ListBuckets);
     let _ = crate::bucket_metadata::BucketMetadata::parse(
         body,
         true,
         &Operation::BucketMetadata { bucket: bucket() },
     );
-    let _ = crate::deleted_buckets::parse_deleted_page(body);
+    let _ = crate::list_deleted_buckets::parse_deleted_page(body);
     let _ = crate::bundle::parse_report(body);
 }
 
@@ -65,5 +65,103 @@ proptest! {
     #[test]
     fn any_answer_shaped_json_never_panics_a_parser(value in json_value()) {
         parse_all(&serde_json::to_vec(&value).unwrap());
+    }
+}
+
+/// One tar header block with `name`, a size field of `size` (octal text, or raw bytes), and
+/// `typeflag`, followed by `data`.
+fn tar_member(name: &[u8], size: &[u8], typeflag: u8, ustar: bool, data: &[u8]) -> Vec<u8> {
+    let mut block = vec![0u8; 512];
+    let name = &name[..name.len().min(100)];
+    block[..name.len()].copy_from_slice(name);
+    let size = &size[..size.len().min(12)];
+    block[124..124 + size.len()].copy_from_slice(size);
+    block[156] = typeflag;
+    if ustar {
+        block[257..262].copy_from_slice(b"ustar");
+    }
+    block.extend_from_slice(data);
+    block
+}
+
+fn tar_shaped() -> impl Strategy<Value = Vec<u8>> {
+    let member = (
+        prop::collection::vec(any::<u8>(), 0..40),
+        prop_oneof![
+            (0u64..2_000).prop_map(|n| format!("{n:o}").into_bytes()),
+            Just(b"77777777777".to_vec()),
+            Just(b"7777777777777777777777".to_vec()),
+            prop::collection::vec(any::<u8>(), 0..12),
+        ],
+        prop_oneof![
+            Just(b'0'),
+            Just(0),
+            Just(b'x'),
+            Just(b'L'),
+            Just(b'5'),
+            any::<u8>()
+        ],
+        any::<bool>(),
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..1_200),
+            Just(b"27 path=../../etc/passwd\n".to_vec()),
+            Just(br#"{"skipped": [{"key": "a", "reason": "gone"}]}"#.to_vec()),
+        ],
+    )
+        .prop_map(|(name, size, flag, ustar, data)| tar_member(&name, &size, flag, ustar, &data));
+    (prop::collection::vec(member, 0..4), any::<bool>()).prop_map(|(members, end)| {
+        let mut out = members.concat();
+        if end {
+            out.extend_from_slice(&[0u8; 1024]);
+        }
+        out
+    })
+}
+
+/// Reads a whole bundle from `body` as a client does, every entry to its end.
+fn read_bundle(body: Vec<u8>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let operation = Operation::Bundle {
+            bucket: "b".into(),
+            keys: 1,
+        };
+        let reader = Box::new(std::io::Cursor::new(body));
+        let mut stream = crate::bundle::BundleStream::new(operation, reader);
+        while let Ok(Some(mut entry)) = stream.next_entry().await {
+            let _ = entry.key();
+            let mut sink = Vec::new();
+            if tokio::io::AsyncReadExt::read_to_end(&mut entry, &mut sink)
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let _ = stream.skipped();
+    });
+}
+
+proptest! {
+    #[test]
+    fn any_bundle_body_reads_without_panicking(body in prop::collection::vec(any::<u8>(), 0..2_048)) {
+        read_bundle(body);
+    }
+
+    #[test]
+    fn any_tar_shaped_bundle_reads_without_panicking(body in tar_shaped()) {
+        read_bundle(body);
+    }
+
+    #[test]
+    fn any_bundle_error_body_gives_its_keys_without_panicking(
+        body in prop_oneof![
+            ".{0,200}",
+            "(<MissingKeys>)?(<Key>.{0,8}(</Key>)?){0,4}(&(amp|lt|gt|quot|apos);)?.{0,8}",
+        ],
+    ) {
+        let _ = crate::error::xml_keys(&body);
     }
 }

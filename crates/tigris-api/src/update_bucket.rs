@@ -152,7 +152,7 @@ impl UpdateBucketFluentBuilder {
     }
 
     /// Whether anonymous requests may read objects (`X-Amz-Acl`). Read it back from the
-    /// detailed listing ([`BucketEntry::is_public`](crate::account::BucketEntry::is_public));
+    /// detailed listing ([`BucketEntry::is_public`](crate::list_buckets_detailed::BucketEntry::is_public));
     /// the metadata does not carry it.
     pub fn access(self, access: Access) -> Self {
         self.set_header(ACL, access.acl())

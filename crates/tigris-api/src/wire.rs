@@ -3,11 +3,13 @@
 
 use std::time::SystemTime;
 
+use http::HeaderValue;
 use serde_json::Value;
+use tigris_core::transport::TigrisResponse;
 use tigris_headers::{BucketName, SnapshotVersion};
 
 use crate::error::{Error, Operation, Result};
-use crate::fork::ForkParent;
+use crate::list_forks::ForkParent;
 
 /// `GET /` (JSON bucket listing): list the forks of the named bucket.
 pub(crate) const FORK: &str = "x-tigris-fork";
@@ -31,8 +33,51 @@ pub(crate) fn bucket_name(raw: &str, operation: impl FnOnce() -> Operation) -> R
         .map_err(|e| Error::invalid_input(operation(), "the bucket name is invalid", e))
 }
 
-fn unexpected(operation: &Operation, reason: &'static str) -> Error {
+/// An answer that is not what the operation expects.
+pub(crate) fn unexpected(operation: &Operation, reason: &'static str) -> Error {
     Error::unexpected_response(operation.clone(), reason)
+}
+
+/// Parses a JSON body; anything else is an unexpected response.
+pub(crate) fn parse_json(body: &[u8], operation: &Operation) -> Result<Value> {
+    serde_json::from_slice(body).map_err(|e| {
+        unexpected(operation, "the response body is not the expected JSON").with_source(e)
+    })
+}
+
+/// A header value from caller input; one a header cannot carry is invalid input.
+pub(crate) fn header_value(value: &str, operation: &Operation) -> Result<HeaderValue> {
+    HeaderValue::from_str(value).map_err(|e| {
+        Error::invalid_input(
+            operation.clone(),
+            "the value is not a valid header value",
+            e,
+        )
+    })
+}
+
+/// Reads the snapshot version a merge or rebase answers with.
+pub(crate) fn snapshot_version(
+    response: &TigrisResponse,
+    operation: &Operation,
+) -> Result<SnapshotVersion> {
+    let raw = response
+        .headers()
+        .get(crate::wire::SNAPSHOT_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            unexpected(
+                operation,
+                "the response has no x-tigris-snapshot-version header",
+            )
+        })?;
+    SnapshotVersion::new(raw).map_err(|e| {
+        unexpected(
+            operation,
+            "the x-tigris-snapshot-version header is not a snapshot version",
+        )
+        .with_source(e)
+    })
 }
 
 /// Reads an RFC 3339 timestamp; anything else is `None`, as the released clients treat it.
@@ -97,4 +142,53 @@ fn parse_parent(parent: &Value, operation: &Operation) -> Result<ForkParent> {
         forked_at: timestamp(parent.get("ForkCreatedAt")),
         snapshot_created_at: timestamp(parent.get("SnapshotCreatedAt")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn op() -> Operation {
+        Operation::ListForks {
+            bucket: "b1".into(),
+        }
+    }
+
+    #[test]
+    fn fork_info_reads_named_snapshots_and_timestamps() {
+        let info = json!({"HasChildren": true, "Parents": [{"BucketName": "src",
+            "ForkCreatedAt": "2026-01-02T03:04:05.678Z", "Snapshot": "17; name=v1",
+            "SnapshotCreatedAt": "not a date"}]});
+        let (children, parents) = parse_fork_info(Some(&info), &op()).unwrap();
+        assert!(children);
+        assert_eq!(parents[0].bucket().as_str(), "src");
+        assert_eq!(parents[0].snapshot().map(SnapshotVersion::as_u64), Some(17));
+        assert_eq!(parents[0].snapshot_name(), Some("v1"));
+        assert!(parents[0].forked_at().is_some());
+        assert_eq!(parents[0].snapshot_created_at(), None);
+    }
+
+    #[test]
+    fn null_or_missing_fork_info_is_no_lineage() {
+        for info in [None, Some(json!(null)), Some(json!({"Parents": null}))] {
+            assert_eq!(
+                parse_fork_info(info.as_ref(), &op()).unwrap(),
+                (false, Vec::new())
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_parent_is_an_unexpected_response() {
+        for info in [
+            json!({"Parents": [{"Snapshot": "1"}]}),
+            json!({"Parents": [{"BucketName": "Bad Name"}]}),
+            json!({"Parents": [{"BucketName": "src", "Snapshot": "v1"}]}),
+            json!({"Parents": "src"}),
+        ] {
+            let err = parse_fork_info(Some(&info), &op()).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::UnexpectedResponse, "{info}");
+        }
+    }
 }

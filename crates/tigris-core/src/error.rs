@@ -237,6 +237,154 @@ impl Classified {
     }
 }
 
+/// What a crate's `Error` holds, shared so that every crate answers the same accessors from the
+/// same fields and says the same sentence: what was attempted, then why.
+///
+/// A crate wraps one in its own boxed `Error`, with its own operation type `Op` (whose
+/// `Display` says what was attempted, e.g. `listing the forks of bucket "b"`), answers
+/// `kind`, `operation`, `code`, `status`, `request_id` and `is_retryable` from it, and adds
+/// what is its own beside it.
+///
+/// ```
+/// use tigris_core::error::{Classified, ErrorKind, ErrorReport};
+///
+/// let answer = Classified::from_answer(Some(404), Some("NoSuchBucket"));
+/// let report = ErrorReport::from_classified("reading bucket \"b\"", answer);
+/// assert_eq!(report.kind(), ErrorKind::NotFound);
+/// assert_eq!(
+///     report.to_string(),
+///     "reading bucket \"b\" failed: the service answered NoSuchBucket (HTTP 404)"
+/// );
+///
+/// let refused = ErrorReport::new(ErrorKind::InvalidInput)
+///     .with_operation("reading bucket \"Bad_Name\"")
+///     .with_reason("the bucket name is invalid");
+/// assert_eq!(refused.to_string(), "reading bucket \"Bad_Name\" failed: the bucket name is invalid");
+/// ```
+#[derive(Debug)]
+pub struct ErrorReport<Op> {
+    kind: ErrorKind,
+    operation: Option<Op>,
+    reason: Option<&'static str>,
+    code: Option<String>,
+    status: Option<u16>,
+    request_id: Option<String>,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl<Op> ErrorReport<Op> {
+    /// A failure of `kind`, with nothing else known yet.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            operation: None,
+            reason: None,
+            code: None,
+            status: None,
+            request_id: None,
+            source: None,
+        }
+    }
+
+    /// The service's answer to `operation`, as [`Classified`] read it.
+    pub fn from_classified(operation: Op, mut classified: Classified) -> Self {
+        Self {
+            code: classified.take_code(),
+            status: classified.status,
+            request_id: classified.request_id.take(),
+            operation: Some(operation),
+            ..Self::new(classified.kind)
+        }
+    }
+
+    /// An SDK error of `operation`, classified once here; the SDK error is kept as the source.
+    pub fn from_sdk<E>(operation: Op, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        Self::from_classified(operation, Classified::from_sdk(&err)).with_source(err)
+    }
+
+    /// The same failure, reported as part of `operation`.
+    #[must_use]
+    pub fn with_operation(mut self, operation: Op) -> Self {
+        self.operation = Some(operation);
+        self
+    }
+
+    /// Why it failed, when the crate knows better than the answer (the sentence's end).
+    #[must_use]
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// The lower-level error, for [`source()`](StdError::source); never repeated in `Display`.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// What was attempted, when the failure belongs to an operation.
+    pub fn operation(&self) -> Option<&Op> {
+        self.operation.as_ref()
+    }
+
+    /// The error code the service answered with.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The HTTP status of the service's answer.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The request id the service gave.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The lower-level error, if any.
+    pub fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+    }
+}
+
+impl<Op: fmt::Display> fmt::Display for ErrorReport<Op> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(operation) = &self.operation {
+            write!(f, "{operation} failed: ")?;
+        }
+        if let Some(reason) = self.reason {
+            return f.write_str(reason);
+        }
+        match (self.kind, &self.code, self.status) {
+            (ErrorKind::Transient, None, None) => {
+                f.write_str("the service could not be reached or did not answer in time")
+            }
+            (ErrorKind::InvalidInput, None, None) => f.write_str("the request could not be built"),
+            (ErrorKind::UnexpectedResponse, None, _) => {
+                f.write_str("the response could not be read")
+            }
+            (_, Some(code), Some(status)) => {
+                write!(f, "the service answered {code} (HTTP {status})")
+            }
+            (_, Some(code), None) => write!(f, "the service answered {code}"),
+            (_, None, Some(status)) => write!(f, "the service answered HTTP {status}"),
+            (_, None, None) => f.write_str("the service refused the request"),
+        }
+    }
+}
+
 /// Sorts a service answer by its code first, then its status.
 fn kind_of_answer(status: Option<u16>, code: Option<&str>) -> ErrorKind {
     match code {
@@ -381,6 +529,46 @@ mod tests {
         fn source(&self) -> Option<&(dyn StdError + 'static)> {
             Some(&self.0)
         }
+    }
+
+    #[test]
+    fn a_report_names_the_attempt_and_never_the_source() {
+        let source = "Bad_Name".parse::<crate::BucketName>().unwrap_err();
+        let report = ErrorReport::new(ErrorKind::InvalidInput)
+            .with_operation("reading bucket \"Bad_Name\"")
+            .with_reason("the bucket name is invalid")
+            .with_source(source.clone());
+        assert_eq!(
+            report.to_string(),
+            "reading bucket \"Bad_Name\" failed: the bucket name is invalid"
+        );
+        let shown = report.source().expect("source kept").to_string();
+        assert_eq!(shown, source.to_string());
+        assert!(!report.to_string().contains(&shown));
+    }
+
+    #[test]
+    fn a_report_without_a_reason_says_what_the_service_answered() {
+        let cases = [
+            (
+                Some(404),
+                Some("NoSuchBucket"),
+                "the service answered NoSuchBucket (HTTP 404)",
+            ),
+            (None, Some("SlowDown"), "the service answered SlowDown"),
+            (Some(418), None, "the service answered HTTP 418"),
+        ];
+        for (status, code, said) in cases {
+            let report = ErrorReport::from_classified("op", Classified::from_answer(status, code));
+            assert_eq!(report.to_string(), format!("op failed: {said}"));
+            assert_eq!(report.code(), code);
+            assert_eq!(report.status(), status);
+        }
+        let unreached = ErrorReport::<&str>::new(ErrorKind::Transient);
+        assert_eq!(
+            unreached.to_string(),
+            "the service could not be reached or did not answer in time"
+        );
     }
 
     #[test]

@@ -204,29 +204,16 @@
 //!   counters and a record of the operations in arrival order.
 //! - The `tigris-emulator` binary serves the same until stopped.
 
-mod auth;
-mod bundle;
+mod api;
 mod clock;
-mod conditional;
 mod console;
-mod faults;
 mod header;
+mod http;
 mod iam;
-mod multipart;
 mod notify;
-mod persist;
-mod policy;
-mod presign;
-mod query;
-mod routes;
 mod s3;
-mod server;
-mod settings;
-mod sigv4;
-mod soft_delete;
 mod state;
 mod store;
-mod webhook_stats;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -237,7 +224,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use console::ConsoleAccess;
-pub use faults::{Fault, Faults, InjectedFailure};
+pub use http::faults::{Fault, Faults, InjectedFailure};
 
 use state::Shared;
 
@@ -289,7 +276,7 @@ impl fmt::Debug for RootCredentials {
 pub struct EmulatorBuilder {
     addr: SocketAddr,
     credentials: RootCredentials,
-    limits: server::Limits,
+    limits: http::server::Limits,
     data_dir: Option<PathBuf>,
     console: ConsoleAccess,
     discard_unjournaled_bodies: bool,
@@ -319,7 +306,7 @@ impl Default for EmulatorBuilder {
                 access_key_id: DEFAULT_ACCESS_KEY_ID.to_owned(),
                 secret_access_key: DEFAULT_SECRET_ACCESS_KEY.to_owned(),
             },
-            limits: server::Limits::default(),
+            limits: http::server::Limits::default(),
             data_dir: None,
             console: ConsoleAccess::default(),
             discard_unjournaled_bodies: false,
@@ -497,7 +484,7 @@ impl EmulatorBuilder {
         shared.console = self.console;
         let shared = Arc::new(shared);
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::serve(
+        let task = tokio::spawn(http::server::serve(
             listener,
             Arc::clone(&shared),
             self.limits,

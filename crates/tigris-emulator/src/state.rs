@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::auth::RequestTag;
 use crate::clock::Clock;
-use crate::faults::{Faults, InjectedFailure};
+use crate::http::auth::RequestTag;
+use crate::http::faults::{Faults, InjectedFailure};
 use crate::iam::Iam;
-use crate::multipart::Uploads;
 use crate::notify::Notifier;
-use crate::persist::{IamChange, Journal, PersistError, Record, RecordRef};
+use crate::store::multipart::Uploads;
+use crate::store::persist::{IamChange, Journal, PersistError, Record, RecordRef};
 use crate::store::{Bucket, Store, StoreError};
 
 /// Access keys the emulator accepts, with their secrets.

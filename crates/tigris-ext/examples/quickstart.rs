@@ -187,7 +187,8 @@ async fn story(
 
     let t = Instant::now();
     let workspace = made.workspace.insert(
-        kit.create_workspace(&workspace_name)
+        kit.create_workspace()
+            .bucket(&workspace_name)
             .credentials(Role::Editor)
             .send()
             .await?,
@@ -232,7 +233,8 @@ async fn story(
 
     let t = Instant::now();
     let checkpoint = kit
-        .checkpoint(workspace.bucket())
+        .checkpoint()
+        .bucket(workspace.bucket())
         .name("before-agents")
         .send()
         .await?;
@@ -247,7 +249,9 @@ async fn story(
 
     let t = Instant::now();
     let forks = made.forks.insert(
-        kit.create_forks(workspace.bucket(), AGENTS)
+        kit.create_forks()
+            .base(workspace.bucket())
+            .count(AGENTS)
             .prefix(format!("{workspace_name}-agent"))
             .credentials(Role::Editor)
             .send()
@@ -386,7 +390,9 @@ async fn story(
     )
     .await?;
     let restored = kit
-        .restore(workspace.bucket(), checkpoint.version())
+        .restore()
+        .bucket(workspace.bucket())
+        .version(checkpoint.version())
         .fork_name(format!("{workspace_name}-restored"))
         .send()
         .await?;
@@ -404,7 +410,7 @@ async fn story(
     // the diff shows a conflict, and the promotion is told to let the fork's version win.
     let t = Instant::now();
     let best = forks.forks().last().ok_or("no fork was made")?.clone();
-    let diff = kit.diff(best.bucket()).send().await?;
+    let diff = kit.diff().fork(best.bucket()).send().await?;
     let conflicts: Vec<String> = diff.conflicts().iter().map(ToString::to_string).collect();
     steps.done(
         format!(

@@ -39,7 +39,7 @@
 //! | presigned URL / POST form | `tigris-api` | `tigris.presign_url().bucket(b).key(k)`, `tigris.presigned_post().bucket(b).key(k)` |
 //! | scoped access key | `tigris-iam` | `TigrisIam::new(&sdk).create_scoped_key()…` |
 //! | object notifications | `tigris-notify` | `Notifications::new(transport).set(&b, &config)`, `.clear(&b)`; `WebhookPayload::from_slice` |
-//! | workspaces, forks, checkpoints, merge, pull, leases, queues | `tigris-agent-kit` | `AgentKit::new(&sdk)?.create_workspace(..)`, `.create_forks(..)`, `.checkpoint(..)`, `.list_checkpoints(..).into_paginator()`, `.merge(..)`, `.pull(..)`, `.lease(..)`, `.task_queue(..)` |
+//! | workspaces, forks, checkpoints, merge, pull, leases, queues | `tigris-agent-kit` | `AgentKit::new(&sdk)?.create_workspace().bucket(..)`, `.create_forks().base(..).count(n)`, `.checkpoint().bucket(..)`, `.restore().bucket(..).version(v)`, `.list_checkpoints().bucket(..).into_paginator()`, `.diff().fork(..)`, `.merge().fork(..)`, `.pull().bucket(..).destination(dir)`, `.lease().bucket(..).key(k)`, `.task_queue().bucket(..).prefix(p)` |
 //!
 //! `s3` is `config::s3_client(&sdk)` with `use tigris_ext::prelude::*;`; `tigris` is
 //! `tigris_ext::api::Client::new(&sdk)?`.

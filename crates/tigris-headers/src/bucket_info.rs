@@ -152,6 +152,27 @@ impl BucketInfoFluentBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The settings come as response headers: any values give settings or an unexpected
+        /// response, never a panic.
+        #[test]
+        fn any_tigris_header_values_parse_without_panicking(
+            values in prop::collection::vec(prop_oneof![".{0,20}", "[0-9]{0,22}", "[a-z0-9.-]{0,70}"], 4),
+        ) {
+            let names = [
+                header::ENABLE_SNAPSHOT,
+                header::FORK_SOURCE_BUCKET,
+                header::FORK_SOURCE_SNAPSHOT,
+                header::IS_FORK_PARENT,
+            ];
+            let headers: Vec<_> = names.iter().zip(&values).map(|(n, v)| (*n, v.as_str())).collect();
+            if let Err(err) = info(&headers) {
+                prop_assert_eq!(err.kind(), crate::ErrorKind::UnexpectedResponse);
+            }
+        }
+    }
 
     fn info(headers: &[(&'static str, &str)]) -> Result<BucketInfo> {
         let owned: Vec<_> = headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();

@@ -1,5 +1,5 @@
 //! Tigris options for `CreateBucket`: snapshots enabled, forks of another bucket, placement,
-//! default storage class and public listing.
+//! default storage class, public listing and soft delete.
 
 use aws_sdk_s3::client::customize::CustomizableOperation;
 use aws_sdk_s3::operation::create_bucket::builders::CreateBucketFluentBuilder;
@@ -8,6 +8,7 @@ use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput
 use crate::bucket_settings::{Regions, StorageClass};
 use crate::header::{self, AddHeaders};
 use crate::names::{BucketName, SnapshotVersion};
+use crate::soft_delete::Retention;
 
 /// `CreateBucket` with Tigris options attached; finish with `.send().await` as usual.
 pub type CreateBucketOperation =
@@ -102,6 +103,11 @@ pub trait CreateBucketExt: sealed::Sealed {
     /// (`X-Amz-Acl-Public-List-Objects-Enabled`); only meaningful with a `public-read` ACL
     /// (the SDK's own `.acl(BucketCannedAcl::PublicRead)`).
     fn public_listing(self, enabled: bool) -> CreateBucketOperation;
+
+    /// Creates the bucket with soft delete on for `retention` (`X-Tigris-Soft-Delete: <days>`):
+    /// deleted objects, and the bucket itself, stay recoverable that long (see
+    /// [`soft_delete`](crate::soft_delete)).
+    fn enable_soft_delete(self, retention: Retention) -> CreateBucketOperation;
 }
 
 impl CreateBucketExt for CreateBucketFluentBuilder {
@@ -131,6 +137,10 @@ impl CreateBucketExt for CreateBucketFluentBuilder {
 
     fn public_listing(self, enabled: bool) -> CreateBucketOperation {
         self.customize().public_listing(enabled)
+    }
+
+    fn enable_soft_delete(self, retention: Retention) -> CreateBucketOperation {
+        self.customize().enable_soft_delete(retention)
     }
 }
 
@@ -169,6 +179,13 @@ impl CreateBucketExt for CreateBucketOperation {
         self.interceptor(AddHeaders::new(
             header::PUBLIC_LIST_OBJECTS,
             if enabled { "true" } else { "false" },
+        ))
+    }
+
+    fn enable_soft_delete(self, retention: Retention) -> CreateBucketOperation {
+        self.interceptor(AddHeaders::new(
+            header::SOFT_DELETE,
+            retention.as_days().to_string(),
         ))
     }
 }

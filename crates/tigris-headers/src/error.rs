@@ -19,7 +19,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use crate::names::{InvalidBucketName, InvalidName, NameKind};
-use tigris_core::error::Classified;
+use tigris_core::error::ErrorReport;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -114,63 +114,43 @@ impl fmt::Display for Operation {
 /// (an SDK error, or the validation error of a name) is available through
 /// [`source()`](std::error::Error::source) and is never repeated in the message.
 #[derive(Debug)]
-pub struct Error(Box<Inner>);
-
-// Boxed, so that `Result<T, Error>` stays one pointer wide on the error side.
-#[derive(Debug)]
-struct Inner {
-    kind: ErrorKind,
-    operation: Option<Operation>,
-    reason: Option<&'static str>,
-    code: Option<String>,
-    status: Option<u16>,
-    request_id: Option<String>,
-    source: Option<BoxError>,
-}
+pub struct Error(Box<ErrorReport<Operation>>);
 
 impl Error {
-    fn inner(kind: ErrorKind) -> Inner {
-        Inner {
-            kind,
-            operation: None,
-            reason: None,
-            code: None,
-            status: None,
-            request_id: None,
-            source: None,
-        }
+    fn new(report: ErrorReport<Operation>) -> Self {
+        Self(Box::new(report))
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.0.kind
+        self.0.kind()
     }
 
     /// The operation that failed, as named in the crate's docs (`"CreateSnapshot"`,
     /// `"MoveObject"`, ...); `None` for an error not tied to one (a name parsed on its own).
     pub fn operation(&self) -> Option<&'static str> {
-        self.0.operation.as_ref().map(Operation::name)
+        self.0.operation().map(Operation::name)
     }
 
     /// Whether the same request may succeed if sent again: the failure is transient.
     pub fn is_retryable(&self) -> bool {
-        self.0.kind.is_retryable()
+        self.0.kind().is_retryable()
     }
 
     /// The error code the service answered with (`"NoSuchBucket"`, `"BucketNotEmpty"`, ...),
     /// when it answered with one.
     pub fn code(&self) -> Option<&str> {
-        self.0.code.as_deref()
+        self.0.code()
     }
 
     /// The HTTP status of the service's answer, when there was one.
     pub fn status(&self) -> Option<u16> {
-        self.0.status
+        self.0.status()
     }
 
     /// The request id the service gave, useful when asking Tigris support.
     pub fn request_id(&self) -> Option<&str> {
-        self.0.request_id.as_deref()
+        self.0.request_id()
     }
 
     pub(crate) fn invalid_input(
@@ -178,104 +158,64 @@ impl Error {
         reason: &'static str,
         source: impl Into<BoxError>,
     ) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            source: Some(source.into()),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
+        Self::new(
+            ErrorReport::new(ErrorKind::InvalidInput)
+                .with_operation(operation)
+                .with_reason(reason)
+                .with_source(source),
+        )
     }
 
     /// A value rejected on its own, before it is part of an operation.
     pub(crate) fn invalid_value(reason: &'static str, source: impl Into<BoxError>) -> Self {
-        Self(Box::new(Inner {
-            reason: Some(reason),
-            source: Some(source.into()),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
+        Self::new(
+            ErrorReport::new(ErrorKind::InvalidInput)
+                .with_reason(reason)
+                .with_source(source),
+        )
     }
 
     pub(crate) fn invalid_argument(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
+        Self::new(
+            ErrorReport::new(ErrorKind::InvalidInput)
+                .with_operation(operation)
+                .with_reason(reason),
+        )
     }
 
     pub(crate) fn invalid_query(reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
+        Self::new(ErrorReport::new(ErrorKind::InvalidInput).with_reason(reason))
     }
 
     pub(crate) fn unexpected_response(operation: Operation, reason: &'static str) -> Self {
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::UnexpectedResponse)
-        }))
+        Self::new(
+            ErrorReport::new(ErrorKind::UnexpectedResponse)
+                .with_operation(operation)
+                .with_reason(reason),
+        )
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.0.source = Some(source.into());
-        self
+    pub(crate) fn with_source(self, source: impl Into<BoxError>) -> Self {
+        Self::new(self.0.with_source(source))
     }
 
     pub(crate) fn from_sdk<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        let mut classified = Classified::from_sdk(&err);
-        let kind = classified.kind();
-        let code = classified.take_code();
-        let status = classified.status();
-        let request_id = classified.request_id().map(str::to_owned);
-        Self(Box::new(Inner {
-            operation: Some(operation),
-            code,
-            status,
-            request_id,
-            source: Some(Box::new(err)),
-            ..Self::inner(kind)
-        }))
+        Self::new(ErrorReport::from_sdk(operation, err))
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.0;
-        if let Some(operation) = &inner.operation {
-            write!(f, "{operation} failed: ")?;
-        }
-        if let Some(reason) = inner.reason {
-            return f.write_str(reason);
-        }
-        match (inner.kind, &inner.code, inner.status) {
-            (ErrorKind::Transient, None, None) => {
-                f.write_str("the service could not be reached or did not answer in time")
-            }
-            (ErrorKind::InvalidInput, None, None) => f.write_str("the request could not be built"),
-            (ErrorKind::UnexpectedResponse, None, _) => {
-                f.write_str("the response could not be read")
-            }
-            (_, Some(code), Some(status)) => {
-                write!(f, "the service answered {code} (HTTP {status})")
-            }
-            (_, Some(code), None) => write!(f, "the service answered {code}"),
-            (_, None, Some(status)) => write!(f, "the service answered HTTP {status}"),
-            (_, None, None) => f.write_str("the service refused the request"),
-        }
+        self.0.fmt(f)
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.0
-            .source
-            .as_ref()
-            .map(|e| e.as_ref() as &(dyn StdError + 'static))
+        self.0.source()
     }
 }
 
@@ -285,21 +225,13 @@ impl From<InvalidName> for Error {
             NameKind::SnapshotName => "invalid snapshot name",
             NameKind::SnapshotVersion => "invalid snapshot version",
         };
-        Self(Box::new(Inner {
-            reason: Some(reason),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
-        .with_source(err)
+        Self::invalid_value(reason, err)
     }
 }
 
 impl From<InvalidBucketName> for Error {
     fn from(err: InvalidBucketName) -> Self {
-        Self(Box::new(Inner {
-            reason: Some("invalid bucket name"),
-            ..Self::inner(ErrorKind::InvalidInput)
-        }))
-        .with_source(err)
+        Self::invalid_value("invalid bucket name", err)
     }
 }
 
@@ -312,20 +244,6 @@ mod tests {
         Operation::CreateSnapshot {
             bucket: "datasets".into(),
         }
-    }
-
-    #[test]
-    fn display_names_the_attempt_and_never_the_source() {
-        let source = "Bad_Name".parse::<BucketName>().unwrap_err();
-        let err = Error::invalid_input(bucket_op(), "the bucket name is invalid", source.clone());
-        assert_eq!(
-            err.to_string(),
-            "creating a snapshot of bucket \"datasets\" failed: the bucket name is invalid"
-        );
-        assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        let shown = err.source().expect("source kept").to_string();
-        assert_eq!(shown, source.to_string());
-        assert!(!err.to_string().contains(&shown));
     }
 
     #[test]
@@ -369,19 +287,17 @@ mod tests {
     }
 
     #[test]
-    fn service_errors_show_code_and_status() {
-        let err = Error(Box::new(Inner {
-            code: Some("NoSuchBucket".into()),
-            status: Some(404),
-            operation: Some(bucket_op()),
-            ..Error::inner(ErrorKind::NotFound)
-        }));
+    fn service_errors_answer_code_and_status() {
+        let answer = tigris_core::error::Classified::from_answer(Some(404), Some("NoSuchBucket"));
+        let err = Error::new(ErrorReport::from_classified(bucket_op(), answer));
         assert_eq!(
             err.to_string(),
             "creating a snapshot of bucket \"datasets\" failed: the service answered NoSuchBucket (HTTP 404)"
         );
+        assert_eq!(err.operation(), Some("CreateSnapshot"));
         assert_eq!(err.code(), Some("NoSuchBucket"));
         assert_eq!(err.status(), Some(404));
+        assert_eq!(err.kind(), ErrorKind::NotFound);
     }
 
     #[test]

@@ -36,14 +36,15 @@
 //! # Crate organization
 //! - [`prelude`]: every extension trait, for one glob import.
 //! - Options on S3 operations: [`create_bucket`] (snapshots enabled, forks, regions, storage
-//!   class, public listing; soft delete through [`soft_delete`]), [`read_at_snapshot`] (get,
+//!   class, public listing, soft delete), [`read_at_snapshot`] (get,
 //!   head and list as of a snapshot), [`consistent_read`] (get and head from the home region,
 //!   `X-Tigris-CAS`), [`query`] (list by metadata, `X-Tigris-Query`), [`delete_bucket`]
 //!   (force delete).
 //! - Tigris operations that are S3 requests with a header, started from [`TigrisClientExt`]:
 //!   [`snapshot`] (create, list, delete), [`bucket_info`] (snapshot and fork settings),
 //!   [`rename`] (move an object), and restore and purge of soft-deleted objects.
-//! - [`soft_delete`]: soft delete on at creation, the deleted-object views, restore and purge.
+//! - [`soft_delete`]: the retention, the deleted-object views
+//!   ([`SoftDeleteViewExt`](soft_delete::SoftDeleteViewExt)), restore and purge.
 //! - [`bucket_settings`]: the values bucket settings take (regions, storage class, access).
 //! - [`names`]: validated [`BucketName`], [`SnapshotVersion`] and [`SnapshotName`].
 //! - [`error`]: the crate's [`Error`] and [`ErrorKind`].
@@ -83,7 +84,7 @@ pub mod prelude {
     pub use crate::delete_bucket::DeleteBucketExt;
     pub use crate::query::MetadataQueryExt;
     pub use crate::read_at_snapshot::ReadAtSnapshotExt;
-    pub use crate::soft_delete::{SoftDeleteCreateExt, SoftDeleteViewExt};
+    pub use crate::soft_delete::SoftDeleteViewExt;
 }
 
 /// Compiles the README's example as a doctest.

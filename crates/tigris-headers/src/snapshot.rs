@@ -443,6 +443,21 @@ impl DeleteSnapshotFluentBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Snapshot listings name each snapshot in a pseudo-bucket name the service chose: any
+        /// text gives a snapshot or none, never a panic.
+        #[test]
+        fn any_listed_snapshot_name_parses_without_panicking(
+            entry in prop_oneof![".{0,40}", "[0-9]{0,22}(; ?(name=)?.{0,12})?"],
+        ) {
+            if let Some((version, name)) = parse_entry(&entry) {
+                prop_assert!(entry.starts_with(version.as_str()) || entry.trim_start().starts_with(version.as_str()));
+                prop_assert!(name.is_none_or(|n| !n.is_empty()));
+            }
+        }
+    }
 
     #[test]
     fn snapshot_entries_parse_with_and_without_names() {

@@ -1,7 +1,8 @@
 //! Soft delete: deleted objects and buckets stay recoverable for a retention window (7 to 90
 //! days).
 //!
-//! - Turn it on when creating a bucket, with [`SoftDeleteCreateExt::enable_soft_delete`]
+//! - Turn it on when creating a bucket, with
+//!   [`CreateBucketExt::enable_soft_delete`](crate::CreateBucketExt::enable_soft_delete)
 //!   (`X-Tigris-Soft-Delete: <days>`), or later, on or off, with
 //!   `tigris_api::Client::update_bucket` (`PATCH /{bucket}` with `soft_delete`).
 //! - See what was deleted with [`SoftDeleteViewExt::soft_deleted`] on `list_objects_v2` (the
@@ -22,8 +23,8 @@
 //! # let emu = tigris_emulator::Emulator::start().await?;
 //! # let sdk = tigris_test_support::root_sdk_config(&emu, aws_sdk_s3::config::retry::RetryConfig::standard());
 //! use tigris_core::config::s3_client;
-//! use tigris_headers::TigrisClientExt;
-//! use tigris_headers::soft_delete::{Retention, SoftDeleteCreateExt, SoftDeleteViewExt};
+//! use tigris_headers::prelude::*;
+//! use tigris_headers::soft_delete::Retention;
 //!
 //! let s3 = s3_client(&sdk);
 //! s3.create_bucket().bucket("datasets").enable_soft_delete(Retention::days(30)?).send().await?;
@@ -41,7 +42,6 @@ use std::fmt;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::client::customize::CustomizableOperation;
-use aws_sdk_s3::operation::create_bucket::builders::CreateBucketFluentBuilder;
 use aws_sdk_s3::operation::list_object_versions::builders::ListObjectVersionsFluentBuilder;
 use aws_sdk_s3::operation::list_object_versions::{
     ListObjectVersionsError, ListObjectVersionsOutput,
@@ -50,7 +50,6 @@ use aws_sdk_s3::operation::list_objects_v2::builders::ListObjectsV2FluentBuilder
 use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Error, ListObjectsV2Output};
 use tracing::Instrument;
 
-use crate::create_bucket::CreateBucketOperation;
 use crate::error::{Error, Operation, Result};
 use crate::header::{self, AddHeaders, CaptureHeaders};
 use crate::names::bucket_name;
@@ -123,35 +122,6 @@ impl std::error::Error for InvalidRetention {}
 impl From<InvalidRetention> for Error {
     fn from(err: InvalidRetention) -> Self {
         Error::invalid_value("the soft-delete retention must be 7 to 90 days", err)
-    }
-}
-
-/// Creating a bucket with soft delete on.
-///
-/// ```compile_fail
-/// # fn demo(s3: aws_sdk_s3::Client) {
-/// use tigris_headers::soft_delete::{Retention, SoftDeleteCreateExt};
-/// // Only CreateBucket has it.
-/// let _ = s3.put_object().bucket("b").key("k").enable_soft_delete(Retention::default());
-/// # }
-/// ```
-pub trait SoftDeleteCreateExt: sealed::Sealed {
-    /// Creates the bucket with soft delete on for `retention` (`X-Tigris-Soft-Delete: <days>`).
-    fn enable_soft_delete(self, retention: Retention) -> CreateBucketOperation;
-}
-
-impl SoftDeleteCreateExt for CreateBucketFluentBuilder {
-    fn enable_soft_delete(self, retention: Retention) -> CreateBucketOperation {
-        self.customize().enable_soft_delete(retention)
-    }
-}
-
-impl SoftDeleteCreateExt for CreateBucketOperation {
-    fn enable_soft_delete(self, retention: Retention) -> CreateBucketOperation {
-        self.interceptor(AddHeaders::new(
-            header::SOFT_DELETE,
-            retention.as_days().to_string(),
-        ))
     }
 }
 
@@ -408,8 +378,6 @@ impl PurgeDeletedObjectFluentBuilder {
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for super::CreateBucketFluentBuilder {}
-    impl Sealed for super::CreateBucketOperation {}
     impl Sealed for super::ListObjectsV2FluentBuilder {}
     impl Sealed for super::ListObjectsV2Operation {}
     impl Sealed for super::ListObjectVersionsFluentBuilder {}

@@ -259,7 +259,7 @@ fn names_for_extension_methods_are_validated_when_parsed() {
 #[tokio::test]
 async fn unreachable_endpoint_is_transient_while_invalid_input_is_not() {
     let env = TestEnv::start().await;
-    let offline = env.client_for_closed_port().await;
+    let offline = env.s3_for_closed_port().await;
 
     let err = offline
         .create_snapshot()

@@ -48,7 +48,7 @@ fn assert_tigris_signature_rejected(err: &tigris_headers::Error) {
 async fn enable_snapshot_header_is_signed() {
     let env = TestEnv::start().await;
     let tamper = Tamper::replace("x-tigris-enable-snapshot", "false");
-    let tampered = env.client_with(tamper.clone());
+    let tampered = env.s3_with(tamper.clone());
 
     let err = tampered
         .create_bucket()
@@ -85,7 +85,7 @@ async fn enable_snapshot_header_removed_after_signing_is_rejected() {
     let tamper = Tamper::remove("x-tigris-enable-snapshot");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .create_bucket()
         .bucket("snaps")
         .enable_snapshots()
@@ -109,7 +109,7 @@ async fn fork_source_header_is_signed() {
     let tamper = Tamper::replace("x-tigris-fork-source-bucket", "other");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .create_bucket()
         .bucket("child")
         .fork_of(&parent)
@@ -148,7 +148,7 @@ async fn fork_source_snapshot_header_is_signed() {
     let tamper = Tamper::remove("x-tigris-fork-source-bucket-snapshot");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .create_bucket()
         .bucket("child")
         .fork_of_snapshot(&parent, &first)
@@ -185,7 +185,7 @@ async fn create_snapshot_header_is_signed() {
     let tamper = Tamper::replace("x-tigris-snapshot", "true; name=forged");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .create_snapshot()
         .bucket("snaps")
         .name("real")
@@ -239,7 +239,7 @@ async fn list_snapshots_header_is_signed() {
     let tamper = Tamper::replace("x-tigris-snapshot", "secret");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .list_snapshots()
         .bucket("snaps")
         .send()
@@ -277,7 +277,7 @@ async fn snapshot_version_header_on_get_object_is_signed() {
     let tamper = Tamper::remove("x-tigris-snapshot-version");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .get_object()
         .bucket("snaps")
         .key("k")
@@ -297,7 +297,7 @@ async fn snapshot_version_header_on_get_object_is_signed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(common::body_string(out.body).await, "old");
+    assert_eq!(tigris_test_support::body_string(out.body).await, "old");
 }
 
 #[tokio::test]
@@ -307,7 +307,7 @@ async fn snapshot_version_header_on_head_object_is_signed() {
     let tamper = Tamper::replace("x-tigris-snapshot-version", "1");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .head_object()
         .bucket("snaps")
         .key("k")
@@ -337,7 +337,7 @@ async fn snapshot_version_header_on_list_objects_v2_is_signed() {
     let tamper = Tamper::remove("x-tigris-snapshot-version");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .list_objects_v2()
         .bucket("snaps")
         .at_snapshot(&version)
@@ -365,7 +365,7 @@ async fn snapshot_version_header_on_list_objects_is_signed() {
     let tamper = Tamper::remove("x-tigris-snapshot-version");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .list_objects()
         .bucket("snaps")
         .at_snapshot(&version)
@@ -395,7 +395,7 @@ async fn snapshot_version_header_on_delete_snapshot_is_signed() {
     let tamper = Tamper::remove("x-tigris-snapshot-version");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .delete_snapshot()
         .bucket("snaps")
         .version(&version)
@@ -449,7 +449,7 @@ async fn force_delete_header_is_signed() {
     let tamper = Tamper::replace("tigris-force-delete", "false");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .delete_bucket()
         .bucket("full")
         .force_delete()
@@ -478,7 +478,7 @@ async fn rename_header_is_signed() {
     let tamper = Tamper::remove("x-tigris-rename");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .move_object()
         .bucket("files")
         .from_key("a.txt")
@@ -510,11 +510,11 @@ async fn a_tamper_that_finds_no_header_changes_nothing() {
     // Control: the tampering client itself works for requests without Tigris headers.
     let env = TestEnv::start().await;
     let tamper = Tamper::remove("x-tigris-rename");
-    let client = env.client_with(tamper.clone());
+    let client = env.s3_with(tamper.clone());
 
     client.create_bucket().bucket("plain").send().await.unwrap();
-    common::put(&client, "plain", "k", "v").await;
-    assert_eq!(common::get(&client, "plain", "k").await, "v");
+    tigris_test_support::put(&client, "plain", "k", "v").await;
+    assert_eq!(tigris_test_support::get(&client, "plain", "k").await, "v");
     assert!(tamper.sightings().is_empty());
 }
 
@@ -526,7 +526,7 @@ async fn cas_header_on_get_object_is_signed() {
     let tamper = Tamper::replace("x-tigris-cas", "false");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .get_object()
         .bucket("data")
         .key("k")
@@ -546,7 +546,7 @@ async fn cas_header_on_get_object_is_signed() {
         .send()
         .await
         .unwrap();
-    assert_eq!(common::body_string(out.body).await, "value");
+    assert_eq!(tigris_test_support::body_string(out.body).await, "value");
 }
 
 #[tokio::test]
@@ -557,7 +557,7 @@ async fn cas_header_on_head_object_is_signed() {
     let tamper = Tamper::remove("x-tigris-cas");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .head_object()
         .bucket("data")
         .key("k")
@@ -589,7 +589,7 @@ async fn query_header_on_list_objects_v2_is_signed() {
     let tamper = Tamper::replace("x-tigris-query", "WHERE `key` = \"other\"");
 
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .list_objects_v2()
         .bucket("data")
         .query(&query)

@@ -277,7 +277,10 @@ async fn get_object_at_snapshot_returns_the_old_bytes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(common::body_string(old.body).await, "first version");
+    assert_eq!(
+        tigris_test_support::body_string(old.body).await,
+        "first version"
+    );
     assert_eq!(env.get("history", "v1.txt").await, "second version, longer");
 }
 
@@ -408,7 +411,10 @@ async fn snapshot_options_chain_with_other_customizations() {
         .send()
         .await
         .unwrap();
-    assert_eq!(common::body_string(out.body).await, "first version");
+    assert_eq!(
+        tigris_test_support::body_string(out.body).await,
+        "first version"
+    );
 }
 
 #[tokio::test]
@@ -530,8 +536,8 @@ async fn snapshot_headers_do_not_leak_into_other_requests() {
     let builder = env.s3.get_object().bucket("snap-bucket").key("k");
     let at = builder.clone().at_snapshot(&version).send().await.unwrap();
     let live = builder.send().await.unwrap();
-    assert_eq!(common::body_string(at.body).await, "old");
-    assert_eq!(common::body_string(live.body).await, "new");
+    assert_eq!(tigris_test_support::body_string(at.body).await, "old");
+    assert_eq!(tigris_test_support::body_string(live.body).await, "new");
     // A plain CreateBucket on the same client still creates buckets, not snapshots.
     env.s3.create_bucket().bucket("after").send().await.unwrap();
     assert!(env.bucket_exists("after").await);

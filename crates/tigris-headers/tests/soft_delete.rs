@@ -180,7 +180,7 @@ async fn soft_delete_headers_are_sent_as_the_released_clients_send_them_and_sign
     // CreateBucket: `X-Tigris-Soft-Delete: 30`, as tigris-boto3-ext's create_soft_delete_bucket.
     let tamper = Tamper::replace("x-tigris-soft-delete", "7");
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .create_bucket()
         .bucket("signed")
         .enable_soft_delete(Retention::days(30).unwrap())
@@ -210,7 +210,7 @@ async fn soft_delete_headers_are_sent_as_the_released_clients_send_them_and_sign
     ] {
         let tamper = Tamper::replace(header, "forged");
         let err = env
-            .client_with(tamper.clone())
+            .s3_with(tamper.clone())
             .restore_deleted_object()
             .bucket("signed")
             .key("k")
@@ -223,7 +223,7 @@ async fn soft_delete_headers_are_sent_as_the_released_clients_send_them_and_sign
     // Purge: without its header a versioned DeleteObject would be another request entirely.
     let tamper = Tamper::remove("x-tigris-soft-delete");
     let err = env
-        .client_with(tamper.clone())
+        .s3_with(tamper.clone())
         .purge_deleted_object()
         .bucket("signed")
         .key("k")

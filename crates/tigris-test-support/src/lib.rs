@@ -158,28 +158,85 @@ impl TestEnv {
         s3_signed_as(&self.emu, credentials)
     }
 
-    /// A root S3 client for an endpoint where nothing listens, without retries: any request
-    /// that is sent fails to connect.
+    /// A root S3 client (the emulator's root credentials) for an endpoint where nothing
+    /// listens, without retries: any request that is sent fails to connect.
     pub async fn s3_for_closed_port(&self) -> aws_sdk_s3::Client {
-        s3_for_closed_port(&self.emu).await
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
+        drop(listener);
+        s3_client(
+            &config::builder()
+                .endpoint_url(endpoint)
+                .credentials(root_credentials(&self.emu))
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        )
+    }
+
+    /// Creates `bucket` as root (plain `CreateBucket`), or panics.
+    pub async fn create_bucket(&self, bucket: &str) {
+        self.s3
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
+    }
+
+    /// Writes `body` to `bucket`/`key` as root, or panics.
+    pub async fn put(&self, bucket: &str, key: &str, body: &str) {
+        put(&self.s3, bucket, key, body).await;
+    }
+
+    /// The body of `bucket`/`key` as UTF-8, read as root, or panics.
+    pub async fn get(&self, bucket: &str, key: &str) -> String {
+        get(&self.s3, bucket, key).await
+    }
+
+    /// The keys of the first listing page of `bucket` (up to 1,000), read as root.
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list {bucket}: {e:?}"));
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
     }
 }
 
-/// A root S3 client (the emulator's root credentials) for an endpoint where nothing listens,
-/// without retries: any request that is sent fails to connect.
-pub async fn s3_for_closed_port(emu: &Emulator) -> aws_sdk_s3::Client {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+/// Writes `body` to `bucket`/`key` with `s3`, or panics.
+pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &str) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.as_bytes().to_vec().into())
+        .send()
         .await
-        .expect("bind a loopback port");
-    let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
-    drop(listener);
-    s3_client(
-        &config::builder()
-            .endpoint_url(endpoint)
-            .credentials(root_credentials(emu))
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
+        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+}
+
+/// The body of `bucket`/`key` read with `s3`, as UTF-8, or panics.
+pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get {bucket}/{key}: {e:?}"));
+    body_string(out.body).await
+}
+
+/// A whole body as UTF-8, or panics.
+pub async fn body_string(body: aws_sdk_s3::primitives::ByteStream) -> String {
+    String::from_utf8(body.collect().await.expect("body").to_vec()).expect("utf-8 body")
 }
 
 /// The root `SdkConfig` for `emu` as a user builds one with `tigris_core::config::builder()` (the default HTTP

@@ -117,7 +117,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         .build()?;
     let transport = tigris_api::Client::new(&sdk)?;
     let ws = kit
-        .create_workspace("bad-input-ws")
+        .create_workspace()
+        .bucket("bad-input-ws")
         .credentials(Role::Editor)
         .send()
         .await?;
@@ -144,51 +145,53 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("bucket name `{name}` ({rule})"),
-            "AgentKit::create_workspace(..).send()",
-            kit.create_workspace(name).send().await
+            "AgentKit::create_workspace().bucket(..).send()",
+            kit.create_workspace().bucket(name).send().await
         );
     }
     case!(
         rows,
         emu,
         "fork base `Bad_Base`",
-        "AgentKit::create_forks(..).send()",
-        kit.create_forks("Bad_Base", 2).send().await
+        "AgentKit::create_forks().base(..).count(..).send()",
+        kit.create_forks().base("Bad_Base").count(2).send().await
     );
     case!(
         rows,
         emu,
         "checkpoint of bucket `a..b`",
-        "AgentKit::checkpoint(..).send()",
-        kit.checkpoint("a..b").send().await
+        "AgentKit::checkpoint().bucket(..).send()",
+        kit.checkpoint().bucket("a..b").send().await
     );
     case!(
         rows,
         emu,
         "restore from bucket `ab`",
-        "AgentKit::restore(..).send()",
-        kit.restore("ab", "1").send().await
+        "AgentKit::restore().bucket(..).version(..).send()",
+        kit.restore().bucket("ab").version("1").send().await
     );
     case!(
         rows,
         emu,
         "diff of fork `UPPER`",
-        "AgentKit::diff(..).send()",
-        kit.diff("UPPER").send().await
+        "AgentKit::diff().fork(..).send()",
+        kit.diff().fork("UPPER").send().await
     );
     case!(
         rows,
         emu,
         "merge of fork `-x-`",
-        "AgentKit::merge(..).send()",
-        kit.merge("-x-").send().await
+        "AgentKit::merge().fork(..).send()",
+        kit.merge().fork("-x-").send().await
     );
     case!(
         rows,
         emu,
         "pull of bucket `xn--p`",
-        "AgentKit::pull(..).send()",
-        kit.pull("xn--p", std::env::temp_dir().join("bad-input-pull"))
+        "AgentKit::pull().bucket(..).destination(..).send()",
+        kit.pull()
+            .bucket("xn--p")
+            .destination(std::env::temp_dir().join("bad-input-pull"))
             .send()
             .await
     );
@@ -200,8 +203,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "default fork names past 63 characters (base of 60)",
-        "AgentKit::create_forks(..).send()",
-        kit.create_forks(&base60, 2).send().await
+        "AgentKit::create_forks().base(..).count(..).send()",
+        kit.create_forks().base(&base60).count(2).send().await
     );
     case!(
         rows,
@@ -211,7 +214,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             "p".repeat(62).len()
         ),
         "CreateForks::prefix(..).send()",
-        kit.create_forks(bucket.as_str(), 10)
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(10)
             .prefix("p".repeat(62))
             .send()
             .await
@@ -221,7 +226,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "fork prefix `Bad_Prefix`",
         "CreateForks::prefix(..).send()",
-        kit.create_forks(bucket.as_str(), 1)
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(1)
             .prefix("Bad_Prefix")
             .send()
             .await
@@ -231,7 +238,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "restore into fork name `a..b`",
         "Restore::fork_name(..).send()",
-        kit.restore(bucket.as_str(), "1")
+        kit.restore()
+            .bucket(bucket.as_str())
+            .version("1")
             .fork_name("a..b")
             .send()
             .await
@@ -252,7 +261,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             emu,
             format!("checkpoint name with {what}"),
             "CreateCheckpoint::name(..).send()",
-            kit.checkpoint(bucket.as_str()).name(name).send().await
+            kit.checkpoint()
+                .bucket(bucket.as_str())
+                .name(name)
+                .send()
+                .await
         );
     }
     let long_name = "n".repeat(129);
@@ -261,7 +274,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "checkpoint name of 129 characters",
         "CreateCheckpoint::name(..).send()",
-        kit.checkpoint(bucket.as_str())
+        kit.checkpoint()
+            .bucket(bucket.as_str())
             .name(&long_name)
             .send()
             .await
@@ -276,8 +290,12 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("snapshot version `{version}` ({what})"),
-            "AgentKit::restore(..).send()",
-            kit.restore(bucket.as_str(), version).send().await
+            "AgentKit::restore().bucket(..).version(..).send()",
+            kit.restore()
+                .bucket(bucket.as_str())
+                .version(version)
+                .send()
+                .await
         );
     }
     case!(
@@ -285,7 +303,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "fork snapshot version `12x`",
         "CreateForks::from_snapshot(..).send()",
-        kit.create_forks(bucket.as_str(), 1)
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(1)
             .from_snapshot("12x")
             .send()
             .await
@@ -296,15 +316,21 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         rows,
         emu,
         "fork count 0",
-        "AgentKit::create_forks(..).send()",
-        kit.create_forks(bucket.as_str(), 0).send().await
+        "AgentKit::create_forks().base(..).count(..).send()",
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(0)
+            .send()
+            .await
     );
     case!(
         rows,
         emu,
         format!("fork count {}", MAX_FORKS + 1),
-        "AgentKit::create_forks(..).send()",
-        kit.create_forks(bucket.as_str(), MAX_FORKS + 1)
+        "AgentKit::create_forks().base(..).count(..).send()",
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(MAX_FORKS + 1)
             .send()
             .await
     );
@@ -313,7 +339,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "fork concurrency 0",
         "CreateForks::concurrency(0).send()",
-        kit.create_forks(bucket.as_str(), 1)
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(1)
             .concurrency(0)
             .send()
             .await
@@ -323,7 +351,7 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "diff page size 0",
         "DiffFork::page_size(0).send()",
-        kit.diff(bucket.as_str()).page_size(0).send().await
+        kit.diff().fork(bucket.as_str()).page_size(0).send().await
     );
     // Pull::concurrency and Pull::batch_size clamp (to at least 1, at most 5,000): documented, no error.
 
@@ -333,7 +361,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "workspace TTL 0 days",
         "CreateWorkspace::ttl_days(0).send()",
-        kit.create_workspace("bad-input-ttl")
+        kit.create_workspace()
+            .bucket("bad-input-ttl")
             .ttl_days(0)
             .send()
             .await
@@ -343,7 +372,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         format!("workspace TTL {} days (past i32)", u32::MAX),
         "CreateWorkspace::ttl_days(..).send()",
-        kit.create_workspace("bad-input-ttl")
+        kit.create_workspace()
+            .bucket("bad-input-ttl")
             .ttl_days(u32::MAX)
             .send()
             .await
@@ -356,7 +386,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "workspace key expiry in the past",
         "CreateWorkspace::credentials_expire_at(..).send()",
-        kit.create_workspace("bad-input-exp")
+        kit.create_workspace()
+            .bucket("bad-input-exp")
             .credentials(Role::Editor)
             .credentials_expire_at(past)
             .send()
@@ -367,7 +398,8 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "workspace expiry without credentials",
         "CreateWorkspace::credentials_expire_at(..).send()",
-        kit.create_workspace("bad-input-exp")
+        kit.create_workspace()
+            .bucket("bad-input-exp")
             .credentials_expire_at(now + Duration::from_secs(3600))
             .send()
             .await
@@ -377,7 +409,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "fork key expiry within this second",
         "CreateForks::credentials_expire_at(..).send()",
-        kit.create_forks(bucket.as_str(), 1)
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(1)
             .credentials(Role::Editor)
             .credentials_expire_at(now)
             .send()
@@ -388,7 +422,9 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         emu,
         "fork expiry without credentials",
         "CreateForks::credentials_expire_at(..).send()",
-        kit.create_forks(bucket.as_str(), 1)
+        kit.create_forks()
+            .base(bucket.as_str())
+            .count(1)
             .credentials_expire_at(now + Duration::from_secs(3600))
             .send()
             .await
@@ -560,8 +596,10 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("lease TTL {ttl:?} ({what})"),
-            "AgentKit::lease(..).ttl(..).acquire()",
-            kit.lease(bucket.as_str(), "locks/l")
+            "AgentKit::lease().bucket(..).key(..).ttl(..).acquire()",
+            kit.lease()
+                .bucket(bucket.as_str())
+                .key("locks/l")
                 .ttl(ttl)
                 .acquire()
                 .await
@@ -570,8 +608,12 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             rows,
             emu,
             format!("task-queue claim TTL {ttl:?} ({what})"),
-            "AgentKit::task_queue(..).ttl(..).open()",
-            kit.task_queue(bucket.as_str(), "queue/").ttl(ttl).open()
+            "AgentKit::task_queue().bucket(..).ttl(..).open()",
+            kit.task_queue()
+                .bucket(bucket.as_str())
+                .prefix("queue/")
+                .ttl(ttl)
+                .open()
         );
     }
 

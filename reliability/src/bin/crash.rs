@@ -142,7 +142,8 @@ async fn workflow(which: usize, kit: &AgentKit, sdk: &aws_types::SdkConfig, r: &
     let s3 = kit.s3();
     match which {
         0 => match kit
-            .create_workspace("crash-ws")
+            .create_workspace()
+            .bucket("crash-ws")
             .credentials(Role::Editor)
             .send()
             .await
@@ -175,7 +176,9 @@ async fn workflow(which: usize, kit: &AgentKit, sdk: &aws_types::SdkConfig, r: &
             // The base is made before the kill window opens (see `run`).
             if which == 1 {
                 match kit
-                    .create_forks("crash-base", 2)
+                    .create_forks()
+                    .base("crash-base")
+                    .count(2)
                     .credentials(Role::Editor)
                     .send()
                     .await
@@ -192,9 +195,11 @@ async fn workflow(which: usize, kit: &AgentKit, sdk: &aws_types::SdkConfig, r: &
                     Err(e) => r.leftovers(e.leftovers()),
                 }
             } else {
-                match kit.checkpoint("crash-base").name("c").send().await {
+                match kit.checkpoint().bucket("crash-base").name("c").send().await {
                     Ok(cp) => match kit
-                        .restore("crash-base", cp.version())
+                        .restore()
+                        .bucket("crash-base")
+                        .version(cp.version())
                         .fork_name("crash-restored")
                         .send()
                         .await
@@ -405,7 +410,7 @@ async fn run(seed: u64, kills: usize) -> Result<(String, bool), BoxError> {
                 )
                 .build();
             let kit = AgentKit::builder(&sdk).iam_endpoint(&endpoint).build()?;
-            let _base = kit.create_workspace("crash-base").send().await?;
+            let _base = kit.create_workspace().bucket("crash-base").send().await?;
             s3_client(&sdk)
                 .put_object()
                 .bucket("crash-base")

@@ -92,7 +92,12 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
     let mut setup = Latencies::default();
 
     let t = Instant::now();
-    let workspace = env.kit.create_workspace("load-base").send().await?;
+    let workspace = env
+        .kit
+        .create_workspace()
+        .bucket("load-base")
+        .send()
+        .await?;
     setup.record("create_workspace", t.elapsed());
     let base = workspace.bucket().to_string();
     env.s3
@@ -110,7 +115,9 @@ async fn run(agents: usize, objects: usize) -> Result<Report, BoxError> {
     let t = Instant::now();
     let forks = env
         .kit
-        .create_forks(&base, agents)
+        .create_forks()
+        .base(&base)
+        .count(agents)
         .credentials(Role::Editor)
         .send()
         .await?;

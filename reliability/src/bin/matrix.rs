@@ -274,7 +274,8 @@ async fn workspace_create(r: &Run) -> Setup {
     let ws = match r
         .env
         .kit
-        .create_workspace("work")
+        .create_workspace()
+        .bucket("work")
         .ttl_days(7)
         .credentials(Role::Editor)
         .send()
@@ -328,7 +329,8 @@ async fn workspace_teardown(r: &Run) -> Setup {
     let ws = r
         .env
         .kit
-        .create_workspace("work")
+        .create_workspace()
+        .bucket("work")
         .ttl_days(7)
         .credentials(Role::Editor)
         .send()
@@ -351,7 +353,9 @@ async fn create_forks(r: &Run) -> Setup {
     match r
         .env
         .kit
-        .create_forks("base", 2)
+        .create_forks()
+        .base("base")
+        .count(2)
         .credentials(Role::Editor)
         .send()
         .await
@@ -380,7 +384,9 @@ async fn fork_set_teardown(r: &Run) -> Setup {
     let set = r
         .env
         .kit
-        .create_forks("base", 2)
+        .create_forks()
+        .base("base")
+        .count(2)
         .credentials(Role::Editor)
         .send()
         .await
@@ -396,7 +402,8 @@ async fn checkpoint(r: &Run) -> Setup {
     match r
         .env
         .kit
-        .checkpoint("work")
+        .checkpoint()
+        .bucket("work")
         .name("before-change")
         .send()
         .await
@@ -415,7 +422,8 @@ async fn restore(r: &Run) -> Setup {
     let cp = r
         .env
         .kit
-        .checkpoint("work")
+        .checkpoint()
+        .bucket("work")
         .send()
         .await
         .map_err(|e| format!("setup: {e}"))?;
@@ -423,7 +431,9 @@ async fn restore(r: &Run) -> Setup {
     match r
         .env
         .kit
-        .restore("work", cp.version().as_str())
+        .restore()
+        .bucket("work")
+        .version(cp.version().as_str())
         .send()
         .await
     {
@@ -438,14 +448,16 @@ async fn merge(r: &Run) -> Setup {
     let set = r
         .env
         .kit
-        .create_forks("base", 1)
+        .create_forks()
+        .base("base")
+        .count(1)
         .send()
         .await
         .map_err(|e| format!("setup: {e}"))?;
     let fork = set.forks()[0].bucket().to_string();
     r.put(&fork, "result.txt").await?;
     r.begin();
-    match r.env.kit.merge(&fork).send().await {
+    match r.env.kit.merge().fork(&fork).send().await {
         Ok(merge) => Ok(Outcome::Ok(merge_names("base", &merge))),
         Err(err) => Ok(failed(&err)),
     }
@@ -458,7 +470,9 @@ async fn promote(r: &Run) -> Setup {
     let set = r
         .env
         .kit
-        .create_forks("base", 2)
+        .create_forks()
+        .base("base")
+        .count(2)
         .credentials(Role::Editor)
         .send()
         .await
@@ -571,7 +585,9 @@ async fn lease_cycle(r: &Run) -> Setup {
     let lease = r
         .env
         .kit
-        .lease("coord", "locks/leader")
+        .lease()
+        .bucket("coord")
+        .key("locks/leader")
         .ttl(Duration::from_secs(30));
     let mut lease = match lease.acquire().await {
         Ok(lease) => lease,
@@ -594,7 +610,9 @@ async fn task_cycle(r: &Run) -> Setup {
     let queue = r
         .env
         .kit
-        .task_queue("coord", "queue/")
+        .task_queue()
+        .bucket("coord")
+        .prefix("queue/")
         .ttl(Duration::from_secs(30))
         .open()
         .map_err(|e| format!("setup: {e}"))?;
@@ -628,7 +646,9 @@ async fn task_push_batch(r: &Run) -> Setup {
     let queue = r
         .env
         .kit
-        .task_queue("coord", "queue/")
+        .task_queue()
+        .bucket("coord")
+        .prefix("queue/")
         .open()
         .map_err(|e| format!("setup: {e}"))?;
     r.begin();
@@ -656,7 +676,9 @@ async fn task_dead_letter(r: &Run) -> Setup {
     let queue = r
         .env
         .kit
-        .task_queue("coord", "queue/")
+        .task_queue()
+        .bucket("coord")
+        .prefix("queue/")
         .max_attempts(1)
         .open()
         .map_err(|e| format!("setup: {e}"))?;

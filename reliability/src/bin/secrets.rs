@@ -186,7 +186,8 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
 
     // The quickstart.
     let workspace = kit
-        .create_workspace("secrets-ws")
+        .create_workspace()
+        .bucket("secrets-ws")
         .credentials(Role::Editor)
         .credentials_expire_at(SystemTime::now() + Duration::from_secs(3600))
         .send()
@@ -205,14 +206,17 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
             .await?;
     }
     let checkpoint = kit
-        .checkpoint(workspace.bucket())
+        .checkpoint()
+        .bucket(workspace.bucket())
         .name("before-agents")
         .send()
         .await?;
     seen.debug("Checkpoint", &checkpoint);
     seen.both("SnapshotVersion", checkpoint.version());
     let set = kit
-        .create_forks(workspace.bucket(), forks)
+        .create_forks()
+        .base(workspace.bucket())
+        .count(forks)
         .credentials(Role::Editor)
         .send()
         .await?;
@@ -260,13 +264,15 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
         seen.debug("ObjectEvent", &event);
     }
     let restored = kit
-        .restore(workspace.bucket(), checkpoint.version())
+        .restore()
+        .bucket(workspace.bucket())
+        .version(checkpoint.version())
         .fork_name("secrets-ws-restored")
         .send()
         .await?;
     seen.both("restored BucketName", &restored);
     let best = set.forks().last().ok_or("no fork")?.clone();
-    let diff = kit.diff(best.bucket()).send().await?;
+    let diff = kit.diff().fork(best.bucket()).send().await?;
     seen.debug("ForkDiff", &diff);
     let merged = set
         .promote(&best)
@@ -309,7 +315,13 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
     {
         seen.both("S3 error for a wrong secret", &err);
     }
-    if let Err(err) = kit.create_forks(workspace.bucket(), 0).send().await {
+    if let Err(err) = kit
+        .create_forks()
+        .base(workspace.bucket())
+        .count(0)
+        .send()
+        .await
+    {
         seen.both("agent-kit invalid-input error", &err);
     }
 
@@ -358,7 +370,8 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
     // A workspace whose credentials step fails, and a fork set whose key step fails.
     emu.faults().inject(Fault::on("AttachUserPolicy"));
     if let Err(err) = kit
-        .create_workspace("secrets-ws-2")
+        .create_workspace()
+        .bucket("secrets-ws-2")
         .credentials(Role::Editor)
         .send()
         .await
@@ -368,7 +381,9 @@ async fn run(forks: usize, seen: &mut Seen) -> Result<(), BoxError> {
     emu.faults()
         .inject(Fault::on("AttachUserPolicy").after_apply());
     match kit
-        .create_forks(workspace.bucket(), 2)
+        .create_forks()
+        .base(workspace.bucket())
+        .count(2)
         .prefix("secrets-partial")
         .credentials(Role::Editor)
         .send()

@@ -5,7 +5,7 @@
 //! # async fn demo(kit: tigris_agent_kit::AgentKit) {
 //! use tigris_agent_kit::{ErrorKind, Role};
 //!
-//! match kit.create_workspace("agent-7").ttl_days(1).credentials(Role::Editor).send().await {
+//! match kit.create_workspace().bucket("agent-7").ttl_days(1).credentials(Role::Editor).send().await {
 //!     Ok(workspace) => println!("workspace {}", workspace.bucket()),
 //!     Err(e) if e.kind() == ErrorKind::InvalidInput => eprintln!("{e}"),
 //!     Err(e) => {
@@ -26,7 +26,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tigris_core::error::Classified;
 
-use crate::merge::Merge;
+use crate::types::Merge;
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 

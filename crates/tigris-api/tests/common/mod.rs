@@ -32,15 +32,6 @@ impl TestEnv {
         Self { env, api }
     }
 
-    pub(crate) async fn create_bucket(&self, bucket: &str) {
-        self.s3
-            .create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("create bucket");
-    }
-
     pub(crate) async fn create_snapshot_bucket(&self, bucket: &str) -> BucketName {
         self.s3
             .create_bucket()
@@ -59,43 +50,5 @@ impl TestEnv {
             .send()
             .await
             .expect("create snapshot")
-    }
-
-    pub(crate) async fn put(&self, bucket: &str, key: &str, body: &str) {
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(body.as_bytes().to_vec().into())
-            .send()
-            .await
-            .expect("put object");
-    }
-
-    pub(crate) async fn get(&self, bucket: &str, key: &str) -> String {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .expect("get object");
-        let bytes = out.body.collect().await.expect("read body").into_bytes();
-        String::from_utf8(bytes.to_vec()).expect("utf-8 body")
-    }
-
-    pub(crate) async fn keys(&self, bucket: &str) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("list objects");
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
     }
 }

@@ -92,6 +92,19 @@ pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `Retry-After` is a server's header: any text gives a delay or none, never a panic.
+        #[test]
+        fn any_retry_after_value_parses_without_panicking(
+            value in prop_oneof![".{0,40}", "[0-9]{0,25}", "[A-Za-z]{3}, [0-9]{2} [A-Za-z]{3} [0-9]{4} [0-9:]{8} GMT"],
+            now_secs in any::<u32>(),
+        ) {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(now_secs));
+            let _ = parse_retry_after(&value, now);
+        }
+    }
 
     #[test]
     fn retry_after_parses_seconds_and_http_dates() {

@@ -182,6 +182,32 @@ fn non_empty(s: String) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Error bodies come from the service or from whatever proxy answered: any bytes, or
+        /// anything shaped like an S3 XML or a JSON error, give a `ServiceError`, never a panic.
+        #[test]
+        fn any_error_body_parses_without_panicking(
+            status in any::<u16>(),
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..256),
+                "<Error>(<(Code|Message|RequestId)>.{0,12}(</(Code|Message|RequestId)>)?){0,4}.{0,8}"
+                    .prop_map(String::into_bytes),
+                "\\{(\"(Code|Message|code|message|__type)\": ?(\".{0,8}\"|[0-9]{1,3}|null|\\{\\}),? ?){0,4}\\}?"
+                    .prop_map(String::into_bytes),
+            ],
+            request_id in proptest::option::of("[ -~]{0,16}"),
+        ) {
+            let mut headers = HeaderMap::new();
+            if let Some(id) = request_id.and_then(|id| http::HeaderValue::from_str(&id).ok()) {
+                headers.insert("x-amz-request-id", id);
+            }
+            let err = ServiceError::parse(status, &headers, &body);
+            prop_assert_eq!(err.status(), status);
+            let _ = err.to_string();
+        }
+    }
 
     fn parse_body(status: u16, body: &str) -> ServiceError {
         ServiceError::parse(status, &HeaderMap::new(), body.as_bytes())

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Query;
 use super::html::{Page, bytes, escape, href, link, table, time};
-use crate::policy::{self, PolicyDocument, RequestContext};
+use crate::iam::policy::{self, PolicyDocument, RequestContext};
 use crate::state::Shared;
 use crate::store::{BucketView, DiffKind, DiffRow, LIVE, ListQuery, StoreError, time_of};
 

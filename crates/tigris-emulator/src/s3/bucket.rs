@@ -23,12 +23,12 @@ pub(super) async fn create_bucket(
     // the lock the change is made with.
     if let Some(fork) = header_str(h, header::MERGE_SOURCE_BUCKET) {
         let touches = store.merge_touches(fork, bucket)?;
-        crate::auth::require_merge(&req.extensions, bucket, fork, &touches)?;
+        crate::http::auth::require_merge(&req.extensions, bucket, fork, &touches)?;
         return snapshot_answer(store.merge_fork(fork, bucket)?);
     }
     if is_true(h, header::REBASE) {
         let (parent, touches) = store.rebase_touches(bucket)?;
-        crate::auth::require_rebase(&req.extensions, bucket, &parent, &touches)?;
+        crate::http::auth::require_rebase(&req.extensions, bucket, &parent, &touches)?;
         return snapshot_answer(store.rebase_fork(bucket)?);
     }
     if let Some(name) = header_str(h, header::SNAPSHOT).and_then(snapshot_request) {
@@ -48,10 +48,10 @@ pub(super) async fn create_bucket(
             .map(|v| parse_version(v, header::FORK_SOURCE_SNAPSHOT))
             .transpose()?;
         let exposed = store.fork_exposes(source, at)?;
-        crate::auth::require_fork(&req.extensions, source, &exposed)?;
+        crate::http::auth::require_fork(&req.extensions, source, &exposed)?;
         store.fork_bucket(bucket, source, at)?;
     } else {
-        let settings = crate::settings::from_create_headers(h)?;
+        let settings = crate::store::settings::from_create_headers(h)?;
         store.create_bucket_with(bucket, is_true(h, header::ENABLE_SNAPSHOT), settings)?;
     }
     if soft_delete.is_some() {

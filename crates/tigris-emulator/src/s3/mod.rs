@@ -27,16 +27,18 @@ use std::collections::BTreeMap;
 mod acl;
 pub(crate) use acl::anonymous_read;
 mod bucket;
+pub(crate) mod conditional;
 mod extra;
 mod list;
 mod multipart;
 mod object;
+pub(crate) mod query;
 pub(crate) mod request_id;
 mod soft_delete;
 
 use crate::header;
-use crate::multipart::{Upload, UploadError};
 use crate::state::Shared;
+use crate::store::multipart::{Upload, UploadError};
 use crate::store::{LIVE, ListQuery, Object, StoreError};
 
 /// The emulator's implementation of the S3 API.
@@ -174,7 +176,7 @@ fn hv(s: &str) -> S3Result<HeaderValue> {
 /// Percent-encodes like S3 does for `encoding-type=url`: all but unreserved characters and `/`
 /// (the same encoding SigV4 uses for paths).
 pub(crate) fn url_encode(s: &str) -> String {
-    crate::sigv4::uri_encode(s, true)
+    crate::http::sigv4::uri_encode(s, true)
 }
 
 /// Reads a request body into one buffer, sized once from `Content-Length` when the client sent

@@ -133,13 +133,13 @@ pub(super) async fn complete_multipart_upload(
             ..Default::default()
         }));
     }
-    let condition = crate::conditional::WriteCondition {
+    let condition = crate::s3::conditional::WriteCondition {
         if_match: input.if_match,
         if_none_match: input.if_none_match,
     };
     // Checked once before the upload is consumed, so a failing condition keeps the upload for a
     // retry, and again atomically with the write.
-    crate::conditional::check_live(
+    crate::s3::conditional::check_live(
         &backend.shared.store(),
         &input.bucket,
         &input.key,
@@ -151,7 +151,7 @@ pub(super) async fn complete_multipart_upload(
             .uploads()
             .complete(&input.upload_id, &input.bucket, &input.key, &listed)?;
     let etag = object.etag.clone();
-    crate::conditional::write_if(
+    crate::s3::conditional::write_if(
         &mut backend.shared.store(),
         &input.bucket,
         &input.key,
@@ -264,7 +264,7 @@ pub(super) async fn upload_part_copy(
         ));
     };
     let source = backend.shared.store().get(src_bucket, src_key, LIVE)?;
-    let condition = crate::conditional::SourceCondition {
+    let condition = crate::s3::conditional::SourceCondition {
         if_match: input.copy_source_if_match.clone(),
         if_none_match: input.copy_source_if_none_match.clone(),
         if_modified_since: input.copy_source_if_modified_since.clone(),

@@ -1,7 +1,7 @@
 //! Object operations: put, get (ranges, conditions), head, delete, multi-delete, copy and rename.
 
 use super::*;
-use crate::conditional::{self, SourceCondition, WriteCondition};
+use crate::s3::conditional::{self, SourceCondition, WriteCondition};
 use crate::store::VersionDeleted;
 
 pub(super) async fn put_object(
@@ -52,7 +52,7 @@ pub(super) async fn get_object(
         &input.key,
         input.version_id.as_deref(),
     )?;
-    crate::conditional::check_read(
+    crate::s3::conditional::check_read(
         &object,
         input.if_match.as_ref(),
         input.if_none_match.as_ref(),
@@ -153,7 +153,7 @@ pub(super) async fn head_object(
         &input.key,
         input.version_id.as_deref(),
     )?;
-    crate::conditional::check_read(
+    crate::s3::conditional::check_read(
         &object,
         input.if_match.as_ref(),
         input.if_none_match.as_ref(),
@@ -287,7 +287,7 @@ pub(super) async fn delete_objects(
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let denied = req
         .extensions
-        .get::<crate::auth::DeniedKeys>()
+        .get::<crate::http::auth::DeniedKeys>()
         .map(|d| d.0.clone())
         .unwrap_or_default();
     let input = req.input;

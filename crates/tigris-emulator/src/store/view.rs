@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::time::SystemTime;
 
 use super::{LIVE, ListQuery, Store, StoreError, version_time};
-use crate::settings::Settings;
+use crate::store::settings::Settings;
 
 /// One live bucket as the console shows it.
 #[derive(Debug, Clone)]

@@ -4,63 +4,37 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_types::SdkConfig;
-use tigris_core::config::s3_config;
-use tigris_emulator::Emulator;
 use tigris_headers::prelude::*;
 use tigris_headers::{BucketName, SnapshotVersion};
 
-/// A running emulator and a client for it.
+/// tigris-test-support's environment, with the SDK's standard retries as a user has, and the
+/// helpers this crate's tests add to it.
 pub(crate) struct TestEnv {
-    pub(crate) emu: Emulator,
-    pub(crate) sdk: SdkConfig,
-    pub(crate) s3: Client,
+    env: tigris_test_support::TestEnv,
+}
+
+impl Deref for TestEnv {
+    type Target = tigris_test_support::TestEnv;
+
+    fn deref(&self) -> &Self::Target {
+        &self.env
+    }
 }
 
 impl TestEnv {
-    /// The shared set-up (tigris-test-support), with the SDK's standard retries as a user has.
     pub(crate) async fn start() -> Self {
         let env = tigris_test_support::TestEnv::builder()
             .retry(RetryConfig::standard())
             .start()
             .await;
-        Self {
-            emu: env.emu,
-            sdk: env.sdk,
-            s3: env.s3,
-        }
-    }
-
-    /// A client whose every request also passes through `interceptor` (client level).
-    pub(crate) fn client_with(&self, interceptor: impl Intercept + 'static) -> Client {
-        Client::from_conf(s3_config(&self.sdk).interceptor(interceptor).build())
-    }
-
-    /// A client for an endpoint where nothing listens, without retries.
-    pub(crate) async fn client_for_closed_port(&self) -> Client {
-        tigris_test_support::s3_for_closed_port(&self.emu).await
-    }
-
-    /// How many authenticated requests reached the emulator so far.
-    pub(crate) fn requests(&self) -> u64 {
-        self.emu.faults().total()
-    }
-
-    pub(crate) async fn create_bucket(&self, bucket: &str) {
-        self.s3
-            .create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("create bucket");
+        Self { env }
     }
 
     pub(crate) async fn create_snapshot_bucket(&self, bucket: &str) -> BucketName {
@@ -83,35 +57,13 @@ impl TestEnv {
             .expect("create snapshot")
     }
 
-    pub(crate) async fn put(&self, bucket: &str, key: &str, body: &str) {
-        put(&self.s3, bucket, key, body).await;
-    }
-
-    pub(crate) async fn get(&self, bucket: &str, key: &str) -> String {
-        get(&self.s3, bucket, key).await
-    }
-
     /// The live body of `key`, or `None` when it does not exist.
     pub(crate) async fn try_get(&self, bucket: &str, key: &str) -> Option<String> {
         match self.s3.get_object().bucket(bucket).key(key).send().await {
-            Ok(out) => Some(body_string(out.body).await),
+            Ok(out) => Some(tigris_test_support::body_string(out.body).await),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
             Err(e) => panic!("get {bucket}/{key}: {e:?}"),
         }
-    }
-
-    pub(crate) async fn keys(&self, bucket: &str) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("list objects");
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
     }
 
     pub(crate) async fn bucket_exists(&self, bucket: &str) -> bool {
@@ -121,31 +73,6 @@ impl TestEnv {
             Err(e) => panic!("head {bucket}: {e:?}"),
         }
     }
-}
-
-pub(crate) async fn put(s3: &Client, bucket: &str, key: &str, body: &str) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body.as_bytes().to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
-}
-
-pub(crate) async fn get(s3: &Client, bucket: &str, key: &str) -> String {
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("get {bucket}/{key}: {e:?}"));
-    body_string(out.body).await
-}
-
-pub(crate) async fn body_string(body: ByteStream) -> String {
-    String::from_utf8(body.collect().await.expect("body").to_vec()).expect("utf-8 body")
 }
 
 /// What [`Tamper`] saw of its header when the request left the client.

@@ -2,6 +2,8 @@
 //! id), policies attach to them, and S3 requests signed with those keys are authorized against
 //! the attached policies.
 
+pub(crate) mod policy;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -12,9 +14,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::faults::Timing;
-use crate::policy::PolicyDocument;
-use crate::sigv4;
+use crate::http::faults::Timing;
+use crate::http::sigv4;
+use crate::iam::policy::PolicyDocument;
 use crate::state::Shared;
 
 const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -481,7 +483,7 @@ pub(crate) fn handle(
     let injected = shared.faults.on_request(&action, None, &parts.headers);
     if let Some((failure, Timing::Before)) = &injected {
         if failure.drop_connection {
-            return crate::server::dropped();
+            return crate::http::server::dropped();
         }
         return error_answer(
             &parts.headers,
@@ -495,14 +497,14 @@ pub(crate) fn handle(
         &access_key,
         &action,
         &params,
-        parts.extensions.get::<crate::auth::PeerAddr>(),
+        parts.extensions.get::<crate::http::auth::PeerAddr>(),
     ) {
         return error_answer(&parts.headers, status, code, &message);
     }
     let result = run(shared, &action, &params);
     if let Some((failure, Timing::After)) = &injected {
         if failure.drop_connection {
-            return crate::server::dropped();
+            return crate::http::server::dropped();
         }
         let message = "injected by the emulator's fault injection, after the action ran";
         return error_answer(&parts.headers, failure.status, &failure.code, message);
@@ -520,7 +522,7 @@ pub(crate) fn handle(
 fn commit(
     shared: &Shared,
     iam: &mut Iam,
-    change: crate::persist::IamChange,
+    change: crate::store::persist::IamChange,
 ) -> Result<(), IamError> {
     shared
         .journal_iam(&change)
@@ -531,9 +533,9 @@ fn commit(
 
 impl Iam {
     /// Everything IAM keeps, with the secrets of its keys from `keys`.
-    pub(crate) fn dump(&self, keys: &crate::state::Keys) -> crate::persist::IamDump {
-        use crate::persist::{IamDump, KeyDump, PolicyDump};
+    pub(crate) fn dump(&self, keys: &crate::state::Keys) -> crate::store::persist::IamDump {
         use crate::store::nanos;
+        use crate::store::persist::{IamDump, KeyDump, PolicyDump};
         IamDump {
             keys: self
                 .keys
@@ -572,10 +574,10 @@ impl Iam {
     /// secrets go to `keys`. Errors only for a replayed policy document that does not parse.
     pub(crate) fn apply(
         &mut self,
-        change: crate::persist::IamChange,
+        change: crate::store::persist::IamChange,
         keys: &mut crate::state::Keys,
     ) -> Result<(), String> {
-        use crate::persist::IamChange;
+        use crate::store::persist::IamChange;
         use crate::store::version_time;
         match change {
             IamChange::CreateAccessKey { key, counter } => {
@@ -624,8 +626,11 @@ impl Iam {
 
     /// The changes that rebuild the state as it is now, one small record each (keys with their
     /// secrets from `keys`, then policies, then attachments): what compaction journals.
-    pub(crate) fn checkpoint(&self, keys: &crate::state::Keys) -> Vec<crate::persist::IamChange> {
-        use crate::persist::IamChange;
+    pub(crate) fn checkpoint(
+        &self,
+        keys: &crate::state::Keys,
+    ) -> Vec<crate::store::persist::IamChange> {
+        use crate::store::persist::IamChange;
         let dump = self.dump(keys);
         let counter = dump.counter;
         let mut changes: Vec<IamChange> = dump
@@ -651,7 +656,7 @@ impl Iam {
     /// leave `keys`, the dump's come in.
     pub(crate) fn replace_with(
         &mut self,
-        dump: crate::persist::IamDump,
+        dump: crate::store::persist::IamDump,
         keys: &mut crate::state::Keys,
     ) -> Result<(), String> {
         for id in self.keys.keys() {
@@ -663,7 +668,7 @@ impl Iam {
 
     /// Rebuilds IAM from a dump; the keys and secrets go to `keys`.
     pub(crate) fn restore(
-        dump: crate::persist::IamDump,
+        dump: crate::store::persist::IamDump,
         keys: &mut crate::state::Keys,
     ) -> Result<Self, String> {
         use crate::store::version_time;
@@ -748,7 +753,7 @@ fn authorize(
     access_key: &str,
     action: &str,
     params: &BTreeMap<String, String>,
-    peer: Option<&crate::auth::PeerAddr>,
+    peer: Option<&crate::http::auth::PeerAddr>,
 ) -> Result<(), IamError> {
     if access_key == shared.root_access_key {
         return Ok(());
@@ -763,13 +768,13 @@ fn authorize(
     let iam_action = format!("iam:{action}");
     let now = shared.clock().now();
     for resource in &resources {
-        let ctx = crate::policy::RequestContext {
+        let ctx = crate::iam::policy::RequestContext {
             action: &iam_action,
             resource,
             now,
             source_ip: peer.map(|p| p.0.ip()),
         };
-        if !crate::policy::allowed(policies.iter().map(|p| &**p), &ctx) {
+        if !crate::iam::policy::allowed(policies.iter().map(|p| &**p), &ctx) {
             return Err(IamError(
                 403,
                 "AccessDenied",
@@ -808,7 +813,7 @@ fn run(
             let id = format!("tid_{}", iam.token("", 24).to_uppercase());
             let secret = iam.token("tsec_", 40);
             let created = shared.clock().now();
-            let key = crate::persist::KeyDump {
+            let key = crate::store::persist::KeyDump {
                 id: id.clone(),
                 secret: secret.clone(),
                 created: crate::store::nanos(created),
@@ -817,7 +822,7 @@ fn run(
             commit(
                 shared,
                 &mut iam,
-                crate::persist::IamChange::CreateAccessKey { key, counter },
+                crate::store::persist::IamChange::CreateAccessKey { key, counter },
             )?;
             let user = user.unwrap_or(&id);
             Ok(Some(format!(
@@ -835,7 +840,7 @@ fn run(
                     "The Access Key with id {id} cannot be found"
                 )));
             }
-            let change = crate::persist::IamChange::DeleteAccessKey { id: id.to_owned() };
+            let change = crate::store::persist::IamChange::DeleteAccessKey { id: id.to_owned() };
             commit(shared, &mut iam, change)?;
             Ok(None)
         }
@@ -892,7 +897,7 @@ fn run(
                 text: text.to_owned(),
             };
             let xml = policy_xml(&iam, &arn, &policy);
-            let record = crate::persist::PolicyDump {
+            let record = crate::store::persist::PolicyDump {
                 arn,
                 name: policy.name,
                 id: policy.id,
@@ -905,7 +910,7 @@ fn run(
             commit(
                 shared,
                 &mut iam,
-                crate::persist::IamChange::CreatePolicy {
+                crate::store::persist::IamChange::CreatePolicy {
                     policy: record,
                     counter,
                 },
@@ -935,7 +940,7 @@ fn run(
                     "Cannot delete a policy attached to entities".into(),
                 ));
             }
-            let change = crate::persist::IamChange::DeletePolicy {
+            let change = crate::store::persist::IamChange::DeletePolicy {
                 arn: arn.to_owned(),
             };
             commit(shared, &mut iam, change)?;
@@ -964,7 +969,7 @@ fn run(
                     "Policy {arn} does not exist or is not attachable"
                 )));
             }
-            let change = crate::persist::IamChange::AttachUserPolicy {
+            let change = crate::store::persist::IamChange::AttachUserPolicy {
                 user: user.to_owned(),
                 arn: arn.to_owned(),
             };
@@ -983,7 +988,7 @@ fn run(
                     "Policy {arn} is not attached to user {user}"
                 )));
             }
-            let change = crate::persist::IamChange::DetachUserPolicy {
+            let change = crate::store::persist::IamChange::DetachUserPolicy {
                 user: user.to_owned(),
                 arn: arn.to_owned(),
             };
@@ -1176,12 +1181,12 @@ mod tests {
             body in prop_oneof![
                 prop::collection::vec(any::<u8>(), 0..96),
                 (prop::sample::select(ACTIONS), params()).prop_map(|(a, p)| {
-                    let mut form = format!("Action={}", crate::sigv4::uri_encode(a, false));
+                    let mut form = format!("Action={}", crate::http::sigv4::uri_encode(a, false));
                     for (k, v) in p {
                         form.push_str(&format!(
                             "&{}={}",
-                            crate::sigv4::uri_encode(&k, false),
-                            crate::sigv4::uri_encode(&v, false)
+                            crate::http::sigv4::uri_encode(&k, false),
+                            crate::http::sigv4::uri_encode(&v, false)
                         ));
                     }
                     form.into_bytes()

@@ -25,10 +25,13 @@ fn admit(shared: &Shared, req: &S3Request<Body>, op: &str, path: &S3Path) -> S3R
         S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(&**bucket),
     };
     if let Some((failure, _)) = shared.faults.on_request(op, bucket, &req.headers) {
-        return Err(crate::auth::injected_error(&failure));
+        return Err(crate::http::auth::injected_error(&failure));
     }
-    let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
-    crate::auth::authorize(shared, &access_key, op, path, &req.headers, peer)
+    let peer = req
+        .extensions
+        .get::<crate::http::auth::PeerAddr>()
+        .map(|p| p.0);
+    crate::http::auth::authorize(shared, &access_key, op, path, &req.headers, peer)
 }
 
 /// Whether a request is the deleted-bucket listing.
@@ -93,8 +96,8 @@ pub(crate) fn list_deleted_buckets(
         .map(|b| {
             json!({
                 "Name": b.name,
-                "CreationDate": crate::routes::rfc3339(b.deleted_at),
-                "InitialCreatedDate": crate::routes::rfc3339(b.created),
+                "CreationDate": crate::http::routes::rfc3339(b.deleted_at),
+                "InitialCreatedDate": crate::http::routes::rfc3339(b.created),
                 "SoftDeleteInfo": {
                     "Enabled": true,
                     "RetentionDays": b.retention_days,
@@ -102,7 +105,7 @@ pub(crate) fn list_deleted_buckets(
             })
         })
         .collect();
-    Ok(crate::routes::json_response(&json!({
+    Ok(crate::http::routes::json_response(&json!({
         "ContinuationToken": token,
         "Buckets": { "Bucket": buckets },
     })))
@@ -121,7 +124,7 @@ pub(crate) fn restore_bucket(
     };
     admit(shared, req, "RestoreBucket", &path)?;
     shared.store().restore_bucket(bucket)?;
-    Ok(crate::routes::json_response(&json!({
+    Ok(crate::http::routes::json_response(&json!({
         "Bucket": bucket,
         "Restore": "success",
     })))

@@ -14,9 +14,9 @@ use s3s::dto::{
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result, s3_error};
 
-use crate::policy::{self, RequestContext};
+use crate::iam::policy::{self, RequestContext};
 
-use crate::faults::{InjectedFailure, Timing};
+use crate::http::faults::{InjectedFailure, Timing};
 use crate::state::Shared;
 
 /// Looks secrets up in the emulator's key table, so keys made at run time sign at once.
@@ -332,7 +332,7 @@ impl S3Access for AccessHook {
             };
         };
         // A form upload's signature is verified from here on (server.rs reads its rest).
-        if let Some(verified) = cx.extensions_mut().get::<crate::server::Verified>() {
+        if let Some(verified) = cx.extensions_mut().get::<crate::http::server::Verified>() {
             verified.set();
         }
         let op = cx.s3_op().name().to_owned();
@@ -358,9 +358,9 @@ impl S3Access for AccessHook {
             None => {}
         }
         if let Some(query) = cx.uri().query()
-            && crate::presign::is_presigned(Some(query))
+            && crate::api::presign::is_presigned(Some(query))
         {
-            crate::presign::check_presigned(query, cx.headers())?;
+            crate::api::presign::check_presigned(query, cx.headers())?;
         }
         let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
         authorize(&self.0, &access_key, &op, cx.s3_path(), cx.headers(), peer)

@@ -11,7 +11,7 @@ use s3s::path::S3Path;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Value, json};
 
-use crate::sigv4::{hmac, sha256_hex, uri_encode};
+use crate::http::sigv4::{hmac, sha256_hex, uri_encode};
 use crate::state::Shared;
 
 /// Tigris's ceiling on a presigned URL's lifetime: 90 days.
@@ -106,7 +106,10 @@ pub(crate) async fn presign(shared: &Shared, req: S3Request<Body>) -> S3Result<S
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .ok_or_else(|| s3_error!(InvalidRequest, "the request has no Host header"))?;
-    let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
+    let peer = req
+        .extensions
+        .get::<crate::http::auth::PeerAddr>()
+        .map(|p| p.0);
     let headers = req.headers.clone();
     let mut input = req.input;
     // Reading the body checks it against the signed x-amz-content-sha256.
@@ -118,7 +121,7 @@ pub(crate) async fn presign(shared: &Shared, req: S3Request<Body>) -> S3Result<S
     let op = if p.put { "PutObject" } else { "GetObject" };
     if let Some((failure, _)) = shared.faults.on_request(op, Some(&p.bucket), &headers) {
         shared.drop_later(&req.extensions, &failure);
-        return Err(crate::auth::injected_error(&failure));
+        return Err(crate::http::auth::injected_error(&failure));
     }
     if p.key_id != access_key {
         return Err(s3_error!(
@@ -130,7 +133,7 @@ pub(crate) async fn presign(shared: &Shared, req: S3Request<Body>) -> S3Result<S
         bucket: p.bucket.clone().into(),
         key: p.key.clone().into(),
     };
-    crate::auth::authorize(shared, &access_key, op, &path, &headers, peer)?;
+    crate::http::auth::authorize(shared, &access_key, op, &path, &headers, peer)?;
     {
         let store = shared.store();
         store.bucket(&p.bucket)?;

@@ -17,10 +17,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::persist::{Journal, RecordRef};
-use crate::settings::Settings;
+use crate::store::persist::{Journal, RecordRef};
+use crate::store::settings::Settings;
 
 mod extra;
+pub(crate) mod multipart;
+pub(crate) mod persist;
+pub(crate) mod settings;
 mod soft_delete;
 mod touched;
 mod versions;
@@ -2077,7 +2080,7 @@ mod tests {
 
     #[test]
     fn replaying_the_journal_rebuilds_the_same_store_and_keeps_only_retained_bodies() {
-        use crate::persist::Record;
+        use crate::store::persist::Record;
         let dir = tempfile::tempdir().unwrap();
         let (journal, _) = Journal::open(dir.path(), false).unwrap();
         let journal = Arc::new(journal);
@@ -2218,7 +2221,7 @@ mod tests {
 
     #[test]
     fn merges_and_rebases_replay_from_the_journal() {
-        use crate::persist::Record;
+        use crate::store::persist::Record;
         let dir = tempfile::tempdir().unwrap();
         let (journal, _) = Journal::open(dir.path(), false).unwrap();
         let journal = Arc::new(journal);

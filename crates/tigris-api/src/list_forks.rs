@@ -1,25 +1,19 @@
-//! Forks beyond creating them: list a bucket's forks (with their lineage), merge a fork into its
-//! parent, rebase a fork onto its parent's present. Start from
-//! [`Client::list_forks`](crate::Client::list_forks), [`Client::merge_fork`](crate::Client::merge_fork)
-//! and [`Client::rebase_fork`](crate::Client::rebase_fork); forks are created with
-//! `tigris_headers::CreateBucketExt`.
-//!
-//! These are Tigris endpoints outside the S3 API, so they go through the workspace's
-//! [`SignedTransport`] (SigV4 for service `s3`, the `SdkConfig`'s HTTP client, retries and
-//! timeouts), not through the S3 client.
+//! Listing the buckets forked from a bucket, with their lineage:
+//! [`Client::list_forks`](crate::Client::list_forks). Forks are created with
+//! `tigris_headers::CreateBucketExt`, merged and rebased with
+//! [`Client::merge_fork`](crate::Client::merge_fork) and
+//! [`Client::rebase_fork`](crate::Client::rebase_fork).
 
 use std::time::SystemTime;
 
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::Value;
-use tigris_core::transport::{SignedTransport, TigrisRequest, TigrisResponse};
+use tigris_core::transport::{SignedTransport, TigrisRequest};
+use tigris_headers::{BucketName, SnapshotVersion};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use tigris_headers::{BucketName, SnapshotVersion};
-
-use crate::wire::bucket_name;
-use crate::wire::{parse_fork_info, timestamp};
+use crate::wire::{bucket_name, header_value, parse_fork_info, parse_json, timestamp, unexpected};
 
 /// One step of a bucket's ancestry: the bucket it was forked from, and as of which version.
 ///
@@ -130,16 +124,6 @@ impl ForksPage {
     }
 }
 
-fn unexpected(operation: &Operation, reason: &'static str) -> Error {
-    Error::unexpected_response(operation.clone(), reason)
-}
-
-fn parse_json(body: &[u8], operation: &Operation) -> Result<Value> {
-    serde_json::from_slice(body).map_err(|e| {
-        unexpected(operation, "the response body is not the expected JSON").with_source(e)
-    })
-}
-
 pub(crate) fn parse_page(body: &[u8], operation: &Operation) -> Result<ForksPage> {
     let body = parse_json(body, operation)?;
     let entries = match body.get("Buckets").and_then(|b| b.get("Bucket")) {
@@ -176,16 +160,6 @@ pub(crate) fn parse_page(body: &[u8], operation: &Operation) -> Result<ForksPage
     Ok(ForksPage {
         forks,
         continuation_token,
-    })
-}
-
-fn header_value(value: &str, operation: &Operation) -> Result<HeaderValue> {
-    HeaderValue::from_str(value).map_err(|e| {
-        Error::invalid_input(
-            operation.clone(),
-            "the value is not a valid header value",
-            e,
-        )
     })
 }
 
@@ -343,246 +317,9 @@ impl ListForksItems {
     }
 }
 
-/// Reads the snapshot version a merge or rebase answers with.
-fn snapshot_version(response: &TigrisResponse, operation: &Operation) -> Result<SnapshotVersion> {
-    let raw = response
-        .headers()
-        .get(crate::wire::SNAPSHOT_VERSION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            unexpected(
-                operation,
-                "the response has no x-tigris-snapshot-version header",
-            )
-        })?;
-    SnapshotVersion::new(raw).map_err(|e| {
-        unexpected(
-            operation,
-            "the x-tigris-snapshot-version header is not a snapshot version",
-        )
-        .with_source(e)
-    })
-}
-
-/// Merges a fork into its direct parent; from
-/// [`Client::merge_fork`](crate::Client::merge_fork).
-///
-/// Sends `PUT /{parent}` with `X-Tigris-Merge-Source-Bucket: <fork>` and returns the
-/// `x-tigris-snapshot-version` Tigris answers: a snapshot of the parent with the fork's changes
-/// in it. The parent must be the fork's direct parent (else `400 InvalidArgument`). Tigris
-/// documents no conflict semantics; the emulator applies, per key the fork changed, the fork's
-/// state. Not retried after a failure that may have come after the merge was applied.
-///
-/// ```no_run
-/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
-///
-/// let version = tigris.merge_fork().fork("datasets-exp").parent("datasets").send().await?;
-/// println!("datasets now includes the experiment, as snapshot {version}");
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct MergeForkFluentBuilder {
-    transport: SignedTransport,
-    fork: String,
-    parent: Option<String>,
-}
-
-impl MergeForkFluentBuilder {
-    pub(crate) fn new(transport: SignedTransport, fork: String) -> Self {
-        Self {
-            transport,
-            fork,
-            parent: None,
-        }
-    }
-
-    /// The fork to merge (required).
-    pub fn fork(mut self, fork: impl AsRef<str>) -> Self {
-        self.fork = fork.as_ref().to_owned();
-        self
-    }
-
-    /// The bucket to merge into: the fork's direct parent (required).
-    pub fn parent(mut self, parent: impl AsRef<str>) -> Self {
-        self.parent = Some(parent.as_ref().to_owned());
-        self
-    }
-
-    /// Validates both names, then merges and returns the parent's new snapshot version.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid name, a missing [`parent`](Self::parent), or a fork merged into itself;
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when a bucket does not exist;
-    /// otherwise the service's refusal (`InvalidArgument` when `parent` is not the fork's parent).
-    pub async fn send(self) -> Result<SnapshotVersion> {
-        let span = tracing::debug_span!("merge_fork", fork = %self.fork, parent = ?self.parent);
-        async {
-            let operation = Operation::MergeFork {
-                fork: self.fork.clone(),
-                parent: self.parent.clone(),
-            };
-            let fork = bucket_name(&self.fork, || operation.clone())?;
-            let Some(parent) = &self.parent else {
-                return Err(Error::invalid_argument(
-                    operation,
-                    "the parent to merge into is missing; call .into(parent)",
-                ));
-            };
-            let parent = bucket_name(parent, || operation.clone())?;
-            if parent == fork {
-                return Err(Error::invalid_argument(
-                    operation,
-                    "a bucket cannot be merged into itself",
-                ));
-            }
-            let request = TigrisRequest::new(Method::PUT)
-                .bucket(parent)
-                .header(
-                    HeaderName::from_static(crate::wire::MERGE_SOURCE_BUCKET),
-                    header_value(fork.as_str(), &operation)?,
-                )
-                .idempotent(false);
-            let response = self
-                .transport
-                .send(&request)
-                .await
-                .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-            let version = snapshot_version(&response, &operation)?;
-            tracing::debug!(%version, "fork merged");
-            Ok(version)
-        }
-        .instrument(span)
-        .await
-    }
-}
-
-/// Moves a fork's base to its parent's present, keeping the fork's own writes on top; from
-/// [`Client::rebase_fork`](crate::Client::rebase_fork).
-///
-/// Sends `PUT /{fork}` with `X-Tigris-Rebase: true` and returns the
-/// `x-tigris-snapshot-version` Tigris answers: the parent version the fork now reads through to.
-///
-/// ```no_run
-/// # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
-///
-/// let base = tigris.rebase_fork().fork("datasets-exp").send().await?;
-/// println!("datasets-exp now forks datasets as of {base}");
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct RebaseForkFluentBuilder {
-    transport: SignedTransport,
-    fork: String,
-}
-
-impl RebaseForkFluentBuilder {
-    pub(crate) fn new(transport: SignedTransport, fork: String) -> Self {
-        Self { transport, fork }
-    }
-
-    /// The fork to rebase (required).
-    pub fn fork(mut self, fork: impl AsRef<str>) -> Self {
-        self.fork = fork.as_ref().to_owned();
-        self
-    }
-
-    /// Validates the name, then rebases and returns the fork's new base version.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid name; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the fork does not
-    /// exist; otherwise the service's refusal (`InvalidArgument` for a bucket that is no fork).
-    pub async fn send(self) -> Result<SnapshotVersion> {
-        let span = tracing::debug_span!("rebase_fork", fork = %self.fork);
-        async {
-            let operation = Operation::RebaseFork {
-                fork: self.fork.clone(),
-            };
-            let fork = bucket_name(&self.fork, || operation.clone())?;
-            let request = TigrisRequest::new(Method::PUT)
-                .bucket(fork)
-                .header(
-                    HeaderName::from_static(crate::wire::REBASE),
-                    HeaderValue::from_static("true"),
-                )
-                .idempotent(false);
-            let response = self
-                .transport
-                .send(&request)
-                .await
-                .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-            snapshot_version(&response, &operation)
-        }
-        .instrument(span)
-        .await
-    }
-}
-
 impl crate::Client {
     /// Lists the buckets forked from a bucket. See [`ListForksFluentBuilder`].
     pub fn list_forks(&self) -> ListForksFluentBuilder {
         ListForksFluentBuilder::new(self.transport.clone(), String::new())
-    }
-
-    /// Merges a fork into its parent. See [`MergeForkFluentBuilder`].
-    pub fn merge_fork(&self) -> MergeForkFluentBuilder {
-        MergeForkFluentBuilder::new(self.transport.clone(), String::new())
-    }
-
-    /// Moves a fork's base to its parent's present. See [`RebaseForkFluentBuilder`].
-    pub fn rebase_fork(&self) -> RebaseForkFluentBuilder {
-        RebaseForkFluentBuilder::new(self.transport.clone(), String::new())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn op() -> Operation {
-        Operation::ListForks {
-            bucket: "b1".into(),
-        }
-    }
-
-    #[test]
-    fn fork_info_reads_named_snapshots_and_timestamps() {
-        let info = json!({"HasChildren": true, "Parents": [{"BucketName": "src",
-            "ForkCreatedAt": "2026-01-02T03:04:05.678Z", "Snapshot": "17; name=v1",
-            "SnapshotCreatedAt": "not a date"}]});
-        let (children, parents) = parse_fork_info(Some(&info), &op()).unwrap();
-        assert!(children);
-        assert_eq!(parents[0].bucket().as_str(), "src");
-        assert_eq!(parents[0].snapshot().map(SnapshotVersion::as_u64), Some(17));
-        assert_eq!(parents[0].snapshot_name(), Some("v1"));
-        assert!(parents[0].forked_at().is_some());
-        assert_eq!(parents[0].snapshot_created_at(), None);
-    }
-
-    #[test]
-    fn null_or_missing_fork_info_is_no_lineage() {
-        for info in [None, Some(json!(null)), Some(json!({"Parents": null}))] {
-            assert_eq!(
-                parse_fork_info(info.as_ref(), &op()).unwrap(),
-                (false, Vec::new())
-            );
-        }
-    }
-
-    #[test]
-    fn a_malformed_parent_is_an_unexpected_response() {
-        for info in [
-            json!({"Parents": [{"Snapshot": "1"}]}),
-            json!({"Parents": [{"BucketName": "Bad Name"}]}),
-            json!({"Parents": [{"BucketName": "src", "Snapshot": "v1"}]}),
-            json!({"Parents": "src"}),
-        ] {
-            let err = parse_fork_info(Some(&info), &op()).unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::UnexpectedResponse, "{info}");
-        }
     }
 }

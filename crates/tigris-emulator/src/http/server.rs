@@ -18,9 +18,9 @@ use tokio::sync::{Semaphore, watch};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 
-use crate::auth::{AccessHook, KeyTable, PeerAddr, injected_error};
+use crate::http::auth::{AccessHook, KeyTable, PeerAddr, injected_error};
+use crate::http::routes::Routes;
 use crate::iam;
-use crate::routes::Routes;
 use crate::s3::Backend;
 use crate::state::Shared;
 

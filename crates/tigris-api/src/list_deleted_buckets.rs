@@ -1,7 +1,7 @@
-//! Soft-deleted buckets: [`Client::list_deleted_buckets`](crate::Client::list_deleted_buckets)
-//! (`GET /?OnlyDeleted=true`) and [`Client::restore_bucket`](crate::Client::restore_bucket)
-//! (`POST /{bucket}?restore`). Soft delete is turned on or off with
-//! [`Client::update_bucket`](crate::Client::update_bucket).
+//! Listing soft-deleted buckets: [`Client::list_deleted_buckets`](crate::Client::list_deleted_buckets)
+//! (`GET /?OnlyDeleted=true`). One comes back with
+//! [`Client::restore_bucket`](crate::Client::restore_bucket); soft delete is turned on or off
+//! with [`Client::update_bucket`](crate::Client::update_bucket).
 
 use std::time::SystemTime;
 
@@ -11,7 +11,6 @@ use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::wire::bucket_name;
 
 /// Lists soft-deleted buckets, a page at a time; from
 /// [`Client::list_deleted_buckets`](crate::Client::list_deleted_buckets).
@@ -221,51 +220,6 @@ pub(crate) fn parse_deleted_page(body: &[u8]) -> Option<DeletedBucketsPage> {
     })
 }
 
-/// Restores a soft-deleted bucket with its objects; from
-/// [`Client::restore_bucket`](crate::Client::restore_bucket). Sends `POST /{bucket}?restore`.
-#[derive(Debug, Clone)]
-#[must_use = "does nothing until .send() is awaited"]
-pub struct RestoreBucketFluentBuilder {
-    transport: SignedTransport,
-    bucket: String,
-}
-
-impl RestoreBucketFluentBuilder {
-    /// The deleted bucket to restore (required).
-    pub fn bucket(mut self, bucket: impl AsRef<str>) -> Self {
-        self.bucket = bucket.as_ref().to_owned();
-        self
-    }
-
-    /// Validates the name, then restores.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
-    /// invalid name; [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when no deleted bucket
-    /// of that name is in its window; a refusal (`InvalidArgument`) when the bucket is live.
-    pub async fn send(self) -> Result<()> {
-        let span = tracing::debug_span!("restore_bucket", bucket = %self.bucket);
-        async {
-            let operation = || Operation::RestoreBucket {
-                bucket: self.bucket.clone(),
-            };
-            let bucket = bucket_name(&self.bucket, operation)?;
-            // Repeating a restore that was applied answers InvalidArgument: not idempotent.
-            let request = TigrisRequest::new(Method::POST)
-                .bucket(bucket)
-                .query_param("restore", "");
-            self.transport
-                .send(&request)
-                .await
-                .map_err(|e| Error::from_sdk(operation(), e))?;
-            tracing::debug!("bucket restored");
-            Ok(())
-        }
-        .instrument(span)
-        .await
-    }
-}
-
 impl crate::Client {
     /// Lists the account's soft-deleted buckets. See [`ListDeletedBucketsFluentBuilder`].
     pub fn list_deleted_buckets(&self) -> ListDeletedBucketsFluentBuilder {
@@ -273,14 +227,6 @@ impl crate::Client {
             transport: self.transport.clone(),
             max_buckets: None,
             continuation_token: None,
-        }
-    }
-
-    /// Restores a soft-deleted bucket with its objects. See [`RestoreBucketFluentBuilder`].
-    pub fn restore_bucket(&self) -> RestoreBucketFluentBuilder {
-        RestoreBucketFluentBuilder {
-            transport: self.transport.clone(),
-            bucket: String::new(),
         }
     }
 }

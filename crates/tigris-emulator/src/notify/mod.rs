@@ -20,6 +20,8 @@
 //! and logged with its bucket and key. Only `http://` webhooks are delivered (the emulator has
 //! no TLS client); an `https://` one is accepted and logged.
 
+pub(crate) mod webhook_stats;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -34,7 +36,7 @@ use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::query::{Query, Subject};
+use crate::s3::query::{Query, Subject};
 use crate::store::Object;
 
 /// How long one delivery attempt may take.
@@ -71,7 +73,7 @@ impl EventName {
     }
 }
 
-/// A parsed filter: the query grammar of [`crate::query`] (one grammar, one parser for
+/// A parsed filter: the query grammar of [`crate::s3::query`] (one grammar, one parser for
 /// filters and `X-Tigris-Query`), with `Event-Type` and without `ORDER BY`; empty matches
 /// everything.
 #[derive(Debug, Clone, Default)]
@@ -294,7 +296,7 @@ pub(crate) struct Notifier {
     /// Event times of deletions read the emulator's clock.
     clock: crate::clock::Clock,
     /// What delivery did, per URL, for the console.
-    pub(crate) stats: std::sync::Arc<crate::webhook_stats::WebhookStats>,
+    pub(crate) stats: std::sync::Arc<crate::notify::webhook_stats::WebhookStats>,
 }
 
 impl Default for Notifier {
@@ -517,7 +519,7 @@ impl Notifier {
 async fn drain(
     client: Client<HttpConnector, Full<Bytes>>,
     mut queue: tokio::sync::mpsc::Receiver<(Config, Bytes)>,
-    stats: std::sync::Arc<crate::webhook_stats::WebhookStats>,
+    stats: std::sync::Arc<crate::notify::webhook_stats::WebhookStats>,
 ) {
     while let Some((config, body)) = queue.recv().await {
         let (attempts, status) = deliver(&client, &config, body.clone()).await;
@@ -598,11 +600,14 @@ impl s3s::route::S3Route for PatchBucket {
             .0
             .faults
             .on_request("PatchBucket", Some(&bucket), &req.headers);
-        if let Some((failure, crate::faults::Timing::Before)) = &injected {
+        if let Some((failure, crate::http::faults::Timing::Before)) = &injected {
             self.0.drop_later(&req.extensions, failure);
-            return Err(crate::auth::injected_error(failure));
+            return Err(crate::http::auth::injected_error(failure));
         }
-        let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
+        let peer = req
+            .extensions
+            .get::<crate::http::auth::PeerAddr>()
+            .map(|p| p.0);
         let path = s3s::path::S3Path::Bucket {
             bucket: bucket.clone().into(),
         };
@@ -613,7 +618,7 @@ impl s3s::route::S3Route for PatchBucket {
             .await
             .map_err(|e| s3_error!(InvalidRequest, "the body could not be read: {e}"))?;
         // Every key is validated before anything changes; unknown keys are refused.
-        let mut settings = crate::settings::SettingsPatch::from_headers(&req.headers)?;
+        let mut settings = crate::store::settings::SettingsPatch::from_headers(&req.headers)?;
         let mut notifications = None;
         let mut soft_delete_body = None;
         if !body.iter().all(u8::is_ascii_whitespace) {
@@ -649,7 +654,7 @@ impl s3s::route::S3Route for PatchBucket {
         let mut operations: Vec<&str> = settings
             .distinct_actions()
             .into_iter()
-            .map(crate::settings::SettingsAction::operation)
+            .map(crate::store::settings::SettingsAction::operation)
             .collect();
         if soft_delete_body.is_some() {
             operations.push("PutBucketSoftDelete");
@@ -659,7 +664,7 @@ impl s3s::route::S3Route for PatchBucket {
         }
         // Authorized before the bucket is looked up, so a key without rights learns nothing.
         for op in operations {
-            crate::auth::authorize(&self.0, &access_key, op, &path, &req.headers, peer)?;
+            crate::http::auth::authorize(&self.0, &access_key, op, &path, &req.headers, peer)?;
         }
         if let Some(notifications) = &notifications {
             self.0
@@ -669,7 +674,7 @@ impl s3s::route::S3Route for PatchBucket {
         let soft_delete = match soft_delete_body {
             Some(mut body) => {
                 let current = self.0.store().bucket(&bucket)?.soft_delete;
-                crate::soft_delete::take_patch(&mut body, current)?
+                crate::api::soft_delete::take_patch(&mut body, current)?
             }
             None => None,
         };
@@ -690,9 +695,9 @@ impl s3s::route::S3Route for PatchBucket {
             self.0
                 .set_notifications(&bucket, notifications.as_bytes())?;
         }
-        if let Some((failure, crate::faults::Timing::After)) = &injected {
+        if let Some((failure, crate::http::faults::Timing::After)) = &injected {
             self.0.drop_later(&req.extensions, failure);
-            return Err(crate::auth::injected_error(failure));
+            return Err(crate::http::auth::injected_error(failure));
         }
         let mut resp = S3Response::new(Body::from(json!({"status": "success"}).to_string()));
         resp.headers.insert(

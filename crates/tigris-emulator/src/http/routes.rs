@@ -109,7 +109,7 @@ impl s3s::route::S3Route for Routes {
             && has_query_key(uri, "bundle")
         {
             Endpoint::Bundle
-        } else if crate::soft_delete::is_deleted_listing(method, uri) {
+        } else if crate::api::soft_delete::is_deleted_listing(method, uri) {
             Endpoint::ListDeletedBuckets
         } else if method == http::Method::POST
             && single_bucket(uri).is_some()
@@ -126,9 +126,9 @@ impl s3s::route::S3Route for Routes {
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
         // A presigned URL for a custom route is held to the same limits as for an S3 operation.
         if let Some(query) = req.uri.query()
-            && crate::presign::is_presigned(Some(query))
+            && crate::api::presign::is_presigned(Some(query))
         {
-            crate::presign::check_presigned(query, &req.headers)?;
+            crate::api::presign::check_presigned(query, &req.headers)?;
         }
         match req.extensions.get::<Endpoint>().copied() {
             Some(Endpoint::Patch) => self.patch.call(req).await,
@@ -136,13 +136,13 @@ impl s3s::route::S3Route for Routes {
             Some(Endpoint::ListBuckets) => self.list_buckets(&req),
             Some(Endpoint::Metadata) => self.metadata(&req),
             Some(Endpoint::Bundle) => self.bundle(req).await,
-            Some(Endpoint::Presign) => crate::presign::presign(&self.shared, req).await,
+            Some(Endpoint::Presign) => crate::api::presign::presign(&self.shared, req).await,
             Some(Endpoint::ListDeletedBuckets) => {
-                crate::soft_delete::list_deleted_buckets(&self.shared, &req)
+                crate::api::soft_delete::list_deleted_buckets(&self.shared, &req)
             }
             Some(Endpoint::RestoreBucket) => {
                 let bucket = single_bucket(&req.uri).unwrap_or_default().to_owned();
-                crate::soft_delete::restore_bucket(&self.shared, &req, &bucket)
+                crate::api::soft_delete::restore_bucket(&self.shared, &req, &bucket)
             }
             None => Err(s3_error!(InternalError, "unrouted request")),
         }
@@ -163,13 +163,16 @@ impl Routes {
             .on_request(op, Some(bucket), &req.headers)
         {
             self.shared.drop_later(&req.extensions, &failure);
-            return Err(crate::auth::injected_error(&failure));
+            return Err(crate::http::auth::injected_error(&failure));
         }
-        let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
+        let peer = req
+            .extensions
+            .get::<crate::http::auth::PeerAddr>()
+            .map(|p| p.0);
         let path = S3Path::Bucket {
             bucket: bucket.into(),
         };
-        crate::auth::authorize(&self.shared, &access_key, op, &path, &req.headers, peer)
+        crate::http::auth::authorize(&self.shared, &access_key, op, &path, &req.headers, peer)
     }
 
     /// `GET /` with `X-Tigris-Fork: <source>`: the buckets forked directly from `source`, in
@@ -230,10 +233,13 @@ impl Routes {
             .faults
             .on_request("ListBuckets", None, &req.headers)
         {
-            return Err(crate::auth::injected_error(&failure));
+            return Err(crate::http::auth::injected_error(&failure));
         }
-        let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
-        crate::auth::authorize(
+        let peer = req
+            .extensions
+            .get::<crate::http::auth::PeerAddr>()
+            .map(|p| p.0);
+        crate::http::auth::authorize(
             &self.shared,
             &access_key,
             "ListBuckets",
@@ -323,12 +329,12 @@ impl Routes {
                 .on_request("Bundle", Some(&bucket), &req.headers)
         {
             self.shared.drop_later(&req.extensions, &failure);
-            return Err(crate::auth::injected_error(&failure));
+            return Err(crate::http::auth::injected_error(&failure));
         }
         // Reading the body checks it against the signed x-amz-content-sha256.
         let body = req
             .input
-            .store_all_limited(crate::bundle::MAX_BODY)
+            .store_all_limited(crate::api::bundle::MAX_BODY)
             .await
             .map_err(|_| s3_error!(InvalidArgument, "a bundle request body is at most 5 MB"))?;
         let access_key = req
@@ -336,11 +342,14 @@ impl Routes {
             .as_ref()
             .map(|c| c.access_key.clone())
             .unwrap_or_default();
-        let peer = req.extensions.get::<crate::auth::PeerAddr>().map(|p| p.0);
-        let requester = crate::auth::Requester::new(&self.shared, &access_key, peer);
+        let peer = req
+            .extensions
+            .get::<crate::http::auth::PeerAddr>()
+            .map(|p| p.0);
+        let requester = crate::http::auth::Requester::new(&self.shared, &access_key, peer);
         let may_read =
             |key: &str| requester.may("s3:GetObject", &format!("arn:aws:s3:::{bucket}/{key}"));
-        crate::bundle::serve(&self.shared, &req, &bucket, &body, may_read)
+        crate::api::bundle::serve(&self.shared, &req, &bucket, &body, may_read)
     }
 
     /// `GET /{bucket}?metadata[&with-size=true]`: Tigris's bucket metadata JSON, with the
@@ -357,7 +366,7 @@ impl Routes {
             "created_at": rfc3339(b.created),
             "type": u8::from(b.snapshots_enabled),
             "ForkInfo": fork_info(&store, &bucket)?,
-            "soft_delete": crate::soft_delete::metadata(b.soft_delete),
+            "soft_delete": crate::api::soft_delete::metadata(b.soft_delete),
         });
         if let Value::Object(map) = &mut body {
             b.settings.write_metadata(map);

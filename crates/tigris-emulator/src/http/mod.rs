@@ -1,0 +1,8 @@
+//! The HTTP layer: the listener and outer service, SigV4 verification, request admission
+//! (fault injection, peer address, authorization) and the routing of Tigris's own endpoints.
+
+pub(crate) mod auth;
+pub(crate) mod faults;
+pub(crate) mod routes;
+pub(crate) mod server;
+pub(crate) mod sigv4;
