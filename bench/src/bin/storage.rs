@@ -454,6 +454,9 @@ struct Options {
     out: Option<String>,
     rounds: usize,
     moto: bool,
+    /// `--only WORKLOAD SERVER` (for a profiler): that workload, `rounds` times, against that
+    /// server (`ceiling`, `memory` or `disk`), then exit without a report.
+    only: Option<(Workload, usize)>,
 }
 
 fn options() -> Options {
@@ -461,6 +464,7 @@ fn options() -> Options {
         out: None,
         rounds: 3,
         moto: true,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -473,6 +477,23 @@ fn options() -> Options {
                     .expect("--rounds takes a positive number");
             }
             "--no-moto" => opts.moto = false,
+            "--only" => {
+                let workload = match args.next().as_deref() {
+                    Some("put-64k") => Workload::SmallPut,
+                    Some("get-64k") => Workload::SmallGet,
+                    Some("put-32m") => Workload::LargePut,
+                    Some("get-32m") => Workload::LargeGet,
+                    Some("put-4k") => Workload::TinyPut,
+                    _ => panic!("--only takes put-64k, get-64k, put-32m, get-32m or put-4k"),
+                };
+                let server = match args.next().as_deref() {
+                    Some("ceiling") => 0,
+                    Some("memory") => 1,
+                    Some("disk") => 2,
+                    _ => panic!("--only WORKLOAD takes a server: ceiling, memory or disk"),
+                };
+                opts.only = Some((workload, server));
+            }
             path => opts.out = Some(path.to_owned()),
         }
     }
@@ -505,6 +526,25 @@ async fn main() {
             .send()
             .await
             .expect("create bucket");
+    }
+
+    if let Some((workload, server)) = opts.only {
+        let (name, c) = [("ceiling", &top), ("in memory", &s3), ("on disk", &disk)][server];
+        // A GET reads what the PUTs of the same size wrote.
+        match workload {
+            Workload::SmallGet => {
+                run(c, BUCKET, Workload::SmallPut, 0).await;
+            }
+            Workload::LargeGet => {
+                run(c, BUCKET, Workload::LargePut, 0).await;
+            }
+            _ => {}
+        }
+        for round in 0..opts.rounds {
+            let took = run(c, BUCKET, workload, round).await;
+            eprintln!("round {round}: {} {name}: {}", workload.label(), workload.format(took));
+        }
+        return;
     }
 
     // The disk the data directory is on, measured beside it.

@@ -21,6 +21,7 @@ use crate::store::persist::{Journal, RecordRef};
 use crate::store::settings::Settings;
 
 mod extra;
+pub(crate) mod group;
 pub(crate) mod multipart;
 pub(crate) mod persist;
 pub(crate) mod settings;
@@ -72,6 +73,16 @@ impl Object {
         metadata: Vec<(String, String)>,
     ) -> Self {
         let etag = md5_hex(&data);
+        Self::with_etag(data, etag, content_type, metadata)
+    }
+
+    /// An object whose body's hex MD5 (`etag`) was computed as the body arrived.
+    pub(crate) fn with_etag(
+        data: Bytes,
+        etag: String,
+        content_type: Option<String>,
+        metadata: Vec<(String, String)>,
+    ) -> Self {
         Self {
             data,
             etag,
@@ -633,6 +644,8 @@ pub(crate) struct Store {
     deleted_buckets: BTreeMap<String, DeletedBucket>,
     /// Versions soft-deleted entries hold, with how many hold each: their bodies stay.
     held: HashMap<u64, usize>,
+    /// PUTs whose records are with the journal's committer, in journal order (see `group.rs`).
+    pending: std::collections::VecDeque<group::Pending>,
 }
 
 impl Store {
@@ -1648,6 +1661,19 @@ impl Store {
         object: Option<Object>,
         stamp: bool,
     ) -> Result<(Change, PreparedWrite), StoreError> {
+        self.prepare_write_with(bucket, key, object, stamp, None)
+    }
+
+    /// [`Self::prepare_write`]; with `staged`, the body already written (and fsynced) outside
+    /// the lock is renamed into place instead of written here.
+    fn prepare_write_with(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        object: Option<Object>,
+        stamp: bool,
+        staged: Option<persist::StagedBody>,
+    ) -> Result<(Change, PreparedWrite), StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
         // Every write is stamped with the store's clock, whoever built the object.
@@ -1658,9 +1684,11 @@ impl Store {
             o
         });
         if let (Some(journal), Some(o)) = (&self.journal, &object) {
-            journal
-                .write_body(version, &o.data)
-                .map_err(|e| StoreError::Storage(e.to_string()))?;
+            match staged {
+                Some(staged) => journal.place_body(staged, version),
+                None => journal.write_body(version, &o.data),
+            }
+            .map_err(|e| StoreError::Storage(e.to_string()))?;
         }
         let change = Change::Write {
             bucket: id.0,
