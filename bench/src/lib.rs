@@ -78,7 +78,10 @@ pub fn write_section(path: &str, section: &str) -> Result<(), String> {
         *at += line.len() + 1;
         Some((here, line))
     });
-    let start = start.filter(|(_, l)| *l == heading).map(|(at, _)| at).next();
+    let start = start
+        .filter(|(_, l)| *l == heading)
+        .map(|(at, _)| at)
+        .next();
     let updated = match start {
         Some(at) => {
             let after = at + heading.len();

@@ -336,9 +336,8 @@ async fn start_ceiling() -> Ceiling {
             socket.set_nodelay(true).ok();
             let state = Arc::clone(&shared);
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    ceiling_answer(Arc::clone(&state), req)
-                });
+                let service =
+                    hyper::service::service_fn(move |req| ceiling_answer(Arc::clone(&state), req));
                 hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
                     .await
@@ -542,7 +541,11 @@ async fn main() {
         }
         for round in 0..opts.rounds {
             let took = run(c, BUCKET, workload, round).await;
-            eprintln!("round {round}: {} {name}: {}", workload.label(), workload.format(took));
+            eprintln!(
+                "round {round}: {} {name}: {}",
+                workload.label(),
+                workload.format(took)
+            );
         }
         return;
     }
@@ -561,7 +564,10 @@ async fn main() {
     let mut best: HashMap<(usize, usize), Duration> = HashMap::new();
     for round in 0..opts.rounds {
         for (w, workload) in Workload::ALL.iter().enumerate() {
-            for (t, (name, c)) in targets.iter().enumerate() {
+            // Each round starts with a different server, so none always follows the same one.
+            for turn in 0..targets.len() {
+                let t = (turn + round) % targets.len();
+                let (name, c) = targets[t];
                 let took = run(c, BUCKET, *workload, round).await;
                 eprintln!(
                     "round {round}: {} {name}: {}",
@@ -637,8 +643,8 @@ async fn main() {
          From `cargo xtask bench storage` (or `cargo run --release -p tigris-bench --bin \
          storage`): one run, {cores} cores, {IN_FLIGHT} requests in flight, one aws-sdk-s3 \
          client configuration for every server, over loopback; the best of {rounds} rounds per \
-         cell, the three servers taking turns on each workload so they meet the same load (load \
-         average {lb} at the start, {la} at the end). The ceiling is a minimal hyper server in \
+         cell, the three servers taking turns on each workload (each round starting with another \
+         one) so they meet the same load (load average {lb} at the start, {la} at the end). The ceiling is a minimal hyper server in \
          the same process that accepts a PUT body into memory and answers a GET with a slice of \
          a static buffer (no signature check, no hashing, no store), so the client's own costs \
          count the same against it as against the emulator; {signing}. In memory is the \
@@ -727,6 +733,8 @@ async fn main() {
         r1 = rss_at.first().copied().unwrap_or(0) / 1024,
         r2 = rss_at.last().copied().unwrap_or(0) / 1024,
     ));
+    report.push('\n');
+    report.push_str(include_str!("../../storage-profile.md"));
     match opts.out {
         Some(path) => {
             tigris_bench::write_section(&path, &report).expect("write report");

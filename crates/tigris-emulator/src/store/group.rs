@@ -37,7 +37,8 @@ impl Store {
         object: Object,
         staged: StagedBody,
     ) -> Result<(u64, Ticket), StoreError> {
-        let (change, write) = self.prepare_write_with(bucket, key, Some(object), true, Some(staged))?;
+        let (change, write) =
+            self.prepare_write_with(bucket, key, Some(object), true, Some(staged))?;
         let ticket = match journal.submit(&RecordRef::Store(&change), true) {
             Ok(ticket) => ticket,
             Err(e) => {

@@ -20,11 +20,11 @@
 //! Snapshots and forks are single records: persisting them copies nothing.
 
 use std::collections::HashSet;
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
@@ -389,7 +389,9 @@ impl Journal {
             std::thread::Builder::new()
                 .name("tigris-journal".into())
                 .spawn(move || disk.commit_loop())
-                .map_err(|e| io_error(&file, format!("cannot start the journal's committer: {e}")))?
+                .map_err(|e| {
+                    io_error(&file, format!("cannot start the journal's committer: {e}"))
+                })?
         };
         let journal = Self {
             disk,
@@ -528,7 +530,10 @@ impl Disk {
             let batch: Vec<Queued> = {
                 let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
                 while queue.items.is_empty() && !queue.shut {
-                    queue = self.work.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                    queue = self
+                        .work
+                        .wait(queue)
+                        .unwrap_or_else(PoisonError::into_inner);
                 }
                 if queue.items.is_empty() {
                     return;
@@ -720,7 +725,10 @@ impl Disk {
     /// what was queued (as failed: the file is closed).
     fn close(&self) {
         *self.db.lock().unwrap_or_else(PoisonError::into_inner) = Db::Closed;
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner).shut = true;
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .shut = true;
         self.work.notify_all();
     }
 }
