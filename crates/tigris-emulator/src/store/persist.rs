@@ -568,15 +568,14 @@ impl Disk {
         let file = self.file();
         self.write_txn(|txn| {
             let mut table = txn.open_table(JOURNAL).map_err(|e| io_error(&file, e))?;
-            let mut next = table
+            let first = table
                 .last()
                 .map_err(|e| io_error(&file, e))?
                 .map_or(0, |(seq, _)| seq.value() + 1);
-            for item in batch {
+            for (seq, item) in (first..).zip(batch) {
                 table
-                    .insert(next, item.value.as_slice())
+                    .insert(seq, item.value.as_slice())
                     .map_err(|e| io_error(&file, e))?;
-                next += 1;
             }
             Ok(())
         })
