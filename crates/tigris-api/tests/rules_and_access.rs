@@ -247,18 +247,24 @@ async fn a_transition_rule_changes_the_storage_class_objects_report() {
 }
 
 #[tokio::test]
-async fn lifecycle_rules_on_a_snapshot_bucket_are_refused() {
+async fn lifecycle_rules_on_a_snapshot_bucket_are_stored() {
     let env = TestEnv::start().await;
     env.create_snapshot_bucket("snaps").await;
-    let err = env
-        .api
+    env.api
         .set_lifecycle_rules()
         .bucket("snaps")
         .rule(LifecycleRule::new().expiration(When::Days(1)))
         .send()
         .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
+        .unwrap();
+    let rules = env
+        .api
+        .get_lifecycle_rules()
+        .bucket("snaps")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.len(), 1, "{rules:?}");
 }
 
 #[tokio::test]

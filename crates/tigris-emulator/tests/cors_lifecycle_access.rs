@@ -325,7 +325,7 @@ async fn lifecycle_rules_patched_in_json_read_back_with_their_ids_in_both_apis()
 }
 
 #[tokio::test]
-async fn lifecycle_rules_on_a_snapshot_bucket_are_refused() {
+async fn lifecycle_rules_on_a_snapshot_bucket_are_kept_but_never_applied() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
     s3.create_bucket()
@@ -337,8 +337,22 @@ async fn lifecycle_rules_on_a_snapshot_bucket_are_refused() {
         .send()
         .await
         .unwrap();
+    s3.put_object()
+        .bucket("bkt")
+        .key("tmp/a")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
     let body = r#"{"lifecycle_rules":[{"id":"a","expiration":{"days":1},"status":1}]}"#;
-    assert_eq!(patch(&emu, body).await, 400);
+    assert_eq!(patch(&emu, body).await, 200);
+    emu.advance_clock(3 * DAY);
+    s3.head_object()
+        .bucket("bkt")
+        .key("tmp/a")
+        .send()
+        .await
+        .expect("a snapshot bucket's objects do not expire");
 }
 
 #[tokio::test]

@@ -88,18 +88,13 @@ pub(crate) fn validate(config: &mut BucketLifecycleConfiguration) -> S3Result<()
     Ok(())
 }
 
-/// Sets (or with `None` removes) a bucket's configuration, refused on snapshot-enabled
-/// buckets as Tigris refuses it.
+/// Sets (or with `None` removes) a bucket's configuration. A snapshot-enabled bucket stores it
+/// too (Tigris accepts the call there) but never applies it: see `Store::apply_lifecycle`.
 pub(crate) fn set(
     shared: &Shared,
     bucket: &str,
     config: Option<BucketLifecycleConfiguration>,
 ) -> S3Result<()> {
-    if config.is_some() && shared.store().bucket(bucket)?.snapshots_enabled {
-        return Err(invalid(format!(
-            "{bucket} has snapshots enabled, which lifecycle rules are not supported with"
-        )));
-    }
     shared.store_mut_bucket(bucket, |b| b.lifecycle = config)?;
     Ok(())
 }

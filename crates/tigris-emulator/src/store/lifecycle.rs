@@ -41,7 +41,8 @@ struct Plan {
 }
 
 impl Store {
-    /// Applies every enabled lifecycle rule that is due by the storage clock.
+    /// Applies every enabled lifecycle rule that is due by the storage clock, on buckets
+    /// without snapshots.
     pub(crate) fn apply_lifecycle(&mut self) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut work: Vec<(String, Vec<Plan>)> = Vec::new();
@@ -51,6 +52,11 @@ impl Store {
             };
             // Only live buckets: a soft-deleted one keeps its level but not its name.
             if self.by_name.get(&b.name) != Some(id) {
+                continue;
+            }
+            // Tigris documents that expiration and transitions are not supported on
+            // snapshot-enabled buckets: their rules are kept but never run.
+            if b.snapshots_enabled {
                 continue;
             }
             let plans = config
