@@ -98,7 +98,11 @@ pub(super) fn restore_object(
     let delay = u64::try_from(backend.shared.restore_delay.as_millis()).unwrap_or(u64::MAX);
     let mut store = backend.shared.store();
     let object = store.get(&input.bucket, &input.key, LIVE)?;
-    if input.version_id.as_deref().is_some_and(|v| !v.is_empty() && v != "null") {
+    if input
+        .version_id
+        .as_deref()
+        .is_some_and(|v| !v.is_empty() && v != "null")
+    {
         return Err(s3_error!(
             NotImplemented,
             "the emulator restores the live version of an archived object only (no versionId)"
