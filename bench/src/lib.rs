@@ -1,5 +1,6 @@
 //! Shared pieces of the benchmark programs under `src/bin/`: reading a process's memory from
-//! `/proc`, and starting the release emulator binary as its own process.
+//! `/proc`, starting the release emulator binary as its own process, and writing a program's
+//! section of `docs/benchmarks.md`.
 //!
 //! ```no_run
 //! let (mut child, endpoint) = tigris_bench::spawn_emulator_binary()?;
@@ -56,4 +57,42 @@ pub fn spawn_emulator_binary() -> Result<(std::process::Child, String), String> 
         }
     }
     Err("the emulator exited before it was ready".into())
+}
+
+/// Writes `section` (Markdown that starts with its `## ` heading line) into the report at
+/// `path`: in place of the section with the same heading when there is one (up to the next
+/// `## ` heading), else appended. So a program re-run alone does not duplicate its section.
+///
+/// # Errors
+/// When the file cannot be written, or `section` does not start with a `## ` heading.
+pub fn write_section(path: &str, section: &str) -> Result<(), String> {
+    let section = section.trim_matches('\n');
+    let heading = section
+        .lines()
+        .next()
+        .filter(|l| l.starts_with("## "))
+        .ok_or("a section starts with its `## ` heading")?;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let start = text.lines().scan(0, |at, line| {
+        let here = *at;
+        *at += line.len() + 1;
+        Some((here, line))
+    });
+    let start = start
+        .filter(|(_, l)| *l == heading)
+        .map(|(at, _)| at)
+        .next();
+    let updated = match start {
+        Some(at) => {
+            let after = at + heading.len();
+            let end = text[after..].find("\n## ").map(|n| after + n + 1);
+            match end {
+                Some(end) => format!("{}{section}\n\n{}", &text[..at], &text[end..]),
+                None => format!("{}{section}\n", &text[..at]),
+            }
+        }
+        None if text.trim().is_empty() => format!("{section}\n"),
+        None => format!("{}\n\n{section}\n", text.trim_end()),
+    };
+    std::fs::write(path, updated).map_err(|e| format!("cannot write {path}: {e}"))
 }

@@ -24,7 +24,10 @@ Tasks:
                 verified from their packages), the packaged emulator installed and started,
                 public APIs against each crate's external-types.toml, docs as docs.rs builds them
   ci            test, reliability --quick, compat, lint and package: what .ci/run runs
-  bench         run the benchmark programs and write docs/benchmarks.md
+  bench [storage]
+                run the benchmark programs (release) and write docs/benchmarks.md; with
+                `storage`, only the storage benchmark (throughput against a ceiling server,
+                fsync rate, memory), which replaces its section of the file
   reliability [--quick]
                 build reliability/ in release, run each of its programs (src/bin/*.rs, in
                 file-name order) and write their sections to docs/reliability.md; --quick is
@@ -472,9 +475,41 @@ fn integration(args: &[String]) -> Result<(), String> {
     tested.and(swept)
 }
 
-fn bench() -> Result<(), String> {
+/// The storage benchmark: it runs the emulator binary as its own process (to measure that
+/// process's memory), so both are built, in one invocation (one feature resolution, so neither
+/// build invalidates the other); it writes its section of `path` in place.
+fn bench_storage(path: &str) -> Result<(), String> {
+    run(
+        &cargo(),
+        &[
+            "build",
+            "--release",
+            "-p",
+            "tigris-bench",
+            "--bin",
+            "storage",
+            "-p",
+            "tigris-emulator",
+            "--bin",
+            "tigris-emulator",
+        ],
+        &[],
+    )?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let storage = target.join("release").join("storage");
+    let storage = storage.to_str().ok_or("non-UTF-8 target path")?;
+    run(storage, &[path], &[])
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
     let out = root().join("docs/benchmarks.md");
     let path = out.to_str().ok_or("non-UTF-8 path")?;
+    match args {
+        [] => {}
+        [only] if only == "storage" => return bench_storage(path),
+        _ => return Err("usage: cargo xtask bench [storage]".to_owned()),
+    }
     // The emulator's program writes the report; the agent kit's appends its section.
     run(
         &cargo(),
@@ -490,34 +525,7 @@ fn bench() -> Result<(), String> {
         ],
         &[],
     )?;
-    // The storage benchmark (vs moto) appends its section; it runs the emulator binary as its
-    // own process to measure that process's memory.
-    run(
-        &cargo(),
-        &[
-            "build",
-            "--release",
-            "-p",
-            "tigris-emulator",
-            "--bin",
-            "tigris-emulator",
-        ],
-        &[],
-    )?;
-    run(
-        &cargo(),
-        &[
-            "run",
-            "--release",
-            "-p",
-            "tigris-bench",
-            "--bin",
-            "storage",
-            "--",
-            path,
-        ],
-        &[],
-    )?;
+    bench_storage(path)?;
     // The bundle benchmark appends its section (it also runs the emulator binary).
     run(
         &cargo(),
@@ -725,7 +733,7 @@ fn main() -> ExitCode {
             .and_then(|()| compat())
             .and_then(|()| lint())
             .and_then(|()| package::package()),
-        "bench" => bench(),
+        "bench" => bench(&args[1..]),
         "reliability" => reliability(&args[1..]),
         "integration" => integration(&args[1..]),
         "s3-tests" => s3_tests(&args[1..]),

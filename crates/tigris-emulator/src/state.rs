@@ -223,8 +223,25 @@ impl Shared {
         &self.clock
     }
 
+    /// The store, with every PUT whose record is with the journal's committer applied first
+    /// (waiting for their commit): what any change must see.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        lock(&self.store)
+        let mut store = lock(&self.store);
+        store.settle();
+        store
+    }
+
+    /// The store as applied so far, without waiting for PUTs still being committed (they are
+    /// not answered yet): for reads, and for the PUT path itself.
+    pub(crate) fn store_applied(&self) -> MutexGuard<'_, Store> {
+        let mut store = lock(&self.store);
+        store.catch_up();
+        store
+    }
+
+    /// The data directory's journal, when there is one.
+    pub(crate) fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
     }
 
     pub(crate) fn keys(&self) -> MutexGuard<'_, Keys> {

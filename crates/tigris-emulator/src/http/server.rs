@@ -584,6 +584,25 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         polled
     }
 
+    // Vectored writes let hyper send a response body straight from its `Bytes` (a stored
+    // object) next to the headers; without them it copies the whole body into its own buffer
+    // first.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -659,6 +678,8 @@ pub(crate) async fn serve(
             });
             continue;
         };
+        // Responses go out as soon as they are written, not held back for an ACK (Nagle).
+        socket.set_nodelay(true).ok();
         let (shared, s3) = (Arc::clone(&shared), s3.clone());
         let mut stop = stop.clone();
         tokio::spawn(async move {

@@ -192,6 +192,26 @@ pub(crate) fn url_encode(s: &str) -> String {
 /// it, so a PUT holds its body about once (not once as chunks and again as the joined copy). A
 /// body that arrives as one (small) chunk is copied to a buffer of its own size.
 async fn collect_body(body: Option<StreamingBlob>, content_length: Option<i64>) -> S3Result<Bytes> {
+    collect_body_with(body, content_length, |_| {}).await
+}
+
+/// [`collect_body`], with the body's hex MD5 computed chunk by chunk as it arrives (while the
+/// chunk is in cache, and without a second pass over the whole body).
+async fn collect_body_md5(
+    body: Option<StreamingBlob>,
+    content_length: Option<i64>,
+) -> S3Result<(Bytes, String)> {
+    use md5::Digest;
+    let mut md5 = md5::Md5::new();
+    let data = collect_body_with(body, content_length, |chunk| md5.update(chunk)).await?;
+    Ok((data, hex::encode(md5.finalize())))
+}
+
+async fn collect_body_with(
+    body: Option<StreamingBlob>,
+    content_length: Option<i64>,
+    mut each: impl FnMut(&[u8]),
+) -> S3Result<Bytes> {
     let Some(mut body) = body else {
         return Ok(Bytes::new());
     };
@@ -199,11 +219,13 @@ async fn collect_body(body: Option<StreamingBlob>, content_length: Option<i64>) 
     let Some(first) = body.try_next().await.map_err(read_err)? else {
         return Ok(Bytes::new());
     };
+    each(&first);
     let Some(second) = body.try_next().await.map_err(read_err)? else {
         // Copied: a single chunk is usually a slice of the connection's read buffer, and
         // keeping it would pin that whole buffer for as long as the object is stored.
         return Ok(Bytes::copy_from_slice(&first));
     };
+    each(&second);
     // A hint only: the buffer still grows if the client sent more than it announced.
     let hint = content_length
         .and_then(|n| usize::try_from(n).ok())
@@ -215,6 +237,7 @@ async fn collect_body(body: Option<StreamingBlob>, content_length: Option<i64>) 
     buf.extend_from_slice(&second);
     drop(second);
     while let Some(chunk) = body.try_next().await.map_err(read_err)? {
+        each(&chunk);
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())

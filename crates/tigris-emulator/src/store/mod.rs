@@ -24,6 +24,7 @@ mod buckets;
 mod change;
 mod extra;
 mod forks;
+pub(crate) mod group;
 mod lifecycle;
 mod list;
 mod model;
@@ -98,6 +99,8 @@ pub(crate) struct Store {
     deleted_buckets: BTreeMap<String, DeletedBucket>,
     /// Versions soft-deleted entries hold, with how many hold each: their bodies stay.
     held: HashMap<u64, usize>,
+    /// PUTs whose records are with the journal's committer, in journal order (see `group.rs`).
+    pending: std::collections::VecDeque<group::Pending>,
 }
 
 impl Store {

@@ -40,6 +40,16 @@ impl Object {
         metadata: Vec<(String, String)>,
     ) -> Self {
         let etag = md5_hex(&data);
+        Self::with_etag(data, etag, content_type, metadata)
+    }
+
+    /// An object whose body's hex MD5 (`etag`) was computed as the body arrived.
+    pub(crate) fn with_etag(
+        data: Bytes,
+        etag: String,
+        content_type: Option<String>,
+        metadata: Vec<(String, String)>,
+    ) -> Self {
         Self {
             data,
             etag,

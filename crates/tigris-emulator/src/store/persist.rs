@@ -6,6 +6,13 @@
 //! returns) before the request that made it is answered; a body is written to a temporary file,
 //! fsynced, renamed into place and the directory fsynced, all before its journal record.
 //!
+//! Records are committed by one thread, the committer, with group commit: it takes every record
+//! queued since its last commit, fsyncs `objects/` once if any of them placed a body there, and
+//! writes them all in one transaction (one fsync), then tells each writer. So writes in flight
+//! share their fsyncs instead of waiting for each other's, and each is still on disk before it
+//! is answered. A writer waits either blocking ([`Journal::append`]) or, for the PUT path, as a
+//! future ([`Ticket::durable`]) that holds no thread.
+//!
 //! At startup the journal is replayed into the in-memory structures, then compacted: one
 //! transaction replaces it with the records that rebuild the state as it now is (buckets,
 //! snapshots, retained versions, IAM, notification settings), and bodies no retained version
@@ -13,11 +20,13 @@
 //! Snapshots and forks are single records: persisting them copies nothing.
 
 use std::collections::HashSet;
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -179,18 +188,111 @@ enum Db {
     Closed,
 }
 
-/// The open data directory.
+/// The open data directory: its files, and the committer that writes the journal.
 pub(crate) struct Journal {
+    disk: Arc<Disk>,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// The data directory's files and the queue of records waiting for the committer.
+pub(crate) struct Disk {
     dir: PathBuf,
     db: Mutex<Db>,
     open_db: Opener,
     /// Whether body files no journal record names may be deleted (the caller asked for it).
     discard_unjournaled: bool,
+    queue: Mutex<Queue>,
+    /// Signalled when records are queued (or the journal closes): wakes the committer.
+    work: Condvar,
+    /// Signalled when a batch is resolved: wakes blocking writers.
+    resolved: Condvar,
+    /// Names of staged body files, unique within the process.
+    staged: AtomicU64,
+}
+
+/// Records waiting for the committer.
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Queued>,
+    shut: bool,
+}
+
+/// One record waiting for the committer.
+struct Queued {
+    value: Vec<u8>,
+    /// It names a body placed by [`Journal::place_body`], whose directory entry the committer
+    /// fsyncs before the record.
+    placed_body: bool,
+    outcome: Arc<OnceLock<Result<(), PersistError>>>,
+    wake: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Where the committer puts a record's result: set once, when its batch is committed or failed.
+pub(crate) type Outcome = Arc<OnceLock<Result<(), PersistError>>>;
+
+/// A record handed to the committer; says when it is on disk (or could not be written).
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    outcome: Outcome,
+    wake: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl Ticket {
+    /// The commit's result, once the committer resolved it.
+    pub(crate) fn outcome(&self) -> Option<&Result<(), PersistError>> {
+        self.outcome.get()
+    }
+
+    /// A handle on the result, for whoever applies the change once it is on disk.
+    pub(crate) fn handle(&self) -> Outcome {
+        Arc::clone(&self.outcome)
+    }
+
+    /// Waits, without holding a thread, until the record is on disk or failed.
+    pub(crate) async fn durable(&mut self) -> Result<(), PersistError> {
+        if let Some(wake) = self.wake.take() {
+            // A dropped sender means the committer is gone; the outcome says why, or is unset.
+            wake.await.ok();
+        }
+        self.outcome()
+            .cloned()
+            .unwrap_or_else(|| Err(PersistError::new("the journal's committer stopped")))
+    }
+}
+
+/// A body written and fsynced under a temporary name, not yet part of the store; deleted if
+/// dropped before [`Journal::place_body`] names it.
+#[derive(Debug)]
+pub(crate) struct StagedBody {
+    path: PathBuf,
+    placed: bool,
+}
+
+impl Drop for StagedBody {
+    fn drop(&mut self) {
+        if !self.placed {
+            fs::remove_file(&self.path).ok();
+        }
+    }
+}
+
+impl std::ops::Deref for Journal {
+    type Target = Disk;
+
+    fn deref(&self) -> &Disk {
+        &self.disk
+    }
 }
 
 impl fmt::Debug for Journal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Journal").field("dir", &self.dir).finish()
+    }
+}
+
+impl fmt::Debug for Disk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Disk").field("dir", &self.dir).finish()
     }
 }
 
@@ -301,13 +403,211 @@ impl Journal {
         if bodies > 0 && !discard_unjournaled && records.is_empty() {
             return Err(orphaned("journal.redb holds no record"));
         }
-        let journal = Self {
+        let disk = Arc::new(Disk {
             dir: dir.to_owned(),
             db: Mutex::new(Db::Open(db)),
             open_db,
             discard_unjournaled,
+            queue: Mutex::new(Queue::default()),
+            work: Condvar::new(),
+            resolved: Condvar::new(),
+            staged: AtomicU64::new(0),
+        });
+        let committer = {
+            let disk = Arc::clone(&disk);
+            std::thread::Builder::new()
+                .name("tigris-journal".into())
+                .spawn(move || disk.commit_loop())
+                .map_err(|e| {
+                    io_error(&file, format!("cannot start the journal's committer: {e}"))
+                })?
+        };
+        let journal = Self {
+            disk,
+            committer: Mutex::new(Some(committer)),
         };
         Ok((journal, records))
+    }
+
+    /// Hands `record` to the committer; [`Ticket::durable`] says when it is on disk.
+    /// `placed_body`: the record names a body placed with [`Journal::place_body`].
+    pub(crate) fn submit(
+        &self,
+        record: &RecordRef<'_>,
+        placed_body: bool,
+    ) -> Result<Ticket, PersistError> {
+        let value = serde_json::to_vec(record).map_err(|e| io_error(&self.file(), e))?;
+        Ok(self.enqueue(value, placed_body, true))
+    }
+
+    /// Appends one record and returns once it is on disk: committed by the committer with
+    /// whatever else is queued, the caller's thread blocked meanwhile.
+    pub(crate) fn append(&self, record: &RecordRef<'_>) -> Result<(), PersistError> {
+        let value = serde_json::to_vec(record).map_err(|e| io_error(&self.file(), e))?;
+        let ticket = self.enqueue(value, false, false);
+        self.wait(&ticket)
+    }
+
+    /// Blocks until `ticket` is resolved; answers its outcome.
+    pub(crate) fn wait(&self, ticket: &Ticket) -> Result<(), PersistError> {
+        self.wait_for(&ticket.outcome);
+        ticket
+            .outcome()
+            .cloned()
+            .unwrap_or_else(|| Err(PersistError::new("the journal's committer stopped")))
+    }
+
+    /// Writes `data` to a new temporary file in `objects/` and fsyncs it, outside any lock;
+    /// [`Journal::place_body`] then names it as a version's body.
+    pub(crate) fn stage_body(&self, data: &[u8]) -> Result<StagedBody, PersistError> {
+        let n = self.staged.fetch_add(1, Ordering::Relaxed);
+        let path = self
+            .dir
+            .join(OBJECTS_DIR)
+            .join(format!("staged-{}-{n}.tmp", std::process::id()));
+        let staged = StagedBody {
+            path,
+            placed: false,
+        };
+        let write = || -> io::Result<()> {
+            let mut f = fs::File::create(&staged.path)?;
+            f.write_all(data)?;
+            f.sync_all()
+        };
+        write().map_err(|e| io_error(&staged.path, e))?;
+        Ok(staged)
+    }
+
+    /// Names a staged body as the body of `version` (a rename: no fsync; the committer fsyncs
+    /// the directory before the record that names it, which is submitted with `placed_body`).
+    pub(crate) fn place_body(
+        &self,
+        mut staged: StagedBody,
+        version: u64,
+    ) -> Result<(), PersistError> {
+        let path = self.body_path(version);
+        fs::rename(&staged.path, &path).map_err(|e| io_error(&path, e))?;
+        staged.placed = true;
+        Ok(())
+    }
+
+    /// Closes the database file and stops the committer; later appends fail.
+    pub(crate) fn close(&self) {
+        self.disk.close();
+        let committer = self
+            .committer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(committer) = committer
+            && committer.thread().id() != std::thread::current().id()
+        {
+            committer.join().ok();
+        }
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Disk {
+    /// Queues one record for the committer.
+    fn enqueue(&self, value: Vec<u8>, placed_body: bool, wake: bool) -> Ticket {
+        let outcome = Arc::new(OnceLock::new());
+        let (tx, rx) = if wake {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.shut {
+            outcome
+                .set(Err(io_error(&self.file(), "the emulator has shut down")))
+                .ok();
+        } else {
+            queue.items.push_back(Queued {
+                value,
+                placed_body,
+                outcome: Arc::clone(&outcome),
+                wake: tx,
+            });
+            self.work.notify_one();
+        }
+        Ticket { outcome, wake: rx }
+    }
+
+    /// Blocks until the committer resolved `outcome`.
+    pub(crate) fn wait_for(&self, outcome: &Outcome) {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        while outcome.get().is_none() {
+            queue = self
+                .resolved
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The committer: takes everything queued, commits it as one transaction (one fsync, and
+    /// one fsync of `objects/` before it when a record names a placed body), then resolves each
+    /// record. Ends once the journal is closed and the queue is empty.
+    fn commit_loop(&self) {
+        loop {
+            let batch: Vec<Queued> = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                while queue.items.is_empty() && !queue.shut {
+                    queue = self
+                        .work
+                        .wait(queue)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if queue.items.is_empty() {
+                    return;
+                }
+                queue.items.drain(..).collect()
+            };
+            let result = self.commit(&batch);
+            for item in &batch {
+                item.outcome.set(result.clone()).ok();
+            }
+            {
+                // Under the lock, so a waiter cannot miss the signal between its check and wait.
+                let _queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                self.resolved.notify_all();
+            }
+            for item in batch {
+                if let Some(wake) = item.wake {
+                    wake.send(()).ok();
+                }
+            }
+        }
+    }
+
+    /// Writes `batch` to the journal in one durable transaction, in order.
+    fn commit(&self, batch: &[Queued]) -> Result<(), PersistError> {
+        if batch.iter().any(|q| q.placed_body) {
+            let objects = self.dir.join(OBJECTS_DIR);
+            fs::File::open(&objects)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io_error(&objects, e))?;
+        }
+        let file = self.file();
+        self.write_txn(|txn| {
+            let mut table = txn.open_table(JOURNAL).map_err(|e| io_error(&file, e))?;
+            let first = table
+                .last()
+                .map_err(|e| io_error(&file, e))?
+                .map_or(0, |(seq, _)| seq.value() + 1);
+            for (seq, item) in (first..).zip(batch) {
+                table
+                    .insert(seq, item.value.as_slice())
+                    .map_err(|e| io_error(&file, e))?;
+            }
+            Ok(())
+        })
     }
 
     fn file(&self) -> PathBuf {
@@ -345,24 +645,6 @@ impl Journal {
             *guard = Db::Broken;
         }
         result
-    }
-
-    /// Appends one record and returns once it is on disk: the one path every change takes
-    /// into the journal.
-    pub(crate) fn append(&self, record: &RecordRef<'_>) -> Result<(), PersistError> {
-        let file = self.file();
-        let value = serde_json::to_vec(record).map_err(|e| io_error(&file, e))?;
-        self.write_txn(|txn| {
-            let mut table = txn.open_table(JOURNAL).map_err(|e| io_error(&file, e))?;
-            let next = table
-                .last()
-                .map_err(|e| io_error(&file, e))?
-                .map_or(0, |(seq, _)| seq.value() + 1);
-            table
-                .insert(next, value.as_slice())
-                .map_err(|e| io_error(&file, e))?;
-            Ok(())
-        })
     }
 
     /// Stores the body of the object written at `version`, durably, before its record is.
@@ -467,9 +749,15 @@ impl Journal {
         Ok(())
     }
 
-    /// Closes the database file; later appends fail.
-    pub(crate) fn close(&self) {
+    /// Closes the database file; later appends fail, and the committer ends once it resolved
+    /// what was queued (as failed: the file is closed).
+    fn close(&self) {
         *self.db.lock().unwrap_or_else(PoisonError::into_inner) = Db::Closed;
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .shut = true;
+        self.work.notify_all();
     }
 }
 

@@ -60,6 +60,19 @@ impl Store {
         object: Option<Object>,
         stamp: bool,
     ) -> Result<(Change, PreparedWrite), StoreError> {
+        self.prepare_write_with(bucket, key, object, stamp, None)
+    }
+
+    /// [`Self::prepare_write`]; with `staged`, the body already written (and fsynced) outside
+    /// the lock is renamed into place instead of written here.
+    pub(super) fn prepare_write_with(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        object: Option<Object>,
+        stamp: bool,
+        staged: Option<persist::StagedBody>,
+    ) -> Result<(Change, PreparedWrite), StoreError> {
         let id = self.bucket_id(bucket)?;
         let version = self.next_version();
         // Every write is stamped with the store's clock, whoever built the object.
@@ -70,9 +83,11 @@ impl Store {
             o
         });
         if let (Some(journal), Some(o)) = (&self.journal, &object) {
-            journal
-                .write_body(version, &o.data)
-                .map_err(|e| StoreError::Storage(e.to_string()))?;
+            match staged {
+                Some(staged) => journal.place_body(staged, version),
+                None => journal.write_body(version, &o.data),
+            }
+            .map_err(|e| StoreError::Storage(e.to_string()))?;
         }
         let change = Change::Write {
             bucket: id.0,
