@@ -204,8 +204,11 @@
 //! `X-Tigris-Soft-Delete` on DeleteBucket overrides the bucket's setting (`true` or days: keep
 //! it; `false`: delete for good); a soft-deleted fork still counts as a fork of its parent
 //! (`BucketHasForks`) until its window ends; the deleted views take no delimiter
-//! (ListObjectsV2: `400 InvalidArgument`, ListObjectVersions: `501 NotImplemented`); archive
-//! restores (RestoreObject without the soft-delete header) are `501 NotImplemented`.
+//! (ListObjectsV2: `400 InvalidArgument`, ListObjectVersions: `501 NotImplemented`).
+//! Archive (GLACIER) objects answer GetObject `403 InvalidObjectState` until RestoreObject
+//! (without the soft-delete header; `s3:RestoreObject`) has restored them; the restore takes
+//! [`EmulatorBuilder::restore_delay`] (zero by default) by the emulator's clock, and its copy
+//! is readable for the request's `Days`; HeadObject reports it in `x-amz-restore`.
 //! Policy documents may name any `s3:` action. Webhooks are delivered over plain `http://` only.
 //! Requests must be signed for `auto`, an AWS-shaped region name or a three-letter Tigris
 //! location; others are refused with `400 AuthorizationHeaderMalformed`.
@@ -294,6 +297,7 @@ pub struct EmulatorBuilder {
     data_dir: Option<PathBuf>,
     console: ConsoleAccess,
     discard_unjournaled_bodies: bool,
+    restore_delay: std::time::Duration,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -308,6 +312,7 @@ impl fmt::Debug for EmulatorBuilder {
                 "discard_unjournaled_bodies",
                 &self.discard_unjournaled_bodies,
             )
+            .field("restore_delay", &self.restore_delay)
             .finish()
     }
 }
@@ -324,6 +329,7 @@ impl Default for EmulatorBuilder {
             data_dir: None,
             console: ConsoleAccess::default(),
             discard_unjournaled_bodies: false,
+            restore_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -459,6 +465,21 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long RestoreObject of an archive-tier (GLACIER) object takes before its copy is
+    /// readable, by the emulator's clock (default: zero, so the copy is ready at once and
+    /// `x-amz-restore` reports `ongoing-request="false"`). Tigris documents about an hour; a
+    /// test sets a delay and moves past it with [`Emulator::advance_clock`].
+    ///
+    /// ```
+    /// let builder = tigris_emulator::Emulator::builder()
+    ///     .restore_delay(std::time::Duration::from_secs(3600));
+    /// # drop(builder);
+    /// ```
+    pub fn restore_delay(mut self, delay: std::time::Duration) -> Self {
+        self.restore_delay = delay;
+        self
+    }
+
     /// Opens the data directory (if any), binds the listener and starts serving on the current
     /// Tokio runtime.
     ///
@@ -496,6 +517,7 @@ impl EmulatorBuilder {
         let addr = listener.local_addr()?;
         shared.notifier.set_capacity(self.limits.webhook_queue);
         shared.console = self.console;
+        shared.restore_delay = self.restore_delay;
         let shared = Arc::new(shared);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(http::server::serve(

@@ -65,6 +65,8 @@ pub(crate) struct Shared {
     notify_order: Mutex<()>,
     /// The client that reaches shadow buckets, and what each bucket copied in.
     pub(crate) shadow: crate::s3::shadow::ShadowState,
+    /// How long an archived object's restore takes (by the emulator's clock).
+    pub(crate) restore_delay: std::time::Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -97,6 +99,7 @@ impl Shared {
             console: crate::console::ConsoleAccess::default(),
             notify_order: Mutex::new(()),
             shadow: crate::s3::shadow::ShadowState::default(),
+            restore_delay: std::time::Duration::ZERO,
         }
     }
 

@@ -471,6 +471,11 @@ async fn route(
     });
     let req = req.map(s3s::Body::from);
     let mut served = s3.call(req).await;
+    if let Ok(resp) = &mut served
+        && let Some(status) = resp.extensions_mut().remove::<crate::s3::StatusOverride>()
+    {
+        *resp.status_mut() = status.0;
+    }
     if let (Some((method, path, headers)), Ok(resp)) = (&cors_request, &mut served) {
         crate::api::cors::decorate(&shared, method, path, headers, resp.headers_mut());
     }

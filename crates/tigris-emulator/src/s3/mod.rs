@@ -25,6 +25,7 @@ use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use std::collections::BTreeMap;
 
 mod acl;
+mod archive;
 pub(crate) use acl::anonymous_read;
 mod bucket;
 mod checksum;
@@ -48,6 +49,10 @@ use crate::store::{LIVE, ListQuery, Object, StoreError};
 pub(crate) struct Backend {
     pub(crate) shared: Arc<Shared>,
 }
+
+/// A status the server puts on a response where s3s fixes another (RestoreObject's 202).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatusOverride(pub(crate) StatusCode);
 
 fn custom_error(code: &str, status: StatusCode, message: String) -> S3Error {
     let code = S3ErrorCode::from_bytes(code.as_bytes()).unwrap_or(S3ErrorCode::InternalError);
@@ -383,7 +388,11 @@ impl S3 for Backend {
         &self,
         req: S3Request<s3s::dto::RestoreObjectInput>,
     ) -> S3Result<S3Response<s3s::dto::RestoreObjectOutput>> {
-        soft_delete::restore_object(self, req).await
+        if header_str(&req.headers, header::RESTORE_TYPE).is_some() {
+            soft_delete::restore_object(self, req).await
+        } else {
+            archive::restore_object(self, req)
+        }
     }
 
     async fn list_objects(

@@ -18,6 +18,8 @@ pub(super) async fn put_object(
     object.extra.checksums = checksum.iter().cloned().collect();
     object.extra.tags = tags;
     object.extra.acl = upload_acl(input.acl.as_ref().map(|a| a.as_str()));
+    object.extra.storage_class =
+        super::archive::write_class(backend, &input.bucket, input.storage_class.as_ref())?;
     let etag = object.etag.clone();
     let condition = WriteCondition {
         if_match: input.if_match,
@@ -73,6 +75,7 @@ pub(super) async fn get_object(
         input.if_modified_since.as_ref(),
         input.if_unmodified_since.as_ref(),
     )?;
+    super::archive::check_readable(backend, &object.extra)?;
     let headers = extra::object_headers(
         &object.extra,
         &[
@@ -227,6 +230,9 @@ pub(super) async fn head_object(
     }
     let mut response = S3Response::new(output);
     response.headers = headers;
+    if let Some(restore) = super::archive::restore_header(backend, &object.extra) {
+        response.headers.insert("x-amz-restore", hv(&restore)?);
+    }
     Ok(response)
 }
 

@@ -26,10 +26,54 @@ pub(crate) struct ObjectExtra {
     /// Sizes of the parts of a multipart object, in part order; empty for a single PUT.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) parts: Vec<u64>,
-    /// The storage class a lifecycle transition moved the object to; `None` is the class it
-    /// was written with (STANDARD).
+    /// The object's storage class when it is not STANDARD: as written (`x-amz-storage-class`,
+    /// or the bucket's default tier) or as a lifecycle transition moved it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) storage_class: Option<String>,
+    /// The last RestoreObject of an archive-tier (GLACIER) object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) restore: Option<ArchiveRestore>,
+}
+
+/// A restore of an archived object: when its readable copy is ready and when it expires, in
+/// milliseconds since the Unix epoch by the emulator's clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ArchiveRestore {
+    pub(crate) ready_ms: u64,
+    pub(crate) expiry_ms: u64,
+}
+
+/// Where an archived object's restore stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RestoreState {
+    /// Not archived (any class but GLACIER): readable, nothing to restore.
+    NotArchived,
+    /// Archived with no restore, or the restored copy expired.
+    Archived,
+    /// Restore requested; the copy is not ready yet.
+    Ongoing,
+    /// The copy is readable until `expiry_ms`.
+    Restored { expiry_ms: u64 },
+}
+
+/// The archive storage class (Tigris's Archive tier): readable only once restored.
+pub(crate) const ARCHIVE_CLASS: &str = "GLACIER";
+
+impl ObjectExtra {
+    /// The restore state at `now_ms` (milliseconds since the Unix epoch).
+    pub(crate) fn restore_state(&self, now_ms: u64) -> RestoreState {
+        if self.storage_class.as_deref() != Some(ARCHIVE_CLASS) {
+            return RestoreState::NotArchived;
+        }
+        match self.restore {
+            Some(r) if now_ms >= r.expiry_ms => RestoreState::Archived,
+            Some(r) if now_ms < r.ready_ms => RestoreState::Ongoing,
+            Some(r) => RestoreState::Restored {
+                expiry_ms: r.expiry_ms,
+            },
+            None => RestoreState::Archived,
+        }
+    }
 }
 
 impl ObjectExtra {

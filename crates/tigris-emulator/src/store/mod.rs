@@ -38,7 +38,9 @@ mod versions;
 mod view;
 mod write;
 pub(crate) use change::*;
-pub(crate) use extra::{BucketExtra, CorsRule, ObjectExtra};
+pub(crate) use extra::{
+    ARCHIVE_CLASS, ArchiveRestore, BucketExtra, CorsRule, ObjectExtra, RestoreState,
+};
 pub(crate) use list::*;
 pub(crate) use model::*;
 pub(crate) use soft_delete::{DEFAULT_RETENTION_DAYS, check_retention};
