@@ -347,6 +347,64 @@ async fn a_key_without_the_iam_action_may_not_make_keys_with_roles() {
 }
 
 #[tokio::test]
+async fn a_key_that_may_list_only_its_own_keys_cannot_list_the_others_by_naming_itself() {
+    let emu = Emulator::start().await.unwrap();
+    let (other, _) = create_key(&emu, "other", json!([])).await;
+    let (id, secret) = create_key(&emu, "self", json!([])).await;
+    let document = json!({"Statement": {
+        "Effect": "Allow",
+        "Action": "iam:ListAccessKeys",
+        "Resource": format!("arn:aws:iam::000000000000:user/{id}"),
+    }})
+    .to_string();
+    let (status, created) = call(
+        &emu,
+        None,
+        "POST",
+        "/?Action=CreatePolicy",
+        &form(&[("PolicyName", "own-keys"), ("PolicyDocument", &document)]),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let arn = created["CreatePolicyResult"]["Policy"]["Arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attach = form(&[("PolicyArn", &arn), ("UserName", &id)]);
+    assert_eq!(
+        call(&emu, None, "POST", "/?Action=AttachUserPolicy", &attach)
+            .await
+            .0,
+        200
+    );
+    let own = Some((id.as_str(), secret.as_str()));
+    // Its own key, by the parameter each listing filters on.
+    let (status, body) = call(
+        &emu,
+        own,
+        "POST",
+        "/?Detailed",
+        &form(&[("Action", "ListAccessKeys"), ("KeyId", &id)]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["Keys"].as_array().unwrap().len(), 1, "{body}");
+    // The parameter the listing does not filter on names no key: every key would be listed.
+    for (path, named) in [("/?Detailed", "UserName"), ("/", "KeyId")] {
+        let (status, body) = call(
+            &emu,
+            own,
+            "POST",
+            path,
+            &form(&[("Action", "ListAccessKeys"), (named, &id)]),
+        )
+        .await;
+        assert_eq!(status, 403, "{path} {named}: {body}");
+        assert!(!body.to_string().contains(&other), "{body}");
+    }
+}
+
+#[tokio::test]
 async fn whoami_names_the_signing_key_and_the_namespace() {
     let emu = Emulator::start().await.unwrap();
     let (status, body) = call(&emu, None, "GET", "/users/whoami", "").await;

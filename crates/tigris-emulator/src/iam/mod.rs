@@ -799,7 +799,13 @@ fn iam_resources(
         "DeleteAccessKey" => vec![user_arn(
             param("UserName").or(param("AccessKeyId")).unwrap_or(caller),
         )],
-        "ListAccessKeys" => match param("UserName").or(param("KeyId")) {
+        // The parameter the listing filters on: `KeyId` for Tigris's detailed listing,
+        // `UserName` for the standard one; the other names no key, and all are listed.
+        "ListAccessKeys" => match param(if p.contains_key("Detailed") {
+            "KeyId"
+        } else {
+            "UserName"
+        }) {
             Some(user) => vec![user_arn(user)],
             None => {
                 let mut all: Vec<String> = iam.keys.keys().map(|k| user_arn(k)).collect();
@@ -863,11 +869,18 @@ fn authorize(
             source_ip: peer.map(|p| p.0.ip()),
         };
         if !crate::iam::policy::allowed(policies.iter().map(|p| &**p), &ctx) {
+            // Only the listing of every key has more than one resource: its denial names them
+            // all as `user/*`, never a key the caller may not list.
+            let named = if resources.len() > 1 {
+                user_arn("*")
+            } else {
+                resource.clone()
+            };
             return Err(IamError(
                 403,
                 "AccessDenied",
                 format!(
-                    "User {access_key} is not authorized to perform: {iam_action} on resource: {resource}"
+                    "User {access_key} is not authorized to perform: {iam_action} on resource: {named}"
                 ),
             ));
         }
