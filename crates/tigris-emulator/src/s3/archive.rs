@@ -57,9 +57,10 @@ pub(super) fn write_class(
 ) -> S3Result<Option<String>> {
     let class = match requested {
         Some(c) => crate::store::settings::parse_storage_class(c.as_str())?,
+        // A read: `store_applied`, so a PUT does not wait here for the commits in flight.
         None => backend
             .shared
-            .store()
+            .store_applied()
             .bucket(bucket)?
             .settings
             .storage_class()
