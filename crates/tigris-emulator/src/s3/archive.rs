@@ -69,6 +69,13 @@ pub(super) fn write_class(
     Ok((class != "STANDARD").then_some(class))
 }
 
+/// Whether a RestoreObject restores an archived object: it names no `X-Tigris-Restore-Type`
+/// (whatever its value, a request with one is a soft-delete restore). The one test the access
+/// hook and the handler both decide by.
+pub(crate) fn is_archive_restore(headers: &HeaderMap) -> bool {
+    !headers.contains_key(crate::header::RESTORE_TYPE)
+}
+
 /// RestoreObject of an archived object (no `X-Tigris-Restore-Type`): 202 when a restore
 /// starts, 200 when the copy is already readable (its expiry moves to `Days` from now), 409
 /// `RestoreAlreadyInProgress` while one is under way. The copy is ready after the emulator's
