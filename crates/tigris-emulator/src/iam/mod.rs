@@ -551,17 +551,7 @@ pub(crate) fn handle(
     ) {
         return error_answer(&parts.headers, status, code, &message);
     }
-    let json = wants_json(&parts.headers);
-    let result = match tigris::run(shared, &action, &params, json) {
-        Some(result) => result,
-        None => run(shared, &action, &params).map(|xml| {
-            if json {
-                tigris::as_json(shared, &action, &params, xml)
-            } else {
-                tigris::Reply::Xml(xml)
-            }
-        }),
-    };
+    let result = dispatch(shared, &action, &params, wants_json(&parts.headers));
     if let Some((failure, Timing::After)) = &injected {
         if failure.drop_connection {
             return crate::http::server::dropped();
@@ -576,6 +566,25 @@ pub(crate) fn handle(
             error_answer(&parts.headers, status, code, &message)
         }
     }
+}
+
+/// Runs `action`: Tigris's own actions ([`tigris::run`]), else the standard ones ([`run`]),
+/// answered in JSON when `json` (the request accepts it) and the action has a JSON form.
+fn dispatch(
+    shared: &Arc<Shared>,
+    action: &str,
+    params: &BTreeMap<String, String>,
+    json: bool,
+) -> Result<tigris::Reply, IamError> {
+    if let Some(result) = tigris::run(shared, action, params, json) {
+        return result;
+    }
+    let xml = run(shared, action, params)?;
+    Ok(if json {
+        tigris::as_json(shared, action, params, xml)
+    } else {
+        tigris::Reply::Xml(xml)
+    })
 }
 
 /// Journals `change`, then applies it to `iam` (whose lock the caller holds, so changes reach
@@ -1219,11 +1228,42 @@ mod tests {
                 r#"{"name":"k","id":"$KEY","buckets_role":[{"bucket":"b-1","role":"Editor"}]}"#
                     .to_owned()
             ),
+            req_json(),
             Just("&<>\"'\r\u{1}\u{FFFF}é€".to_owned()),
             "[\\PC\\p{Cc}]{0,8}",
             any::<String>(),
             (0usize..2100).prop_map(|n| "n".repeat(n)),
         ]
+    }
+
+    /// A `Req` of Tigris's bucket-role actions: any name and id, and bucket roles that are
+    /// valid, nearly valid or anything, sometimes not a list at all.
+    fn req_json() -> impl Strategy<Value = String> {
+        let text = || {
+            prop_oneof![
+                Just("$KEY".to_owned()),
+                "[a-z0-9.-]{0,8}",
+                Just("*".to_owned()),
+                any::<String>(),
+            ]
+        };
+        let role = prop_oneof![
+            prop::sample::select(tigris::ROLES.to_vec()).prop_map(str::to_owned),
+            any::<String>(),
+        ];
+        let entry = prop_oneof![
+            (text(), role).prop_map(|(b, r)| serde_json::json!({"bucket": b, "role": r})),
+            any::<i64>().prop_map(|n| serde_json::json!({"bucket": n})),
+            Just(serde_json::Value::Null),
+        ];
+        let roles = prop_oneof![
+            prop::collection::vec(entry, 0..4).prop_map(serde_json::Value::from),
+            text().prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+        ];
+        (text(), text(), roles).prop_map(|(name, id, roles)| {
+            serde_json::json!({"name": name, "id": id, "buckets_role": roles}).to_string()
+        })
     }
 
     fn params() -> impl Strategy<Value = BTreeMap<String, String>> {
@@ -1251,22 +1291,31 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
-        /// Sequences of actions with arbitrary parameters answer `Ok` or an IAM error, and
-        /// whatever they store lists back as readable XML.
+        /// Sequences of actions with arbitrary parameters, answered in XML or JSON, answer
+        /// `Ok` or an IAM error, and whatever they store lists back as readable XML.
         #[test]
         fn every_action_answers_any_parameters(
-            steps in prop::collection::vec((prop::sample::select(ACTIONS), params()), 1..8),
+            steps in prop::collection::vec(
+                (prop::sample::select(ACTIONS), params(), any::<bool>()),
+                1..8,
+            ),
         ) {
             let shared = shared();
             let mut last_key = String::new();
-            for (action, mut p) in steps {
+            for (action, mut p, json) in steps {
                 for v in p.values_mut() {
-                    if v == "$KEY" {
-                        v.clone_from(&last_key);
-                    }
+                    *v = v.replace("$KEY", &last_key);
                 }
-                match run(&shared, action, &p) {
-                    Ok(Some(xml)) => {
+                match dispatch(&shared, action, &p, json) {
+                    Ok(tigris::Reply::Json(value)) => {
+                        if let Some(id) =
+                            value["CreateAccessKeyResult"]["AccessKey"]["AccessKeyId"].as_str()
+                        {
+                            last_key = id.to_owned();
+                        }
+                    }
+                    Ok(tigris::Reply::Xml(None)) => {}
+                    Ok(tigris::Reply::Xml(Some(xml))) => {
                         prop_assert!(xml_safe(&xml), "{action}: {xml:?}");
                         if let Some(id) = xml
                             .split_once("<AccessKeyId>")
@@ -1276,7 +1325,6 @@ mod tests {
                             last_key = id;
                         }
                     }
-                    Ok(None) => {}
                     Err(IamError(status, code, message)) => {
                         prop_assert!((400..500).contains(&status), "{action}: {status} {code}");
                         let resp = error_response(status, code, &message);
