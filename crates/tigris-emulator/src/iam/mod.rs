@@ -365,12 +365,31 @@ fn request_id() -> String {
 }
 
 fn xml_response(status: u16, body: String, request_id: &str) -> http::Response<s3s::Body> {
+    answer(status, "text/xml", body, request_id)
+}
+
+/// A JSON answer (`application/json`).
+fn json_response(
+    status: u16,
+    value: &serde_json::Value,
+    request_id: &str,
+) -> http::Response<s3s::Body> {
+    answer(status, "application/json", value.to_string(), request_id)
+}
+
+/// An answer of `status` with `body` of `content_type`, and its `x-amzn-requestid`.
+fn answer(
+    status: u16,
+    content_type: &'static str,
+    body: String,
+    request_id: &str,
+) -> http::Response<s3s::Body> {
     let mut resp = http::Response::new(s3s::Body::from(body));
     *resp.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/xml"),
+        http::HeaderValue::from_static(content_type),
     );
     if let Ok(id) = http::HeaderValue::from_str(request_id) {
         resp.headers_mut().insert("x-amzn-requestid", id);
@@ -402,17 +421,7 @@ pub(crate) fn error_answer(
     }
     let id = request_id();
     let body = serde_json::json!({ "Code": code, "Message": message, "RequestId": id });
-    let mut resp = http::Response::new(s3s::Body::from(body.to_string()));
-    *resp.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    if let Ok(id) = http::HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-amzn-requestid", id);
-    }
-    resp
+    json_response(status, &body, &id)
 }
 
 /// An IAM error as AWS Query XML (`ErrorResponse`).
@@ -473,19 +482,6 @@ pub(crate) fn is_iam_request<B>(req: &http::Request<B>) -> bool {
 /// The SigV4 services an IAM request may be signed for: `iam` (the AWS SDKs) and `s3` (Tigris's
 /// own `@tigrisdata/iam`, which signs its IAM calls as `s3`). Either is verified in full.
 const SIGNING_SERVICES: &[&str] = &["iam", "s3"];
-
-/// A JSON answer (`application/json`, 200).
-fn json_response(value: &serde_json::Value) -> http::Response<s3s::Body> {
-    let mut resp = http::Response::new(s3s::Body::from(value.to_string()));
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    if let Ok(id) = http::HeaderValue::from_str(&request_id()) {
-        resp.headers_mut().insert("x-amzn-requestid", id);
-    }
-    resp
-}
 
 /// Verifies the request's SigV4 signature (for service `iam` or `s3`); the signing access key,
 /// or the error answer.
@@ -561,7 +557,7 @@ pub(crate) fn handle(
     }
     match result {
         Ok(tigris::Reply::Xml(result)) => ok_response(&action, result),
-        Ok(tigris::Reply::Json(value)) => json_response(&value),
+        Ok(tigris::Reply::Json(value)) => json_response(200, &value, &request_id()),
         Err(IamError(status, code, message)) => {
             error_answer(&parts.headers, status, code, &message)
         }
@@ -585,6 +581,30 @@ fn dispatch(
     } else {
         tigris::Reply::Xml(xml)
     })
+}
+
+/// Makes an access key (its id is also its user's name) with Tigris's `name` and bucket
+/// `roles`, journaled and applied; its (id, secret, creation time).
+fn create_key(
+    shared: &Shared,
+    iam: &mut Iam,
+    name: Option<String>,
+    roles: Vec<(String, String)>,
+) -> Result<(String, String, SystemTime), IamError> {
+    let id = format!("tid_{}", iam.token("", 24).to_uppercase());
+    let secret = iam.token("tsec_", 40);
+    let created = shared.clock().now();
+    let key = crate::store::persist::KeyDump {
+        id: id.clone(),
+        secret: secret.clone(),
+        created: crate::store::nanos(created),
+        name,
+        roles,
+    };
+    let counter = iam.counter;
+    let change = crate::store::persist::IamChange::CreateAccessKey { key, counter };
+    commit(shared, iam, change)?;
+    Ok((id, secret, created))
 }
 
 /// Journals `change`, then applies it to `iam` (whose lock the caller holds, so changes reach
@@ -920,22 +940,7 @@ fn run(
     match action {
         "CreateAccessKey" => {
             let user = optional(p, "UserName", USER_NAME)?;
-            let id = format!("tid_{}", iam.token("", 24).to_uppercase());
-            let secret = iam.token("tsec_", 40);
-            let created = shared.clock().now();
-            let key = crate::store::persist::KeyDump {
-                id: id.clone(),
-                secret: secret.clone(),
-                created: crate::store::nanos(created),
-                name: None,
-                roles: Vec::new(),
-            };
-            let counter = iam.counter;
-            commit(
-                shared,
-                &mut iam,
-                crate::store::persist::IamChange::CreateAccessKey { key, counter },
-            )?;
+            let (id, secret, created) = create_key(shared, &mut iam, None, Vec::new())?;
             let user = user.unwrap_or(&id);
             Ok(Some(format!(
                 "<AccessKey><UserName>{}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\

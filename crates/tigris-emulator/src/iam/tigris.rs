@@ -181,23 +181,8 @@ fn create_with_roles(
         )));
     }
     let roles = parse_roles(&req)?;
-    let mut iam = shared.iam();
-    let id = format!("tid_{}", iam.token("", 24).to_uppercase());
-    let secret = iam.token("tsec_", 40);
-    let created = shared.clock().now();
-    let key = crate::store::persist::KeyDump {
-        id: id.clone(),
-        secret: secret.clone(),
-        created: crate::store::nanos(created),
-        name: Some(name.to_owned()),
-        roles,
-    };
-    let counter = iam.counter;
-    super::commit(
-        shared,
-        &mut iam,
-        crate::store::persist::IamChange::CreateAccessKey { key, counter },
-    )?;
+    let (id, secret, created) =
+        super::create_key(shared, &mut shared.iam(), Some(name.to_owned()), roles)?;
     Ok(Reply::Json(json!({
         "CreateAccessKeyResult": {"AccessKey": {
             "AccessKeyId": id,
@@ -405,7 +390,10 @@ pub(crate) fn whoami(
     parts: &http::request::Parts,
 ) -> http::Response<s3s::Body> {
     match super::verify(shared, parts, &bytes::Bytes::new()) {
-        Ok(key) => super::json_response(&json!({"UserId": key, "NamespaceId": NAMESPACE})),
+        Ok(key) => {
+            let body = json!({"UserId": key, "NamespaceId": NAMESPACE});
+            super::json_response(200, &body, &super::request_id())
+        }
         Err(resp) => *resp,
     }
 }
