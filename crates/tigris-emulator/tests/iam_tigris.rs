@@ -356,6 +356,47 @@ async fn a_key_that_may_list_only_its_own_keys_cannot_list_the_others_by_naming_
 }
 
 #[tokio::test]
+async fn a_key_allowed_tigris_key_actions_on_itself_may_not_use_them_on_another_key() {
+    let emu = Emulator::start().await.unwrap();
+    let (other, other_secret) = create_key(&emu, "other", json!([])).await;
+    let (id, secret) = create_key(&emu, "self", json!([])).await;
+    let document = json!({"Statement": {
+        "Effect": "Allow",
+        "Action": [
+            "iam:RotateAccessKey",
+            "iam:UpdateAccessKeyWithBucketsRole",
+            "iam:ListUserPolicies",
+        ],
+        "Resource": format!("arn:aws:iam::000000000000:user/{id}"),
+    }})
+    .to_string();
+    attach_policy(&emu, &id, "own-key", &document).await;
+    let own = Some((id.as_str(), secret.as_str()));
+    let admin = json!([{"bucket": "*", "role": "NamespaceAdmin"}]);
+    for key in [&other, &id] {
+        let roles = json!({"id": key, "buckets_role": admin}).to_string();
+        let expected = if key == &id { 200 } else { 403 };
+        for (action, params) in [
+            ("ListUserPolicies", vec![("UserName", key.as_str())]),
+            (
+                "UpdateAccessKeyWithBucketsRole",
+                vec![("Req", roles.as_str())],
+            ),
+            ("RotateAccessKey", vec![("AccessKeyId", key.as_str())]),
+        ] {
+            let path = format!("/?Action={action}");
+            let (status, body) = call(&emu, own, "POST", &path, &form(&params)).await;
+            assert_eq!(status, expected, "{action} on {key}: {body}");
+        }
+    }
+    // The other key kept its secret and gained no role.
+    let kept = Some((other.as_str(), other_secret.as_str()));
+    assert_eq!(call(&emu, kept, "GET", "/users/whoami", "").await.0, 200);
+    let listed = detailed(&emu, &[("KeyId", &other)]).await;
+    assert_eq!(listed["Keys"][0]["buckets_role"], json!([]), "{listed}");
+}
+
+#[tokio::test]
 async fn whoami_names_the_signing_key_and_the_namespace() {
     let emu = Emulator::start().await.unwrap();
     let (status, body) = call(&emu, None, "GET", "/users/whoami", "").await;
