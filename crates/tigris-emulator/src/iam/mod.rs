@@ -853,8 +853,8 @@ fn iam_resources(
         "CreateAccessKeyWithBucketsRole" => vec![user_arn(caller)],
         "RotateAccessKey" => vec![user_arn(param("AccessKeyId").unwrap_or(caller))],
         "UpdateAccessKeyWithBucketsRole" => {
-            let id = param("Req")
-                .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+            let id = tigris::req(p)
+                .ok()
                 .and_then(|r| r["id"].as_str().map(str::to_owned));
             vec![user_arn(id.as_deref().unwrap_or(caller))]
         }

@@ -68,7 +68,7 @@ fn invalid(message: impl Into<String>) -> IamError {
 
 /// The JSON request of `CreateAccessKeyWithBucketsRole` / `UpdateAccessKeyWithBucketsRole`:
 /// the `Req` form parameter.
-fn req(p: &BTreeMap<String, String>) -> Result<Value, IamError> {
+pub(super) fn req(p: &BTreeMap<String, String>) -> Result<Value, IamError> {
     let text = p
         .get("Req")
         .filter(|r| !r.is_empty())
