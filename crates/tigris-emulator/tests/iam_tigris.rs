@@ -86,6 +86,16 @@ async fn attach_policy(emu: &Emulator, id: &str, name: &str, document: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
+/// Attaches to the key `id` a policy allowing `actions` on its own user ARN only.
+async fn allow_on_itself(emu: &Emulator, id: &str, actions: &[&str]) {
+    let document = json!({"Statement": {
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": format!("arn:aws:iam::000000000000:user/{id}"),
+    }});
+    attach_policy(emu, id, "on-itself", &document.to_string()).await;
+}
+
 async fn detailed(emu: &Emulator, extra: &[(&str, &str)]) -> Value {
     let mut pairs = vec![("Action", "ListAccessKeys")];
     pairs.extend_from_slice(extra);
@@ -321,13 +331,7 @@ async fn a_key_that_may_list_only_its_own_keys_cannot_list_the_others_by_naming_
     let emu = Emulator::start().await.unwrap();
     let (other, _) = create_key(&emu, "other", json!([])).await;
     let (id, secret) = create_key(&emu, "self", json!([])).await;
-    let document = json!({"Statement": {
-        "Effect": "Allow",
-        "Action": "iam:ListAccessKeys",
-        "Resource": format!("arn:aws:iam::000000000000:user/{id}"),
-    }})
-    .to_string();
-    attach_policy(&emu, &id, "own-keys", &document).await;
+    allow_on_itself(&emu, &id, &["iam:ListAccessKeys"]).await;
     let own = Some((id.as_str(), secret.as_str()));
     // Its own key, by the parameter each listing filters on.
     let (status, body) = call(
@@ -360,17 +364,12 @@ async fn a_key_allowed_tigris_key_actions_on_itself_may_not_use_them_on_another_
     let emu = Emulator::start().await.unwrap();
     let (other, other_secret) = create_key(&emu, "other", json!([])).await;
     let (id, secret) = create_key(&emu, "self", json!([])).await;
-    let document = json!({"Statement": {
-        "Effect": "Allow",
-        "Action": [
-            "iam:RotateAccessKey",
-            "iam:UpdateAccessKeyWithBucketsRole",
-            "iam:ListUserPolicies",
-        ],
-        "Resource": format!("arn:aws:iam::000000000000:user/{id}"),
-    }})
-    .to_string();
-    attach_policy(&emu, &id, "own-key", &document).await;
+    let actions = [
+        "iam:RotateAccessKey",
+        "iam:UpdateAccessKeyWithBucketsRole",
+        "iam:ListUserPolicies",
+    ];
+    allow_on_itself(&emu, &id, &actions).await;
     let own = Some((id.as_str(), secret.as_str()));
     let admin = json!([{"bucket": "*", "role": "NamespaceAdmin"}]);
     for key in [&other, &id] {
