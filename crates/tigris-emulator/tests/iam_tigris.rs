@@ -2,16 +2,12 @@
 //! SigV4 for service `s3`): keys with bucket roles, the detailed listing, rotation,
 //! `ListUserPolicies`, JSON policy answers and the mgmt `GET /users/whoami`.
 
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
-};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tigris_emulator::Emulator;
 
 mod common;
-use common::{client, client_with};
+use common::{client, client_with, signed_request};
 
 /// A request signed as `@tigrisdata/iam` signs it, with `key`/`secret` (the root key when
 /// `None`); answers (status, body as JSON, or `Value::Null` when it is not JSON).
@@ -22,49 +18,18 @@ async fn call(
     path_and_query: &str,
     body: &str,
 ) -> (u16, Value) {
-    let uri = format!("{}{path_and_query}", emu.endpoint());
     let root = emu.root_credentials();
-    let (key, secret) = as_key.unwrap_or((root.access_key_id(), root.secret_access_key()));
-    let identity = aws_credential_types::Credentials::new(key, secret, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("auto")
-        .name("s3")
-        .time(std::time::SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
+    let key = as_key.unwrap_or((root.access_key_id(), root.secret_access_key()));
     let content_type = if method == "GET" {
         "application/json"
     } else {
         "application/x-www-form-urlencoded"
     };
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(&uri)
-        .header("accept", "application/json")
-        .header("content-type", content_type)
-        .body(())
-        .unwrap();
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.to_str().unwrap()));
-    let signable =
-        SignableRequest::new(method, &uri, headers, SignableBody::Bytes(body.as_bytes())).unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut req);
-    let req = req.map(|()| Full::new(bytes::Bytes::from(body.to_owned())));
-    let resp = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http()
-        .request(req)
-        .await
-        .unwrap();
+    let headers = [
+        ("accept", "application/json"),
+        ("content-type", content_type),
+    ];
+    let resp = signed_request(emu, key, method, path_and_query, &headers, body.as_bytes()).await;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     (
@@ -99,6 +64,36 @@ async fn create_key(emu: &Emulator, name: &str, roles: Value) -> (String, String
         key["AccessKeyId"].as_str().unwrap().to_owned(),
         key["SecretAccessKey"].as_str().unwrap().to_owned(),
     )
+}
+
+/// Creates the policy `name` with `document` (JSON answers) and attaches it to the key `id`.
+async fn attach_policy(emu: &Emulator, id: &str, name: &str, document: &str) {
+    let (status, created) = call(
+        emu,
+        None,
+        "POST",
+        "/?Action=CreatePolicy",
+        &form(&[("PolicyName", name), ("PolicyDocument", document)]),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let arn = created["CreatePolicyResult"]["Policy"]["Arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attach = form(&[("PolicyArn", &arn), ("UserName", id)]);
+    let (status, body) = call(emu, None, "POST", "/?Action=AttachUserPolicy", &attach).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Attaches to the key `id` a policy allowing `actions` on its own user ARN only.
+async fn allow_on_itself(emu: &Emulator, id: &str, actions: &[&str]) {
+    let document = json!({"Statement": {
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": format!("arn:aws:iam::000000000000:user/{id}"),
+    }});
+    attach_policy(emu, id, "on-itself", &document.to_string()).await;
 }
 
 async fn detailed(emu: &Emulator, extra: &[(&str, &str)]) -> Value {
@@ -263,22 +258,7 @@ async fn list_user_policies_names_the_policies_attached_to_a_key() {
     let emu = Emulator::start().await.unwrap();
     let (id, _) = create_key(&emu, "k", json!([])).await;
     let document = common::policy(&["s3:GetObject"], "b-1", None);
-    let (status, created) = call(
-        &emu,
-        None,
-        "POST",
-        "/?Action=CreatePolicy",
-        &form(&[("PolicyName", "reader"), ("PolicyDocument", &document)]),
-    )
-    .await;
-    assert_eq!(status, 200, "{created}");
-    let arn = created["CreatePolicyResult"]["Policy"]["Arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let attach = form(&[("PolicyArn", &arn), ("UserName", &id)]);
-    let (status, _) = call(&emu, None, "POST", "/?Action=AttachUserPolicy", &attach).await;
-    assert_eq!(status, 200);
+    attach_policy(&emu, &id, "reader", &document).await;
     let (status, listed) = call(
         &emu,
         None,
@@ -344,6 +324,75 @@ async fn a_key_without_the_iam_action_may_not_make_keys_with_roles() {
         detailed(&emu, &[]).await["Keys"].as_array().unwrap().len(),
         1
     );
+}
+
+#[tokio::test]
+async fn a_key_that_may_list_only_its_own_keys_cannot_list_the_others_by_naming_itself() {
+    let emu = Emulator::start().await.unwrap();
+    let (other, _) = create_key(&emu, "other", json!([])).await;
+    let (id, secret) = create_key(&emu, "self", json!([])).await;
+    allow_on_itself(&emu, &id, &["iam:ListAccessKeys"]).await;
+    let own = Some((id.as_str(), secret.as_str()));
+    // Its own key, by the parameter each listing filters on.
+    let (status, body) = call(
+        &emu,
+        own,
+        "POST",
+        "/?Detailed",
+        &form(&[("Action", "ListAccessKeys"), ("KeyId", &id)]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["Keys"].as_array().unwrap().len(), 1, "{body}");
+    // The parameter the listing does not filter on names no key: every key would be listed.
+    for (path, named) in [("/?Detailed", "UserName"), ("/", "KeyId")] {
+        let (status, body) = call(
+            &emu,
+            own,
+            "POST",
+            path,
+            &form(&[("Action", "ListAccessKeys"), (named, &id)]),
+        )
+        .await;
+        assert_eq!(status, 403, "{path} {named}: {body}");
+        assert!(!body.to_string().contains(&other), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_allowed_tigris_key_actions_on_itself_may_not_use_them_on_another_key() {
+    let emu = Emulator::start().await.unwrap();
+    let (other, other_secret) = create_key(&emu, "other", json!([])).await;
+    let (id, secret) = create_key(&emu, "self", json!([])).await;
+    let actions = [
+        "iam:RotateAccessKey",
+        "iam:UpdateAccessKeyWithBucketsRole",
+        "iam:ListUserPolicies",
+    ];
+    allow_on_itself(&emu, &id, &actions).await;
+    let own = Some((id.as_str(), secret.as_str()));
+    let admin = json!([{"bucket": "*", "role": "NamespaceAdmin"}]);
+    for key in [&other, &id] {
+        let roles = json!({"id": key, "buckets_role": admin}).to_string();
+        let expected = if key == &id { 200 } else { 403 };
+        for (action, params) in [
+            ("ListUserPolicies", vec![("UserName", key.as_str())]),
+            (
+                "UpdateAccessKeyWithBucketsRole",
+                vec![("Req", roles.as_str())],
+            ),
+            ("RotateAccessKey", vec![("AccessKeyId", key.as_str())]),
+        ] {
+            let path = format!("/?Action={action}");
+            let (status, body) = call(&emu, own, "POST", &path, &form(&params)).await;
+            assert_eq!(status, expected, "{action} on {key}: {body}");
+        }
+    }
+    // The other key kept its secret and gained no role.
+    let kept = Some((other.as_str(), other_secret.as_str()));
+    assert_eq!(call(&emu, kept, "GET", "/users/whoami", "").await.0, 200);
+    let listed = detailed(&emu, &[("KeyId", &other)]).await;
+    assert_eq!(listed["Keys"][0]["buckets_role"], json!([]), "{listed}");
 }
 
 #[tokio::test]

@@ -422,16 +422,14 @@ impl S3Access for AccessHook {
     }
 
     async fn restore_object(&self, req: &mut S3Request<RestoreObjectInput>) -> S3Result<()> {
-        // Restoring a soft-deleted version writes it as the key's live object, replacing
-        // whatever is there: a put of the key. Restoring an archived object is
-        // s3:RestoreObject. Decided from the header alone, before anything is looked up.
-        let action = if req.headers.contains_key(crate::header::RESTORE_TYPE) {
-            "s3:PutObject"
-        } else {
-            "s3:RestoreObject"
-        };
+        // Every RestoreObject has needed s3:RestoreObject on the object (`check`). Restoring a
+        // soft-deleted version also writes it as the key's live object, replacing whatever is
+        // there: a put of the key. Decided from the header alone, before anything is looked up.
+        if crate::s3::is_archive_restore(&req.headers) {
+            return Ok(());
+        }
         let need = [(
-            action.to_owned(),
+            "s3:PutObject".to_owned(),
             object_arn(&req.input.bucket, &req.input.key),
         )];
         self.requester(req)?.require(&need)

@@ -365,12 +365,31 @@ fn request_id() -> String {
 }
 
 fn xml_response(status: u16, body: String, request_id: &str) -> http::Response<s3s::Body> {
+    answer(status, "text/xml", body, request_id)
+}
+
+/// A JSON answer (`application/json`).
+fn json_response(
+    status: u16,
+    value: &serde_json::Value,
+    request_id: &str,
+) -> http::Response<s3s::Body> {
+    answer(status, "application/json", value.to_string(), request_id)
+}
+
+/// An answer of `status` with `body` of `content_type`, and its `x-amzn-requestid`.
+fn answer(
+    status: u16,
+    content_type: &'static str,
+    body: String,
+    request_id: &str,
+) -> http::Response<s3s::Body> {
     let mut resp = http::Response::new(s3s::Body::from(body));
     *resp.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/xml"),
+        http::HeaderValue::from_static(content_type),
     );
     if let Ok(id) = http::HeaderValue::from_str(request_id) {
         resp.headers_mut().insert("x-amzn-requestid", id);
@@ -402,17 +421,7 @@ pub(crate) fn error_answer(
     }
     let id = request_id();
     let body = serde_json::json!({ "Code": code, "Message": message, "RequestId": id });
-    let mut resp = http::Response::new(s3s::Body::from(body.to_string()));
-    *resp.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    if let Ok(id) = http::HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-amzn-requestid", id);
-    }
-    resp
+    json_response(status, &body, &id)
 }
 
 /// An IAM error as AWS Query XML (`ErrorResponse`).
@@ -473,19 +482,6 @@ pub(crate) fn is_iam_request<B>(req: &http::Request<B>) -> bool {
 /// The SigV4 services an IAM request may be signed for: `iam` (the AWS SDKs) and `s3` (Tigris's
 /// own `@tigrisdata/iam`, which signs its IAM calls as `s3`). Either is verified in full.
 const SIGNING_SERVICES: &[&str] = &["iam", "s3"];
-
-/// A JSON answer (`application/json`, 200).
-fn json_response(value: &serde_json::Value) -> http::Response<s3s::Body> {
-    let mut resp = http::Response::new(s3s::Body::from(value.to_string()));
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    if let Ok(id) = http::HeaderValue::from_str(&request_id()) {
-        resp.headers_mut().insert("x-amzn-requestid", id);
-    }
-    resp
-}
 
 /// Verifies the request's SigV4 signature (for service `iam` or `s3`); the signing access key,
 /// or the error answer.
@@ -551,17 +547,7 @@ pub(crate) fn handle(
     ) {
         return error_answer(&parts.headers, status, code, &message);
     }
-    let json = wants_json(&parts.headers);
-    let result = match tigris::run(shared, &action, &params, json) {
-        Some(result) => result,
-        None => run(shared, &action, &params).map(|xml| {
-            if json {
-                tigris::as_json(shared, &action, &params, xml)
-            } else {
-                tigris::Reply::Xml(xml)
-            }
-        }),
-    };
+    let result = dispatch(shared, &action, &params, wants_json(&parts.headers));
     if let Some((failure, Timing::After)) = &injected {
         if failure.drop_connection {
             return crate::http::server::dropped();
@@ -571,11 +557,54 @@ pub(crate) fn handle(
     }
     match result {
         Ok(tigris::Reply::Xml(result)) => ok_response(&action, result),
-        Ok(tigris::Reply::Json(value)) => json_response(&value),
+        Ok(tigris::Reply::Json(value)) => json_response(200, &value, &request_id()),
         Err(IamError(status, code, message)) => {
             error_answer(&parts.headers, status, code, &message)
         }
     }
+}
+
+/// Runs `action`: Tigris's own actions ([`tigris::run`]), else the standard ones ([`run`]),
+/// answered in JSON when `json` (the request accepts it) and the action has a JSON form.
+fn dispatch(
+    shared: &Arc<Shared>,
+    action: &str,
+    params: &BTreeMap<String, String>,
+    json: bool,
+) -> Result<tigris::Reply, IamError> {
+    if let Some(result) = tigris::run(shared, action, params, json) {
+        return result;
+    }
+    let xml = run(shared, action, params)?;
+    Ok(if json {
+        tigris::as_json(shared, action, params, xml)
+    } else {
+        tigris::Reply::Xml(xml)
+    })
+}
+
+/// Makes an access key (its id is also its user's name) with Tigris's `name` and bucket
+/// `roles`, journaled and applied; its (id, secret, creation time).
+fn create_key(
+    shared: &Shared,
+    iam: &mut Iam,
+    name: Option<String>,
+    roles: Vec<(String, String)>,
+) -> Result<(String, String, SystemTime), IamError> {
+    let id = format!("tid_{}", iam.token("", 24).to_uppercase());
+    let secret = iam.token("tsec_", 40);
+    let created = shared.clock().now();
+    let key = crate::store::persist::KeyDump {
+        id: id.clone(),
+        secret: secret.clone(),
+        created: crate::store::nanos(created),
+        name,
+        roles,
+    };
+    let counter = iam.counter;
+    let change = crate::store::persist::IamChange::CreateAccessKey { key, counter };
+    commit(shared, iam, change)?;
+    Ok((id, secret, created))
 }
 
 /// Journals `change`, then applies it to `iam` (whose lock the caller holds, so changes reach
@@ -799,7 +828,13 @@ fn iam_resources(
         "DeleteAccessKey" => vec![user_arn(
             param("UserName").or(param("AccessKeyId")).unwrap_or(caller),
         )],
-        "ListAccessKeys" => match param("UserName").or(param("KeyId")) {
+        // The parameter the listing filters on: `KeyId` for Tigris's detailed listing,
+        // `UserName` for the standard one; the other names no key, and all are listed.
+        "ListAccessKeys" => match param(if p.contains_key("Detailed") {
+            "KeyId"
+        } else {
+            "UserName"
+        }) {
             Some(user) => vec![user_arn(user)],
             None => {
                 let mut all: Vec<String> = iam.keys.keys().map(|k| user_arn(k)).collect();
@@ -818,8 +853,8 @@ fn iam_resources(
         "CreateAccessKeyWithBucketsRole" => vec![user_arn(caller)],
         "RotateAccessKey" => vec![user_arn(param("AccessKeyId").unwrap_or(caller))],
         "UpdateAccessKeyWithBucketsRole" => {
-            let id = param("Req")
-                .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+            let id = tigris::req(p)
+                .ok()
                 .and_then(|r| r["id"].as_str().map(str::to_owned));
             vec![user_arn(id.as_deref().unwrap_or(caller))]
         }
@@ -863,11 +898,18 @@ fn authorize(
             source_ip: peer.map(|p| p.0.ip()),
         };
         if !crate::iam::policy::allowed(policies.iter().map(|p| &**p), &ctx) {
+            // Only the listing of every key has more than one resource: its denial names them
+            // all as `user/*`, never a key the caller may not list.
+            let named = if resources.len() > 1 {
+                user_arn("*")
+            } else {
+                resource.clone()
+            };
             return Err(IamError(
                 403,
                 "AccessDenied",
                 format!(
-                    "User {access_key} is not authorized to perform: {iam_action} on resource: {resource}"
+                    "User {access_key} is not authorized to perform: {iam_action} on resource: {named}"
                 ),
             ));
         }
@@ -898,22 +940,7 @@ fn run(
     match action {
         "CreateAccessKey" => {
             let user = optional(p, "UserName", USER_NAME)?;
-            let id = format!("tid_{}", iam.token("", 24).to_uppercase());
-            let secret = iam.token("tsec_", 40);
-            let created = shared.clock().now();
-            let key = crate::store::persist::KeyDump {
-                id: id.clone(),
-                secret: secret.clone(),
-                created: crate::store::nanos(created),
-                name: None,
-                roles: Vec::new(),
-            };
-            let counter = iam.counter;
-            commit(
-                shared,
-                &mut iam,
-                crate::store::persist::IamChange::CreateAccessKey { key, counter },
-            )?;
+            let (id, secret, created) = create_key(shared, &mut iam, None, Vec::new())?;
             let user = user.unwrap_or(&id);
             Ok(Some(format!(
                 "<AccessKey><UserName>{}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status>\
@@ -1206,11 +1233,42 @@ mod tests {
                 r#"{"name":"k","id":"$KEY","buckets_role":[{"bucket":"b-1","role":"Editor"}]}"#
                     .to_owned()
             ),
+            req_json(),
             Just("&<>\"'\r\u{1}\u{FFFF}é€".to_owned()),
             "[\\PC\\p{Cc}]{0,8}",
             any::<String>(),
             (0usize..2100).prop_map(|n| "n".repeat(n)),
         ]
+    }
+
+    /// A `Req` of Tigris's bucket-role actions: any name and id, and bucket roles that are
+    /// valid, nearly valid or anything, sometimes not a list at all.
+    fn req_json() -> impl Strategy<Value = String> {
+        let text = || {
+            prop_oneof![
+                Just("$KEY".to_owned()),
+                "[a-z0-9.-]{0,8}",
+                Just("*".to_owned()),
+                any::<String>(),
+            ]
+        };
+        let role = prop_oneof![
+            prop::sample::select(tigris::ROLES.to_vec()).prop_map(str::to_owned),
+            any::<String>(),
+        ];
+        let entry = prop_oneof![
+            (text(), role).prop_map(|(b, r)| serde_json::json!({"bucket": b, "role": r})),
+            any::<i64>().prop_map(|n| serde_json::json!({"bucket": n})),
+            Just(serde_json::Value::Null),
+        ];
+        let roles = prop_oneof![
+            prop::collection::vec(entry, 0..4).prop_map(serde_json::Value::from),
+            text().prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+        ];
+        (text(), text(), roles).prop_map(|(name, id, roles)| {
+            serde_json::json!({"name": name, "id": id, "buckets_role": roles}).to_string()
+        })
     }
 
     fn params() -> impl Strategy<Value = BTreeMap<String, String>> {
@@ -1238,22 +1296,31 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
-        /// Sequences of actions with arbitrary parameters answer `Ok` or an IAM error, and
-        /// whatever they store lists back as readable XML.
+        /// Sequences of actions with arbitrary parameters, answered in XML or JSON, answer
+        /// `Ok` or an IAM error, and whatever they store lists back as readable XML.
         #[test]
         fn every_action_answers_any_parameters(
-            steps in prop::collection::vec((prop::sample::select(ACTIONS), params()), 1..8),
+            steps in prop::collection::vec(
+                (prop::sample::select(ACTIONS), params(), any::<bool>()),
+                1..8,
+            ),
         ) {
             let shared = shared();
             let mut last_key = String::new();
-            for (action, mut p) in steps {
+            for (action, mut p, json) in steps {
                 for v in p.values_mut() {
-                    if v == "$KEY" {
-                        v.clone_from(&last_key);
-                    }
+                    *v = v.replace("$KEY", &last_key);
                 }
-                match run(&shared, action, &p) {
-                    Ok(Some(xml)) => {
+                match dispatch(&shared, action, &p, json) {
+                    Ok(tigris::Reply::Json(value)) => {
+                        if let Some(id) =
+                            value["CreateAccessKeyResult"]["AccessKey"]["AccessKeyId"].as_str()
+                        {
+                            last_key = id.to_owned();
+                        }
+                    }
+                    Ok(tigris::Reply::Xml(None)) => {}
+                    Ok(tigris::Reply::Xml(Some(xml))) => {
                         prop_assert!(xml_safe(&xml), "{action}: {xml:?}");
                         if let Some(id) = xml
                             .split_once("<AccessKeyId>")
@@ -1263,7 +1330,6 @@ mod tests {
                             last_key = id;
                         }
                     }
-                    Ok(None) => {}
                     Err(IamError(status, code, message)) => {
                         prop_assert!((400..500).contains(&status), "{action}: {status} {code}");
                         let resp = error_response(status, code, &message);

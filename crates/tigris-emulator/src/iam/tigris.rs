@@ -68,7 +68,7 @@ fn invalid(message: impl Into<String>) -> IamError {
 
 /// The JSON request of `CreateAccessKeyWithBucketsRole` / `UpdateAccessKeyWithBucketsRole`:
 /// the `Req` form parameter.
-fn req(p: &BTreeMap<String, String>) -> Result<Value, IamError> {
+pub(super) fn req(p: &BTreeMap<String, String>) -> Result<Value, IamError> {
     let text = p
         .get("Req")
         .filter(|r| !r.is_empty())
@@ -81,19 +81,9 @@ fn req(p: &BTreeMap<String, String>) -> Result<Value, IamError> {
     Ok(value)
 }
 
-/// Whether `name` is a bucket name S3 accepts (3–63 lowercase letters, digits, `-` and `.`,
-/// starting and ending with a letter or digit).
-fn is_bucket_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    (3..=63).contains(&b.len())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.last().is_some_and(u8::is_ascii_alphanumeric)
-}
-
 /// `buckets_role`: `[{"bucket", "role"}]`, each bucket once, `NamespaceAdmin` alone on `*`.
-/// Missing means none.
+/// Missing means none. A bucket is a name the emulator could create (s3s's rule, as CreateBucket
+/// checks it).
 pub(super) fn parse_roles(req: &Value) -> Result<Vec<(String, String)>, IamError> {
     let list = match &req["buckets_role"] {
         Value::Null => return Ok(Vec::new()),
@@ -123,7 +113,7 @@ pub(super) fn parse_roles(req: &Value) -> Result<Vec<(String, String)>, IamError
                 "the NamespaceAdmin role goes with the bucket \"*\" only, and \"*\" with it only",
             ));
         }
-        if bucket != "*" && !is_bucket_name(bucket) {
+        if bucket != "*" && !s3s::path::check_bucket_name(bucket) {
             return Err(invalid(format!("{bucket:?} is not a valid bucket name")));
         }
         if roles.iter().any(|(b, _)| b == bucket) {
@@ -191,23 +181,8 @@ fn create_with_roles(
         )));
     }
     let roles = parse_roles(&req)?;
-    let mut iam = shared.iam();
-    let id = format!("tid_{}", iam.token("", 24).to_uppercase());
-    let secret = iam.token("tsec_", 40);
-    let created = shared.clock().now();
-    let key = crate::store::persist::KeyDump {
-        id: id.clone(),
-        secret: secret.clone(),
-        created: crate::store::nanos(created),
-        name: Some(name.to_owned()),
-        roles,
-    };
-    let counter = iam.counter;
-    super::commit(
-        shared,
-        &mut iam,
-        crate::store::persist::IamChange::CreateAccessKey { key, counter },
-    )?;
+    let (id, secret, created) =
+        super::create_key(shared, &mut shared.iam(), Some(name.to_owned()), roles)?;
     Ok(Reply::Json(json!({
         "CreateAccessKeyResult": {"AccessKey": {
             "AccessKeyId": id,
@@ -415,7 +390,10 @@ pub(crate) fn whoami(
     parts: &http::request::Parts,
 ) -> http::Response<s3s::Body> {
     match super::verify(shared, parts, &bytes::Bytes::new()) {
-        Ok(key) => super::json_response(&json!({"UserId": key, "NamespaceId": NAMESPACE})),
+        Ok(key) => {
+            let body = json!({"UserId": key, "NamespaceId": NAMESPACE});
+            super::json_response(200, &body, &super::request_id())
+        }
         Err(resp) => *resp,
     }
 }
@@ -443,6 +421,7 @@ mod tests {
             json!([{"bucket": "*", "role": "Editor"}]),
             json!([{"bucket": "b-1", "role": "NamespaceAdmin"}]),
             json!([{"bucket": "B_1", "role": "Editor"}]),
+            json!([{"bucket": "b..1", "role": "Editor"}]),
             json!([{"bucket": "b-1", "role": "Editor"}, {"bucket": "b-1", "role": "ReadOnly"}]),
             json!([{"bucket": "b-1"}]),
             json!({"bucket": "b-1", "role": "Editor"}),

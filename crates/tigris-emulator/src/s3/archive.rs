@@ -57,15 +57,23 @@ pub(super) fn write_class(
 ) -> S3Result<Option<String>> {
     let class = match requested {
         Some(c) => crate::store::settings::parse_storage_class(c.as_str())?,
+        // A read: `store_applied`, so a PUT does not wait here for the commits in flight.
         None => backend
             .shared
-            .store()
+            .store_applied()
             .bucket(bucket)?
             .settings
             .storage_class()
             .to_owned(),
     };
     Ok((class != "STANDARD").then_some(class))
+}
+
+/// Whether a RestoreObject restores an archived object: it names no `X-Tigris-Restore-Type`
+/// (whatever its value, a request with one is a soft-delete restore). The one test the access
+/// hook and the handler both decide by.
+pub(crate) fn is_archive_restore(headers: &HeaderMap) -> bool {
+    !headers.contains_key(crate::header::RESTORE_TYPE)
 }
 
 /// RestoreObject of an archived object (no `X-Tigris-Restore-Type`): 202 when a restore

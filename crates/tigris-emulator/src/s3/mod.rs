@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 mod acl;
 mod archive;
 pub(crate) use acl::anonymous_read;
+pub(crate) use archive::is_archive_restore;
 mod bucket;
 mod checksum;
 pub(crate) mod conditional;
@@ -388,10 +389,10 @@ impl S3 for Backend {
         &self,
         req: S3Request<s3s::dto::RestoreObjectInput>,
     ) -> S3Result<S3Response<s3s::dto::RestoreObjectOutput>> {
-        if header_str(&req.headers, header::RESTORE_TYPE).is_some() {
-            soft_delete::restore_object(self, req).await
-        } else {
+        if archive::is_archive_restore(&req.headers) {
             archive::restore_object(self, req)
+        } else {
+            soft_delete::restore_object(self, req).await
         }
     }
 

@@ -99,8 +99,9 @@ struct Answer {
 
 /// The bucket's shadow, when it has one.
 pub(crate) fn config(shared: &Shared, bucket: &str) -> Option<Shadow> {
+    // A read of the bucket's settings, on every PUT's path: no wait for the commits in flight.
     shared
-        .store()
+        .store_applied()
         .bucket(bucket)
         .ok()?
         .settings

@@ -116,3 +116,40 @@ pub(crate) async fn put(
     durable.map_err(|e| StoreError::Storage(e.to_string()))?;
     Ok(version)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::LIVE;
+    use bytes::Bytes;
+
+    fn open(dir: &std::path::Path) -> Arc<Shared> {
+        Arc::new(
+            Shared::open(
+                crate::DEFAULT_ACCESS_KEY_ID.to_owned(),
+                crate::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+                dir,
+                false,
+            )
+            .unwrap(),
+        )
+    }
+
+    fn body_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir.join("objects")).unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn a_put_the_journal_refuses_answers_an_error_is_not_applied_and_leaves_no_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = open(dir.path());
+        shared.store().create_bucket("b", false).unwrap();
+        // Every later journal write fails.
+        shared.close();
+        let object = Object::new(Bytes::from_static(b"lost"), None, Vec::new());
+        assert!(put(&shared, "b", "k", object).await.is_err());
+        assert!(shared.store_applied().get("b", "k", LIVE).is_err());
+        assert!(shared.store().get("b", "k", LIVE).is_err());
+        assert_eq!(body_files(dir.path()), 0);
+    }
+}
