@@ -301,6 +301,53 @@ async fn an_upload_part_whose_checksum_does_not_match_is_bad_digest() {
     assert_eq!(err.code(), Some("BadDigest"), "{err:?}");
 }
 
+/// Uploads `BODY` as part 1 of a new upload of `mp`, with `content_md5`.
+async fn part_with_content_md5(
+    s3: &aws_sdk_s3::Client,
+    content_md5: &str,
+) -> Result<
+    aws_sdk_s3::operation::upload_part::UploadPartOutput,
+    aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::upload_part::UploadPartError>,
+> {
+    let created = s3
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    s3.upload_part()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(created.upload_id().unwrap())
+        .part_number(1)
+        .content_md5(content_md5)
+        .body(ByteStream::from_static(BODY))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn an_upload_part_whose_content_md5_does_not_match_is_bad_digest() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    // The MD5 of the empty body.
+    let err = part_with_content_md5(&s3, "1B2M2Y8AsgTpgAmY7PhCfg==")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("BadDigest"), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_upload_part_with_its_content_md5_answers_that_md5_as_its_etag() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let out = part_with_content_md5(&s3, "peQkv8F5MrJbcsQLQfdojg==")
+        .await
+        .unwrap();
+    assert_eq!(out.e_tag(), Some("\"a5e424bfc17932b25b72c40b41f7688e\""));
+}
+
 #[tokio::test]
 async fn complete_answers_the_composite_sha256_of_the_parts_and_head_keeps_it() {
     let emu = Emulator::start().await.unwrap();

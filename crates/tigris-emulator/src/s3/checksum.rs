@@ -11,7 +11,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use http::HeaderMap;
-use md5::Digest as _;
 use s3s::crypto::Checksum as _;
 use s3s::{S3Result, s3_error};
 
@@ -81,15 +80,16 @@ fn bad_digest(algorithm: &str) -> s3s::S3Error {
     )
 }
 
-/// Verifies a write's body against its `Content-MD5` and `x-amz-checksum-*` headers and
-/// answers the checksum to keep with it: the claimed one, or the one it (or `default`, an
-/// upload's algorithm) names, computed.
+/// Verifies a write's body against its `Content-MD5` (by `md5`, the body's hex MD5, computed
+/// as it was read) and `x-amz-checksum-*` headers and answers the checksum to keep with it: the
+/// claimed one, or the one it (or `default`, an upload's algorithm) names, computed.
 pub(crate) fn verify(
     headers: &HeaderMap,
     data: &[u8],
+    md5: &str,
     default: Option<&str>,
 ) -> S3Result<Option<(String, String)>> {
-    check_md5(headers, data)?;
+    check_md5(headers, md5)?;
     if let Some((algorithm, value)) = claimed(headers)? {
         let actual = compute(algorithm, data).unwrap_or_default();
         if actual != value {
@@ -101,9 +101,9 @@ pub(crate) fn verify(
     Ok(wanted.and_then(|a| compute(a, data).map(|v| (a.to_owned(), v))))
 }
 
-/// `Content-MD5`: not the base64 of 16 bytes is `400 InvalidDigest`, another body's `400
-/// BadDigest`.
-pub(crate) fn check_md5(headers: &HeaderMap, data: &[u8]) -> S3Result<()> {
+/// `Content-MD5` against `md5`, the body's hex MD5: not the base64 of 16 bytes is `400
+/// InvalidDigest`, another body's `400 BadDigest`.
+pub(crate) fn check_md5(headers: &HeaderMap, md5: &str) -> S3Result<()> {
     let Some(claim) = headers.get("content-md5") else {
         return Ok(());
     };
@@ -113,7 +113,7 @@ pub(crate) fn check_md5(headers: &HeaderMap, data: &[u8]) -> S3Result<()> {
         .and_then(|c| B64.decode(c.trim()).ok())
         .filter(|c| c.len() == 16)
         .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
-    if claim[..] != md5::Md5::digest(data)[..] {
+    if hex::encode(claim) != md5 {
         return Err(s3_error!(
             BadDigest,
             "The Content-MD5 you specified did not match what we received."

@@ -190,13 +190,9 @@ pub(crate) fn url_encode(s: &str) -> String {
 
 /// Reads a request body into one buffer, sized once from `Content-Length` when the client sent
 /// it, so a PUT holds its body about once (not once as chunks and again as the joined copy). A
-/// body that arrives as one (small) chunk is copied to a buffer of its own size.
-async fn collect_body(body: Option<StreamingBlob>, content_length: Option<i64>) -> S3Result<Bytes> {
-    collect_body_with(body, content_length, |_| {}).await
-}
-
-/// [`collect_body`], with the body's hex MD5 computed chunk by chunk as it arrives (while the
-/// chunk is in cache, and without a second pass over the whole body).
+/// body that arrives as one (small) chunk is copied to a buffer of its own size. The body's hex
+/// MD5 is computed chunk by chunk as it arrives (while the chunk is in cache, and without a
+/// second pass over the whole body): its ETag, and what `Content-MD5` is checked against.
 async fn collect_body_md5(
     body: Option<StreamingBlob>,
     content_length: Option<i64>,

@@ -12,7 +12,7 @@ pub(super) async fn put_object(
     let metadata = metadata_vec(input.metadata)?;
     let tags = extra::tagging_header(&req.headers)?;
     let (data, md5) = collect_body_md5(input.body, input.content_length).await?;
-    let checksum = super::checksum::verify(&req.headers, &data, None)?;
+    let checksum = super::checksum::verify(&req.headers, &data, &md5, None)?;
     let mut object = Object::with_etag(data, md5, input.content_type, metadata);
     object.extra.headers = extra::stored_headers(&req.headers);
     object.extra.checksums = checksum.iter().cloned().collect();
