@@ -353,9 +353,6 @@ impl S3 for Backend {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        if req.input.version_id.is_none() {
-            shadow::delete_through(&self.shared, &req.input.bucket, &req.input.key).await?;
-        }
         object::delete_object(self, req).await
     }
 

@@ -25,6 +25,14 @@ pub(super) async fn put_object(
         if_match: input.if_match,
         if_none_match: input.if_none_match,
     };
+    // A write the bucket refuses never reaches the shadow: the condition is checked before the
+    // write-through, and again under the store lock with the write.
+    conditional::check_live(
+        &backend.shared.store(),
+        &input.bucket,
+        &input.key,
+        &condition,
+    )?;
     super::shadow::put_through(&backend.shared, &input.bucket, &input.key, &object).await?;
     if condition.is_empty() {
         // Group-committed on a data directory, its body written outside the store lock.
@@ -286,6 +294,16 @@ pub(super) async fn delete_object(
         if_match: input.if_match,
         if_none_match: None,
     };
+    if input.version_id.is_none() {
+        // A delete the bucket refuses never reaches the shadow (see `put_object`).
+        conditional::check_live(
+            &backend.shared.store(),
+            &input.bucket,
+            &input.key,
+            &condition,
+        )?;
+        super::shadow::delete_through(&backend.shared, &input.bucket, &input.key).await?;
+    }
     // S3 answers 204 for a missing key too, but the bucket must exist. An `If-Match` is checked
     // under the same store lock as the delete, so a conditional delete and a conditional write
     // of one key cannot both pass.

@@ -9,7 +9,8 @@
 //!   A plain HeadObject of such a key answers the shadow's headers with
 //!   `X-Tigris-Read-Source: block_shadow` and copies nothing.
 //! - Write-through: PutObject and DeleteObject go to the shadow first, then to the bucket; when
-//!   the shadow refuses or cannot be reached the request fails and the bucket is unchanged.
+//!   the shadow refuses or cannot be reached the request fails and the bucket is unchanged. A
+//!   write whose precondition (`If-Match`, `If-None-Match`) fails reaches neither.
 //! - ListObjectsV2 with `X-Tigris-List-Source: shadow` (or with no header, on a write-through
 //!   bucket, as Tigris documents) lists the shadow; `tigris` lists the bucket.
 //!
