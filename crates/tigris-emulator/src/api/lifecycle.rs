@@ -95,7 +95,7 @@ pub(crate) fn set(
     bucket: &str,
     config: Option<BucketLifecycleConfiguration>,
 ) -> S3Result<()> {
-    shared.store_mut_bucket(bucket, |b| b.lifecycle = config)?;
+    shared.store().set_lifecycle(bucket, config)?;
     Ok(())
 }
 

@@ -210,7 +210,8 @@ pub(super) async fn delete_bucket_lifecycle(
 ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
     backend
         .shared
-        .store_mut_bucket(&req.input.bucket, |b| b.lifecycle = None)?;
+        .store()
+        .set_lifecycle(&req.input.bucket, None)?;
     Ok(S3Response::with_status(
         DeleteBucketLifecycleOutput::default(),
         StatusCode::NO_CONTENT,
