@@ -11,9 +11,9 @@ use crate::http::auth::RequestTag;
 use crate::http::faults::{Faults, InjectedFailure};
 use crate::iam::Iam;
 use crate::notify::Notifier;
+use crate::store::Store;
 use crate::store::multipart::Uploads;
 use crate::store::persist::{IamChange, Journal, PersistError, Record, RecordRef};
-use crate::store::Store;
 
 /// Access keys the emulator accepts, with their secrets.
 #[derive(Default)]

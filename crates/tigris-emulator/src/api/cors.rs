@@ -358,4 +358,80 @@ mod tests {
             assert!(from_patch(&bad).is_err(), "{bad}");
         }
     }
+
+    mod no_panic {
+        //! The CORS parsers and matchers answer on any input: rules from Tigris's JSON, and rules
+        //! as S3's XML may hold them (any origins, several `*` included), met by any request.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const WORDS: &[&str] = &[
+            "rules",
+            "allowedOrigin",
+            "allowedMethods",
+            "allowedHeaders",
+            "exposeHeaders",
+            "maxAge",
+            "*",
+            "GET",
+            "FETCH",
+            "https://a.example",
+            "https://*.example",
+            "**",
+            "x-amz-*",
+        ];
+
+        fn texts() -> impl Strategy<Value = Vec<String>> {
+            prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(WORDS).prop_map(str::to_owned),
+                    "[a-zA-Z*.:/ -]{0,10}",
+                    any::<String>(),
+                ],
+                0..4,
+            )
+        }
+
+        fn rule() -> impl Strategy<Value = CorsRule> {
+            (
+                texts(),
+                texts(),
+                texts(),
+                texts(),
+                proptest::option::of(any::<i32>()),
+            )
+                .prop_map(|(origins, methods, headers, expose, age)| CorsRule {
+                    id: None,
+                    allowed_origins: origins,
+                    allowed_methods: methods,
+                    allowed_headers: headers,
+                    expose_headers: expose,
+                    max_age_seconds: age,
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn patch_values(value in crate::strategies::json(WORDS)) {
+                if let Ok(Some(rules)) = from_patch(&value) {
+                    prop_assert!(!rules.is_empty() && rules.len() <= 100);
+                    let _ = metadata(&rules);
+                }
+            }
+
+            #[test]
+            fn requests_meet_any_rules(
+                rules in prop::collection::vec(rule(), 0..4),
+                origin in prop_oneof![prop::sample::select(WORDS).prop_map(str::to_owned), any::<String>()],
+                method in prop_oneof![prop::sample::select(WORDS).prop_map(str::to_owned), any::<String>()],
+                requested in texts(),
+                path in any::<String>(),
+            ) {
+                let _ = bucket_of(&path);
+                if let Some(rule) = matching(&rules, &origin, &method, &requested) {
+                    allow(&mut HeaderMap::new(), rule, &origin, &requested);
+                }
+            }
+        }
+    }
 }

@@ -307,4 +307,39 @@ mod tests {
             assert!(from_patch(&bad).is_err(), "{bad}");
         }
     }
+
+    mod no_panic {
+        //! `lifecycle_rules` of any JSON answers `Ok` or `Err`, and what it accepts reads back.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const WORDS: &[&str] = &[
+            "id",
+            "status",
+            "expiration",
+            "transitions",
+            "storage_class",
+            "days",
+            "date",
+            "enabled",
+            "filter",
+            "prefix",
+            "GLACIER",
+            "STANDARD_IA",
+            "2028-01-01",
+            "2028-02-30",
+            "2028-01-01T10:00:00Z",
+            "é",
+        ];
+
+        proptest! {
+            #[test]
+            fn patch_values(value in crate::strategies::json(WORDS)) {
+                if let Ok(Some(config)) = from_patch(&value) {
+                    prop_assert!(!config.rules.is_empty() && config.rules.len() <= 10);
+                    let _ = metadata(&config);
+                }
+            }
+        }
+    }
 }

@@ -218,4 +218,57 @@ mod tests {
         headers.insert("x-amz-checksum-sha1", "AAAAAA==".parse().unwrap());
         assert!(claimed(&headers).is_err());
     }
+
+    mod no_panic {
+        //! A write's checksum headers, whatever their values, are verified or refused.
+        use super::super::*;
+        use md5::Digest as _;
+        use proptest::prelude::*;
+
+        const NAMES: &[&str] = &[
+            "content-md5",
+            "x-amz-checksum-crc32",
+            "x-amz-checksum-crc32c",
+            "x-amz-checksum-crc64nvme",
+            "x-amz-checksum-sha1",
+            "x-amz-checksum-sha256",
+            "x-amz-sdk-checksum-algorithm",
+        ];
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("1B2M2Y8AsgTpgAmY7PhCfg==".to_owned()),
+                Just("AAAAAA==".to_owned()),
+                Just("sha256".to_owned()),
+                "[A-Za-z0-9+/=-]{0,48}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn write_headers(
+                headers in prop::collection::vec((prop::sample::select(NAMES), value()), 0..4),
+                data in prop::collection::vec(any::<u8>(), 0..64),
+                default in proptest::option::of(value()),
+            ) {
+                let mut map = HeaderMap::new();
+                for (name, value) in &headers {
+                    if let Ok(v) = http::HeaderValue::from_bytes(value.as_bytes()) {
+                        map.append(*name, v);
+                    }
+                }
+                let md5 = hex::encode(md5::Md5::digest(&data));
+                let _ = verify(&map, &data, &md5, default.as_deref());
+            }
+
+            #[test]
+            fn composites(algorithm in value(), parts in prop::collection::vec(value(), 0..4)) {
+                if let Some(total) = composite(&algorithm, &parts) {
+                    prop_assert_eq!(kind(&total), COMPOSITE);
+                }
+                let _ = kind(&algorithm);
+            }
+        }
+    }
 }

@@ -561,4 +561,51 @@ mod tests {
         assert_eq!(tag("<a>", "Key"), None);
         assert_eq!(blocks("<Contents><Key>x", "Contents").len(), 0);
     }
+
+    mod no_panic {
+        //! The shadow's answers are read whatever their bytes.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn xml() -> impl Strategy<Value = String> {
+            prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(
+                        &[
+                            "<Contents>",
+                            "</Contents>",
+                            "<Key>",
+                            "</Key>",
+                            "<Code>",
+                            "</Code>",
+                            "<CommonPrefixes>",
+                            "<Prefix>",
+                            "</Prefix>",
+                            "&amp;",
+                            "&lt;",
+                            "&",
+                            "é",
+                        ][..]
+                    )
+                    .prop_map(str::to_owned),
+                    any::<String>(),
+                ],
+                0..12,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn list_and_error_bodies(xml in xml()) {
+                for block in blocks(&xml, "Contents") {
+                    let _ = tag(block, "Key");
+                }
+                for block in blocks(&xml, "CommonPrefixes") {
+                    let _ = tag(block, "Prefix");
+                }
+                let _ = error_code(xml.as_bytes());
+            }
+        }
+    }
 }
