@@ -16,8 +16,6 @@ use s3s::dto::{
 use s3s::{S3Result, s3_error};
 use serde_json::{Map, Value, json};
 
-use crate::state::Shared;
-
 const TRANSITION_CLASSES: [&str; 3] = ["STANDARD_IA", "GLACIER", "GLACIER_IR"];
 
 fn invalid(message: String) -> s3s::S3Error {
@@ -85,17 +83,6 @@ pub(crate) fn validate(config: &mut BucketLifecycleConfiguration) -> S3Result<()
             }
         }
     }
-    Ok(())
-}
-
-/// Sets (or with `None` removes) a bucket's configuration. A snapshot-enabled bucket stores it
-/// too (Tigris accepts the call there) but never applies it: see `Store::apply_lifecycle`.
-pub(crate) fn set(
-    shared: &Shared,
-    bucket: &str,
-    config: Option<BucketLifecycleConfiguration>,
-) -> S3Result<()> {
-    shared.store().set_lifecycle(bucket, config)?;
     Ok(())
 }
 

@@ -180,7 +180,10 @@ pub(super) async fn put_bucket_lifecycle_configuration(
         .lifecycle_configuration
         .ok_or_else(|| s3_error!(MalformedXML, "missing LifecycleConfiguration"))?;
     crate::api::lifecycle::validate(&mut config)?;
-    crate::api::lifecycle::set(&backend.shared, &input.bucket, Some(config))?;
+    backend
+        .shared
+        .store()
+        .set_lifecycle(&input.bucket, Some(config))?;
     Ok(S3Response::new(
         PutBucketLifecycleConfigurationOutput::default(),
     ))

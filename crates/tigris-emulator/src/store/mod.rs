@@ -134,6 +134,8 @@ impl Store {
     }
 
     /// Sets (or with `None` removes) a bucket's lifecycle configuration: journaled, then applied.
+    /// A snapshot-enabled bucket stores it too (Tigris accepts the call there) but never applies
+    /// it: see [`Store::apply_lifecycle`].
     pub(crate) fn set_lifecycle(
         &mut self,
         name: &str,
