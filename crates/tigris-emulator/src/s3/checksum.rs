@@ -158,6 +158,20 @@ macro_rules! set_checksum {
 }
 pub(crate) use set_checksum;
 
+/// Sets `$out`'s checksum fields and `checksum_type` from an object's stored `(algorithm,
+/// value)` pairs (`ObjectExtra::checksums`).
+macro_rules! set_stored_checksums {
+    ($out:expr, $checksums:expr) => {{
+        for (algorithm, value) in $checksums {
+            $out.checksum_type = Some(s3s::dto::ChecksumType::from_static(
+                $crate::s3::checksum::kind(value),
+            ));
+            $crate::s3::checksum::set_checksum!($out, algorithm.as_str(), value.clone());
+        }
+    }};
+}
+pub(crate) use set_stored_checksums;
+
 /// The checksum field of `$part` for `$algorithm` (inputs and outputs name them alike).
 macro_rules! get_checksum {
     ($part:expr, $algorithm:expr) => {

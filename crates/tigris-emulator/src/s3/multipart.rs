@@ -204,11 +204,7 @@ pub(super) async fn complete_multipart_upload(
         if let Ok(object) = backend.shared.store().get(&input.bucket, &input.key, LIVE)
             && object.etag == etag
         {
-            for (algorithm, value) in &object.extra.checksums {
-                output.checksum_type =
-                    Some(ChecksumType::from_static(super::checksum::kind(value)));
-                super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-            }
+            super::checksum::set_stored_checksums!(output, &object.extra.checksums);
         }
         return Ok(S3Response::new(output));
     }
@@ -290,10 +286,7 @@ pub(super) async fn complete_multipart_upload(
         e_tag: Some(ETag::Strong(etag)),
         ..Default::default()
     };
-    for (algorithm, value) in &object.extra.checksums {
-        output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
-        super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-    }
+    super::checksum::set_stored_checksums!(output, &object.extra.checksums);
     Ok(S3Response::new(output))
 }
 

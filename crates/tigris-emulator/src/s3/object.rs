@@ -168,10 +168,7 @@ pub(super) async fn get_object(
         ..Default::default()
     };
     if whole && checksum_mode(input.checksum_mode.as_ref()) {
-        for (algorithm, value) in &object.extra.checksums {
-            output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
-            super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-        }
+        super::checksum::set_stored_checksums!(output, &object.extra.checksums);
     }
     let mut response = S3Response::with_status(output, status);
     response.headers = headers;
@@ -231,10 +228,7 @@ pub(super) async fn head_object(
     if (input.part_number.is_none() || parts_count == 1)
         && checksum_mode(input.checksum_mode.as_ref())
     {
-        for (algorithm, value) in &object.extra.checksums {
-            output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
-            super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-        }
+        super::checksum::set_stored_checksums!(output, &object.extra.checksums);
     }
     let mut response = S3Response::new(output);
     response.headers = headers;
