@@ -1,5 +1,6 @@
 //! Write-through to a shadow bucket (`s3/shadow.rs`) across two emulators: the second stands in
-//! for the old provider. A write the bucket refuses never reaches the shadow.
+//! for the old provider. A write the bucket refuses never reaches the shadow; a multi-delete
+//! reaches it key by key.
 
 use aws_sdk_s3::primitives::ByteStream;
 use tigris_emulator::Emulator;
@@ -97,4 +98,41 @@ async fn a_delete_that_fails_its_precondition_leaves_the_shadow_unchanged() {
         .unwrap_err();
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 412);
     assert_eq!(legacy_body(&legacy).await.as_deref(), Some(&b"v1"[..]));
+}
+
+#[tokio::test]
+async fn a_multi_delete_on_a_write_through_bucket_deletes_in_the_shadow_too() {
+    let (tigris, legacy) = (
+        Emulator::start().await.unwrap(),
+        Emulator::start().await.unwrap(),
+    );
+    let s3 = write_through(&tigris, &legacy).await;
+    let out = s3
+        .delete_objects()
+        .bucket(BUCKET)
+        .delete(
+            aws_sdk_s3::types::Delete::builder()
+                .objects(
+                    aws_sdk_s3::types::ObjectIdentifier::builder()
+                        .key("k")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(out.errors().is_empty(), "{:?}", out.errors());
+    assert_eq!(legacy_body(&legacy).await, None);
+    // Nothing left in the shadow to read through and copy back in.
+    let err = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
 }

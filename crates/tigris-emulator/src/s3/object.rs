@@ -378,7 +378,9 @@ pub(super) async fn delete_objects(
         ));
     }
     let quiet = input.delete.quiet.unwrap_or(false);
+    let shadow = super::shadow::write_through(&backend.shared, &input.bucket);
     let mut deleted = Vec::new();
+    let mut errors = Vec::new();
     for id in input.delete.objects {
         if let Some(version) = id.version_id.filter(|v| v != "null") {
             let found = drop_version(backend, &input.bucket, &id.key, &version)?;
@@ -390,6 +392,18 @@ pub(super) async fn delete_objects(
                     ..Default::default()
                 });
             }
+            continue;
+        }
+        // Written through as DeleteObject is: the shadow first; a key it refuses stays.
+        if let Some(shadow) = &shadow
+            && let Err(e) = super::shadow::delete_in(&backend.shared, shadow, &id.key).await
+        {
+            errors.push(s3s::dto::Error {
+                code: Some(e.code().as_str().to_owned()),
+                message: e.message().map(str::to_owned),
+                key: Some(id.key),
+                ..Default::default()
+            });
             continue;
         }
         if backend
@@ -411,15 +425,12 @@ pub(super) async fn delete_objects(
             });
         }
     }
-    let errors = denied
-        .into_iter()
-        .map(|key| s3s::dto::Error {
-            code: Some("AccessDenied".to_owned()),
-            message: Some("Access Denied".to_owned()),
-            key: Some(key),
-            ..Default::default()
-        })
-        .collect::<Vec<_>>();
+    errors.extend(denied.into_iter().map(|key| s3s::dto::Error {
+        code: Some("AccessDenied".to_owned()),
+        message: Some("Access Denied".to_owned()),
+        key: Some(key),
+        ..Default::default()
+    }));
     Ok(S3Response::new(DeleteObjectsOutput {
         deleted: Some(deleted),
         errors: (!errors.is_empty()).then_some(errors),

@@ -10,7 +10,8 @@
 //!   `X-Tigris-Read-Source: block_shadow` and copies nothing.
 //! - Write-through: PutObject and DeleteObject go to the shadow first, then to the bucket; when
 //!   the shadow refuses or cannot be reached the request fails and the bucket is unchanged. A
-//!   write whose precondition (`If-Match`, `If-None-Match`) fails reaches neither.
+//!   write whose precondition (`If-Match`, `If-None-Match`) fails reaches neither. DeleteObjects
+//!   deletes key by key the same way; a key the shadow refuses is one of its `Errors` and stays.
 //! - ListObjectsV2 with `X-Tigris-List-Source: shadow` (or with no header, on a write-through
 //!   bucket, as Tigris documents) lists the shadow; `tigris` lists the bucket.
 //!
@@ -371,7 +372,7 @@ pub(crate) async fn put_through(
     key: &str,
     object: &Object,
 ) -> S3Result<()> {
-    let Some(shadow) = config(shared, bucket).filter(|s| s.write_through) else {
+    let Some(shadow) = write_through(shared, bucket) else {
         return Ok(());
     };
     let mut extra: Vec<(&str, String)> = Vec::new();
@@ -403,14 +404,24 @@ pub(crate) async fn put_through(
     Ok(())
 }
 
+/// The bucket's shadow when it is written through.
+pub(crate) fn write_through(shared: &Shared, bucket: &str) -> Option<Shadow> {
+    config(shared, bucket).filter(|s| s.write_through)
+}
+
 /// Write-through of a DeleteObject: deleted in the shadow first.
 pub(crate) async fn delete_through(shared: &Shared, bucket: &str, key: &str) -> S3Result<()> {
-    let Some(shadow) = config(shared, bucket).filter(|s| s.write_through) else {
-        return Ok(());
-    };
+    match write_through(shared, bucket) {
+        Some(shadow) => delete_in(shared, &shadow, key).await,
+        None => Ok(()),
+    }
+}
+
+/// Deletes `key` in `shadow` (a key it lacks is no error, as on S3).
+pub(crate) async fn delete_in(shared: &Shared, shadow: &Shadow, key: &str) -> S3Result<()> {
     let answer = send(
         &shared.shadow,
-        &shadow,
+        shadow,
         Method::DELETE,
         Some(key),
         &[],
@@ -419,7 +430,7 @@ pub(crate) async fn delete_through(shared: &Shared, bucket: &str, key: &str) -> 
     )
     .await?;
     if answer.status == StatusCode::NOT_FOUND && error_code(&answer.body) == "NoSuchBucket" {
-        return Err(unavailable(&shadow, "does not exist (NoSuchBucket)"));
+        return Err(unavailable(shadow, "does not exist (NoSuchBucket)"));
     }
     Ok(())
 }
