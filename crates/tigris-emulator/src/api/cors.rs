@@ -51,9 +51,6 @@ pub(crate) fn from_patch(value: &Value) -> S3Result<Option<Vec<CorsRule>>> {
         },
         _ => return Err(invalid("cors must be an object or null".into())),
     };
-    if rules.len() > 100 {
-        return Err(invalid("a bucket may have at most 100 CORS rules".into()));
-    }
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let origins = strings(rule, "allowedOrigin")?;
@@ -69,12 +66,6 @@ pub(crate) fn from_patch(value: &Value) -> S3Result<Option<Vec<CorsRule>>> {
             .find(|m| *m != "*" && !JSON_METHODS.contains(&m.as_str()))
         {
             return Err(invalid(format!("cors rule {}: invalid method {m}", i + 1)));
-        }
-        if origins.iter().any(|o| o.matches('*').count() > 1) {
-            return Err(invalid(format!(
-                "cors rule {}: an origin may hold one `*`",
-                i + 1
-            )));
         }
         let max_age = match rule.get("maxAge") {
             None | Some(Value::Null) => None,
@@ -99,7 +90,26 @@ pub(crate) fn from_patch(value: &Value) -> S3Result<Option<Vec<CorsRule>>> {
             max_age_seconds: max_age,
         });
     }
+    check_limits(&out).map_err(invalid)?;
     Ok((!out.is_empty()).then_some(out))
+}
+
+/// S3's limits on a rule set, whichever way it comes in (Tigris's JSON or S3's XML): at most
+/// 100 rules, and at most one `*` in an origin.
+pub(crate) fn check_limits(rules: &[CorsRule]) -> Result<(), String> {
+    if rules.len() > 100 {
+        return Err("a bucket may have at most 100 CORS rules".into());
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        if rule
+            .allowed_origins
+            .iter()
+            .any(|o| o.matches('*').count() > 1)
+        {
+            return Err(format!("cors rule {}: an origin may hold one `*`", i + 1));
+        }
+    }
+    Ok(())
 }
 
 /// The `cors` field of `?metadata`, in Tigris's JSON names.

@@ -351,6 +351,7 @@ pub(super) async fn put_bucket_cors(
             max_age_seconds: r.max_age_seconds,
         });
     }
+    crate::api::cors::check_limits(&rules).map_err(|e| s3_error!(InvalidRequest, "{e}"))?;
     backend
         .shared
         .store()
