@@ -7,7 +7,9 @@
 //! in a rule's origin stands for any text) and whose methods hold the method asked for (the
 //! preflight's `Access-Control-Request-Method`, else the request's own) answers; for a
 //! preflight, every requested header must be allowed too. A preflight needs no signature (a
-//! browser cannot sign one) and reveals only whether the bucket's rules allow the request.
+//! browser cannot sign one) and reveals whether the bucket exists (`404`, where S3 answers `403
+//! AccessForbidden` "CORSResponse: Bucket not found", which tells as much) and whether its rules
+//! allow the request, nothing else.
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use s3s::{S3Result, s3_error};
