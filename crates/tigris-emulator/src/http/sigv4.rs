@@ -1,5 +1,7 @@
 //! An independent SigV4 verifier for requests s3s does not take: IAM Query requests, which are
-//! signed without `x-amz-content-sha256`.
+//! signed without `x-amz-content-sha256`. Its pieces ([`signature`], [`amz_date`],
+//! [`canonical_query_of`]) also sign what the emulator sends: presigned URLs and requests to
+//! shadow buckets, both of which s3s verifies on their way back in.
 //!
 //! Written from the SigV4 specification rather than on top of the signing library the clients
 //! use, so a signing bug in a client cannot be mirrored by the same bug here.

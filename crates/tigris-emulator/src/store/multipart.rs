@@ -92,7 +92,8 @@ impl Uploads {
         self.put_part_with_checksum(id, bucket, key, number, data, sums)
     }
 
-    /// [`Uploads::put_part`] of a part whose digests were computed as it was read.
+    /// Stores part `number` of upload `id`, its digests computed as it was read; answers its
+    /// ETag.
     pub(crate) fn put_part_with_checksum(
         &mut self,
         id: &str,
