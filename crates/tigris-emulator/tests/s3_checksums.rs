@@ -492,50 +492,29 @@ async fn list_parts_names_the_algorithm_and_each_part_checksum() {
 /// the query as the AWS JavaScript SDK v3's presigner does for a part.
 fn presigned_part_with_empty_checksum(emu: &Emulator, query: &str) -> String {
     use aws_sigv4::http_request::{
-        PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-        sign,
+        PayloadChecksumKind, SignableBody, SignatureLocation, SigningSettings,
     };
     let root = emu.root_credentials();
-    let identity = aws_credential_types::Credentials::new(
-        root.access_key_id(),
-        root.secret_access_key(),
-        None,
-        None,
-        "test",
-    )
-    .into();
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(std::time::Duration::from_secs(300));
     settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("auto")
-        .name("s3")
-        .time(std::time::SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
     let uri = format!(
         "{}/bkt/mp?{query}&x-amz-checksum-crc32=AAAAAA%3D%3D&x-amz-sdk-checksum-algorithm=CRC32",
         emu.endpoint()
     );
-    let host = emu.local_addr().to_string();
-    let signable = SignableRequest::new(
-        "PUT",
-        &uri,
-        [("host", host.as_str())].into_iter(),
-        SignableBody::UnsignedPayload,
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     let mut req = http::Request::builder()
         .method("PUT")
         .uri(&uri)
+        .header("host", emu.local_addr().to_string())
         .body(())
         .unwrap();
-    instructions.apply_to_request_http1x(&mut req);
+    common::sign(
+        &mut req,
+        (root.access_key_id(), root.secret_access_key()),
+        SignableBody::UnsignedPayload,
+        settings,
+    );
     req.uri().to_string()
 }
 
