@@ -231,6 +231,8 @@ mod notify;
 mod s3;
 mod state;
 mod store;
+#[cfg(test)]
+mod strategies;
 
 use std::fmt;
 use std::net::SocketAddr;

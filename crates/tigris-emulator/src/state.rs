@@ -11,9 +11,9 @@ use crate::http::auth::RequestTag;
 use crate::http::faults::{Faults, InjectedFailure};
 use crate::iam::Iam;
 use crate::notify::Notifier;
+use crate::store::Store;
 use crate::store::multipart::Uploads;
 use crate::store::persist::{IamChange, Journal, PersistError, Record, RecordRef};
-use crate::store::{Bucket, Store, StoreError};
 
 /// Access keys the emulator accepts, with their secrets.
 #[derive(Default)]
@@ -277,14 +277,6 @@ impl Shared {
 
     pub(crate) fn uploads(&self) -> MutexGuard<'_, Uploads> {
         lock(&self.uploads)
-    }
-
-    pub(crate) fn store_mut_bucket(
-        &self,
-        name: &str,
-        f: impl FnOnce(&mut Bucket),
-    ) -> Result<(), StoreError> {
-        self.store().with_bucket_mut(name, f)
     }
 }
 

@@ -233,6 +233,53 @@ async fn a_cors_rule_with_an_unknown_method_in_a_patch_is_refused() {
     assert_eq!(patch(&emu, body).await, 400);
 }
 
+#[tokio::test]
+async fn a_cors_rule_in_xml_with_two_wildcards_in_an_origin_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let rule = CorsRule::builder()
+        .allowed_origins("https://*.example.*")
+        .allowed_methods("GET")
+        .build()
+        .unwrap();
+    let err = s3
+        .put_bucket_cors()
+        .bucket("bkt")
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidRequest"), "{err:?}");
+}
+
+#[tokio::test]
+async fn more_than_100_cors_rules_in_xml_are_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let rule = CorsRule::builder()
+        .allowed_origins("*")
+        .allowed_methods("GET")
+        .build()
+        .unwrap();
+    let config = CorsConfiguration::builder()
+        .set_cors_rules(Some(vec![rule; 101]))
+        .build()
+        .unwrap();
+    let err = s3
+        .put_bucket_cors()
+        .bucket("bkt")
+        .cors_configuration(config)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidRequest"), "{err:?}");
+}
+
 fn rule(id: Option<&str>, prefix: &str, days: i32) -> LifecycleRule {
     LifecycleRule::builder()
         .set_id(id.map(str::to_owned))

@@ -273,6 +273,24 @@ const SHA_PARTS: [&str; 2] = [
     "oplo+tLngqqfIECjXwWtuX7Yl56x9XLIyOp4Y34nXzw=",
     "DGL4du8d6oMN6fMsL0tG3W101Q0ViW4J71ovzUrH4dc=",
 ];
+/// A CompleteMultipartUpload of upload `id` of `mp` listing `parts`.
+fn complete(
+    s3: &aws_sdk_s3::Client,
+    id: &str,
+    parts: &[CompletedPart],
+) -> aws_sdk_s3::operation::complete_multipart_upload::builders::CompleteMultipartUploadFluentBuilder
+{
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts.to_vec()))
+                .build(),
+        )
+}
+
 const SHA_COMPOSITE: &str = "02fcpk5/QKJNsvzEdkeBlFeIWeYNwKJOAWPjbe9fHIs=-2";
 
 #[tokio::test]
@@ -301,22 +319,60 @@ async fn an_upload_part_whose_checksum_does_not_match_is_bad_digest() {
     assert_eq!(err.code(), Some("BadDigest"), "{err:?}");
 }
 
+/// Uploads `BODY` as part 1 of a new upload of `mp`, with `content_md5`.
+async fn part_with_content_md5(
+    s3: &aws_sdk_s3::Client,
+    content_md5: &str,
+) -> Result<
+    aws_sdk_s3::operation::upload_part::UploadPartOutput,
+    aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::upload_part::UploadPartError>,
+> {
+    let created = s3
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    s3.upload_part()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(created.upload_id().unwrap())
+        .part_number(1)
+        .content_md5(content_md5)
+        .body(ByteStream::from_static(BODY))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn an_upload_part_whose_content_md5_does_not_match_is_bad_digest() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    // The MD5 of the empty body.
+    let err = part_with_content_md5(&s3, "1B2M2Y8AsgTpgAmY7PhCfg==")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("BadDigest"), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_upload_part_with_its_content_md5_answers_that_md5_as_its_etag() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let out = part_with_content_md5(&s3, "peQkv8F5MrJbcsQLQfdojg==")
+        .await
+        .unwrap();
+    assert_eq!(out.e_tag(), Some("\"a5e424bfc17932b25b72c40b41f7688e\""));
+}
+
 #[tokio::test]
 async fn complete_answers_the_composite_sha256_of_the_parts_and_head_keeps_it() {
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;
     let (id, parts) = two_parts(&s3, ChecksumAlgorithm::Sha256, None, SHA_PARTS).await;
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
+    let done = complete(&s3, &id, &parts)
         .checksum_sha256(SHA_COMPOSITE)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
         .send()
         .await
         .unwrap();
@@ -339,22 +395,10 @@ async fn complete_with_a_wrong_whole_object_checksum_is_bad_digest_and_keeps_the
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;
     let (id, parts) = two_parts(&s3, ChecksumAlgorithm::Sha256, None, SHA_PARTS).await;
-    let complete = |sum: &str| {
-        s3.complete_multipart_upload()
-            .bucket("bkt")
-            .key("mp")
-            .upload_id(&id)
-            .checksum_sha256(sum)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts.clone()))
-                    .build(),
-            )
-            .send()
-    };
-    let err = complete("bad").await.unwrap_err();
+    let finish = |sum: &str| complete(&s3, &id, &parts).checksum_sha256(sum).send();
+    let err = finish("bad").await.unwrap_err();
     assert_eq!(err.code(), Some("BadDigest"), "{err:?}");
-    complete(SHA_COMPOSITE).await.unwrap();
+    finish(SHA_COMPOSITE).await.unwrap();
 }
 
 #[tokio::test]
@@ -367,19 +411,7 @@ async fn complete_naming_a_part_checksum_other_than_the_uploaded_one_is_invalid_
         .e_tag(parts[1].e_tag().unwrap())
         .checksum_sha256(SHA_PARTS[0])
         .build();
-    let err = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let err = complete(&s3, &id, &parts).send().await.unwrap_err();
     assert_eq!(err.code(), Some("InvalidPart"), "{err:?}");
 }
 
@@ -394,19 +426,7 @@ async fn a_full_object_crc64nvme_upload_answers_the_crc_of_the_whole_body() {
         ["PbvLEkWUSgg=", "sAra2CkCEgw="],
     )
     .await;
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let done = complete(&s3, &id, &parts).send().await.unwrap();
     assert_eq!(done.checksum_crc64_nvme(), Some("b4bnuwQ4s4A="));
     assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
 }
@@ -422,19 +442,7 @@ async fn a_composite_crc32_upload_answers_the_crc_of_the_part_crcs() {
         ["r/zBbw==", "fDe0XQ=="],
     )
     .await;
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let done = complete(&s3, &id, &parts).send().await.unwrap();
     assert_eq!(done.checksum_crc32(), Some("4fn9rQ==-2"));
 }
 
@@ -443,21 +451,13 @@ async fn a_repeated_complete_answers_the_same_etag_and_checksum() {
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;
     let (id, parts) = two_parts(&s3, ChecksumAlgorithm::Sha256, None, SHA_PARTS).await;
-    let complete = || {
-        s3.complete_multipart_upload()
-            .bucket("bkt")
-            .key("mp")
-            .upload_id(&id)
+    let finish = || {
+        complete(&s3, &id, &parts)
             .checksum_sha256(SHA_COMPOSITE)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts.clone()))
-                    .build(),
-            )
             .send()
     };
-    let first = complete().await.unwrap();
-    let again = complete().await.unwrap();
+    let first = finish().await.unwrap();
+    let again = finish().await.unwrap();
     assert_eq!(first.e_tag(), again.e_tag());
     assert_eq!(again.checksum_sha256(), Some(SHA_COMPOSITE));
 }
@@ -492,50 +492,29 @@ async fn list_parts_names_the_algorithm_and_each_part_checksum() {
 /// the query as the AWS JavaScript SDK v3's presigner does for a part.
 fn presigned_part_with_empty_checksum(emu: &Emulator, query: &str) -> String {
     use aws_sigv4::http_request::{
-        PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-        sign,
+        PayloadChecksumKind, SignableBody, SignatureLocation, SigningSettings,
     };
     let root = emu.root_credentials();
-    let identity = aws_credential_types::Credentials::new(
-        root.access_key_id(),
-        root.secret_access_key(),
-        None,
-        None,
-        "test",
-    )
-    .into();
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(std::time::Duration::from_secs(300));
     settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("auto")
-        .name("s3")
-        .time(std::time::SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
     let uri = format!(
         "{}/bkt/mp?{query}&x-amz-checksum-crc32=AAAAAA%3D%3D&x-amz-sdk-checksum-algorithm=CRC32",
         emu.endpoint()
     );
-    let host = emu.local_addr().to_string();
-    let signable = SignableRequest::new(
-        "PUT",
-        &uri,
-        [("host", host.as_str())].into_iter(),
-        SignableBody::UnsignedPayload,
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     let mut req = http::Request::builder()
         .method("PUT")
         .uri(&uri)
+        .header("host", emu.local_addr().to_string())
         .body(())
         .unwrap();
-    instructions.apply_to_request_http1x(&mut req);
+    common::sign(
+        &mut req,
+        (root.access_key_id(), root.secret_access_key()),
+        SignableBody::UnsignedPayload,
+        settings,
+    );
     req.uri().to_string()
 }
 

@@ -93,50 +93,26 @@ async fn first_answer(emu: &Emulator, head: &str) -> (String, tokio::net::TcpStr
 
 /// An empty PUT of `/bkt/k` with `Expect: 100-continue`, signed by the root key, as raw bytes.
 fn signed_empty_put(emu: &Emulator) -> String {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::http_request::{SignableBody, SigningSettings};
     let root = emu.root_credentials();
-    let identity = aws_credential_types::Credentials::new(
-        root.access_key_id(),
-        root.secret_access_key(),
-        None,
-        None,
-        "test",
-    )
-    .into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("auto")
-        .name("s3")
-        .time(std::time::SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let uri = format!("{}/bkt/k", emu.endpoint());
-    let host = emu.local_addr().to_string();
-    let headers = [
-        ("host", host.as_str()),
-        ("expect", "100-continue"),
-        ("content-length", "0"),
-        (
+    let mut req = http::Request::builder()
+        .method("PUT")
+        .uri(format!("{}/bkt/k", emu.endpoint()))
+        .header("host", emu.local_addr().to_string())
+        .header("expect", "100-continue")
+        .header("content-length", "0")
+        .header(
             "x-amz-content-sha256",
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        ),
-    ];
-    let signable = SignableRequest::new(
-        "PUT",
-        &uri,
-        headers.iter().copied(),
+        )
+        .body(())
+        .unwrap();
+    common::sign(
+        &mut req,
+        (root.access_key_id(), root.secret_access_key()),
         SignableBody::Bytes(b""),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut req = http::Request::builder().method("PUT").uri(&uri);
-    for (name, value) in headers {
-        req = req.header(name, value);
-    }
-    let mut req = req.body(()).unwrap();
-    instructions.apply_to_request_http1x(&mut req);
+        SigningSettings::default(),
+    );
     let mut raw = String::from("PUT /bkt/k HTTP/1.1\r\n");
     for (name, value) in req.headers() {
         raw.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));

@@ -7,7 +7,9 @@
 //! in a rule's origin stands for any text) and whose methods hold the method asked for (the
 //! preflight's `Access-Control-Request-Method`, else the request's own) answers; for a
 //! preflight, every requested header must be allowed too. A preflight needs no signature (a
-//! browser cannot sign one) and reveals only whether the bucket's rules allow the request.
+//! browser cannot sign one) and reveals whether the bucket exists (`404`, where S3 answers `403
+//! AccessForbidden` "CORSResponse: Bucket not found", which tells as much) and whether its rules
+//! allow the request, nothing else.
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use s3s::{S3Result, s3_error};
@@ -51,9 +53,6 @@ pub(crate) fn from_patch(value: &Value) -> S3Result<Option<Vec<CorsRule>>> {
         },
         _ => return Err(invalid("cors must be an object or null".into())),
     };
-    if rules.len() > 100 {
-        return Err(invalid("a bucket may have at most 100 CORS rules".into()));
-    }
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let origins = strings(rule, "allowedOrigin")?;
@@ -69,12 +68,6 @@ pub(crate) fn from_patch(value: &Value) -> S3Result<Option<Vec<CorsRule>>> {
             .find(|m| *m != "*" && !JSON_METHODS.contains(&m.as_str()))
         {
             return Err(invalid(format!("cors rule {}: invalid method {m}", i + 1)));
-        }
-        if origins.iter().any(|o| o.matches('*').count() > 1) {
-            return Err(invalid(format!(
-                "cors rule {}: an origin may hold one `*`",
-                i + 1
-            )));
         }
         let max_age = match rule.get("maxAge") {
             None | Some(Value::Null) => None,
@@ -99,7 +92,26 @@ pub(crate) fn from_patch(value: &Value) -> S3Result<Option<Vec<CorsRule>>> {
             max_age_seconds: max_age,
         });
     }
+    check_limits(&out).map_err(invalid)?;
     Ok((!out.is_empty()).then_some(out))
+}
+
+/// S3's limits on a rule set, whichever way it comes in (Tigris's JSON or S3's XML): at most
+/// 100 rules, and at most one `*` in an origin.
+pub(crate) fn check_limits(rules: &[CorsRule]) -> Result<(), String> {
+    if rules.len() > 100 {
+        return Err("a bucket may have at most 100 CORS rules".into());
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        if rule
+            .allowed_origins
+            .iter()
+            .any(|o| o.matches('*').count() > 1)
+        {
+            return Err(format!("cors rule {}: an origin may hold one `*`", i + 1));
+        }
+    }
+    Ok(())
 }
 
 /// The `cors` field of `?metadata`, in Tigris's JSON names.
@@ -356,6 +368,82 @@ mod tests {
             json!("x"),
         ] {
             assert!(from_patch(&bad).is_err(), "{bad}");
+        }
+    }
+
+    mod no_panic {
+        //! The CORS parsers and matchers answer on any input: rules from Tigris's JSON, and rules
+        //! as S3's XML may hold them (any origins, several `*` included), met by any request.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const WORDS: &[&str] = &[
+            "rules",
+            "allowedOrigin",
+            "allowedMethods",
+            "allowedHeaders",
+            "exposeHeaders",
+            "maxAge",
+            "*",
+            "GET",
+            "FETCH",
+            "https://a.example",
+            "https://*.example",
+            "**",
+            "x-amz-*",
+        ];
+
+        fn texts() -> impl Strategy<Value = Vec<String>> {
+            prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(WORDS).prop_map(str::to_owned),
+                    "[a-zA-Z*.:/ -]{0,10}",
+                    any::<String>(),
+                ],
+                0..4,
+            )
+        }
+
+        fn rule() -> impl Strategy<Value = CorsRule> {
+            (
+                texts(),
+                texts(),
+                texts(),
+                texts(),
+                proptest::option::of(any::<i32>()),
+            )
+                .prop_map(|(origins, methods, headers, expose, age)| CorsRule {
+                    id: None,
+                    allowed_origins: origins,
+                    allowed_methods: methods,
+                    allowed_headers: headers,
+                    expose_headers: expose,
+                    max_age_seconds: age,
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn patch_values(value in crate::strategies::json(WORDS)) {
+                if let Ok(Some(rules)) = from_patch(&value) {
+                    prop_assert!(!rules.is_empty() && rules.len() <= 100);
+                    let _ = metadata(&rules);
+                }
+            }
+
+            #[test]
+            fn requests_meet_any_rules(
+                rules in prop::collection::vec(rule(), 0..4),
+                origin in prop_oneof![prop::sample::select(WORDS).prop_map(str::to_owned), any::<String>()],
+                method in prop_oneof![prop::sample::select(WORDS).prop_map(str::to_owned), any::<String>()],
+                requested in texts(),
+                path in any::<String>(),
+            ) {
+                let _ = bucket_of(&path);
+                if let Some(rule) = matching(&rules, &origin, &method, &requested) {
+                    allow(&mut HeaderMap::new(), rule, &origin, &requested);
+                }
+            }
         }
     }
 }

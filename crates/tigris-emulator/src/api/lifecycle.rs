@@ -16,8 +16,6 @@ use s3s::dto::{
 use s3s::{S3Result, s3_error};
 use serde_json::{Map, Value, json};
 
-use crate::state::Shared;
-
 const TRANSITION_CLASSES: [&str; 3] = ["STANDARD_IA", "GLACIER", "GLACIER_IR"];
 
 fn invalid(message: String) -> s3s::S3Error {
@@ -85,17 +83,6 @@ pub(crate) fn validate(config: &mut BucketLifecycleConfiguration) -> S3Result<()
             }
         }
     }
-    Ok(())
-}
-
-/// Sets (or with `None` removes) a bucket's configuration. A snapshot-enabled bucket stores it
-/// too (Tigris accepts the call there) but never applies it: see `Store::apply_lifecycle`.
-pub(crate) fn set(
-    shared: &Shared,
-    bucket: &str,
-    config: Option<BucketLifecycleConfiguration>,
-) -> S3Result<()> {
-    shared.store_mut_bucket(bucket, |b| b.lifecycle = config)?;
     Ok(())
 }
 
@@ -305,6 +292,41 @@ mod tests {
             json!({"id": "a"}),
         ] {
             assert!(from_patch(&bad).is_err(), "{bad}");
+        }
+    }
+
+    mod no_panic {
+        //! `lifecycle_rules` of any JSON answers `Ok` or `Err`, and what it accepts reads back.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const WORDS: &[&str] = &[
+            "id",
+            "status",
+            "expiration",
+            "transitions",
+            "storage_class",
+            "days",
+            "date",
+            "enabled",
+            "filter",
+            "prefix",
+            "GLACIER",
+            "STANDARD_IA",
+            "2028-01-01",
+            "2028-02-30",
+            "2028-01-01T10:00:00Z",
+            "é",
+        ];
+
+        proptest! {
+            #[test]
+            fn patch_values(value in crate::strategies::json(WORDS)) {
+                if let Ok(Some(config)) = from_patch(&value) {
+                    prop_assert!(!config.rules.is_empty() && config.rules.len() <= 10);
+                    let _ = metadata(&config);
+                }
+            }
         }
     }
 }

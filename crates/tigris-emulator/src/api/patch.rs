@@ -134,33 +134,33 @@ impl s3s::route::S3Route for PatchBucket {
                 .notifier
                 .resolve_body(&bucket, notifications.as_bytes())?;
         }
-        let soft_delete = match soft_delete_body {
-            Some(mut body) => {
-                let current = self.0.store().bucket(&bucket)?.soft_delete;
-                crate::api::soft_delete::take_patch(&mut body, current)?
-            }
-            None => None,
-        };
-        if !settings.is_empty() {
+        // Checked and applied under one store lock: no other writer comes between the check of
+        // the bucket's current retention and the changes, nor between the changes.
+        {
             let mut store = self.0.store();
-            let next = settings.apply_to(&store.bucket(&bucket)?.settings);
-            if let Some(on) = settings.snapshots_enabled {
-                store.set_snapshots_enabled(&bucket, on, next.storage_class())?;
+            let current = store.bucket(&bucket)?;
+            let soft_delete = match soft_delete_body {
+                Some(mut body) => {
+                    crate::api::soft_delete::take_patch(&mut body, current.soft_delete)?
+                }
+                None => None,
+            };
+            if !settings.is_empty() {
+                let next = settings.apply_to(&current.settings);
+                if let Some(on) = settings.snapshots_enabled {
+                    store.set_snapshots_enabled(&bucket, on, next.storage_class())?;
+                }
+                store.set_settings(&bucket, next)?;
             }
-            store.set_settings(&bucket, next)?;
-        } else {
-            self.0.store().bucket(&bucket)?;
-        }
-        if let Some(retention) = soft_delete {
-            self.0.store().set_soft_delete(&bucket, retention)?;
-        }
-        if let Some(rules) = cors {
-            self.0
-                .store()
-                .set_bucket_extra(&bucket, |e| e.cors = rules)?;
-        }
-        if let Some(config) = lifecycle {
-            crate::api::lifecycle::set(&self.0, &bucket, config)?;
+            if let Some(retention) = soft_delete {
+                store.set_soft_delete(&bucket, retention)?;
+            }
+            if let Some(rules) = cors {
+                store.set_bucket_extra(&bucket, |e| e.cors = rules)?;
+            }
+            if let Some(config) = lifecycle {
+                store.set_lifecycle(&bucket, config)?;
+            }
         }
         if let Some(notifications) = notifications {
             self.0

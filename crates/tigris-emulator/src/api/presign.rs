@@ -11,7 +11,7 @@ use s3s::path::S3Path;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use serde_json::{Value, json};
 
-use crate::http::sigv4::{hmac, sha256_hex, uri_encode};
+use crate::http::sigv4::{amz_date, canonical_query_of, signature, uri_encode};
 use crate::state::Shared;
 
 /// Tigris's ceiling on a presigned URL's lifetime: 90 days.
@@ -157,19 +157,8 @@ pub(crate) async fn presign(shared: &Shared, req: S3Request<Body>) -> S3Result<S
 
 /// A query-string SigV4 URL (service `s3`, region `auto`, only `host` signed, unsigned payload).
 fn sign_url(p: &Presign, secret: &str, host: &str, now: SystemTime) -> String {
-    let now = time::OffsetDateTime::from(now);
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let stamp = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let stamp = amz_date(now);
+    let date = &stamp[..8];
     let scope = format!("{date}/auto/s3/aws4_request");
     let path = format!("/{}/{}", p.bucket, uri_encode(&p.key, true));
     let mut query: Vec<(String, String)> = vec![
@@ -183,24 +172,11 @@ fn sign_url(p: &Presign, secret: &str, host: &str, now: SystemTime) -> String {
     if let Some(v) = p.version_id {
         query.push(("versionId".into(), v.to_string()));
     }
-    let mut encoded: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{}={}", uri_encode(k, false), uri_encode(v, false)))
-        .collect();
-    encoded.sort();
-    let canonical_query = encoded.join("&");
+    let canonical_query = canonical_query_of(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let method = if p.put { "PUT" } else { "GET" };
     let canonical =
         format!("{method}\n{path}\n{canonical_query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
-        sha256_hex(canonical.as_bytes())
-    );
-    let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    for part in ["auto", "s3", "aws4_request"] {
-        key = hmac(&key, part.as_bytes());
-    }
-    let signature = hex::encode(hmac(&key, to_sign.as_bytes()));
+    let signature = signature(secret, &stamp, date, "auto", "s3", &canonical);
     format!("http://{host}{path}?{canonical_query}&X-Amz-Signature={signature}")
 }
 

@@ -1,5 +1,7 @@
 //! An independent SigV4 verifier for requests s3s does not take: IAM Query requests, which are
-//! signed without `x-amz-content-sha256`.
+//! signed without `x-amz-content-sha256`. Its pieces ([`signature`], [`amz_date`],
+//! [`canonical_query_of`]) also sign what the emulator sends: presigned URLs and requests to
+//! shadow buckets, both of which s3s verifies on their way back in.
 //!
 //! Written from the SigV4 specification rather than on top of the signing library the clients
 //! use, so a signing bug in a client cannot be mirrored by the same bug here.
@@ -167,26 +169,70 @@ pub(crate) fn parse_form(s: &str) -> Vec<(String, String)> {
 }
 
 fn canonical_query(query: Option<&str>) -> String {
-    let mut pairs: Vec<(String, String)> = query
+    let pairs: Vec<(String, String)> = query
         .map(|q| {
             q.split('&')
                 .filter(|p| !p.is_empty())
                 .map(|p| {
                     let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (
-                        uri_encode(&percent_decode(k, false), false),
-                        uri_encode(&percent_decode(v, false), false),
-                    )
+                    (percent_decode(k, false), percent_decode(v, false))
                 })
                 .collect()
         })
         .unwrap_or_default();
+    canonical_query_of(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// The canonical query string of decoded `(name, value)` pairs: each encoded, sorted by name
+/// and then value, joined with `&`.
+pub(crate) fn canonical_query_of<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut pairs: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+        .collect();
     pairs.sort();
     pairs
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// `t` as `x-amz-date` writes it: `YYYYMMDDTHHMMSSZ`.
+pub(crate) fn amz_date(t: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The hex SigV4 signature of `canonical_request`, made at `amz_date` (`YYYYMMDDTHHMMSSZ`) with
+/// `secret` for the scope `{day}/{region}/{service}/aws4_request`.
+pub(crate) fn signature(
+    secret: &str,
+    amz_date: &str,
+    day: &str,
+    region: &str,
+    service: &str,
+    canonical_request: &str,
+) -> String {
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{day}/{region}/{service}/aws4_request\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    );
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), day.as_bytes());
+    for part in [region, service, "aws4_request"] {
+        key = hmac(&key, part.as_bytes());
+    }
+    hex::encode(hmac(&key, string_to_sign.as_bytes()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -250,19 +296,14 @@ pub(crate) fn verify(
         auth.signed_headers.join(";"),
         payload_hash,
     );
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
-        auth.date, auth.region, auth.service
+    let expected = signature(
+        &secret,
+        amz_date,
+        auth.date,
+        auth.region,
+        auth.service,
+        &canonical_request,
     );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    );
-    let mut key = hmac(format!("AWS4{secret}").as_bytes(), auth.date.as_bytes());
-    for part in [auth.region, auth.service, "aws4_request"] {
-        key = hmac(&key, part.as_bytes());
-    }
-    let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
     if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         Ok(auth.access_key.to_owned())
     } else {
@@ -310,6 +351,13 @@ mod tests {
             verify(&parts, b"", &["iam"], at, |_| Some(secret.into())),
             Err(SigError::Incomplete)
         );
+    }
+
+    #[test]
+    fn amz_dates_are_basic_iso_8601() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+        assert_eq!(amz_date(t), "20150830T123600Z");
+        assert_eq!(parse_amz_date(&amz_date(t)), Some(t));
     }
 
     #[test]

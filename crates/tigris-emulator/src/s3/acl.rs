@@ -122,6 +122,15 @@ pub(super) async fn put_bucket_acl(
     Ok(S3Response::new(PutBucketAclOutput::default()))
 }
 
+/// Whether anyone may read `object`: its own ACL (PutObjectAcl, or `public-read` on upload)
+/// decides; an object without one, or no object, has its bucket's access.
+fn is_public(object: Option<&Object>, bucket_public: bool) -> bool {
+    match object.and_then(|o| o.extra.acl.as_deref()) {
+        Some(acl) => acl == "public-read",
+        None => bucket_public,
+    }
+}
+
 pub(super) async fn get_object_acl(
     backend: &Backend,
     req: S3Request<GetObjectAclInput>,
@@ -129,11 +138,7 @@ pub(super) async fn get_object_acl(
     let input = req.input;
     let store = backend.shared.store();
     let object = store.get(&input.bucket, &input.key, LIVE)?;
-    // The object's own ACL if it has one, else its bucket's access.
-    let public = match object.extra.acl.as_deref() {
-        Some(acl) => acl == "public-read",
-        None => store.bucket(&input.bucket)?.settings.public,
-    };
+    let public = is_public(Some(&object), store.bucket(&input.bucket)?.settings.public);
     Ok(S3Response::new(GetObjectAclOutput {
         grants: Some(grants(public)),
         owner: Some(owner()),
@@ -173,15 +178,7 @@ pub(crate) fn anonymous_read(
 ) -> S3Result<()> {
     let store = shared.store();
     let public_bucket = store.bucket(bucket)?.settings.public;
-    // An object's own ACL (PutObjectAcl, or public-read on upload) decides; else its bucket.
-    let public = match store.get(bucket, key, LIVE) {
-        Ok(o) => match o.extra.acl.as_deref() {
-            Some(acl) => acl == "public-read",
-            None => public_bucket,
-        },
-        Err(_) => public_bucket,
-    };
-    if public {
+    if is_public(store.get(bucket, key, LIVE).ok().as_deref(), public_bucket) {
         Ok(())
     } else {
         Err(s3_error!(AccessDenied, "Access Denied"))
@@ -354,6 +351,7 @@ pub(super) async fn put_bucket_cors(
             max_age_seconds: r.max_age_seconds,
         });
     }
+    crate::api::cors::check_limits(&rules).map_err(|e| s3_error!(InvalidRequest, "{e}"))?;
     backend
         .shared
         .store()

@@ -180,7 +180,10 @@ pub(super) async fn put_bucket_lifecycle_configuration(
         .lifecycle_configuration
         .ok_or_else(|| s3_error!(MalformedXML, "missing LifecycleConfiguration"))?;
     crate::api::lifecycle::validate(&mut config)?;
-    crate::api::lifecycle::set(&backend.shared, &input.bucket, Some(config))?;
+    backend
+        .shared
+        .store()
+        .set_lifecycle(&input.bucket, Some(config))?;
     Ok(S3Response::new(
         PutBucketLifecycleConfigurationOutput::default(),
     ))
@@ -210,7 +213,8 @@ pub(super) async fn delete_bucket_lifecycle(
 ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
     backend
         .shared
-        .store_mut_bucket(&req.input.bucket, |b| b.lifecycle = None)?;
+        .store()
+        .set_lifecycle(&req.input.bucket, None)?;
     Ok(S3Response::with_status(
         DeleteBucketLifecycleOutput::default(),
         StatusCode::NO_CONTENT,

@@ -11,7 +11,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use http::HeaderMap;
-use md5::Digest as _;
 use s3s::crypto::Checksum as _;
 use s3s::{S3Result, s3_error};
 
@@ -81,15 +80,16 @@ fn bad_digest(algorithm: &str) -> s3s::S3Error {
     )
 }
 
-/// Verifies a write's body against its `Content-MD5` and `x-amz-checksum-*` headers and
-/// answers the checksum to keep with it: the claimed one, or the one it (or `default`, an
-/// upload's algorithm) names, computed.
+/// Verifies a write's body against its `Content-MD5` (by `md5`, the body's hex MD5, computed
+/// as it was read) and `x-amz-checksum-*` headers and answers the checksum to keep with it: the
+/// claimed one, or the one it (or `default`, an upload's algorithm) names, computed.
 pub(crate) fn verify(
     headers: &HeaderMap,
     data: &[u8],
+    md5: &str,
     default: Option<&str>,
 ) -> S3Result<Option<(String, String)>> {
-    check_md5(headers, data)?;
+    check_md5(headers, md5)?;
     if let Some((algorithm, value)) = claimed(headers)? {
         let actual = compute(algorithm, data).unwrap_or_default();
         if actual != value {
@@ -101,9 +101,9 @@ pub(crate) fn verify(
     Ok(wanted.and_then(|a| compute(a, data).map(|v| (a.to_owned(), v))))
 }
 
-/// `Content-MD5`: not the base64 of 16 bytes is `400 InvalidDigest`, another body's `400
-/// BadDigest`.
-pub(crate) fn check_md5(headers: &HeaderMap, data: &[u8]) -> S3Result<()> {
+/// `Content-MD5` against `md5`, the body's hex MD5: not the base64 of 16 bytes is `400
+/// InvalidDigest`, another body's `400 BadDigest`.
+pub(crate) fn check_md5(headers: &HeaderMap, md5: &str) -> S3Result<()> {
     let Some(claim) = headers.get("content-md5") else {
         return Ok(());
     };
@@ -113,7 +113,7 @@ pub(crate) fn check_md5(headers: &HeaderMap, data: &[u8]) -> S3Result<()> {
         .and_then(|c| B64.decode(c.trim()).ok())
         .filter(|c| c.len() == 16)
         .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
-    if claim[..] != md5::Md5::digest(data)[..] {
+    if hex::encode(claim) != md5 {
         return Err(s3_error!(
             BadDigest,
             "The Content-MD5 you specified did not match what we received."
@@ -157,6 +157,20 @@ macro_rules! set_checksum {
     }};
 }
 pub(crate) use set_checksum;
+
+/// Sets `$out`'s checksum fields and `checksum_type` from an object's stored `(algorithm,
+/// value)` pairs (`ObjectExtra::checksums`).
+macro_rules! set_stored_checksums {
+    ($out:expr, $checksums:expr) => {{
+        for (algorithm, value) in $checksums {
+            $out.checksum_type = Some(s3s::dto::ChecksumType::from_static(
+                $crate::s3::checksum::kind(value),
+            ));
+            $crate::s3::checksum::set_checksum!($out, algorithm.as_str(), value.clone());
+        }
+    }};
+}
+pub(crate) use set_stored_checksums;
 
 /// The checksum field of `$part` for `$algorithm` (inputs and outputs name them alike).
 macro_rules! get_checksum {
@@ -217,5 +231,58 @@ mod tests {
         headers.insert("x-amz-checksum-crc32", "AAAAAA==".parse().unwrap());
         headers.insert("x-amz-checksum-sha1", "AAAAAA==".parse().unwrap());
         assert!(claimed(&headers).is_err());
+    }
+
+    mod no_panic {
+        //! A write's checksum headers, whatever their values, are verified or refused.
+        use super::super::*;
+        use md5::Digest as _;
+        use proptest::prelude::*;
+
+        const NAMES: &[&str] = &[
+            "content-md5",
+            "x-amz-checksum-crc32",
+            "x-amz-checksum-crc32c",
+            "x-amz-checksum-crc64nvme",
+            "x-amz-checksum-sha1",
+            "x-amz-checksum-sha256",
+            "x-amz-sdk-checksum-algorithm",
+        ];
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("1B2M2Y8AsgTpgAmY7PhCfg==".to_owned()),
+                Just("AAAAAA==".to_owned()),
+                Just("sha256".to_owned()),
+                "[A-Za-z0-9+/=-]{0,48}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn write_headers(
+                headers in prop::collection::vec((prop::sample::select(NAMES), value()), 0..4),
+                data in prop::collection::vec(any::<u8>(), 0..64),
+                default in proptest::option::of(value()),
+            ) {
+                let mut map = HeaderMap::new();
+                for (name, value) in &headers {
+                    if let Ok(v) = http::HeaderValue::from_bytes(value.as_bytes()) {
+                        map.append(*name, v);
+                    }
+                }
+                let md5 = hex::encode(md5::Md5::digest(&data));
+                let _ = verify(&map, &data, &md5, default.as_deref());
+            }
+
+            #[test]
+            fn composites(algorithm in value(), parts in prop::collection::vec(value(), 0..4)) {
+                if let Some(total) = composite(&algorithm, &parts) {
+                    prop_assert_eq!(kind(&total), COMPOSITE);
+                }
+                let _ = kind(&algorithm);
+            }
+        }
     }
 }

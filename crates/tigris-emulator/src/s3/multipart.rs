@@ -1,6 +1,7 @@
 //! Multipart uploads: create, upload part, list parts, complete, abort.
 
 use super::*;
+use crate::store::multipart::PartSums;
 
 pub(super) async fn create_multipart_upload(
     backend: &Backend,
@@ -86,9 +87,9 @@ pub(super) async fn upload_part(
             "Part number must be an integer between 1 and 10000"
         ));
     }
-    let data = collect_body(input.body, input.content_length).await?;
+    let (data, md5) = collect_body_md5(input.body, input.content_length).await?;
     let algorithm = upload_algorithm(backend, &input.upload_id, &input.bucket, &input.key)?;
-    let checksum = super::checksum::verify(&req.headers, &data, algorithm.as_deref())?;
+    let checksum = super::checksum::verify(&req.headers, &data, &md5, algorithm.as_deref())?;
     let kept = checksum
         .as_ref()
         .filter(|(a, _)| Some(a) == algorithm.as_ref())
@@ -99,7 +100,10 @@ pub(super) async fn upload_part(
         &input.key,
         input.part_number,
         data,
-        kept,
+        PartSums {
+            md5,
+            checksum: kept,
+        },
     )?;
     let mut output = UploadPartOutput {
         e_tag: Some(ETag::Strong(etag)),
@@ -200,11 +204,7 @@ pub(super) async fn complete_multipart_upload(
         if let Ok(object) = backend.shared.store().get(&input.bucket, &input.key, LIVE)
             && object.etag == etag
         {
-            for (algorithm, value) in &object.extra.checksums {
-                output.checksum_type =
-                    Some(ChecksumType::from_static(super::checksum::kind(value)));
-                super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-            }
+            super::checksum::set_stored_checksums!(output, &object.extra.checksums);
         }
         return Ok(S3Response::new(output));
     }
@@ -286,10 +286,7 @@ pub(super) async fn complete_multipart_upload(
         e_tag: Some(ETag::Strong(etag)),
         ..Default::default()
     };
-    for (algorithm, value) in &object.extra.checksums {
-        output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
-        super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-    }
+    super::checksum::set_stored_checksums!(output, &object.extra.checksums);
     Ok(S3Response::new(output))
 }
 
@@ -453,13 +450,20 @@ pub(super) async fn upload_part_copy(
     let sum = algorithm
         .as_deref()
         .and_then(|a| super::checksum::compute(a, &data));
+    let md5 = {
+        use md5::Digest as _;
+        hex::encode(md5::Md5::digest(&data))
+    };
     let etag = backend.shared.uploads().put_part_with_checksum(
         &input.upload_id,
         &input.bucket,
         &input.key,
         input.part_number,
         data,
-        sum.clone(),
+        PartSums {
+            md5,
+            checksum: sum.clone(),
+        },
     )?;
     let mut result = s3s::dto::CopyPartResult {
         e_tag: Some(ETag::Strong(etag)),

@@ -12,7 +12,7 @@ pub(super) async fn put_object(
     let metadata = metadata_vec(input.metadata)?;
     let tags = extra::tagging_header(&req.headers)?;
     let (data, md5) = collect_body_md5(input.body, input.content_length).await?;
-    let checksum = super::checksum::verify(&req.headers, &data, None)?;
+    let checksum = super::checksum::verify(&req.headers, &data, &md5, None)?;
     let mut object = Object::with_etag(data, md5, input.content_type, metadata);
     object.extra.headers = extra::stored_headers(&req.headers);
     object.extra.checksums = checksum.iter().cloned().collect();
@@ -25,6 +25,14 @@ pub(super) async fn put_object(
         if_match: input.if_match,
         if_none_match: input.if_none_match,
     };
+    // A write the bucket refuses never reaches the shadow: the condition is checked before the
+    // write-through, and again under the store lock with the write.
+    conditional::check_live(
+        &backend.shared.store(),
+        &input.bucket,
+        &input.key,
+        &condition,
+    )?;
     super::shadow::put_through(&backend.shared, &input.bucket, &input.key, &object).await?;
     if condition.is_empty() {
         // Group-committed on a data directory, its body written outside the store lock.
@@ -160,10 +168,7 @@ pub(super) async fn get_object(
         ..Default::default()
     };
     if whole && checksum_mode(input.checksum_mode.as_ref()) {
-        for (algorithm, value) in &object.extra.checksums {
-            output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
-            super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-        }
+        super::checksum::set_stored_checksums!(output, &object.extra.checksums);
     }
     let mut response = S3Response::with_status(output, status);
     response.headers = headers;
@@ -223,10 +228,7 @@ pub(super) async fn head_object(
     if (input.part_number.is_none() || parts_count == 1)
         && checksum_mode(input.checksum_mode.as_ref())
     {
-        for (algorithm, value) in &object.extra.checksums {
-            output.checksum_type = Some(ChecksumType::from_static(super::checksum::kind(value)));
-            super::checksum::set_checksum!(output, algorithm.as_str(), value.clone());
-        }
+        super::checksum::set_stored_checksums!(output, &object.extra.checksums);
     }
     let mut response = S3Response::new(output);
     response.headers = headers;
@@ -286,6 +288,16 @@ pub(super) async fn delete_object(
         if_match: input.if_match,
         if_none_match: None,
     };
+    if input.version_id.is_none() {
+        // A delete the bucket refuses never reaches the shadow (see `put_object`).
+        conditional::check_live(
+            &backend.shared.store(),
+            &input.bucket,
+            &input.key,
+            &condition,
+        )?;
+        super::shadow::delete_through(&backend.shared, &input.bucket, &input.key).await?;
+    }
     // S3 answers 204 for a missing key too, but the bucket must exist. An `If-Match` is checked
     // under the same store lock as the delete, so a conditional delete and a conditional write
     // of one key cannot both pass.
@@ -366,7 +378,9 @@ pub(super) async fn delete_objects(
         ));
     }
     let quiet = input.delete.quiet.unwrap_or(false);
+    let shadow = super::shadow::write_through(&backend.shared, &input.bucket);
     let mut deleted = Vec::new();
+    let mut errors = Vec::new();
     for id in input.delete.objects {
         if let Some(version) = id.version_id.filter(|v| v != "null") {
             let found = drop_version(backend, &input.bucket, &id.key, &version)?;
@@ -378,6 +392,18 @@ pub(super) async fn delete_objects(
                     ..Default::default()
                 });
             }
+            continue;
+        }
+        // Written through as DeleteObject is: the shadow first; a key it refuses stays.
+        if let Some(shadow) = &shadow
+            && let Err(e) = super::shadow::delete_in(&backend.shared, shadow, &id.key).await
+        {
+            errors.push(s3s::dto::Error {
+                code: Some(e.code().as_str().to_owned()),
+                message: e.message().map(str::to_owned),
+                key: Some(id.key),
+                ..Default::default()
+            });
             continue;
         }
         if backend
@@ -399,15 +425,12 @@ pub(super) async fn delete_objects(
             });
         }
     }
-    let errors = denied
-        .into_iter()
-        .map(|key| s3s::dto::Error {
-            code: Some("AccessDenied".to_owned()),
-            message: Some("Access Denied".to_owned()),
-            key: Some(key),
-            ..Default::default()
-        })
-        .collect::<Vec<_>>();
+    errors.extend(denied.into_iter().map(|key| s3s::dto::Error {
+        code: Some("AccessDenied".to_owned()),
+        message: Some("Access Denied".to_owned()),
+        key: Some(key),
+        ..Default::default()
+    }));
     Ok(S3Response::new(DeleteObjectsOutput {
         deleted: Some(deleted),
         errors: (!errors.is_empty()).then_some(errors),

@@ -9,11 +9,13 @@
 //!   A plain HeadObject of such a key answers the shadow's headers with
 //!   `X-Tigris-Read-Source: block_shadow` and copies nothing.
 //! - Write-through: PutObject and DeleteObject go to the shadow first, then to the bucket; when
-//!   the shadow refuses or cannot be reached the request fails and the bucket is unchanged.
+//!   the shadow refuses or cannot be reached the request fails and the bucket is unchanged. A
+//!   write whose precondition (`If-Match`, `If-None-Match`) fails reaches neither. DeleteObjects
+//!   deletes key by key the same way; a key the shadow refuses is one of its `Errors` and stays.
 //! - ListObjectsV2 with `X-Tigris-List-Source: shadow` (or with no header, on a write-through
 //!   bucket, as Tigris documents) lists the shadow; `tigris` lists the bucket.
 //!
-//! Requests to the shadow are signed with SigV4 (`http/sigv4.rs`'s primitives) over plain
+//! Requests to the shadow are signed with SigV4 (`http/sigv4.rs`'s signing) over plain
 //! HTTP/1.1. Failures say what went wrong: `503 ServiceUnavailable` when the shadow cannot be
 //! reached or answers 5xx, `403 AccessDenied` when it refuses the credentials, naming the
 //! shadow bucket and endpoint, never the secret.
@@ -31,7 +33,7 @@ use hyper_util::rt::TokioExecutor;
 use s3s::dto::{CommonPrefix, ETag, Object as DtoObject, Timestamp};
 use s3s::{S3Error, S3Result, s3_error};
 
-use crate::http::sigv4::{hmac, sha256_hex, uri_encode};
+use crate::http::sigv4::{amz_date, canonical_query_of, sha256_hex, signature, uri_encode};
 use crate::state::Shared;
 use crate::store::settings::Shadow;
 use crate::store::{LIVE, Object};
@@ -154,19 +156,6 @@ fn check(shadow: &Shadow, answer: Answer) -> S3Result<Answer> {
     }
 }
 
-fn amz_date(now: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(now);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 /// Sends one SigV4-signed request to the shadow bucket (`key` `None`: the bucket itself).
 async fn send(
     state: &ShadowState,
@@ -194,16 +183,7 @@ async fn send(
         ),
         None => format!("/{}", uri_encode(&shadow.name, false)),
     };
-    let mut pairs: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
-        .collect();
-    pairs.sort();
-    let canonical_query = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    let canonical_query = canonical_query_of(query.iter().copied());
     let date = amz_date(SystemTime::now());
     let payload = sha256_hex(&body);
     let mut headers: Vec<(String, String)> = vec![
@@ -226,18 +206,14 @@ async fn send(
     );
     let day = &date[..8];
     let scope = format!("{day}/{}/s3/aws4_request", shadow.region);
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
-        sha256_hex(canonical.as_bytes())
+    let signature = signature(
+        &shadow.secret_key,
+        &date,
+        day,
+        &shadow.region,
+        "s3",
+        &canonical,
     );
-    let mut signing_key = hmac(
-        format!("AWS4{}", shadow.secret_key).as_bytes(),
-        day.as_bytes(),
-    );
-    for part in [shadow.region.as_str(), "s3", "aws4_request"] {
-        signing_key = hmac(&signing_key, part.as_bytes());
-    }
-    let signature = hex::encode(hmac(&signing_key, to_sign.as_bytes()));
     let uri = if canonical_query.is_empty() {
         format!("http://{authority}{path}")
     } else {
@@ -397,7 +373,7 @@ pub(crate) async fn put_through(
     key: &str,
     object: &Object,
 ) -> S3Result<()> {
-    let Some(shadow) = config(shared, bucket).filter(|s| s.write_through) else {
+    let Some(shadow) = write_through(shared, bucket) else {
         return Ok(());
     };
     let mut extra: Vec<(&str, String)> = Vec::new();
@@ -429,14 +405,24 @@ pub(crate) async fn put_through(
     Ok(())
 }
 
+/// The bucket's shadow when it is written through.
+pub(crate) fn write_through(shared: &Shared, bucket: &str) -> Option<Shadow> {
+    config(shared, bucket).filter(|s| s.write_through)
+}
+
 /// Write-through of a DeleteObject: deleted in the shadow first.
 pub(crate) async fn delete_through(shared: &Shared, bucket: &str, key: &str) -> S3Result<()> {
-    let Some(shadow) = config(shared, bucket).filter(|s| s.write_through) else {
-        return Ok(());
-    };
+    match write_through(shared, bucket) {
+        Some(shadow) => delete_in(shared, &shadow, key).await,
+        None => Ok(()),
+    }
+}
+
+/// Deletes `key` in `shadow` (a key it lacks is no error, as on S3).
+pub(crate) async fn delete_in(shared: &Shared, shadow: &Shadow, key: &str) -> S3Result<()> {
     let answer = send(
         &shared.shadow,
-        &shadow,
+        shadow,
         Method::DELETE,
         Some(key),
         &[],
@@ -445,7 +431,7 @@ pub(crate) async fn delete_through(shared: &Shared, bucket: &str, key: &str) -> 
     )
     .await?;
     if answer.status == StatusCode::NOT_FOUND && error_code(&answer.body) == "NoSuchBucket" {
-        return Err(unavailable(&shadow, "does not exist (NoSuchBucket)"));
+        return Err(unavailable(shadow, "does not exist (NoSuchBucket)"));
     }
     Ok(())
 }
@@ -588,9 +574,50 @@ mod tests {
         assert_eq!(blocks("<Contents><Key>x", "Contents").len(), 0);
     }
 
-    #[test]
-    fn amz_dates_are_basic_iso_8601() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
-        assert_eq!(amz_date(t), "20150830T123600Z");
+    mod no_panic {
+        //! The shadow's answers are read whatever their bytes.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn xml() -> impl Strategy<Value = String> {
+            prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(
+                        &[
+                            "<Contents>",
+                            "</Contents>",
+                            "<Key>",
+                            "</Key>",
+                            "<Code>",
+                            "</Code>",
+                            "<CommonPrefixes>",
+                            "<Prefix>",
+                            "</Prefix>",
+                            "&amp;",
+                            "&lt;",
+                            "&",
+                            "é",
+                        ][..]
+                    )
+                    .prop_map(str::to_owned),
+                    any::<String>(),
+                ],
+                0..12,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn list_and_error_bodies(xml in xml()) {
+                for block in blocks(&xml, "Contents") {
+                    let _ = tag(block, "Key");
+                }
+                for block in blocks(&xml, "CommonPrefixes") {
+                    let _ = tag(block, "Prefix");
+                }
+                let _ = error_code(xml.as_bytes());
+            }
+        }
     }
 }

@@ -133,31 +133,23 @@ impl Store {
         Ok(&self.buckets[&id])
     }
 
-    /// Changes a bucket's settings (its lifecycle configuration, which is what is journaled).
-    pub(crate) fn with_bucket_mut(
+    /// Sets (or with `None` removes) a bucket's lifecycle configuration: journaled, then applied.
+    /// A snapshot-enabled bucket stores it too (Tigris accepts the call there) but never applies
+    /// it: see [`Store::apply_lifecycle`].
+    pub(crate) fn set_lifecycle(
         &mut self,
         name: &str,
-        f: impl FnOnce(&mut Bucket),
+        config: Option<s3s::dto::BucketLifecycleConfiguration>,
     ) -> Result<(), StoreError> {
         let id = self.bucket_id(name)?;
-        let bucket = self
-            .buckets
-            .get_mut(&id)
-            .expect("by_name and buckets agree");
-        let before = bucket.lifecycle.clone();
-        f(bucket);
         if self.journal.is_some() {
-            let logged = self.buckets[&id]
-                .lifecycle
-                .as_ref()
-                .map(lifecycle_xml)
-                .transpose()
-                .and_then(|xml| self.log(&Change::Lifecycle { bucket: id.0, xml }));
-            if let Err(e) = logged {
-                self.buckets.get_mut(&id).expect("exists").lifecycle = before;
-                return Err(e);
-            }
+            let xml = config.as_ref().map(lifecycle_xml).transpose()?;
+            self.log(&Change::Lifecycle { bucket: id.0, xml })?;
         }
+        self.buckets
+            .get_mut(&id)
+            .expect("by_name and buckets agree")
+            .lifecycle = config;
         Ok(())
     }
 

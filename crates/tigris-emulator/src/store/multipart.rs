@@ -51,6 +51,15 @@ pub(crate) enum UploadError {
     EntityTooSmall(i32, usize),
 }
 
+/// The digests of an uploaded part's body.
+#[derive(Debug, Clone)]
+pub(crate) struct PartSums {
+    /// The hex MD5: the part's ETag.
+    pub(crate) md5: String,
+    /// The checksum kept with the part (base64, by the upload's algorithm).
+    pub(crate) checksum: Option<String>,
+}
+
 impl Uploads {
     pub(crate) fn create(&mut self, upload: Upload) -> String {
         self.counter += 1;
@@ -76,10 +85,15 @@ impl Uploads {
         number: i32,
         data: Bytes,
     ) -> Result<String, UploadError> {
-        self.put_part_with_checksum(id, bucket, key, number, data, None)
+        let sums = PartSums {
+            md5: hex::encode(md5::Md5::digest(&data)),
+            checksum: None,
+        };
+        self.put_part_with_checksum(id, bucket, key, number, data, sums)
     }
 
-    /// [`Uploads::put_part`], keeping the part's checksum (base64, by the upload's algorithm).
+    /// Stores part `number` of upload `id`, its digests computed as it was read; answers its
+    /// ETag.
     pub(crate) fn put_part_with_checksum(
         &mut self,
         id: &str,
@@ -87,10 +101,13 @@ impl Uploads {
         key: &str,
         number: i32,
         data: Bytes,
-        checksum: Option<String>,
+        sums: PartSums,
     ) -> Result<String, UploadError> {
         self.get(id, bucket, key)?;
-        let etag = hex::encode(md5::Md5::digest(&data));
+        let PartSums {
+            md5: etag,
+            checksum,
+        } = sums;
         let upload = self.uploads.get_mut(id).ok_or(UploadError::NoSuchUpload)?;
         upload
             .parts

@@ -115,6 +115,39 @@ pub async fn setup_buckets(emu: &Emulator) {
     }
 }
 
+/// Signs `req` (the headers it has, and `body`) with `key` (id, secret) for service `s3`,
+/// region `auto`, now, as `settings` say: in its headers, or in its query for a presigned URL.
+pub fn sign(
+    req: &mut http::Request<()>,
+    key: (&str, &str),
+    body: aws_sigv4::http_request::SignableBody<'_>,
+    settings: aws_sigv4::http_request::SigningSettings,
+) {
+    use aws_sigv4::http_request::{SignableRequest, sign};
+    let identity = Credentials::new(key.0, key.1, None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("auto")
+        .name("s3")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let uri = req.uri().to_string();
+    let signable = SignableRequest::new(
+        req.method().as_str(),
+        &uri,
+        req.headers()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+        body,
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(req);
+}
+
 /// Sends a request signed for service `s3`, region `auto` with `key` (id, secret), the way the
 /// released Tigris clients sign their non-S3 calls (`x-amz-content-sha256` over the body).
 pub async fn signed_request(
@@ -126,40 +159,20 @@ pub async fn signed_request(
     body: &[u8],
 ) -> http::Response<hyper::body::Incoming> {
     use aws_sigv4::http_request::{
-        PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-        UriPathNormalizationMode, sign,
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SigningSettings,
+        UriPathNormalizationMode,
     };
     let uri = format!("{}{path_and_query}", emu.endpoint());
-    let identity = Credentials::new(key.0, key.1, None, None, "test").into();
     let mut settings = SigningSettings::default();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     settings.percent_encoding_mode = PercentEncodingMode::Single;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("auto")
-        .name("s3")
-        .time(std::time::SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
     let mut builder = http::Request::builder().method(method).uri(&uri);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
     let mut req = builder.body(()).unwrap();
-    let signable = SignableRequest::new(
-        method,
-        &uri,
-        req.headers()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
-        SignableBody::Bytes(body),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut req);
+    sign(&mut req, key, SignableBody::Bytes(body), settings);
     let req = req.map(|()| http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)));
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http()
