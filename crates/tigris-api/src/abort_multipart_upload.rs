@@ -53,7 +53,7 @@ impl AbortMultipartUploadFluentBuilder {
                 "no upload id was given: set it with .upload_id(..)",
             ));
         }
-        let s3 = tigris_core::config::s3_client(&self.client.sdk);
+        let s3 = &self.client.s3;
         s3.abort_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)

@@ -139,7 +139,7 @@ impl CompleteMultipartUploadFluentBuilder {
                         .collect(),
                 ))
                 .build();
-            let s3 = tigris_core::config::s3_client(&self.client.sdk);
+            let s3 = &self.client.s3;
             let out = s3
                 .complete_multipart_upload()
                 .bucket(&self.bucket)

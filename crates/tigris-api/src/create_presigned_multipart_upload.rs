@@ -270,11 +270,11 @@ impl CreatePresignedMultipartUploadFluentBuilder {
                     Invalid(format!("{ct:?} is not a valid header value")),
                 ));
             }
-            let s3 = tigris_core::config::s3_client(&self.client.sdk);
-            let upload_id = self.start(&s3, &operation).await?;
+            let s3 = &self.client.s3;
+            let upload_id = self.start(s3, &operation).await?;
             let expires_at = SystemTime::now() + self.expires_in;
             match presign_parts(
-                &s3,
+                s3,
                 &self.bucket,
                 &self.key,
                 &upload_id,

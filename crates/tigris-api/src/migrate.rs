@@ -183,7 +183,7 @@ impl crate::Client {
     /// [`MigrateFluentBuilder`].
     pub fn migrate(&self) -> MigrateFluentBuilder {
         MigrateFluentBuilder {
-            s3: tigris_core::config::s3_client(&self.sdk),
+            s3: self.s3.clone(),
             transport: self.transport.clone(),
             bucket: String::new(),
             prefix: String::new(),

@@ -210,7 +210,7 @@ impl crate::Client {
     /// Counts what a shadowed bucket still has to copy. See [`MigrationStatusFluentBuilder`].
     pub fn migration_status(&self) -> MigrationStatusFluentBuilder {
         MigrationStatusFluentBuilder {
-            s3: tigris_core::config::s3_client(&self.sdk),
+            s3: self.s3.clone(),
             bucket: String::new(),
             prefix: String::new(),
         }

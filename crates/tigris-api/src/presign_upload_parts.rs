@@ -85,9 +85,9 @@ impl PresignUploadPartsFluentBuilder {
             check_part_number(n, &operation)?;
         }
         check_expiry(self.expires_in, &operation)?;
-        let s3 = tigris_core::config::s3_client(&self.client.sdk);
+        let s3 = &self.client.s3;
         presign_parts(
-            &s3,
+            s3,
             &self.bucket,
             &self.key,
             &self.upload_id,
