@@ -8,12 +8,10 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::wire::bucket_name;
+use crate::wire::{MAX_KEY_BYTES, bucket_name};
 
 /// ListObjectsV2: which side of a shadowed bucket to list (`tigris` or `shadow`).
 const LIST_SOURCE: &str = "x-tigris-list-source";
-
-pub(crate) const MAX_KEY_BYTES: usize = 1024;
 
 /// Where the keys of a shadowed bucket are: from [`MigrationStatusFluentBuilder::send`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
