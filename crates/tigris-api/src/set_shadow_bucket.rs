@@ -82,25 +82,36 @@ impl fmt::Display for InvalidShadow {
 
 impl std::error::Error for InvalidShadow {}
 
+/// An endpoint as a refusal names it: anything between the scheme and the last `@` (user
+/// info, which may hold a password) replaced by `***`.
+fn shown(raw: &str) -> String {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    match raw.rfind('@') {
+        Some(at) if at >= start => format!("{}***{}", &raw[..start], &raw[at..]),
+        _ => raw.to_owned(),
+    }
+}
+
 /// Checks a shadow endpoint: an absolute http(s) URL with a host and no query, not Tigris's
 /// own. Returns the reason it is refused.
 fn check_endpoint(raw: &str, own: &str) -> Option<String> {
+    let show = shown(raw);
     let Ok(uri) = raw.parse::<Uri>() else {
-        return Some(format!("endpoint {raw:?} is not a URL"));
+        return Some(format!("endpoint {show:?} is not a URL"));
     };
     match uri.scheme_str() {
         Some("http" | "https") => {}
-        _ => return Some(format!("endpoint {raw:?} is not an http(s) URL")),
+        _ => return Some(format!("endpoint {show:?} is not an http(s) URL")),
     }
     let Some(authority) = uri.authority() else {
-        return Some(format!("endpoint {raw:?} has no host"));
+        return Some(format!("endpoint {show:?} has no host"));
     };
     if authority.host().is_empty() || authority.as_str().contains('@') {
-        return Some(format!("endpoint {raw:?} has no host, or has user info"));
+        return Some(format!("endpoint {show:?} has no host, or has user info"));
     }
     if uri.query().is_some() || !matches!(uri.path(), "" | "/") {
         return Some(format!(
-            "endpoint {raw:?} has a path or query: give the service's root URL"
+            "endpoint {show:?} has a path or query: give the service's root URL"
         ));
     }
     let host = authority.host().trim_end_matches('.').to_ascii_lowercase();
@@ -109,7 +120,7 @@ fn check_endpoint(raw: &str, own: &str) -> Option<String> {
         .any(|t| host == *t || host.ends_with(&format!(".{t}")))
     {
         return Some(format!(
-            "endpoint {raw:?} is Tigris's: Migration source cannot be Tigris endpoint (fork the bucket instead)"
+            "endpoint {show:?} is Tigris's: Migration source cannot be Tigris endpoint (fork the bucket instead)"
         ));
     }
     if let Ok(own) = own.parse::<Uri>()
@@ -117,7 +128,7 @@ fn check_endpoint(raw: &str, own: &str) -> Option<String> {
             == Some(authority.as_str().to_ascii_lowercase())
     {
         return Some(format!(
-            "endpoint {raw:?} is the endpoint this client talks to: Migration source cannot be Tigris endpoint"
+            "endpoint {show:?} is the endpoint this client talks to: Migration source cannot be Tigris endpoint"
         ));
     }
     None
@@ -351,6 +362,20 @@ mod tests {
             "not a url",
         ] {
             assert!(check_endpoint(bad, own).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_password_in_a_refused_endpoint_is_not_repeated() {
+        for bad in [
+            "https://user:hunter2@host",
+            "https://user:hunter2@host/bucket",
+            "https://user:hun ter2@host",
+            "https://user:hun/ter2@host",
+        ] {
+            let why = check_endpoint(bad, "http://127.0.0.1:9000").expect("refused");
+            assert!(!why.contains("hunter2") && !why.contains("ter2"), "{why}");
+            assert!(why.contains("***@host"), "{why}");
         }
     }
 
