@@ -25,13 +25,13 @@
 
 use std::fmt;
 
-use http::{HeaderValue, Method, Uri};
-use serde_json::{Value, json};
-use tigris_core::transport::{SignedTransport, TigrisRequest};
+use http::Uri;
+use serde_json::json;
+use tigris_core::transport::SignedTransport;
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::wire::bucket_name;
+use crate::wire::{bucket_name, patch_bucket};
 
 /// The region sent when none is set: what Tigris asks for with providers that have no regions
 /// (R2, GCS).
@@ -299,32 +299,11 @@ impl SetShadowBucketFluentBuilder {
                 "endpoint": self.endpoint,
                 "write_through": self.write_through,
             }});
-            send_patch(&self.transport, bucket, body, &operation).await
+            patch_bucket(&self.transport, bucket, body, &operation).await
         }
         .instrument(span)
         .await
     }
-}
-
-pub(crate) async fn send_patch(
-    transport: &SignedTransport,
-    bucket: tigris_headers::BucketName,
-    body: Value,
-    operation: &Operation,
-) -> Result<()> {
-    let request = TigrisRequest::new(Method::PATCH)
-        .bucket(bucket)
-        .header(
-            http::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        )
-        .json(body.to_string())
-        .idempotent(true);
-    transport
-        .send(&request)
-        .await
-        .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-    Ok(())
 }
 
 impl crate::Client {
