@@ -17,7 +17,6 @@ const LIST_SOURCE: &str = "x-tigris-list-source";
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct MigrationStatus {
-    in_shadow: u64,
     migrated: u64,
     pub(crate) remaining: Vec<(String, i64)>,
 }
@@ -25,7 +24,7 @@ pub struct MigrationStatus {
 impl MigrationStatus {
     /// Objects under the prefix in the shadow bucket.
     pub fn in_shadow(&self) -> u64 {
-        self.in_shadow
+        self.migrated + self.remaining()
     }
 
     /// Of those, how many are in Tigris too.
@@ -140,7 +139,6 @@ pub(crate) async fn status(
     let mut status = MigrationStatus::default();
     let mut t = tigris.next(operation).await?;
     while let Some((key, size)) = shadow.next(operation).await? {
-        status.in_shadow += 1;
         // Both listings are in key order (byte order, as S3 sorts them).
         while let Some((tk, _)) = &t
             && tk.as_bytes().cmp(key.as_bytes()) == Ordering::Less
