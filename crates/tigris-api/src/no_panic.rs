@@ -1,6 +1,7 @@
 //! Every parser of Tigris's answers takes any bytes, or any JSON, XML or tar shaped like the
 //! answer (the bucket metadata's CORS, lifecycle and shadow blocks included), and returns a
-//! value or a typed error: never a panic.
+//! value or a typed error: never a panic. So do the checks of caller input that parse it
+//! (lifecycle dates, CORS and lifecycle rules): a value, or `InvalidInput`.
 
 use proptest::prelude::*;
 use serde_json::Value;
@@ -230,5 +231,51 @@ proptest! {
         ],
     ) {
         let _ = crate::error::xml_keys(&body);
+    }
+}
+
+proptest! {
+    /// Caller input: any text as a lifecycle date, and any numbers as its parts, give a date
+    /// or an `InvalidInput` error.
+    #[test]
+    fn any_lifecycle_date_input_is_a_date_or_invalid_input(
+        text in prop_oneof![".{0,16}", "[0-9]{0,5}-[0-9]{0,3}-[0-9]{0,3}"],
+        year in any::<i32>(),
+        month in any::<u8>(),
+        day in any::<u8>(),
+    ) {
+        use crate::set_lifecycle_rules::LifecycleDate;
+        for parsed in [text.parse::<LifecycleDate>(), LifecycleDate::new(year, month, day)] {
+            if let Err(err) = parsed {
+                prop_assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+            }
+        }
+    }
+
+    /// Caller input: any strings in a CORS rule or a lifecycle rule are accepted or refused
+    /// with `InvalidInput` by `validate`.
+    #[test]
+    fn any_rule_input_is_valid_or_invalid_input(
+        strings in prop::collection::vec(prop_oneof![".{0,12}", "[*a-z:/.]{0,12}"], 6),
+        days in any::<u32>(),
+        max_age in any::<u64>(),
+    ) {
+        use crate::set_cors::CorsRule;
+        use crate::set_lifecycle_rules::{LifecycleRule, When};
+        let cors = CorsRule::new()
+            .allowed_origin(strings[0].clone())
+            .allowed_methods([strings[1].clone()])
+            .allowed_header(strings[2].clone())
+            .expose_header(strings[3].clone())
+            .max_age(std::time::Duration::from_secs(max_age));
+        let lifecycle = LifecycleRule::new()
+            .with_id(strings[4].clone())
+            .prefix(strings[5].clone())
+            .expiration(When::Days(days));
+        for checked in [cors.validate(), lifecycle.validate()] {
+            if let Err(err) = checked {
+                prop_assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+            }
+        }
     }
 }
