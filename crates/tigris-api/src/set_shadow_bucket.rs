@@ -344,6 +344,26 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Caller input: any endpoint text is accepted or refused with a reason, and a refusal
+        /// never repeats what stands before an `@`.
+        #[test]
+        fn any_endpoint_is_checked_without_panicking(
+            raw in proptest::prop_oneof![
+                ".{0,30}",
+                "(https?|ftp)://([a-z]{0,6}(:[a-z]{0,6})?@)?[a-z0-9.:\\[\\]]{0,20}(/[a-z@]{0,6})?(\\?.{0,4})?",
+            ],
+        ) {
+            if let Some(why) = check_endpoint(&raw, "http://127.0.0.1:9000")
+                && let Some((before, _)) = raw.rsplit_once('@')
+                && let Some((_, user_info)) = before.split_once("://")
+                && user_info.len() > 3
+            {
+                proptest::prop_assert!(!why.contains(before), "{}", why);
+            }
+        }
+    }
+
     #[test]
     fn a_password_in_a_refused_endpoint_is_not_repeated() {
         for bad in [
