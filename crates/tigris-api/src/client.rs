@@ -40,7 +40,8 @@ impl Client {
     }
 
     /// A client on a transport already set up (its own endpoint, retries or timeouts); `sdk`
-    /// supplies the credentials presigned POST forms are signed with.
+    /// supplies the credentials presigned POST forms are signed with and the S3 client the
+    /// operations built on S3 calls (multipart uploads, migration) send with.
     pub fn from_transport(transport: SignedTransport, sdk: &SdkConfig) -> Self {
         Self {
             transport,
