@@ -1,8 +1,8 @@
 //! Gives up a multipart upload:
 //! [`Client::abort_multipart_upload`](crate::Client::abort_multipart_upload).
 
+use crate::create_presigned_multipart_upload::check_upload;
 use crate::error::{Error, Operation, Result};
-use crate::wire::{bucket_name, object_key};
 
 /// Gives up a multipart upload, dropping its parts; from
 /// [`Client::abort_multipart_upload`](crate::Client::abort_multipart_upload).
@@ -45,15 +45,8 @@ impl AbortMultipartUploadFluentBuilder {
             bucket: self.bucket.clone(),
             key: self.key.clone(),
         };
-        bucket_name(&self.bucket, || operation.clone())?;
-        object_key(&self.key, || operation.clone())?;
-        if self.upload_id.is_empty() {
-            return Err(Error::invalid_argument(
-                operation,
-                "no upload id was given: set it with .upload_id(..)",
-            ));
-        }
-        let s3 = tigris_core::config::s3_client(&self.client.sdk);
+        check_upload(&self.bucket, &self.key, &self.upload_id, &operation)?;
+        let s3 = &self.client.s3;
         s3.abort_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)

@@ -1,12 +1,11 @@
 //! Removes a bucket's CORS rules: [`Client::clear_cors`](crate::Client::clear_cors).
 
-use serde_json::Value;
+use serde_json::json;
 use tigris_core::transport::SignedTransport;
 use tracing::Instrument;
 
 use crate::error::{Operation, Result};
-use crate::set_cors::patch_cors;
-use crate::wire::bucket_name;
+use crate::wire::{bucket_name, patch_bucket};
 
 /// Removes every CORS rule of a bucket; from [`Client::clear_cors`](crate::Client::clear_cors).
 ///
@@ -38,7 +37,7 @@ impl ClearCorsFluentBuilder {
                 bucket: self.bucket.clone(),
             };
             let bucket = bucket_name(&self.bucket, || operation.clone())?;
-            patch_cors(&self.transport, &operation, bucket, Value::Null).await
+            patch_bucket(&self.transport, bucket, json!({ "cors": null }), &operation).await
         }
         .instrument(span)
         .await

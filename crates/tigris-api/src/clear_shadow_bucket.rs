@@ -5,8 +5,7 @@ use tigris_core::transport::SignedTransport;
 use tracing::Instrument;
 
 use crate::error::{Operation, Result};
-use crate::set_shadow_bucket::send_patch;
-use crate::wire::bucket_name;
+use crate::wire::{bucket_name, patch_bucket};
 
 /// Removes a bucket's shadow (`PATCH /{bucket}` with `{"shadow_bucket": {}}`); from
 /// [`Client::clear_shadow_bucket`](crate::Client::clear_shadow_bucket). What was already
@@ -37,7 +36,7 @@ impl ClearShadowBucketFluentBuilder {
                 bucket: self.bucket.clone(),
             };
             let bucket = bucket_name(&self.bucket, || operation.clone())?;
-            send_patch(
+            patch_bucket(
                 &self.transport,
                 bucket,
                 json!({"shadow_bucket": {}}),

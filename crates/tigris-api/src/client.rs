@@ -23,6 +23,9 @@ use crate::error::{Error, Result};
 pub struct Client {
     pub(crate) transport: SignedTransport,
     pub(crate) sdk: SdkConfig,
+    /// The S3 client the operations built on S3 calls (multipart, migration) share, made once
+    /// from `sdk` so its identity cache and connection pool outlive one call.
+    pub(crate) s3: aws_sdk_s3::Client,
 }
 
 impl Client {
@@ -33,18 +36,17 @@ impl Client {
     /// credentials provider, its endpoint is not an http(s) URL, or its region is empty.
     pub fn new(sdk: &SdkConfig) -> Result<Self> {
         let transport = SignedTransport::new(sdk).map_err(Error::from_config)?;
-        Ok(Self {
-            transport,
-            sdk: sdk.clone(),
-        })
+        Ok(Self::from_transport(transport, sdk))
     }
 
     /// A client on a transport already set up (its own endpoint, retries or timeouts); `sdk`
-    /// supplies the credentials presigned POST forms are signed with.
+    /// supplies the credentials presigned POST forms are signed with and the S3 client the
+    /// operations built on S3 calls (multipart uploads, migration) send with.
     pub fn from_transport(transport: SignedTransport, sdk: &SdkConfig) -> Self {
         Self {
             transport,
             sdk: sdk.clone(),
+            s3: tigris_core::config::s3_client(sdk),
         }
     }
 

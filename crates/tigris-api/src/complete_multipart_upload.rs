@@ -4,9 +4,9 @@
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tracing::Instrument;
 
-use crate::create_presigned_multipart_upload::check_part_number;
+use crate::create_presigned_multipart_upload::{check_part_number, check_upload};
 use crate::error::{Error, Operation, Result};
-use crate::wire::{Invalid, bucket_name, object_key};
+use crate::wire::Invalid;
 
 /// A completed upload; from [`CompleteMultipartUploadFluentBuilder::send`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,14 +93,7 @@ impl CompleteMultipartUploadFluentBuilder {
                 bucket: self.bucket.clone(),
                 key: self.key.clone(),
             };
-            bucket_name(&self.bucket, || operation.clone())?;
-            object_key(&self.key, || operation.clone())?;
-            if self.upload_id.is_empty() {
-                return Err(Error::invalid_argument(
-                    operation,
-                    "no upload id was given: set it with .upload_id(..)",
-                ));
-            }
+            check_upload(&self.bucket, &self.key, &self.upload_id, &operation)?;
             if self.parts.is_empty() {
                 return Err(Error::invalid_argument(
                     operation,
@@ -139,7 +132,7 @@ impl CompleteMultipartUploadFluentBuilder {
                         .collect(),
                 ))
                 .build();
-            let s3 = tigris_core::config::s3_client(&self.client.sdk);
+            let s3 = &self.client.s3;
             let out = s3
                 .complete_multipart_upload()
                 .bucket(&self.bucket)

@@ -122,6 +122,24 @@ impl PresignedMultipartUpload {
     }
 }
 
+/// Checks what names a started upload: a valid bucket name and key, and an upload id.
+pub(crate) fn check_upload(
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    operation: &Operation,
+) -> Result<()> {
+    bucket_name(bucket, || operation.clone())?;
+    object_key(key, || operation.clone())?;
+    if upload_id.is_empty() {
+        return Err(Error::invalid_argument(
+            operation.clone(),
+            "no upload id was given: set it with .upload_id(..)",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_expiry(expires_in: Duration, operation: &Operation) -> Result<()> {
     if expires_in < Duration::from_secs(1) || expires_in > MAX_PART_URL_EXPIRY {
         return Err(Error::invalid_input(
@@ -270,11 +288,11 @@ impl CreatePresignedMultipartUploadFluentBuilder {
                     Invalid(format!("{ct:?} is not a valid header value")),
                 ));
             }
-            let s3 = tigris_core::config::s3_client(&self.client.sdk);
-            let upload_id = self.start(&s3, &operation).await?;
+            let s3 = &self.client.s3;
+            let upload_id = self.start(s3, &operation).await?;
             let expires_at = SystemTime::now() + self.expires_in;
             match presign_parts(
-                &s3,
+                s3,
                 &self.bucket,
                 &self.key,
                 &upload_id,

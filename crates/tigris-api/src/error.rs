@@ -374,33 +374,26 @@ impl Error {
         Self::of(ErrorKind::Transient, operation, reason)
     }
 
-    /// The same failure, reported as part of `operation`.
-    pub(crate) fn with_operation(mut self, operation: Operation) -> Self {
-        let Inner {
-            report,
-            missing_keys,
-            leftover_uploads,
-        } = *self.0;
-        self.0 = Box::new(Inner {
-            report: report.with_operation(operation),
-            missing_keys,
-            leftover_uploads,
-        });
-        self
+    /// The same error with its report passed through `change` (the report's builders take it
+    /// by value).
+    fn map_report(
+        self,
+        change: impl FnOnce(ErrorReport<Operation>) -> ErrorReport<Operation>,
+    ) -> Self {
+        let inner = *self.0;
+        Self(Box::new(Inner {
+            report: change(inner.report),
+            ..inner
+        }))
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        let Inner {
-            report,
-            missing_keys,
-            leftover_uploads,
-        } = *self.0;
-        self.0 = Box::new(Inner {
-            report: report.with_source(source),
-            missing_keys,
-            leftover_uploads,
-        });
-        self
+    /// The same failure, reported as part of `operation`.
+    pub(crate) fn with_operation(self, operation: Operation) -> Self {
+        self.map_report(|report| report.with_operation(operation))
+    }
+
+    pub(crate) fn with_source(self, source: impl Into<BoxError>) -> Self {
+        self.map_report(|report| report.with_source(source))
     }
 
     /// A local file-system failure, classified by what the OS said.

@@ -39,7 +39,6 @@ pub const DEFAULT_CONCURRENCY: usize = 50;
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct MigrationReport {
-    to_migrate: u64,
     scheduled: Vec<String>,
     failed: Vec<(String, Error)>,
 }
@@ -47,7 +46,7 @@ pub struct MigrationReport {
 impl MigrationReport {
     /// Keys found in the shadow and not in Tigris.
     pub fn to_migrate(&self) -> u64 {
-        self.to_migrate
+        (self.scheduled.len() + self.failed.len()) as u64
     }
 
     /// How many of them Tigris accepted to copy.
@@ -134,7 +133,6 @@ impl MigrateFluentBuilder {
                 ));
             }
             let found = status(&self.s3, &self.bucket, &self.prefix, &operation).await?;
-            let to_migrate = found.remaining();
             let transport = &self.transport;
             let results: Vec<(String, Result<()>)> =
                 futures::stream::iter(found.remaining.into_iter().map(|(key, _)| {
@@ -161,7 +159,6 @@ impl MigrateFluentBuilder {
                 .collect()
                 .await;
             let mut report = MigrationReport {
-                to_migrate,
                 scheduled: Vec::new(),
                 failed: Vec::new(),
             };
@@ -183,7 +180,7 @@ impl crate::Client {
     /// [`MigrateFluentBuilder`].
     pub fn migrate(&self) -> MigrateFluentBuilder {
         MigrateFluentBuilder {
-            s3: tigris_core::config::s3_client(&self.sdk),
+            s3: self.s3.clone(),
             transport: self.transport.clone(),
             bucket: String::new(),
             prefix: String::new(),

@@ -8,18 +8,15 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::wire::bucket_name;
+use crate::wire::{MAX_KEY_BYTES, bucket_name};
 
 /// ListObjectsV2: which side of a shadowed bucket to list (`tigris` or `shadow`).
 const LIST_SOURCE: &str = "x-tigris-list-source";
-
-pub(crate) const MAX_KEY_BYTES: usize = 1024;
 
 /// Where the keys of a shadowed bucket are: from [`MigrationStatusFluentBuilder::send`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct MigrationStatus {
-    in_shadow: u64,
     migrated: u64,
     pub(crate) remaining: Vec<(String, i64)>,
 }
@@ -27,7 +24,7 @@ pub struct MigrationStatus {
 impl MigrationStatus {
     /// Objects under the prefix in the shadow bucket.
     pub fn in_shadow(&self) -> u64 {
-        self.in_shadow
+        self.migrated + self.remaining()
     }
 
     /// Of those, how many are in Tigris too.
@@ -142,7 +139,6 @@ pub(crate) async fn status(
     let mut status = MigrationStatus::default();
     let mut t = tigris.next(operation).await?;
     while let Some((key, size)) = shadow.next(operation).await? {
-        status.in_shadow += 1;
         // Both listings are in key order (byte order, as S3 sorts them).
         while let Some((tk, _)) = &t
             && tk.as_bytes().cmp(key.as_bytes()) == Ordering::Less
@@ -210,7 +206,7 @@ impl crate::Client {
     /// Counts what a shadowed bucket still has to copy. See [`MigrationStatusFluentBuilder`].
     pub fn migration_status(&self) -> MigrationStatusFluentBuilder {
         MigrationStatusFluentBuilder {
-            s3: tigris_core::config::s3_client(&self.sdk),
+            s3: self.s3.clone(),
             bucket: String::new(),
             prefix: String::new(),
         }

@@ -1,5 +1,7 @@
 //! Every parser of Tigris's answers takes any bytes, or any JSON, XML or tar shaped like the
-//! answer, and returns a value or a typed error: never a panic.
+//! answer (the bucket metadata's CORS, lifecycle and shadow blocks included), and returns a
+//! value or a typed error: never a panic. So do the checks of caller input that parse it
+//! (lifecycle dates, CORS and lifecycle rules): a value, or `InvalidInput`.
 
 use proptest::prelude::*;
 use serde_json::Value;
@@ -33,6 +35,7 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("RetentionDays".to_owned()),
                     Just("regions".to_owned()),
                     Just("soft_delete".to_owned()),
+                    prop::sample::select(RULE_KEYS).prop_map(str::to_owned),
                     ".{0,6}",
                 ],
                 inner,
@@ -40,6 +43,58 @@ fn json_value() -> impl Strategy<Value = Value> {
             )
             .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
+    })
+}
+
+/// The keys of the metadata's `cors`, `lifecycle_rules` and `shadow_bucket` blocks.
+const RULE_KEYS: &[&str] = &[
+    "cors",
+    "rules",
+    "allowedOrigin",
+    "allowedMethods",
+    "allowedHeaders",
+    "exposeHeaders",
+    "maxAge",
+    "lifecycle_rules",
+    "id",
+    "status",
+    "filter",
+    "prefix",
+    "expiration",
+    "days",
+    "date",
+    "transitions",
+    "storage_class",
+    "shadow_bucket",
+    "name",
+    "endpoint",
+    "region",
+    "access_key",
+    "secret_key",
+    "write_through",
+];
+
+/// A metadata answer whose `cors`, `lifecycle_rules` and `shadow_bucket` hold rule-shaped
+/// values (lists of objects with the rules' keys), or anything at all.
+fn metadata_shaped() -> impl Strategy<Value = Value> {
+    let rule = prop::collection::btree_map(
+        prop::sample::select(RULE_KEYS).prop_map(str::to_owned),
+        json_value(),
+        0..6,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().collect()))
+    .boxed();
+    let rules = prop_oneof![
+        prop::collection::vec(rule.clone(), 0..4).prop_map(Value::from),
+        json_value(),
+    ]
+    .boxed();
+    (rules.clone(), rules, prop_oneof![rule, json_value()]).prop_map(|(cors, lifecycle, shadow)| {
+        serde_json::json!({
+            "cors": {"rules": cors},
+            "lifecycle_rules": lifecycle,
+            "shadow_bucket": shadow,
+        })
     })
 }
 
@@ -54,6 +109,7 @@ fn parse_all(body: &[u8]) {
     );
     let _ = crate::list_deleted_buckets::parse_deleted_page(body);
     let _ = crate::bundle::parse_report(body);
+    let _ = crate::acl_xml::access_of(&String::from_utf8_lossy(body));
 }
 
 proptest! {
@@ -65,6 +121,18 @@ proptest! {
     #[test]
     fn any_answer_shaped_json_never_panics_a_parser(value in json_value()) {
         parse_all(&serde_json::to_vec(&value).unwrap());
+    }
+
+    #[test]
+    fn any_rule_shaped_metadata_never_panics_its_parser(value in metadata_shaped()) {
+        parse_all(&serde_json::to_vec(&value).unwrap());
+    }
+
+    #[test]
+    fn any_grant_shaped_acl_never_panics_its_parser(
+        body in "(<AccessControlPolicy>)?(<Grant>(<URI>.{0,8}</URI>)?(<Permission>(READ|FULL_CONTROL|.{0,4})</Permission>)?(</Grant>)?){0,4}.{0,8}",
+    ) {
+        let _ = crate::acl_xml::access_of(&body);
     }
 }
 
@@ -163,5 +231,51 @@ proptest! {
         ],
     ) {
         let _ = crate::error::xml_keys(&body);
+    }
+}
+
+proptest! {
+    /// Caller input: any text as a lifecycle date, and any numbers as its parts, give a date
+    /// or an `InvalidInput` error.
+    #[test]
+    fn any_lifecycle_date_input_is_a_date_or_invalid_input(
+        text in prop_oneof![".{0,16}", "[0-9]{0,5}-[0-9]{0,3}-[0-9]{0,3}"],
+        year in any::<i32>(),
+        month in any::<u8>(),
+        day in any::<u8>(),
+    ) {
+        use crate::set_lifecycle_rules::LifecycleDate;
+        for parsed in [text.parse::<LifecycleDate>(), LifecycleDate::new(year, month, day)] {
+            if let Err(err) = parsed {
+                prop_assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+            }
+        }
+    }
+
+    /// Caller input: any strings in a CORS rule or a lifecycle rule are accepted or refused
+    /// with `InvalidInput` by `validate`.
+    #[test]
+    fn any_rule_input_is_valid_or_invalid_input(
+        strings in prop::collection::vec(prop_oneof![".{0,12}", "[*a-z:/.]{0,12}"], 6),
+        days in any::<u32>(),
+        max_age in any::<u64>(),
+    ) {
+        use crate::set_cors::CorsRule;
+        use crate::set_lifecycle_rules::{LifecycleRule, When};
+        let cors = CorsRule::new()
+            .allowed_origin(strings[0].clone())
+            .allowed_methods([strings[1].clone()])
+            .allowed_header(strings[2].clone())
+            .expose_header(strings[3].clone())
+            .max_age(std::time::Duration::from_secs(max_age));
+        let lifecycle = LifecycleRule::new()
+            .with_id(strings[4].clone())
+            .prefix(strings[5].clone())
+            .expiration(When::Days(days));
+        for checked in [cors.validate(), lifecycle.validate()] {
+            if let Err(err) = checked {
+                prop_assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+            }
+        }
     }
 }

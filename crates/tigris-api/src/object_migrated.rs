@@ -6,8 +6,7 @@ use tigris_core::transport::{SignedTransport, TigrisRequest};
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::migration_status::MAX_KEY_BYTES;
-use crate::wire::bucket_name;
+use crate::wire::{bucket_name, object_key};
 
 /// HeadObject response: `block_shadow` while the object is served from the shadow.
 const READ_SOURCE: &str = "x-tigris-read-source";
@@ -53,12 +52,7 @@ impl ObjectMigratedFluentBuilder {
                 prefix: self.key.clone(),
             };
             let bucket = bucket_name(&self.bucket, || operation.clone())?;
-            if self.key.is_empty() || self.key.len() > MAX_KEY_BYTES {
-                return Err(Error::invalid_argument(
-                    operation,
-                    "the key must be 1 to 1024 bytes",
-                ));
-            }
+            object_key(&self.key, || operation.clone())?;
             let request = TigrisRequest::new(Method::HEAD)
                 .bucket(bucket)
                 .key(self.key.clone())
@@ -87,6 +81,37 @@ impl crate::Client {
             transport: self.transport.clone(),
             bucket: String::new(),
             key: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ErrorKind;
+
+    /// A client whose endpoint nothing listens on: an answer of any kind but `InvalidInput`
+    /// would mean a request was tried.
+    fn client() -> crate::Client {
+        let sdk = tigris_core::config::builder()
+            .endpoint_url("http://127.0.0.1:1")
+            .credentials(aws_sdk_s3::config::Credentials::new(
+                "a", "b", None, None, "t",
+            ))
+            .build();
+        crate::Client::new(&sdk).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_empty_or_over_long_key_is_refused_before_any_request() {
+        for key in [String::new(), "k".repeat(crate::wire::MAX_KEY_BYTES + 1)] {
+            let err = client()
+                .object_migrated()
+                .bucket("media")
+                .key(key)
+                .send()
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
         }
     }
 }

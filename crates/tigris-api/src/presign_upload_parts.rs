@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use crate::create_presigned_multipart_upload::{
-    DEFAULT_PART_URL_EXPIRY, PresignedPart, check_expiry, check_part_number, presign_parts,
+    DEFAULT_PART_URL_EXPIRY, PresignedPart, check_expiry, check_part_number, check_upload,
+    presign_parts,
 };
 use crate::error::{Error, Operation, Result};
-use crate::wire::{bucket_name, object_key};
 
 /// Presigns more part URLs for an upload already started; from
 /// [`Client::presign_upload_parts`](crate::Client::presign_upload_parts). Signed locally: no
@@ -67,14 +67,7 @@ impl PresignUploadPartsFluentBuilder {
             bucket: self.bucket.clone(),
             key: self.key.clone(),
         };
-        bucket_name(&self.bucket, || operation.clone())?;
-        object_key(&self.key, || operation.clone())?;
-        if self.upload_id.is_empty() {
-            return Err(Error::invalid_argument(
-                operation,
-                "no upload id was given: set it with .upload_id(..)",
-            ));
-        }
+        check_upload(&self.bucket, &self.key, &self.upload_id, &operation)?;
         if self.part_numbers.is_empty() {
             return Err(Error::invalid_argument(
                 operation,
@@ -85,9 +78,9 @@ impl PresignUploadPartsFluentBuilder {
             check_part_number(n, &operation)?;
         }
         check_expiry(self.expires_in, &operation)?;
-        let s3 = tigris_core::config::s3_client(&self.client.sdk);
+        let s3 = &self.client.s3;
         presign_parts(
-            &s3,
+            s3,
             &self.bucket,
             &self.key,
             &self.upload_id,

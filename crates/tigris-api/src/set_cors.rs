@@ -27,13 +27,12 @@
 
 use std::time::Duration;
 
-use http::{HeaderValue, Method};
 use serde_json::{Value, json};
-use tigris_core::transport::{SignedTransport, TigrisRequest};
+use tigris_core::transport::SignedTransport;
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::wire::{Invalid, bucket_name};
+use crate::wire::{Invalid, bucket_name, patch_bucket};
 
 /// The methods a CORS rule may allow, as Tigris's clients accept them (or `*` alone).
 pub const CORS_METHODS: [&str; 9] = [
@@ -253,28 +252,6 @@ fn valid_origin(origin: &str) -> bool {
         && origin.chars().all(|c| c.is_ascii_graphic())
 }
 
-/// Sends a `cors` setting (rules, or `null` to clear).
-pub(crate) async fn patch_cors(
-    transport: &SignedTransport,
-    operation: &Operation,
-    bucket: tigris_headers::BucketName,
-    cors: Value,
-) -> Result<()> {
-    let request = TigrisRequest::new(Method::PATCH)
-        .bucket(bucket)
-        .header(
-            http::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        )
-        .json(json!({ "cors": cors }).to_string())
-        .idempotent(true);
-    transport
-        .send(&request)
-        .await
-        .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-    Ok(())
-}
-
 /// Replaces a bucket's CORS rules; from [`Client::set_cors`](crate::Client::set_cors).
 ///
 /// Sends `PATCH /{bucket}` with `{"cors": {"rules": [...]}}`: the rules given, in order (the
@@ -364,11 +341,11 @@ impl SetCorsFluentBuilder {
                 }
             }
             let rules: Vec<Value> = self.rules.iter().map(CorsRule::to_wire).collect();
-            patch_cors(
+            patch_bucket(
                 &self.transport,
-                &operation,
                 bucket,
-                json!({ "rules": rules }),
+                json!({ "cors": { "rules": rules } }),
+                &operation,
             )
             .await
         }

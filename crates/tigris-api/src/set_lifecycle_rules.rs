@@ -28,14 +28,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use http::{HeaderValue, Method};
 use serde_json::{Map, Value, json};
-use tigris_core::transport::{SignedTransport, TigrisRequest};
+use tigris_core::transport::SignedTransport;
 use tigris_headers::bucket_settings::StorageClass;
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::wire::{Invalid, bucket_name};
+use crate::wire::{Invalid, bucket_name, patch_bucket};
 
 /// The most lifecycle rules one bucket may have on Tigris.
 pub const MAX_LIFECYCLE_RULES: usize = 10;
@@ -490,19 +489,13 @@ impl SetLifecycleRulesFluentBuilder {
                 }
             }
             let rules: Vec<Value> = self.rules.iter().map(LifecycleRule::to_wire).collect();
-            let request = TigrisRequest::new(Method::PATCH)
-                .bucket(bucket)
-                .header(
-                    http::header::ACCEPT,
-                    HeaderValue::from_static("application/json"),
-                )
-                .json(json!({ "lifecycle_rules": rules }).to_string())
-                .idempotent(true);
-            self.transport
-                .send(&request)
-                .await
-                .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-            Ok(())
+            patch_bucket(
+                &self.transport,
+                bucket,
+                json!({ "lifecycle_rules": rules }),
+                &operation,
+            )
+            .await
         }
         .instrument(span)
         .await

@@ -25,13 +25,13 @@
 
 use std::fmt;
 
-use http::{HeaderValue, Method, Uri};
-use serde_json::{Value, json};
-use tigris_core::transport::{SignedTransport, TigrisRequest};
+use http::Uri;
+use serde_json::json;
+use tigris_core::transport::SignedTransport;
 use tracing::Instrument;
 
 use crate::error::{Error, Operation, Result};
-use crate::wire::bucket_name;
+use crate::wire::{bucket_name, patch_bucket};
 
 /// The region sent when none is set: what Tigris asks for with providers that have no regions
 /// (R2, GCS).
@@ -82,25 +82,36 @@ impl fmt::Display for InvalidShadow {
 
 impl std::error::Error for InvalidShadow {}
 
+/// An endpoint as a refusal names it: anything between the scheme and the last `@` (user
+/// info, which may hold a password) replaced by `***`.
+fn shown(raw: &str) -> String {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    match raw.rfind('@') {
+        Some(at) if at >= start => format!("{}***{}", &raw[..start], &raw[at..]),
+        _ => raw.to_owned(),
+    }
+}
+
 /// Checks a shadow endpoint: an absolute http(s) URL with a host and no query, not Tigris's
 /// own. Returns the reason it is refused.
 fn check_endpoint(raw: &str, own: &str) -> Option<String> {
+    let show = shown(raw);
     let Ok(uri) = raw.parse::<Uri>() else {
-        return Some(format!("endpoint {raw:?} is not a URL"));
+        return Some(format!("endpoint {show:?} is not a URL"));
     };
     match uri.scheme_str() {
         Some("http" | "https") => {}
-        _ => return Some(format!("endpoint {raw:?} is not an http(s) URL")),
+        _ => return Some(format!("endpoint {show:?} is not an http(s) URL")),
     }
     let Some(authority) = uri.authority() else {
-        return Some(format!("endpoint {raw:?} has no host"));
+        return Some(format!("endpoint {show:?} has no host"));
     };
     if authority.host().is_empty() || authority.as_str().contains('@') {
-        return Some(format!("endpoint {raw:?} has no host, or has user info"));
+        return Some(format!("endpoint {show:?} has no host, or has user info"));
     }
     if uri.query().is_some() || !matches!(uri.path(), "" | "/") {
         return Some(format!(
-            "endpoint {raw:?} has a path or query: give the service's root URL"
+            "endpoint {show:?} has a path or query: give the service's root URL"
         ));
     }
     let host = authority.host().trim_end_matches('.').to_ascii_lowercase();
@@ -109,7 +120,7 @@ fn check_endpoint(raw: &str, own: &str) -> Option<String> {
         .any(|t| host == *t || host.ends_with(&format!(".{t}")))
     {
         return Some(format!(
-            "endpoint {raw:?} is Tigris's: Migration source cannot be Tigris endpoint (fork the bucket instead)"
+            "endpoint {show:?} is Tigris's: Migration source cannot be Tigris endpoint (fork the bucket instead)"
         ));
     }
     if let Ok(own) = own.parse::<Uri>()
@@ -117,7 +128,7 @@ fn check_endpoint(raw: &str, own: &str) -> Option<String> {
             == Some(authority.as_str().to_ascii_lowercase())
     {
         return Some(format!(
-            "endpoint {raw:?} is the endpoint this client talks to: Migration source cannot be Tigris endpoint"
+            "endpoint {show:?} is the endpoint this client talks to: Migration source cannot be Tigris endpoint"
         ));
     }
     None
@@ -288,32 +299,11 @@ impl SetShadowBucketFluentBuilder {
                 "endpoint": self.endpoint,
                 "write_through": self.write_through,
             }});
-            send_patch(&self.transport, bucket, body, &operation).await
+            patch_bucket(&self.transport, bucket, body, &operation).await
         }
         .instrument(span)
         .await
     }
-}
-
-pub(crate) async fn send_patch(
-    transport: &SignedTransport,
-    bucket: tigris_headers::BucketName,
-    body: Value,
-    operation: &Operation,
-) -> Result<()> {
-    let request = TigrisRequest::new(Method::PATCH)
-        .bucket(bucket)
-        .header(
-            http::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        )
-        .json(body.to_string())
-        .idempotent(true);
-    transport
-        .send(&request)
-        .await
-        .map_err(|e| Error::from_sdk(operation.clone(), e))?;
-    Ok(())
 }
 
 impl crate::Client {
@@ -351,6 +341,40 @@ mod tests {
             "not a url",
         ] {
             assert!(check_endpoint(bad, own).is_some(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Caller input: any endpoint text is accepted or refused with a reason, and a refusal
+        /// never repeats what stands before an `@`.
+        #[test]
+        fn any_endpoint_is_checked_without_panicking(
+            raw in proptest::prop_oneof![
+                ".{0,30}",
+                "(https?|ftp)://([a-z]{0,6}(:[a-z]{0,6})?@)?[a-z0-9.:\\[\\]]{0,20}(/[a-z@]{0,6})?(\\?.{0,4})?",
+            ],
+        ) {
+            if let Some(why) = check_endpoint(&raw, "http://127.0.0.1:9000")
+                && let Some((before, _)) = raw.rsplit_once('@')
+                && let Some((_, user_info)) = before.split_once("://")
+                && user_info.len() > 3
+            {
+                proptest::prop_assert!(!why.contains(before), "{}", why);
+            }
+        }
+    }
+
+    #[test]
+    fn a_password_in_a_refused_endpoint_is_not_repeated() {
+        for bad in [
+            "https://user:hunter2@host",
+            "https://user:hunter2@host/bucket",
+            "https://user:hun ter2@host",
+            "https://user:hun/ter2@host",
+        ] {
+            let why = check_endpoint(bad, "http://127.0.0.1:9000").expect("refused");
+            assert!(!why.contains("hunter2") && !why.contains("ter2"), "{why}");
+            assert!(why.contains("***@host"), "{why}");
         }
     }
 

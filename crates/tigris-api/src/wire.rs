@@ -1,11 +1,12 @@
-//! Wire helpers shared by the operations: the bucket-name check, Tigris header names, and the
-//! JSON readings of timestamps and fork lineage.
+//! Wire helpers shared by the operations: the bucket-name and key checks, Tigris header
+//! names, the settings `PATCH /{bucket}`, and the JSON readings of timestamps and fork
+//! lineage.
 
 use std::time::SystemTime;
 
 use http::HeaderValue;
 use serde_json::Value;
-use tigris_core::transport::TigrisResponse;
+use tigris_core::transport::{SignedTransport, TigrisRequest, TigrisResponse};
 use tigris_headers::{BucketName, SnapshotVersion};
 
 use crate::error::{Error, Operation, Result};
@@ -54,6 +55,29 @@ pub(crate) fn header_value(value: &str, operation: &Operation) -> Result<HeaderV
             e,
         )
     })
+}
+
+/// `PATCH /{bucket}` with a JSON body of settings (`cors`, `lifecycle_rules`,
+/// `shadow_bucket`, ...): Tigris changes only the fields the body names.
+pub(crate) async fn patch_bucket(
+    transport: &SignedTransport,
+    bucket: BucketName,
+    body: Value,
+    operation: &Operation,
+) -> Result<()> {
+    let request = TigrisRequest::new(http::Method::PATCH)
+        .bucket(bucket)
+        .header(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        )
+        .json(body.to_string())
+        .idempotent(true);
+    transport
+        .send(&request)
+        .await
+        .map_err(|e| Error::from_sdk(operation.clone(), e))?;
+    Ok(())
 }
 
 /// Reads the snapshot version a merge or rebase answers with.

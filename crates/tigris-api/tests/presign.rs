@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use common::TestEnv;
@@ -16,25 +15,11 @@ fn transport(env: &TestEnv) -> tigris_api::Client {
 
 /// Sends `method url` with `body` and no credentials, as `curl` would; status and body.
 async fn fetch(method: &'static str, url: &str, body: &'static str) -> (u16, String) {
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let rest = url.strip_prefix("http://").expect("the emulator serves plain http");
-        let (host, path) = rest.split_at(rest.find('/').unwrap());
-        let mut conn = std::net::TcpStream::connect(host).unwrap();
-        write!(
-            conn,
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        conn.read_to_string(&mut answer).unwrap();
-        let status = answer[9..12].parse().unwrap();
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-        (status, body)
-    })
-    .await
-    .unwrap()
+    let answer = common::raw(method, url, &[], body.as_bytes().to_vec()).await;
+    (
+        answer.status,
+        String::from_utf8(answer.body).expect("a UTF-8 body"),
+    )
 }
 
 #[tokio::test]

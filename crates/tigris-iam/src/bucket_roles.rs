@@ -369,23 +369,39 @@ async fn list_detailed(transport: &SignedTransport) -> Result<Vec<Listed>> {
             .send(&request)
             .await
             .map_err(|e| Error::from_transport(operation, e))?;
-        let page: Value = serde_json::from_slice(answer.body())
-            .map_err(|_| Error::incomplete_reply(operation, "JSON body"))?;
-        let listed = page["Keys"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-        keys.extend(listed.iter().filter_map(|k| {
+        let (listed, next) = parse_listing_page(answer.body())
+            .ok_or_else(|| Error::incomplete_reply(operation, "JSON body"))?;
+        keys.extend(listed);
+        match next {
+            Some(next) if next != marker => marker = next,
+            _ => return Ok(keys),
+        }
+    }
+    Ok(keys)
+}
+
+/// One page of the detailed listing: `{"Keys": [{access_key_id, username, created_at}],
+/// "IsTruncated", "Marker"}`. Entries without an id are skipped; the marker of the next page
+/// is `Some` only when the page says it is truncated and gives one. `None` for a body that is
+/// not JSON.
+fn parse_listing_page(body: &[u8]) -> Option<(Vec<Listed>, Option<String>)> {
+    let page: Value = serde_json::from_slice(body).ok()?;
+    let listed = page["Keys"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let keys = listed
+        .iter()
+        .filter_map(|k| {
             Some(Listed {
                 id: k["access_key_id"].as_str()?.to_owned(),
                 name: k["username"].as_str().unwrap_or_default().to_owned(),
                 created_at: k["created_at"].as_str().and_then(parse_time),
             })
-        }));
-        let next = page["Marker"].as_str().unwrap_or_default();
-        if page["IsTruncated"].as_bool() != Some(true) || next.is_empty() || next == marker {
-            return Ok(keys);
-        }
-        marker = next.to_owned();
-    }
-    Ok(keys)
+        })
+        .collect();
+    let next = page["Marker"]
+        .as_str()
+        .filter(|m| !m.is_empty() && page["IsTruncated"].as_bool() == Some(true))
+        .map(str::to_owned);
+    Some((keys, next))
 }
 
 /// A random version 4 UUID for `req_uuid`, as `@tigrisdata/iam` sends one per request.
@@ -641,6 +657,84 @@ mod tests {
         for shown in [format!("{key:?}"), format!("{key:#?}")] {
             assert!(!shown.contains("tsec_hidden"), "{shown}");
             assert!(shown.contains("tid_A"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_listing_page_gives_its_keys_and_the_next_marker_only_when_truncated() {
+        let (keys, next) = parse_listing_page(
+            br#"{"Keys":[{"access_key_id":"tid_A","username":"k","created_at":"2026-12-03T20:00:00Z"},
+                {"username":"no id"}],"IsTruncated":true,"Marker":"tid_A"}"#,
+        )
+        .unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!((keys[0].id.as_str(), keys[0].name.as_str()), ("tid_A", "k"));
+        assert!(keys[0].created_at.is_some());
+        assert_eq!(next.as_deref(), Some("tid_A"));
+        for last in [
+            r#"{"Keys":[],"IsTruncated":false,"Marker":"m"}"#,
+            r#"{"Keys":[],"IsTruncated":true,"Marker":""}"#,
+            r#"{"Keys":null}"#,
+        ] {
+            assert_eq!(
+                parse_listing_page(last.as_bytes()).unwrap().1,
+                None,
+                "{last}"
+            );
+        }
+        assert!(parse_listing_page(b"not json").is_none());
+    }
+
+    /// Any JSON with the answers' keys, nested.
+    fn answer_shaped() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+            Just(Value::from("2026-12-03T20:00:00Z")),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(
+                        &[
+                            "Keys",
+                            "IsTruncated",
+                            "Marker",
+                            "access_key_id",
+                            "username",
+                            "created_at",
+                            "CreateAccessKeyResult",
+                            "AccessKey",
+                            "AccessKeyId",
+                            "SecretAccessKey",
+                            "CreateDate",
+                        ][..]
+                    )
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..4,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_never_panic_the_answer_parsers(body in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..256)) {
+            let _ = parse_listing_page(&body);
+            let _ = parse_created(&body);
+        }
+
+        #[test]
+        fn any_answer_shaped_json_never_panics_the_answer_parsers(value in answer_shaped()) {
+            let body = serde_json::to_vec(&value).unwrap();
+            let _ = parse_listing_page(&body);
+            let _ = parse_created(&body);
         }
     }
 }

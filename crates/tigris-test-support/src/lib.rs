@@ -366,3 +366,84 @@ impl WebhookSink {
         );
     }
 }
+
+/// An answer to [`unsigned_request`]: status, headers (names lower-cased) and body.
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers, names lower-cased, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// The body as sent (the request closes the connection, so it is read to the end).
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The first value of header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request with no credentials, as a browser or `curl` sends it, to a full
+/// `http://` URL (a presigned URL, a public object): `method`, `headers`, `body` with its
+/// `Content-Length`, and `Connection: close`.
+///
+/// # Errors
+/// An I/O error when the URL is not `http://host[:port]/...`, the connection fails, or the
+/// answer has no complete head.
+pub async fn unsigned_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> std::io::Result<RawAnswer> {
+    use std::io::{Error, ErrorKind, Read, Write};
+    let malformed = |what: &str| Error::new(ErrorKind::InvalidData, what.to_owned());
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| malformed("not an http:// URL"))?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, path) = (host.to_owned(), path.to_owned());
+    let extra: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(&host)?;
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(&body)?;
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer)?;
+        Ok::<_, Error>(answer)
+    })
+    .await
+    .map_err(Error::other)??;
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| malformed("the answer has no complete head"))?;
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| malformed("the answer has no status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok(RawAnswer {
+        status,
+        headers,
+        body: answer[split + 4..].to_vec(),
+    })
+}

@@ -20,23 +20,6 @@ struct Row {
     requests: u64,
 }
 
-/// Runs one case: the call's error kind (None when it was accepted) and the requests it made.
-macro_rules! case {
-    ($rows:expr, $emu:expr, $input:expr, $api:expr, $call:expr) => {{
-        let before = $emu.faults().total();
-        let got = match $call {
-            Ok(_) => None,
-            Err(e) => Some(e.kind()),
-        };
-        $rows.push(Row {
-            input: $input.to_string(),
-            api: $api,
-            got,
-            requests: $emu.faults().total() - before,
-        });
-    }};
-}
-
 /// A parse error of a typed setting (a region name), counted as `InvalidInput`.
 struct InvalidSetting;
 
@@ -126,6 +109,24 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     let mut rows = Vec::new();
     let now = SystemTime::now();
 
+    /// Runs one case: the call's error kind (None when it was accepted) and the requests it
+    /// made, as a row of `rows`.
+    macro_rules! case {
+        ($input:expr, $api:expr, $call:expr) => {{
+            let before = emu.faults().total();
+            let got = match $call {
+                Ok(_) => None,
+                Err(e) => Some(e.kind()),
+            };
+            rows.push(Row {
+                input: $input.to_string(),
+                api: $api,
+                got,
+                requests: emu.faults().total() - before,
+            });
+        }};
+    }
+
     // Bucket names, one per Tigris rule, through the call that would create the bucket.
     let long = "a".repeat(64);
     for (name, rule) in [
@@ -142,51 +143,37 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         ("192.168.1.1", "an IP address"),
     ] {
         case!(
-            rows,
-            emu,
             format!("bucket name `{name}` ({rule})"),
             "AgentKit::create_workspace().bucket(..).send()",
             kit.create_workspace().bucket(name).send().await
         );
     }
     case!(
-        rows,
-        emu,
         "fork base `Bad_Base`",
         "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks().base("Bad_Base").count(2).send().await
     );
     case!(
-        rows,
-        emu,
         "checkpoint of bucket `a..b`",
         "AgentKit::checkpoint().bucket(..).send()",
         kit.checkpoint().bucket("a..b").send().await
     );
     case!(
-        rows,
-        emu,
         "restore from bucket `ab`",
         "AgentKit::restore().bucket(..).version(..).send()",
         kit.restore().bucket("ab").version("1").send().await
     );
     case!(
-        rows,
-        emu,
         "diff of fork `UPPER`",
         "AgentKit::diff().fork(..).send()",
         kit.diff().fork("UPPER").send().await
     );
     case!(
-        rows,
-        emu,
         "merge of fork `-x-`",
         "AgentKit::merge().fork(..).send()",
         kit.merge().fork("-x-").send().await
     );
     case!(
-        rows,
-        emu,
         "pull of bucket `xn--p`",
         "AgentKit::pull().bucket(..).destination(..).send()",
         kit.pull()
@@ -200,15 +187,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     // Fork names.
     let base60 = format!("{}-ws", "b".repeat(57));
     case!(
-        rows,
-        emu,
         "default fork names past 63 characters (base of 60)",
         "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks().base(&base60).count(2).send().await
     );
     case!(
-        rows,
-        emu,
         format!(
             "fork prefix of 62 + `-{{i}}` suffix past 63 (`{}`)",
             "p".repeat(62).len()
@@ -222,8 +205,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "fork prefix `Bad_Prefix`",
         "CreateForks::prefix(..).send()",
         kit.create_forks()
@@ -234,8 +215,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "restore into fork name `a..b`",
         "Restore::fork_name(..).send()",
         kit.restore()
@@ -257,8 +236,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         (" padded", "leading whitespace"),
     ] {
         case!(
-            rows,
-            emu,
             format!("checkpoint name with {what}"),
             "CreateCheckpoint::name(..).send()",
             kit.checkpoint()
@@ -270,8 +247,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     }
     let long_name = "n".repeat(129);
     case!(
-        rows,
-        emu,
         "checkpoint name of 129 characters",
         "CreateCheckpoint::name(..).send()",
         kit.checkpoint()
@@ -287,8 +262,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         ("99999999999999999999999", "past u64"),
     ] {
         case!(
-            rows,
-            emu,
             format!("snapshot version `{version}` ({what})"),
             "AgentKit::restore().bucket(..).version(..).send()",
             kit.restore()
@@ -299,8 +272,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         );
     }
     case!(
-        rows,
-        emu,
         "fork snapshot version `12x`",
         "CreateForks::from_snapshot(..).send()",
         kit.create_forks()
@@ -313,8 +284,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
 
     // Counts and sizes.
     case!(
-        rows,
-        emu,
         "fork count 0",
         "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks()
@@ -324,8 +293,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         format!("fork count {}", MAX_FORKS + 1),
         "AgentKit::create_forks().base(..).count(..).send()",
         kit.create_forks()
@@ -335,8 +302,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "fork concurrency 0",
         "CreateForks::concurrency(0).send()",
         kit.create_forks()
@@ -347,8 +312,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "diff page size 0",
         "DiffFork::page_size(0).send()",
         kit.diff().fork(bucket.as_str()).page_size(0).send().await
@@ -357,8 +320,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
 
     // TTLs.
     case!(
-        rows,
-        emu,
         "workspace TTL 0 days",
         "CreateWorkspace::ttl_days(0).send()",
         kit.create_workspace()
@@ -368,8 +329,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         format!("workspace TTL {} days (past i32)", u32::MAX),
         "CreateWorkspace::ttl_days(..).send()",
         kit.create_workspace()
@@ -382,8 +341,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     // Credentials expiry.
     let past = now - Duration::from_secs(60);
     case!(
-        rows,
-        emu,
         "workspace key expiry in the past",
         "CreateWorkspace::credentials_expire_at(..).send()",
         kit.create_workspace()
@@ -394,8 +351,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "workspace expiry without credentials",
         "CreateWorkspace::credentials_expire_at(..).send()",
         kit.create_workspace()
@@ -405,8 +360,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "fork key expiry within this second",
         "CreateForks::credentials_expire_at(..).send()",
         kit.create_forks()
@@ -418,8 +371,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "fork expiry without credentials",
         "CreateForks::credentials_expire_at(..).send()",
         kit.create_forks()
@@ -431,8 +382,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     );
     let iam = kit.iam();
     case!(
-        rows,
-        emu,
         "scoped key expiry at the epoch",
         "CreateScopedKey::expires_at(..).send()",
         iam.create_scoped_key()
@@ -443,8 +392,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "scoped key expiry 10,000 years ahead",
         "CreateScopedKey::expires_at(..).send()",
         iam.create_scoped_key()
@@ -457,15 +404,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
 
     // Scoped keys.
     case!(
-        rows,
-        emu,
         "scoped key without a name",
         "CreateScopedKey::send()",
         iam.create_scoped_key().bucket(bucket.clone()).send().await
     );
     case!(
-        rows,
-        emu,
         "scoped key with an empty name",
         "CreateScopedKey::name(\"\").send()",
         iam.create_scoped_key()
@@ -475,8 +418,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "scoped key name with a space",
         "CreateScopedKey::name(..).send()",
         iam.create_scoped_key()
@@ -486,8 +427,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "scoped key name of 200 characters",
         "CreateScopedKey::name(..).send()",
         iam.create_scoped_key()
@@ -497,8 +436,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "scoped key without buckets",
         "CreateScopedKey::send()",
         iam.create_scoped_key().name("k").send().await
@@ -506,8 +443,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
 
     // Keys with bucket roles (Tigris's own IAM action).
     case!(
-        rows,
-        emu,
         "key with bucket roles without a name",
         "CreateKeyWithBucketRoles::send()",
         iam.create_key_with_bucket_roles()
@@ -516,15 +451,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "key with bucket roles without any bucket role",
         "CreateKeyWithBucketRoles::send()",
         iam.create_key_with_bucket_roles().name("k").send().await
     );
     case!(
-        rows,
-        emu,
         "key with bucket roles, one bucket given two roles",
         "CreateKeyWithBucketRoles::bucket_role(..).send()",
         iam.create_key_with_bucket_roles()
@@ -535,8 +466,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "key with bucket roles, name with a space",
         "CreateKeyWithBucketRoles::name(..).send()",
         iam.create_key_with_bucket_roles()
@@ -546,8 +475,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "delete_key with an empty id",
         "TigrisIam::delete_key(\"\")",
         iam.delete_key("").await
@@ -562,16 +489,12 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         ("file:///etc/passwd", "no host"),
     ] {
         case!(
-            rows,
-            emu,
             format!("webhook URL `{url}` ({what})"),
             "NotificationConfigBuilder::build()",
             NotificationConfig::builder(url).build()
         );
     }
     case!(
-        rows,
-        emu,
         "webhook filter of whitespace",
         "NotificationConfigBuilder::filter(..).build()",
         NotificationConfig::builder("http://h/")
@@ -579,15 +502,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .build()
     );
     case!(
-        rows,
-        emu,
         "webhook token empty",
         "NotificationConfigBuilder::token(\"\").build()",
         NotificationConfig::builder("http://h/").token("").build()
     );
     case!(
-        rows,
-        emu,
         "webhook token with a newline",
         "NotificationConfigBuilder::token(..).build()",
         NotificationConfig::builder("http://h/")
@@ -595,8 +514,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .build()
     );
     case!(
-        rows,
-        emu,
         "token and username/password together",
         "NotificationConfigBuilder::build()",
         NotificationConfig::builder("http://h/")
@@ -606,8 +523,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .build()
     );
     case!(
-        rows,
-        emu,
         "webhook username with ':'",
         "NotificationConfigBuilder::username(..).password(..).build()",
         NotificationConfig::builder("http://h/")
@@ -616,8 +531,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .build()
     );
     case!(
-        rows,
-        emu,
         "webhook username without a password",
         "NotificationConfigBuilder::username(..).build()",
         NotificationConfig::builder("http://h/")
@@ -625,8 +538,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .build()
     );
     case!(
-        rows,
-        emu,
         "webhook password empty",
         "NotificationConfigBuilder::username(..).password(..).build()",
         NotificationConfig::builder("http://h/")
@@ -642,8 +553,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         (Duration::from_secs(2 * 86_400), "above 1 day"),
     ] {
         case!(
-            rows,
-            emu,
             format!("lease TTL {ttl:?} ({what})"),
             "AgentKit::lease().bucket(..).key(..).ttl(..).acquire()",
             kit.lease()
@@ -654,8 +563,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
                 .await
         );
         case!(
-            rows,
-            emu,
             format!("task-queue claim TTL {ttl:?} ({what})"),
             "AgentKit::task_queue().bucket(..).ttl(..).open()",
             kit.task_queue()
@@ -675,16 +582,12 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     ] {
         let parsed = regions.parse::<tigris_headers::bucket_settings::Regions>();
         case!(
-            rows,
-            emu,
             format!("regions `{regions}` ({what})"),
             "Regions::from_str (then update_bucket(..).regions(..))",
             parsed.map_err(|_| InvalidSetting)
         );
     }
     case!(
-        rows,
-        emu,
         "update_bucket with nothing set",
         "tigris_api::Client::update_bucket(..).send()",
         transport
@@ -694,8 +597,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "update_bucket with cache control `a\\nb`",
         "tigris_api::Client::update_bucket(..).cache_control(..).send()",
         transport
@@ -751,8 +652,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         ),
     ] {
         case!(
-            rows,
-            emu,
             format!("set_shadow_bucket with {what}"),
             "tigris_api::Client::set_shadow_bucket(..).send()",
             transport
@@ -766,8 +665,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         );
     }
     case!(
-        rows,
-        emu,
         "clear_shadow_bucket of bucket `Bad_Name`",
         "tigris_api::Client::clear_shadow_bucket(..).send()",
         transport
@@ -777,8 +674,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "migrate with a 1025-byte prefix",
         "tigris_api::Client::migrate(..).send()",
         transport
@@ -789,8 +684,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "migrate with a concurrency of 0",
         "tigris_api::Client::migrate(..).send()",
         transport
@@ -801,15 +694,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "migration_status of no bucket",
         "tigris_api::Client::migration_status(..).send()",
         transport.migration_status().send().await
     );
     case!(
-        rows,
-        emu,
         "object_migrated with an empty key",
         "tigris_api::Client::object_migrated(..).send()",
         transport
@@ -834,8 +723,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         ("", "empty"),
     ] {
         case!(
-            rows,
-            emu,
             format!("query `{query}` ({what})"),
             "MetadataQuery::from_str",
             query.parse::<MetadataQuery>()
@@ -844,15 +731,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
 
     // Bundles.
     case!(
-        rows,
-        emu,
         "bundle with no keys",
         "tigris_api::Client::bundle(..).send()",
         transport.bundle().bucket(bucket.as_str()).send().await
     );
     case!(
-        rows,
-        emu,
         "bundle with an empty key",
         "tigris_api::Client::bundle(..).send()",
         transport
@@ -864,8 +747,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         format!("bundle of {} keys", tigris_api::bundle::MAX_KEYS + 1),
         "tigris_api::Client::bundle(..).send()",
         transport
@@ -876,8 +757,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "bundle past the request-size limit",
         "tigris_api::Client::bundle(..).send()",
         transport
@@ -888,8 +767,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "bundle of bucket `B`",
         "tigris_api::Client::bundle(..).send()",
         transport.bundle().bucket("B").key("a").send().await
@@ -897,8 +774,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
 
     // Presigned URLs and forms.
     case!(
-        rows,
-        emu,
         "presigned URL for an empty key",
         "tigris_api::Client::presign_url(..).send()",
         transport
@@ -909,8 +784,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned URL for a 1,025-byte key",
         "tigris_api::Client::presign_url(..).send()",
         transport
@@ -921,8 +794,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned URL expiring in 0 s",
         "PresignUrlFluentBuilder::expires_in(0).send()",
         transport
@@ -934,8 +805,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned URL expiring in 91 days",
         "PresignUrlFluentBuilder::expires_in(..).send()",
         transport
@@ -947,8 +816,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned PUT at a snapshot",
         "PresignUrlFluentBuilder::put().at_snapshot(..).send()",
         transport
@@ -961,8 +828,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned GET at snapshot `x`",
         "PresignUrlFluentBuilder::at_snapshot(..).send()",
         transport
@@ -974,15 +839,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned URL for bucket `a..b`",
         "tigris_api::Client::presign_url(..).send()",
         transport.presign_url().bucket("a..b").key("k").send().await
     );
     case!(
-        rows,
-        emu,
         "presigned POST for bucket `Up`",
         "tigris_api::Client::presigned_post().send()",
         transport
@@ -993,8 +854,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned POST expiring in 0 s",
         "tigris_api::Client::presigned_post().expires_in(0).send()",
         transport
@@ -1006,8 +865,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned POST length range 10..1",
         "tigris_api::Client::presigned_post().content_length_range(10, 1).send()",
         transport
@@ -1019,8 +876,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned POST for an empty key",
         "tigris_api::Client::presigned_post().send()",
         transport
@@ -1073,8 +928,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         ("CORS max age 0 s", any().max_age(Duration::ZERO)),
     ] {
         case!(
-            rows,
-            emu,
             input,
             "tigris_api::Client::set_cors().rule(..).send()",
             transport
@@ -1086,15 +939,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         );
     }
     case!(
-        rows,
-        emu,
         "CORS with no rule",
         "tigris_api::Client::set_cors().send()",
         transport.set_cors().bucket(bucket.as_str()).send().await
     );
     case!(
-        rows,
-        emu,
         "CORS with 101 rules",
         "tigris_api::Client::set_cors().rules(..).send()",
         transport
@@ -1105,15 +954,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "CORS read of bucket `a..b`",
         "tigris_api::Client::get_cors().send()",
         transport.get_cors().bucket("a..b").send().await
     );
     case!(
-        rows,
-        emu,
         "CORS clear of bucket `B`",
         "tigris_api::Client::clear_cors().send()",
         transport.clear_cors().bucket("B").send().await
@@ -1148,8 +993,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         ("lifecycle rule with an empty id", ttl().with_id("")),
     ] {
         case!(
-            rows,
-            emu,
             input,
             "tigris_api::Client::set_lifecycle_rules().rule(..).send()",
             transport
@@ -1161,8 +1004,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
         );
     }
     case!(
-        rows,
-        emu,
         "lifecycle rule id used twice",
         "tigris_api::Client::set_lifecycle_rules().rules(..).send()",
         transport
@@ -1173,8 +1014,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "11 lifecycle rules",
         "tigris_api::Client::set_lifecycle_rules().rules(..).send()",
         transport
@@ -1185,15 +1024,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "lifecycle date `2027-02-30`",
         "\"..\".parse::<LifecycleDate>()",
         "2027-02-30".parse::<tigris_api::set_lifecycle_rules::LifecycleDate>()
     );
     case!(
-        rows,
-        emu,
         "lifecycle read of bucket `ab`",
         "tigris_api::Client::get_lifecycle_rules().send()",
         transport.get_lifecycle_rules().bucket("ab").send().await
@@ -1202,8 +1037,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
     // Object and bucket access.
     use tigris_headers::bucket_settings::Access;
     case!(
-        rows,
-        emu,
         "object access with no access given",
         "tigris_api::Client::set_object_access().send()",
         transport
@@ -1214,8 +1047,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "object access for an empty key",
         "tigris_api::Client::set_object_access().send()",
         transport
@@ -1227,8 +1058,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "object access read of a 1025-byte key",
         "tigris_api::Client::get_object_access().send()",
         transport
@@ -1239,8 +1068,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "bucket access with no access given",
         "tigris_api::Client::set_bucket_access().send()",
         transport
@@ -1250,8 +1077,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "bucket access read of bucket `My-Bucket`",
         "tigris_api::Client::get_bucket_access().send()",
         transport
@@ -1269,22 +1094,16 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .key("big")
     };
     case!(
-        rows,
-        emu,
         "presigned multipart upload of 0 parts",
         "tigris_api::Client::create_presigned_multipart_upload().send()",
         create().send().await
     );
     case!(
-        rows,
-        emu,
         "presigned multipart upload of 10,001 parts",
         "tigris_api::Client::create_presigned_multipart_upload().parts(..).send()",
         create().parts(10_001).send().await
     );
     case!(
-        rows,
-        emu,
         "part URLs valid for 8 days",
         "tigris_api::Client::create_presigned_multipart_upload().expires_in(..).send()",
         create()
@@ -1294,15 +1113,11 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "presigned multipart content type with a newline",
         "tigris_api::Client::create_presigned_multipart_upload().content_type(..).send()",
         create().parts(1).content_type("a\nb").send().await
     );
     case!(
-        rows,
-        emu,
         "part URLs for part 0",
         "tigris_api::Client::presign_upload_parts().send()",
         transport
@@ -1315,8 +1130,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "part URLs without an upload id",
         "tigris_api::Client::presign_upload_parts().send()",
         transport
@@ -1328,8 +1141,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "multipart completion with part 1 twice",
         "tigris_api::Client::complete_multipart_upload().send()",
         transport
@@ -1342,8 +1153,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "multipart completion with an empty ETag",
         "tigris_api::Client::complete_multipart_upload().send()",
         transport
@@ -1356,8 +1165,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "multipart completion with no part",
         "tigris_api::Client::complete_multipart_upload().send()",
         transport
@@ -1369,8 +1176,6 @@ async fn run() -> Result<Vec<Row>, BoxError> {
             .await
     );
     case!(
-        rows,
-        emu,
         "multipart abort without an upload id",
         "tigris_api::Client::abort_multipart_upload().send()",
         transport

@@ -657,10 +657,7 @@ async fn presigned_multipart(r: &Run) -> Setup {
         }
     };
     let held = Name::Upload(upload.upload_id().to_owned());
-    let url = upload.parts()[0].url().to_owned();
-    let etag = tokio::task::spawn_blocking(move || put_unsigned(&url, b"part"))
-        .await
-        .map_err(|e| format!("part upload: {e}"))?;
+    let etag = put_unsigned(upload.parts()[0].url(), b"part").await;
     let done = match etag {
         Some(etag) => {
             api.complete_multipart_upload()
@@ -690,29 +687,12 @@ async fn presigned_multipart(r: &Run) -> Setup {
 }
 
 /// PUTs `body` to a presigned URL with no credentials; the ETag of a 200 answer.
-fn put_unsigned(url: &str, body: &[u8]) -> Option<String> {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest.split_at(rest.find('/')?);
-    let mut conn = std::net::TcpStream::connect(host).ok()?;
-    let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).ok()?;
-    conn.write_all(body).ok()?;
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer).ok()?;
-    if answer.split(' ').nth(1) != Some("200") {
-        return None;
-    }
-    answer
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(n, _)| n.eq_ignore_ascii_case("etag"))
-        })
-        .map(|(_, v)| v.trim().to_owned())
+async fn put_unsigned(url: &str, body: &[u8]) -> Option<String> {
+    let answer = tigris_test_support::unsigned_request("PUT", url, &[], body.to_vec())
+        .await
+        .ok()
+        .filter(|a| a.status == 200)?;
+    answer.header("etag").map(str::to_owned)
 }
 
 /// Acquires a lease, renews it and releases it: afterwards the lease object is gone, or the

@@ -1,6 +1,7 @@
-//! The previous task queue design, kept for the coordination benchmark only (feature
-//! `bench-legacy-queue`, not part of the public API): a claim object per task, found by
-//! listing the queue's prefixes, so a claim's cost grows with everything ever pushed.
+//! A task queue of a claim object per task, for the coordination benchmark only (feature
+//! `bench-legacy-queue`, not part of the public API) as what [`TaskQueue`](super::TaskQueue)
+//! is measured against: claims are found by listing the queue's prefixes, so a claim's cost
+//! grows with everything ever pushed.
 //! Producers push tasks, agents claim them with conditional writes, and a task is completed
 //! exactly once.
 //!
@@ -48,7 +49,7 @@ const MAX_LISTINGS_PER_CLAIM: usize = 8;
 /// The longest task id, in bytes.
 pub const MAX_TASK_ID_LEN: usize = 200;
 
-/// Opens a task queue of the previous design; from [`builder`].
+/// Opens a claim-object-per-task queue; from [`builder`].
 #[must_use = "call open() to get the TaskQueue"]
 pub struct TaskQueueBuilder {
     kit: AgentKit,
@@ -69,7 +70,7 @@ impl fmt::Debug for TaskQueueBuilder {
     }
 }
 
-/// Opens a queue of the previous design under `prefix` in `bucket`.
+/// Opens a claim-object-per-task queue under `prefix` in `bucket`.
 pub fn builder(
     kit: &AgentKit,
     bucket: impl AsRef<str>,

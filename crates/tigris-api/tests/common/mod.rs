@@ -53,21 +53,7 @@ impl TestEnv {
     }
 }
 
-/// An answer to [`raw`]: status, headers (names lower-cased) and body.
-pub(crate) struct RawAnswer {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
-}
-
-impl RawAnswer {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub(crate) use tigris_test_support::RawAnswer;
 
 /// One HTTP/1.1 request with no credentials (a browser, or `curl`), to a full `http://` URL.
 pub(crate) async fn raw(
@@ -76,41 +62,7 @@ pub(crate) async fn raw(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> RawAnswer {
-    let url = url.to_owned();
-    let extra: String = headers
-        .iter()
-        .map(|(n, v)| format!("{n}: {v}\r\n"))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let rest = url.strip_prefix("http://").expect("the emulator serves plain http");
-        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let mut conn = std::net::TcpStream::connect(host).unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        conn.write_all(head.as_bytes()).unwrap();
-        conn.write_all(&body).unwrap();
-        let mut answer = Vec::new();
-        conn.read_to_end(&mut answer).unwrap();
-        let split = answer
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("a complete head");
-        let head = String::from_utf8_lossy(&answer[..split]).into_owned();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        RawAnswer {
-            status,
-            headers,
-            body: answer[split + 4..].to_vec(),
-        }
-    })
-    .await
-    .unwrap()
+    tigris_test_support::unsigned_request(method, url, headers, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
 }
