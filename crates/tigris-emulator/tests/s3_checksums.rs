@@ -269,6 +269,24 @@ async fn two_parts(
     (id, parts)
 }
 
+/// CompleteMultipartUpload of `mp` in `bkt` with `parts`, for the caller to add to and send.
+fn complete(
+    s3: &aws_sdk_s3::Client,
+    id: &str,
+    parts: Vec<CompletedPart>,
+) -> aws_sdk_s3::operation::complete_multipart_upload::builders::CompleteMultipartUploadFluentBuilder
+{
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+}
+
 const SHA_PARTS: [&str; 2] = [
     "oplo+tLngqqfIECjXwWtuX7Yl56x9XLIyOp4Y34nXzw=",
     "DGL4du8d6oMN6fMsL0tG3W101Q0ViW4J71ovzUrH4dc=",
@@ -306,17 +324,8 @@ async fn complete_answers_the_composite_sha256_of_the_parts_and_head_keeps_it() 
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;
     let (id, parts) = two_parts(&s3, ChecksumAlgorithm::Sha256, None, SHA_PARTS).await;
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
+    let done = complete(&s3, &id, parts)
         .checksum_sha256(SHA_COMPOSITE)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
         .send()
         .await
         .unwrap();
@@ -339,22 +348,14 @@ async fn complete_with_a_wrong_whole_object_checksum_is_bad_digest_and_keeps_the
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;
     let (id, parts) = two_parts(&s3, ChecksumAlgorithm::Sha256, None, SHA_PARTS).await;
-    let complete = |sum: &str| {
-        s3.complete_multipart_upload()
-            .bucket("bkt")
-            .key("mp")
-            .upload_id(&id)
+    let finish = |sum: &str| {
+        complete(&s3, &id, parts.clone())
             .checksum_sha256(sum)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts.clone()))
-                    .build(),
-            )
             .send()
     };
-    let err = complete("bad").await.unwrap_err();
+    let err = finish("bad").await.unwrap_err();
     assert_eq!(err.code(), Some("BadDigest"), "{err:?}");
-    complete(SHA_COMPOSITE).await.unwrap();
+    finish(SHA_COMPOSITE).await.unwrap();
 }
 
 #[tokio::test]
@@ -367,19 +368,7 @@ async fn complete_naming_a_part_checksum_other_than_the_uploaded_one_is_invalid_
         .e_tag(parts[1].e_tag().unwrap())
         .checksum_sha256(SHA_PARTS[0])
         .build();
-    let err = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let err = complete(&s3, &id, parts).send().await.unwrap_err();
     assert_eq!(err.code(), Some("InvalidPart"), "{err:?}");
 }
 
@@ -394,19 +383,7 @@ async fn a_full_object_crc64nvme_upload_answers_the_crc_of_the_whole_body() {
         ["PbvLEkWUSgg=", "sAra2CkCEgw="],
     )
     .await;
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let done = complete(&s3, &id, parts).send().await.unwrap();
     assert_eq!(done.checksum_crc64_nvme(), Some("b4bnuwQ4s4A="));
     assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
 }
@@ -422,19 +399,7 @@ async fn a_composite_crc32_upload_answers_the_crc_of_the_part_crcs() {
         ["r/zBbw==", "fDe0XQ=="],
     )
     .await;
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let done = complete(&s3, &id, parts).send().await.unwrap();
     assert_eq!(done.checksum_crc32(), Some("4fn9rQ==-2"));
 }
 
@@ -443,21 +408,13 @@ async fn a_repeated_complete_answers_the_same_etag_and_checksum() {
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;
     let (id, parts) = two_parts(&s3, ChecksumAlgorithm::Sha256, None, SHA_PARTS).await;
-    let complete = || {
-        s3.complete_multipart_upload()
-            .bucket("bkt")
-            .key("mp")
-            .upload_id(&id)
+    let finish = || {
+        complete(&s3, &id, parts.clone())
             .checksum_sha256(SHA_COMPOSITE)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts.clone()))
-                    .build(),
-            )
             .send()
     };
-    let first = complete().await.unwrap();
-    let again = complete().await.unwrap();
+    let first = finish().await.unwrap();
+    let again = finish().await.unwrap();
     assert_eq!(first.e_tag(), again.e_tag());
     assert_eq!(again.checksum_sha256(), Some(SHA_COMPOSITE));
 }
