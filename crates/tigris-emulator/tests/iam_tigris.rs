@@ -2,16 +2,12 @@
 //! SigV4 for service `s3`): keys with bucket roles, the detailed listing, rotation,
 //! `ListUserPolicies`, JSON policy answers and the mgmt `GET /users/whoami`.
 
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
-};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tigris_emulator::Emulator;
 
 mod common;
-use common::{client, client_with};
+use common::{client, client_with, signed_request};
 
 /// A request signed as `@tigrisdata/iam` signs it, with `key`/`secret` (the root key when
 /// `None`); answers (status, body as JSON, or `Value::Null` when it is not JSON).
@@ -22,49 +18,25 @@ async fn call(
     path_and_query: &str,
     body: &str,
 ) -> (u16, Value) {
-    let uri = format!("{}{path_and_query}", emu.endpoint());
     let root = emu.root_credentials();
-    let (key, secret) = as_key.unwrap_or((root.access_key_id(), root.secret_access_key()));
-    let identity = aws_credential_types::Credentials::new(key, secret, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("auto")
-        .name("s3")
-        .time(std::time::SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
+    let key = as_key.unwrap_or((root.access_key_id(), root.secret_access_key()));
     let content_type = if method == "GET" {
         "application/json"
     } else {
         "application/x-www-form-urlencoded"
     };
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(&uri)
-        .header("accept", "application/json")
-        .header("content-type", content_type)
-        .body(())
-        .unwrap();
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.to_str().unwrap()));
-    let signable =
-        SignableRequest::new(method, &uri, headers, SignableBody::Bytes(body.as_bytes())).unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut req);
-    let req = req.map(|()| Full::new(bytes::Bytes::from(body.to_owned())));
-    let resp = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http()
-        .request(req)
-        .await
-        .unwrap();
+    let resp = signed_request(
+        emu,
+        key,
+        method,
+        path_and_query,
+        &[
+            ("accept", "application/json"),
+            ("content-type", content_type),
+        ],
+        body.as_bytes(),
+    )
+    .await;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     (
