@@ -23,7 +23,13 @@ async fn archived(delay: Duration) -> (Emulator, aws_sdk_s3::Client) {
         .start()
         .await
         .unwrap();
-    let s3 = client(&emu);
+    let s3 = archive_one(&emu).await;
+    (emu, s3)
+}
+
+/// Creates the bucket `cold` holding `k` in GLACIER; answers the root client.
+async fn archive_one(emu: &Emulator) -> aws_sdk_s3::Client {
+    let s3 = client(emu);
     s3.create_bucket().bucket("cold").send().await.unwrap();
     s3.put_object()
         .bucket("cold")
@@ -33,7 +39,7 @@ async fn archived(delay: Duration) -> (Emulator, aws_sdk_s3::Client) {
         .send()
         .await
         .unwrap();
-    (emu, s3)
+    s3
 }
 
 fn root(emu: &Emulator) -> (String, String) {
@@ -228,16 +234,7 @@ async fn a_restore_survives_a_restart() {
     };
     {
         let emu = start().await.unwrap();
-        let s3 = client(&emu);
-        s3.create_bucket().bucket("cold").send().await.unwrap();
-        s3.put_object()
-            .bucket("cold")
-            .key("k")
-            .storage_class(StorageClass::Glacier)
-            .body(ByteStream::from_static(b"frozen"))
-            .send()
-            .await
-            .unwrap();
+        archive_one(&emu).await;
         let (id, secret) = root(&emu);
         assert_eq!(restore_status(&emu, (&id, &secret)).await, 202);
     }
