@@ -232,7 +232,7 @@ async fn without_write_through_writes_stay_in_tigris_and_listing_shows_tigris() 
 
 #[tokio::test]
 async fn with_write_through_the_default_listing_is_the_shadow() {
-    let (_shadow, old, env) = pair(&[("only-old", "x")], true).await;
+    let (_shadow, _, env) = pair(&[("only-old", "x")], true).await;
     assert_eq!(env.keys(BUCKET).await, ["only-old"]);
 }
 
