@@ -232,8 +232,9 @@ async fn main() {
     let report = format!(
         "# Benchmarks\n\n\
          Produced by `cargo xtask bench` (release build; the emulator runs in the benchmark's process and \
-         is driven over loopback by `aws-sdk-s3`, SigV4 verified on every request). One run, numbers side \
-         by side; ratios are what to compare, absolute times depend on the machine (this one: {cores} cores).\n\n\
+         is driven over loopback by `aws-sdk-s3`, SigV4 verified on every request). The sections come from \
+         separate runs, each naming its command (the first three: `--bin emulator`); ratios are what to \
+         compare, absolute times depend on the machine (this one: {cores} cores).\n\n\
          ## Snapshots and forks are O(1) in the object count\n\n\
          | operation | {SMALL} objects | {LARGE} objects | ratio (large / small) |\n\
          |---|---|---|---|\n\
