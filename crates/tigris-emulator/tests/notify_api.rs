@@ -141,9 +141,8 @@ async fn next_event(
         .unwrap()
 }
 
-async fn bucket_with_notifications(emu: &Emulator, config: Value) -> aws_sdk_s3::Client {
-    let s3 = client(emu);
-    s3.create_bucket().bucket("events").send().await.unwrap();
+/// Sets the notifications of bucket `events` to `config`, signed by the root key.
+async fn set_notifications(emu: &Emulator, config: Value) {
     let (status, body) = patch(
         emu,
         "events",
@@ -153,6 +152,12 @@ async fn bucket_with_notifications(emu: &Emulator, config: Value) -> aws_sdk_s3:
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+async fn bucket_with_notifications(emu: &Emulator, config: Value) -> aws_sdk_s3::Client {
+    let s3 = client(emu);
+    s3.create_bucket().bucket("events").send().await.unwrap();
+    set_notifications(emu, config).await;
     s3
 }
 
@@ -168,15 +173,7 @@ async fn assert_no_event_before_marker(
     key: &str,
     what: &str,
 ) {
-    let (status, body) = patch(
-        emu,
-        "events",
-        &json!({"object_notifications": marker}),
-        None,
-        false,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    set_notifications(emu, marker).await;
     s3.put_object()
         .bucket("events")
         .key(key)
