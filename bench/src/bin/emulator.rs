@@ -18,15 +18,10 @@ const REPEATS: usize = 25;
 const MERGE_CHANGES: usize = 10;
 
 fn client(emu: &Emulator) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     let root = emu.root_credentials();
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(tigris_core::config::default_http_client())
         .region(Region::new("auto"))
         .endpoint_url(emu.endpoint())
         .force_path_style(true)
