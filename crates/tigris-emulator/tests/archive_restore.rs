@@ -246,3 +246,48 @@ async fn a_restore_survives_a_restart() {
         Some("ongoing-request=\"true\"")
     );
 }
+
+#[tokio::test]
+async fn a_restore_of_one_version_is_not_implemented_and_starts_nothing() {
+    let (emu, s3) = archived(HOUR).await;
+    let (id, secret) = root(&emu);
+    let resp = signed_request(
+        &emu,
+        (&id, &secret),
+        "POST",
+        "/cold/k?restore&versionId=1",
+        &[],
+        RESTORE_BODY,
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 501);
+    assert_eq!(restore_header(&s3).await, None);
+}
+
+#[tokio::test]
+async fn a_lifecycle_transition_to_glacier_archives_the_object() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("cold").send().await.unwrap();
+    s3.put_object()
+        .bucket("cold")
+        .key("k")
+        .body(ByteStream::from_static(b"warm"))
+        .send()
+        .await
+        .unwrap();
+    let (id, secret) = root(&emu);
+    let rules = br#"{"lifecycle_rules":[{"id":"cold","transitions":[{"storage_class":"GLACIER","days":1}],"status":1}]}"#;
+    let resp = signed_request(
+        &emu,
+        (&id, &secret),
+        "PATCH",
+        "/cold",
+        &[("content-type", "application/json")],
+        rules,
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    emu.advance_clock(2 * DAY);
+    assert_eq!(read(&s3).await.unwrap_err(), "InvalidObjectState");
+}
