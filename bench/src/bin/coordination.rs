@@ -1,8 +1,8 @@
 //! Benchmark: agents draining a task queue at depth. Three queues side by side:
 //! - the kit's `TaskQueue` (one index object, compare-and-set, group commit; the agents of the
 //!   process share one committer through `TaskQueue::with_owner`);
-//! - the previous design (a claim object per task, found by listing four prefixes; kept
-//!   runnable behind the kit's `bench-legacy-queue` feature);
+//! - a claim-object queue (a claim object per task, found by listing four prefixes; built
+//!   from the kit's `queue::legacy` behind its `bench-legacy-queue` feature);
 //! - a naive list-then-put queue (agents list the tasks and the claims, pick an unclaimed task
 //!   at random and claim it with a plain PUT).
 //!
@@ -12,7 +12,7 @@
 //! the emulator's clock, not advanced here) and survivors claim those tasks again. The naive
 //! queue has no kills (it has no lapse to recover from).
 //!
-//! Budgets: the previous design and the naive queue list the queue for every claim, so their
+//! Budgets: the claim-object queue and the naive queue list the queue for every claim, so their
 //! drains cost O(n²) requests and do not finish 10,000 or 100,000 tasks in any reasonable
 //! time. Each of their runs stops at `--budget-secs` (claims in flight are cancelled at that
 //! instant) and its row says so: "stopped after N claims", with the rate and the requests per
@@ -31,7 +31,7 @@
 //! ```text
 //! cargo run --release -p tigris-bench --bin coordination -- \
 //!     [--depths 1000,10000,100000] [--agents 32,128] [--latencies 0,20] \
-//!     [--queues kit,previous,naive] [--budget-secs 15] [--kit-budget-secs 900]
+//!     [--queues kit,claims,naive] [--budget-secs 15] [--kit-budget-secs 900]
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -58,7 +58,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Design {
     Kit,
-    Previous,
+    ClaimObjects,
     Naive,
 }
 
@@ -66,7 +66,7 @@ impl Design {
     fn label(self) -> &'static str {
         match self {
             Self::Kit => "kit `TaskQueue`",
-            Self::Previous => "previous design",
+            Self::ClaimObjects => "claim objects",
             Self::Naive => "naive list-then-put",
         }
     }
@@ -74,7 +74,7 @@ impl Design {
     fn flag(self) -> &'static str {
         match self {
             Self::Kit => "kit",
-            Self::Previous => "previous",
+            Self::ClaimObjects => "claims",
             Self::Naive => "naive",
         }
     }
@@ -85,7 +85,7 @@ struct Args {
     agents: Vec<usize>,
     latencies: Vec<u64>,
     queues: Vec<Design>,
-    /// The budget of a run of the previous design or the naive queue.
+    /// The budget of a run of the claim-object queue or the naive queue.
     budget: Duration,
     /// The budget of a run of the kit's queue.
     kit_budget: Duration,
@@ -96,7 +96,7 @@ fn parse_args() -> Result<Args, BoxError> {
         depths: vec![1_000, 10_000, 100_000],
         agents: vec![32, 128],
         latencies: vec![0, 20],
-        queues: vec![Design::Kit, Design::Previous, Design::Naive],
+        queues: vec![Design::Kit, Design::ClaimObjects, Design::Naive],
         budget: Duration::from_secs(15),
         kit_budget: Duration::from_secs(900),
     };
@@ -120,7 +120,7 @@ fn parse_args() -> Result<Args, BoxError> {
                     .split(',')
                     .map(|q| match q {
                         "kit" => Ok(Design::Kit),
-                        "previous" => Ok(Design::Previous),
+                        "claims" => Ok(Design::ClaimObjects),
                         "naive" => Ok(Design::Naive),
                         other => Err(format!("unknown queue {other:?}")),
                     })
@@ -304,8 +304,8 @@ async fn main() -> Result<(), BoxError> {
                     let deadline = tokio::time::Instant::from_std(rec.started + budget);
                     match design {
                         Design::Kit => drain_kit(&kit, &bucket, agents, deadline, &rec).await?,
-                        Design::Previous => {
-                            drain_previous(&kit, &bucket, agents, deadline, &rec).await?
+                        Design::ClaimObjects => {
+                            drain_claim_objects(&kit, &bucket, agents, deadline, &rec).await?
                         }
                         Design::Naive => drain_naive(&kit, &bucket, agents, deadline, &rec).await?,
                     }
@@ -411,12 +411,12 @@ fn print_report(args: &Args, rows: &[Run], load_before: &str, load_after: &str, 
     println!(
         "Agents drain a queue of {} tasks pushed before they start. The kit's `TaskQueue` keeps \
          one index object updated with compare-and-set and group commit (the agents of the \
-         process share one committer); the previous design writes a claim object per task and \
+         process share one committer); the claim-object queue writes a claim object per task and \
          finds work by listing four prefixes; the naive queue lists tasks and claims, picks an \
          unclaimed task at random and claims it with a plain PUT. 5 % of the agents (rounded \
          up) are killed holding their first claim, which lapses after the TTL ({} s, plus 2 s \
          of clock slack, real time) and is claimed again; the naive queue runs without kills.\n\n\
-         **Budgets.** The previous design and the naive queue list the queue for every claim \
+         **Budgets.** The claim-object queue and the naive queue list the queue for every claim \
          (O(n²) requests to drain), so each of their runs stops at {} s, cancelling the claims \
          in flight; such a row reads \"stopped after N claims\" and shows the rate and the \
          requests per claim reached by then (a row stopped before its first claim shows all \
@@ -669,7 +669,7 @@ async fn drain_kit(
     Ok(())
 }
 
-async fn drain_previous(
+async fn drain_claim_objects(
     kit: &AgentKit,
     bucket: &str,
     agents: usize,

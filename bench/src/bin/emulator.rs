@@ -18,15 +18,10 @@ const REPEATS: usize = 25;
 const MERGE_CHANGES: usize = 10;
 
 fn client(emu: &Emulator) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     let root = emu.root_credentials();
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(tigris_core::config::default_http_client())
         .region(Region::new("auto"))
         .endpoint_url(emu.endpoint())
         .force_path_style(true)
@@ -232,8 +227,9 @@ async fn main() {
     let report = format!(
         "# Benchmarks\n\n\
          Produced by `cargo xtask bench` (release build; the emulator runs in the benchmark's process and \
-         is driven over loopback by `aws-sdk-s3`, SigV4 verified on every request). One run, numbers side \
-         by side; ratios are what to compare, absolute times depend on the machine (this one: {cores} cores).\n\n\
+         is driven over loopback by `aws-sdk-s3`, SigV4 verified on every request). The sections come from \
+         separate runs, each naming its command (the first three: `--bin emulator`); ratios are what to \
+         compare, absolute times depend on the machine (this one: {cores} cores).\n\n\
          ## Snapshots and forks are O(1) in the object count\n\n\
          | operation | {SMALL} objects | {LARGE} objects | ratio (large / small) |\n\
          |---|---|---|---|\n\

@@ -44,14 +44,9 @@ const IN_FLIGHT: usize = 16;
 const FSYNC_PROBE: Duration = Duration::from_secs(2);
 
 fn client(endpoint: &str, region: &str, key: &str, secret: &str) -> aws_sdk_s3::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(tigris_core::config::default_http_client())
         .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
         .force_path_style(true)

@@ -6,7 +6,8 @@
 //! and are read back from `GET /{bucket}?metadata`. Each rule applies to the objects under an
 //! optional prefix: they expire (are deleted) a number of days after they were last written,
 //! or on a date, and they move to a colder storage class after a number of days, or on a date.
-//! Tigris refuses lifecycle rules on snapshot-enabled buckets.
+//! Tigris documents that expiry and transitions are not supported on snapshot-enabled buckets;
+//! the rules are accepted there (the emulator stores them and never applies them).
 //!
 //! ```no_run
 //! # async fn demo(tigris: tigris_api::Client) -> Result<(), tigris_api::Error> {
@@ -458,8 +459,7 @@ impl SetLifecycleRulesFluentBuilder {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any request for an
     /// invalid bucket name or rule, a repeated id, or more than ten rules; otherwise what
     /// Tigris answers ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown
-    /// bucket, [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a
-    /// snapshot-enabled one).
+    /// bucket).
     pub async fn send(self) -> Result<()> {
         let span = tracing::debug_span!("set_lifecycle_rules", bucket = %self.bucket);
         async {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use common::{TestEnv, raw};
 use tigris_api::ErrorKind;
+use tigris_api::create_presigned_multipart_upload::PresignedMultipartUpload;
 use tigris_api::set_cors::CorsRule;
 use tigris_api::set_lifecycle_rules::{LifecycleRule, When};
 use tigris_headers::bucket_settings::{Access, StorageClass};
@@ -22,6 +23,32 @@ fn app_rule() -> CorsRule {
         .allowed_header("Content-Type")
         .expose_header("ETag")
         .max_age(Duration::from_secs(600))
+}
+
+/// Creates the bucket `media` and a presigned multipart upload of `key` with `parts` part URLs.
+async fn presigned_upload(env: &TestEnv, key: &str, parts: u32) -> PresignedMultipartUpload {
+    env.create_bucket("media").await;
+    env.api
+        .create_presigned_multipart_upload()
+        .bucket("media")
+        .key(key)
+        .parts(parts)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Creates the bucket `site` with one object, `key`, and makes the bucket public.
+async fn public_site(env: &TestEnv, key: &str, body: &str) {
+    env.create_bucket("site").await;
+    env.put("site", key, body).await;
+    env.api
+        .set_bucket_access()
+        .bucket("site")
+        .access(Access::Public)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -318,15 +345,7 @@ async fn an_object_made_public_is_read_without_credentials_until_made_private() 
 #[tokio::test]
 async fn a_public_bucket_serves_reads_without_credentials_but_never_writes() {
     let env = TestEnv::start().await;
-    env.create_bucket("site").await;
-    env.put("site", "index.html", "<html>").await;
-    env.api
-        .set_bucket_access()
-        .bucket("site")
-        .access(Access::Public)
-        .send()
-        .await
-        .unwrap();
+    public_site(&env, "index.html", "<html>").await;
     assert_eq!(
         env.api
             .get_bucket_access()
@@ -347,15 +366,7 @@ async fn a_public_bucket_serves_reads_without_credentials_but_never_writes() {
 #[tokio::test]
 async fn a_private_object_in_a_public_bucket_is_not_served_without_credentials() {
     let env = TestEnv::start().await;
-    env.create_bucket("site").await;
-    env.put("site", "secret", "s").await;
-    env.api
-        .set_bucket_access()
-        .bucket("site")
-        .access(Access::Public)
-        .send()
-        .await
-        .unwrap();
+    public_site(&env, "secret", "s").await;
     env.api
         .set_object_access()
         .bucket("site")
@@ -386,16 +397,7 @@ async fn object_access_of_a_missing_object_is_not_found() {
 #[tokio::test]
 async fn a_presigned_multipart_upload_completes_from_part_urls_used_without_credentials() {
     let env = TestEnv::start().await;
-    env.create_bucket("media").await;
-    let upload = env
-        .api
-        .create_presigned_multipart_upload()
-        .bucket("media")
-        .key("big file.bin")
-        .parts(2)
-        .send()
-        .await
-        .unwrap();
+    let upload = presigned_upload(&env, "big file.bin", 2).await;
     assert_eq!(upload.parts().len(), 2);
     let first = vec![b'a'; 5 * 1024 * 1024];
     let second = b"tail".to_vec();
@@ -437,16 +439,7 @@ async fn a_presigned_multipart_upload_completes_from_part_urls_used_without_cred
 #[tokio::test]
 async fn part_urls_of_an_aborted_upload_are_refused() {
     let env = TestEnv::start().await;
-    env.create_bucket("media").await;
-    let upload = env
-        .api
-        .create_presigned_multipart_upload()
-        .bucket("media")
-        .key("k")
-        .parts(1)
-        .send()
-        .await
-        .unwrap();
+    let upload = presigned_upload(&env, "k", 1).await;
     env.api
         .abort_multipart_upload()
         .bucket("media")
@@ -462,16 +455,7 @@ async fn part_urls_of_an_aborted_upload_are_refused() {
 #[tokio::test]
 async fn a_part_url_presigned_later_uploads_that_part() {
     let env = TestEnv::start().await;
-    env.create_bucket("media").await;
-    let upload = env
-        .api
-        .create_presigned_multipart_upload()
-        .bucket("media")
-        .key("k")
-        .parts(1)
-        .send()
-        .await
-        .unwrap();
+    let upload = presigned_upload(&env, "k", 1).await;
     let more = env
         .api
         .presign_upload_parts()
@@ -536,16 +520,7 @@ async fn presigned_multipart_bad_input_sends_nothing() {
 async fn a_part_upload_through_the_sdk_lists_the_upload_until_completed() {
     // The upload a presigned create starts is an ordinary S3 upload: listed until completed.
     let env = TestEnv::start().await;
-    env.create_bucket("media").await;
-    let upload = env
-        .api
-        .create_presigned_multipart_upload()
-        .bucket("media")
-        .key("k")
-        .parts(1)
-        .send()
-        .await
-        .unwrap();
+    let upload = presigned_upload(&env, "k", 1).await;
     let listed = env
         .s3
         .list_multipart_uploads()

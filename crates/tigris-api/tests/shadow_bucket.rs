@@ -36,6 +36,22 @@ async fn shadowed(env: &TestEnv, shadow: &Emulator, write_through: bool) {
         .unwrap();
 }
 
+/// The old provider holding `objects` (key, body), a client of it, and a Tigris side whose
+/// bucket shadows it.
+async fn pair(
+    objects: &[(&str, &str)],
+    write_through: bool,
+) -> (Emulator, aws_sdk_s3::Client, TestEnv) {
+    let shadow = Emulator::start().await.unwrap();
+    let old = legacy(&shadow).await;
+    for (key, body) in objects {
+        put(&old, LEGACY, key, body).await;
+    }
+    let env = TestEnv::start().await;
+    shadowed(&env, &shadow, write_through).await;
+    (shadow, old, env)
+}
+
 async fn holds(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> bool {
     s3.head_object()
         .bucket(bucket)
@@ -161,11 +177,7 @@ async fn reads_write_through_migrate_and_an_outage_lose_nothing() {
 
 #[tokio::test]
 async fn a_read_through_copies_the_object_in() {
-    let shadow = Emulator::start().await.unwrap();
-    let old = legacy(&shadow).await;
-    put(&old, LEGACY, "k", "v").await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, false).await;
+    let (_shadow, _, env) = pair(&[("k", "v")], false).await;
     assert!(
         !env.api
             .object_migrated()
@@ -197,11 +209,7 @@ async fn a_read_through_copies_the_object_in() {
 
 #[tokio::test]
 async fn a_plain_head_answers_from_the_shadow_without_copying() {
-    let shadow = Emulator::start().await.unwrap();
-    let old = legacy(&shadow).await;
-    put(&old, LEGACY, "k", "four").await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, false).await;
+    let (_shadow, _, env) = pair(&[("k", "four")], false).await;
     let head = env
         .s3
         .head_object()
@@ -216,11 +224,7 @@ async fn a_plain_head_answers_from_the_shadow_without_copying() {
 
 #[tokio::test]
 async fn without_write_through_writes_stay_in_tigris_and_listing_shows_tigris() {
-    let shadow = Emulator::start().await.unwrap();
-    let old = legacy(&shadow).await;
-    put(&old, LEGACY, "only-old", "x").await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, false).await;
+    let (_shadow, old, env) = pair(&[("only-old", "x")], false).await;
     env.put(BUCKET, "only-new", "y").await;
     assert!(!holds(&old, LEGACY, "only-new").await);
     assert_eq!(env.keys(BUCKET).await, ["only-new"]);
@@ -228,20 +232,13 @@ async fn without_write_through_writes_stay_in_tigris_and_listing_shows_tigris() 
 
 #[tokio::test]
 async fn with_write_through_the_default_listing_is_the_shadow() {
-    let shadow = Emulator::start().await.unwrap();
-    let old = legacy(&shadow).await;
-    put(&old, LEGACY, "only-old", "x").await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, true).await;
+    let (_shadow, _, env) = pair(&[("only-old", "x")], true).await;
     assert_eq!(env.keys(BUCKET).await, ["only-old"]);
 }
 
 #[tokio::test]
 async fn a_write_through_delete_removes_the_object_from_both() {
-    let shadow = Emulator::start().await.unwrap();
-    let old = legacy(&shadow).await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, true).await;
+    let (_shadow, old, env) = pair(&[], true).await;
     env.put(BUCKET, "k", "v").await;
     assert!(holds(&old, LEGACY, "k").await);
     env.s3
@@ -291,10 +288,7 @@ async fn wrong_shadow_credentials_are_refused_naming_the_shadow() {
 
 #[tokio::test]
 async fn metadata_shows_the_shadow_with_the_secret_masked() {
-    let shadow = Emulator::start().await.unwrap();
-    legacy(&shadow).await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, true).await;
+    let (shadow, _, env) = pair(&[], true).await;
     let m = env
         .api
         .bucket_metadata()
@@ -312,11 +306,7 @@ async fn metadata_shows_the_shadow_with_the_secret_masked() {
 
 #[tokio::test]
 async fn clearing_the_shadow_stops_reads_falling_through() {
-    let shadow = Emulator::start().await.unwrap();
-    let old = legacy(&shadow).await;
-    put(&old, LEGACY, "k", "v").await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, false).await;
+    let (_shadow, _, env) = pair(&[("k", "v")], false).await;
     env.api
         .clear_shadow_bucket()
         .bucket(BUCKET)
@@ -383,10 +373,7 @@ async fn migrate_of_a_prefix_copies_only_that_prefix() {
 
 #[tokio::test]
 async fn a_key_absent_from_both_sides_is_not_found() {
-    let shadow = Emulator::start().await.unwrap();
-    legacy(&shadow).await;
-    let env = TestEnv::start().await;
-    shadowed(&env, &shadow, false).await;
+    let (_shadow, _, env) = pair(&[], false).await;
     let err = env
         .api
         .object_migrated()

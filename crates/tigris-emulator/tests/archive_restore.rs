@@ -23,7 +23,13 @@ async fn archived(delay: Duration) -> (Emulator, aws_sdk_s3::Client) {
         .start()
         .await
         .unwrap();
-    let s3 = client(&emu);
+    let s3 = archive_one(&emu).await;
+    (emu, s3)
+}
+
+/// Creates the bucket `cold` holding `k` in GLACIER; answers the root client.
+async fn archive_one(emu: &Emulator) -> aws_sdk_s3::Client {
+    let s3 = client(emu);
     s3.create_bucket().bucket("cold").send().await.unwrap();
     s3.put_object()
         .bucket("cold")
@@ -33,7 +39,7 @@ async fn archived(delay: Duration) -> (Emulator, aws_sdk_s3::Client) {
         .send()
         .await
         .unwrap();
-    (emu, s3)
+    s3
 }
 
 fn root(emu: &Emulator) -> (String, String) {
@@ -228,16 +234,7 @@ async fn a_restore_survives_a_restart() {
     };
     {
         let emu = start().await.unwrap();
-        let s3 = client(&emu);
-        s3.create_bucket().bucket("cold").send().await.unwrap();
-        s3.put_object()
-            .bucket("cold")
-            .key("k")
-            .storage_class(StorageClass::Glacier)
-            .body(ByteStream::from_static(b"frozen"))
-            .send()
-            .await
-            .unwrap();
+        archive_one(&emu).await;
         let (id, secret) = root(&emu);
         assert_eq!(restore_status(&emu, (&id, &secret)).await, 202);
     }
@@ -248,4 +245,49 @@ async fn a_restore_survives_a_restart() {
         restore_header(&s3).await.as_deref(),
         Some("ongoing-request=\"true\"")
     );
+}
+
+#[tokio::test]
+async fn a_restore_of_one_version_is_not_implemented_and_starts_nothing() {
+    let (emu, s3) = archived(HOUR).await;
+    let (id, secret) = root(&emu);
+    let resp = signed_request(
+        &emu,
+        (&id, &secret),
+        "POST",
+        "/cold/k?restore&versionId=1",
+        &[],
+        RESTORE_BODY,
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 501);
+    assert_eq!(restore_header(&s3).await, None);
+}
+
+#[tokio::test]
+async fn a_lifecycle_transition_to_glacier_archives_the_object() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("cold").send().await.unwrap();
+    s3.put_object()
+        .bucket("cold")
+        .key("k")
+        .body(ByteStream::from_static(b"warm"))
+        .send()
+        .await
+        .unwrap();
+    let (id, secret) = root(&emu);
+    let rules = br#"{"lifecycle_rules":[{"id":"cold","transitions":[{"storage_class":"GLACIER","days":1}],"status":1}]}"#;
+    let resp = signed_request(
+        &emu,
+        (&id, &secret),
+        "PATCH",
+        "/cold",
+        &[("content-type", "application/json")],
+        rules,
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    emu.advance_clock(2 * DAY);
+    assert_eq!(read(&s3).await.unwrap_err(), "InvalidObjectState");
 }

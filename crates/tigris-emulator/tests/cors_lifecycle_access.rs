@@ -34,6 +34,11 @@ async fn put(s3: &aws_sdk_s3::Client, key: &str) {
         .unwrap();
 }
 
+/// Whether HeadObject finds `key` in `bkt`.
+async fn exists(s3: &aws_sdk_s3::Client, key: &str) -> bool {
+    s3.head_object().bucket("bkt").key(key).send().await.is_ok()
+}
+
 /// One unsigned HTTP/1.1 request: status and the answer's head, lower-cased.
 async fn unsigned(
     emu: &Emulator,
@@ -384,13 +389,7 @@ async fn lifecycle_rules_on_a_snapshot_bucket_are_kept_but_never_applied() {
         .send()
         .await
         .unwrap();
-    s3.put_object()
-        .bucket("bkt")
-        .key("tmp/a")
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap();
+    put(&s3, "tmp/a").await;
     let body = r#"{"lifecycle_rules":[{"id":"a","expiration":{"days":1},"status":1}]}"#;
     assert_eq!(patch(&emu, body).await, 200);
     emu.advance_clock(3 * DAY);
@@ -412,31 +411,10 @@ async fn an_expiry_rule_deletes_objects_under_its_prefix_once_the_clock_passes_i
         .await
         .unwrap();
     emu.advance_clock(DAY / 2);
-    assert!(
-        s3.head_object()
-            .bucket("bkt")
-            .key("tmp/a")
-            .send()
-            .await
-            .is_ok()
-    );
+    assert!(exists(&s3, "tmp/a").await);
     emu.advance_clock(2 * DAY);
-    assert!(
-        s3.head_object()
-            .bucket("bkt")
-            .key("tmp/a")
-            .send()
-            .await
-            .is_err()
-    );
-    assert!(
-        s3.head_object()
-            .bucket("bkt")
-            .key("keep/b")
-            .send()
-            .await
-            .is_ok()
-    );
+    assert!(!exists(&s3, "tmp/a").await);
+    assert!(exists(&s3, "keep/b").await);
 }
 
 #[tokio::test]
@@ -448,14 +426,7 @@ async fn a_disabled_expiry_rule_deletes_nothing() {
         r#"{"lifecycle_rules":[{"id":"a","expiration":{"days":1,"enabled":false},"status":2}]}"#;
     assert_eq!(patch(&emu, body).await, 200);
     emu.advance_clock(3 * DAY);
-    assert!(
-        s3.head_object()
-            .bucket("bkt")
-            .key("tmp/a")
-            .send()
-            .await
-            .is_ok()
-    );
+    assert!(exists(&s3, "tmp/a").await);
 }
 
 #[tokio::test]
@@ -541,14 +512,7 @@ async fn an_anonymous_put_to_a_public_bucket_is_refused() {
         .await
         .unwrap();
     assert_eq!(unsigned(&emu, "PUT", "/bkt/k", &[]).await.0, 403);
-    assert!(
-        s3.head_object()
-            .bucket("bkt")
-            .key("k")
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(!exists(&s3, "k").await);
 }
 
 #[tokio::test]

@@ -141,9 +141,8 @@ async fn next_event(
         .unwrap()
 }
 
-async fn bucket_with_notifications(emu: &Emulator, config: Value) -> aws_sdk_s3::Client {
-    let s3 = client(emu);
-    s3.create_bucket().bucket("events").send().await.unwrap();
+/// Sets the notifications of bucket `events` to `config`, signed by the root key.
+async fn set_notifications(emu: &Emulator, config: Value) {
     let (status, body) = patch(
         emu,
         "events",
@@ -153,7 +152,46 @@ async fn bucket_with_notifications(emu: &Emulator, config: Value) -> aws_sdk_s3:
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+async fn bucket_with_notifications(emu: &Emulator, config: Value) -> aws_sdk_s3::Client {
+    let s3 = client(emu);
+    s3.create_bucket().bucket("events").send().await.unwrap();
+    set_notifications(emu, config).await;
     s3
+}
+
+/// Checks that no event of `key` is on its way, without sleeping: notifications are set to
+/// `marker` (every event, same URL), `key` is written again, and that write's event must be the
+/// next one. The events of one key go through one lane in order, so a stray event of `key`
+/// would arrive first.
+async fn assert_no_event_before_marker(
+    emu: &Emulator,
+    s3: &aws_sdk_s3::Client,
+    rx: &mut mpsc::UnboundedReceiver<(Option<String>, Value)>,
+    marker: Value,
+    key: &str,
+    what: &str,
+) {
+    set_notifications(emu, marker).await;
+    s3.put_object()
+        .bucket("events")
+        .key(key)
+        .body(ByteStream::from_static(b"marker"))
+        .send()
+        .await
+        .unwrap();
+    let (_, payload) = next_event(rx).await;
+    let event = &payload["events"][0];
+    assert_eq!(
+        (
+            &event["eventName"],
+            &event["object"]["key"],
+            &event["object"]["size"]
+        ),
+        (&json!("OBJECT_CREATED_PUT"), &json!(key), &json!(6)),
+        "{what}: {payload}"
+    );
 }
 
 #[tokio::test]
@@ -186,7 +224,7 @@ async fn basic_auth_filters_and_retries() {
     let emu = Emulator::start().await.unwrap();
     let (url, mut rx) = receiver(2).await;
     let filter = r#"WHERE `key` REGEXP "^results/" AND `Event-Type` = "OBJECT_DELETED""#;
-    let config = json!({"enabled": true, "web_hook": url, "filter": filter, "auth": {"basic_user": "u", "basic_pass": "p"}});
+    let config = json!({"enabled": true, "web_hook": url.clone(), "filter": filter, "auth": {"basic_user": "u", "basic_pass": "p"}});
     let s3 = bucket_with_notifications(&emu, config).await;
     s3.put_object()
         .bucket("events")
@@ -219,15 +257,23 @@ async fn basic_auth_filters_and_retries() {
     assert_eq!(auth.as_deref(), Some("Basic dTpw"));
     assert_eq!(payload["events"][0]["eventName"], "OBJECT_DELETED");
     assert_eq!(payload["events"][0]["object"]["key"], "results/1");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(rx.try_recv().is_err(), "nothing else matched the filter");
+    assert_no_event_before_marker(
+        &emu,
+        &s3,
+        &mut rx,
+        json!({"enabled": true, "web_hook": url}),
+        "other",
+        "nothing else matched the filter",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn clearing_stops_delivery() {
     let emu = Emulator::start().await.unwrap();
     let (url, mut rx) = receiver(0).await;
-    let s3 = bucket_with_notifications(&emu, json!({"enabled": true, "web_hook": url})).await;
+    let s3 =
+        bucket_with_notifications(&emu, json!({"enabled": true, "web_hook": url.clone()})).await;
     let (status, _) = patch(
         &emu,
         "events",
@@ -244,8 +290,15 @@ async fn clearing_stops_delivery() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(rx.try_recv().is_err());
+    assert_no_event_before_marker(
+        &emu,
+        &s3,
+        &mut rx,
+        json!({"enabled": true, "web_hook": url}),
+        "k",
+        "no event after notifications were cleared",
+    )
+    .await;
 }
 
 #[tokio::test]

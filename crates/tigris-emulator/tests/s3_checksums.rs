@@ -162,6 +162,32 @@ async fn get_with_checksum_mode_answers_a_checksum_the_sdk_validates() {
 }
 
 #[tokio::test]
+async fn a_ranged_get_answers_no_whole_object_checksum() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    s3.put_object()
+        .bucket("bkt")
+        .key("k")
+        .checksum_crc32("kS/8zQ==")
+        .body(ByteStream::from_static(BODY))
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("bkt")
+        .key("k")
+        .range("bytes=0-4")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.checksum_crc32(), None);
+    let body = got.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&body[..], &BODY[..5]);
+}
+
+#[tokio::test]
 async fn a_content_md5_that_does_not_match_the_body_is_bad_digest() {
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;

@@ -1,14 +1,11 @@
 //! Keys with bucket roles (Tigris's `CreateAccessKeyWithBucketsRole`) against the in-process
 //! emulator: signed for `s3` and verified, roles enforced on S3, failures leave nothing unnamed.
 
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_types::SdkConfig;
 use aws_types::sdk_config::RetryConfig;
 use tigris_emulator::{Emulator, Fault};
-use tigris_iam::{BucketName, ErrorKind, Leftover, Role, TigrisIam};
+use tigris_iam::{BucketName, ErrorKind, KeyWithBucketRoles, Leftover, Role, TigrisIam};
+use tigris_test_support::{root_credentials, root_sdk_config};
 
 struct Harness {
     emu: Emulator,
@@ -16,27 +13,10 @@ struct Harness {
     root_s3: aws_sdk_s3::Client,
 }
 
-fn root_credentials(emu: &Emulator) -> Credentials {
-    let root = emu.root_credentials();
-    Credentials::new(
-        root.access_key_id(),
-        root.secret_access_key(),
-        None,
-        None,
-        "emulator-root",
-    )
-}
-
 /// Retries off, so one injected fault is one failed request.
 async fn harness() -> Harness {
     let emu = Emulator::start().await.unwrap();
-    let sdk = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("auto"))
-        .retry_config(RetryConfig::disabled())
-        .credentials_provider(SharedCredentialsProvider::new(root_credentials(&emu)))
-        .build();
-    let iam = TigrisIam::builder(&sdk)
+    let iam = TigrisIam::builder(&root_sdk_config(&emu, RetryConfig::disabled()))
         .endpoint_url(emu.endpoint())
         .build();
     let root_s3 = tigris_test_support::s3_signed_as(&emu, root_credentials(&emu));
@@ -51,6 +31,21 @@ fn bucket(name: &str) -> BucketName {
 }
 
 impl Harness {
+    /// Creates a key named `name` with `role` on the one bucket `on`.
+    async fn create(
+        &self,
+        name: &str,
+        on: &str,
+        role: Role,
+    ) -> Result<KeyWithBucketRoles, tigris_iam::Error> {
+        self.iam
+            .create_key_with_bucket_roles()
+            .name(name)
+            .bucket_role(bucket(on), role)
+            .send()
+            .await
+    }
+
     /// The access key ids IAM holds.
     async fn keys(&self) -> Vec<String> {
         self.iam
@@ -113,14 +108,7 @@ async fn each_bucket_gets_its_own_role_and_no_other_bucket_is_reachable() {
 async fn the_creation_is_one_request() {
     let h = harness().await;
     h.emu.faults().record();
-    let _key = h
-        .iam
-        .create_key_with_bucket_roles()
-        .name("one-call")
-        .bucket_role(bucket("edit-me"), Role::Editor)
-        .send()
-        .await
-        .unwrap();
+    let _key = h.create("one-call", "edit-me", Role::Editor).await.unwrap();
     assert_eq!(
         h.emu.faults().recorded(),
         ["CreateAccessKeyWithBucketsRole"]
@@ -131,11 +119,7 @@ async fn the_creation_is_one_request() {
 async fn delete_key_removes_the_key_and_its_roles_and_deleting_again_succeeds() {
     let h = harness().await;
     let key = h
-        .iam
-        .create_key_with_bucket_roles()
-        .name("short-lived")
-        .bucket_role(bucket("edit-me"), Role::Editor)
-        .send()
+        .create("short-lived", "edit-me", Role::Editor)
         .await
         .unwrap();
     h.iam.delete_key(key.access_key_id()).await.unwrap();
@@ -181,14 +165,7 @@ async fn a_refused_creation_leaves_nothing_and_names_the_action() {
     h.emu
         .faults()
         .fail_next("CreateAccessKeyWithBucketsRole", 1, 403, "AccessDenied");
-    let err = h
-        .iam
-        .create_key_with_bucket_roles()
-        .name("k")
-        .bucket_role(bucket("edit-me"), Role::Editor)
-        .send()
-        .await
-        .unwrap_err();
+    let err = h.create("k", "edit-me", Role::Editor).await.unwrap_err();
     assert_eq!(err.operation(), Some("CreateAccessKeyWithBucketsRole"));
     assert_eq!(err.kind(), ErrorKind::AccessDenied);
     assert!(err.leftovers().is_empty());
@@ -206,14 +183,7 @@ async fn a_server_failure_before_applying_is_looked_up_and_retryable() {
     h.emu
         .faults()
         .fail_next("CreateAccessKeyWithBucketsRole", 1, 500, "InternalError");
-    let err = h
-        .iam
-        .create_key_with_bucket_roles()
-        .name("k")
-        .bucket_role(bucket("edit-me"), Role::Editor)
-        .send()
-        .await
-        .unwrap_err();
+    let err = h.create("k", "edit-me", Role::Editor).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert_eq!(
         h.emu.faults().count("ListAccessKeys"),
@@ -230,11 +200,7 @@ async fn a_lost_answer_reports_the_created_key_by_name_and_clean_up_leaves_it_to
     let h = harness().await;
     // A key of another name, made meanwhile: never a candidate.
     let other = h
-        .iam
-        .create_key_with_bucket_roles()
-        .name("someone-else")
-        .bucket_role(bucket("read-me"), Role::ReadOnly)
-        .send()
+        .create("someone-else", "read-me", Role::ReadOnly)
         .await
         .unwrap();
     h.emu.faults().inject(
@@ -242,14 +208,7 @@ async fn a_lost_answer_reports_the_created_key_by_name_and_clean_up_leaves_it_to
             .after_apply()
             .drop_connection(),
     );
-    let err = h
-        .iam
-        .create_key_with_bucket_roles()
-        .name("lost")
-        .bucket_role(bucket("edit-me"), Role::Editor)
-        .send()
-        .await
-        .unwrap_err();
+    let err = h.create("lost", "edit-me", Role::Editor).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert!(!err.is_retryable(), "a key may exist");
     let [Leftover::MaybeAccessKey { candidates, .. }] = err.leftovers() else {
@@ -272,14 +231,7 @@ async fn a_lost_answer_reports_the_created_key_by_name_and_clean_up_leaves_it_to
 #[tokio::test]
 async fn the_secret_is_never_shown() {
     let h = harness().await;
-    let key = h
-        .iam
-        .create_key_with_bucket_roles()
-        .name("quiet")
-        .bucket_role(bucket("edit-me"), Role::Editor)
-        .send()
-        .await
-        .unwrap();
+    let key = h.create("quiet", "edit-me", Role::Editor).await.unwrap();
     let secret = key.secret().expose_secret().to_owned();
     assert!(!format!("{key:?}").contains(&secret));
     assert!(!format!("{key:#?}").contains(&secret));

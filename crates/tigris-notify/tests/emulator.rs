@@ -130,8 +130,8 @@ impl Receiver {
 
     /// Checks that no event is on its way without sleeping: a marker bucket notifying this
     /// receiver (with `marker`, whose auth it accepts) gets a marker object, and the marker's
-    /// event must be the next one. Relies on in-order delivery to one URL (see the emulator's
-    /// README: today it can miss a stray event, never invent one).
+    /// event must be the next one. The emulator orders one key's events, not one URL's (see its
+    /// README), so this can miss a stray event of another key still in flight, never invent one.
     async fn assert_quiet(&mut self, fx: &Fixture, marker: NotificationConfig) {
         let bucket = fx.bucket("quiet-marker").await;
         fx.notifications.set(&bucket, &marker).await.unwrap();
