@@ -249,6 +249,17 @@ fn render(builds: &[Build]) -> String {
 
 /// `text` with the section that starts at [`SECTION`] replaced by `section` (appended when
 /// there is none).
+/// The "Adoption cost" section of `text` (a `docs/benchmarks.md`), up to the next `## `
+/// heading, when it has one: `cargo xtask bench` rewrites the file and keeps it.
+pub(crate) fn section_of(text: &str) -> Option<&str> {
+    let start = text.find(SECTION)?;
+    let after = &text[start + SECTION.len()..];
+    let end = after
+        .find("\n## ")
+        .map_or(text.len(), |i| start + SECTION.len() + i + 1);
+    Some(text[start..end].trim_end())
+}
+
 fn replace_section(text: &str, section: &str) -> String {
     let Some(start) = text.find(SECTION) else {
         return format!("{}\n\n{section}", text.trim_end());
@@ -264,6 +275,22 @@ fn replace_section(text: &str, section: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_section_is_found_up_to_the_next_heading_and_put_back_in_place() {
+        let doc = "# B\n\n## Coordination\n\nrows\n\n## Adoption cost: x\n\nold\n\n## Later\n\nz\n";
+        assert_eq!(section_of(doc), Some("## Adoption cost: x\n\nold"));
+        assert_eq!(
+            section_of("# B\n\n## Adoption cost\n\nlast\n"),
+            Some("## Adoption cost\n\nlast")
+        );
+        assert_eq!(section_of("# B\n"), None);
+        let replaced = replace_section(doc, "## Adoption cost: y\n\nnew\n");
+        assert_eq!(
+            replaced,
+            "# B\n\n## Coordination\n\nrows\n\n## Adoption cost: y\n\nnew\n\n## Later\n\nz\n"
+        );
+    }
 
     #[test]
     fn units_are_summed_per_package_and_sorted() {

@@ -510,7 +510,12 @@ fn bench(args: &[String]) -> Result<(), String> {
         [only] if only == "storage" => return bench_storage(path),
         _ => return Err("usage: cargo xtask bench [storage]".to_owned()),
     }
-    // The emulator's program writes the report; the agent kit's appends its section.
+    // The emulator's program writes the report anew; the sections other programs append
+    // follow, and the adoption cost section (`cargo xtask adoption-cost`, not rerun here: a
+    // cold build of two crates) is kept as it was.
+    let adoption = std::fs::read_to_string(&out)
+        .ok()
+        .and_then(|text| adoption::section_of(&text).map(str::to_owned));
     run(
         &cargo(),
         &[
@@ -567,6 +572,9 @@ fn bench(args: &[String]) -> Result<(), String> {
         }
         report.push('\n');
         report.push_str(&String::from_utf8_lossy(&kit.stdout));
+    }
+    if let Some(adoption) = adoption {
+        report = format!("{}\n\n{adoption}\n", report.trim_end());
     }
     std::fs::write(&out, report).map_err(|e| format!("cannot write {path}: {e}"))
 }

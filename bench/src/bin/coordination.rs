@@ -26,12 +26,20 @@
 //! requests per task, not in the rate: that wait does not depend on the depth, and counting it
 //! in the rate would make the shallow queues look slow for a reason unrelated to their claims.
 //!
+//! Short phases: a drained run whose hand-out phase is shorter than `--min-phase-secs` is run
+//! again on a fresh bucket, until the phases add up to it (at most [`MAX_ROUNDS`] rounds), and
+//! its row pools the rounds (claims, requests and hand-out time summed; latencies pooled).
+//! A 1,000-task queue is handed out in a fraction of a second over loopback, too short to
+//! average out whatever else the machine runs; pooling gives every depth a phase of comparable
+//! length.
+//!
 //! Prints a Markdown section; `cargo xtask bench` collects it into `docs/benchmarks.md`.
 //!
 //! ```text
 //! cargo run --release -p tigris-bench --bin coordination -- \
 //!     [--depths 1000,10000,100000] [--agents 32,128] [--latencies 0,20] \
-//!     [--queues kit,claims,naive] [--budget-secs 15] [--kit-budget-secs 900]
+//!     [--queues kit,claims,naive] [--budget-secs 15] [--kit-budget-secs 900] \
+//!     [--min-phase-secs 3]
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -52,6 +60,8 @@ const TTL: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(100);
 /// Tasks per `push_batch` of the kit's queue.
 const BATCH: usize = 1_000;
+/// The most rounds a configuration with a short hand-out phase is run (see the module docs).
+const MAX_ROUNDS: usize = 20;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -89,6 +99,8 @@ struct Args {
     budget: Duration,
     /// The budget of a run of the kit's queue.
     kit_budget: Duration,
+    /// The shortest hand-out phase a drained configuration is measured over.
+    min_phase: Duration,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -99,6 +111,7 @@ fn parse_args() -> Result<Args, BoxError> {
         queues: vec![Design::Kit, Design::ClaimObjects, Design::Naive],
         budget: Duration::from_secs(15),
         kit_budget: Duration::from_secs(900),
+        min_phase: Duration::from_secs(3),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -115,6 +128,7 @@ fn parse_args() -> Result<Args, BoxError> {
             "--latencies" => args.latencies = numbers()?,
             "--budget-secs" => args.budget = Duration::from_secs(value.parse()?),
             "--kit-budget-secs" => args.kit_budget = Duration::from_secs(value.parse()?),
+            "--min-phase-secs" => args.min_phase = Duration::from_secs(value.parse()?),
             "--queues" => {
                 args.queues = value
                     .split(',')
@@ -199,13 +213,17 @@ struct Run {
     latency_ms: u64,
     tasks: usize,
     agents: usize,
-    /// Whether every task was completed before the budget ran out.
+    /// Whether every task was completed before the budget ran out, in every round.
     drained: bool,
+    /// Drains pooled in this row, each of `tasks` tasks on a fresh bucket.
+    rounds: usize,
     elapsed: Duration,
     claims: usize,
     completed: usize,
     /// The hand-out phase: its length, requests and claims.
     handout: (Duration, u64, usize),
+    /// Every successful claim's latency, sorted.
+    latencies: Vec<Duration>,
     p50: Duration,
     p99: Duration,
     duplicate_runs: usize,
@@ -235,12 +253,44 @@ impl Run {
     /// Every request of a drained run, lapse recovery and idle polls included.
     fn requests_per_task(&self) -> Option<f64> {
         self.drained
-            .then(|| self.requests as f64 / self.tasks.max(1) as f64)
+            .then(|| self.requests as f64 / (self.tasks * self.rounds).max(1) as f64)
     }
 
     fn lost(&self) -> Option<usize> {
-        self.drained.then(|| self.tasks - self.completed)
+        self.drained
+            .then(|| self.tasks * self.rounds - self.completed)
     }
+
+    /// This row and `other`, a further round of the same configuration, pooled.
+    fn pool(&mut self, other: Self) {
+        self.drained &= other.drained;
+        self.rounds += other.rounds;
+        self.elapsed += other.elapsed;
+        self.claims += other.claims;
+        self.completed += other.completed;
+        self.handout = (
+            self.handout.0 + other.handout.0,
+            self.handout.1 + other.handout.1,
+            self.handout.2 + other.handout.2,
+        );
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+        (self.p50, self.p99) = (
+            percentile(&self.latencies, 0.5),
+            percentile(&self.latencies, 0.99),
+        );
+        self.duplicate_runs += other.duplicate_runs;
+        self.duplicate_completions += other.duplicate_completions;
+        self.requests += other.requests;
+    }
+}
+
+/// The `p` quantile (0 to 1) of `sorted`, zero when it is empty.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn killed(agents: usize) -> usize {
@@ -281,64 +331,32 @@ async fn main() -> Result<(), BoxError> {
         for &tasks in &args.depths {
             for &agents in &args.agents {
                 for &design in &args.queues {
-                    n += 1;
-                    emu.faults().set_latency(Duration::ZERO);
-                    let bucket = format!("bench-{n}");
-                    kit.s3().create_bucket().bucket(&bucket).send().await?;
-                    let pushed = Instant::now();
-                    push_all(&kit, &bucket, design, tasks).await?;
-                    eprintln!(
-                        "{} ms, {tasks} tasks, {agents} agents, {}: pushed in {:.1} s (load {})",
-                        latency_ms,
-                        design.label(),
-                        pushed.elapsed().as_secs_f64(),
-                        load_average(),
-                    );
-                    emu.faults().set_latency(Duration::from_millis(latency_ms));
-                    let budget = if design == Design::Kit {
-                        args.kit_budget
-                    } else {
-                        args.budget
-                    };
-                    let rec = Recorder::new(&emu);
-                    let deadline = tokio::time::Instant::from_std(rec.started + budget);
-                    match design {
-                        Design::Kit => drain_kit(&kit, &bucket, agents, deadline, &rec).await?,
-                        Design::ClaimObjects => {
-                            drain_claim_objects(&kit, &bucket, agents, deadline, &rec).await?
+                    let mut row: Option<Run> = None;
+                    loop {
+                        n += 1;
+                        let round =
+                            drain_once(&kit, &emu, &args, n, design, latency_ms, tasks, agents)
+                                .await?;
+                        let row = match &mut row {
+                            Some(row) => {
+                                row.pool(round);
+                                row
+                            }
+                            None => row.insert(round),
+                        };
+                        if !row.drained
+                            || row.handout.0 >= args.min_phase
+                            || row.rounds >= MAX_ROUNDS
+                        {
+                            break;
                         }
-                        Design::Naive => drain_naive(&kit, &bucket, agents, deadline, &rec).await?,
+                        eprintln!(
+                            "  hand-out phases so far {:.1} s (< {} s): another round",
+                            row.handout.0.as_secs_f64(),
+                            args.min_phase.as_secs()
+                        );
                     }
-                    let elapsed = rec.started.elapsed();
-                    let requests = rec.requests();
-                    emu.faults().set_latency(Duration::ZERO);
-                    let stats = std::mem::take(&mut *rec.stats.lock().unwrap());
-                    let run =
-                        summarize(design, latency_ms, tasks, agents, elapsed, requests, stats);
-                    eprintln!(
-                        "  drained {} in {:.1} s: {:.0} claims/s, {:.2} requests/claim, p50 {:?} p99 {:?}",
-                        run.drained,
-                        run.elapsed.as_secs_f64(),
-                        run.claims_per_sec(),
-                        run.requests_per_claim(),
-                        run.p50,
-                        run.p99
-                    );
-                    if design != Design::Naive && run.drained {
-                        assert_eq!(run.lost(), Some(0), "no task lost: {run:?}");
-                        assert_eq!(run.duplicate_completions, 0, "exactly once: {run:?}");
-                    }
-                    if design == Design::Kit && !run.drained {
-                        eprintln!("  the kit's queue did not drain within its budget");
-                    }
-                    rows.push(run);
-                    // The bucket's objects and the emulator's memory of them go.
-                    kit.s3()
-                        .delete_bucket()
-                        .bucket(&bucket)
-                        .force_delete()
-                        .send()
-                        .await?;
+                    rows.extend(row);
                 }
             }
         }
@@ -352,6 +370,75 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// One drain of `tasks` tasks by `agents` agents on a fresh bucket (`bench-{n}`), deleted
+/// afterwards.
+#[allow(clippy::too_many_arguments)]
+async fn drain_once(
+    kit: &AgentKit,
+    emu: &Arc<Emulator>,
+    args: &Args,
+    n: usize,
+    design: Design,
+    latency_ms: u64,
+    tasks: usize,
+    agents: usize,
+) -> Result<Run, BoxError> {
+    emu.faults().set_latency(Duration::ZERO);
+    let bucket = format!("bench-{n}");
+    kit.s3().create_bucket().bucket(&bucket).send().await?;
+    let pushed = Instant::now();
+    push_all(kit, &bucket, design, tasks).await?;
+    eprintln!(
+        "{} ms, {tasks} tasks, {agents} agents, {}: pushed in {:.1} s (load {})",
+        latency_ms,
+        design.label(),
+        pushed.elapsed().as_secs_f64(),
+        load_average(),
+    );
+    emu.faults().set_latency(Duration::from_millis(latency_ms));
+    let budget = if design == Design::Kit {
+        args.kit_budget
+    } else {
+        args.budget
+    };
+    let rec = Recorder::new(emu);
+    let deadline = tokio::time::Instant::from_std(rec.started + budget);
+    match design {
+        Design::Kit => drain_kit(kit, &bucket, agents, deadline, &rec).await?,
+        Design::ClaimObjects => drain_claim_objects(kit, &bucket, agents, deadline, &rec).await?,
+        Design::Naive => drain_naive(kit, &bucket, agents, deadline, &rec).await?,
+    }
+    let elapsed = rec.started.elapsed();
+    let requests = rec.requests();
+    emu.faults().set_latency(Duration::ZERO);
+    let stats = std::mem::take(&mut *rec.stats.lock().unwrap());
+    let run = summarize(design, latency_ms, tasks, agents, elapsed, requests, stats);
+    eprintln!(
+        "  drained {} in {:.1} s: {:.0} claims/s, {:.2} requests/claim, p50 {:?} p99 {:?}",
+        run.drained,
+        run.elapsed.as_secs_f64(),
+        run.claims_per_sec(),
+        run.requests_per_claim(),
+        run.p50,
+        run.p99
+    );
+    if design != Design::Naive && run.drained {
+        assert_eq!(run.lost(), Some(0), "no task lost: {run:?}");
+        assert_eq!(run.duplicate_completions, 0, "exactly once: {run:?}");
+    }
+    if design == Design::Kit && !run.drained {
+        eprintln!("  the kit's queue did not drain within its budget");
+    }
+    // The bucket's objects and the emulator's memory of them go.
+    kit.s3()
+        .delete_bucket()
+        .bucket(&bucket)
+        .force_delete()
+        .send()
+        .await?;
+    Ok(run)
+}
+
 fn summarize(
     design: Design,
     latency_ms: u64,
@@ -362,14 +449,6 @@ fn summarize(
     mut stats: Stats,
 ) -> Run {
     stats.latencies.sort();
-    let pct = |p: f64| {
-        if stats.latencies.is_empty() {
-            Duration::ZERO
-        } else {
-            let i = ((stats.latencies.len() as f64 - 1.0) * p).round() as usize;
-            stats.latencies[i]
-        }
-    };
     let completed = stats.completions.len();
     Run {
         design,
@@ -380,9 +459,11 @@ fn summarize(
         elapsed,
         claims: stats.claims,
         completed,
+        rounds: 1,
         handout: stats.handed_out,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: percentile(&stats.latencies, 0.5),
+        p99: percentile(&stats.latencies, 0.99),
+        latencies: stats.latencies,
         duplicate_runs: stats.runs.values().filter(|&&n| n > 1).count(),
         duplicate_completions: stats
             .completions
@@ -430,12 +511,15 @@ fn print_report(args: &Args, rows: &[Run], load_before: &str, load_after: &str, 
          drain divided by the tasks). Claim latency is one successful `claim` call (the naive \
          queue: its two listings and its PUT). Duplicate runs are tasks claimed more than once \
          (the killed agents' tasks, for the kit); duplicate completions are tasks completed more \
-         than once.\n\n\
+         than once. A drained configuration whose hand-out phase is shorter than {} s is run \
+         again on a fresh bucket until the phases add up to it (at most {MAX_ROUNDS} rounds); \
+         its row pools the rounds (\"yes (N rounds pooled)\": times, claims and requests summed, \
+         latencies pooled, lost tasks and duplicates added up).\n\n\
          One run, {build} build, 2 cores shared with other engineers' builds: load average \
          (1, 5, 15 min) {load_before} at the start and {load_after} at the end; {:.0} min in \
          all. Compare the rows with each other, not with other sections.\n\n\
          `cargo run{} -p tigris-bench --bin coordination -- --depths {} --agents {} \
-         --latencies {} --queues {} --budget-secs {} --kit-budget-secs {}`\n",
+         --latencies {} --queues {} --budget-secs {} --kit-budget-secs {} --min-phase-secs {}`\n",
         args.depths
             .iter()
             .map(ToString::to_string)
@@ -444,6 +528,7 @@ fn print_report(args: &Args, rows: &[Run], load_before: &str, load_after: &str, 
         TTL.as_secs(),
         args.budget.as_secs(),
         args.kit_budget.as_secs(),
+        args.min_phase.as_secs(),
         took.as_secs_f64() / 60.0,
         if cfg!(debug_assertions) {
             ""
@@ -460,6 +545,7 @@ fn print_report(args: &Args, rows: &[Run], load_before: &str, load_after: &str, 
             .join(","),
         args.budget.as_secs(),
         args.kit_budget.as_secs(),
+        args.min_phase.as_secs(),
     );
     println!(
         "| latency | tasks | agents | queue | drained | time | claims/s | requests per claim | requests per task | p50 claim | p99 claim | lost tasks | duplicate completions | duplicate runs |"
@@ -472,7 +558,9 @@ fn print_report(args: &Args, rows: &[Run], load_before: &str, load_after: &str, 
             run.tasks,
             run.agents,
             run.design.label(),
-            if run.drained {
+            if run.drained && run.rounds > 1 {
+                format!("yes ({} rounds pooled)", run.rounds)
+            } else if run.drained {
                 "yes".to_owned()
             } else {
                 format!(
