@@ -60,7 +60,7 @@ pub(crate) enum RecordRef<'a> {
     Notify { bucket: &'a str, body: &'a str },
 }
 
-/// One IAM change as the journal records it; [`crate::iam::Iam::apply`] applies it, live and
+/// One IAM change as the journal records it; [`crate::iam::tables::Iam::apply`] applies it, live and
 /// at replay.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum IamChange {
