@@ -1,4 +1,9 @@
 //! State shared by every part of the emulator: the store, the key table, faults, notifications.
+//!
+//! The layer between the data it composes (`store/`, the IAM tables, the fault table, the
+//! notifier) and the request handlers, which take it as `&Shared`: nothing here imports a
+//! handler, and nothing it composes imports it (`EMULATOR_LAYERS` in `xtask/src/layers.rs`,
+//! checked by `cargo xtask lint`).
 
 use std::collections::HashMap;
 use std::path::Path;
