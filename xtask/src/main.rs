@@ -14,8 +14,9 @@ Usage: cargo xtask <task>
 
 Tasks:
   test          run every test: cargo nextest (or cargo test) on the workspace, then doctests
-  lint          cargo fmt --check, the agent kit's modules without import cycles, clippy -D
-                warnings, rustdoc -D warnings, cargo deny
+  lint          cargo fmt --check, the agent kit's modules without import cycles, the
+                emulator's modules importing only their own layer and those below
+                (xtask/src/layers.rs), clippy -D warnings, rustdoc -D warnings, cargo deny
   compat        boto3 and the AWS CLI (independent S3/IAM clients), the released Tigris
                 clients tigris-boto3-ext and @tigrisdata/storage, and the official CLI
                 @tigrisdata/cli command by command, against the emulator binary; writes the
@@ -127,6 +128,10 @@ fn lint() -> Result<(), String> {
     let cargo = cargo();
     run(&cargo, &["fmt", "--all", "--check"], &[])?;
     layers::check(&root().join("crates/tigris-agent-kit/src"))?;
+    layers::check_layers(
+        &root().join("crates/tigris-emulator/src"),
+        layers::EMULATOR_LAYERS,
+    )?;
     run(
         &cargo,
         &[

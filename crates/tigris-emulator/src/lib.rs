@@ -242,7 +242,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use console::ConsoleAccess;
+pub use console::access::ConsoleAccess;
 pub use http::faults::{Fault, Faults, InjectedFailure};
 
 use state::Shared;
@@ -758,7 +758,7 @@ mod tests {
     #[test]
     fn debug_output_never_shows_a_secret() {
         let builder = Emulator::builder().credentials("root-id", "root-secret-value");
-        let mut keys = state::Keys::default();
+        let mut keys = iam::tables::Keys::default();
         keys.insert("tid_X".into(), "tsec_hidden".into());
         for shown in [
             format!("{builder:?}"),

@@ -1,4 +1,9 @@
 //! State shared by every part of the emulator: the store, the key table, faults, notifications.
+//!
+//! The layer between the data it composes (`store/`, the IAM tables, the fault table, the
+//! notifier) and the request handlers, which take it as `&Shared`: nothing here imports a
+//! handler, and nothing it composes imports it (`EMULATOR_LAYERS` in `xtask/src/layers.rs`,
+//! checked by `cargo xtask lint`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -7,40 +12,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::Clock;
-use crate::http::auth::RequestTag;
-use crate::http::faults::{Faults, InjectedFailure};
-use crate::iam::Iam;
+use crate::console::access::ConsoleAccess;
+use crate::http::faults::{Faults, InjectedFailure, RequestTag};
+use crate::iam::tables::{Iam, Keys};
 use crate::notify::Notifier;
-use crate::store::Store;
+use crate::s3::shadow_state::ShadowState;
 use crate::store::multipart::Uploads;
 use crate::store::persist::{IamChange, Journal, PersistError, Record, RecordRef};
-
-/// Access keys the emulator accepts, with their secrets.
-#[derive(Default)]
-pub(crate) struct Keys {
-    secrets: HashMap<String, String>,
-}
-
-impl std::fmt::Debug for Keys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Ids only: secrets never reach logs.
-        f.debug_set().entries(self.secrets.keys()).finish()
-    }
-}
-
-impl Keys {
-    pub(crate) fn insert(&mut self, id: String, secret: String) {
-        self.secrets.insert(id, secret);
-    }
-
-    pub(crate) fn remove(&mut self, id: &str) {
-        self.secrets.remove(id);
-    }
-
-    pub(crate) fn secret(&self, id: &str) -> Option<&str> {
-        self.secrets.get(id).map(String::as_str)
-    }
-}
+use crate::store::{Object, Store, StoreError};
 
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -60,11 +39,11 @@ pub(crate) struct Shared {
     /// The data directory, when there is one.
     journal: Option<Arc<Journal>>,
     /// Who may read the console.
-    pub(crate) console: crate::console::ConsoleAccess,
+    pub(crate) console: ConsoleAccess,
     /// Held while notification settings are journaled and applied.
     notify_order: Mutex<()>,
     /// The client that reaches shadow buckets, and what each bucket copied in.
-    pub(crate) shadow: crate::s3::shadow::ShadowState,
+    pub(crate) shadow: ShadowState,
     /// How long an archived object's restore takes (by the emulator's clock).
     pub(crate) restore_delay: std::time::Duration,
 }
@@ -96,9 +75,9 @@ impl Shared {
             notifier,
             clock,
             journal: None,
-            console: crate::console::ConsoleAccess::default(),
+            console: ConsoleAccess::default(),
             notify_order: Mutex::new(()),
-            shadow: crate::s3::shadow::ShadowState::default(),
+            shadow: ShadowState::default(),
             restore_delay: std::time::Duration::ZERO,
         }
     }
@@ -278,11 +257,44 @@ impl Shared {
     pub(crate) fn uploads(&self) -> MutexGuard<'_, Uploads> {
         lock(&self.uploads)
     }
+
+    /// Stores `object` at `key` in `bucket` (an unconditional PUT); answers once it is applied,
+    /// and, with a data directory, on disk: its body is written outside the store lock and its
+    /// record shares a journal commit with the other writes in flight (group commit: see
+    /// `store/group.rs`).
+    pub(crate) async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        object: Object,
+    ) -> Result<u64, StoreError> {
+        let Some(journal) = self.journal().cloned() else {
+            return self.store().write(bucket, key, Some(object));
+        };
+        // Fail before writing a body a missing bucket would never use.
+        self.store_applied().bucket_id(bucket)?;
+        let data = object.data.clone();
+        let stager = Arc::clone(&journal);
+        let staged = tokio::task::spawn_blocking(move || stager.stage_body(&data))
+            .await
+            .map_err(|e| StoreError::Storage(format!("writing the body stopped: {e}")))?
+            .map_err(|e| StoreError::Storage(e.to_string()))?;
+        let (version, mut ticket) = self
+            .store_applied()
+            .begin_put(&journal, bucket, key, object, staged)?;
+        let durable = ticket.durable().await;
+        // Applied before the answer (by this lock's catch-up, or by an earlier lock holder's).
+        drop(self.store_applied());
+        durable.map_err(|e| StoreError::Storage(e.to_string()))?;
+        Ok(version)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::LIVE;
+    use bytes::Bytes;
 
     #[test]
     fn notification_settings_the_journal_refuses_are_not_applied() {
@@ -299,5 +311,35 @@ mod tests {
             shared.notifier.masked("b").is_some(),
             "still the journaled setting"
         );
+    }
+
+    fn open(dir: &std::path::Path) -> Arc<Shared> {
+        Arc::new(
+            Shared::open(
+                crate::DEFAULT_ACCESS_KEY_ID.to_owned(),
+                crate::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+                dir,
+                false,
+            )
+            .unwrap(),
+        )
+    }
+
+    fn body_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir.join("objects")).unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn a_put_the_journal_refuses_answers_an_error_is_not_applied_and_leaves_no_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = open(dir.path());
+        shared.store().create_bucket("b", false).unwrap();
+        // Every later journal write fails.
+        shared.close();
+        let object = Object::new(Bytes::from_static(b"lost"), None, Vec::new());
+        assert!(shared.put("b", "k", object).await.is_err());
+        assert!(shared.store_applied().get("b", "k", LIVE).is_err());
+        assert!(shared.store().get("b", "k", LIVE).is_err());
+        assert_eq!(body_files(dir.path()), 0);
     }
 }

@@ -16,7 +16,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Result, s3_error};
 
 use crate::iam::policy::{self, RequestContext};
 
-use crate::http::faults::{InjectedFailure, Timing};
+use crate::http::faults::{InjectedFailure, RequestTag, Timing};
 use crate::state::Shared;
 
 /// Looks secrets up in the emulator's key table, so keys made at run time sign at once.
@@ -47,11 +47,6 @@ pub(crate) fn injected_error(failure: &InjectedFailure) -> S3Error {
     );
     err
 }
-
-/// A request's number, put into request extensions by the server so that a failure injected
-/// "after apply" can be matched to the response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct RequestTag(pub(crate) u64);
 
 /// The client's address, put into request extensions by the server for `aws:SourceIp`.
 #[derive(Debug, Clone, Copy)]

@@ -29,6 +29,11 @@ pub(crate) enum Timing {
     After,
 }
 
+/// A request's number, put into request extensions by the server so that a failure injected
+/// "after apply" can be matched to the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RequestTag(pub(crate) u64);
+
 /// A rule: which requests fail, how often, and how.
 ///
 /// Operations are named as in the APIs they belong to: S3 operation names (`CreateBucket`,

@@ -14,7 +14,6 @@ use super::{
     ACCOUNT, Iam, IamError, KeyMeta, Policy, USER_NAME, check, checked, iso, no_such_entity,
     optional,
 };
-use crate::iam::policy::PolicyDocument;
 use crate::state::Shared;
 
 /// The roles a key may have on a bucket, as Tigris names them. `NamespaceAdmin` only on `*`.
@@ -31,35 +30,6 @@ pub(super) const NAMESPACE: &str = ACCOUNT;
 pub(super) enum Reply {
     Xml(Option<String>),
     Json(Value),
-}
-
-/// The policy document a key's bucket roles amount to, evaluated with its attached policies:
-/// `Editor` is `s3:*` on the bucket and its objects, `ReadOnly` is `s3:GetObject` and
-/// `s3:ListBucket` there (the roles of `tigris-iam`), `NamespaceAdmin` on `*` is every action
-/// (S3 and IAM) on everything.
-pub(super) fn role_policy(roles: &[(String, String)]) -> Option<Arc<PolicyDocument>> {
-    if roles.is_empty() {
-        return None;
-    }
-    let statements: Vec<Value> = roles
-        .iter()
-        .map(|(bucket, role)| match role.as_str() {
-            "NamespaceAdmin" => json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
-            "Editor" => json!({
-                "Effect": "Allow",
-                "Action": "s3:*",
-                "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-            }),
-            _ => json!({
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:ListBucket"],
-                "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-            }),
-        })
-        .collect();
-    let text = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
-    // Built from checked roles, so it parses; a failure would only withhold access.
-    PolicyDocument::parse(&text).ok().map(Arc::new)
 }
 
 fn invalid(message: impl Into<String>) -> IamError {
@@ -428,16 +398,5 @@ mod tests {
         ] {
             assert!(roles(bad.clone()).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn every_role_set_makes_a_policy() {
-        let doc = role_policy(&[
-            ("b-1".to_owned(), "Editor".to_owned()),
-            ("b-2".to_owned(), "ReadOnly".to_owned()),
-        ]);
-        assert!(doc.is_some());
-        assert!(role_policy(&[("*".to_owned(), "NamespaceAdmin".to_owned())]).is_some());
-        assert!(role_policy(&[]).is_none());
     }
 }

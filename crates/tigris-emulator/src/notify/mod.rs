@@ -37,8 +37,8 @@ use s3s::{S3Result, s3_error};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::s3::query::{Query, Subject};
 use crate::store::Object;
+use crate::store::query::{Query, Subject};
 
 /// How long one delivery attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,7 +74,7 @@ impl EventName {
     }
 }
 
-/// A parsed filter: the query grammar of [`crate::s3::query`] (one grammar, one parser for
+/// A parsed filter: the query grammar of [`crate::store::query`] (one grammar, one parser for
 /// filters and `X-Tigris-Query`), with `Event-Type` and without `ORDER BY`; empty matches
 /// everything.
 #[derive(Debug, Clone, Default)]

@@ -192,7 +192,7 @@ fn list_objects_v2_query(
     headers: &HeaderMap,
     text: &str,
 ) -> S3Result<S3Response<ListObjectsV2Output>> {
-    use crate::s3::query::{Field, Query, Subject};
+    use crate::store::query::{Field, Query, Subject};
 
     let query = Query::parse(text)
         .map_err(|e| s3_error!(InvalidArgument, "Invalid X-Tigris-Query: {e}"))?;

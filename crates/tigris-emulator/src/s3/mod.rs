@@ -35,9 +35,9 @@ mod extra;
 mod list;
 mod multipart;
 mod object;
-pub(crate) mod query;
 pub(crate) mod request_id;
 pub(crate) mod shadow;
+pub(crate) mod shadow_state;
 mod soft_delete;
 
 use crate::header;

@@ -36,7 +36,9 @@ pub(super) async fn put_object(
     super::shadow::put_through(&backend.shared, &input.bucket, &input.key, &object).await?;
     if condition.is_empty() {
         // Group-committed on a data directory, its body written outside the store lock.
-        crate::store::group::put(&backend.shared, &input.bucket, &input.key, object.clone())
+        backend
+            .shared
+            .put(&input.bucket, &input.key, object.clone())
             .await?;
     } else {
         conditional::write_if(

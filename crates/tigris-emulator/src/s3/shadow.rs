@@ -20,20 +20,16 @@
 //! reached or answers 5xx, `403 AccessDenied` when it refuses the credentials, naming the
 //! shadow bucket and endpoint, never the secret.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use s3s::dto::{CommonPrefix, ETag, Object as DtoObject, Timestamp};
 use s3s::{S3Error, S3Result, s3_error};
 
 use crate::http::sigv4::{amz_date, canonical_query_of, sha256_hex, signature, uri_encode};
+use crate::s3::shadow_state::ShadowState;
 use crate::state::Shared;
 use crate::store::settings::Shadow;
 use crate::store::{LIVE, Object};
@@ -47,50 +43,6 @@ pub(crate) const READ_SOURCE: &str = "x-tigris-read-source";
 
 /// How long one request to the shadow may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Objects copied in from a bucket's shadow, and copies that failed; shown in `?metadata` as
-/// `shadow_bucket_migration` (the emulator's own field: Tigris documents none).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Progress {
-    pub(crate) copied: u64,
-    pub(crate) bytes: u64,
-    pub(crate) failed: u64,
-}
-
-/// The client that reaches shadows, and each bucket's [`Progress`] since the emulator started.
-#[derive(Debug, Default)]
-pub(crate) struct ShadowState {
-    client: OnceLock<Client<HttpConnector, Full<Bytes>>>,
-    progress: Mutex<HashMap<String, Progress>>,
-}
-
-impl ShadowState {
-    fn client(&self) -> &Client<HttpConnector, Full<Bytes>> {
-        self.client.get_or_init(|| {
-            Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build_http()
-        })
-    }
-
-    pub(crate) fn progress(&self, bucket: &str) -> Progress {
-        self.progress
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(bucket)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    fn record(&self, bucket: &str, f: impl FnOnce(&mut Progress)) {
-        f(self
-            .progress
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(bucket.to_owned())
-            .or_default());
-    }
-}
 
 /// The shadow's answer to one request.
 struct Answer {

@@ -1,4 +1,5 @@
-//! Group commit for PUTs on a data directory.
+//! Group commit for PUTs on a data directory: the store's side. The PUT itself is driven by
+//! `Shared::put` (`state.rs`), which holds the store lock and the journal together.
 //!
 //! A PUT's body is written and fsynced outside the store lock ([`Journal::stage_body`]); under
 //! the lock it only takes its version, renames the body into place and hands its record to the
@@ -13,12 +14,9 @@
 //! [`Store::settle`], which waits for the pending records first, so they see the store exactly
 //! as the journal has it.
 
-use std::sync::Arc;
-
 use super::persist::{Journal, Outcome, RecordRef, StagedBody, Ticket};
 use super::write::PreparedWrite;
 use super::{Object, Store, StoreError};
-use crate::state::Shared;
 
 /// A PUT whose record is with the committer.
 #[derive(Debug)]
@@ -30,7 +28,7 @@ pub(crate) struct Pending {
 impl Store {
     /// Takes a version for `object` at `key`, names `staged` as its body, and hands the record
     /// to the committer; the write is applied by [`Store::catch_up`] once the record is on disk.
-    fn begin_put(
+    pub(crate) fn begin_put(
         &mut self,
         journal: &Journal,
         bucket: &str,
@@ -84,72 +82,5 @@ impl Store {
             journal.wait_for(&last.outcome);
         }
         self.catch_up();
-    }
-}
-
-/// Stores `object` at `key` in `bucket` (an unconditional PUT); answers once it is applied,
-/// and, with a data directory, on disk: its body is written outside the store lock and its
-/// record shares a journal commit with the other writes in flight.
-pub(crate) async fn put(
-    shared: &Arc<Shared>,
-    bucket: &str,
-    key: &str,
-    object: Object,
-) -> Result<u64, StoreError> {
-    let Some(journal) = shared.journal().cloned() else {
-        return shared.store().write(bucket, key, Some(object));
-    };
-    // Fail before writing a body a missing bucket would never use.
-    shared.store_applied().bucket_id(bucket)?;
-    let data = object.data.clone();
-    let stager = Arc::clone(&journal);
-    let staged = tokio::task::spawn_blocking(move || stager.stage_body(&data))
-        .await
-        .map_err(|e| StoreError::Storage(format!("writing the body stopped: {e}")))?
-        .map_err(|e| StoreError::Storage(e.to_string()))?;
-    let (version, mut ticket) = shared
-        .store_applied()
-        .begin_put(&journal, bucket, key, object, staged)?;
-    let durable = ticket.durable().await;
-    // Applied before the answer (by this lock's catch-up, or by an earlier lock holder's).
-    drop(shared.store_applied());
-    durable.map_err(|e| StoreError::Storage(e.to_string()))?;
-    Ok(version)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::LIVE;
-    use bytes::Bytes;
-
-    fn open(dir: &std::path::Path) -> Arc<Shared> {
-        Arc::new(
-            Shared::open(
-                crate::DEFAULT_ACCESS_KEY_ID.to_owned(),
-                crate::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
-                dir,
-                false,
-            )
-            .unwrap(),
-        )
-    }
-
-    fn body_files(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir.join("objects")).unwrap().count()
-    }
-
-    #[tokio::test]
-    async fn a_put_the_journal_refuses_answers_an_error_is_not_applied_and_leaves_no_body() {
-        let dir = tempfile::tempdir().unwrap();
-        let shared = open(dir.path());
-        shared.store().create_bucket("b", false).unwrap();
-        // Every later journal write fails.
-        shared.close();
-        let object = Object::new(Bytes::from_static(b"lost"), None, Vec::new());
-        assert!(put(&shared, "b", "k", object).await.is_err());
-        assert!(shared.store_applied().get("b", "k", LIVE).is_err());
-        assert!(shared.store().get("b", "k", LIVE).is_err());
-        assert_eq!(body_files(dir.path()), 0);
     }
 }

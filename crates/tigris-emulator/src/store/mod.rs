@@ -30,6 +30,7 @@ mod list;
 mod model;
 pub(crate) mod multipart;
 pub(crate) mod persist;
+pub(crate) mod query;
 mod read;
 pub(crate) mod settings;
 mod soft_delete;

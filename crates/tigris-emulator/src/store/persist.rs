@@ -60,8 +60,8 @@ pub(crate) enum RecordRef<'a> {
     Notify { bucket: &'a str, body: &'a str },
 }
 
-/// One IAM change as the journal records it; [`crate::iam::Iam::apply`] applies it, live and
-/// at replay.
+/// One IAM change as the journal records it; [`crate::iam::tables::Iam::apply`] applies it,
+/// live and at replay.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum IamChange {
     /// A key made (its secret included); `counter` is the id generator's state after it.
