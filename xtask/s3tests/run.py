@@ -113,8 +113,19 @@ def s3_star_key(endpoint, name):
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
+def root_owner(endpoint, key):
+    """The owner the server reports to the main user (ListBuckets): the suite compares ACL
+    grants and owners with the main user's display_name and user_id."""
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key[0],
+                      aws_secret_access_key=key[1], region_name="auto",
+                      config=Config(retries={"max_attempts": 1}))
+    owner = s3.list_buckets().get("Owner", {})
+    return owner.get("DisplayName") or "main", owner.get("ID") or key[0]
+
+
 def write_conf(path, endpoint, main, alt, tenant):
     host, port = endpoint.removeprefix("http://").rsplit(":", 1)
+    main_display, main_id = root_owner(endpoint, main)
 
     def user(section, key, display, user_id, extra=""):
         return (f"[{section}]\naccess_key = {key[0]}\nsecret_key = {key[1]}\n"
@@ -123,7 +134,7 @@ def write_conf(path, endpoint, main, alt, tenant):
     with open(path, "w") as f:
         f.write(f"[DEFAULT]\nhost = {host}\nport = {port}\nis_secure = False\nssl_verify = False\n\n")
         f.write("[fixtures]\nbucket prefix = s3t-{random}-\n\n")
-        f.write(user("s3 main", main, "main", main[0], "api_name = auto\n") + "\n")
+        f.write(user("s3 main", main, main_display, main_id, "api_name = auto\n") + "\n")
         f.write(user("s3 alt", alt, "alt", alt[0]) + "\n")
         f.write(user("s3 tenant", tenant, "tenant", tenant[0], "tenant = tenant\n") + "\n")
         # Sections the suite's configure() reads; the IAM tests are outside the selection.

@@ -167,6 +167,7 @@ pub(super) async fn list_buckets(
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(buckets),
         continuation_token,
+        owner: Some(super::acl::owner()),
         ..Default::default()
     }))
 }
