@@ -630,8 +630,7 @@ async fn a_private_upload_to_a_bucket_blocking_public_acls_is_stored() {
 }
 
 #[tokio::test]
-async fn put_bucket_acl_public_read_on_a_bucket_blocking_public_acls_is_403_and_keeps_it_private()
-{
+async fn put_bucket_acl_public_read_on_a_bucket_blocking_public_acls_is_403_and_keeps_it_private() {
     let emu = Emulator::start().await.unwrap();
     let s3 = setup(&emu).await;
     put(&s3, "k").await;
@@ -704,7 +703,10 @@ async fn get_bucket_acl_of_a_public_bucket_lists_the_all_users_grant_then_the_ow
         .iter()
         .map(|g| {
             let who = g.grantee().unwrap();
-            (who.uri().or(who.id()).unwrap().to_owned(), who.display_name().is_some())
+            (
+                who.uri().or(who.id()).unwrap().to_owned(),
+                who.display_name().is_some(),
+            )
         })
         .collect();
     assert_eq!(

@@ -123,12 +123,19 @@ fn canned_public(acl: &str) -> S3Result<bool> {
 /// emulator's one account has none) is `400 UnresolvableGrantByEmailAddress`, a canonical
 /// user other than the account `400 InvalidArgument`.
 fn policy_public(policy: &s3s::dto::AccessControlPolicy) -> S3Result<bool> {
-    for grantee in policy.grants.iter().flatten().filter_map(|g| g.grantee.as_ref()) {
+    for grantee in policy
+        .grants
+        .iter()
+        .flatten()
+        .filter_map(|g| g.grantee.as_ref())
+    {
         if let Some(email) = &grantee.email_address {
             return Err(custom_error(
                 "UnresolvableGrantByEmailAddress",
                 StatusCode::BAD_REQUEST,
-                format!("The e-mail address you provided does not match any account on record: {email}"),
+                format!(
+                    "The e-mail address you provided does not match any account on record: {email}"
+                ),
             ));
         }
         if let Some(id) = grantee.id.as_deref()
@@ -155,7 +162,9 @@ fn requested_public(
     policy: Option<&s3s::dto::AccessControlPolicy>,
     operation: &str,
 ) -> S3Result<bool> {
-    let canned = acl.map(|a| a.as_str()).or(canned_bucket.map(|a| a.as_str()));
+    let canned = acl
+        .map(|a| a.as_str())
+        .or(canned_bucket.map(|a| a.as_str()));
     match (canned, policy) {
         (Some(acl), _) => {
             check_block_public_acls(&backend.shared.store(), bucket, canned_grants_public(acl))?;

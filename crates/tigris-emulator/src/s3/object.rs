@@ -476,7 +476,11 @@ pub(super) async fn copy_object(
     }
     // Source conditions, destination conditions and the write hold the one store lock.
     let mut store = backend.shared.store();
-    super::acl::check_upload_acl(&store, &input.bucket, input.acl.as_ref().map(|a| a.as_str()))?;
+    super::acl::check_upload_acl(
+        &store,
+        &input.bucket,
+        input.acl.as_ref().map(|a| a.as_str()),
+    )?;
     // `?versionId=` on the copy source copies exactly that version.
     let source = match src_version.as_deref().filter(|v| *v != "null") {
         Some(id) => {
