@@ -316,6 +316,38 @@ mod tests {
         assert_eq!(&body[head.end..head.end + 3], b"bar");
     }
 
+    mod no_panic {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Forms made of pieces that look like the real thing, cut anywhere.
+        fn pieces() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b"--XyZ".to_vec()),
+                Just(b"\r\n".to_vec()),
+                Just(b"\r\n\r\n".to_vec()),
+                Just(b"Content-Disposition: form-data; name=\"key\"".to_vec()),
+                Just(b"Content-Disposition: form-data; name=\"file\"; filename=\"a\"".to_vec()),
+                Just(b"${filename}".to_vec()),
+                prop::collection::vec(any::<u8>(), 0..8),
+            ];
+            prop::collection::vec(piece, 0..16).prop_map(|p| p.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn any_form_head_parses_or_not_and_rewrites_in_bounds(mut buf in pieces()) {
+                if let Some(mut head) = parse_head(&buf, "XyZ") {
+                    head.substitute_filename(&mut buf);
+                    prop_assert!(head.end <= buf.len());
+                    let _ = head.check_policy("bkt");
+                }
+            }
+        }
+    }
+
     #[test]
     fn only_utc_iso8601_expirations_are_accepted() {
         assert!(is_iso8601_utc("2030-01-01T00:00:00Z"));
