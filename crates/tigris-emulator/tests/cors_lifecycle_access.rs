@@ -784,3 +784,38 @@ async fn list_buckets_names_the_account_as_owner() {
     assert_eq!(owner.id(), Some("000000000000"));
     assert_eq!(owner.display_name(), Some("tigris-emulator"));
 }
+
+/// Creates `bkt` with `x-amz-acl` `acl` and public listing `list` (Tigris's creation headers).
+async fn create_listed(emu: &Emulator, acl: &str, list: &str) {
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let resp = signed_request(
+        emu,
+        key,
+        "PUT",
+        "/bkt",
+        &[
+            ("x-amz-acl", acl),
+            ("x-amz-acl-public-list-objects-enabled", list),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_public_bucket_with_public_listing_on_is_listed_without_a_signature() {
+    let emu = Emulator::start().await.unwrap();
+    create_listed(&emu, "public-read", "true").await;
+    put(&client(&emu), "k").await;
+    let (status, head) = unsigned(&emu, "GET", "/bkt?list-type=2", &[]).await;
+    assert_eq!(status, 200, "{head}");
+}
+
+#[tokio::test]
+async fn a_public_bucket_without_public_listing_is_not_listed_without_a_signature() {
+    let emu = Emulator::start().await.unwrap();
+    create_listed(&emu, "public-read", "false").await;
+    assert_eq!(unsigned(&emu, "GET", "/bkt", &[]).await.0, 403);
+}

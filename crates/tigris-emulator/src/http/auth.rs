@@ -322,12 +322,16 @@ pub(crate) struct AccessHook(pub(crate) Arc<Shared>);
 impl S3Access for AccessHook {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let Some(access_key) = cx.credentials().map(|c| c.access_key.clone()) else {
-            // Anonymous: reads of a public-read bucket's or object's objects, nothing else.
+            // Anonymous: reads of a public-read bucket's or object's objects, and listings of
+            // a public bucket with public listing on, nothing else.
             // A missing bucket is 404 for them, as on S3, whatever the operation (but the
             // one that creates it).
             return match (cx.s3_op().name(), cx.s3_path()) {
                 ("GetObject" | "HeadObject", S3Path::Object { bucket, key }) => {
                     crate::s3::anonymous_read(&self.0, bucket, key)
+                }
+                ("ListObjects" | "ListObjectsV2", S3Path::Bucket { bucket }) => {
+                    crate::s3::anonymous_list(&self.0, bucket)
                 }
                 ("CreateBucket", _) | (_, S3Path::Root) => {
                     Err(s3_error!(AccessDenied, "Signature is required"))

@@ -289,6 +289,24 @@ pub(crate) fn anonymous_read(
     }
 }
 
+/// Whether an anonymous ListObjects of `bucket` is allowed: Tigris lists a bucket without
+/// credentials when it is public-read and has public listing on
+/// (`X-Amz-Acl-Public-List-Objects-Enabled`), unless its public access block has
+/// `IgnorePublicAcls`.
+pub(crate) fn anonymous_list(shared: &crate::state::Shared, bucket: &str) -> S3Result<()> {
+    let store = shared.store();
+    let found = store.bucket(bucket)?;
+    let ignored = found
+        .extra
+        .public_access_block
+        .is_some_and(|[_, ignore_acls, ..]| ignore_acls);
+    if found.settings.public && found.settings.public_list && !ignored {
+        Ok(())
+    } else {
+        Err(s3_error!(AccessDenied, "Access Denied"))
+    }
+}
+
 pub(super) async fn put_bucket_ownership_controls(
     backend: &Backend,
     req: S3Request<PutBucketOwnershipControlsInput>,
