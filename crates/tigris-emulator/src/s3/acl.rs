@@ -307,6 +307,13 @@ pub(crate) fn anonymous_list(shared: &crate::state::Shared, bucket: &str) -> S3R
     }
 }
 
+/// The object ownership settings S3 knows (stored, not applied: see the README).
+pub(super) const OBJECT_OWNERSHIPS: [&str; 3] = [
+    "BucketOwnerEnforced",
+    "BucketOwnerPreferred",
+    "ObjectWriter",
+];
+
 pub(super) async fn put_bucket_ownership_controls(
     backend: &Backend,
     req: S3Request<PutBucketOwnershipControlsInput>,
@@ -318,13 +325,7 @@ pub(super) async fn put_bucket_ownership_controls(
         .first()
         .map(|r| r.object_ownership.as_str().to_owned())
         .ok_or_else(|| s3_error!(MalformedXML, "OwnershipControls needs one rule"))?;
-    if ![
-        "BucketOwnerEnforced",
-        "BucketOwnerPreferred",
-        "ObjectWriter",
-    ]
-    .contains(&rule.as_str())
-    {
+    if !OBJECT_OWNERSHIPS.contains(&rule.as_str()) {
         return Err(s3_error!(MalformedXML, "Unknown ObjectOwnership {rule}"));
     }
     backend
