@@ -7,6 +7,8 @@ Driven by `cargo xtask s3-tests DIR`; not meant to be run by hand, but it can be
 
 The main user is the emulator's root key; the alt and tenant users are access keys made through
 the emulator's IAM, each with an `s3:*` policy (on Tigris every key is a user of one account).
+Each user's display_name and user_id in the suite's config are the owner the server names to
+that user's key in ListBuckets (on the emulator: the one account, for every key).
 Each test gets a fresh bucket prefix (fresh_prefix.py), so one bucket a test cannot delete does
 not fail every later test.
 """
@@ -113,21 +115,34 @@ def s3_star_key(endpoint, name):
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
+def owner_of(endpoint, key, fallback):
+    """The owner the server reports to `key` (ListBuckets): the suite compares ACL grants and
+    owners with each user's display_name and user_id. On Tigris (and the emulator) every key is
+    a user of one account, which owns everything; a server naming no owner gets `fallback`
+    and the key's id."""
+    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key[0],
+                      aws_secret_access_key=key[1], region_name="auto",
+                      config=Config(retries={"max_attempts": 1}))
+    owner = s3.list_buckets().get("Owner", {})
+    return owner.get("DisplayName") or fallback, owner.get("ID") or key[0]
+
+
 def write_conf(path, endpoint, main, alt, tenant):
     host, port = endpoint.removeprefix("http://").rsplit(":", 1)
 
-    def user(section, key, display, user_id, extra=""):
+    def user(section, key, name, extra=""):
+        display, user_id = owner_of(endpoint, key, name)
         return (f"[{section}]\naccess_key = {key[0]}\nsecret_key = {key[1]}\n"
-                f"display_name = {display}\nuser_id = {user_id}\nemail = {display}@example.com\n{extra}")
+                f"display_name = {display}\nuser_id = {user_id}\nemail = {name}@example.com\n{extra}")
 
     with open(path, "w") as f:
         f.write(f"[DEFAULT]\nhost = {host}\nport = {port}\nis_secure = False\nssl_verify = False\n\n")
         f.write("[fixtures]\nbucket prefix = s3t-{random}-\n\n")
-        f.write(user("s3 main", main, "main", main[0], "api_name = auto\n") + "\n")
-        f.write(user("s3 alt", alt, "alt", alt[0]) + "\n")
-        f.write(user("s3 tenant", tenant, "tenant", tenant[0], "tenant = tenant\n") + "\n")
+        f.write(user("s3 main", main, "main", "api_name = auto\n") + "\n")
+        f.write(user("s3 alt", alt, "alt") + "\n")
+        f.write(user("s3 tenant", tenant, "tenant", "tenant = tenant\n") + "\n")
         # Sections the suite's configure() reads; the IAM tests are outside the selection.
-        f.write(user("iam", main, "iam", main[0]) + "\n")
+        f.write(user("iam", main, "iam") + "\n")
         f.write(f"[iam root]\naccess_key = {main[0]}\nsecret_key = {main[1]}\nuser_id = root\nemail = root@example.com\n\n")
         f.write(f"[iam alt root]\naccess_key = {alt[0]}\nsecret_key = {alt[1]}\nuser_id = altroot\nemail = altroot@example.com\n")
 
@@ -185,7 +200,8 @@ def write_doc(out, emu, moto, commit, keyword, profile):
         + (f" `-k \"{keyword}\"`" if keyword else ""),
         f"- Emulator: the {profile} build of the tigris-emulator binary, in memory.",
         "- Main user: the emulator's root key; alt and tenant users: access keys made through the "
-        "emulator's IAM, each with an `s3:*` policy. Every test has a fresh bucket prefix.",
+        "emulator's IAM, each with an `s3:*` policy; each user's display name and user id are the "
+        "owner ListBuckets names to its key. Every test has a fresh bucket prefix.",
         f"- **tigris-emulator: {passed} of {len(names)} passed**"
         + (f"; moto_server: {sum(moto[n][0] for n in names if n in moto)} of {len(names)}" if moto else ""),
         f"- Tests Tigris's own gateway runs against real Tigris (github.com/tigrisdata/tag, "

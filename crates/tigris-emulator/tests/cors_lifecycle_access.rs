@@ -577,3 +577,245 @@ async fn get_object_acl_of_an_object_in_a_public_bucket_grants_all_users_read() 
         .unwrap();
     assert_eq!(acl.grants().len(), 2, "{acl:?}");
 }
+
+/// Puts a public access block on `bkt` with only `BlockPublicAcls` or `IgnorePublicAcls` set.
+async fn block_public(s3: &aws_sdk_s3::Client, block_acls: bool, ignore_acls: bool) {
+    let config = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(block_acls)
+        .ignore_public_acls(ignore_acls)
+        .block_public_policy(false)
+        .restrict_public_buckets(false)
+        .build();
+    s3.put_public_access_block()
+        .bucket("bkt")
+        .public_access_block_configuration(config)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_public_read_upload_to_a_bucket_blocking_public_acls_is_403_and_stores_nothing() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    block_public(&s3, true, false).await;
+    let err = s3
+        .put_object()
+        .bucket("bkt")
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+    assert_eq!(err.code(), Some("AccessDenied"));
+    assert!(!exists(&s3, "k").await);
+}
+
+#[tokio::test]
+async fn a_private_upload_to_a_bucket_blocking_public_acls_is_stored() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    block_public(&s3, true, false).await;
+    s3.put_object()
+        .bucket("bkt")
+        .key("k")
+        .acl(ObjectCannedAcl::Private)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    assert!(exists(&s3, "k").await);
+}
+
+#[tokio::test]
+async fn put_bucket_acl_public_read_on_a_bucket_blocking_public_acls_is_403_and_keeps_it_private() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k").await;
+    block_public(&s3, true, false).await;
+    let err = s3
+        .put_bucket_acl()
+        .bucket("bkt")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 403);
+}
+
+#[tokio::test]
+async fn put_object_acl_public_read_on_a_bucket_blocking_public_acls_is_403() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k").await;
+    block_public(&s3, true, false).await;
+    let err = s3
+        .put_object_acl()
+        .bucket("bkt")
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 403);
+}
+
+#[tokio::test]
+async fn ignore_public_acls_stops_a_public_bucket_serving_anonymous_reads() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    put(&s3, "k").await;
+    s3.put_bucket_acl()
+        .bucket("bkt")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 200);
+    block_public(&s3, false, true).await;
+    assert_eq!(unsigned(&emu, "GET", "/bkt/k", &[]).await.0, 403);
+}
+
+#[tokio::test]
+async fn an_anonymous_delete_in_a_missing_bucket_is_404_no_such_bucket() {
+    let emu = Emulator::start().await.unwrap();
+    let (status, head) = unsigned(&emu, "DELETE", "/gone/k", &[]).await;
+    assert_eq!(status, 404, "{head}");
+}
+
+#[tokio::test]
+async fn get_bucket_acl_of_a_public_bucket_lists_the_all_users_grant_then_the_owner() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    s3.put_bucket_acl()
+        .bucket("bkt")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let acl = s3.get_bucket_acl().bucket("bkt").send().await.unwrap();
+    let grantees: Vec<_> = acl
+        .grants()
+        .iter()
+        .map(|g| {
+            let who = g.grantee().unwrap();
+            (
+                who.uri().or(who.id()).unwrap().to_owned(),
+                who.display_name().is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        grantees,
+        [
+            (
+                "http://acs.amazonaws.com/groups/global/AllUsers".to_owned(),
+                false
+            ),
+            ("000000000000".to_owned(), true),
+        ]
+    );
+}
+
+/// PutBucketAcl with an AccessControlPolicy body granting `grantee` FULL_CONTROL beside the
+/// owner.
+async fn put_acl_granting(
+    s3: &aws_sdk_s3::Client,
+    grantee: aws_sdk_s3::types::Grantee,
+) -> aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::put_bucket_acl::PutBucketAclError> {
+    use aws_sdk_s3::types::{AccessControlPolicy, Grant, Owner, Permission};
+    let policy = AccessControlPolicy::builder()
+        .owner(Owner::builder().id("000000000000").build())
+        .grants(
+            Grant::builder()
+                .grantee(grantee)
+                .permission(Permission::FullControl)
+                .build(),
+        )
+        .build();
+    s3.put_bucket_acl()
+        .bucket("bkt")
+        .access_control_policy(policy)
+        .send()
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn an_acl_granting_an_email_address_is_unresolvable_grant_by_email_address() {
+    use aws_sdk_s3::types::{Grantee, Type};
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let grantee = Grantee::builder()
+        .r#type(Type::AmazonCustomerByEmail)
+        .email_address("nobody@example.com")
+        .build()
+        .unwrap();
+    let err = put_acl_granting(&s3, grantee).await;
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 400);
+    assert_eq!(err.code(), Some("UnresolvableGrantByEmailAddress"));
+}
+
+#[tokio::test]
+async fn an_acl_granting_a_canonical_user_other_than_the_account_is_invalid_argument() {
+    use aws_sdk_s3::types::{Grantee, Type};
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let grantee = Grantee::builder()
+        .r#type(Type::CanonicalUser)
+        .id("_foo")
+        .build()
+        .unwrap();
+    let err = put_acl_granting(&s3, grantee).await;
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 400);
+    assert_eq!(err.code(), Some("InvalidArgument"));
+}
+
+#[tokio::test]
+async fn list_buckets_names_the_account_as_owner() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = setup(&emu).await;
+    let listed = s3.list_buckets().send().await.unwrap();
+    let owner = listed.owner().unwrap();
+    assert_eq!(owner.id(), Some("000000000000"));
+    assert_eq!(owner.display_name(), Some("tigris-emulator"));
+}
+
+/// Creates `bkt` with `x-amz-acl` `acl` and public listing `list` (Tigris's creation headers).
+async fn create_listed(emu: &Emulator, acl: &str, list: &str) {
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let resp = signed_request(
+        emu,
+        key,
+        "PUT",
+        "/bkt",
+        &[
+            ("x-amz-acl", acl),
+            ("x-amz-acl-public-list-objects-enabled", list),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_public_bucket_with_public_listing_on_is_listed_without_a_signature() {
+    let emu = Emulator::start().await.unwrap();
+    create_listed(&emu, "public-read", "true").await;
+    put(&client(&emu), "k").await;
+    let (status, head) = unsigned(&emu, "GET", "/bkt?list-type=2", &[]).await;
+    assert_eq!(status, 200, "{head}");
+}
+
+#[tokio::test]
+async fn a_public_bucket_without_public_listing_is_not_listed_without_a_signature() {
+    let emu = Emulator::start().await.unwrap();
+    create_listed(&emu, "public-read", "false").await;
+    assert_eq!(unsigned(&emu, "GET", "/bkt", &[]).await.0, 403);
+}

@@ -26,11 +26,12 @@ async fn health_answers_without_credentials_and_signed_requests_still_reach_s3()
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.ends_with("ok\n"), "{resp}");
     // Unsigned S3 requests elsewhere are still refused.
+    let s3 = common::client(&emu);
+    s3.create_bucket().bucket("other").send().await.unwrap();
     let other = format!("GET /other HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     let resp = raw_request(&addr, &other).await;
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
     // A signed GET /health is ListObjects on a bucket called `health`.
-    let s3 = common::client(&emu);
     let err = s3
         .list_objects_v2()
         .bucket("health")

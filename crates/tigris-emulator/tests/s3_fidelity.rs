@@ -776,6 +776,42 @@ async fn ownership_controls_round_trip() {
 }
 
 #[tokio::test]
+async fn object_ownership_on_create_bucket_is_what_get_bucket_ownership_controls_answers() {
+    use aws_sdk_s3::types::ObjectOwnership;
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket()
+        .bucket("owned")
+        .object_ownership(ObjectOwnership::ObjectWriter)
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_bucket_ownership_controls()
+        .bucket("owned")
+        .send()
+        .await
+        .unwrap();
+    let rules = got.ownership_controls().unwrap().rules();
+    assert_eq!(rules[0].object_ownership(), &ObjectOwnership::ObjectWriter);
+}
+
+#[tokio::test]
+async fn an_unknown_object_ownership_on_create_bucket_is_refused_and_creates_nothing() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    let err = s3
+        .create_bucket()
+        .bucket("owned")
+        .object_ownership("Nobody".into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidArgument"));
+    assert!(s3.head_bucket().bucket("owned").send().await.is_err());
+}
+
+#[tokio::test]
 async fn the_public_access_block_round_trips() {
     use aws_sdk_s3::types::PublicAccessBlockConfiguration;
     let emu = Emulator::start().await.unwrap();

@@ -317,13 +317,24 @@ pub(crate) struct AccessHook(pub(crate) Arc<Shared>);
 impl S3Access for AccessHook {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let Some(access_key) = cx.credentials().map(|c| c.access_key.clone()) else {
-            // Anonymous: reads of a public-read bucket's or object's objects, nothing else.
-            // A missing bucket is 404 for them, as on S3.
+            // Anonymous: reads of a public-read bucket's or object's objects, and listings of
+            // a public bucket with public listing on, nothing else.
+            // A missing bucket is 404 for them, as on S3, whatever the operation (but the
+            // one that creates it).
             return match (cx.s3_op().name(), cx.s3_path()) {
                 ("GetObject" | "HeadObject", S3Path::Object { bucket, key }) => {
                     crate::s3::anonymous_read(&self.0, bucket, key)
                 }
-                _ => Err(s3_error!(AccessDenied, "Signature is required")),
+                ("ListObjects" | "ListObjectsV2", S3Path::Bucket { bucket }) => {
+                    crate::s3::anonymous_list(&self.0, bucket)
+                }
+                ("CreateBucket", _) | (_, S3Path::Root) => {
+                    Err(s3_error!(AccessDenied, "Signature is required"))
+                }
+                (_, S3Path::Bucket { bucket } | S3Path::Object { bucket, .. }) => {
+                    self.0.store().bucket(bucket)?;
+                    Err(s3_error!(AccessDenied, "Signature is required"))
+                }
             };
         };
         // A form upload's signature is verified from here on (server.rs reads its rest).

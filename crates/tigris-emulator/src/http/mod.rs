@@ -4,6 +4,7 @@
 pub(crate) mod admit;
 pub(crate) mod auth;
 pub(crate) mod faults;
+pub(crate) mod form;
 pub(crate) mod routes;
 pub(crate) mod server;
 pub(crate) mod sigv4;

@@ -179,9 +179,11 @@ impl Verified {
     }
 }
 
-/// Serves a browser form upload without reading it ahead of s3s: the body is pumped to s3s
-/// one frame at a time, so before the signature is checked the server holds at most the form
-/// fields (s3s reads them first, up to [`MAX_FORM_FIELDS`]) and one frame. A declared length
+/// Serves a browser form upload without reading its file ahead of s3s: the fields before the
+/// file are read first ([`read_form_head`], up to [`MAX_FORM_FIELDS`] and the file part's
+/// headers), then the body is pumped to s3s one frame at a time, so before the signature is
+/// checked the server holds at most the form fields (twice: s3s parses its own copy) and one
+/// frame. A declared length
 /// over [`MAX_FORM_UPLOAD`] is refused before any byte is read. When an authenticated form is
 /// refused with its file unread (its policy failed), the rest is read and discarded before
 /// the answer, so a browser sees the 4xx instead of a reset connection; so is an
@@ -210,12 +212,49 @@ async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
     let verified = Verified::default();
     let (mut parts, mut incoming) = req.into_parts();
     parts.extensions.insert(verified.clone());
+    // The fields before the file, read ahead of s3s (`form.rs`): `${filename}`, the policy's
+    // expiration and conditions.
+    let (head, ended) = match read_form_head(&mut parts, &mut incoming).await {
+        Ok(read) => read,
+        Err(err) => {
+            let mut resp = err
+                .to_http_response()
+                .unwrap_or_else(|_| plain(403, "AccessDenied"));
+            if declared.is_some_and(|n| n <= MAX_UNVERIFIED_DRAIN) {
+                while let Some(frame) = incoming.frame().await {
+                    if frame.is_err() {
+                        break;
+                    }
+                }
+            } else {
+                resp.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+            }
+            return crate::s3::request_id::stamp(resp).await;
+        }
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<bool>();
     let pump = tokio::spawn(async move {
-        let mut total = 0u64;
+        let mut total = head.len() as u64;
         let mut forwarding = true;
         let mut drain_rx = Some(drain_rx);
+        if !head.is_empty() && tx.send(Ok(Bytes::from(head))).await.is_err() {
+            // s3s answered without reading the fields: read on only if told to.
+            forwarding = false;
+            let drain = match drain_rx.take() {
+                Some(rx) => rx.await.unwrap_or(false),
+                None => false,
+            };
+            if !drain {
+                return;
+            }
+        }
+        if ended {
+            return;
+        }
         loop {
             let Some(frame) = incoming.frame().await else {
                 return;
@@ -273,6 +312,78 @@ async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
         );
     }
     resp
+}
+
+/// Reads a form upload's fields, up to the file's bytes, and applies what `form.rs` decides:
+/// the bytes read (the `key` field's `${filename}` replaced, `Content-Length` adjusted to
+/// match), and whether the body ended within them; or the policy's refusal. A form this
+/// reading does not understand, or whose fields run past [`MAX_FORM_FIELDS`], is handed to
+/// s3s as it came.
+async fn read_form_head(
+    parts: &mut http::request::Parts,
+    incoming: &mut Incoming,
+) -> Result<(Vec<u8>, bool), s3s::S3Error> {
+    use crate::http::form;
+    let boundary = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(form::boundary);
+    let Some(boundary) = boundary else {
+        return Ok((Vec::new(), false));
+    };
+    // Room for the file part's own headers past the fields' limit.
+    let limit = MAX_FORM_FIELDS + (4 << 10);
+    let mut buf = Vec::new();
+    let mut ended = false;
+    let parsed = loop {
+        if let Some(parsed) = form::parse_head(&buf, &boundary) {
+            break Some(parsed);
+        }
+        if buf.len() > limit {
+            break None;
+        }
+        match incoming.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    buf.extend_from_slice(&data);
+                }
+            }
+            // A broken body: s3s sees the end of the stream and refuses the form.
+            Some(Err(_)) | None => {
+                ended = true;
+                break form::parse_head(&buf, &boundary);
+            }
+        }
+    };
+    let Some(mut head) = parsed else {
+        return Ok((buf, ended));
+    };
+    let before = buf.len();
+    if head.substitute_filename(&mut buf) {
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(declared) = declared {
+            let adjusted = (declared + buf.len() as u64).saturating_sub(before as u64);
+            parts.headers.insert(
+                http::header::CONTENT_LENGTH,
+                http::HeaderValue::from(adjusted),
+            );
+        }
+    }
+    let bucket = parts
+        .uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let bucket = urlencoding::decode(bucket).map_or_else(|_| bucket.to_owned(), |b| b.into_owned());
+    head.check_policy(&bucket)?;
+    Ok((buf, ended))
 }
 
 /// A POST object (browser form) upload: `POST /{bucket}` with a multipart form body.

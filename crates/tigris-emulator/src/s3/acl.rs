@@ -35,18 +35,10 @@ pub(crate) fn owner() -> Owner {
     }
 }
 
-/// The grants of a canned ACL: the owner's FULL_CONTROL, and READ for everyone when public.
+/// The grants of a canned ACL: READ for everyone when public, then the owner's FULL_CONTROL
+/// (S3 documents no order; the group grant comes first).
 fn grants(public: bool) -> Vec<Grant> {
-    let mut grants = vec![Grant {
-        grantee: Some(Grantee {
-            id: Some(OWNER_ID.to_owned()),
-            display_name: Some(OWNER_NAME.to_owned()),
-            type_: Type::from_static(Type::CANONICAL_USER),
-            email_address: None,
-            uri: None,
-        }),
-        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
-    }];
+    let mut grants = Vec::with_capacity(2);
     if public {
         grants.push(Grant {
             grantee: Some(Grantee {
@@ -59,7 +51,59 @@ fn grants(public: bool) -> Vec<Grant> {
             permission: Some(Permission::from_static(Permission::READ)),
         });
     }
+    grants.push(Grant {
+        grantee: Some(Grantee {
+            id: Some(OWNER_ID.to_owned()),
+            display_name: Some(OWNER_NAME.to_owned()),
+            type_: Type::from_static(Type::CANONICAL_USER),
+            email_address: None,
+            uri: None,
+        }),
+        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
+    });
     grants
+}
+
+/// Whether a canned ACL grants anything beyond the owner: what S3's `BlockPublicAcls` refuses.
+fn canned_grants_public(acl: &str) -> bool {
+    matches!(
+        acl,
+        "public-read" | "public-read-write" | "authenticated-read"
+    )
+}
+
+/// Refuses, with S3's `403 AccessDenied`, a public ACL (`public`) on a bucket whose public
+/// access block has `BlockPublicAcls`.
+fn check_block_public_acls(
+    store: &crate::store::Store,
+    bucket: &str,
+    public: bool,
+) -> S3Result<()> {
+    if !public {
+        return Ok(());
+    }
+    let blocked = store
+        .bucket(bucket)?
+        .extra
+        .public_access_block
+        .is_some_and(|[block_acls, ..]| block_acls);
+    if blocked {
+        return Err(s3_error!(
+            AccessDenied,
+            "Access Denied: the bucket's public access block has BlockPublicAcls, which refuses public ACLs"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is stored, an upload's public canned ACL (`x-amz-acl`) on a
+/// bucket that blocks public ACLs.
+pub(super) fn check_upload_acl(
+    store: &crate::store::Store,
+    bucket: &str,
+    acl: Option<&str>,
+) -> S3Result<()> {
+    check_block_public_acls(store, bucket, acl.is_some_and(canned_grants_public))
 }
 
 /// Whether a canned ACL is public; Tigris offers `private` and `public-read` only.
@@ -75,13 +119,67 @@ fn canned_public(acl: &str) -> S3Result<bool> {
 }
 
 /// The canned ACL an AccessControlPolicy body amounts to: public when it grants AllUsers READ.
-fn policy_public(policy: &s3s::dto::AccessControlPolicy) -> bool {
-    policy.grants.iter().flatten().any(|g| {
+/// A grantee the emulator cannot resolve is refused as S3 refuses one: an email address (the
+/// emulator's one account has none) is `400 UnresolvableGrantByEmailAddress`, a canonical
+/// user other than the account `400 InvalidArgument`.
+fn policy_public(policy: &s3s::dto::AccessControlPolicy) -> S3Result<bool> {
+    for grantee in policy
+        .grants
+        .iter()
+        .flatten()
+        .filter_map(|g| g.grantee.as_ref())
+    {
+        if let Some(email) = &grantee.email_address {
+            return Err(custom_error(
+                "UnresolvableGrantByEmailAddress",
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "The e-mail address you provided does not match any account on record: {email}"
+                ),
+            ));
+        }
+        if let Some(id) = grantee.id.as_deref()
+            && id != OWNER_ID
+        {
+            return Err(s3_error!(InvalidArgument, "Invalid id: {id}"));
+        }
+    }
+    Ok(policy.grants.iter().flatten().any(|g| {
         g.grantee.as_ref().and_then(|e| e.uri.as_deref()) == Some(ALL_USERS)
             && g.permission
                 .as_ref()
                 .is_some_and(|p| p.as_str() == Permission::READ)
-    })
+    }))
+}
+
+/// The access a PutBucketAcl or PutObjectAcl asks for (`true`: public-read), once the bucket's
+/// `BlockPublicAcls` has had its say.
+fn requested_public(
+    backend: &Backend,
+    bucket: &str,
+    acl: Option<&s3s::dto::ObjectCannedACL>,
+    canned_bucket: Option<&s3s::dto::BucketCannedACL>,
+    policy: Option<&s3s::dto::AccessControlPolicy>,
+    operation: &str,
+) -> S3Result<bool> {
+    let canned = acl
+        .map(|a| a.as_str())
+        .or(canned_bucket.map(|a| a.as_str()));
+    match (canned, policy) {
+        (Some(acl), _) => {
+            check_block_public_acls(&backend.shared.store(), bucket, canned_grants_public(acl))?;
+            canned_public(acl)
+        }
+        (None, Some(policy)) => {
+            let public = policy_public(policy)?;
+            check_block_public_acls(&backend.shared.store(), bucket, public)?;
+            Ok(public)
+        }
+        (None, None) => Err(s3_error!(
+            MissingSecurityHeader,
+            "{operation} needs x-amz-acl or an AccessControlPolicy body"
+        )),
+    }
 }
 
 pub(super) async fn get_bucket_acl(
@@ -105,16 +203,14 @@ pub(super) async fn put_bucket_acl(
     req: S3Request<PutBucketAclInput>,
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let input = req.input;
-    let public = match (&input.acl, &input.access_control_policy) {
-        (Some(acl), _) => canned_public(acl.as_str())?,
-        (None, Some(policy)) => policy_public(policy),
-        (None, None) => {
-            return Err(s3_error!(
-                MissingSecurityHeader,
-                "PutBucketAcl needs x-amz-acl or an AccessControlPolicy body"
-            ));
-        }
-    };
+    let public = requested_public(
+        backend,
+        &input.bucket,
+        None,
+        input.acl.as_ref(),
+        input.access_control_policy.as_ref(),
+        "PutBucketAcl",
+    )?;
     let mut store = backend.shared.store();
     let mut settings = store.bucket(&input.bucket)?.settings.clone();
     settings.public = public;
@@ -151,16 +247,14 @@ pub(super) async fn put_object_acl(
     req: S3Request<PutObjectAclInput>,
 ) -> S3Result<S3Response<PutObjectAclOutput>> {
     let input = req.input;
-    let public = match (&input.acl, &input.access_control_policy) {
-        (Some(acl), _) => canned_public(acl.as_str())?,
-        (None, Some(policy)) => policy_public(policy),
-        (None, None) => {
-            return Err(s3_error!(
-                MissingSecurityHeader,
-                "PutObjectAcl needs x-amz-acl or an AccessControlPolicy body"
-            ));
-        }
-    };
+    let public = requested_public(
+        backend,
+        &input.bucket,
+        input.acl.as_ref(),
+        None,
+        input.access_control_policy.as_ref(),
+        "PutObjectAcl",
+    )?;
     backend
         .shared
         .store()
@@ -170,20 +264,55 @@ pub(super) async fn put_object_acl(
     Ok(S3Response::new(PutObjectAclOutput::default()))
 }
 
-/// Whether anonymous GET/HEAD of `key` is allowed: the bucket or the object is public-read.
+/// Whether anonymous GET/HEAD of `key` is allowed: the bucket or the object is public-read,
+/// and the bucket's public access block does not have `IgnorePublicAcls`.
 pub(crate) fn anonymous_read(
     shared: &crate::state::Shared,
     bucket: &str,
     key: &str,
 ) -> S3Result<()> {
     let store = shared.store();
-    let public_bucket = store.bucket(bucket)?.settings.public;
+    let found = store.bucket(bucket)?;
+    // IgnorePublicAcls: the bucket's and its objects' public ACLs grant nothing.
+    if found
+        .extra
+        .public_access_block
+        .is_some_and(|[_, ignore_acls, ..]| ignore_acls)
+    {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
+    }
+    let public_bucket = found.settings.public;
     if is_public(store.get(bucket, key, LIVE).ok().as_deref(), public_bucket) {
         Ok(())
     } else {
         Err(s3_error!(AccessDenied, "Access Denied"))
     }
 }
+
+/// Whether an anonymous ListObjects of `bucket` is allowed: Tigris lists a bucket without
+/// credentials when it is public-read and has public listing on
+/// (`X-Amz-Acl-Public-List-Objects-Enabled`), unless its public access block has
+/// `IgnorePublicAcls`.
+pub(crate) fn anonymous_list(shared: &crate::state::Shared, bucket: &str) -> S3Result<()> {
+    let store = shared.store();
+    let found = store.bucket(bucket)?;
+    let ignored = found
+        .extra
+        .public_access_block
+        .is_some_and(|[_, ignore_acls, ..]| ignore_acls);
+    if found.settings.public && found.settings.public_list && !ignored {
+        Ok(())
+    } else {
+        Err(s3_error!(AccessDenied, "Access Denied"))
+    }
+}
+
+/// The object ownership settings S3 knows (stored, not applied: see the README).
+pub(super) const OBJECT_OWNERSHIPS: [&str; 3] = [
+    "BucketOwnerEnforced",
+    "BucketOwnerPreferred",
+    "ObjectWriter",
+];
 
 pub(super) async fn put_bucket_ownership_controls(
     backend: &Backend,
@@ -196,13 +325,7 @@ pub(super) async fn put_bucket_ownership_controls(
         .first()
         .map(|r| r.object_ownership.as_str().to_owned())
         .ok_or_else(|| s3_error!(MalformedXML, "OwnershipControls needs one rule"))?;
-    if ![
-        "BucketOwnerEnforced",
-        "BucketOwnerPreferred",
-        "ObjectWriter",
-    ]
-    .contains(&rule.as_str())
-    {
+    if !OBJECT_OWNERSHIPS.contains(&rule.as_str()) {
         return Err(s3_error!(MalformedXML, "Unknown ObjectOwnership {rule}"));
     }
     backend

@@ -42,6 +42,20 @@ pub(super) async fn create_bucket(
     }
     // Checked before anything is created, so a bad value creates nothing.
     let soft_delete = super::soft_delete::retention_header(h, None)?.flatten();
+    // `x-amz-object-ownership`: what GetBucketOwnershipControls then answers.
+    let ownership = req
+        .input
+        .object_ownership
+        .as_ref()
+        .map(|o| o.as_str().to_owned());
+    if let Some(o) = &ownership
+        && !super::acl::OBJECT_OWNERSHIPS.contains(&o.as_str())
+    {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Invalid x-amz-object-ownership header: {o}"
+        ));
+    }
     if let Some(source) = header_str(h, header::FORK_SOURCE_BUCKET) {
         let at = header_str(h, header::FORK_SOURCE_SNAPSHOT)
             .filter(|v| !v.is_empty())
@@ -56,6 +70,9 @@ pub(super) async fn create_bucket(
     }
     if soft_delete.is_some() {
         store.set_soft_delete(bucket, soft_delete)?;
+    }
+    if let Some(o) = ownership {
+        store.set_bucket_extra(bucket, |e| e.ownership = Some(o))?;
     }
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{bucket}")),
@@ -167,6 +184,7 @@ pub(super) async fn list_buckets(
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(buckets),
         continuation_token,
+        owner: Some(super::acl::owner()),
         ..Default::default()
     }))
 }

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 mod acl;
 mod archive;
-pub(crate) use acl::anonymous_read;
+pub(crate) use acl::{anonymous_list, anonymous_read};
 pub(crate) use archive::is_archive_restore;
 mod bucket;
 mod checksum;

@@ -9,6 +9,11 @@ pub(super) async fn create_multipart_upload(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
     backend.shared.store().bucket(&input.bucket)?;
+    super::acl::check_upload_acl(
+        &backend.shared.store(),
+        &input.bucket,
+        input.acl.as_ref().map(|a| a.as_str()),
+    )?;
     let extra = crate::store::ObjectExtra {
         headers: super::extra::stored_headers(&req.headers),
         tags: super::extra::tagging_header(&req.headers)?,

@@ -11,6 +11,11 @@ pub(super) async fn put_object(
     let input = req.input;
     let metadata = metadata_vec(input.metadata)?;
     let tags = extra::tagging_header(&req.headers)?;
+    super::acl::check_upload_acl(
+        &backend.shared.store(),
+        &input.bucket,
+        input.acl.as_ref().map(|a| a.as_str()),
+    )?;
     let (data, md5) = collect_body_md5(input.body, input.content_length).await?;
     let checksum = super::checksum::verify(&req.headers, &data, &md5, None)?;
     let mut object = Object::with_etag(data, md5, input.content_type, metadata);
@@ -473,6 +478,11 @@ pub(super) async fn copy_object(
     }
     // Source conditions, destination conditions and the write hold the one store lock.
     let mut store = backend.shared.store();
+    super::acl::check_upload_acl(
+        &store,
+        &input.bucket,
+        input.acl.as_ref().map(|a| a.as_str()),
+    )?;
     // `?versionId=` on the copy source copies exactly that version.
     let source = match src_version.as_deref().filter(|v| *v != "null") {
         Some(id) => {
