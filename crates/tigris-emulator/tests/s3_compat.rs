@@ -232,3 +232,149 @@ async fn head_with_a_part_number_answers_the_parts_count_and_that_part_length() 
         .unwrap();
     assert_eq!(plain.parts_count(), None);
 }
+
+/// Sends a PUT of `path` with `Transfer-Encoding: chunked` and no `Content-Length`, its body in
+/// `frames`, signed by `key` over `signed_body`'s digest; answers the status and the body.
+async fn chunked_put(
+    emu: &Emulator,
+    key: (&str, &str),
+    path: &str,
+    frames: &[&[u8]],
+    signed_body: &[u8],
+) -> (u16, String) {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SigningSettings,
+        UriPathNormalizationMode,
+    };
+    use http_body_util::BodyExt;
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let mut req = http::Request::builder()
+        .method("PUT")
+        .uri(format!("{}{path}", emu.endpoint()))
+        .body(())
+        .unwrap();
+    common::sign(&mut req, key, SignableBody::Bytes(signed_body), settings);
+    let frames: Vec<Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>> = frames
+        .iter()
+        .map(|f| Ok(hyper::body::Frame::data(bytes::Bytes::copy_from_slice(f))))
+        .collect();
+    // A stream body has no known length: hyper sends it chunked, without `Content-Length`.
+    let req = req.map(|()| http_body_util::StreamBody::new(futures::stream::iter(frames)));
+    assert!(!req.headers().contains_key("content-length"));
+    let resp = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http()
+        .request(req)
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn a_put_sent_chunked_without_content_length_is_stored_whole() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let big = vec![b'x'; 3 << 20];
+    let frames: [&[u8]; 3] = [b"first ", &big, b" last"];
+    let whole = frames.concat();
+    let (status, body) = chunked_put(&emu, key, "/bkt/k", &frames, &whole).await;
+    assert_eq!(status, 200, "{body}");
+    let got = s3.get_object().bucket("bkt").key("k").send().await.unwrap();
+    assert_eq!(got.content_length(), Some(whole.len() as i64));
+    let read = got.body.collect().await.unwrap().into_bytes();
+    assert!(read == whole, "the stored body differs from the one sent");
+}
+
+#[tokio::test]
+async fn a_chunked_put_whose_body_differs_from_its_signed_digest_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let (status, body) = chunked_put(&emu, key, "/bkt/k", &[b"swapped"], b"signed").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Sha256Mismatch"), "{body}");
+    let err = s3
+        .head_object()
+        .bucket("bkt")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_chunked_put_signed_with_a_wrong_secret_is_refused_and_stores_nothing() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), "not-the-secret");
+    let (status, body) = chunked_put(&emu, key, "/bkt/k", &[b"body"], b"body").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+    let err = s3
+        .head_object()
+        .bucket("bkt")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_part_uploaded_chunked_without_content_length_is_assembled() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = s3
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let path = format!("/bkt/mp?partNumber=1&uploadId={id}");
+    let (status, body) = chunked_put(&emu, key, &path, &[b"part ", b"one"], b"part one").await;
+    assert_eq!(status, 200, "{body}");
+    let parts = s3
+        .list_parts()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let etag = parts.parts()[0].e_tag().unwrap().to_owned();
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = s3.get_object().bucket("bkt").key("mp").send().await.unwrap();
+    let read = got.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&read[..], b"part one");
+}
