@@ -232,3 +232,319 @@ async fn head_with_a_part_number_answers_the_parts_count_and_that_part_length() 
         .unwrap();
     assert_eq!(plain.parts_count(), None);
 }
+
+/// A PUT of `path` with `headers`, signed by `key` over `signed_body`'s digest, as the AWS
+/// SDKs sign it over plain HTTP; its body is the caller's.
+fn signed_put(
+    emu: &Emulator,
+    key: (&str, &str),
+    path: &str,
+    headers: &[(&str, &str)],
+    signed_body: &[u8],
+) -> http::Request<()> {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SigningSettings,
+        UriPathNormalizationMode,
+    };
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let mut builder = http::Request::builder()
+        .method("PUT")
+        .uri(format!("{}{path}", emu.endpoint()));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut req = builder.body(()).unwrap();
+    common::sign(&mut req, key, SignableBody::Bytes(signed_body), settings);
+    req
+}
+
+/// Sends `req` over a fresh connection; answers the status and the body.
+async fn send<B>(req: http::Request<B>) -> (u16, String)
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use http_body_util::BodyExt;
+    let resp = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http()
+        .request(req)
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Sends a PUT of `path` with `Transfer-Encoding: chunked` and no `Content-Length`, its body in
+/// `frames`, signed by `key` over `signed_body`'s digest; answers the status and the body.
+async fn chunked_put(
+    emu: &Emulator,
+    key: (&str, &str),
+    path: &str,
+    frames: &[&[u8]],
+    signed_body: &[u8],
+) -> (u16, String) {
+    let req = signed_put(emu, key, path, &[], signed_body);
+    let frames: Vec<Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>> = frames
+        .iter()
+        .map(|f| Ok(hyper::body::Frame::data(bytes::Bytes::copy_from_slice(f))))
+        .collect();
+    // A stream body has no known length: hyper sends it chunked, without `Content-Length`.
+    let req = req.map(|()| http_body_util::StreamBody::new(futures::stream::iter(frames)));
+    assert!(!req.headers().contains_key("content-length"));
+    send(req).await
+}
+
+#[tokio::test]
+async fn a_put_sent_chunked_without_content_length_is_stored_whole() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let big = vec![b'x'; 3 << 20];
+    let frames: [&[u8]; 3] = [b"first ", &big, b" last"];
+    let whole = frames.concat();
+    let (status, body) = chunked_put(&emu, key, "/bkt/k", &frames, &whole).await;
+    assert_eq!(status, 200, "{body}");
+    let got = s3.get_object().bucket("bkt").key("k").send().await.unwrap();
+    assert_eq!(got.content_length(), Some(whole.len() as i64));
+    let read = got.body.collect().await.unwrap().into_bytes();
+    assert!(read == whole, "the stored body differs from the one sent");
+}
+
+#[tokio::test]
+async fn a_chunked_put_whose_body_differs_from_its_signed_digest_is_refused() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let (status, body) = chunked_put(&emu, key, "/bkt/k", &[b"swapped"], b"signed").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Sha256Mismatch"), "{body}");
+    let err = s3
+        .head_object()
+        .bucket("bkt")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_chunked_put_signed_with_a_wrong_secret_is_refused_and_stores_nothing() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), "not-the-secret");
+    let (status, body) = chunked_put(&emu, key, "/bkt/k", &[b"body"], b"body").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+    let err = s3
+        .head_object()
+        .bucket("bkt")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_part_uploaded_chunked_without_content_length_is_assembled() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = s3
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let path = format!("/bkt/mp?partNumber=1&uploadId={id}");
+    let (status, body) = chunked_put(&emu, key, &path, &[b"part ", b"one"], b"part one").await;
+    assert_eq!(status, 200, "{body}");
+    let parts = s3
+        .list_parts()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let etag = parts.parts()[0].e_tag().unwrap().to_owned();
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = s3.get_object().bucket("bkt").key("mp").send().await.unwrap();
+    let read = got.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&read[..], b"part one");
+}
+
+async fn create_upload(s3: &aws_sdk_s3::Client) -> String {
+    s3.create_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned()
+}
+
+async fn upload_part_1(s3: &aws_sdk_s3::Client, id: &str, body: &'static [u8]) -> String {
+    s3.upload_part()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(body))
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_owned()
+}
+
+/// Completes upload `id` of `bkt/mp` listing `parts` (part number, ETag) in that order.
+async fn complete(
+    s3: &aws_sdk_s3::Client,
+    id: &str,
+    parts: &[(i32, &str)],
+) -> Result<
+    aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput,
+    aws_sdk_s3::error::SdkError<
+        aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadError,
+    >,
+> {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let parts = parts
+        .iter()
+        .map(|(n, e)| CompletedPart::builder().part_number(*n).e_tag(*e).build())
+        .collect();
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+}
+
+async fn read_mp(s3: &aws_sdk_s3::Client) -> Vec<u8> {
+    let got = s3.get_object().bucket("bkt").key("mp").send().await.unwrap();
+    got.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+#[tokio::test]
+async fn a_part_re_sent_while_its_first_upload_is_in_flight_is_the_first_upload_once_that_finishes()
+{
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = create_upload(&s3).await;
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    // The first upload of part 1 sends half its body and waits.
+    let path = format!("/bkt/mp?partNumber=1&uploadId={id}");
+    let req = signed_put(&emu, key, &path, &[("content-length", "8")], b"AAAAAAAA");
+    let (tx, rx) = tokio::sync::mpsc::channel::<
+        Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>,
+    >(1);
+    let frames = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|frame| (frame, rx))
+    });
+    let req = req.map(|()| http_body_util::StreamBody::new(Box::pin(frames)));
+    let first = tokio::spawn(send(req));
+    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(b"AAAA"))))
+        .await
+        .unwrap();
+    // The re-sent part 1 is uploaded whole meanwhile, then the first upload finishes.
+    let resent = upload_part_1(&s3, &id, b"BBBBBBBB").await;
+    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(b"AAAA"))))
+        .await
+        .unwrap();
+    drop(tx);
+    let (status, body) = first.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let etag = {
+        use md5::Digest;
+        format!("\"{}\"", hex::encode(md5::Md5::digest(b"AAAAAAAA")))
+    };
+    assert_ne!(resent, etag);
+    // The client lists both answers, in the order they came.
+    complete(&s3, &id, &[(1, &resent), (1, &etag)])
+        .await
+        .unwrap();
+    assert_eq!(read_mp(&s3).await, b"AAAAAAAA");
+}
+
+#[tokio::test]
+async fn a_part_number_listed_twice_in_a_row_is_assembled_once() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = create_upload(&s3).await;
+    let etag = upload_part_1(&s3, &id, b"once").await;
+    let done = complete(&s3, &id, &[(1, &etag), (1, &etag)]).await.unwrap();
+    assert!(done.e_tag().unwrap().ends_with("-1\""), "{:?}", done.e_tag());
+    assert_eq!(read_mp(&s3).await, b"once");
+}
+
+#[tokio::test]
+async fn completing_with_the_etag_of_a_part_uploaded_again_since_is_invalid_part() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = create_upload(&s3).await;
+    let replaced = upload_part_1(&s3, &id, b"first").await;
+    let kept = upload_part_1(&s3, &id, b"second").await;
+    // The last ETag listed for a part number is the one checked.
+    let err = complete(&s3, &id, &[(1, &kept), (1, &replaced)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidPart"));
+    complete(&s3, &id, &[(1, &kept)]).await.unwrap();
+    assert_eq!(read_mp(&s3).await, b"second");
+}
+
+#[tokio::test]
+async fn a_part_list_that_goes_back_down_is_invalid_part_order() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = create_upload(&s3).await;
+    let etag = upload_part_1(&s3, &id, b"one").await;
+    let err = complete(&s3, &id, &[(1, &etag), (2, &etag), (1, &etag)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidPartOrder"));
+}

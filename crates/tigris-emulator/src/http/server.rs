@@ -580,7 +580,14 @@ async fn route(
             req.headers().clone(),
         )
     });
-    let req = req.map(s3s::Body::from);
+    let req = if is_unsized_upload(&req) {
+        match read_unsized_upload(&shared, req).await {
+            Ok(req) => req,
+            Err(resp) => return Ok(crate::s3::request_id::stamp(*resp).await),
+        }
+    } else {
+        req.map(s3s::Body::from)
+    };
     let mut served = s3.call(req).await;
     if let Ok(resp) = &mut served
         && let Some(status) = resp.extensions_mut().remove::<crate::s3::StatusOverride>()
@@ -604,6 +611,111 @@ async fn route(
             Ok(plain(500, "internal error"))
         }
     }
+}
+
+/// The most an upload sent without `Content-Length` may be: S3's limit on one PUT (5 GiB).
+const MAX_UNSIZED_UPLOAD: u64 = 5 << 30;
+
+/// The blocks an upload sent without `Content-Length` is read into: frames are copied out of
+/// the connection's buffers, so a stored block never pins a larger read buffer.
+const UNSIZED_BLOCK: usize = 1 << 20;
+
+/// Whether `req` is an upload signed in its `Authorization` header whose length is unknown
+/// until its body is read: sent with `Transfer-Encoding: chunked` and no `Content-Length`, and
+/// not an aws-chunked upload (which declares its decoded length, and s3s reads as it comes).
+fn is_unsized_upload(req: &http::Request<Incoming>) -> bool {
+    use http_body::Body as _;
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    !req.headers().contains_key(http::header::CONTENT_LENGTH)
+        && !req.body().is_end_stream()
+        && req.body().size_hint().exact().is_none()
+        && header("authorization").is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "))
+        && header("x-amz-content-sha256").is_some_and(|v| !v.starts_with("STREAMING-"))
+}
+
+/// Reads an upload sent without `Content-Length` (see [`is_unsized_upload`]) and hands it on
+/// with the length it turned out to have, as S3 accepts it: s3s needs the length to check the
+/// body against the `x-amz-content-sha256` it was signed with.
+///
+/// Nothing is read before the signature of the request's headers is verified
+/// ([`sigv4::verify_s3_headers`](crate::http::sigv4::verify_s3_headers)), so an unauthenticated
+/// client cannot make the emulator hold a body; one that fails that check goes to s3s as it
+/// came, and s3s refuses it as it refuses any unsized upload (`MissingContentLength`) or with
+/// its own signature error. s3s then verifies the signature and the body's digest again, as for
+/// every request. A verified body is held in memory, as every stored object is, up to
+/// [`MAX_UNSIZED_UPLOAD`]; past that it is refused (`EntityTooLarge`) and the connection closed.
+async fn read_unsized_upload(
+    shared: &Arc<Shared>,
+    req: http::Request<Incoming>,
+) -> Result<http::Request<s3s::Body>, Box<Response>> {
+    use crate::http::sigv4::{SigError, verify_s3_headers};
+    let (mut parts, mut incoming) = req.into_parts();
+    let secret = |ak: &str| shared.keys().secret(ak).map(str::to_owned);
+    let mut verified = verify_s3_headers(&parts, std::time::SystemTime::now(), secret);
+    if verified == Err(SigError::Skewed) {
+        // A client may sign with the emulator's clock after a test advanced it.
+        verified = verify_s3_headers(&parts, shared.clock().now(), secret);
+    }
+    if verified.is_err() {
+        return Ok(http::Request::from_parts(parts, s3s::Body::from(incoming)));
+    }
+    let mut blocks: Vec<Bytes> = Vec::new();
+    let mut block = bytes::BytesMut::new();
+    let mut total: u64 = 0;
+    while let Some(frame) = incoming.frame().await {
+        let Ok(frame) = frame else {
+            let err = s3s::S3Error::with_message(
+                s3s::S3ErrorCode::IncompleteBody,
+                "the request body ended before its last chunk",
+            );
+            return Err(Box::new(
+                err.to_http_response()
+                    .unwrap_or_else(|_| plain(400, "IncompleteBody")),
+            ));
+        };
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len() as u64;
+        if total > MAX_UNSIZED_UPLOAD {
+            let err = s3s::S3Error::with_message(
+                s3s::S3ErrorCode::EntityTooLarge,
+                "an upload may be at most 5 GiB",
+            );
+            let mut resp = err
+                .to_http_response()
+                .unwrap_or_else(|_| plain(400, "EntityTooLarge"));
+            resp.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return Err(Box::new(resp));
+        }
+        while !data.is_empty() {
+            if block.capacity() == block.len() {
+                if !block.is_empty() {
+                    blocks.push(std::mem::take(&mut block).freeze());
+                }
+                block.reserve(UNSIZED_BLOCK);
+            }
+            let room = block.capacity() - block.len();
+            let take = data.split_to(room.min(data.len()));
+            block.extend_from_slice(&take);
+        }
+    }
+    if !block.is_empty() {
+        blocks.push(block.freeze());
+    }
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(total));
+    let frames = futures::stream::iter(
+        blocks
+            .into_iter()
+            .map(|b| Ok::<_, std::io::Error>(hyper::body::Frame::data(b))),
+    );
+    let body = s3s::Body::http_body(http_body_util::StreamBody::new(frames));
+    Ok(http::Request::from_parts(parts, body))
 }
 
 /// Bounds on what one client can hold: connections, and how long a connection may sit idle or

@@ -250,6 +250,40 @@ pub(crate) fn verify(
     now: SystemTime,
     secret_for: impl FnOnce(&str) -> Option<String>,
 ) -> Result<String, SigError> {
+    verify_with(parts, Payload::Body(body), services, now, secret_for)
+}
+
+/// Verifies the signature of an S3 request signed in its `Authorization` header, before its
+/// body is read; returns the access key id.
+///
+/// The payload line of the canonical request is the `x-amz-content-sha256` the client declared
+/// (a hex digest or `UNSIGNED-PAYLOAD`; streaming uploads are refused as `Incomplete`): whoever
+/// reads the body still has to check it against that digest, as s3s does. The path is
+/// canonicalised as S3 wants it, encoded once, with the path as sent as a fallback.
+pub(crate) fn verify_s3_headers(
+    parts: &http::request::Parts,
+    now: SystemTime,
+    secret_for: impl FnOnce(&str) -> Option<String>,
+) -> Result<String, SigError> {
+    verify_with(parts, Payload::Declared, &["s3"], now, secret_for)
+}
+
+/// What the last line of the canonical request is made of.
+#[derive(Debug, Clone, Copy)]
+enum Payload<'a> {
+    /// The body, hashed here (non-S3 endpoints, which sign a body they send whole).
+    Body(&'a [u8]),
+    /// The hash the client declared in `x-amz-content-sha256` (S3, before the body is read).
+    Declared,
+}
+
+fn verify_with(
+    parts: &http::request::Parts,
+    payload: Payload<'_>,
+    services: &[&str],
+    now: SystemTime,
+    secret_for: impl FnOnce(&str) -> Option<String>,
+) -> Result<String, SigError> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let auth = parse_authorization(header("authorization").ok_or(SigError::Missing)?)?;
     if !services.contains(&auth.service) {
@@ -281,34 +315,46 @@ pub(crate) fn verify(
             .collect();
         canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
-    // The body is hashed here, never taken from the client: a claimed hash that does not match
-    // (a body swapped after signing, or `UNSIGNED-PAYLOAD`) fails.
-    let payload_hash = sha256_hex(body);
-    if header("x-amz-content-sha256").is_some_and(|claimed| claimed != payload_hash) {
-        return Err(SigError::Mismatch);
+    let path = parts.uri.path();
+    let (payload_hash, uris) = match payload {
+        Payload::Body(body) => {
+            // The body is hashed here, never taken from the client: a claimed hash that does
+            // not match (a body swapped after signing, or `UNSIGNED-PAYLOAD`) fails.
+            let payload_hash = sha256_hex(body);
+            if header("x-amz-content-sha256").is_some_and(|claimed| claimed != payload_hash) {
+                return Err(SigError::Mismatch);
+            }
+            (payload_hash, vec![uri_encode(path, true)])
+        }
+        Payload::Declared => {
+            let declared = header("x-amz-content-sha256").ok_or(SigError::Incomplete)?;
+            if declared.starts_with("STREAMING-") {
+                return Err(SigError::Incomplete);
+            }
+            let once = uri_encode(&percent_decode(path, false), true);
+            (declared.to_owned(), vec![once, path.to_owned()])
+        }
+    };
+    let query = canonical_query(parts.uri.query());
+    let signed_headers = auth.signed_headers.join(";");
+    for uri in uris {
+        let canonical_request = format!(
+            "{}\n{uri}\n{query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
+            parts.method.as_str(),
+        );
+        let expected = signature(
+            &secret,
+            amz_date,
+            auth.date,
+            auth.region,
+            auth.service,
+            &canonical_request,
+        );
+        if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+            return Ok(auth.access_key.to_owned());
+        }
     }
-    let canonical_request = format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        parts.method.as_str(),
-        uri_encode(parts.uri.path(), true),
-        canonical_query(parts.uri.query()),
-        canonical_headers,
-        auth.signed_headers.join(";"),
-        payload_hash,
-    );
-    let expected = signature(
-        &secret,
-        amz_date,
-        auth.date,
-        auth.region,
-        auth.service,
-        &canonical_request,
-    );
-    if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
-        Ok(auth.access_key.to_owned())
-    } else {
-        Err(SigError::Mismatch)
-    }
+    Err(SigError::Mismatch)
 }
 
 #[cfg(test)]

@@ -179,10 +179,17 @@ pub(super) async fn complete_multipart_upload(
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let input = req.input;
-    let completed_parts = input
+    let mut completed_parts = input
         .multipart_upload
         .and_then(|m| m.parts)
         .unwrap_or_default();
+    // A part number listed several times in a row is taken once, with the ETag and checksum
+    // listed for it last: a client that re-sent a part lists each answer in the order they
+    // came, and the part kept is the upload that finished last (Ceph RGW's reading; S3 asks only
+    // for ascending part numbers). A list that goes back down is still `InvalidPartOrder`.
+    completed_parts.reverse();
+    completed_parts.dedup_by_key(|p| p.part_number);
+    completed_parts.reverse();
     let listed: Vec<(i32, Option<String>)> = completed_parts
         .iter()
         .map(|p| {
