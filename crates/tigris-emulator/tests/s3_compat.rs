@@ -326,14 +326,7 @@ async fn a_chunked_put_whose_body_differs_from_its_signed_digest_is_refused() {
     let (status, body) = chunked_put(&emu, key, "/bkt/k", &[b"swapped"], b"signed").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("Sha256Mismatch"), "{body}");
-    let err = s3
-        .head_object()
-        .bucket("bkt")
-        .key("k")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+    assert_absent(&s3, "k").await;
 }
 
 #[tokio::test]
@@ -346,10 +339,15 @@ async fn a_chunked_put_signed_with_a_wrong_secret_is_refused_and_stores_nothing(
     let (status, body) = chunked_put(&emu, key, "/bkt/k", &[b"body"], b"body").await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+    assert_absent(&s3, "k").await;
+}
+
+/// Asserts that `bkt/key` is not stored: HEAD answers 404.
+async fn assert_absent(s3: &aws_sdk_s3::Client, key: &str) {
     let err = s3
         .head_object()
         .bucket("bkt")
-        .key("k")
+        .key(key)
         .send()
         .await
         .unwrap_err();
@@ -358,20 +356,10 @@ async fn a_chunked_put_signed_with_a_wrong_secret_is_refused_and_stores_nothing(
 
 #[tokio::test]
 async fn a_part_uploaded_chunked_without_content_length_is_assembled() {
-    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
     s3.create_bucket().bucket("bkt").send().await.unwrap();
-    let id = s3
-        .create_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_owned();
+    let id = create_upload(&s3).await;
     let root = emu.root_credentials();
     let key = (root.access_key_id(), root.secret_access_key());
     let path = format!("/bkt/mp?partNumber=1&uploadId={id}");
@@ -385,22 +373,9 @@ async fn a_part_uploaded_chunked_without_content_length_is_assembled() {
         .send()
         .await
         .unwrap();
-    let etag = parts.parts()[0].e_tag().unwrap().to_owned();
-    s3.complete_multipart_upload()
-        .bucket("bkt")
-        .key("mp")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let got = s3.get_object().bucket("bkt").key("mp").send().await.unwrap();
-    let read = got.body.collect().await.unwrap().into_bytes();
-    assert_eq!(&read[..], b"part one");
+    let etag = parts.parts()[0].e_tag().unwrap();
+    complete(&s3, &id, &[(1, etag)]).await.unwrap();
+    assert_eq!(read_mp(&s3).await, b"part one");
 }
 
 async fn create_upload(s3: &aws_sdk_s3::Client) -> String {
@@ -460,7 +435,13 @@ async fn complete(
 }
 
 async fn read_mp(s3: &aws_sdk_s3::Client) -> Vec<u8> {
-    let got = s3.get_object().bucket("bkt").key("mp").send().await.unwrap();
+    let got = s3
+        .get_object()
+        .bucket("bkt")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
     got.body.collect().await.unwrap().into_bytes().to_vec()
 }
 
@@ -484,14 +465,18 @@ async fn a_part_re_sent_while_its_first_upload_is_in_flight_is_the_first_upload_
     });
     let req = req.map(|()| http_body_util::StreamBody::new(Box::pin(frames)));
     let first = tokio::spawn(send(req));
-    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(b"AAAA"))))
-        .await
-        .unwrap();
+    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(
+        b"AAAA",
+    ))))
+    .await
+    .unwrap();
     // The re-sent part 1 is uploaded whole meanwhile, then the first upload finishes.
     let resent = upload_part_1(&s3, &id, b"BBBBBBBB").await;
-    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(b"AAAA"))))
-        .await
-        .unwrap();
+    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(
+        b"AAAA",
+    ))))
+    .await
+    .unwrap();
     drop(tx);
     let (status, body) = first.await.unwrap();
     assert_eq!(status, 200, "{body}");
@@ -515,7 +500,11 @@ async fn a_part_number_listed_twice_in_a_row_is_assembled_once() {
     let id = create_upload(&s3).await;
     let etag = upload_part_1(&s3, &id, b"once").await;
     let done = complete(&s3, &id, &[(1, &etag), (1, &etag)]).await.unwrap();
-    assert!(done.e_tag().unwrap().ends_with("-1\""), "{:?}", done.e_tag());
+    assert!(
+        done.e_tag().unwrap().ends_with("-1\""),
+        "{:?}",
+        done.e_tag()
+    );
     assert_eq!(read_mp(&s3).await, b"once");
 }
 

@@ -92,6 +92,28 @@ fn plain(status: u16, body: &'static str) -> Response {
     resp
 }
 
+/// `err` as S3 answers it, an XML error body with its status; should that body fail to be
+/// written, a plain-text answer with the same status.
+fn error_answer(err: s3s::S3Error) -> Response {
+    let status = err.status_code().map_or(500, |s| s.as_u16());
+    err.to_http_response()
+        .unwrap_or_else(|_| plain(status, "error"))
+}
+
+/// `400 EntityTooLarge` with `message`, closing the connection: the rest of the body is never
+/// read.
+fn too_large(message: &'static str) -> Response {
+    let mut resp = error_answer(s3s::S3Error::with_message(
+        s3s::S3ErrorCode::EntityTooLarge,
+        message,
+    ));
+    resp.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
 fn is_trailer_upload(headers: &http::HeaderMap) -> bool {
     headers.contains_key("x-amz-trailer")
         || headers
@@ -196,18 +218,7 @@ async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_FORM_UPLOAD) {
-        let err = s3s::S3Error::with_message(
-            s3s::S3ErrorCode::EntityTooLarge,
-            "a form upload may be at most 5 GiB, the most a POST policy can allow",
-        );
-        let mut resp = err
-            .to_http_response()
-            .unwrap_or_else(|_| plain(400, "EntityTooLarge"));
-        resp.headers_mut().insert(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static("close"),
-        );
-        return resp;
+        return too_large("a form upload may be at most 5 GiB, the most a POST policy can allow");
     }
     let verified = Verified::default();
     let (mut parts, mut incoming) = req.into_parts();
@@ -217,9 +228,7 @@ async fn form_upload(s3: &S3Service, req: http::Request<Incoming>) -> Response {
     let (head, ended) = match read_form_head(&mut parts, &mut incoming).await {
         Ok(read) => read,
         Err(err) => {
-            let mut resp = err
-                .to_http_response()
-                .unwrap_or_else(|_| plain(403, "AccessDenied"));
+            let mut resp = error_answer(err);
             if declared.is_some_and(|n| n <= MAX_UNVERIFIED_DRAIN) {
                 while let Some(frame) = incoming.frame().await {
                     if frame.is_err() {
@@ -534,9 +543,7 @@ async fn route(
             "aws-chunked uploads with trailing checksums are not supported; set request checksum calculation to WHEN_REQUIRED",
         );
         err.set_status_code(http::StatusCode::BAD_REQUEST);
-        return Ok(err
-            .to_http_response()
-            .unwrap_or_else(|_| plain(400, "InvalidContentEncoding")));
+        return Ok(error_answer(err));
     }
     if let Some(region) = wrong_region {
         let err = s3s::S3Error::with_message(
@@ -545,9 +552,7 @@ async fn route(
                 "The authorization header is malformed; the region '{region}' is wrong; expecting 'auto'"
             ),
         );
-        return Ok(err
-            .to_http_response()
-            .unwrap_or_else(|_| plain(400, "AuthorizationHeaderMalformed")));
+        return Ok(error_answer(err));
     }
     // A presigned URL's lifetime is checked before s3s reads its signature: s3s refuses a
     // negative `X-Amz-Expires` as a malformed request (400), S3 as an out-of-range one (403).
@@ -555,10 +560,7 @@ async fn route(
         && crate::api::presign::is_presigned(Some(query))
         && let Err(err) = crate::api::presign::check_presigned(query, req.headers())
     {
-        let resp = err
-            .to_http_response()
-            .unwrap_or_else(|_| plain(403, "AccessDenied"));
-        return Ok(crate::s3::request_id::stamp(resp).await);
+        return Ok(crate::s3::request_id::stamp(error_answer(err)).await);
     }
     req.extensions_mut().insert(PeerAddr(peer));
     let tag = shared.next_tag();
@@ -567,9 +569,7 @@ async fn route(
         let resp = form_upload(&s3, req).await;
         return Ok(match shared.take_after(tag) {
             Some(failure) if failure.drop_connection => dropped(),
-            Some(failure) if resp.status().is_success() => injected_error(&failure)
-                .to_http_response()
-                .unwrap_or_else(|_| plain(500, "InternalError")),
+            Some(failure) if resp.status().is_success() => error_answer(injected_error(&failure)),
             _ => resp,
         });
     }
@@ -601,9 +601,9 @@ async fn route(
     match served {
         Ok(resp) => match late {
             Some(failure) if failure.drop_connection => Ok(dropped()),
-            Some(failure) if resp.status().is_success() => Ok(injected_error(&failure)
-                .to_http_response()
-                .unwrap_or_else(|_| plain(500, "InternalError"))),
+            Some(failure) if resp.status().is_success() => {
+                Ok(error_answer(injected_error(&failure)))
+            }
             _ => Ok(crate::s3::request_id::stamp(resp).await),
         },
         Err(err) => {
@@ -668,28 +668,14 @@ async fn read_unsized_upload(
                 s3s::S3ErrorCode::IncompleteBody,
                 "the request body ended before its last chunk",
             );
-            return Err(Box::new(
-                err.to_http_response()
-                    .unwrap_or_else(|_| plain(400, "IncompleteBody")),
-            ));
+            return Err(Box::new(error_answer(err)));
         };
         let Ok(mut data) = frame.into_data() else {
             continue;
         };
         total += data.len() as u64;
         if total > MAX_UNSIZED_UPLOAD {
-            let err = s3s::S3Error::with_message(
-                s3s::S3ErrorCode::EntityTooLarge,
-                "an upload may be at most 5 GiB",
-            );
-            let mut resp = err
-                .to_http_response()
-                .unwrap_or_else(|_| plain(400, "EntityTooLarge"));
-            resp.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-            return Err(Box::new(resp));
+            return Err(Box::new(too_large("an upload may be at most 5 GiB")));
         }
         while !data.is_empty() {
             if block.capacity() == block.len() {
