@@ -317,6 +317,27 @@ async fn a_put_sent_chunked_without_content_length_is_stored_whole() {
 }
 
 #[tokio::test]
+async fn a_chunked_put_of_a_key_that_needs_percent_encoding_is_stored_under_that_key() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let root = emu.root_credentials();
+    let key = (root.access_key_id(), root.secret_access_key());
+    let path = "/bkt/dir/a%20b%2Bc%C3%A9";
+    let (status, body) = chunked_put(&emu, key, path, &[b"enc", b"oded"], b"encoded").await;
+    assert_eq!(status, 200, "{body}");
+    let got = s3
+        .get_object()
+        .bucket("bkt")
+        .key("dir/a b+c\u{e9}")
+        .send()
+        .await
+        .unwrap();
+    let read = got.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&read[..], b"encoded");
+}
+
+#[tokio::test]
 async fn a_chunked_put_whose_body_differs_from_its_signed_digest_is_refused() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);

@@ -563,6 +563,49 @@ mod tests {
                     prop_assert!(got.is_err(), "{got:?}");
                 }
             }
+
+            /// The S3 verifier that runs before a body is read, on arbitrary paths (its
+            /// percent-decoding included) and declared payload hashes, with a scope that
+            /// matches the date so the signature step runs.
+            #[test]
+            fn verify_s3_headers_answers_every_request(
+                date in "20[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9])T[0-2][0-9][0-5][0-9][0-5][0-9]Z",
+                path in prop_oneof!["/[A-Za-z0-9%/._~+-]{0,24}", form().prop_map(|f| format!("/{f}"))],
+                declared in prop_oneof![
+                    Just(None),
+                    Just(Some("UNSIGNED-PAYLOAD".to_owned())),
+                    Just(Some("STREAMING-AWS4-HMAC-SHA256-PAYLOAD".to_owned())),
+                    "[0-9a-f]{64}".prop_map(Some),
+                    any::<String>().prop_map(Some),
+                ],
+                auth in prop_oneof![authorization(), Just(String::new())],
+                signature in prop_oneof!["[0-9a-f]{64}", any::<String>()],
+            ) {
+                let auth = if auth.is_empty() {
+                    format!(
+                        "AWS4-HMAC-SHA256 Credential=AK/{}/auto/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}",
+                        &date[..8],
+                    )
+                } else {
+                    auth
+                };
+                let Ok(uri) = path.parse::<http::Uri>() else { return Ok(()) };
+                let mut req = http::Request::put(uri)
+                    .header("host", "localhost")
+                    .header("x-amz-date", &date);
+                if let Ok(v) = http::HeaderValue::from_str(&auth) {
+                    req = req.header("authorization", v);
+                }
+                if let Some(Ok(v)) = declared.map(|d| http::HeaderValue::from_str(&d)) {
+                    req = req.header("x-amz-content-sha256", v);
+                }
+                let Ok(req) = req.body(()) else { return Ok(()) };
+                let (parts, ()) = req.into_parts();
+                if let Some(now) = parse_amz_date(&date) {
+                    let got = verify_s3_headers(&parts, now, |_| Some("secret".into()));
+                    prop_assert!(got.is_err(), "{got:?}");
+                }
+            }
         }
     }
 }
