@@ -35,19 +35,18 @@
 //! per task, found by listing four prefixes, and a naive list-then-put queue (figures in
 //! `docs/benchmarks.md`). Both list the queue for every claim, so a claim's cost grows with
 //! everything ever pushed and draining costs O(n²) requests: in the release run (32 and 128
-//! agents, loopback and 20 ms per request) they make 3 to 212 claims per second at 10,000
-//! tasks and not one claim within 15 seconds at 100,000, while this queue's requests per claim
-//! stay between 0.94 and 1.16 at every depth (one shared index write per group of operations,
-//! one record per completion) and its claims per second at 100,000 tasks are 0.39x to 1.07x
-//! those at 1,000 (the low figure: a hand-out phase of 0.3 s on a loaded machine, explained
-//! with the other runs in `docs/benchmarks.md`). The other candidates were weighed, not
+//! agents, loopback and 20 ms per request) they make 9 to 427 claims per second at 10,000 tasks
+//! and at most 133 at 100,000 (none at all within 15 seconds in six of the eight runs), while
+//! this queue's requests per claim stay between 0.98 and 1.16 at every depth (one shared index
+//! write per group of operations, one record per completion) and its claims per second at
+//! 100,000 tasks are 0.73x to 1.08x those at 1,000. The other candidates were weighed, not
 //! built: a cursor over time-ordered task ids avoids the listing but still needs one
 //! conditional write per claim on a per-task object, with every agent racing for the head of
 //! the cursor; a broker elected with a [`Lease`](crate::Lease) would batch claims across
 //! processes, at the cost of a network hop the kit does not provide. One index object with
 //! group commit (the shape of turbopuffer's object-storage queue: one JSON file,
-//! compare-and-set, group commit, a stateless committer) takes a process's claims in one
-//! write; processes that share no committer stay correct and only contend on the index's ETag.
+//! compare-and-set, group commit, a stateless committer) takes a process's claims in one write;
+//! processes that share no committer stay correct and only contend on the index's ETag.
 //!
 //! # Guarantees
 //! - **Exactly-once completion.** A claim carries a token; a completion, failure or renewal
