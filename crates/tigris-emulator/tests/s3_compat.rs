@@ -278,6 +278,25 @@ where
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// Sends `req` over a fresh connection with a body the test hands over a frame at a time
+/// through the sender; the body ends when the sender is dropped. Answers the sender and the
+/// task that waits for the status and body of the answer.
+fn send_held(
+    req: http::Request<()>,
+) -> (
+    tokio::sync::mpsc::Sender<&'static [u8]>,
+    tokio::task::JoinHandle<(u16, String)>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<&'static [u8]>(1);
+    let frames = futures::stream::unfold(rx, |mut rx| async move {
+        let data = rx.recv().await?;
+        let frame = hyper::body::Frame::data(bytes::Bytes::from_static(data));
+        Some((Ok::<_, std::convert::Infallible>(frame), rx))
+    });
+    let req = req.map(|()| http_body_util::StreamBody::new(Box::pin(frames)));
+    (tx, tokio::spawn(send(req)))
+}
+
 /// Sends a PUT of `path` with `Transfer-Encoding: chunked` and no `Content-Length`, its body in
 /// `frames`, signed by `key` over `signed_body`'s digest; answers the status and the body.
 async fn chunked_put(
@@ -338,6 +357,27 @@ async fn a_chunked_put_of_a_key_that_needs_percent_encoding_is_stored_under_that
 }
 
 #[tokio::test]
+async fn a_chunked_put_by_a_key_that_may_not_write_is_refused_before_its_body_is_read() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let read_only = common::policy(&["s3:GetObject", "s3:ListBucket"], "bkt", None);
+    let (id, secret, _) = common::scoped_key(&emu, "read-only", &read_only).await;
+    let req = signed_put(&emu, (&id, &secret), "/bkt/k", &[], b"never sent whole");
+    // The body's first frame is sent and the rest held back: the answer has to come without it.
+    let (tx, answer) = send_held(req);
+    tx.send(b"never ").await.unwrap();
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(30), answer)
+        .await
+        .expect("answered while the body was still open")
+        .unwrap();
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("AccessDenied"), "{body}");
+    drop(tx);
+    assert_absent(&s3, "k").await;
+}
+
+#[tokio::test]
 async fn a_chunked_put_whose_body_differs_from_its_signed_digest_is_refused() {
     let emu = Emulator::start().await.unwrap();
     let s3 = client(&emu);
@@ -377,10 +417,7 @@ async fn assert_absent(s3: &aws_sdk_s3::Client, key: &str) {
 
 #[tokio::test]
 async fn a_part_uploaded_chunked_without_content_length_is_assembled() {
-    let emu = Emulator::start().await.unwrap();
-    let s3 = client(&emu);
-    s3.create_bucket().bucket("bkt").send().await.unwrap();
-    let id = create_upload(&s3).await;
+    let (emu, s3, id) = bucket_with_upload().await;
     let root = emu.root_credentials();
     let key = (root.access_key_id(), root.secret_access_key());
     let path = format!("/bkt/mp?partNumber=1&uploadId={id}");
@@ -399,8 +436,13 @@ async fn a_part_uploaded_chunked_without_content_length_is_assembled() {
     assert_eq!(read_mp(&s3).await, b"part one");
 }
 
-async fn create_upload(s3: &aws_sdk_s3::Client) -> String {
-    s3.create_multipart_upload()
+/// An emulator with bucket `bkt` and a multipart upload of `bkt/mp` begun; answers the upload id.
+async fn bucket_with_upload() -> (Emulator, aws_sdk_s3::Client, String) {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = client(&emu);
+    s3.create_bucket().bucket("bkt").send().await.unwrap();
+    let id = s3
+        .create_multipart_upload()
         .bucket("bkt")
         .key("mp")
         .send()
@@ -408,7 +450,8 @@ async fn create_upload(s3: &aws_sdk_s3::Client) -> String {
         .unwrap()
         .upload_id()
         .unwrap()
-        .to_owned()
+        .to_owned();
+    (emu, s3, id)
 }
 
 async fn upload_part_1(s3: &aws_sdk_s3::Client, id: &str, body: &'static [u8]) -> String {
@@ -469,35 +512,17 @@ async fn read_mp(s3: &aws_sdk_s3::Client) -> Vec<u8> {
 #[tokio::test]
 async fn a_part_re_sent_while_its_first_upload_is_in_flight_is_the_first_upload_once_that_finishes()
 {
-    let emu = Emulator::start().await.unwrap();
-    let s3 = client(&emu);
-    s3.create_bucket().bucket("bkt").send().await.unwrap();
-    let id = create_upload(&s3).await;
+    let (emu, s3, id) = bucket_with_upload().await;
     let root = emu.root_credentials();
     let key = (root.access_key_id(), root.secret_access_key());
     // The first upload of part 1 sends half its body and waits.
     let path = format!("/bkt/mp?partNumber=1&uploadId={id}");
     let req = signed_put(&emu, key, &path, &[("content-length", "8")], b"AAAAAAAA");
-    let (tx, rx) = tokio::sync::mpsc::channel::<
-        Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>,
-    >(1);
-    let frames = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|frame| (frame, rx))
-    });
-    let req = req.map(|()| http_body_util::StreamBody::new(Box::pin(frames)));
-    let first = tokio::spawn(send(req));
-    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(
-        b"AAAA",
-    ))))
-    .await
-    .unwrap();
+    let (tx, first) = send_held(req);
+    tx.send(b"AAAA").await.unwrap();
     // The re-sent part 1 is uploaded whole meanwhile, then the first upload finishes.
     let resent = upload_part_1(&s3, &id, b"BBBBBBBB").await;
-    tx.send(Ok(hyper::body::Frame::data(bytes::Bytes::from_static(
-        b"AAAA",
-    ))))
-    .await
-    .unwrap();
+    tx.send(b"AAAA").await.unwrap();
     drop(tx);
     let (status, body) = first.await.unwrap();
     assert_eq!(status, 200, "{body}");
@@ -515,10 +540,7 @@ async fn a_part_re_sent_while_its_first_upload_is_in_flight_is_the_first_upload_
 
 #[tokio::test]
 async fn a_part_number_listed_twice_in_a_row_is_assembled_once() {
-    let emu = Emulator::start().await.unwrap();
-    let s3 = client(&emu);
-    s3.create_bucket().bucket("bkt").send().await.unwrap();
-    let id = create_upload(&s3).await;
+    let (_emu, s3, id) = bucket_with_upload().await;
     let etag = upload_part_1(&s3, &id, b"once").await;
     let done = complete(&s3, &id, &[(1, &etag), (1, &etag)]).await.unwrap();
     assert!(
@@ -531,10 +553,7 @@ async fn a_part_number_listed_twice_in_a_row_is_assembled_once() {
 
 #[tokio::test]
 async fn completing_with_the_etag_of_a_part_uploaded_again_since_is_invalid_part() {
-    let emu = Emulator::start().await.unwrap();
-    let s3 = client(&emu);
-    s3.create_bucket().bucket("bkt").send().await.unwrap();
-    let id = create_upload(&s3).await;
+    let (_emu, s3, id) = bucket_with_upload().await;
     let replaced = upload_part_1(&s3, &id, b"first").await;
     let kept = upload_part_1(&s3, &id, b"second").await;
     // The last ETag listed for a part number is the one checked.
@@ -548,10 +567,7 @@ async fn completing_with_the_etag_of_a_part_uploaded_again_since_is_invalid_part
 
 #[tokio::test]
 async fn a_part_list_that_goes_back_down_is_invalid_part_order() {
-    let emu = Emulator::start().await.unwrap();
-    let s3 = client(&emu);
-    s3.create_bucket().bucket("bkt").send().await.unwrap();
-    let id = create_upload(&s3).await;
+    let (_emu, s3, id) = bucket_with_upload().await;
     let etag = upload_part_1(&s3, &id, b"one").await;
     let err = complete(&s3, &id, &[(1, &etag), (2, &etag), (1, &etag)])
         .await

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use s3s::path::S3Path;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpListener;
@@ -18,7 +19,7 @@ use tokio::sync::{Semaphore, watch};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 
-use crate::http::auth::{AccessHook, KeyTable, PeerAddr, injected_error};
+use crate::http::auth::{AccessHook, KeyTable, PeerAddr, authorize, injected_error};
 use crate::http::routes::Routes;
 use crate::iam;
 use crate::s3::Backend;
@@ -581,7 +582,7 @@ async fn route(
         )
     });
     let req = if is_unsized_upload(&req) {
-        match read_unsized_upload(&shared, req).await {
+        match read_unsized_upload(&shared, req, peer).await {
             Ok(req) => req,
             Err(resp) => return Ok(crate::s3::request_id::stamp(*resp).await),
         }
@@ -633,20 +634,51 @@ fn is_unsized_upload(req: &http::Request<Incoming>) -> bool {
         && header("x-amz-content-sha256").is_some_and(|v| !v.starts_with("STREAMING-"))
 }
 
+/// The S3 operation an upload sent without `Content-Length` is read ahead for, and its path:
+/// a path-style `PUT /{bucket}/{key}` that is a PutObject (no query, or only `x-id`) or an
+/// UploadPart (`partNumber` and `uploadId`). Any other request is left to s3s as it came.
+fn unsized_upload_target(parts: &http::request::Parts) -> Option<(&'static str, S3Path)> {
+    if parts.method != http::Method::PUT {
+        return None;
+    }
+    let path = s3s::path::parse_path_style(parts.uri.path()).ok()?;
+    if !matches!(path, S3Path::Object { .. }) {
+        return None;
+    }
+    let query = crate::http::sigv4::parse_form(parts.uri.query().unwrap_or(""));
+    let has = |name: &str| query.iter().any(|(n, _)| n == name);
+    if query
+        .iter()
+        .any(|(n, _)| !matches!(n.as_str(), "partNumber" | "uploadId" | "x-id"))
+    {
+        return None;
+    }
+    match (has("partNumber"), has("uploadId")) {
+        (true, true) => Some(("UploadPart", path)),
+        (false, false) => Some(("PutObject", path)),
+        _ => None,
+    }
+}
+
 /// Reads an upload sent without `Content-Length` (see [`is_unsized_upload`]) and hands it on
 /// with the length it turned out to have, as S3 accepts it: s3s needs the length to check the
 /// body against the `x-amz-content-sha256` it was signed with.
 ///
 /// Nothing is read before the signature of the request's headers is verified
-/// ([`sigv4::verify_s3_headers`](crate::http::sigv4::verify_s3_headers)), so an unauthenticated
-/// client cannot make the emulator hold a body; one that fails that check goes to s3s as it
-/// came, and s3s refuses it as it refuses any unsized upload (`MissingContentLength`) or with
-/// its own signature error. s3s then verifies the signature and the body's digest again, as for
-/// every request. A verified body is held in memory, as every stored object is, up to
-/// [`MAX_UNSIZED_UPLOAD`]; past that it is refused (`EntityTooLarge`) and the connection closed.
+/// ([`sigv4::verify_s3_headers`](crate::http::sigv4::verify_s3_headers)) and the key is
+/// authorized to write the object ([`unsized_upload_target`]'s operation, checked as the access
+/// hook checks it), so neither an unauthenticated client nor a key that may not write there
+/// can make the emulator hold a body: an unauthorized one is answered at once
+/// (`AccessDenied`), and a request that fails the signature check or is not a PutObject or
+/// UploadPart goes to s3s as it came, which refuses it as it refuses any unsized upload
+/// (`MissingContentLength`) or with its own signature error. s3s then verifies the signature,
+/// the body's digest and the policy again, as for every request. A read body is held in
+/// memory, as every stored object is, up to [`MAX_UNSIZED_UPLOAD`]; past that it is refused
+/// (`EntityTooLarge`) and the connection closed.
 async fn read_unsized_upload(
     shared: &Arc<Shared>,
     req: http::Request<Incoming>,
+    peer: SocketAddr,
 ) -> Result<http::Request<s3s::Body>, Box<Response>> {
     use crate::http::sigv4::{SigError, verify_s3_headers};
     let (mut parts, mut incoming) = req.into_parts();
@@ -656,8 +688,11 @@ async fn read_unsized_upload(
         // A client may sign with the emulator's clock after a test advanced it.
         verified = verify_s3_headers(&parts, shared.clock().now(), secret);
     }
-    if verified.is_err() {
+    let (Ok(access_key), Some((op, path))) = (verified, unsized_upload_target(&parts)) else {
         return Ok(http::Request::from_parts(parts, s3s::Body::from(incoming)));
+    };
+    if let Err(err) = authorize(shared, &access_key, op, &path, &parts.headers, Some(peer)) {
+        return Err(Box::new(error_answer(err)));
     }
     let mut blocks: Vec<Bytes> = Vec::new();
     let mut block = bytes::BytesMut::new();
@@ -1020,5 +1055,47 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(body.len(), length);
+    }
+
+    #[test]
+    fn unsized_uploads_are_read_ahead_only_for_put_object_and_upload_part() {
+        let target = |method: &str, uri: &str| {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(())
+                .unwrap();
+            unsized_upload_target(&req.into_parts().0).map(|(op, _)| op)
+        };
+        assert_eq!(target("PUT", "/bkt/a/b"), Some("PutObject"));
+        assert_eq!(target("PUT", "/bkt/k?x-id=PutObject"), Some("PutObject"));
+        assert_eq!(
+            target("PUT", "/bkt/k?partNumber=2&uploadId=u&x-id=UploadPart"),
+            Some("UploadPart")
+        );
+        assert_eq!(target("PUT", "/bkt/k?partNumber=2"), None);
+        assert_eq!(target("PUT", "/bkt/k?tagging"), None);
+        assert_eq!(target("PUT", "/bkt/k?acl"), None);
+        assert_eq!(target("PUT", "/bkt"), None);
+        assert_eq!(target("PUT", "/bkt?tagging"), None);
+        assert_eq!(target("POST", "/bkt/k"), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever the path and query, deciding whether to read an unsized upload ahead
+        /// answers without panicking.
+        #[test]
+        fn unsized_upload_targets_never_panic(
+            path in "/[A-Za-z0-9%/._~+-]{0,24}",
+            query in proptest::option::of("[A-Za-z=&%0-9-]{0,24}"),
+        ) {
+            let uri = match &query {
+                Some(q) => format!("{path}?{q}"),
+                None => path.clone(),
+            };
+            if let Ok(req) = http::Request::put(uri).body(()) {
+                let _ = unsized_upload_target(&req.into_parts().0);
+            }
+        }
     }
 }
